@@ -1,0 +1,52 @@
+/* main.c: the chime binary's command table. One row per command: its name,
+ * the function that runs it, its arguments and what it does. Dispatch and
+ * `chime help` both read the table. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "banned.h"
+
+#ifndef CHIME_VERSION
+#define CHIME_VERSION "0.1.0"
+#endif
+
+static const struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *args;
+    const char *help;
+} commands[] = {
+    { "next", cli_next, "EXPR [--tz ZONE] [--from ISO8601] [--count N]",
+      "print the next fire instants of a cron expression" },
+};
+
+static void usage(FILE *f)
+{
+    fputs("chime: a batch job scheduler\n\nusage: chime COMMAND [ARGS]\n\n", f);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  chime %s %s\n      %s\n", commands[i].name, commands[i].args,
+                commands[i].help);
+    fputs("\n  chime help | --help      this text\n  chime --version\n", f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        puts("chime " CHIME_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "chime: unknown command '%.40s' (see chime help)\n", argv[1]);
+    return 2;
+}

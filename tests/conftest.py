@@ -1,0 +1,28 @@
+"""Shared helpers for end-to-end tests of the real chime binary."""
+import os
+import subprocess
+
+import pytest
+
+CHIME = os.environ.get("CHIME_BIN") or os.path.join(
+    os.path.dirname(__file__), "..", "build", "chime")
+
+
+class Result:
+    def __init__(self, proc):
+        self.code = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+        self.lines = proc.stdout.splitlines()
+
+
+@pytest.fixture
+def chime():
+    """Runs `chime ARGS...` and returns its exit code, stdout and stderr."""
+    def run(*args, env=None, timeout=30):
+        full_env = dict(os.environ, TZ="UTC")
+        full_env.update(env or {})
+        proc = subprocess.run([CHIME, *args], capture_output=True, text=True,
+                              errors="replace", env=full_env, timeout=timeout)
+        return Result(proc)
+    return run
