@@ -121,7 +121,7 @@ static int parse_special(struct cron *c, enum field_id f, const char *item, size
 {
     const char *end = item + len;
     const char *p = item;
-    int v, n;
+    int v = 0, n;
     int rc;
 
     if (f == F_DOM) {
@@ -186,7 +186,7 @@ static int parse_item(struct cron *c, enum field_id f, const char *item, size_t 
     const struct field_def *d = &fields[f];
     const char *end = item + len;
     const char *p = item;
-    int lo, hi, step = 1;
+    int lo = 0, hi = 0, step = 1;
     int rc;
 
     if (len == 0)
@@ -464,6 +464,8 @@ static int next_wall(const struct cron *c, int64_t from, int64_t limit, int64_t 
     int64_t days_year = 0;
     int days_month = 0;
 
+    if (!(c->month & 0x1ffe) || !c->hour || !c->min || !c->sec)
+        return 0;       /* an empty field (only a hand-made struct) never matches */
     civil_from_seconds(from, &t);
     year = t.year;
     month = t.month;
@@ -479,6 +481,8 @@ static int next_wall(const struct cron *c, int64_t from, int64_t limit, int64_t 
             if (month < 0) {
                 year++;
                 month = next_bit(c->month, 1);
+                if (month < 1)
+                    return 0;   /* unreachable: the set is not empty */
             }
             day = 1;
             hour = min = sec = 0;
@@ -581,7 +585,7 @@ static int next_fixed(const struct cron *c, const struct tz *z, int64_t after,
 
     tz_info_at(z, after, &in);
     from = after + in.utoff_s + 1;
-    if (in.start_s != INT64_MIN && after - in.start_s < 2 * 86400) {
+    if (in.start_s != INT64_MIN && after - in.start_s < INT64_C(2) * 86400) {
         /* AFTER in the second pass of an overlap (within a day of the
          * span's start, as offsets change by less): every repeated wall
          * already had its first occurrence, before AFTER. */
@@ -589,7 +593,7 @@ static int next_fixed(const struct cron *c, const struct tz *z, int64_t after,
         if (prev.utoff_s > in.utoff_s && from < in.start_s + prev.utoff_s)
             from = in.start_s + prev.utoff_s;
     }
-    while (next_wall(c, from, limit + 86400 * 2, &wall)) {
+    while (next_wall(c, from, limit + INT64_C(86400) * 2, &wall)) {
         struct tz_local loc;
 
         /* Common case: the wall lies in AFTER's own span, whose start no
@@ -615,7 +619,7 @@ int cron_next(const struct cron *c, const struct tz *z, int64_t after_us,
 {
     /* Fires fall on whole seconds, so the next is after floor(after). */
     int64_t after = civil_floordiv(after_us, 1000000);
-    int64_t limit = civil_seconds(CRON_LAST_YEAR + 1, 1, 1, 0, 0, 0) - 86400 * 2;
+    int64_t limit = civil_seconds(CRON_LAST_YEAR + 1, 1, 1, 0, 0, 0) - INT64_C(86400) * 2;
     int64_t fire;
     int found;
 

@@ -254,7 +254,7 @@ int isotime_parse(const char *s, const struct tz *z, const char *field,
     wall_s = civil_seconds(f.year, f.month, f.day, f.hour, f.min, f.sec);
     frac_us = f.us;
     if (f.has_offset) {
-        t_s = wall_s - f.off_sign * (f.off_h * 3600 + f.off_m * 60 + f.off_s);
+        t_s = wall_s - f.off_sign * ((int64_t)f.off_h * 3600 + (int64_t)f.off_m * 60 + f.off_s);
     } else if (!z) {
         t_s = wall_s;           /* no zone: UTC */
     } else {

@@ -21,15 +21,16 @@ static const char *const names[CHIME_ECODE_MAX] = {
 
 int err_set(struct err *err, int code, const char *field, const char *fmt, ...)
 {
-    if (err) {
-        va_list ap;
+    va_list ap;
 
-        err->code = code;
-        snprintf(err->field, sizeof err->field, "%s", field ? field : "");
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
+    if (!err)
+        return -code;
+    err->code = code;
+    snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+    va_start(ap, fmt);
+    /* clang 14 analyzer false positive: AP is started just above */
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+    va_end(ap);
     return -code;
 }
 
