@@ -17,7 +17,7 @@ CPPFLAGS += -D_GNU_SOURCE -Isrc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 $(WARN)
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-LDLIBS   += -luv -ljansson -lsqlite3 -lpthread -lm
+LDLIBS   += -lmicrohttpd -lcurl -luv -ljansson -lsqlite3 -lpthread -lm
 
 SHELL := /bin/bash
 B := build
@@ -31,6 +31,12 @@ BENCH_SRC:= $(wildcard bench/*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 SAN_OBJ  := $(LIB_SRC:%.c=$(B)/san/%.o)
+FUZZ_OBJ := $(LIB_SRC:%.c=$(B)/fuzzobj/%.o)
+# Archives: a program links only the objects it uses, so a test of one
+# module does not depend on every other module linking.
+LIB_A    := $(B)/obj/libchime.a
+SAN_A    := $(B)/san/libchime.a
+FUZZ_A   := $(B)/fuzzobj/libchime.a
 TESTS    := $(TEST_SRC:src/%.c=$(B)/test/%)
 FUZZERS  := $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz/%)
 BENCHES  := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
@@ -38,8 +44,17 @@ BENCHES  := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 .PHONY: all test unit e2e fuzz bench lint format clean
 all: $(B)/chime
 
-$(B)/chime: $(B)/obj/src/main.o $(LIB_OBJ)
+$(B)/chime: $(B)/obj/src/main.o $(LIB_A)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(LIB_A): $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(SAN_A): $(SAN_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_A): $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -49,7 +64,7 @@ $(B)/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SANITIZE) -MMD -MP -c -o $@ $<
 
-$(B)/test/%: $(B)/san/src/%.o $(SAN_OBJ)
+$(B)/test/%: $(B)/san/src/%.o $(SAN_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 $(SANITIZE) -o $@ $^ $(LDFLAGS) -lcmocka $(LDLIBS)
 
@@ -62,10 +77,15 @@ unit: $(TESTS)
 e2e: $(B)/chime
 	CHIME_BIN=$(abspath $(B)/chime) $(PYTHON) -m pytest -q tests
 
-$(B)/fuzz/%: fuzz/%.c $(LIB_SRC)
+FUZZ_FLAGS := -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+$(B)/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CLANG) $(CPPFLAGS) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=all -o $@ $< $(LIB_SRC) $(LDLIBS)
+	$(CLANG) $(CPPFLAGS) $(subst fuzzer,fuzzer-no-link,$(FUZZ_FLAGS)) -MMD -MP -c -o $@ $<
+
+$(B)/fuzz/%: fuzz/%.c $(FUZZ_A)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $^ $(LDLIBS)
 
 fuzz: $(FUZZERS)
 	@set -e; for f in $(FUZZERS); do n=$$(basename $$f); \
@@ -75,7 +95,7 @@ fuzz: $(FUZZERS)
 	      -print_final_stats=1 $(B)/corpus/$$n $$(ls -d fuzz/corpus/$$n 2>/dev/null) 2>&1 | tail -n 12; \
 	  test $${PIPESTATUS[0]} -eq 0; done
 
-$(B)/bench/%: bench/%.c $(LIB_OBJ)
+$(B)/bench/%: bench/%.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -o $@ $^ $(LDFLAGS) $(LDLIBS)
 

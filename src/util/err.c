@@ -17,6 +17,7 @@ static const char *const names[CHIME_ECODE_MAX] = {
     [CHIME_ENEVER] = "never-fires",
     [CHIME_ENOMEM] = "out-of-memory",
     [CHIME_EIO] = "io",
+    [CHIME_ECONFLICT] = "conflict",
 };
 
 int err_set(struct err *err, int code, const char *field, const char *fmt, ...)

@@ -21,6 +21,7 @@ enum chime_code {
     CHIME_ENEVER,       /* a schedule that can never fire */
     CHIME_ENOMEM,
     CHIME_EIO,
+    CHIME_ECONFLICT,    /* the state is not what the write expected (version, run state) */
     CHIME_ECODE_MAX
 };
 
