@@ -1,0 +1,68 @@
+/* backend.h: what a store backend implements (SQLite now, PostgreSQL
+ * next). Private to src/store/.
+ *
+ * store.c owns everything backend-neutral: checking ops, the queue, the
+ * store thread, callbacks on the loop, and the lock that lets one batch at
+ * a time use the backend's write connection. A backend owns its
+ * connections, its schema and the SQL. */
+#ifndef CHIME_STORE_BACKEND_H
+#define CHIME_STORE_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct store_backend {
+    const char *name;
+    int (*open)(const struct store_options *opt, void **ret, struct err *err);
+    void (*close)(void *b);
+
+    /* Runs the ops chained by ->next from FIRST, in order, in one
+     * transaction with a savepoint per op, and commits. Ops whose rc is
+     * already negative (refused by store.c) are skipped. Sets every op's
+     * rc, err and results; a failed op changes nothing, and the others
+     * still commit. Returns 0, or -code when the transaction itself failed
+     * (then every op has failed). Called under store.c's write lock. */
+    int (*write)(void *b, struct store_op *first, struct err *err);
+
+    /* Reads, from any thread. Arguments are checked by store.c. */
+    int (*job_get)(void *b, const char *ns, const char *name, int64_t version,
+                   struct store_job *ret, struct err *err);
+    int (*job_list)(void *b, const struct store_job_filter *f, int limit,
+                    struct store_job_page *ret, struct err *err);
+    int (*job_count)(void *b, const struct store_job_filter *f, int64_t *ret, struct err *err);
+    int (*job_versions)(void *b, const char *ns, const char *name, const char *cursor, int limit,
+                        struct store_version_page *ret, struct err *err);
+    int (*run_get)(void *b, int64_t id, struct store_run *ret, struct err *err);
+    int (*run_list)(void *b, const struct store_run_filter *f, int limit,
+                    struct store_run_page *ret, struct err *err);
+    int (*run_count)(void *b, const struct store_run_filter *f, int64_t *ret, struct err *err);
+    int (*run_unfinished)(void *b, struct store_run_page *ret, struct err *err);
+    int (*dead_list)(void *b, const struct store_dead_filter *f, int limit,
+                     struct store_dead_page *ret, struct err *err);
+    int (*check)(void *b, struct err *err);
+};
+
+extern const struct store_backend sqlite_backend;
+
+/* Helpers both sides use (store.c). */
+
+/* The length of S cut to at most MAX bytes without splitting a UTF-8
+ * sequence. */
+size_t store_text_cut(const char *s, size_t max);
+
+/* Cursors: a run page's is "<fire_us>.<id>", a job page's the hex of
+ * namespace and name joined by '.', a version or dead-letter page's one
+ * number. Opaque to clients; a malformed one is CHIME_EINVAL "cursor". */
+void store_cursor_pair(char *buf, int64_t a, int64_t b);
+int store_cursor_pair_parse(const char *c, int64_t *ret_a, int64_t *ret_b, struct err *err);
+void store_cursor_one(char *buf, int64_t a);
+int store_cursor_one_parse(const char *c, int64_t *ret, struct err *err);
+void store_cursor_names(char *buf, const char *ns, const char *name);
+int store_cursor_names_parse(const char *c, char *ns, char *name, struct err *err);
+
+/* Copies at most STORE_NAME_MAX bytes of S into DST. */
+void store_name_copy(char *dst, const char *s, size_t len);
+
+#endif

@@ -1,0 +1,157 @@
+/* sqlite_int.h: what the SQLite backend's files share. Private to
+ * src/store/sqlite*.c and their tests.
+ *
+ * A connection caches one prepared statement per entry of enum sq; the SQL
+ * of each is in sqlite_schema.c, next to the schema it runs against. No
+ * SQL is ever built from values: values are bound. Filtered lists have one
+ * statement per combination of filters, made from fixed fragments. */
+#ifndef CHIME_STORE_SQLITE_INT_H
+#define CHIME_STORE_SQLITE_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+enum sq {
+    SQ_BEGIN, /* BEGIN IMMEDIATE */
+    SQ_COMMIT,
+    SQ_ROLLBACK,
+    SQ_SAVEPOINT,
+    SQ_RELEASE,
+    SQ_ROLLBACK_TO,
+
+    SQ_JOB_FIND,
+    SQ_VERSION_SAME,
+    SQ_JOB_INSERT,
+    SQ_JOB_BUMP,
+    SQ_VERSION_INSERT,
+    SQ_LABELS_DELETE,
+    SQ_LABELS_INSERT,
+    SQ_JOB_DELETE,
+    SQ_DEAD_DELETE_JOB,
+    SQ_JOB_STATE,
+    SQ_JOB_GET,
+    SQ_JOB_GET_VERSION,
+    SQ_VERSION_LIST,
+    SQ_JOB_LIST,                    /* + a mask of SQ_JOB_BY_* */
+    SQ_JOB_COUNT = SQ_JOB_LIST + 4, /* + a mask of SQ_JOB_BY_* */
+
+    SQ_RUN_INSERT = SQ_JOB_COUNT + 4,
+    SQ_RUN_EXISTING,
+    SQ_JOB_LAST_FIRE,
+    SQ_RUN_UPDATE,
+    SQ_RUN_STATE_OF,
+    SQ_RUN_GET,
+    SQ_RUN_UNFINISHED,
+    SQ_RUN_LIST,                    /* + a mask of SQ_RUN_BY_* */
+    SQ_RUN_COUNT = SQ_RUN_LIST + 8, /* + a mask of SQ_RUN_BY_* */
+    SQ_DEAD_INSERT = SQ_RUN_COUNT + 8,
+    SQ_DEAD_REMOVE,
+    SQ_DEAD_LIST, /* + a mask of SQ_DEAD_BY_* */
+    SQ_PRUNE_JOB = SQ_DEAD_LIST + 4,
+    SQ_PRUNE_ALL,
+    SQ_COUNT
+};
+
+enum { SQ_JOB_BY_NS = 1, SQ_JOB_BY_LABEL = 2 };
+enum { SQ_RUN_BY_JOB = 1, SQ_RUN_BY_NS = 2, SQ_RUN_BY_STATE = 4 };
+enum { SQ_DEAD_BY_JOB = 1, SQ_DEAD_BY_NS = 2 };
+
+struct sqlite_conn {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[SQ_COUNT]; /* prepared on first use */
+    struct sqlite_conn *next_free;
+};
+
+struct sqlite_store {
+    struct sqlite_conn writer; /* used under store.c's write lock */
+    pthread_mutex_t pool_lock;
+    pthread_cond_t pool_cond;
+    struct sqlite_conn *readers;
+    int n_readers;
+    struct sqlite_conn *free_readers; /* guarded by pool_lock */
+};
+
+/* A schema migration: the SQL that takes version - 1 to version. */
+struct sqlite_migration {
+    int version;
+    const char *sql;
+};
+
+extern const struct sqlite_migration sqlite_migrations[];
+extern const size_t sqlite_n_migrations;
+
+/* The SQL of statement ID into BUF (which it may use); NULL if too long. */
+const char *sqlite_sql(int id, char *buf, size_t len);
+
+/* Brings DB to the newest of the N migrations, each in a transaction of
+ * its own. CHIME_ERANGE when DB is newer than the newest. */
+int sqlite_migrate(sqlite3 *db, const struct sqlite_migration *m, size_t n, int64_t now_us,
+                   struct err *err);
+
+/* The statement ID of C, reset and with no bindings. */
+int sqlite_stmt(struct sqlite_conn *c, int id, sqlite3_stmt **ret, struct err *err);
+/* Turns SQLite's result RC into a chime error about WHAT. */
+int sqlite_fail(sqlite3 *db, int rc, const char *what, struct err *err);
+
+/* Steps a statement that returns no row (or ignores them): 0 or -code. */
+int sqlite_run(struct sqlite_conn *c, sqlite3_stmt *st, const char *what, struct err *err);
+/* Steps once: 1 with a row, 0 at the end, or -code. */
+int sqlite_row(struct sqlite_conn *c, sqlite3_stmt *st, const char *what, struct err *err);
+
+/* Binding at index I; NULL strings and STORE_NULL numbers bind NULL. An
+ * index past the statement's parameters is skipped (filter variants). */
+int sqlite_bind_i64(sqlite3_stmt *st, int i, int64_t v);
+int sqlite_bind_text(sqlite3_stmt *st, int i, const char *s, size_t len);
+int sqlite_bind_str(sqlite3_stmt *st, int i, const char *s);
+
+/* Column I as a number, STORE_NULL for NULL. */
+int64_t sqlite_col_i64(sqlite3_stmt *st, int i);
+/* Column I as an owned string into *RET (NULL for NULL); CHIME_ENOMEM. */
+int sqlite_col_str(sqlite3_stmt *st, int i, char **ret, size_t *ret_len, struct err *err);
+/* Column I, a name, into DST (STORE_NAME_MAX + 1 bytes). */
+void sqlite_col_name(sqlite3_stmt *st, int i, char *dst);
+
+/* Borrow and give back a read connection. */
+struct sqlite_conn *sqlite_reader_take(struct sqlite_store *b);
+void sqlite_reader_give(struct sqlite_store *b, struct sqlite_conn *c);
+
+/* Grows *ITEMS (of SIZE bytes each) to hold N + 1. */
+int sqlite_grow(void *items, size_t *cap, size_t n, size_t size, struct err *err);
+
+/* Write ops: run on the writer, inside the op's savepoint. */
+int sqlite_job_put(struct sqlite_conn *c, struct store_op *op, struct err *err);
+int sqlite_job_delete(struct sqlite_conn *c, struct store_op *op, struct err *err);
+int sqlite_job_state(struct sqlite_conn *c, struct store_op *op, struct err *err);
+int sqlite_run_insert(struct sqlite_conn *c, struct store_op *op, struct err *err);
+int sqlite_run_update(struct sqlite_conn *c, struct store_op *op, struct err *err);
+int sqlite_dead_insert(struct sqlite_conn *c, struct store_op *op, struct err *err);
+int sqlite_dead_remove(struct sqlite_conn *c, struct store_op *op, struct err *err);
+int sqlite_prune(struct sqlite_conn *c, struct store_op *op, struct err *err);
+
+/* Reads, on a borrowed reader; the backend's entries (backend.h). */
+int sqlite_job_get(void *h, const char *ns, const char *name, int64_t version,
+                   struct store_job *ret, struct err *err);
+int sqlite_job_list(void *h, const struct store_job_filter *f, int limit,
+                    struct store_job_page *ret, struct err *err);
+int sqlite_job_count(void *h, const struct store_job_filter *f, int64_t *ret, struct err *err);
+int sqlite_job_versions(void *h, const char *ns, const char *name, const char *cursor, int limit,
+                        struct store_version_page *ret, struct err *err);
+int sqlite_run_get(void *h, int64_t id, struct store_run *ret, struct err *err);
+int sqlite_run_list(void *h, const struct store_run_filter *f, int limit,
+                    struct store_run_page *ret, struct err *err);
+int sqlite_run_count(void *h, const struct store_run_filter *f, int64_t *ret, struct err *err);
+int sqlite_run_unfinished(void *h, struct store_run_page *ret, struct err *err);
+int sqlite_dead_list(void *h, const struct store_dead_filter *f, int limit,
+                     struct store_dead_page *ret, struct err *err);
+
+/* The job id of (ns, name), deleted or not; CHIME_ENOTFOUND. */
+int sqlite_job_id(struct sqlite_conn *c, const char *ns, const char *name, bool live_only,
+                  int64_t *ret, struct err *err);
+
+#endif

@@ -1,0 +1,465 @@
+/* sqlite_jobs.c: jobs and their versions in SQLite.
+ *
+ * Every put of a changed document appends a row to job_versions and points
+ * jobs.version at it; nothing is ever overwritten, so any version can be
+ * read back. A delete only marks the job (deleted_us), which keeps the id
+ * its runs reference. Each op runs inside its own savepoint (sqlite.c), so
+ * a put that fails half-way (say, on a document that is not JSON, found
+ * when the version row is written) leaves no trace. */
+#include "store/sqlite_int.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/backend.h"
+#include "util/err.h"
+#include "../banned.h"
+
+/* What is known of (ns, name). */
+struct found {
+    int64_t id;      /* 0: no row */
+    int64_t version; /* the newest written */
+    bool live;
+};
+
+static int job_find(struct sqlite_conn *c, const char *ns, const char *name, struct found *ret,
+                    struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    memset(ret, 0, sizeof *ret);
+    if ((rc = sqlite_stmt(c, SQ_JOB_FIND, &st, err)) < 0)
+        return rc;
+    sqlite_bind_str(st, 1, ns);
+    sqlite_bind_str(st, 2, name);
+    rc = sqlite_row(c, st, "find job", err);
+    if (rc == 1) {
+        ret->id = sqlite3_column_int64(st, 0);
+        ret->version = sqlite3_column_int64(st, 1);
+        ret->live = sqlite3_column_int(st, 2) != 0;
+        rc = 0;
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* "ns/name", quoted for a message. */
+static const char *job_quote(const char *ns, const char *name, char *buf, size_t len)
+{
+    char a[64], b[64];
+    size_t n;
+
+    err_quote(ns, strlen(ns), a, sizeof a);
+    err_quote(name, strlen(name), b, sizeof b);
+    n = strlen(a);
+    if (n + 1 + strlen(b) + 1 > len)
+        return err_quote("...", 3, buf, len);
+    memcpy(buf, a, n);
+    buf[n] = '/';
+    memcpy(buf + n + 1, b, strlen(b) + 1);
+    return buf;
+}
+
+int sqlite_job_id(struct sqlite_conn *c, const char *ns, const char *name, bool live_only,
+                  int64_t *ret, struct err *err)
+{
+    struct found f;
+    char q[140];
+    int rc = job_find(c, ns, name, &f, err);
+
+    if (rc < 0)
+        return rc;
+    if (!f.id || (live_only && !f.live))
+        return err_set(err, CHIME_ENOTFOUND, "job", "job '%s' does not exist",
+                       job_quote(ns, name, q, sizeof q));
+    *ret = f.id;
+    return 0;
+}
+
+/* The optimistic-concurrency check: EXPECT (0: none, STORE_NEW: absent,
+ * n: at version n) against what is there. */
+static int expect_check(const char *ns, const char *name, const struct found *f, int64_t expect,
+                        struct err *err)
+{
+    char q[140];
+
+    if (expect == 0)
+        return 0;
+    if (expect == STORE_NEW && f->live)
+        return err_set(err, CHIME_ECONFLICT, "name", "job '%s' already exists",
+                       job_quote(ns, name, q, sizeof q));
+    if (expect > 0 && !f->live)
+        return err_set(err, CHIME_ECONFLICT, "version",
+                       "job '%s' does not exist, expected version %" PRId64,
+                       job_quote(ns, name, q, sizeof q), expect);
+    if (expect > 0 && f->version != expect)
+        return err_set(err, CHIME_ECONFLICT, "version",
+                       "job '%s' is at version %" PRId64 ", not %" PRId64,
+                       job_quote(ns, name, q, sizeof q), f->version, expect);
+    return 0;
+}
+
+static int set_paused(struct sqlite_conn *c, int64_t id, bool paused, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if ((rc = sqlite_stmt(c, SQ_JOB_STATE, &st, err)) < 0)
+        return rc;
+    sqlite_bind_i64(st, 1, id);
+    sqlite_bind_i64(st, 2, STORE_STATE_PAUSED);
+    sqlite_bind_i64(st, 3, paused);
+    return sqlite_run(c, st, "pause job", err);
+}
+
+/* Whether DOC is the text of (id, version) already. */
+static int same_doc(struct sqlite_conn *c, int64_t id, int64_t version, const char *doc, size_t len,
+                    struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if ((rc = sqlite_stmt(c, SQ_VERSION_SAME, &st, err)) < 0)
+        return rc;
+    sqlite_bind_i64(st, 1, id);
+    sqlite_bind_i64(st, 2, version);
+    sqlite_bind_text(st, 3, doc, len);
+    rc = sqlite_row(c, st, "compare job", err);
+    if (rc == 1)
+        rc = sqlite3_column_int(st, 0) == 1;
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* Runs ST (bound) that returns one number, into *RET. */
+static int returning(struct sqlite_conn *c, sqlite3_stmt *st, const char *what, int64_t *ret,
+                     struct err *err)
+{
+    int rc = sqlite_row(c, st, what, err);
+
+    if (rc == 1)
+        *ret = sqlite3_column_int64(st, 0);
+    else if (rc == 0)
+        rc = err_set(err, CHIME_EIO, NULL, "%s: no row returned", what);
+    sqlite3_reset(st);
+    return rc < 0 ? rc : 0;
+}
+
+static int labels_write(struct sqlite_conn *c, int64_t id, const char *doc, size_t len,
+                        struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if ((rc = sqlite_stmt(c, SQ_LABELS_DELETE, &st, err)) < 0)
+        return rc;
+    sqlite_bind_i64(st, 1, id);
+    if ((rc = sqlite_run(c, st, "clear labels", err)) < 0)
+        return rc;
+    if (!doc)
+        return 0;
+    if ((rc = sqlite_stmt(c, SQ_LABELS_INSERT, &st, err)) < 0)
+        return rc;
+    sqlite_bind_i64(st, 1, id);
+    sqlite_bind_text(st, 2, doc, len);
+    return sqlite_run(c, st, "index labels", err);
+}
+
+int sqlite_job_put(struct sqlite_conn *c, struct store_op *op, struct err *err)
+{
+    const char *ns = op->job_put.ns, *name = op->job_put.name;
+    const char *doc = op->job_put.doc;
+    size_t len = strlen(doc);
+    sqlite3_stmt *st = NULL;
+    struct found f;
+    int64_t id = 0, version = 0;
+    int rc;
+
+    if ((rc = job_find(c, ns, name, &f, err)) < 0
+        || (rc = expect_check(ns, name, &f, op->job_put.expect_version, err)) < 0)
+        return rc;
+    if (f.live && (rc = same_doc(c, f.id, f.version, doc, len, err)) != 0) {
+        if (rc < 0 || (rc = set_paused(c, f.id, op->job_put.paused, err)) < 0)
+            return rc;
+        op->ret_id = f.id;
+        op->ret_version = f.version;
+        return 0;
+    }
+
+    if (!f.id) {
+        if ((rc = sqlite_stmt(c, SQ_JOB_INSERT, &st, err)) < 0)
+            return rc;
+        sqlite_bind_str(st, 1, ns);
+        sqlite_bind_str(st, 2, name);
+        sqlite_bind_i64(st, 3, op->job_put.now_us);
+        sqlite_bind_i64(st, 4, op->job_put.paused);
+        if ((rc = returning(c, st, "insert job", &id, err)) < 0)
+            return rc;
+        version = 1;
+    } else {
+        id = f.id;
+        if ((rc = sqlite_stmt(c, SQ_JOB_BUMP, &st, err)) < 0)
+            return rc;
+        sqlite_bind_i64(st, 1, id);
+        sqlite_bind_i64(st, 2, op->job_put.now_us);
+        sqlite_bind_i64(st, 3, op->job_put.paused);
+        if ((rc = returning(c, st, "update job", &version, err)) < 0)
+            return rc;
+    }
+
+    if ((rc = sqlite_stmt(c, SQ_VERSION_INSERT, &st, err)) < 0)
+        return rc;
+    sqlite_bind_i64(st, 1, id);
+    sqlite_bind_i64(st, 2, version);
+    sqlite_bind_text(st, 3, doc, len);
+    sqlite_bind_i64(st, 4, op->job_put.now_us);
+    sqlite_bind_str(st, 5, op->job_put.author);
+    rc = sqlite_run(c, st, "insert job version", err);
+    if (rc < 0 && sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_CHECK)
+        return err_set(err, CHIME_EINVAL, "document", "document is not valid JSON");
+    if (rc < 0 || (rc = labels_write(c, id, doc, len, err)) < 0)
+        return rc;
+    op->ret_id = id;
+    op->ret_version = version;
+    return 0;
+}
+
+int sqlite_job_delete(struct sqlite_conn *c, struct store_op *op, struct err *err)
+{
+    const char *ns = op->job_delete.ns, *name = op->job_delete.name;
+    sqlite3_stmt *st = NULL;
+    struct found f;
+    char q[140];
+    int rc;
+
+    if ((rc = job_find(c, ns, name, &f, err)) < 0)
+        return rc;
+    if (!f.live)
+        return err_set(err, CHIME_ENOTFOUND, "job", "job '%s' does not exist",
+                       job_quote(ns, name, q, sizeof q));
+    if ((rc = expect_check(ns, name, &f, op->job_delete.expect_version, err)) < 0)
+        return rc;
+    if ((rc = sqlite_stmt(c, SQ_JOB_DELETE, &st, err)) < 0)
+        return rc;
+    sqlite_bind_i64(st, 1, f.id);
+    sqlite_bind_i64(st, 2, op->job_delete.now_us);
+    if ((rc = sqlite_run(c, st, "delete job", err)) < 0
+        || (rc = labels_write(c, f.id, NULL, 0, err)) < 0
+        || (rc = sqlite_stmt(c, SQ_DEAD_DELETE_JOB, &st, err)) < 0)
+        return rc;
+    sqlite_bind_i64(st, 1, f.id);
+    if ((rc = sqlite_run(c, st, "delete dead letters", err)) < 0)
+        return rc;
+    op->ret_id = f.id;
+    return 0;
+}
+
+int sqlite_job_state(struct sqlite_conn *c, struct store_op *op, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if ((rc = sqlite_stmt(c, SQ_JOB_STATE, &st, err)) < 0)
+        return rc;
+    sqlite_bind_i64(st, 1, op->job_state.job_id);
+    sqlite_bind_i64(st, 2, op->job_state.set);
+    sqlite_bind_i64(st, 3, op->job_state.paused);
+    sqlite_bind_i64(st, 4, op->job_state.consecutive_failures);
+    sqlite_bind_i64(st, 5, op->job_state.last_fire_us);
+    sqlite_bind_i64(st, 6, op->job_state.next_fire_us);
+    if ((rc = sqlite_run(c, st, "set job state", err)) < 0)
+        return rc;
+    if (sqlite3_changes(c->db) == 0)
+        return err_set(err, CHIME_ENOTFOUND, "job_id", "job %" PRId64 " does not exist",
+                       op->job_state.job_id);
+    op->ret_id = op->job_state.job_id;
+    return 0;
+}
+
+/* ---- reads ---- */
+
+/* A row of JOB_COLS into J. */
+static int job_fill(sqlite3_stmt *st, struct store_job *j, struct err *err)
+{
+    int rc;
+
+    memset(j, 0, sizeof *j);
+    j->id = sqlite3_column_int64(st, 0);
+    sqlite_col_name(st, 1, j->ns);
+    sqlite_col_name(st, 2, j->name);
+    j->version = sqlite3_column_int64(st, 3);
+    j->latest_version = sqlite3_column_int64(st, 4);
+    if ((rc = sqlite_col_str(st, 5, &j->doc, &j->doc_len, err)) < 0
+        || (rc = sqlite_col_str(st, 6, &j->author, NULL, err)) < 0) {
+        store_job_release(j);
+        return rc;
+    }
+    j->version_us = sqlite3_column_int64(st, 7);
+    j->created_us = sqlite3_column_int64(st, 8);
+    j->paused = sqlite3_column_int(st, 9) != 0;
+    j->consecutive_failures = sqlite3_column_int64(st, 10);
+    j->last_fire_us = sqlite_col_i64(st, 11);
+    j->next_fire_us = sqlite_col_i64(st, 12);
+    return 0;
+}
+
+int sqlite_job_get(void *h, const char *ns, const char *name, int64_t version,
+                   struct store_job *ret, struct err *err)
+{
+    struct sqlite_store *b = h;
+    struct sqlite_conn *c = sqlite_reader_take(b);
+    sqlite3_stmt *st = NULL;
+    struct store_job j = {0};
+    char q[140];
+    int rc;
+
+    rc = sqlite_stmt(c, version ? SQ_JOB_GET_VERSION : SQ_JOB_GET, &st, err);
+    if (rc < 0)
+        goto done;
+    sqlite_bind_str(st, 1, ns);
+    sqlite_bind_str(st, 2, name);
+    sqlite_bind_i64(st, 3, version);
+    rc = sqlite_row(c, st, "read job", err);
+    if (rc == 1)
+        rc = job_fill(st, &j, err);
+    else if (rc == 0 && version)
+        rc = err_set(err, CHIME_ENOTFOUND, "version", "job '%s' has no version %" PRId64,
+                     job_quote(ns, name, q, sizeof q), version);
+    else if (rc == 0)
+        rc = err_set(err, CHIME_ENOTFOUND, "job", "job '%s' does not exist",
+                     job_quote(ns, name, q, sizeof q));
+    sqlite3_reset(st);
+done:
+    sqlite_reader_give(b, c);
+    if (rc == 0)
+        *ret = j;
+    return rc;
+}
+
+static int job_filter_mask(const struct store_job_filter *f)
+{
+    return (f->ns ? SQ_JOB_BY_NS : 0) | (f->label_key ? SQ_JOB_BY_LABEL : 0);
+}
+
+static void job_filter_bind(sqlite3_stmt *st, const struct store_job_filter *f)
+{
+    sqlite_bind_str(st, 3, f->ns);
+    sqlite_bind_str(st, 4, f->label_key);
+    sqlite_bind_str(st, 5, f->label_value);
+}
+
+int sqlite_job_list(void *h, const struct store_job_filter *f, int limit,
+                    struct store_job_page *ret, struct err *err)
+{
+    struct sqlite_store *b = h;
+    struct sqlite_conn *c;
+    struct store_job_page p = {0};
+    char after_ns[STORE_NAME_MAX + 1] = "", after_name[STORE_NAME_MAX + 1] = "";
+    size_t cap = 0;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (f->cursor && *f->cursor
+        && (rc = store_cursor_names_parse(f->cursor, after_ns, after_name, err)) < 0)
+        return rc;
+    c = sqlite_reader_take(b);
+    if ((rc = sqlite_stmt(c, SQ_JOB_LIST + job_filter_mask(f), &st, err)) < 0)
+        goto done;
+    sqlite_bind_str(st, 1, after_ns);
+    sqlite_bind_str(st, 2, after_name);
+    job_filter_bind(st, f);
+    sqlite_bind_i64(st, 6, limit + 1); /* one more: is there a next page? */
+    while ((rc = sqlite_row(c, st, "list jobs", err)) == 1) {
+        if (p.n > 0 && p.n == (size_t)limit) {
+            store_cursor_names(p.next_cursor, p.items[p.n - 1].ns, p.items[p.n - 1].name);
+            rc = 0;
+            break;
+        }
+        if ((rc = sqlite_grow(&p.items, &cap, p.n, sizeof *p.items, err)) < 0
+            || (rc = job_fill(st, &p.items[p.n], err)) < 0)
+            break;
+        p.n++;
+    }
+    sqlite3_reset(st);
+done:
+    sqlite_reader_give(b, c);
+    if (rc < 0) {
+        store_job_page_release(&p);
+        return rc;
+    }
+    *ret = p;
+    return 0;
+}
+
+int sqlite_job_count(void *h, const struct store_job_filter *f, int64_t *ret, struct err *err)
+{
+    struct sqlite_store *b = h;
+    struct sqlite_conn *c = sqlite_reader_take(b);
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if ((rc = sqlite_stmt(c, SQ_JOB_COUNT + job_filter_mask(f), &st, err)) < 0)
+        goto done;
+    job_filter_bind(st, f);
+    rc = sqlite_row(c, st, "count jobs", err);
+    if (rc == 1) {
+        *ret = sqlite3_column_int64(st, 0);
+        rc = 0;
+    }
+    sqlite3_reset(st);
+done:
+    sqlite_reader_give(b, c);
+    return rc;
+}
+
+int sqlite_job_versions(void *h, const char *ns, const char *name, const char *cursor, int limit,
+                        struct store_version_page *ret, struct err *err)
+{
+    struct sqlite_store *b = h;
+    struct sqlite_conn *c;
+    struct store_version_page p = {0};
+    int64_t before = INT64_MAX, id = 0;
+    size_t cap = 0;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (cursor && *cursor && (rc = store_cursor_one_parse(cursor, &before, err)) < 0)
+        return rc;
+    c = sqlite_reader_take(b);
+    if ((rc = sqlite_job_id(c, ns, name, true, &id, err)) < 0
+        || (rc = sqlite_stmt(c, SQ_VERSION_LIST, &st, err)) < 0)
+        goto done;
+    sqlite_bind_i64(st, 1, id);
+    sqlite_bind_i64(st, 2, before);
+    sqlite_bind_i64(st, 3, limit + 1);
+    while ((rc = sqlite_row(c, st, "list versions", err)) == 1) {
+        struct store_version *v;
+
+        if (p.n > 0 && p.n == (size_t)limit) {
+            store_cursor_one(p.next_cursor, p.items[p.n - 1].version);
+            rc = 0;
+            break;
+        }
+        if ((rc = sqlite_grow(&p.items, &cap, p.n, sizeof *p.items, err)) < 0)
+            break;
+        v = &p.items[p.n];
+        memset(v, 0, sizeof *v);
+        v->version = sqlite3_column_int64(st, 0);
+        v->created_us = sqlite3_column_int64(st, 1);
+        v->doc_len = (size_t)sqlite3_column_int64(st, 3);
+        if ((rc = sqlite_col_str(st, 2, &v->author, NULL, err)) < 0)
+            break;
+        p.n++;
+    }
+    sqlite3_reset(st);
+done:
+    sqlite_reader_give(b, c);
+    if (rc < 0) {
+        store_version_page_release(&p);
+        return rc;
+    }
+    *ret = p;
+    return 0;
+}

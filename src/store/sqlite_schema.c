@@ -1,0 +1,255 @@
+/* sqlite_schema.c: the SQLite schema, its migrations, and every statement
+ * the backend runs against it.
+ *
+ * Migrations are append-only: a released step is never edited; a change
+ * is a new step. Each step runs in its own transaction together with the
+ * row that records it in schema_version, so a crash leaves the database at
+ * one version or the next, never between. Instants are int64 microseconds
+ * since the epoch (UTC), like everywhere in chime. Tables are STRICT: a
+ * value of the wrong type is an error, not a silent conversion. */
+#include "store/sqlite_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../banned.h"
+
+const struct sqlite_migration sqlite_migrations[] = {
+    {1,
+     /* Jobs are never deleted as rows: deleted_us marks them, so their
+      * versions, runs and the id those runs reference stay. Putting the
+      * name again revives the row with the next version. */
+     "CREATE TABLE jobs ("
+     " id INTEGER PRIMARY KEY,"
+     " namespace TEXT NOT NULL,"
+     " name TEXT NOT NULL,"
+     " version INTEGER NOT NULL," /* the newest written */
+     " created_us INTEGER NOT NULL,"
+     " updated_us INTEGER NOT NULL,"
+     " deleted_us INTEGER," /* NULL: live */
+     " paused INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),"
+     " consecutive_failures INTEGER NOT NULL DEFAULT 0,"
+     " last_fire_us INTEGER,"
+     " next_fire_us INTEGER,"
+     " UNIQUE (namespace, name)"
+     ") STRICT;"
+     "CREATE TABLE job_versions ("
+     " job_id INTEGER NOT NULL REFERENCES jobs (id),"
+     " version INTEGER NOT NULL,"
+     " doc TEXT NOT NULL CHECK (json_valid(doc)),"
+     " created_us INTEGER NOT NULL,"
+     " author TEXT,"
+     " PRIMARY KEY (job_id, version)"
+     ") STRICT;"
+     /* the current version's "labels", for filtering the job list */
+     "CREATE TABLE job_labels ("
+     " job_id INTEGER NOT NULL REFERENCES jobs (id),"
+     " key TEXT NOT NULL,"
+     " value TEXT NOT NULL,"
+     " PRIMARY KEY (job_id, key)"
+     ") STRICT, WITHOUT ROWID;"
+     "CREATE INDEX job_labels_by_pair ON job_labels (key, value);"
+     /* One row per run. (job_id, fire_us, attempt) is unique: a fire is
+      * recorded once, even by two writers. */
+     "CREATE TABLE runs ("
+     " id INTEGER PRIMARY KEY,"
+     " job_id INTEGER NOT NULL REFERENCES jobs (id),"
+     " job_version INTEGER NOT NULL,"
+     " fire_us INTEGER NOT NULL,"
+     " reason TEXT NOT NULL CHECK (reason IN"
+     "  ('schedule', 'manual', 'retry', 'after', 'catch_up')),"
+     " attempt INTEGER NOT NULL CHECK (attempt >= 1),"
+     " state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded',"
+     "  'failed', 'timed_out', 'cancelled', 'skipped', 'missed', 'lost')),"
+     " queued_us INTEGER NOT NULL,"
+     " started_us INTEGER,"
+     " finished_us INTEGER,"
+     " pid INTEGER,"
+     " holder_pid INTEGER,"
+     " exit_code INTEGER,"
+     " signal INTEGER,"
+     " cpu_user_ms INTEGER,"
+     " cpu_sys_ms INTEGER,"
+     " max_rss_kb INTEGER,"
+     " output_bytes INTEGER,"
+     " error TEXT,"
+     " node TEXT,"
+     " triggered_by TEXT,"
+     " UNIQUE (job_id, fire_us, attempt)"
+     ") STRICT;"
+     /* pages are ordered by (fire_us, id): an index ends in the rowid */
+     "CREATE INDEX runs_by_job ON runs (job_id, fire_us);"
+     "CREATE INDEX runs_by_state ON runs (state, fire_us);"
+     "CREATE INDEX runs_by_fire ON runs (fire_us);"
+     "CREATE TABLE dead_letters ("
+     " run_id INTEGER PRIMARY KEY REFERENCES runs (id),"
+     " job_id INTEGER NOT NULL REFERENCES jobs (id),"
+     " fire_us INTEGER NOT NULL,"
+     " reason TEXT NOT NULL,"
+     " created_us INTEGER NOT NULL"
+     ") STRICT;"
+     "CREATE INDEX dead_letters_by_job ON dead_letters (job_id);"},
+};
+
+const size_t sqlite_n_migrations = sizeof sqlite_migrations / sizeof sqlite_migrations[0];
+
+#define JOB_COLS                                                                                   \
+    "j.id, j.namespace, j.name, v.version, j.version, v.doc, v.author,"                            \
+    " v.created_us, j.created_us, j.paused, j.consecutive_failures,"                               \
+    " j.last_fire_us, j.next_fire_us"
+#define JOB_FROM " FROM jobs j JOIN job_versions v ON v.job_id = j.id"
+
+#define RUN_COLS                                                                                   \
+    "r.id, r.job_id, j.namespace, j.name, r.job_version, r.fire_us,"                               \
+    " r.reason, r.attempt, r.state, r.queued_us, r.started_us,"                                    \
+    " r.finished_us, r.pid, r.holder_pid, r.exit_code, r.signal,"                                  \
+    " r.cpu_user_ms, r.cpu_sys_ms, r.max_rss_kb, r.output_bytes, r.error,"                         \
+    " r.node, r.triggered_by"
+#define RUN_FROM " FROM runs r JOIN jobs j ON j.id = r.job_id"
+
+/* A prune's candidates: finished, not dead-lettered, and either past the
+ * newest ?2 of their job or fired before ?3. */
+#define PRUNE_WHERE                                                                                \
+    " WHERE (n > ?2 OR fire_us < ?3)"                                                              \
+    " AND state NOT IN ('queued', 'running')"                                                      \
+    " AND id NOT IN (SELECT run_id FROM dead_letters)"
+
+static const char *const sql[SQ_COUNT] = {
+    [SQ_BEGIN] = "BEGIN IMMEDIATE",
+    [SQ_COMMIT] = "COMMIT",
+    [SQ_ROLLBACK] = "ROLLBACK",
+    [SQ_SAVEPOINT] = "SAVEPOINT op",
+    [SQ_RELEASE] = "RELEASE op",
+    [SQ_ROLLBACK_TO] = "ROLLBACK TO op",
+
+    [SQ_JOB_FIND] = "SELECT id, version, deleted_us IS NULL FROM jobs"
+                    " WHERE namespace = ?1 AND name = ?2",
+    [SQ_VERSION_SAME] = "SELECT doc = ?3 FROM job_versions WHERE job_id = ?1 AND version = ?2",
+    [SQ_JOB_INSERT] = "INSERT INTO jobs (namespace, name, version, created_us, updated_us, paused)"
+                      " VALUES (?1, ?2, 1, ?3, ?3, ?4) RETURNING id",
+    /* a new version; a deleted job comes back with fresh state */
+    [SQ_JOB_BUMP] = "UPDATE jobs SET version = version + 1, updated_us = ?2, paused = ?3,"
+                    " created_us = CASE WHEN deleted_us IS NULL THEN created_us ELSE ?2 END,"
+                    " consecutive_failures = CASE WHEN deleted_us IS NULL"
+                    "  THEN consecutive_failures ELSE 0 END,"
+                    " last_fire_us = CASE WHEN deleted_us IS NULL THEN last_fire_us END,"
+                    " next_fire_us = CASE WHEN deleted_us IS NULL THEN next_fire_us END,"
+                    " deleted_us = NULL"
+                    " WHERE id = ?1 RETURNING version",
+    [SQ_VERSION_INSERT] = "INSERT INTO job_versions (job_id, version, doc, created_us, author)"
+                          " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [SQ_LABELS_DELETE] = "DELETE FROM job_labels WHERE job_id = ?1",
+    [SQ_LABELS_INSERT] = "INSERT INTO job_labels (job_id, key, value)"
+                         " SELECT ?1, key, value FROM json_each(?2, '$.labels')"
+                         " WHERE json_type(?2, '$.labels') = 'object' AND type = 'text'",
+    [SQ_JOB_DELETE] = "UPDATE jobs SET deleted_us = ?2, updated_us = ?2 WHERE id = ?1",
+    [SQ_DEAD_DELETE_JOB] = "DELETE FROM dead_letters WHERE job_id = ?1",
+    [SQ_JOB_STATE] =
+        "UPDATE jobs SET"
+        " paused = CASE WHEN ?2 & 1 THEN ?3 ELSE paused END,"
+        " consecutive_failures = CASE WHEN ?2 & 2 THEN ?4 ELSE consecutive_failures END,"
+        " last_fire_us = CASE WHEN ?2 & 4 THEN ?5 ELSE last_fire_us END,"
+        " next_fire_us = CASE WHEN ?2 & 8 THEN ?6 ELSE next_fire_us END"
+        " WHERE id = ?1 AND deleted_us IS NULL",
+    [SQ_JOB_GET] = "SELECT " JOB_COLS JOB_FROM " AND v.version = j.version"
+                   " WHERE j.namespace = ?1 AND j.name = ?2 AND j.deleted_us IS NULL",
+    [SQ_JOB_GET_VERSION] = "SELECT " JOB_COLS JOB_FROM " AND v.version = ?3"
+                           " WHERE j.namespace = ?1 AND j.name = ?2 AND j.deleted_us IS NULL",
+    [SQ_VERSION_LIST] = "SELECT version, created_us, author, length(CAST(doc AS BLOB))"
+                        " FROM job_versions WHERE job_id = ?1 AND version < ?2"
+                        " ORDER BY version DESC LIMIT ?3",
+
+    [SQ_RUN_INSERT] = "INSERT INTO runs (job_id, job_version, fire_us, reason, attempt, state,"
+                      " queued_us, started_us, finished_us, pid, holder_pid, exit_code, signal,"
+                      " cpu_user_ms, cpu_sys_ms, max_rss_kb, output_bytes, error, node,"
+                      " triggered_by)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+                      " ?15, ?16, ?17, ?18, ?19, ?20)"
+                      " ON CONFLICT (job_id, fire_us, attempt) DO NOTHING RETURNING id",
+    [SQ_RUN_EXISTING] = "SELECT id FROM runs WHERE job_id = ?1 AND fire_us = ?2 AND attempt = ?3",
+    [SQ_JOB_LAST_FIRE] = "UPDATE jobs SET last_fire_us = ?2"
+                         " WHERE id = ?1 AND (last_fire_us IS NULL OR last_fire_us < ?2)",
+    [SQ_RUN_UPDATE] = "UPDATE runs SET state = ?2, started_us = ?3, finished_us = ?4, pid = ?5,"
+                      " holder_pid = ?6, exit_code = ?7, signal = ?8, cpu_user_ms = ?9,"
+                      " cpu_sys_ms = ?10, max_rss_kb = ?11, output_bytes = ?12, error = ?13,"
+                      " node = ?14"
+                      " WHERE id = ?1 AND (?15 IS NULL OR state = ?15)",
+    [SQ_RUN_STATE_OF] = "SELECT state FROM runs WHERE id = ?1",
+    [SQ_RUN_GET] = "SELECT " RUN_COLS RUN_FROM " WHERE r.id = ?1",
+    [SQ_RUN_UNFINISHED] =
+        "SELECT " RUN_COLS RUN_FROM " WHERE r.state IN ('queued', 'running') ORDER BY r.id",
+    [SQ_DEAD_INSERT] = "INSERT INTO dead_letters (run_id, job_id, fire_us, reason, created_us)"
+                       " SELECT id, job_id, fire_us, ?2, ?3 FROM runs WHERE id = ?1"
+                       " ON CONFLICT (run_id) DO NOTHING",
+    [SQ_DEAD_REMOVE] = "DELETE FROM dead_letters WHERE run_id = ?1",
+    [SQ_PRUNE_JOB] = "DELETE FROM runs WHERE id IN (SELECT id FROM ("
+                     " SELECT id, fire_us, state,"
+                     " row_number() OVER (ORDER BY fire_us DESC, id DESC) AS n"
+                     " FROM runs WHERE job_id = ?1)" PRUNE_WHERE ") RETURNING id",
+    [SQ_PRUNE_ALL] = "DELETE FROM runs WHERE id IN (SELECT id FROM ("
+                     " SELECT id, fire_us, state, row_number() OVER"
+                     " (PARTITION BY job_id ORDER BY fire_us DESC, id DESC) AS n"
+                     " FROM runs)" PRUNE_WHERE ") RETURNING id",
+};
+
+/* Filtered lists: the statement BASE + mask is HEAD, then the fragment of
+ * every bit set in the mask, then TAIL. Parameters keep their numbers in
+ * every variant, so one binding code serves all. */
+static const struct {
+    int base;
+    int n; /* variants: 1 << fragments */
+    const char *head;
+    const char *frag[3];
+    const char *tail;
+} variants[] = {
+    {SQ_JOB_LIST,
+     4,
+     "SELECT " JOB_COLS JOB_FROM " AND v.version = j.version"
+     " WHERE j.deleted_us IS NULL AND (j.namespace, j.name) > (?1, ?2)",
+     {" AND j.namespace = ?3", " AND EXISTS (SELECT 1 FROM job_labels l"
+                               " WHERE l.job_id = j.id AND l.key = ?4 AND l.value = ?5)"},
+     " ORDER BY j.namespace, j.name LIMIT ?6"},
+    {SQ_JOB_COUNT,
+     4,
+     "SELECT count(*) FROM jobs j WHERE j.deleted_us IS NULL",
+     {" AND j.namespace = ?3", " AND EXISTS (SELECT 1 FROM job_labels l"
+                               " WHERE l.job_id = j.id AND l.key = ?4 AND l.value = ?5)"},
+     ""},
+    {SQ_RUN_LIST,
+     8,
+     "SELECT " RUN_COLS RUN_FROM
+     " WHERE (r.fire_us, r.id) < (?1, ?2) AND r.fire_us >= ?3 AND r.fire_us < ?4",
+     {" AND r.job_id = ?5", " AND j.namespace = ?6", " AND r.state = ?7"},
+     " ORDER BY r.fire_us DESC, r.id DESC LIMIT ?8"},
+    {SQ_RUN_COUNT,
+     8,
+     "SELECT count(*)" RUN_FROM " WHERE r.fire_us >= ?3 AND r.fire_us < ?4",
+     {" AND r.job_id = ?5", " AND j.namespace = ?6", " AND r.state = ?7"},
+     ""},
+    {SQ_DEAD_LIST,
+     4,
+     "SELECT d.run_id, d.job_id, j.namespace, j.name, d.fire_us, d.reason,"
+     " d.created_us FROM dead_letters d JOIN jobs j ON j.id = d.job_id"
+     " WHERE d.run_id < ?1",
+     {" AND d.job_id = ?2", " AND j.namespace = ?3"},
+     " ORDER BY d.run_id DESC LIMIT ?4"},
+};
+
+const char *sqlite_sql(int id, char *buf, size_t len)
+{
+    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+        int mask = id - variants[v].base;
+        size_t o;
+
+        if (mask < 0 || mask >= variants[v].n)
+            continue;
+        o = (size_t)snprintf(buf, len, "%s", variants[v].head);
+        for (int bit = 0; bit < 3; bit++)
+            if (o < len && (mask & 1 << bit))
+                o += (size_t)snprintf(buf + o, len - o, "%s", variants[v].frag[bit]);
+        if (o < len)
+            o += (size_t)snprintf(buf + o, len - o, "%s", variants[v].tail);
+        return o < len ? buf : NULL;
+    }
+    return id >= 0 && id < SQ_COUNT ? sql[id] : NULL;
+}

@@ -1,0 +1,673 @@
+/* store.c: the store's backend-neutral half: checking arguments, the write
+ * queue and its thread, callbacks on the loop, and dispatch to a backend.
+ *
+ * Group commit. store_submit() appends an op to a queue; the store thread
+ * takes everything queued (up to batch_max ops) and hands the chain to the
+ * backend, which commits it as one transaction with a savepoint per op.
+ * While one batch is being made durable (an fsync, milliseconds), the next
+ * batch fills up: the more ops arrive, the more each fsync carries, and no
+ * op waits for a timer. Finished batches go to a "done" list that the
+ * loop drains on a uv_async_t, calling each op's callback in order.
+ *
+ * The write lock serialises batches and store_exec(): a backend's write
+ * connection is used by one thread at a time. */
+#include "store/store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "store/backend.h"
+#include "util/err.h"
+#include "../banned.h"
+
+#define READERS_DEFAULT         4
+#define READERS_MAX             64
+#define BUSY_TIMEOUT_DEFAULT_MS 5000
+#define BATCH_DEFAULT           256
+
+struct store {
+    const struct store_backend *be;
+    void *b; /* the backend's handle */
+
+    pthread_mutex_t write_lock; /* one batch (or store_exec) at a time */
+    struct store_stats stats;   /* guarded by write_lock */
+
+    /* guarded by queue_lock */
+    pthread_mutex_t queue_lock;
+    pthread_cond_t queue_cond;
+    struct store_op *queue_head, *queue_tail; /* waiting for the thread */
+    struct store_op *done_head, *done_tail;   /* waiting for the loop */
+    bool stopping;
+
+    int batch_max;
+    uv_loop_t *loop;  /* NULL: synchronous writes only */
+    uv_async_t async; /* wakes the loop for done ops */
+    pthread_t thread;
+};
+
+/* Backends by the prefix of the path; the first match wins, "" matches all. */
+static const struct {
+    const char *prefix;
+    const struct store_backend *be; /* NULL: known but not built */
+} backends[] = {
+    {"postgres://", NULL},
+    {"postgresql://", NULL},
+    {"", &sqlite_backend},
+};
+
+/* ---- checking arguments ---- */
+
+static int check_name(const char *s, const char *field, struct err *err)
+{
+    char q[80];
+    size_t n;
+
+    if (!s || !*s)
+        return err_set(err, CHIME_EINVAL, field, "%s is empty", field);
+    n = strnlen(s, STORE_NAME_MAX + 1);
+    if (n > STORE_NAME_MAX)
+        return err_set(err, CHIME_EINVAL, field, "'%s' is longer than %d bytes",
+                       err_quote(s, n, q, sizeof q), STORE_NAME_MAX);
+    return 0;
+}
+
+static int check_text(const char *s, size_t max, const char *field, struct err *err)
+{
+    if (s && strnlen(s, max + 1) > max)
+        return err_set(err, CHIME_ETOOBIG, field, "%s is longer than %zu bytes", field, max);
+    return 0;
+}
+
+static int check_id(int64_t id, const char *field, struct err *err)
+{
+    if (id <= 0)
+        return err_set(err, CHIME_EINVAL, field, "'%" PRId64 "' is not an id", id);
+    return 0;
+}
+
+static int check_version(int64_t v, struct err *err)
+{
+    if (v < STORE_NEW)
+        return err_set(err, CHIME_EINVAL, "version", "'%" PRId64 "' is not a version", v);
+    return 0;
+}
+
+static int check_state(enum store_run_state st, bool zero_ok, const char *field, struct err *err)
+{
+    if ((zero_ok && st == 0) || ((int)st > 0 && st < STORE_RUN_STATE_END))
+        return 0;
+    return err_set(err, CHIME_EINVAL, field, "'%d' is not a run state", (int)st);
+}
+
+/* The fields both run_insert and run_update write. */
+static int check_run(const struct store_run *r, struct err *err)
+{
+    int rc;
+
+    if ((rc = check_state(r->state, false, "state", err)) < 0
+        || (rc = check_text(r->node, STORE_TEXT_MAX, "node", err)) < 0)
+        return rc;
+    return 0;
+}
+
+static int check_run_insert(const struct store_op *op, struct err *err)
+{
+    const struct store_run *r = &op->run_insert.run;
+    int rc;
+
+    if ((rc = check_id(r->job_id, "job_id", err)) < 0 || (rc = check_run(r, err)) < 0
+        || (rc = check_text(r->triggered_by, STORE_TEXT_MAX, "triggered_by", err)) < 0)
+        return rc;
+    if ((int)r->reason <= 0 || r->reason >= STORE_REASON_END)
+        return err_set(err, CHIME_EINVAL, "reason", "'%d' is not a run reason", (int)r->reason);
+    if (r->fire_us == STORE_NULL || r->queued_us == STORE_NULL)
+        return err_set(err, CHIME_EINVAL, "fire_us", "a run needs its fire and queued instants");
+    if (r->attempt < 1)
+        return err_set(err, CHIME_EINVAL, "attempt", "'%" PRId64 "' is not an attempt", r->attempt);
+    return 0;
+}
+
+static int check_run_update(const struct store_op *op, struct err *err)
+{
+    int rc;
+
+    if ((rc = check_id(op->run_update.run.id, "id", err)) < 0
+        || (rc = check_run(&op->run_update.run, err)) < 0
+        || (rc = check_state(op->run_update.expect_state, true, "expect_state", err)) < 0)
+        return rc;
+    return 0;
+}
+
+static int check_job_put(const struct store_op *op, struct err *err)
+{
+    int rc;
+
+    if ((rc = check_name(op->job_put.ns, "namespace", err)) < 0
+        || (rc = check_name(op->job_put.name, "name", err)) < 0
+        || (rc = check_text(op->job_put.author, STORE_TEXT_MAX, "author", err)) < 0
+        || (rc = check_version(op->job_put.expect_version, err)) < 0)
+        return rc;
+    if (!op->job_put.doc)
+        return err_set(err, CHIME_EINVAL, "document", "document is missing");
+    return check_text(op->job_put.doc, STORE_DOC_MAX, "document", err);
+}
+
+static int check_job_delete(const struct store_op *op, struct err *err)
+{
+    int rc;
+
+    if ((rc = check_name(op->job_delete.ns, "namespace", err)) < 0
+        || (rc = check_name(op->job_delete.name, "name", err)) < 0)
+        return rc;
+    return check_version(op->job_delete.expect_version, err);
+}
+
+static int check_job_state(const struct store_op *op, struct err *err)
+{
+    if (op->job_state.consecutive_failures < 0)
+        return err_set(err, CHIME_EINVAL, "consecutive_failures", "'%" PRId64 "' is negative",
+                       op->job_state.consecutive_failures);
+    return check_id(op->job_state.job_id, "job_id", err);
+}
+
+static int check_dead_insert(const struct store_op *op, struct err *err)
+{
+    if (!op->dead_insert.reason)
+        return err_set(err, CHIME_EINVAL, "reason", "reason is missing");
+    return check_id(op->dead_insert.run_id, "run_id", err);
+}
+
+static int check_dead_remove(const struct store_op *op, struct err *err)
+{
+    return check_id(op->dead_remove.run_id, "run_id", err);
+}
+
+static int check_prune(const struct store_op *op, struct err *err)
+{
+    if (op->prune.job_id < 0)
+        return check_id(op->prune.job_id, "job_id", err);
+    if (op->prune.keep < 0)
+        return err_set(err, CHIME_EINVAL, "keep", "'%" PRId64 "' is negative", op->prune.keep);
+    return 0;
+}
+
+static int (*const op_checks[STORE_OP_KIND_END])(const struct store_op *, struct err *) = {
+    [STORE_OP_JOB_PUT] = check_job_put,         [STORE_OP_JOB_DELETE] = check_job_delete,
+    [STORE_OP_JOB_STATE] = check_job_state,     [STORE_OP_RUN_INSERT] = check_run_insert,
+    [STORE_OP_RUN_UPDATE] = check_run_update,   [STORE_OP_DEAD_INSERT] = check_dead_insert,
+    [STORE_OP_DEAD_REMOVE] = check_dead_remove, [STORE_OP_PRUNE] = check_prune,
+};
+
+/* Clears OP's results and refuses it (op->rc < 0) when malformed. */
+static void op_prepare(struct store_op *op)
+{
+    op->rc = 0;
+    memset(&op->err, 0, sizeof op->err);
+    op->ret_id = 0;
+    op->ret_version = 0;
+    op->ret_ids = NULL;
+    op->n_ret_ids = 0;
+    op->next = NULL;
+    if ((int)op->kind <= 0 || op->kind >= STORE_OP_KIND_END)
+        op->rc = err_set(&op->err, CHIME_EINVAL, "kind", "'%d' is not an op", (int)op->kind);
+    else
+        op->rc = op_checks[op->kind](op, &op->err);
+}
+
+static int check_limit(int limit, int *ret, struct err *err)
+{
+    if (limit < 0 || limit > STORE_LIMIT_MAX)
+        return err_set(err, CHIME_ERANGE, "limit", "'%d' is out of range 1-%d", limit,
+                       STORE_LIMIT_MAX);
+    *ret = limit ? limit : STORE_LIMIT_DEFAULT;
+    return 0;
+}
+
+/* ---- writing ---- */
+
+/* Runs the chain from FIRST as one batch. */
+static void write_batch(struct store *s, struct store_op *first)
+{
+    struct err e = {0};
+    int rc;
+
+    pthread_mutex_lock(&s->write_lock);
+    rc = s->be->write(s->b, first, &e);
+    s->stats.batches++;
+    if (rc == 0)
+        s->stats.commits++;
+    for (struct store_op *op = first; op; op = op->next) {
+        s->stats.ops++;
+        if (op->rc < 0)
+            s->stats.failed_ops++;
+    }
+    pthread_mutex_unlock(&s->write_lock);
+}
+
+int store_exec(struct store *s, struct store_op *op)
+{
+    op_prepare(op);
+    write_batch(s, op);
+    return op->rc;
+}
+
+static void *writer_main(void *arg)
+{
+    struct store *s = arg;
+
+    pthread_mutex_lock(&s->queue_lock);
+    for (;;) {
+        struct store_op *first, *last;
+        int n = 1;
+
+        while (!s->queue_head && !s->stopping)
+            pthread_cond_wait(&s->queue_cond, &s->queue_lock);
+        if (!s->queue_head)
+            break; /* stopping, and nothing left */
+        first = last = s->queue_head;
+        while (last->next && n < s->batch_max) {
+            last = last->next;
+            n++;
+        }
+        s->queue_head = last->next;
+        if (!s->queue_head)
+            s->queue_tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&s->queue_lock);
+
+        write_batch(s, first);
+
+        pthread_mutex_lock(&s->queue_lock);
+        if (s->done_tail)
+            s->done_tail->next = first;
+        else
+            s->done_head = first;
+        s->done_tail = last;
+        uv_async_send(&s->async);
+    }
+    pthread_mutex_unlock(&s->queue_lock);
+    return NULL;
+}
+
+/* Calls back every done op, in order. On the loop thread. */
+static void done_drain(struct store *s)
+{
+    struct store_op *op, *next;
+
+    pthread_mutex_lock(&s->queue_lock);
+    op = s->done_head;
+    s->done_head = s->done_tail = NULL;
+    pthread_mutex_unlock(&s->queue_lock);
+    for (; op; op = next) {
+        next = op->next; /* the callback may reuse op */
+        op->next = NULL;
+        op->cb(op);
+    }
+}
+
+static void on_done(uv_async_t *h)
+{
+    done_drain(h->data);
+}
+
+int store_submit(struct store *s, struct store_op *op, store_cb *cb)
+{
+    op_prepare(op);
+    op->cb = cb;
+    if (!s->loop)
+        return op->rc = err_set(&op->err, CHIME_EINVAL, NULL, "store was opened without a loop");
+    pthread_mutex_lock(&s->queue_lock);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->queue_lock);
+        return op->rc = err_set(&op->err, CHIME_EINVAL, NULL, "store is closing");
+    }
+    if (s->queue_tail)
+        s->queue_tail->next = op;
+    else
+        s->queue_head = op;
+    s->queue_tail = op;
+    pthread_cond_signal(&s->queue_cond);
+    pthread_mutex_unlock(&s->queue_lock);
+    return 0;
+}
+
+/* A shorthand's op: copies OP's error to ERR. */
+static int exec_into(struct store *s, struct store_op *op, struct err *err)
+{
+    int rc = store_exec(s, op);
+
+    if (rc < 0 && err)
+        *err = op->err;
+    return rc;
+}
+
+int store_job_put(struct store *s, const char *ns, const char *name, const char *doc,
+                  const char *author, int64_t expect_version, bool paused, int64_t now_us,
+                  int64_t *ret_version, struct err *err)
+{
+    struct store_op op = {.kind = STORE_OP_JOB_PUT};
+    int rc;
+
+    op.job_put.ns = ns;
+    op.job_put.name = name;
+    op.job_put.doc = doc;
+    op.job_put.author = author;
+    op.job_put.expect_version = expect_version;
+    op.job_put.paused = paused;
+    op.job_put.now_us = now_us;
+    rc = exec_into(s, &op, err);
+    if (rc >= 0 && ret_version)
+        *ret_version = op.ret_version;
+    return rc;
+}
+
+int store_job_delete(struct store *s, const char *ns, const char *name, int64_t expect_version,
+                     int64_t now_us, struct err *err)
+{
+    struct store_op op = {.kind = STORE_OP_JOB_DELETE};
+
+    op.job_delete.ns = ns;
+    op.job_delete.name = name;
+    op.job_delete.expect_version = expect_version;
+    op.job_delete.now_us = now_us;
+    return exec_into(s, &op, err);
+}
+
+int store_run_insert(struct store *s, const struct store_run *r, int64_t *ret_id, struct err *err)
+{
+    struct store_op op = {.kind = STORE_OP_RUN_INSERT};
+    int rc;
+
+    op.run_insert.run = *r;
+    rc = exec_into(s, &op, err);
+    if (rc >= 0 && ret_id)
+        *ret_id = op.ret_id;
+    return rc;
+}
+
+int store_run_update(struct store *s, const struct store_run *r, enum store_run_state expect_state,
+                     struct err *err)
+{
+    struct store_op op = {.kind = STORE_OP_RUN_UPDATE};
+
+    op.run_update.run = *r;
+    op.run_update.expect_state = expect_state;
+    return exec_into(s, &op, err);
+}
+
+int store_dead_insert(struct store *s, int64_t run_id, const char *reason, int64_t now_us,
+                      struct err *err)
+{
+    struct store_op op = {.kind = STORE_OP_DEAD_INSERT};
+
+    op.dead_insert.run_id = run_id;
+    op.dead_insert.reason = reason;
+    op.dead_insert.now_us = now_us;
+    return exec_into(s, &op, err);
+}
+
+int store_dead_remove(struct store *s, int64_t run_id, struct err *err)
+{
+    struct store_op op = {.kind = STORE_OP_DEAD_REMOVE};
+
+    op.dead_remove.run_id = run_id;
+    return exec_into(s, &op, err);
+}
+
+int store_prune(struct store *s, int64_t job_id, int64_t keep, int64_t before_us, int64_t **ret_ids,
+                size_t *ret_n, struct err *err)
+{
+    struct store_op op = {.kind = STORE_OP_PRUNE};
+    int rc;
+
+    op.prune.job_id = job_id;
+    op.prune.keep = keep;
+    op.prune.before_us = before_us;
+    rc = exec_into(s, &op, err);
+    if (rc < 0)
+        return rc;
+    *ret_ids = op.ret_ids;
+    *ret_n = op.n_ret_ids;
+    return rc;
+}
+
+/* ---- opening and closing ---- */
+
+static void store_release_locks(struct store *s)
+{
+    pthread_cond_destroy(&s->queue_cond);
+    pthread_mutex_destroy(&s->queue_lock);
+    pthread_mutex_destroy(&s->write_lock);
+}
+
+/* Frees S when no libuv handle was made: otherwise on_closed() does. */
+static void store_free(struct store *s)
+{
+    store_release_locks(s);
+    free(s);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+int store_open(const struct store_options *opt, struct store **ret, struct err *err)
+{
+    struct store_options o = *opt;
+    const struct store_backend *be = NULL;
+    struct store *s;
+    size_t i;
+    int rc;
+
+    if (!o.path || !*o.path)
+        return err_set(err, CHIME_EINVAL, "path", "database path is empty");
+    for (i = 0; i < sizeof backends / sizeof backends[0]; i++)
+        if (strncmp(o.path, backends[i].prefix, strlen(backends[i].prefix)) == 0)
+            break;
+    be = backends[i].be;
+    if (!be)
+        return err_set(err, CHIME_EINVAL, "path", "'%s' backend is not built into this chime",
+                       backends[i].prefix);
+    if (o.readers < 0 || o.readers > READERS_MAX || o.busy_timeout_ms < 0 || o.batch_max < 0)
+        return err_set(err, CHIME_ERANGE, NULL, "store options are out of range");
+    if (!o.readers)
+        o.readers = READERS_DEFAULT;
+    if (!o.busy_timeout_ms)
+        o.busy_timeout_ms = BUSY_TIMEOUT_DEFAULT_MS;
+    if (!o.batch_max)
+        o.batch_max = BATCH_DEFAULT;
+
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return err_set(err, CHIME_ENOMEM, NULL, "out of memory");
+    s->be = be;
+    s->batch_max = o.batch_max;
+    s->loop = o.loop;
+    pthread_mutex_init(&s->write_lock, NULL);
+    pthread_mutex_init(&s->queue_lock, NULL);
+    pthread_cond_init(&s->queue_cond, NULL);
+
+    rc = be->open(&o, &s->b, err);
+    if (rc < 0) {
+        store_free(s);
+        return rc;
+    }
+    if (s->loop) {
+        if (uv_async_init(s->loop, &s->async, on_done) < 0) {
+            be->close(s->b);
+            store_free(s);
+            return err_set(err, CHIME_EIO, NULL, "cannot make the store's wake-up");
+        }
+        s->async.data = s;
+        if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
+            be->close(s->b);
+            store_release_locks(s);
+            uv_close((uv_handle_t *)&s->async, on_closed); /* frees s */
+            return err_set(err, CHIME_EIO, NULL, "cannot start the store thread");
+        }
+    }
+    *ret = s;
+    return 0;
+}
+
+void store_close(struct store *s)
+{
+    if (!s)
+        return;
+    if (s->loop) {
+        pthread_mutex_lock(&s->queue_lock);
+        s->stopping = true;
+        pthread_cond_signal(&s->queue_cond);
+        pthread_mutex_unlock(&s->queue_lock);
+        pthread_join(s->thread, NULL);
+        done_drain(s);
+    }
+    s->be->close(s->b);
+    if (s->loop) {
+        store_release_locks(s);
+        uv_close((uv_handle_t *)&s->async, on_closed); /* frees s */
+    } else {
+        store_free(s);
+    }
+}
+
+/* ---- reading ---- */
+
+int store_job_get(struct store *s, const char *ns, const char *name, struct store_job *ret,
+                  struct err *err)
+{
+    return store_job_get_version(s, ns, name, 0, ret, err);
+}
+
+int store_job_get_version(struct store *s, const char *ns, const char *name, int64_t version,
+                          struct store_job *ret, struct err *err)
+{
+    int rc;
+
+    if ((rc = check_name(ns, "namespace", err)) < 0 || (rc = check_name(name, "name", err)) < 0)
+        return rc;
+    if (version < 0)
+        return err_set(err, CHIME_EINVAL, "version", "'%" PRId64 "' is not a version", version);
+    return s->be->job_get(s->b, ns, name, version, ret, err);
+}
+
+static int check_job_filter(const struct store_job_filter *f, struct err *err)
+{
+    int rc;
+
+    if (f->ns && (rc = check_name(f->ns, "namespace", err)) < 0)
+        return rc;
+    if (!f->label_key != !f->label_value)
+        return err_set(err, CHIME_EINVAL, "label", "a label filter needs both a key and a value");
+    return 0;
+}
+
+int store_job_list(struct store *s, const struct store_job_filter *f, struct store_job_page *ret,
+                   struct err *err)
+{
+    int limit = 0, rc;
+
+    if ((rc = check_job_filter(f, err)) < 0 || (rc = check_limit(f->limit, &limit, err)) < 0)
+        return rc;
+    return s->be->job_list(s->b, f, limit, ret, err);
+}
+
+int store_job_count(struct store *s, const struct store_job_filter *f, int64_t *ret,
+                    struct err *err)
+{
+    int rc = check_job_filter(f, err);
+
+    return rc < 0 ? rc : s->be->job_count(s->b, f, ret, err);
+}
+
+int store_job_versions(struct store *s, const char *ns, const char *name, const char *cursor,
+                       int limit, struct store_version_page *ret, struct err *err)
+{
+    int rc;
+
+    if ((rc = check_name(ns, "namespace", err)) < 0 || (rc = check_name(name, "name", err)) < 0
+        || (rc = check_limit(limit, &limit, err)) < 0)
+        return rc;
+    return s->be->job_versions(s->b, ns, name, cursor, limit, ret, err);
+}
+
+int store_run_get(struct store *s, int64_t id, struct store_run *ret, struct err *err)
+{
+    int rc = check_id(id, "id", err);
+
+    return rc < 0 ? rc : s->be->run_get(s->b, id, ret, err);
+}
+
+/* A filter's namespace and job: none, a namespace, or both. */
+static int check_filter_job(const char *ns, const char *name, struct err *err)
+{
+    int rc;
+
+    if (ns && (rc = check_name(ns, "namespace", err)) < 0)
+        return rc;
+    if (name && !ns)
+        return err_set(err, CHIME_EINVAL, "job", "a job filter needs a namespace");
+    if (name && (rc = check_name(name, "name", err)) < 0)
+        return rc;
+    return 0;
+}
+
+static int check_run_filter(const struct store_run_filter *f, struct err *err)
+{
+    int rc = check_filter_job(f->ns, f->name, err);
+
+    return rc < 0 ? rc : check_state(f->state, true, "state", err);
+}
+
+int store_run_list(struct store *s, const struct store_run_filter *f, struct store_run_page *ret,
+                   struct err *err)
+{
+    int limit = 0, rc;
+
+    if ((rc = check_run_filter(f, err)) < 0 || (rc = check_limit(f->limit, &limit, err)) < 0)
+        return rc;
+    return s->be->run_list(s->b, f, limit, ret, err);
+}
+
+int store_run_count(struct store *s, const struct store_run_filter *f, int64_t *ret,
+                    struct err *err)
+{
+    int rc = check_run_filter(f, err);
+
+    return rc < 0 ? rc : s->be->run_count(s->b, f, ret, err);
+}
+
+int store_run_unfinished(struct store *s, struct store_run_page *ret, struct err *err)
+{
+    return s->be->run_unfinished(s->b, ret, err);
+}
+
+int store_dead_list(struct store *s, const struct store_dead_filter *f, struct store_dead_page *ret,
+                    struct err *err)
+{
+    int limit = 0, rc;
+
+    if ((rc = check_filter_job(f->ns, f->name, err)) < 0
+        || (rc = check_limit(f->limit, &limit, err)) < 0)
+        return rc;
+    return s->be->dead_list(s->b, f, limit, ret, err);
+}
+
+int store_check(struct store *s, struct err *err)
+{
+    return s->be->check(s->b, err);
+}
+
+void store_stats(struct store *s, struct store_stats *ret)
+{
+    pthread_mutex_lock(&s->write_lock);
+    *ret = s->stats;
+    pthread_mutex_unlock(&s->write_lock);
+}
