@@ -1,0 +1,832 @@
+/* job.c: the job document, read into a struct job and written back.
+ *
+ * One table per JSON object (job_specs, retry_specs, ...) lists its members:
+ * the key, how the value is read and written, where it lives in struct job,
+ * its range and its default. Reading and writing walk the same rows, so a
+ * field cannot be read without being written back or the other way round,
+ * and from_json(to_json(j)) gives j again. The members that need more than
+ * a row (names, the schedule, command and shell, env, labels) have a read
+ * and a write function; the schedule's are in jobsched.c, and the readers
+ * of single values (strings, durations, enums, names) in jobvalue.c.
+ *
+ * Reading is strict and its order is fixed: first every key of an object
+ * is checked against its table (an unknown key is an error naming its
+ * path), then the rows are read in table order, whatever the order of the
+ * keys in the text, so a document with several faults always reports the
+ * same one. A null member reads as an absent one: its default. */
+#include "job.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "jobdoc.h"
+#include "../time/units.h"
+#include "../util/err.h"
+#include "../banned.h"
+
+#define S INT64_C(1000000)          /* one second in microseconds */
+#define DESCRIPTION_MAX 1024
+#define ARGV_MAX 256                /* items of "command" */
+#define ARG_MAX_LEN 4096
+#define SHELL_MAX ((size_t)64 * 1024)
+#define WORKDIR_MAX 1024
+#define ENV_MAX 256
+#define ENV_KEY_MAX 128
+#define ENV_VALUE_MAX ((size_t)32 * 1024)
+#define LABELS_MAX 64
+#define LABEL_VALUE_MAX 256
+#define CHANNELS_MAX 16             /* per notify event */
+#define ENV_RESERVED "CHIME_"       /* the runner sets these itself */
+
+/* ---- the tables ---- */
+
+enum spec_kind {
+    SPEC_INT,           /* int in [min, max] */
+    SPEC_INT64,         /* int64_t in [min, max] */
+    SPEC_REAL,          /* double in [dmin, dmax]; integers are read too */
+    SPEC_BOOL,
+    SPEC_DURATION,      /* int64_t microseconds, at least min */
+    SPEC_SIZE,          /* int64_t bytes, at least min */
+    SPEC_ENUM,          /* an enum field, one of names[] */
+    SPEC_STRING,        /* char *, at most max bytes, NULL when absent */
+    SPEC_CHANNELS,      /* char **, NULL-terminated channel names, NULL: none */
+    SPEC_OBJECT,        /* a nested object read by the rows of sub[] */
+    SPEC_CUSTOM,        /* read() and write() */
+};
+
+/* 0 stands for "none" (no timeout, no limit): absent or null reads as 0,
+ * and 0 is written as null. A given value must still reach min. */
+#define SPEC_ZERO_IS_NONE 1u
+
+struct spec {
+    const char *key;            /* NULL ends a table */
+    enum spec_kind kind;
+    unsigned flags;
+    size_t off;                 /* of the field in struct job: OFF() */
+    int64_t min, max, def;      /* INT, INT64: range; DURATION, SIZE: min */
+    double dmin, dmax, ddef;    /* REAL */
+    const struct job_name_value *names;     /* ENUM */
+    const struct spec *sub;                 /* OBJECT */
+    int (*read)(const json_t *v, const char *path, struct job_reader *r);
+    int (*write)(const struct job *j, json_t *obj, const char *key);
+};
+
+/* A row's .off, named: rows are { key, kind, OFF(field), .more = ... }. */
+#define OFF(field) .off = offsetof(struct job, field)
+
+static const struct job_name_value concurrency_names[] = {
+    { "forbid", JOB_FORBID },
+    { "allow", JOB_ALLOW },
+    { "queue", JOB_QUEUE },
+    { "replace", JOB_REPLACE },
+    { NULL, 0 },
+};
+
+static const struct job_name_value catch_up_names[] = {
+    { "none", JOB_CATCH_UP_NONE },
+    { "latest", JOB_CATCH_UP_LATEST },
+    { "all", JOB_CATCH_UP_ALL },
+    { NULL, 0 },
+};
+
+/* DESIGN.md's priority names; any integer 0-100 is a priority too. */
+static const struct job_name_value priority_names[] = {
+    { "low", 1 },
+    { "normal", 5 },
+    { "high", 10 },
+    { "critical", 15 },
+    { NULL, 0 },
+};
+#define PRIORITY_DEFAULT 5
+#define PRIORITY_MAX 100
+
+static const struct spec retry_specs[] = {
+    { "max_attempts", SPEC_INT, OFF(retry.max_attempts), .min = 1, .max = 100, .def = 1 },
+    { "backoff", SPEC_DURATION, OFF(retry.backoff_us), .def = 10 * S },
+    { "factor", SPEC_REAL, OFF(retry.factor), .dmin = 1, .dmax = 10, .ddef = 2 },
+    { "max_backoff", SPEC_DURATION, OFF(retry.max_backoff_us), .def = 3600 * S },
+    { "jitter", SPEC_REAL, OFF(retry.jitter), .dmin = 0, .dmax = 1, .ddef = 0 },
+    { NULL },
+};
+
+static const struct spec misfire_specs[] = {
+    { "grace", SPEC_DURATION, OFF(misfire.grace_us), .def = 3600 * S },
+    { "catch_up", SPEC_ENUM, OFF(misfire.catch_up), .names = catch_up_names,
+      .def = JOB_CATCH_UP_LATEST },
+    { "max_catch_up", SPEC_INT, OFF(misfire.max_catch_up), .min = 1, .max = 10000, .def = 100 },
+    { NULL },
+};
+
+/* A memory limit below 1M stops every program before main(); RLIMIT_CPU
+ * counts whole seconds. */
+static const struct spec limits_specs[] = {
+    { "memory", SPEC_SIZE, OFF(limits.memory), .min = 1 << 20, .flags = SPEC_ZERO_IS_NONE },
+    { "cpu_time", SPEC_DURATION, OFF(limits.cpu_time_us), .min = S, .flags = SPEC_ZERO_IS_NONE },
+    { "processes", SPEC_INT64, OFF(limits.processes), .min = 1, .max = 1000000,
+      .flags = SPEC_ZERO_IS_NONE },
+    { "open_files", SPEC_INT64, OFF(limits.open_files), .min = 1, .max = 1048576,
+      .flags = SPEC_ZERO_IS_NONE },
+    { "output", SPEC_SIZE, OFF(limits.output), .min = 1 << 10, .def = 4 << 20 },
+    { NULL },
+};
+
+static const struct spec notify_specs[] = {
+    { "on_failure", SPEC_CHANNELS, OFF(notify[JOB_ON_FAILURE]) },
+    { "on_success", SPEC_CHANNELS, OFF(notify[JOB_ON_SUCCESS]) },
+    { "on_timeout", SPEC_CHANNELS, OFF(notify[JOB_ON_TIMEOUT]) },
+    { "on_retry", SPEC_CHANNELS, OFF(notify[JOB_ON_RETRY]) },
+    { "on_recovery", SPEC_CHANNELS, OFF(notify[JOB_ON_RECOVERY]) },
+    { "on_disabled", SPEC_CHANNELS, OFF(notify[JOB_ON_DISABLED]) },
+    { "on_stuck", SPEC_CHANNELS, OFF(notify[JOB_ON_STUCK]) },
+    { NULL },
+};
+
+static int read_name(const json_t *v, const char *path, struct job_reader *r);
+static int read_namespace(const json_t *v, const char *path, struct job_reader *r);
+static int read_command(const json_t *v, const char *path, struct job_reader *r);
+static int read_shell(const json_t *v, const char *path, struct job_reader *r);
+static int read_workdir(const json_t *v, const char *path, struct job_reader *r);
+static int read_env(const json_t *v, const char *path, struct job_reader *r);
+static int read_priority(const json_t *v, const char *path, struct job_reader *r);
+static int read_labels(const json_t *v, const char *path, struct job_reader *r);
+static int write_name(const struct job *j, json_t *obj, const char *key);
+static int write_namespace(const struct job *j, json_t *obj, const char *key);
+static int write_command(const struct job *j, json_t *obj, const char *key);
+static int write_shell(const struct job *j, json_t *obj, const char *key);
+static int write_workdir(const struct job *j, json_t *obj, const char *key);
+static int write_env(const struct job *j, json_t *obj, const char *key);
+static int write_priority(const struct job *j, json_t *obj, const char *key);
+static int write_labels(const struct job *j, json_t *obj, const char *key);
+
+static int read_schedule(const json_t *v, const char *path, struct job_reader *r)
+{
+    return job_sched_read(v, path, r);
+}
+
+static int write_schedule(const struct job *j, json_t *obj, const char *key)
+{
+    return json_object_set_new(obj, key, job_sched_write(&j->sched));
+}
+
+/* Name and namespace come first: the schedule's "after" needs both. Command
+ * comes before shell, which checks that exactly one of them was given. */
+static const struct spec job_specs[] = {
+    { "name", SPEC_CUSTOM, .read = read_name, .write = write_name },
+    { "namespace", SPEC_CUSTOM, .read = read_namespace, .write = write_namespace },
+    { "description", SPEC_STRING, OFF(description), .max = DESCRIPTION_MAX },
+    { "schedule", SPEC_CUSTOM, .read = read_schedule, .write = write_schedule },
+    { "command", SPEC_CUSTOM, .read = read_command, .write = write_command },
+    { "shell", SPEC_CUSTOM, .read = read_shell, .write = write_shell },
+    { "workdir", SPEC_CUSTOM, .read = read_workdir, .write = write_workdir },
+    { "env", SPEC_CUSTOM, .read = read_env, .write = write_env },
+    { "timeout", SPEC_DURATION, OFF(timeout_us), .flags = SPEC_ZERO_IS_NONE },
+    { "kill_grace", SPEC_DURATION, OFF(kill_grace_us), .def = 10 * S },
+    { "retry", SPEC_OBJECT, .sub = retry_specs },
+    { "concurrency", SPEC_ENUM, OFF(concurrency), .names = concurrency_names,
+      .def = JOB_FORBID },
+    { "max_instances", SPEC_INT, OFF(max_instances), .min = 1, .max = 1000, .def = 1 },
+    { "misfire", SPEC_OBJECT, .sub = misfire_specs },
+    { "priority", SPEC_CUSTOM, .read = read_priority, .write = write_priority },
+    { "limits", SPEC_OBJECT, .sub = limits_specs },
+    { "disable_after_failures", SPEC_INT, OFF(disable_after_failures), .min = 0, .max = 1000 },
+    { "notify", SPEC_OBJECT, .sub = notify_specs },
+    { "labels", SPEC_CUSTOM, .read = read_labels, .write = write_labels },
+    { "paused", SPEC_BOOL, OFF(paused) },
+    { NULL },
+};
+
+/* ---- notify channels ---- */
+
+static void free_list(char **list)
+{
+    size_t i;
+
+    for (i = 0; list && list[i]; i++)
+        free(list[i]);
+    free(list);
+}
+
+/* Channel names for one notify event: unique names, at most CHANNELS_MAX. */
+static int read_channels(const json_t *v, const char *path, char ***ret,
+                         struct err *err)
+{
+    char **list;
+    size_t i, k, n;
+    int rc = 0;
+
+    if (!json_is_array(v))
+        return job_type_error(v, path, "an array of channel names", err);
+    n = json_array_size(v);
+    if (n > CHANNELS_MAX)
+        return err_set(err, CHIME_ETOOBIG, path, "%zu channels are more than %d",
+                       n, CHANNELS_MAX);
+    if (n == 0)
+        return 0;               /* *ret stays NULL: none */
+    if (!(list = calloc(n + 1, sizeof *list)))
+        return job_no_memory(path, err);
+    for (i = 0; i < n; i++) {
+        char sub[JOB_PATH_LEN];
+        const char *s;
+        size_t len;
+
+        job_path_item(sub, sizeof sub, path, i);
+        if ((rc = job_read_string(json_array_get(v, i), sub, SIZE_MAX, &s, &len, err)) < 0 ||
+            (rc = job_check_name(s, len, false, sub, err)) < 0)
+            goto fail;
+        for (k = 0; k < i; k++)
+            if (strcmp(list[k], s) == 0) {
+                rc = err_set(err, CHIME_EINVAL, sub, "'%s' is listed twice", s);
+                goto fail;
+            }
+        if (!(list[i] = strdup(s))) {
+            rc = job_no_memory(sub, err);
+            goto fail;
+        }
+    }
+    *ret = list;
+    return 0;
+fail:
+    free_list(list);
+    return rc;
+}
+
+/* ---- reading an object by its table ---- */
+
+static const struct spec *find_spec(const struct spec *specs, const char *key,
+                                    size_t key_len)
+{
+    size_t i;
+
+    for (i = 0; specs[i].key; i++)
+        if (strlen(specs[i].key) == key_len && memcmp(specs[i].key, key, key_len) == 0)
+            return &specs[i];
+    return NULL;
+}
+
+static int read_object(const json_t *obj, const char *path, const struct spec *specs,
+                       struct job_reader *r);
+
+static int read_spec(const struct spec *s, const json_t *v, const char *path,
+                     struct job_reader *r)
+{
+    void *p = (char *)r->j + s->off;
+    int64_t x = s->def;
+    double d = s->ddef;
+    int e = (int)s->def;
+    int rc = 0;
+
+    if (v && json_is_null(v))
+        v = NULL;
+    switch (s->kind) {
+    case SPEC_INT:
+        if (!v || (rc = job_read_int(v, path, s->min, s->max, &x, r->err)) == 0)
+            *(int *)p = (int)x;
+        break;
+    case SPEC_INT64:
+        if (!v || (rc = job_read_int(v, path, s->min, s->max, &x, r->err)) == 0)
+            *(int64_t *)p = x;
+        break;
+    case SPEC_REAL:
+        if (!v || (rc = job_read_real(v, path, s->dmin, s->dmax, &d, r->err)) == 0)
+            *(double *)p = d;
+        break;
+    case SPEC_BOOL:
+        if (v && !json_is_boolean(v))
+            return job_type_error(v, path, "true or false", r->err);
+        *(bool *)p = v && json_is_true(v);
+        break;
+    case SPEC_DURATION:
+        if (!v || (rc = job_read_duration(v, path, s->min, &x, r->err)) == 0)
+            *(int64_t *)p = x;
+        break;
+    case SPEC_SIZE:
+        if (!v || (rc = job_read_size(v, path, s->min, &x, r->err)) == 0)
+            *(int64_t *)p = x;
+        break;
+    case SPEC_ENUM:
+        /* The enum fields have int's size (asserted below). */
+        if (!v || (rc = job_read_enum(v, path, s->names, &e, r->err)) == 0)
+            memcpy(p, &e, sizeof e);
+        break;
+    case SPEC_STRING:
+        if (v)
+            rc = job_dup_string(v, path, (size_t)s->max, false, (char **)p, r->err);
+        break;
+    case SPEC_CHANNELS:
+        if (v)
+            rc = read_channels(v, path, (char ***)p, r->err);
+        break;
+    case SPEC_OBJECT:
+        rc = read_object(v, path, s->sub, r);
+        break;
+    case SPEC_CUSTOM:
+        rc = s->read(v, path, r);
+        break;
+    }
+    return rc;
+}
+
+_Static_assert(sizeof(enum job_concurrency) == sizeof(int), "enum fields are ints");
+_Static_assert(sizeof(enum job_catch_up) == sizeof(int), "enum fields are ints");
+
+/* OBJ NULL: absent, every row takes its default. */
+static int read_object(const json_t *obj, const char *path, const struct spec *specs,
+                       struct job_reader *r)
+{
+    char sub[JOB_PATH_LEN];
+    size_t i;
+    int rc;
+
+    if (obj && !json_is_object(obj))
+        return job_type_error(obj, path, "an object", r->err);
+    if (obj) {
+        const char *key;
+        size_t key_len;
+        json_t *v;
+
+        /* jansson's iterators take a non-const object; they do not change it. */
+        json_object_keylen_foreach((json_t *)obj, key, key_len, v) {
+            const char *known[32];
+            size_t n = 0;
+
+            if ((rc = job_check_key(key, key_len, path, r->err)) < 0)
+                return rc;
+            if (find_spec(specs, key, key_len))
+                continue;
+            for (i = 0; specs[i].key && n < sizeof known / sizeof known[0]; i++)
+                known[n++] = specs[i].key;
+            return job_unknown_field(job_path(sub, sizeof sub, path, key, key_len),
+                                     key, key_len, known, n, r->err);
+        }
+    }
+    for (i = 0; specs[i].key; i++) {
+        const json_t *v = obj ? json_object_get(obj, specs[i].key) : NULL;
+
+        job_path(sub, sizeof sub, path, specs[i].key, strlen(specs[i].key));
+        if ((rc = read_spec(&specs[i], v, sub, r)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- the members read by hand ---- */
+
+static int read_name(const json_t *v, const char *path, struct job_reader *r)
+{
+    const char *s;
+    size_t len;
+    int rc;
+
+    if (!v)
+        return job_missing(path, r->err);
+    if ((rc = job_read_string(v, path, SIZE_MAX, &s, &len, r->err)) < 0 ||
+        (rc = job_check_name(s, len, false, path, r->err)) < 0)
+        return rc;
+    memcpy(r->j->name, s, len + 1);
+    return 0;
+}
+
+static int read_namespace(const json_t *v, const char *path, struct job_reader *r)
+{
+    const char *s = r->default_ns ? r->default_ns : JOB_DEFAULT_NS;
+    size_t len = strlen(s);
+    int rc;
+
+    if (v && (rc = job_read_string(v, path, SIZE_MAX, &s, &len, r->err)) < 0)
+        return rc;
+    if ((rc = job_check_name(s, len, false, path, r->err)) < 0)
+        return rc;
+    memcpy(r->j->ns, s, len + 1);
+    return 0;
+}
+
+static int read_command(const json_t *v, const char *path, struct job_reader *r)
+{
+    char sub[JOB_PATH_LEN];
+    struct job *j = r->j;
+    size_t i, n;
+    int rc;
+
+    if (!v)
+        return 0;
+    if (!json_is_array(v))
+        return job_type_error(v, path, "an array of strings", r->err);
+    n = json_array_size(v);
+    if (n == 0)
+        return err_set(r->err, CHIME_EINVAL, path,
+                       "empty array: want the program and its arguments");
+    if (n > ARGV_MAX)
+        return err_set(r->err, CHIME_ETOOBIG, path, "%zu arguments are more than %d",
+                       n, ARGV_MAX);
+    if (!(j->argv = calloc(n + 1, sizeof *j->argv)))
+        return job_no_memory(path, r->err);
+    for (i = 0; i < n; i++) {
+        job_path_item(sub, sizeof sub, path, i);
+        /* Arguments may be empty; the program may not. */
+        if ((rc = job_dup_string(json_array_get(v, i), sub, ARG_MAX_LEN, i == 0,
+                             &j->argv[i], r->err)) < 0)
+            return rc;
+        j->argc = i + 1;
+    }
+    return 0;
+}
+
+static int read_shell(const json_t *v, const char *path, struct job_reader *r)
+{
+    if (v && r->j->argv)
+        return err_set(r->err, CHIME_EINVAL, path,
+                       "'shell' and 'command' are both given: want one of them");
+    if (!v && !r->j->argv)
+        return err_set(r->err, CHIME_EINVAL, "command",
+                       "missing field 'command' (an argv array) or 'shell' (a string)");
+    if (!v)
+        return 0;
+    return job_dup_string(v, path, SHELL_MAX, true, &r->j->shell, r->err);
+}
+
+/* The runner resolves the workdir beneath the namespace root; these rules
+ * keep it there without touching the file system. Symbolic links inside
+ * the root are the runner's business. */
+static int read_workdir(const json_t *v, const char *path, struct job_reader *r)
+{
+    char q[JOB_QUOTE_LEN];
+    const char *s, *p;
+    size_t len;
+    int rc;
+
+    if (!v)
+        return 0;
+    if ((rc = job_read_string(v, path, WORKDIR_MAX, &s, &len, r->err)) < 0)
+        return rc;
+    err_quote(s, len, q, sizeof q);
+    if (len == 0)
+        return err_set(r->err, CHIME_EINVAL, path, "'' is empty (leave it out for the root)");
+    if (s[0] == '/')
+        return err_set(r->err, CHIME_EINVAL, path,
+                       "'%s' is absolute: want a path beneath the namespace root", q);
+    for (p = s; *p; p += strcspn(p, "/")) {
+        p += strspn(p, "/");
+        if (strncmp(p, "..", 2) == 0 && (p[2] == '/' || p[2] == '\0'))
+            return err_set(r->err, CHIME_EINVAL, path,
+                           "'%s' has a '..' component: want a path beneath the namespace root",
+                           q);
+    }
+    if (!(r->j->workdir = strdup(s)))
+        return job_no_memory(path, r->err);
+    return 0;
+}
+
+static int cmp_kv(const void *a, const void *b)
+{
+    return strcmp(((const struct job_kv *)a)->key, ((const struct job_kv *)b)->key);
+}
+
+typedef int (*key_check_fn)(const char *key, size_t len, const char *path,
+                            struct err *err);
+
+/* An object of strings into a key-sorted array: env and labels. */
+static int read_kv(const json_t *v, const char *path, size_t max_n, size_t max_value,
+                   key_check_fn check, struct job_kv **ret, size_t *ret_n,
+                   struct err *err)
+{
+    char sub[JOB_PATH_LEN];
+    const char *key;
+    size_t key_len, n;
+    json_t *value;
+    int rc;
+
+    if (!v)
+        return 0;
+    if (!json_is_object(v))
+        return job_type_error(v, path, "an object of strings", err);
+    if ((n = json_object_size(v)) > max_n)
+        return err_set(err, CHIME_ETOOBIG, path, "%zu entries are more than %zu", n, max_n);
+    if (n == 0)
+        return 0;
+    if (!(*ret = calloc(n, sizeof **ret)))
+        return job_no_memory(path, err);
+    json_object_keylen_foreach((json_t *)v, key, key_len, value) {
+        struct job_kv *kv = &(*ret)[*ret_n];
+        const char *s;
+
+        if ((rc = job_check_key(key, key_len, path, err)) < 0)
+            return rc;
+        job_path(sub, sizeof sub, path, key, key_len);
+        if ((rc = check(key, key_len, sub, err)) < 0 ||
+            (rc = job_read_string(value, sub, max_value, &s, NULL, err)) < 0)
+            return rc;
+        if (!(kv->key = strdup(key)) || !(kv->value = strdup(s))) {
+            free(kv->key);
+            kv->key = NULL;
+            return job_no_memory(sub, err);
+        }
+        ++*ret_n;
+    }
+    qsort(*ret, *ret_n, sizeof **ret, cmp_kv);
+    return 0;
+}
+
+static int check_env_key(const char *key, size_t len, const char *path, struct err *err)
+{
+    char q[JOB_QUOTE_LEN];
+    size_t i;
+
+    err_quote(key, len, q, sizeof q);
+    if (len == 0 || len > ENV_KEY_MAX)
+        return err_set(err, CHIME_EINVAL, path,
+                       "'%s' is not 1-%d bytes long", q, ENV_KEY_MAX);
+    for (i = 0; i < len; i++) {
+        char c = key[i];
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
+              (i > 0 && c >= '0' && c <= '9')))
+            return err_set(err, CHIME_EINVAL, path,
+                           "'%s' is not a variable name: want [A-Za-z_][A-Za-z0-9_]*", q);
+    }
+    if (strncmp(key, ENV_RESERVED, strlen(ENV_RESERVED)) == 0)
+        return err_set(err, CHIME_EINVAL, path,
+                       "'%s' is reserved: chime sets the %s* variables itself", q,
+                       ENV_RESERVED);
+    return 0;
+}
+
+static int read_env(const json_t *v, const char *path, struct job_reader *r)
+{
+    return read_kv(v, path, ENV_MAX, ENV_VALUE_MAX, check_env_key, &r->j->env,
+                   &r->j->n_env, r->err);
+}
+
+static int check_label_key(const char *key, size_t len, const char *path, struct err *err)
+{
+    return job_check_name(key, len, true, path, err);
+}
+
+static int read_labels(const json_t *v, const char *path, struct job_reader *r)
+{
+    return read_kv(v, path, LABELS_MAX, LABEL_VALUE_MAX, check_label_key, &r->j->labels,
+                   &r->j->n_labels, r->err);
+}
+
+static int read_priority(const json_t *v, const char *path, struct job_reader *r)
+{
+    int64_t x = PRIORITY_DEFAULT;
+    int e, rc;
+
+    if (v && json_is_integer(v)) {
+        if ((rc = job_read_int(v, path, 0, PRIORITY_MAX, &x, r->err)) < 0)
+            return rc;
+    } else if (v) {
+        if ((rc = job_read_enum(v, path, priority_names, &e, r->err)) < 0)
+            return rc;
+        x = e;
+    }
+    r->j->priority = (int)x;
+    return 0;
+}
+
+/* Rules between members, once each has been read. */
+static int check_job(const struct job *j, struct err *err)
+{
+    char a[32], b[32];
+
+    if (j->retry.max_backoff_us < j->retry.backoff_us)
+        return err_set(err, CHIME_ERANGE, "retry.max_backoff",
+                       "'%s' is less than the backoff '%s'",
+                       units_duration_format(j->retry.max_backoff_us, a, sizeof a),
+                       units_duration_format(j->retry.backoff_us, b, sizeof b));
+    return 0;
+}
+
+int job_from_json(const json_t *doc, const char *default_ns, struct job **ret,
+                  struct err *err)
+{
+    struct job_reader r = { NULL, default_ns, err };
+    int rc;
+
+    if (!doc)
+        return err_set(err, CHIME_EINVAL, "", "missing document");
+    if (!json_is_object(doc))
+        return job_type_error(doc, "", "an object", err);
+    if (!(r.j = calloc(1, sizeof *r.j)))
+        return job_no_memory("", err);
+    r.j->sched.start_us = INT64_MIN;
+    if ((rc = read_object(doc, "", job_specs, &r)) < 0 ||
+        (rc = check_job(r.j, err)) < 0) {
+        job_free(r.j);
+        return rc;
+    }
+    *ret = r.j;
+    return 0;
+}
+
+int job_parse(const char *text, size_t len, const char *default_ns, struct job **ret,
+              struct err *err)
+{
+    char q[JSON_ERROR_TEXT_LENGTH];     /* jansson's message, quoted */
+    json_error_t jerr;
+    json_t *doc;
+    int rc;
+
+    if (len > (size_t)JOB_DOC_MAX)
+        return err_set(err, CHIME_ETOOBIG, "", "document of %zu bytes is longer than %d",
+                       len, JOB_DOC_MAX);
+    /* NUL is let through to be refused by field, with its path. The depth
+     * is bounded by jansson (JSON_PARSER_MAX_DEPTH) and by the length. */
+    doc = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+    if (!doc)
+        return err_set(err, CHIME_EINVAL, "", "invalid JSON at line %d, column %d: %s",
+                       jerr.line, jerr.column,
+                       err_quote(jerr.text, sizeof jerr.text, q, sizeof q));
+    rc = job_from_json(doc, default_ns, ret, err);
+    json_decref(doc);
+    return rc;
+}
+
+/* ---- writing ---- */
+
+static int write_object(const struct job *j, const struct spec *specs, json_t *obj);
+
+static json_t *write_duration(int64_t us)
+{
+    char buf[32];
+
+    return json_string(units_duration_format(us, buf, sizeof buf));
+}
+
+static json_t *write_list(char *const *list)
+{
+    json_t *a = json_array();
+    size_t i;
+
+    for (i = 0; a && list && list[i]; i++)
+        if (json_array_append_new(a, json_string(list[i])) < 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+static json_t *write_spec(const struct job *j, const struct spec *s)
+{
+    const void *p = (const char *)j + s->off;
+    bool none = s->flags & SPEC_ZERO_IS_NONE;
+    char buf[32];
+    json_t *o;
+    int e;
+
+    switch (s->kind) {
+    case SPEC_INT:
+        return json_integer(*(const int *)p);
+    case SPEC_INT64:
+        return none && *(const int64_t *)p == 0 ? json_null()
+                                                : json_integer(*(const int64_t *)p);
+    case SPEC_REAL:
+        return json_real(*(const double *)p);
+    case SPEC_BOOL:
+        return json_boolean(*(const bool *)p);
+    case SPEC_DURATION:
+        return none && *(const int64_t *)p == 0 ? json_null()
+                                                : write_duration(*(const int64_t *)p);
+    case SPEC_SIZE:
+        if (none && *(const int64_t *)p == 0)
+            return json_null();
+        return json_string(units_size_format(*(const int64_t *)p, buf, sizeof buf));
+    case SPEC_ENUM:
+        memcpy(&e, p, sizeof e);
+        return json_string(job_enum_name(s->names, e));
+    case SPEC_STRING:
+        return *(char *const *)p ? json_string(*(char *const *)p) : json_null();
+    case SPEC_CHANNELS:
+        return write_list(*(char **const *)p);
+    case SPEC_OBJECT:
+        if ((o = json_object()) && write_object(j, s->sub, o) < 0) {
+            json_decref(o);
+            o = NULL;
+        }
+        return o;
+    case SPEC_CUSTOM:
+        break;
+    }
+    return NULL;
+}
+
+/* json_object_set_new() fails on a NULL value, so one check covers both an
+ * allocation that failed and an insertion that did. */
+static int write_object(const struct job *j, const struct spec *specs, json_t *obj)
+{
+    size_t i;
+
+    for (i = 0; specs[i].key; i++) {
+        const struct spec *s = &specs[i];
+        int rc = s->kind == SPEC_CUSTOM ? s->write(j, obj, s->key)
+                                        : json_object_set_new(obj, s->key, write_spec(j, s));
+
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int write_name(const struct job *j, json_t *obj, const char *key)
+{
+    return json_object_set_new(obj, key, json_string(j->name));
+}
+
+static int write_namespace(const struct job *j, json_t *obj, const char *key)
+{
+    return json_object_set_new(obj, key, json_string(j->ns));
+}
+
+/* Only the executor in use is written: the other is absent, not null. */
+static int write_command(const struct job *j, json_t *obj, const char *key)
+{
+    return j->argv ? json_object_set_new(obj, key, write_list(j->argv)) : 0;
+}
+
+static int write_shell(const struct job *j, json_t *obj, const char *key)
+{
+    return j->shell ? json_object_set_new(obj, key, json_string(j->shell)) : 0;
+}
+
+static int write_workdir(const struct job *j, json_t *obj, const char *key)
+{
+    return json_object_set_new(obj, key, j->workdir ? json_string(j->workdir) : json_null());
+}
+
+static json_t *write_kv(const struct job_kv *kv, size_t n)
+{
+    json_t *o = json_object();
+    size_t i;
+
+    for (i = 0; o && i < n; i++)
+        if (json_object_set_new(o, kv[i].key, json_string(kv[i].value)) < 0) {
+            json_decref(o);
+            return NULL;
+        }
+    return o;
+}
+
+static int write_env(const struct job *j, json_t *obj, const char *key)
+{
+    return json_object_set_new(obj, key, write_kv(j->env, j->n_env));
+}
+
+static int write_labels(const struct job *j, json_t *obj, const char *key)
+{
+    return json_object_set_new(obj, key, write_kv(j->labels, j->n_labels));
+}
+
+/* A priority with a name is written by its name. */
+static int write_priority(const struct job *j, json_t *obj, const char *key)
+{
+    const char *name = job_enum_name(priority_names, j->priority);
+
+    return json_object_set_new(obj, key, name ? json_string(name) : json_integer(j->priority));
+}
+
+json_t *job_to_json(const struct job *j)
+{
+    json_t *doc = json_object();
+
+    if (doc && write_object(j, job_specs, doc) < 0) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+/* ---- releasing ---- */
+
+static void free_kv(struct job_kv *kv, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        free(kv[i].key);
+        free(kv[i].value);
+    }
+    free(kv);
+}
+
+void job_free(struct job *j)
+{
+    size_t i;
+
+    if (!j)
+        return;
+    free(j->description);
+    job_sched_release(&j->sched);
+    free_list(j->argv);
+    free(j->shell);
+    free(j->workdir);
+    free_kv(j->env, j->n_env);
+    for (i = 0; i < JOB_ON_COUNT; i++)
+        free_list(j->notify[i]);
+    free_kv(j->labels, j->n_labels);
+    free(j);
+}

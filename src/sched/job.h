@@ -1,0 +1,131 @@
+/* job.h: a job as chime runs it, and its public JSON document.
+ *
+ * A job document (DESIGN.md, "Job document") is validated completely
+ * before anything is saved: unknown fields, wrong types, bad durations,
+ * bad cron expressions and unknown zones are errors naming the field by its
+ * path ("retry.max_attempts", "schedule.cron", "command[2]", "env.MODE";
+ * err->field keeps 31 bytes of it). A null member reads as an absent one.
+ * A valid document becomes a struct job with every default filled in;
+ * job_to_json() gives back the canonical document, so from_json(to_json(j))
+ * == j: every member written with its effective value, durations and sizes
+ * in their shortest form ("1h30m", "4M"), instants in UTC with
+ * microseconds, "after" jobs as "namespace/name", a priority by its name
+ * when it has one, and "none" (no timeout, no limit, no description, no
+ * workdir, no start, the default zone) as null rather than left out. Of
+ * "command" and "shell" only the one in use is written. "at" and "start"
+ * must carry a UTC offset. The caller owns a job and releases it with
+ * job_free(). */
+#ifndef CHIME_JOB_H
+#define CHIME_JOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "time/cron.h"
+
+struct err;
+struct tz;
+typedef struct json_t json_t;
+
+#define JOB_NAME_MAX 63           /* [a-z0-9][a-z0-9._-]{0,62} */
+#define JOB_DOC_MAX (64 * 1024)   /* bytes of JSON text */
+
+enum job_sched_kind { JOB_CRON, JOB_EVERY, JOB_AT, JOB_AFTER, JOB_MANUAL };
+enum job_when { JOB_WHEN_SUCCESS, JOB_WHEN_FAILURE, JOB_WHEN_ALWAYS };
+enum job_concurrency { JOB_FORBID, JOB_ALLOW, JOB_QUEUE, JOB_REPLACE };
+enum job_catch_up { JOB_CATCH_UP_NONE, JOB_CATCH_UP_LATEST, JOB_CATCH_UP_ALL };
+
+enum job_notify_event {
+    JOB_ON_FAILURE, JOB_ON_SUCCESS, JOB_ON_TIMEOUT, JOB_ON_RETRY,
+    JOB_ON_RECOVERY, JOB_ON_DISABLED, JOB_ON_STUCK, JOB_ON_COUNT
+};
+
+struct job_kv {
+    char *key;
+    char *value;
+};
+
+struct job_sched {
+    enum job_sched_kind kind;
+    struct cron cron;           /* JOB_CRON */
+    char *cron_expr;            /* JOB_CRON: the expression as written, for job_to_json() */
+    char *timezone;             /* JOB_CRON: zone name; NULL: the daemon's default */
+    const struct tz *zone;      /* JOB_CRON: loaded zone, or NULL for the default */
+    int64_t every_us;           /* JOB_EVERY: period */
+    int64_t start_us;           /* JOB_EVERY: first fire; INT64_MIN: none given */
+    int64_t jitter_us;          /* JOB_EVERY: random delay up to this; 0: none */
+    int64_t at_us;              /* JOB_AT: the one fire */
+    char **after;               /* JOB_AFTER: "namespace/name" of upstream jobs */
+    size_t n_after;
+    enum job_when when;         /* JOB_AFTER */
+};
+
+struct job {
+    char ns[JOB_NAME_MAX + 1];      /* namespace, default "default" */
+    char name[JOB_NAME_MAX + 1];
+    char *description;              /* NULL: none */
+    struct job_sched sched;
+    char **argv;                    /* "command": NULL-terminated; NULL when shell */
+    size_t argc;
+    char *shell;                    /* "shell": run by /bin/sh -c; NULL when argv */
+    char *workdir;                  /* relative to the namespace root; NULL: the root */
+    struct job_kv *env;             /* sorted by key */
+    size_t n_env;
+    int64_t timeout_us;             /* 0: none */
+    int64_t kill_grace_us;          /* default 10s */
+    struct {
+        int max_attempts;           /* total attempts, default 1 (no retry) */
+        int64_t backoff_us;         /* first delay, default 10s */
+        double factor;              /* default 2 */
+        int64_t max_backoff_us;     /* ceiling, default 1h */
+        double jitter;              /* random fraction 0-1 of each delay, default 0 */
+    } retry;
+    enum job_concurrency concurrency;   /* default forbid */
+    int max_instances;              /* allow: at once; queue: waiting bound; default 1 */
+    struct {
+        int64_t grace_us;           /* default 1h */
+        enum job_catch_up catch_up; /* default latest */
+        int max_catch_up;           /* default 100 */
+    } misfire;
+    int priority;                   /* low 1, normal 5 (default), high 10, critical 15, or 0-100 */
+    struct {
+        int64_t memory;             /* bytes; 0: no limit */
+        int64_t cpu_time_us;        /* 0: no limit */
+        int64_t processes;          /* 0: no limit */
+        int64_t open_files;         /* 0: no limit */
+        int64_t output;             /* bytes kept of output; default 4M */
+    } limits;
+    int disable_after_failures;     /* 0: never */
+    char **notify[JOB_ON_COUNT];    /* channel names per event, NULL-terminated or NULL */
+    struct job_kv *labels;          /* sorted by key */
+    size_t n_labels;
+    bool paused;
+};
+
+/* Validates DOC (borrowed) and returns an owned job. DEFAULT_NS fills a
+ * missing "namespace" ("default" when NULL). Errors name the field by its
+ * path; *RET is written only on success. */
+int job_from_json(const json_t *doc, const char *default_ns, struct job **ret,
+                  struct err *err);
+/* Parses and validates JSON text: LEN bytes, at most JOB_DOC_MAX
+ * (CHIME_ETOOBIG), no NUL needed at the end. Malformed JSON and duplicate
+ * keys are CHIME_EINVAL with field "" and the line and column. */
+int job_parse(const char *text, size_t len, const char *default_ns, struct job **ret,
+              struct err *err);
+/* The canonical document; a new reference the caller releases. NULL when
+ * out of memory (or when J holds what no document can, such as an enum
+ * value outside its names). */
+json_t *job_to_json(const struct job *j);
+void job_free(struct job *j);
+
+/* "namespace/name" into BUF (at least 2 * JOB_NAME_MAX + 2 bytes, else
+ * cut). Returns BUF. */
+char *job_id(const struct job *j, char *buf, size_t len);
+/* Splits "ns/name" or "name" (namespace DEFAULT_NS, or "default" when
+ * NULL) and validates both into NS and NAME (JOB_NAME_MAX + 1 bytes each),
+ * written only on success. Errors name the field "job". */
+int job_id_parse(const char *id, const char *default_ns, char *ns, char *name,
+                 struct err *err);
+
+#endif

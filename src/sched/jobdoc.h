@@ -1,0 +1,100 @@
+/* jobdoc.h: the job document's internals, private to job.c (the document
+ * and its tables), jobvalue.c (reading one value) and jobsched.c (the
+ * "schedule" member). Other modules use job.h.
+ *
+ * Every reader reports a fault the same way: the member's path in
+ * err->field ("retry.backoff", "command[2]"), the value quoted in the
+ * message. A reader writes its result only on success. */
+#ifndef CHIME_JOBDOC_H
+#define CHIME_JOBDOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct err;
+struct job;
+struct job_sched;
+typedef struct json_t json_t;
+
+#define JOB_DEFAULT_NS "default"   /* when neither document nor caller names one */
+#define JOB_QUOTE_LEN 48        /* a quoted value in a message, with NUL */
+#define JOB_PATH_LEN 64         /* a member's path; err->field keeps 31 bytes */
+#define JOB_KEY_GUESS_MAX 32    /* longer unknown keys get no "did you mean" */
+
+/* What reading one document needs; J is filled member by member. */
+struct job_reader {
+    struct job *j;
+    const char *default_ns;     /* borrowed; NULL: "default" */
+    struct err *err;
+};
+
+/* One row of an enum's names; a table ends with { NULL, 0 }. */
+struct job_name_value {
+    const char *name;
+    int value;
+};
+
+/* ---- jobsched.c ---- */
+
+/* The schedule member: V is the member (NULL when absent or null), PATH
+ * "schedule". Reads into r->j->sched; needs r->j's name and namespace. */
+int job_sched_read(const json_t *v, const char *path, struct job_reader *r);
+/* The canonical schedule object, a new reference; NULL when out of memory. */
+json_t *job_sched_write(const struct job_sched *s);
+/* Frees what the schedule owns; the struct itself is embedded. */
+void job_sched_release(struct job_sched *s);
+
+/* ---- jobvalue.c ---- */
+
+/* job_id_parse() on ID's first LEN bytes, with the errors naming PATH. */
+int job_id_split(const char *id, size_t len, const char *default_ns,
+                 const char *path, char *ns, char *name, struct err *err);
+
+/* [a-z0-9][a-z0-9._-]{0,62} (LEN bytes at S), with '/' allowed after the
+ * first byte when SLASH (label keys such as "app/tier"). */
+int job_check_name(const char *s, size_t len, bool slash, const char *path,
+                   struct err *err);
+
+/* An error unless KEY (KEY_LEN bytes, a member of the object at PARENT) is
+ * free of NUL bytes. Every reader of an object's keys calls it first. */
+int job_check_key(const char *key, size_t key_len, const char *parent, struct err *err);
+
+/* PARENT + "." + KEY (KEY_LEN bytes from the document, quoted) into BUF. */
+const char *job_path(char *buf, size_t len, const char *parent, const char *key,
+                     size_t key_len);
+
+/* PARENT + "[I]", for the item I of an array. */
+const char *job_path_item(char *buf, size_t len, const char *parent, size_t i);
+
+/* Errors. V is never NULL. KNOWN lists the keys that fit at PATH's level,
+ * for a "did you mean". */
+int job_type_error(const json_t *v, const char *path, const char *want,
+                   struct err *err);
+int job_missing(const char *path, struct err *err);
+int job_no_memory(const char *path, struct err *err);
+int job_unknown_field(const char *path, const char *key, size_t key_len,
+                      const char *const *known, size_t n_known, struct err *err);
+
+/* Readers of one value V (not NULL). A string is at most MAX bytes, valid
+ * UTF-8 and free of NUL; job_read_string() lends it from V, job_dup_string()
+ * returns an owned copy. Integers lie in [MIN, MAX]; durations and sizes
+ * (strings for units.c, or integer seconds and bytes) are at least MIN. */
+int job_read_string(const json_t *v, const char *path, size_t max,
+                    const char **ret, size_t *ret_len, struct err *err);
+int job_dup_string(const json_t *v, const char *path, size_t max, bool nonempty,
+                   char **ret, struct err *err);
+int job_read_int(const json_t *v, const char *path, int64_t min, int64_t max,
+                 int64_t *ret, struct err *err);
+int job_read_real(const json_t *v, const char *path, double min, double max,
+                  double *ret, struct err *err);
+int job_read_duration(const json_t *v, const char *path, int64_t min,
+                      int64_t *ret_us, struct err *err);
+int job_read_size(const json_t *v, const char *path, int64_t min,
+                  int64_t *ret, struct err *err);
+int job_read_enum(const json_t *v, const char *path,
+                  const struct job_name_value *names, int *ret, struct err *err);
+/* VALUE's name in NAMES, or NULL. */
+const char *job_enum_name(const struct job_name_value *names, int value);
+
+#endif
