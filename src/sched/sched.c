@@ -1,0 +1,1014 @@
+/* sched.c: the engine (see sched.h).
+ *
+ * State: a hash of jobs by "namespace/name"; a timer heap of jobs by the
+ * instant their next fire is due; a heap of pending retries by due
+ * instant; a run queue (priority, then fire instant, then arrival) of
+ * recorded runs waiting for one of max_concurrent slots; and a list of
+ * live runs (recording, queued, running).
+ *
+ * Invariants: a run is started only after the store reported it recorded
+ * (the fire is durable before its process exists); every fire becomes
+ * exactly one recorded run (or a retry chain of them), missed and skipped
+ * fires included; a job version stays allocated while a run of it lives.
+ *
+ * Due fires are handled in one place, job_due(), whether one fire is due
+ * (the normal case), several (the daemon was down, the clock jumped
+ * forward, the loop stalled) or a backlog after a restart: fires older than
+ * the misfire grace are missed, and those within it follow catch_up. So a
+ * clock jump forward never bursts, and because the next fire is always
+ * computed after the newest fire handled, a jump backward never doubles. */
+#include "sched/sched.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched/heap.h"
+#include "time/cron.h"
+#include "util/err.h"
+#include "../banned.h"
+
+#define ID_LEN (2 * JOB_NAME_MAX + 2)
+#define DUE_SCAN_MAX 100000     /* due fires looked at one by one per tick */
+#define MISSED_RECORD_MAX 100   /* missed fires recorded one by one per tick */
+#define CATCH_UP_KEEP 10000     /* fires within grace kept for catch-up */
+
+/* A job version, shared by the job and its live runs. */
+struct version {
+    struct job *job;
+    int64_t key, version;       /* the host's */
+    int refs;
+};
+
+struct sched_job {
+    char id[ID_LEN];
+    struct version *ver;
+    int64_t next_us;            /* next fire instant; INT64_MAX: none */
+    int64_t due_us;             /* when it is handled: next_us plus jitter */
+    int64_t last_fire_us;       /* newest fire handled; INT64_MIN: none */
+    size_t pos;                 /* in the timer heap */
+    bool recovering;            /* put after a restart: catch_up applies */
+    bool removed;               /* freed once its last run is over */
+    bool paused;                /* job state, from the document or a pause */
+    int failures;               /* consecutive failed fires */
+    int active;                 /* live runs, not counting those waiting */
+    int waiting;                /* concurrency "queue": runs waiting their turn */
+    int pending;                /* retries waiting for their delay */
+    signed char *upstream;      /* after: per upstream, 0 none, 1 ok, -1 failed */
+    struct sched_job *hnext;
+};
+
+struct sched {
+    struct sched_ops ops;
+    struct sched_config cfg;
+    struct sched_job **buckets;
+    size_t nbuckets, njobs;
+    struct heap timers;         /* sched_job by due_us */
+    struct heap retries;        /* sched_run by due_us */
+    struct heap queue;          /* sched_run by priority, fire_us, seq */
+    struct sched_run *live;     /* every run not yet final, linked by next */
+    int running;
+    uint64_t seq;
+    bool ticked;                /* @reboot jobs fire at the first tick */
+    struct sched_stats stats;
+};
+
+/* ---- small helpers ---- */
+
+static uint64_t hash(const char *s)
+{
+    uint64_t h = 1469598103934665603u;
+
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 1099511628211u;
+    return h;
+}
+
+static struct sched_job *find(const struct sched *s, const char *id)
+{
+    struct sched_job *sj;
+
+    if (!s->nbuckets)
+        return NULL;
+    for (sj = s->buckets[hash(id) & (s->nbuckets - 1)]; sj; sj = sj->hnext)
+        if (!sj->removed && strcmp(sj->id, id) == 0)
+            return sj;
+    return NULL;
+}
+
+static int insert(struct sched *s, struct sched_job *sj)
+{
+    size_t b;
+
+    if (s->njobs + 1 > s->nbuckets) {
+        size_t n = s->nbuckets ? s->nbuckets * 2 : 1024;
+        struct sched_job **nb = calloc(n, sizeof *nb);
+
+        if (!nb)
+            return -CHIME_ENOMEM;
+        for (size_t i = 0; i < s->nbuckets; i++)
+            while (s->buckets[i]) {
+                struct sched_job *x = s->buckets[i];
+
+                s->buckets[i] = x->hnext;
+                x->hnext = nb[hash(x->id) & (n - 1)];
+                nb[hash(x->id) & (n - 1)] = x;
+            }
+        free(s->buckets);
+        s->buckets = nb;
+        s->nbuckets = n;
+    }
+    b = hash(sj->id) & (s->nbuckets - 1);
+    sj->hnext = s->buckets[b];
+    s->buckets[b] = sj;
+    s->njobs++;
+    return 0;
+}
+
+static void unlink_job(struct sched *s, struct sched_job *sj)
+{
+    struct sched_job **p = &s->buckets[hash(sj->id) & (s->nbuckets - 1)];
+
+    while (*p && *p != sj)
+        p = &(*p)->hnext;
+    if (*p) {
+        *p = sj->hnext;
+        s->njobs--;
+    }
+}
+
+static void version_put(struct version *v)
+{
+    if (v && --v->refs == 0) {
+        job_free(v->job);
+        free(v);
+    }
+}
+
+static void job_release(struct sched_job *sj)
+{
+    version_put(sj->ver);
+    free(sj->upstream);
+    free(sj);
+}
+
+/* Frees a removed job once nothing of it lives on. */
+static void job_maybe_free(struct sched *s, struct sched_job *sj)
+{
+    if (sj->removed && !sj->active && !sj->waiting && !sj->pending) {
+        unlink_job(s, sj);
+        job_release(sj);
+    }
+}
+
+static bool timer_less(const void *a, const void *b)
+{
+    return ((const struct sched_job *)a)->due_us < ((const struct sched_job *)b)->due_us;
+}
+
+static size_t *timer_pos(void *x)
+{
+    return &((struct sched_job *)x)->pos;
+}
+
+static bool retry_less(const void *a, const void *b)
+{
+    return ((const struct sched_run *)a)->due_us < ((const struct sched_run *)b)->due_us;
+}
+
+static bool queue_less(const void *a, const void *b)
+{
+    const struct sched_run *x = a, *y = b;
+
+    if (x->priority != y->priority)
+        return x->priority > y->priority;
+    if (x->fire_us != y->fire_us)
+        return x->fire_us < y->fire_us;
+    return x->seq < y->seq;
+}
+
+static size_t *run_pos(void *x)
+{
+    return &((struct sched_run *)x)->pos;
+}
+
+static int64_t rand_below(struct sched *s, int64_t n)
+{
+    return n > 0 ? (int64_t)(s->ops.random(s->ops.ctx) % (uint64_t)n) : 0;
+}
+
+/* ---- schedules ---- */
+
+/* The first fire of J strictly after AFTER_US; INT64_MAX: none. */
+static int64_t next_fire(const struct job *j, const struct tz *default_zone, int64_t after_us)
+{
+    const struct job_sched *sc = &j->sched;
+    int64_t t;
+
+    switch (sc->kind) {
+    case JOB_CRON:
+        if (cron_next(&sc->cron, sc->zone ? sc->zone : default_zone, after_us, &t, NULL) < 0)
+            return INT64_MAX;
+        return t;
+    case JOB_EVERY: {
+        int64_t start = sc->start_us == INT64_MIN ? 0 : sc->start_us;
+
+        if (after_us < start)
+            return start;
+        return start + ((after_us - start) / sc->every_us + 1) * sc->every_us;
+    }
+    case JOB_AT:
+        return sc->at_us > after_us ? sc->at_us : INT64_MAX;
+    default:
+        return INT64_MAX;
+    }
+}
+
+int sched_preview(const struct job *j, const struct tz *default_zone, int64_t from_us,
+                  int n, int64_t *out)
+{
+    int k;
+
+    for (k = 0; k < n; k++) {
+        from_us = next_fire(j, default_zone, from_us);
+        if (from_us == INT64_MAX)
+            break;
+        out[k] = from_us;
+    }
+    return k;
+}
+
+/* Sets the job's next fire after AFTER_US and (re)places its timer. */
+static void arm(struct sched *s, struct sched_job *sj, int64_t after_us)
+{
+    const struct job *j = sj->ver->job;
+
+    heap_remove(&s->timers, sj);
+    sj->next_us = sj->paused || sj->removed ? INT64_MAX
+                                           : next_fire(j, s->cfg.default_zone, after_us);
+    if (sj->next_us == INT64_MAX)
+        return;
+    sj->due_us = sj->next_us;
+    if (j->sched.kind == JOB_EVERY && j->sched.jitter_us > 0)
+        sj->due_us += rand_below(s, j->sched.jitter_us);
+    if (heap_push(&s->timers, sj) < 0)
+        sj->next_us = INT64_MAX;    /* out of memory: the job stays idle */
+}
+
+/* ---- runs ---- */
+
+static struct sched_run *run_new(struct sched *s, struct sched_job *sj, struct version *v,
+                                 int64_t fire_us, int attempt, enum sched_reason reason,
+                                 enum sched_state state, int64_t now_us)
+{
+    struct sched_run *r = calloc(1, sizeof *r);
+
+    if (!r)
+        return NULL;
+    v->refs++;
+    r->ver = v;
+    r->job = v->job;
+    r->job_key = v->key;
+    r->job_version = v->version;
+    r->owner = sj;
+    r->fire_us = fire_us;
+    r->attempt = attempt;
+    r->reason = reason;
+    r->state = state;
+    r->priority = v->job->priority;
+    r->queued_us = now_us;
+    r->exit_code = -1;
+    r->cpu_user_ms = r->cpu_sys_ms = r->max_rss_kb = r->output_bytes = -1;
+    r->pos = HEAP_NONE;
+    r->seq = ++s->seq;
+    return r;
+}
+
+static void run_free(struct sched *s, struct sched_run *r)
+{
+    (void)s;
+    version_put(r->ver);
+    free((char *)r->extra_env);
+    free(r);
+}
+
+static void live_add(struct sched *s, struct sched_run *r)
+{
+    r->next = s->live;
+    s->live = r;
+}
+
+static void live_remove(struct sched *s, struct sched_run *r)
+{
+    struct sched_run **p = &s->live;
+
+    while (*p && *p != r)
+        p = &(*p)->next;
+    if (*p)
+        *p = r->next;
+}
+
+static bool is_final(enum sched_state st)
+{
+    return st != SCHED_QUEUED && st != SCHED_RUNNING;
+}
+
+static void notify(struct sched *s, const struct job *j, const struct sched_run *r,
+                   enum job_notify_event ev)
+{
+    if (s->ops.notify)
+        s->ops.notify(s->ops.ctx, j, r, ev);
+}
+
+/* Records a fire that will not run (missed, skipped). */
+static struct sched_run *record_final(struct sched *s, struct sched_job *sj, int64_t fire_us,
+                                      enum sched_reason reason, enum sched_state st,
+                                      const char *why, int64_t now_us)
+{
+    struct sched_run *r = run_new(s, sj, sj->ver, fire_us, 1, reason, st, now_us);
+
+    if (!r)
+        return NULL;
+    r->error = why;
+    r->finished_us = now_us;
+    if (st == SCHED_MISSED)
+        s->stats.missed++;
+    else
+        s->stats.skipped++;
+    s->ops.record(s->ops.ctx, r);
+    return r;
+}
+
+/* Starts queued runs while slots are free. */
+static void dispatch(struct sched *s, int64_t now_us)
+{
+    int max = s->cfg.max_concurrent > 0 ? s->cfg.max_concurrent : 64;
+    struct sched_run *r;
+
+    while (s->running < max && (r = heap_pop(&s->queue))) {
+        r->state = SCHED_RUNNING;
+        r->started_us = now_us;
+        s->running++;
+        s->ops.start(s->ops.ctx, r);
+    }
+}
+
+/* A new run of a fire enters: recorded first, started when recorded. */
+static void run_enter(struct sched *s, struct sched_run *r, bool waiting)
+{
+    struct sched_job *sj = r->owner;
+
+    if (waiting)
+        sj->waiting++;
+    else
+        sj->active++;
+    r->waiting = waiting;
+    live_add(s, r);
+    s->ops.record(s->ops.ctx, r);
+}
+
+static struct sched_run *fire(struct sched *s, struct sched_job *sj, int64_t fire_us,
+                              enum sched_reason reason, const char *extra_env, int64_t now_us);
+static void cancel_run(struct sched *s, struct sched_run *r, int64_t now_us);
+
+/* The end of run R: persist, account, and free. */
+static void finish(struct sched *s, struct sched_run *r, enum sched_state st, int64_t now_us)
+{
+    struct sched_job *sj = r->owner;
+
+    heap_remove(&s->queue, r);
+    r->state = st;
+    r->finished_us = now_us;
+    live_remove(s, r);
+    if (r->waiting)
+        sj->waiting--;
+    else
+        sj->active--;
+    if (r->recorded)
+        s->ops.update(s->ops.ctx, r);
+    if (!r->recorded)
+        return;         /* sched_run_recorded() frees it when the record lands */
+    run_free(s, r);
+}
+
+/* A job whose active run ended lets its first waiting run go. */
+static void promote_waiting(struct sched *s, struct sched_job *sj)
+{
+    struct sched_run *first = NULL;
+
+    if (sj->active > 0 || sj->waiting == 0)
+        return;
+    for (struct sched_run *r = s->live; r; r = r->next)
+        if (r->owner == sj && r->waiting && r->recorded
+            && (!first || r->seq < first->seq))
+            first = r;
+    if (!first)
+        return;
+    first->waiting = false;
+    sj->waiting--;
+    sj->active++;
+    heap_push(&s->queue, first);
+}
+
+static struct sched_run *fire(struct sched *s, struct sched_job *sj, int64_t fire_us,
+                              enum sched_reason reason, const char *extra_env, int64_t now_us)
+{
+    const struct job *j = sj->ver->job;
+    struct sched_run *r;
+    bool waiting = false;
+
+    s->stats.fires++;
+    if (sj->active > 0) {
+        switch (j->concurrency) {
+        case JOB_FORBID:
+            return record_final(s, sj, fire_us, reason, SCHED_SKIPPED,
+                                "a run of the job is active", now_us);
+        case JOB_ALLOW:
+            if (sj->active >= j->max_instances) {
+                return record_final(s, sj, fire_us, reason, SCHED_SKIPPED,
+                                    "max_instances runs are active", now_us);
+            }
+            break;
+        case JOB_QUEUE:
+            if (sj->waiting >= j->max_instances) {
+                return record_final(s, sj, fire_us, reason, SCHED_SKIPPED,
+                                    "the job's queue is full", now_us);
+            }
+            waiting = true;
+            break;
+        case JOB_REPLACE: {
+            struct sched_run *nx;
+
+            for (r = s->live; r; r = nx) {
+                nx = r->next;
+                if (r->owner == sj && !r->waiting && !r->cancel_requested)
+                    cancel_run(s, r, now_us);
+            }
+            break;
+        }
+        }
+    }
+    r = run_new(s, sj, sj->ver, fire_us, 1, reason, SCHED_QUEUED, now_us);
+    if (!r)
+        return NULL;
+    if (extra_env)
+        r->extra_env = strdup(extra_env);
+    run_enter(s, r, waiting);
+    return r;
+}
+
+/* Every fire of SJ due by NOW: missed beyond the grace, the rest by
+ * catch_up (see the file comment). */
+static void job_due(struct sched *s, struct sched_job *sj, int64_t now_us)
+{
+    const struct job *j = sj->ver->job;
+    int64_t grace = j->misfire.grace_us;
+    int64_t keep[CATCH_UP_KEEP];
+    int64_t late[MISSED_RECORD_MAX];
+    int64_t t = sj->next_us, newest = t;
+    int nkeep = 0, nwithin = 0, nlate = 0, scanned = 0;
+    enum sched_reason why;
+
+    while (t != INT64_MAX && t <= now_us) {
+        newest = t;
+        if (now_us - t > grace) {
+            late[nlate++ % MISSED_RECORD_MAX] = t;
+        } else {
+            if (nkeep < CATCH_UP_KEEP)
+                keep[nkeep++] = t;
+            else
+                keep[CATCH_UP_KEEP - 1] = t;    /* the newest stays last */
+            nwithin++;
+        }
+        if (++scanned == DUE_SCAN_MAX && now_us - t > grace) {
+            /* a long outage of a frequent job: count, don't list */
+            int64_t skip_to = now_us - grace - 1;
+
+            s->stats.missed += 1;   /* at least; exact counts would need every fire */
+            t = next_fire(j, s->cfg.default_zone, skip_to > t ? skip_to : t);
+            continue;
+        }
+        t = next_fire(j, s->cfg.default_zone, t);
+    }
+    /* the newest late fires are recorded; older ones only counted */
+    for (int i = nlate > MISSED_RECORD_MAX ? nlate - MISSED_RECORD_MAX : 0; i < nlate; i++)
+        record_final(s, sj, late[i % MISSED_RECORD_MAX], SCHED_SCHEDULE, SCHED_MISSED,
+                     "not started within the misfire grace", now_us);
+    if (nlate > MISSED_RECORD_MAX)
+        s->stats.missed += nlate - MISSED_RECORD_MAX;
+    why = nwithin > 1 || sj->recovering ? SCHED_CATCH_UP : SCHED_SCHEDULE;
+    if (why == SCHED_SCHEDULE) {
+        if (nwithin == 1)
+            fire(s, sj, keep[0], why, NULL, now_us);
+    } else if (j->misfire.catch_up == JOB_CATCH_UP_NONE) {
+        for (int i = 0; i < nkeep; i++)
+            record_final(s, sj, keep[i], why, SCHED_MISSED, "catch_up is none", now_us);
+    } else if (j->misfire.catch_up == JOB_CATCH_UP_LATEST) {
+        for (int i = 0; i + 1 < nkeep; i++)
+            record_final(s, sj, keep[i], why, SCHED_MISSED, "coalesced into a later fire",
+                         now_us);
+        if (nkeep)
+            fire(s, sj, keep[nkeep - 1], why, NULL, now_us);
+    } else {
+        for (int i = 0; i < nkeep; i++)
+            if (i < j->misfire.max_catch_up)
+                fire(s, sj, keep[i], why, NULL, now_us);
+            else
+                record_final(s, sj, keep[i], why, SCHED_MISSED, "past max_catch_up", now_us);
+    }
+    sj->recovering = false;
+    if (newest > sj->last_fire_us)
+        sj->last_fire_us = newest;
+    s->ops.job_state(s->ops.ctx, j, sj->ver->key, sj->paused, sj->failures, sj->last_fire_us);
+    arm(s, sj, sj->last_fire_us > now_us ? sj->last_fire_us : now_us);
+}
+
+static void cancel_run(struct sched *s, struct sched_run *r, int64_t now_us)
+{
+    struct sched_job *sj = r->owner;
+
+    if (r->cancel_requested)
+        return;
+    r->cancel_requested = true;
+    r->error = "cancelled";
+    if (r->state == SCHED_RUNNING) {
+        s->ops.cancel(s->ops.ctx, r);   /* its exit finishes it */
+    } else if (r->recorded) {
+        finish(s, r, SCHED_CANCELLED, now_us);
+        promote_waiting(s, sj);
+        dispatch(s, now_us);
+        job_maybe_free(s, sj);
+    }
+    /* not yet recorded: sched_run_recorded() finishes it */
+}
+
+int sched_cancel(struct sched *s, int64_t run_id, struct err *err)
+{
+    for (struct sched_run *r = s->live; r; r = r->next)
+        if (r->id == run_id && run_id != 0) {
+            cancel_run(s, r, r->queued_us > r->started_us ? r->queued_us : r->started_us);
+            return 0;
+        }
+    return err_set(err, CHIME_ENOTFOUND, "run", "run %lld is not queued or running",
+                   (long long)run_id);
+}
+
+/* ---- dependencies ---- */
+
+/* A fire of UP ended (its last attempt) with OK: downstream `after` jobs
+ * fire once every upstream has ended since their last fire, if WHEN holds. */
+static void upstream_done(struct sched *s, const char *up, bool ok, int64_t now_us)
+{
+    for (size_t b = 0; b < s->nbuckets; b++)
+        for (struct sched_job *sj = s->buckets[b]; sj; sj = sj->hnext) {
+            const struct job_sched *sc = &sj->ver->job->sched;
+            bool all = true, any_failed = false, hit = false, go;
+
+            if (sj->removed || sc->kind != JOB_AFTER || sj->paused)
+                continue;
+            for (size_t i = 0; i < sc->n_after; i++) {
+                if (strcmp(sc->after[i], up) == 0) {
+                    sj->upstream[i] = ok ? 1 : -1;
+                    hit = true;
+                }
+                all = all && sj->upstream[i] != 0;
+                any_failed = any_failed || sj->upstream[i] < 0;
+            }
+            if (!hit || !all)
+                continue;
+            go = sc->when == JOB_WHEN_ALWAYS || (sc->when == JOB_WHEN_SUCCESS && !any_failed)
+                 || (sc->when == JOB_WHEN_FAILURE && any_failed);
+            memset(sj->upstream, 0, sc->n_after);
+            if (go) {
+                sj->last_fire_us = now_us;
+                fire(s, sj, now_us, SCHED_AFTER, NULL, now_us);
+            }
+        }
+}
+
+/* ---- run events ---- */
+
+void sched_run_recorded(struct sched *s, struct sched_run *r, int64_t id, int64_t now_us)
+{
+    struct sched_job *sj = r->owner;
+
+    r->id = id;
+    r->recorded = true;
+    if (is_final(r->state) || id == 0) {
+        /* a missed or skipped fire, or one already recorded (duplicate key) */
+        if (!is_final(r->state)) {
+            live_remove(s, r);
+            if (r->waiting)
+                sj->waiting--;
+            else
+                sj->active--;
+        }
+        run_free(s, r);
+    } else if (r->cancel_requested) {
+        finish(s, r, SCHED_CANCELLED, now_us);
+    } else if (!r->waiting) {
+        heap_push(&s->queue, r);
+    }
+    promote_waiting(s, sj);
+    dispatch(s, now_us);
+    job_maybe_free(s, sj);
+}
+
+void sched_run_started(struct sched *s, struct sched_run *r, int pid, int64_t now_us)
+{
+    r->pid = pid;
+    r->started_us = now_us;
+    r->state = SCHED_RUNNING;
+    s->ops.update(s->ops.ctx, r);
+}
+
+static int64_t backoff_us(struct sched *s, const struct job *j, int attempt)
+{
+    double d = (double)j->retry.backoff_us;
+
+    for (int i = 1; i < attempt && d < (double)j->retry.max_backoff_us; i++)
+        d *= j->retry.factor;
+    if (d > (double)j->retry.max_backoff_us)
+        d = (double)j->retry.max_backoff_us;
+    if (j->retry.jitter > 0)
+        d += d * j->retry.jitter * ((double)(s->ops.random(s->ops.ctx) >> 11) / 9007199254740992.0);
+    return (int64_t)d;
+}
+
+void sched_run_exited(struct sched *s, struct sched_run *r, const struct sched_result *res,
+                      int64_t now_us)
+{
+    struct sched_job *sj = r->owner;
+    const struct job *j = r->job;
+    enum sched_state st;
+    bool ok, retry;
+    char id[ID_LEN];
+
+    s->running--;
+    r->exit_code = res->exit_code;
+    r->signal = res->signal;
+    if (res->error)
+        r->error = res->error;
+    if (res->cancelled || r->cancel_requested)
+        st = SCHED_CANCELLED;
+    else if (res->lost)
+        st = SCHED_LOST;
+    else if (res->timed_out)
+        st = SCHED_TIMED_OUT;
+    else if (res->exit_code == 0 && res->signal == 0)
+        st = SCHED_SUCCEEDED;
+    else
+        st = SCHED_FAILED;
+    ok = st == SCHED_SUCCEEDED;
+    retry = !ok && st != SCHED_CANCELLED && r->attempt < j->retry.max_attempts && !sj->removed;
+    if (st == SCHED_TIMED_OUT)
+        notify(s, j, r, JOB_ON_TIMEOUT);
+    if (retry) {
+        struct sched_run *next = run_new(s, sj, r->ver, r->fire_us, r->attempt + 1,
+                                         SCHED_RETRY, SCHED_QUEUED, now_us);
+
+        if (next) {
+            next->due_us = now_us + backoff_us(s, j, r->attempt);
+            next->priority = r->priority;
+            sj->pending++;
+            heap_push(&s->retries, next);
+            s->stats.retries++;
+            notify(s, j, r, JOB_ON_RETRY);
+        }
+    } else if (ok) {
+        if (sj->failures > 0)
+            notify(s, j, r, JOB_ON_RECOVERY);
+        sj->failures = 0;
+        notify(s, j, r, JOB_ON_SUCCESS);
+    } else if (st != SCHED_CANCELLED) {
+        sj->failures++;
+        s->stats.dead_letters++;
+        s->ops.dead_letter(s->ops.ctx, r);
+        notify(s, j, r, JOB_ON_FAILURE);
+    }
+    if (!retry && st != SCHED_CANCELLED)
+        s->ops.job_state(s->ops.ctx, j, sj->ver->key, sj->paused, sj->failures, sj->last_fire_us);
+    job_id(j, id, sizeof id);
+    finish(s, r, st, now_us);       /* frees R */
+    if (!retry && !ok && st != SCHED_CANCELLED && j == sj->ver->job
+        && j->disable_after_failures > 0 && sj->failures >= j->disable_after_failures
+        && !sj->paused) {
+        sched_job_pause(s, id, true, now_us, NULL);
+        notify(s, j, NULL, JOB_ON_DISABLED);
+    }
+    if (!retry && st != SCHED_CANCELLED)
+        upstream_done(s, id, ok, now_us);
+    promote_waiting(s, sj);
+    dispatch(s, now_us);
+    job_maybe_free(s, sj);
+}
+
+/* ---- jobs ---- */
+
+/* Follows `after` edges from NAME looking for TARGET; the path so far is in
+ * PATH (DEPTH names). J stands in for the job of its own id. */
+static bool reaches(const struct sched *s, const struct job *j, const char *name,
+                    const char *target, const char **path, int depth, int *ret_depth)
+{
+    char jid[ID_LEN];
+    const struct job *cur;
+    const struct sched_job *sj;
+
+    if (depth >= 64)
+        return false;           /* deeper chains are not cycles we can name */
+    path[depth] = name;
+    if (depth > 0 && strcmp(name, target) == 0) {
+        *ret_depth = depth + 1;
+        return true;
+    }
+    job_id(j, jid, sizeof jid);
+    sj = find(s, name);
+    cur = strcmp(name, jid) == 0 ? j : sj ? sj->ver->job : NULL;
+    if (!cur || cur->sched.kind != JOB_AFTER)
+        return false;
+    for (size_t i = 0; i < cur->sched.n_after; i++)
+        if (reaches(s, j, cur->sched.after[i], target, path, depth + 1, ret_depth))
+            return true;
+    return false;
+}
+
+int sched_job_check(const struct sched *s, const struct job *j, struct err *err)
+{
+    const char *path[65];
+    char id[ID_LEN], msg[200];
+    int n = 0;
+    size_t len = 0;
+
+    if (j->sched.kind != JOB_AFTER)
+        return 0;
+    job_id(j, id, sizeof id);
+    if (!reaches(s, j, id, id, path, 0, &n))
+        return 0;
+    msg[0] = '\0';
+    for (int i = 0; i < n && len < sizeof msg; i++)
+        len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s", i ? " -> " : "", path[i]);
+    return err_set(err, CHIME_EINVAL, "schedule.after", "dependency cycle: %s", msg);
+}
+
+int sched_job_put(struct sched *s, struct job *j, int64_t key, int64_t version,
+                  int64_t last_fire_us, int64_t now_us, struct err *err)
+{
+    struct version *v = NULL;
+    struct sched_job *sj;
+    char id[ID_LEN];
+    int rc;
+
+    rc = sched_job_check(s, j, err);
+    if (rc < 0)
+        goto fail;
+    v = calloc(1, sizeof *v);
+    if (!v) {
+        rc = err_set(err, CHIME_ENOMEM, NULL, "out of memory");
+        goto fail;
+    }
+    v->job = j;
+    v->key = key;
+    v->version = version;
+    v->refs = 1;
+    job_id(j, id, sizeof id);
+    sj = find(s, id);
+    if (sj) {
+        signed char *up = calloc(j->sched.n_after + 1, 1);
+
+        if (!up) {
+            free(v);
+            rc = err_set(err, CHIME_ENOMEM, NULL, "out of memory");
+            goto fail;
+        }
+        free(sj->upstream);
+        sj->upstream = up;
+        version_put(sj->ver);
+        sj->ver = v;
+        sj->paused = j->paused;
+        arm(s, sj, sj->last_fire_us > now_us ? sj->last_fire_us : now_us);
+        return 0;
+    }
+    sj = calloc(1, sizeof *sj);
+    if (sj)
+        memcpy(sj->id, id, sizeof sj->id);
+    if (!sj || !(sj->upstream = calloc(j->sched.n_after + 1, 1)) || insert(s, sj) < 0) {
+        if (sj)
+            free(sj->upstream);
+        free(sj);
+        free(v);
+        rc = err_set(err, CHIME_ENOMEM, NULL, "out of memory");
+        goto fail;
+    }
+    sj->ver = v;
+    sj->pos = HEAP_NONE;
+    sj->paused = j->paused;
+    sj->last_fire_us = last_fire_us;
+    sj->recovering = last_fire_us != INT64_MIN;
+    arm(s, sj, last_fire_us != INT64_MIN ? last_fire_us : now_us);
+    return 0;
+fail:
+    job_free(j);
+    return rc;
+}
+
+int sched_job_remove(struct sched *s, const char *id, struct err *err)
+{
+    struct sched_job *sj = find(s, id);
+
+    if (!sj)
+        return err_set(err, CHIME_ENOTFOUND, "job", "no job '%s'", id);
+    heap_remove(&s->timers, sj);
+    sj->removed = true;
+    /* pending retries of a removed job are dropped, recorded as cancelled */
+    for (size_t i = s->retries.n; i-- > 0;) {
+        struct sched_run *r = s->retries.v[i];
+
+        if (r->owner == sj) {
+            heap_remove(&s->retries, r);
+            sj->pending--;
+            r->state = SCHED_CANCELLED;
+            r->error = "job removed before its retry";
+            s->ops.record(s->ops.ctx, r);
+        }
+    }
+    job_maybe_free(s, sj);
+    return 0;
+}
+
+int sched_job_pause(struct sched *s, const char *id, bool paused, int64_t now_us,
+                    struct err *err)
+{
+    struct sched_job *sj = find(s, id);
+
+    if (!sj)
+        return err_set(err, CHIME_ENOTFOUND, "job", "no job '%s'", id);
+    if (sj->paused == paused)
+        return 0;
+    sj->paused = paused;
+    if (!paused) {
+        sj->failures = 0;
+        if (sj->last_fire_us < now_us)
+            sj->last_fire_us = now_us;  /* fires while paused are not caught up */
+    }
+    arm(s, sj, sj->last_fire_us > now_us ? sj->last_fire_us : now_us);
+    s->ops.job_state(s->ops.ctx, sj->ver->job, sj->ver->key, paused, sj->failures, sj->last_fire_us);
+    return 0;
+}
+
+const struct job *sched_job_get(const struct sched *s, const char *id)
+{
+    const struct sched_job *sj = find(s, id);
+
+    return sj ? sj->ver->job : NULL;
+}
+
+int64_t sched_job_next(const struct sched *s, const char *id)
+{
+    const struct sched_job *sj = find(s, id);
+
+    return sj ? sj->next_us : INT64_MAX;
+}
+
+int sched_trigger(struct sched *s, const char *id, const char *extra_env, int64_t now_us,
+                  struct sched_run **ret_run, struct err *err)
+{
+    struct sched_job *sj = find(s, id);
+    struct sched_run *r;
+
+    if (!sj)
+        return err_set(err, CHIME_ENOTFOUND, "job", "no job '%s'", id);
+    r = fire(s, sj, now_us, SCHED_MANUAL, extra_env, now_us);
+    if (!r)
+        return err_set(err, CHIME_ENOMEM, NULL, "out of memory");
+    if (ret_run)
+        *ret_run = r;
+    return 0;
+}
+
+struct sched_run *sched_run_adopt(struct sched *s, const char *job_id, int64_t run_id,
+                                  int64_t fire_us, int attempt, enum sched_reason reason,
+                                  bool running, int64_t now_us)
+{
+    struct sched_job *sj = find(s, job_id);
+    struct sched_run *r;
+
+    if (!sj)
+        return NULL;
+    r = run_new(s, sj, sj->ver, fire_us, attempt, reason,
+                running ? SCHED_RUNNING : SCHED_QUEUED, now_us);
+    if (!r)
+        return NULL;
+    r->id = run_id;
+    r->recorded = true;
+    sj->active++;
+    live_add(s, r);
+    if (running) {
+        s->running++;
+    } else {
+        heap_push(&s->queue, r);
+        dispatch(s, now_us);
+    }
+    return r;
+}
+
+/* ---- time ---- */
+
+int64_t sched_tick(struct sched *s, int64_t now_us)
+{
+    struct sched_job *sj;
+    struct sched_run *r;
+    int64_t next = INT64_MAX;
+
+    if (!s->ticked) {
+        s->ticked = true;
+        for (size_t b = 0; b < s->nbuckets; b++)
+            for (sj = s->buckets[b]; sj; sj = sj->hnext)
+                if (!sj->removed && !sj->paused && sj->ver->job->sched.kind == JOB_CRON
+                    && (sj->ver->job->sched.cron.flags & CRON_REBOOT))
+                    fire(s, sj, now_us, SCHED_SCHEDULE, NULL, now_us);
+    }
+    while ((r = heap_peek(&s->retries)) && r->due_us <= now_us) {
+        heap_pop(&s->retries);
+        r->owner->pending--;
+        r->queued_us = now_us;
+        run_enter(s, r, false);
+    }
+    while ((sj = heap_peek(&s->timers)) && sj->due_us <= now_us) {
+        heap_pop(&s->timers);
+        job_due(s, sj, now_us);
+    }
+    if ((sj = heap_peek(&s->timers)))
+        next = sj->due_us;
+    if ((r = heap_peek(&s->retries)) && r->due_us < next)
+        next = r->due_us;
+    return next;
+}
+
+/* ---- lifecycle ---- */
+
+int sched_new(const struct sched_ops *ops, const struct sched_config *cfg, struct sched **ret)
+{
+    struct sched *s = calloc(1, sizeof *s);
+
+    if (!s)
+        return -CHIME_ENOMEM;
+    s->ops = *ops;
+    s->cfg = *cfg;
+    heap_init(&s->timers, timer_less, timer_pos);
+    heap_init(&s->retries, retry_less, run_pos);
+    heap_init(&s->queue, queue_less, run_pos);
+    *ret = s;
+    return 0;
+}
+
+void sched_free(struct sched *s)
+{
+    struct sched_run *r;
+
+    if (!s)
+        return;
+    heap_release(&s->queue);        /* its runs are on the live list too */
+    heap_release(&s->timers);
+    while ((r = heap_pop(&s->retries)))
+        run_free(s, r);
+    heap_release(&s->retries);
+    while ((r = s->live)) {
+        s->live = r->next;
+        run_free(s, r);
+    }
+    for (size_t b = 0; b < s->nbuckets; b++)
+        while (s->buckets[b]) {
+            struct sched_job *sj = s->buckets[b];
+
+            s->buckets[b] = sj->hnext;
+            job_release(sj);
+        }
+    free(s->buckets);
+    free(s);
+}
+
+void sched_stats(const struct sched *s, struct sched_stats *ret)
+{
+    *ret = s->stats;
+    ret->running = s->running;
+    ret->queued = (int)s->queue.n;
+}
+
+const char *sched_state_name(enum sched_state st)
+{
+    static const char *const names[SCHED_STATE_COUNT] = {
+        "queued", "running", "succeeded", "failed", "timed_out",
+        "cancelled", "skipped", "missed", "lost",
+    };
+
+    return st < SCHED_STATE_COUNT ? names[st] : "unknown";
+}
+
+const char *sched_reason_name(enum sched_reason r)
+{
+    static const char *const names[SCHED_REASON_COUNT] = {
+        "schedule", "manual", "retry", "after", "catch_up",
+    };
+
+    return r < SCHED_REASON_COUNT ? names[r] : "unknown";
+}

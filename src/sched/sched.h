@@ -1,0 +1,171 @@
+/* sched.h: the engine: which job fires when, and what becomes of each run.
+ *
+ * The engine owns the jobs' schedules, the timers of their next fires and
+ * retries, the queue of runs waiting for a slot, and every policy of
+ * DESIGN.md (concurrency, the global limit with priorities, misfire and
+ * catch-up, retries with backoff, dead letters, disable after failures,
+ * `after` dependencies). It never reads a clock, never blocks and does no
+ * I/O: time comes in as arguments (sched_tick(now)), and everything it
+ * wants done goes out through struct sched_ops (record a run durably, start
+ * or cancel a process, persist a state). The daemon wires those to the
+ * store and the runner on its loop; tests wire them to fakes and drive time.
+ *
+ * Single-threaded: call it from one thread (the loop's). */
+#ifndef CHIME_SCHED_H
+#define CHIME_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sched/job.h"
+
+struct sched;
+struct sched_job;
+struct err;
+
+enum sched_state {
+    SCHED_QUEUED, SCHED_RUNNING, SCHED_SUCCEEDED, SCHED_FAILED, SCHED_TIMED_OUT,
+    SCHED_CANCELLED, SCHED_SKIPPED, SCHED_MISSED, SCHED_LOST, SCHED_STATE_COUNT
+};
+
+enum sched_reason {
+    SCHED_SCHEDULE, SCHED_MANUAL, SCHED_RETRY, SCHED_AFTER, SCHED_CATCH_UP,
+    SCHED_REASON_COUNT
+};
+
+/* One run as the engine tracks it, from its fire until the store has its
+ * final state. Borrowed by the ops; the engine frees it after its final
+ * update. */
+struct sched_run {
+    int64_t id;                 /* the store's id; 0 until recorded */
+    const struct job *job;      /* the job version it runs */
+    int64_t job_key;            /* the KEY its job was put with (the store's job id) */
+    int64_t job_version;        /* the VERSION its job was put with */
+    void *user;                 /* the host's: its process handle, a waiter */
+    int64_t fire_us;
+    int attempt;                /* 1, 2, ... */
+    enum sched_reason reason;
+    enum sched_state state;
+    int priority;
+    int64_t queued_us, started_us, finished_us;
+    int pid;
+    int holder_pid;             /* set by the host */
+    int64_t cpu_user_ms, cpu_sys_ms, max_rss_kb, output_bytes;  /* the host's; -1: unknown */
+    int exit_code;              /* -1: none */
+    int signal;                 /* 0: none */
+    const char *error;          /* static text or NULL */
+    const char *extra_env;      /* manual trigger: JSON object text, owned; or NULL */
+    /* engine bookkeeping */
+    struct sched_job *owner;
+    void *ver;                  /* the job version it holds alive */
+    size_t pos;                 /* index in the run queue or the retry timers */
+    int64_t due_us;             /* retry: when it is due */
+    uint64_t seq;               /* FIFO among equals */
+    bool recorded;
+    bool cancel_requested;
+    bool waiting;               /* concurrency queue: waits for the job's active run */
+    struct sched_run *next;     /* the job's list of live runs */
+};
+
+/* What the runner reports when a run's process is over. */
+struct sched_result {
+    int exit_code;              /* -1 when killed by a signal */
+    int signal;
+    bool timed_out;
+    bool cancelled;
+    bool lost;                  /* the holder is gone and left no record */
+    const char *error;
+};
+
+struct sched_ops {
+    void *ctx;
+    /* Record R durably (a new run, in any state), then call
+     * sched_run_recorded(). A duplicate (job, fire, attempt) reports id 0. */
+    void (*record)(void *ctx, struct sched_run *r);
+    /* Persist R's new state; for a final state the engine frees R after. */
+    void (*update)(void *ctx, const struct sched_run *r);
+    /* Start R's process; report sched_run_started() and sched_run_exited(). */
+    void (*start)(void *ctx, struct sched_run *r);
+    /* End R's process tree (it then exits with result.cancelled). */
+    void (*cancel)(void *ctx, struct sched_run *r);
+    /* R failed its last attempt. */
+    void (*dead_letter)(void *ctx, const struct sched_run *r);
+    /* The job's durable state changed. */
+    void (*job_state)(void *ctx, const struct job *j, int64_t key, bool paused, int failures,
+                      int64_t last_fire_us);
+    /* EVENT happened to job J, about run R (NULL for "disabled"); may be NULL. */
+    void (*notify)(void *ctx, const struct job *j, const struct sched_run *r,
+                   enum job_notify_event event);
+    /* A uniform random 64-bit value (jitter). */
+    uint64_t (*random)(void *ctx);
+};
+
+struct sched_config {
+    int max_concurrent;             /* runs at once; 0: 64 */
+    const struct tz *default_zone;  /* for cron jobs without a zone */
+};
+
+/* Counters for health and metrics. */
+struct sched_stats {
+    int64_t fires, missed, skipped, retries, dead_letters;
+    int running, queued;
+};
+
+int sched_new(const struct sched_ops *ops, const struct sched_config *cfg,
+              struct sched **ret);
+void sched_free(struct sched *s);
+
+/* Adds J or replaces the job of the same id; takes J (also on failure).
+ * LAST_FIRE_US is the newest fire already handled (from the store after a
+ * restart; INT64_MIN for a new job): fires after it that are due by NOW go
+ * through the misfire policy at the next tick. An `after` job that would
+ * close a cycle is refused naming it. KEY and VERSION are the host's (the
+ * store's job id and version), copied into every run. */
+int sched_job_put(struct sched *s, struct job *j, int64_t key, int64_t version,
+                  int64_t last_fire_us, int64_t now_us, struct err *err);
+/* Would J close a dependency cycle? CHIME_EINVAL naming it ("a -> b -> a"). */
+int sched_job_check(const struct sched *s, const struct job *j, struct err *err);
+/* Removes a job; its live runs go on and are recorded. */
+int sched_job_remove(struct sched *s, const char *id, struct err *err);
+int sched_job_pause(struct sched *s, const char *id, bool paused, int64_t now_us,
+                    struct err *err);
+const struct job *sched_job_get(const struct sched *s, const char *id);
+/* The job's next fire; INT64_MAX: none. */
+int64_t sched_job_next(const struct sched *s, const char *id);
+
+/* A manual run now; EXTRA_ENV (JSON object text or NULL) is copied. The
+ * run (borrowed; it may be a skipped one, per the job's concurrency) is
+ * returned in *RET_RUN, valid until its record is confirmed. */
+int sched_trigger(struct sched *s, const char *id, const char *extra_env, int64_t now_us,
+                  struct sched_run **ret_run, struct err *err);
+/* After a restart: a run the store has as queued or running, recorded
+ * with ID. Running runs count against the limits until their exit is
+ * reported with sched_run_exited(); queued ones wait for a slot. Returns
+ * the run (owned by the engine), or NULL when its job is unknown. */
+struct sched_run *sched_run_adopt(struct sched *s, const char *job_id, int64_t run_id,
+                                  int64_t fire_us, int attempt, enum sched_reason reason,
+                                  bool running, int64_t now_us);
+/* Cancels run RUN_ID (queued: at once; running: through ops->cancel). */
+int sched_cancel(struct sched *s, int64_t run_id, struct err *err);
+
+/* Handles everything due at NOW; returns when it next needs a tick
+ * (INT64_MAX: nothing scheduled). Early calls are harmless. */
+int64_t sched_tick(struct sched *s, int64_t now_us);
+
+void sched_run_recorded(struct sched *s, struct sched_run *r, int64_t id, int64_t now_us);
+void sched_run_started(struct sched *s, struct sched_run *r, int pid, int64_t now_us);
+void sched_run_exited(struct sched *s, struct sched_run *r, const struct sched_result *res,
+                      int64_t now_us);
+
+void sched_stats(const struct sched *s, struct sched_stats *ret);
+
+/* The next N fires of J after FROM_US into OUT (cron, every, at; none for
+ * after/manual); returns how many. Used by the schedule preview. */
+int sched_preview(const struct job *j, const struct tz *default_zone, int64_t from_us,
+                  int n, int64_t *out);
+
+const char *sched_state_name(enum sched_state st);
+const char *sched_reason_name(enum sched_reason r);
+
+#endif

@@ -1,0 +1,679 @@
+/* sched_test.c: every policy of the engine on a fake clock.
+ *
+ * The harness plays store and runner: ops->record() queues the run and
+ * flush() reports it recorded (as the store thread would, later);
+ * ops->start() lists the run, and the test decides when it started and how
+ * it exited. Time is whatever the test passes to sched_tick(). */
+#include "sched/sched.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "time/isotime.h"
+#include "time/tz.h"
+#include "util/err.h"
+
+#define MAXEV 4096
+
+struct rec {                    /* one run as the fake store saw it last */
+    int64_t id;
+    char job[140];
+    int64_t fire_us;
+    int attempt;
+    enum sched_reason reason;
+    enum sched_state state;
+    const char *error;
+};
+
+struct harness {
+    struct sched *s;
+    struct sched_run *pending[MAXEV];   /* recorded, not yet confirmed */
+    int npending;
+    struct sched_run *started[MAXEV];   /* started, not yet exited */
+    int nstarted;
+    struct rec runs[MAXEV];             /* by id - 1 */
+    int nruns;
+    int cancels, dead, duplicates_left;
+    int notified[JOB_ON_COUNT];
+    uint64_t rnd;
+};
+
+static struct harness H;
+
+static void save(const struct sched_run *r)
+{
+    struct rec *x;
+
+    if (r->id <= 0 || r->id > H.nruns)
+        return;
+    x = &H.runs[r->id - 1];
+    job_id(r->job, x->job, sizeof x->job);
+    x->fire_us = r->fire_us;
+    x->attempt = r->attempt;
+    x->reason = r->reason;
+    x->state = r->state;
+    x->error = r->error;
+}
+
+static void fake_record(void *ctx, struct sched_run *r)
+{
+    (void)ctx;
+    assert_true(H.npending < MAXEV);
+    H.pending[H.npending++] = r;
+}
+
+static void fake_update(void *ctx, const struct sched_run *r)
+{
+    (void)ctx;
+    assert_true(r->id > 0);     /* only recorded runs are updated */
+    save(r);
+}
+
+static void fake_start(void *ctx, struct sched_run *r)
+{
+    (void)ctx;
+    assert_true(r->id > 0);     /* never started before it is durable */
+    H.started[H.nstarted++] = r;
+}
+
+static void fake_cancel(void *ctx, struct sched_run *r)
+{
+    (void)ctx;
+    (void)r;
+    H.cancels++;
+}
+
+static void fake_dead_letter(void *ctx, const struct sched_run *r)
+{
+    (void)ctx;
+    (void)r;
+    H.dead++;
+}
+
+static void fake_job_state(void *ctx, const struct job *j, int64_t key, bool paused,
+                           int failures, int64_t last_fire_us)
+{
+    (void)ctx, (void)j, (void)key, (void)paused, (void)failures, (void)last_fire_us;
+}
+
+static void fake_notify(void *ctx, const struct job *j, const struct sched_run *r,
+                        enum job_notify_event ev)
+{
+    (void)ctx, (void)j, (void)r;
+    H.notified[ev]++;
+}
+
+static uint64_t fake_random(void *ctx)
+{
+    (void)ctx;
+    H.rnd = H.rnd * 6364136223846793005u + 1442695040888963407u;
+    return H.rnd >> 1;
+}
+
+static const struct sched_ops ops = {
+    NULL, fake_record, fake_update, fake_start, fake_cancel, fake_dead_letter,
+    fake_job_state, fake_notify, fake_random,
+};
+
+/* The store confirms every pending record (ids in order; a duplicate gets 0). */
+static void flush(int64_t now)
+{
+    while (H.npending) {
+        struct sched_run *r = H.pending[0];
+        int64_t id;
+
+        memmove(H.pending, H.pending + 1, (size_t)--H.npending * sizeof H.pending[0]);
+        if (H.duplicates_left > 0) {
+            H.duplicates_left--;
+            id = 0;
+        } else {
+            id = ++H.nruns;
+            r->id = id;
+            save(r);
+        }
+        sched_run_recorded(H.s, r, id, now);
+    }
+}
+
+static int64_t T(const char *iso)
+{
+    const struct tz *utc;
+    int64_t us;
+
+    assert_int_equal(tz_load("UTC", &utc, NULL), 0);
+    assert_int_equal(isotime_parse(iso, utc, "t", &us, NULL), 0);
+    return us;
+}
+
+#define SEC INT64_C(1000000)
+
+static void setup(int max_concurrent)
+{
+    const struct tz *utc;
+    struct sched_config cfg = { max_concurrent, NULL };
+
+    memset(&H, 0, sizeof H);
+    assert_int_equal(tz_load("UTC", &utc, NULL), 0);
+    cfg.default_zone = utc;
+    assert_int_equal(sched_new(&ops, &cfg, &H.s), 0);
+}
+
+static void put_at(const char *doc, int64_t last_fire, int64_t now)
+{
+    struct err err = { 0 };
+    struct job *j = NULL;
+
+    if (job_parse(doc, strlen(doc), "default", &j, &err) < 0)
+        fail_msg("job: %s: %s", err.field, err.msg);
+    if (sched_job_put(H.s, j, 0, 1, last_fire, now, &err) < 0)
+        fail_msg("put: %s: %s", err.field, err.msg);
+}
+
+static void put(const char *doc, int64_t now)
+{
+    put_at(doc, INT64_MIN, now);
+}
+
+/* Started run number I (0-based among those not yet exited) exits. */
+static void exit_run(int i, int code, int sig, bool timed_out, int64_t now)
+{
+    struct sched_result res = { code, sig, timed_out, false, false, NULL };
+    struct sched_run *r = H.started[i];
+
+    memmove(H.started + i, H.started + i + 1, (size_t)(--H.nstarted - i) * sizeof r);
+    sched_run_exited(H.s, r, &res, now);
+    flush(now);
+}
+
+static int count(const char *job, enum sched_state st)
+{
+    int n = 0;
+
+    for (int i = 0; i < H.nruns; i++)
+        if (strcmp(H.runs[i].job, job) == 0 && H.runs[i].state == st)
+            n++;
+    return n;
+}
+
+static void teardown(void)
+{
+    sched_free(H.s);
+    H.s = NULL;
+}
+
+/* ---- tests ---- */
+
+static void test_sched_fires_cron_on_time_and_records_before_start(void **state)
+{
+    int64_t t0 = T("2026-01-01T00:01:00Z"), due = T("2026-01-01T00:05:00Z");
+
+    (void)state;
+    setup(0);
+    put("{\"name\":\"a\",\"schedule\":{\"cron\":\"*/5 * * * *\"},\"command\":[\"true\"]}", t0);
+    assert_int_equal(sched_tick(H.s, t0), due);
+    assert_int_equal(sched_tick(H.s, due - 1), due);  /* a timer that wakes early */
+    assert_int_equal(H.npending, 0);
+    assert_int_equal(sched_tick(H.s, due), T("2026-01-01T00:10:00Z"));
+    assert_int_equal(H.npending, 1);
+    assert_int_equal(H.nstarted, 0);    /* not before the store has it */
+    flush(due + 100);
+    assert_int_equal(H.nstarted, 1);
+    assert_int_equal(H.runs[0].fire_us, due);
+    assert_int_equal(H.runs[0].reason, SCHED_SCHEDULE);
+    sched_run_started(H.s, H.started[0], 4242, due + 200);
+    assert_int_equal(H.runs[0].state, SCHED_RUNNING);
+    exit_run(0, 0, 0, false, due + 5 * SEC);
+    assert_int_equal(H.runs[0].state, SCHED_SUCCEEDED);
+    assert_int_equal(H.notified[JOB_ON_SUCCESS], 1);
+    teardown();
+}
+
+static void test_sched_at_fires_at_its_microsecond(void **state)
+{
+    int64_t at = T("2026-05-01T09:00:00.250Z");
+
+    (void)state;
+    setup(0);
+    put("{\"name\":\"once\",\"schedule\":{\"at\":\"2026-05-01T09:00:00.250Z\"},"
+        "\"command\":[\"true\"]}", at - 3600 * SEC);
+    assert_int_equal(sched_tick(H.s, at - 1), at);
+    assert_int_equal(H.npending, 0);
+    assert_int_equal(sched_tick(H.s, at), INT64_MAX);   /* once, then nothing */
+    flush(at);
+    assert_int_equal(H.runs[0].fire_us, at);
+    teardown();
+}
+
+static void test_sched_forbid_records_a_skipped_fire(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z");
+
+    (void)state;
+    setup(0);
+    put("{\"name\":\"f\",\"schedule\":{\"every\":\"1m\"},\"command\":[\"sleep\",\"100\"]}", t);
+    sched_tick(H.s, t + 60 * SEC);
+    flush(t + 60 * SEC);
+    sched_tick(H.s, t + 120 * SEC);
+    flush(t + 120 * SEC);
+    assert_int_equal(H.nstarted, 1);
+    assert_int_equal(count("default/f", SCHED_SKIPPED), 1);
+    teardown();
+}
+
+static void test_sched_allow_runs_up_to_max_instances(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z");
+
+    (void)state;
+    setup(0);
+    put("{\"name\":\"a\",\"schedule\":{\"every\":\"1m\"},\"command\":[\"x\"],"
+        "\"concurrency\":\"allow\",\"max_instances\":2}", t);
+    for (int k = 1; k <= 3; k++) {
+        sched_tick(H.s, t + k * 60 * SEC);
+        flush(t + k * 60 * SEC);
+    }
+    assert_int_equal(H.nstarted, 2);
+    assert_int_equal(count("default/a", SCHED_SKIPPED), 1);
+    teardown();
+}
+
+static void test_sched_queue_waits_for_the_active_run(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z");
+
+    (void)state;
+    setup(0);
+    put("{\"name\":\"q\",\"schedule\":{\"every\":\"1m\"},\"command\":[\"x\"],"
+        "\"concurrency\":\"queue\",\"max_instances\":1}", t);
+    sched_tick(H.s, t + 60 * SEC);
+    flush(t + 60 * SEC);
+    sched_tick(H.s, t + 120 * SEC);
+    flush(t + 120 * SEC);
+    sched_tick(H.s, t + 180 * SEC);     /* the queue (1) is full: skipped */
+    flush(t + 180 * SEC);
+    assert_int_equal(H.nstarted, 1);
+    assert_int_equal(count("default/q", SCHED_QUEUED), 2);  /* the running one: not reported */
+    assert_int_equal(count("default/q", SCHED_SKIPPED), 1);
+    exit_run(0, 0, 0, false, t + 190 * SEC);
+    assert_int_equal(H.nstarted, 1);    /* the waiting one now runs */
+    assert_int_equal(H.started[0]->fire_us, t + 120 * SEC);
+    teardown();
+}
+
+static void test_sched_replace_cancels_the_active_run(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z");
+
+    (void)state;
+    setup(0);
+    put("{\"name\":\"r\",\"schedule\":{\"every\":\"1m\"},\"command\":[\"x\"],"
+        "\"concurrency\":\"replace\"}", t);
+    sched_tick(H.s, t + 60 * SEC);
+    flush(t + 60 * SEC);
+    sched_tick(H.s, t + 120 * SEC);
+    flush(t + 120 * SEC);
+    assert_int_equal(H.cancels, 1);
+    assert_int_equal(H.nstarted, 2);    /* the new one did not wait */
+    exit_run(0, -1, 15, false, t + 121 * SEC);
+    assert_int_equal(count("default/r", SCHED_CANCELLED), 1);
+    assert_int_equal(H.dead, 0);        /* a cancel is no failure */
+    teardown();
+}
+
+static void test_sched_global_limit_starts_higher_priority_first(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z");
+
+    (void)state;
+    setup(1);
+    put("{\"name\":\"blocker\",\"schedule\":{\"manual\":true},\"command\":[\"x\"]}", t);
+    put("{\"name\":\"low\",\"schedule\":{\"every\":\"1m\"},\"command\":[\"x\"],"
+        "\"priority\":\"low\"}", t);
+    put("{\"name\":\"hot\",\"schedule\":{\"every\":\"1m\"},\"command\":[\"x\"],"
+        "\"priority\":\"critical\"}", t);
+    put("{\"name\":\"mid\",\"schedule\":{\"every\":\"1m\"},\"command\":[\"x\"]}", t);
+    sched_trigger(H.s, "default/blocker", NULL, t, NULL, NULL);
+    flush(t);
+    assert_int_equal(H.nstarted, 1);
+    sched_tick(H.s, t + 60 * SEC);
+    flush(t + 60 * SEC);                /* all three wait for the one slot */
+    assert_int_equal(H.nstarted, 1);
+    exit_run(0, 0, 0, false, t + 60 * SEC);
+    assert_string_equal(H.started[0]->job->name, "hot");
+    exit_run(0, 0, 0, false, t + 61 * SEC);
+    assert_string_equal(H.started[0]->job->name, "mid");
+    exit_run(0, 0, 0, false, t + 62 * SEC);
+    assert_string_equal(H.started[0]->job->name, "low");
+    exit_run(0, 0, 0, false, t + 63 * SEC);
+    {
+        struct sched_stats st;
+
+        sched_stats(H.s, &st);
+        assert_int_equal(st.running, 0);
+        assert_int_equal(st.queued, 0);
+        assert_int_equal(st.fires, 4);
+    }
+    teardown();
+}
+
+static void test_sched_retries_with_exponential_backoff_then_dead_letters(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z"), now;
+
+    (void)state;
+    setup(0);
+    put("{\"name\":\"flaky\",\"schedule\":{\"manual\":true},\"command\":[\"x\"],"
+        "\"retry\":{\"max_attempts\":3,\"backoff\":\"10s\",\"factor\":2}}", t);
+    assert_int_equal(sched_trigger(H.s, "default/flaky", NULL, t, NULL, NULL), 0);
+    flush(t);
+    exit_run(0, 1, 0, false, now = t + SEC);
+    assert_int_equal(sched_tick(H.s, now), now + 10 * SEC);     /* 10s */
+    sched_tick(H.s, now + 10 * SEC);
+    flush(now + 10 * SEC);
+    assert_int_equal(H.started[0]->attempt, 2);
+    assert_int_equal(H.started[0]->reason, SCHED_RETRY);
+    assert_int_equal(H.started[0]->fire_us, t);                 /* the same fire */
+    exit_run(0, 1, 0, false, now = now + 11 * SEC);
+    assert_int_equal(sched_tick(H.s, now), now + 20 * SEC);     /* 20s */
+    sched_tick(H.s, now + 20 * SEC);
+    flush(now + 20 * SEC);
+    exit_run(0, 2, 0, false, now + 21 * SEC);
+    assert_int_equal(H.dead, 1);
+    assert_int_equal(H.notified[JOB_ON_RETRY], 2);
+    assert_int_equal(H.notified[JOB_ON_FAILURE], 1);
+    assert_int_equal(count("default/flaky", SCHED_FAILED), 3);
+    teardown();
+}
+
+static void test_sched_backoff_has_a_ceiling(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z"), now = t;
+
+    (void)state;
+    setup(0);
+    put("{\"name\":\"c\",\"schedule\":{\"manual\":true},\"command\":[\"x\"],"
+        "\"retry\":{\"max_attempts\":6,\"backoff\":\"10s\",\"factor\":10,\"max_backoff\":\"5m\"}}",
+        t);
+    sched_trigger(H.s, "default/c", NULL, t, NULL, NULL);
+    flush(t);
+    for (int a = 1; a <= 4; a++) {
+        int64_t want[] = { 0, 10, 100, 300, 300 };
+        int64_t wake;
+
+        exit_run(0, 1, 0, false, now);
+        wake = sched_tick(H.s, now);
+        assert_int_equal(wake - now, want[a] * SEC);
+        now = wake;
+        sched_tick(H.s, now);
+        flush(now);
+    }
+    teardown();
+}
+
+static void test_sched_timeout_is_a_failure_that_retries(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z");
+
+    (void)state;
+    setup(0);
+    put("{\"name\":\"slow\",\"schedule\":{\"manual\":true},\"command\":[\"x\"],"
+        "\"timeout\":\"5s\",\"retry\":{\"max_attempts\":2}}", t);
+    sched_trigger(H.s, "default/slow", NULL, t, NULL, NULL);
+    flush(t);
+    exit_run(0, -1, 9, true, t + 6 * SEC);
+    assert_int_equal(count("default/slow", SCHED_TIMED_OUT), 1);
+    assert_int_equal(H.notified[JOB_ON_TIMEOUT], 1);
+    assert_true(sched_tick(H.s, t + 6 * SEC) < INT64_MAX);   /* a retry is due */
+    teardown();
+}
+
+static void test_sched_disables_after_consecutive_failures(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z");
+
+    (void)state;
+    setup(0);
+    put("{\"name\":\"bad\",\"schedule\":{\"every\":\"1m\"},\"command\":[\"x\"],"
+        "\"disable_after_failures\":2}", t);
+    for (int k = 1; k <= 2; k++) {
+        sched_tick(H.s, t + k * 60 * SEC);
+        flush(t + k * 60 * SEC);
+        exit_run(0, 1, 0, false, t + k * 60 * SEC + SEC);
+    }
+    assert_int_equal(H.notified[JOB_ON_DISABLED], 1);
+    assert_int_equal(sched_job_next(H.s, "default/bad"), INT64_MAX);
+    assert_int_equal(sched_tick(H.s, t + 10 * 60 * SEC), INT64_MAX);
+    assert_int_equal(sched_job_pause(H.s, "default/bad", false, t + 10 * 60 * SEC, NULL), 0);
+    assert_int_equal(sched_job_next(H.s, "default/bad"), t + 11 * 60 * SEC);
+    teardown();
+}
+
+static void test_sched_catch_up_after_downtime_follows_policy(void **state)
+{
+    static const struct {
+        const char *catch_up;
+        int runs, missed;
+    } cases[] = {
+        /* hourly, last fire 05:00, restart at 10:30, grace 3h: 06:00 and
+         * 07:00 are past the grace; 08:00, 09:00, 10:00 are within it */
+        { "none", 0, 5 }, { "latest", 1, 4 }, { "all", 3, 2 },
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char doc[300];
+        int64_t now = T("2026-01-01T10:30:00Z");
+
+        setup(0);
+        snprintf(doc, sizeof doc,
+                 "{\"name\":\"h\",\"schedule\":{\"cron\":\"0 * * * *\"},\"command\":[\"x\"],"
+                 "\"concurrency\":\"allow\",\"max_instances\":10,"
+                 "\"misfire\":{\"grace\":\"3h\",\"catch_up\":\"%s\"}}", cases[i].catch_up);
+        put_at(doc, T("2026-01-01T05:00:00Z"), now);
+        assert_int_equal(sched_tick(H.s, now), T("2026-01-01T11:00:00Z"));
+        flush(now);
+        assert_int_equal(H.nstarted, cases[i].runs);
+        assert_int_equal(count("default/h", SCHED_MISSED), cases[i].missed);
+        for (int k = 0; k < H.nstarted; k++)
+            assert_int_equal(H.started[k]->reason, SCHED_CATCH_UP);
+        if (cases[i].runs == 1)
+            assert_int_equal(H.started[0]->fire_us, T("2026-01-01T10:00:00Z"));
+        if (cases[i].runs == 3)
+            assert_int_equal(H.started[0]->fire_us, T("2026-01-01T08:00:00Z"));
+        teardown();
+    }
+}
+
+static void test_sched_clock_jumps_neither_burst_nor_double(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z");
+
+    (void)state;
+    setup(0);
+    put("{\"name\":\"m\",\"schedule\":{\"cron\":\"* * * * *\"},\"command\":[\"x\"],"
+        "\"concurrency\":\"allow\",\"max_instances\":100}", t);
+    sched_tick(H.s, t + 60 * SEC);
+    flush(t + 60 * SEC);
+    assert_int_equal(H.nstarted, 1);
+    /* forward 3 hours: one run (the newest within the 1h grace), no burst */
+    sched_tick(H.s, t + 3 * 3600 * SEC + 60 * SEC);
+    flush(t + 3 * 3600 * SEC + 60 * SEC);
+    assert_int_equal(H.nstarted, 2);
+    /* backward 2 hours: nothing fires again until the clock passes the newest fire */
+    assert_int_equal(sched_tick(H.s, t + 3600 * SEC), t + 3 * 3600 * SEC + 120 * SEC);
+    flush(t + 3600 * SEC);
+    assert_int_equal(H.nstarted, 2);
+    sched_tick(H.s, t + 3 * 3600 * SEC + 120 * SEC);
+    flush(t + 3 * 3600 * SEC + 120 * SEC);
+    assert_int_equal(H.nstarted, 3);
+    teardown();
+}
+
+static void test_sched_after_chain_fans_in(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z");
+
+    (void)state;
+    setup(0);
+    put("{\"name\":\"import\",\"schedule\":{\"manual\":true},\"command\":[\"x\"]}", t);
+    put("{\"name\":\"prices\",\"schedule\":{\"manual\":true},\"command\":[\"x\"]}", t);
+    put("{\"name\":\"score\",\"schedule\":{\"after\":[\"import\",\"prices\"]},"
+        "\"command\":[\"x\"]}", t);
+    sched_trigger(H.s, "default/import", NULL, t, NULL, NULL);
+    sched_trigger(H.s, "default/prices", NULL, t, NULL, NULL);
+    flush(t);
+    exit_run(0, 0, 0, false, t + SEC);
+    assert_int_equal(H.nstarted, 1);            /* score waits for both */
+    exit_run(0, 0, 0, false, t + 2 * SEC);
+    assert_int_equal(H.nstarted, 1);
+    assert_int_equal(H.started[0]->reason, SCHED_AFTER);
+    assert_string_equal(H.started[0]->job->name, "score");
+    exit_run(0, 0, 0, false, t + 3 * SEC);
+    /* one upstream fails: a success-only dependent does not fire */
+    sched_trigger(H.s, "default/import", NULL, t + 4 * SEC, NULL, NULL);
+    sched_trigger(H.s, "default/prices", NULL, t + 4 * SEC, NULL, NULL);
+    flush(t + 4 * SEC);
+    exit_run(0, 0, 0, false, t + 5 * SEC);
+    exit_run(0, 1, 0, false, t + 6 * SEC);
+    assert_int_equal(H.nstarted, 0);
+    teardown();
+}
+
+static void test_sched_rejects_a_dependency_cycle_naming_it(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z");
+    const char *c = "{\"name\":\"c\",\"schedule\":{\"after\":[\"a\"]},\"command\":[\"x\"]}";
+    struct err err = { 0 };
+    struct job *j = NULL;
+
+    (void)state;
+    setup(0);
+    put("{\"name\":\"a\",\"schedule\":{\"after\":[\"b\"]},\"command\":[\"x\"]}", t);
+    put("{\"name\":\"b\",\"schedule\":{\"after\":[\"c\"]},\"command\":[\"x\"]}", t);
+    assert_int_equal(job_parse(c, strlen(c), "default", &j, &err), 0);
+    assert_int_equal(sched_job_put(H.s, j, 0, 1, INT64_MIN, t, &err), -CHIME_EINVAL);
+    assert_string_equal(err.field, "schedule.after");
+    assert_non_null(strstr(err.msg, "default/c -> default/a -> default/b -> default/c"));
+    assert_null(sched_job_get(H.s, "default/c"));
+    teardown();
+}
+
+static void test_sched_cancels_a_queued_run_at_once(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z");
+
+    (void)state;
+    setup(1);
+    put("{\"name\":\"a\",\"schedule\":{\"manual\":true},\"command\":[\"x\"]}", t);
+    put("{\"name\":\"b\",\"schedule\":{\"manual\":true},\"command\":[\"x\"]}", t);
+    sched_trigger(H.s, "default/a", NULL, t, NULL, NULL);
+    sched_trigger(H.s, "default/b", "{\"X\":\"1\"}", t, NULL, NULL);
+    flush(t);
+    assert_int_equal(H.nstarted, 1);
+    assert_int_equal(sched_cancel(H.s, 2, NULL), 0);
+    assert_int_equal(H.runs[1].state, SCHED_CANCELLED);
+    assert_int_equal(sched_cancel(H.s, 99, NULL), -CHIME_ENOTFOUND);
+    exit_run(0, 0, 0, false, t + SEC);
+    assert_int_equal(H.nstarted, 0);
+    teardown();
+}
+
+static void test_sched_drops_a_fire_the_store_already_has(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z");
+
+    (void)state;
+    setup(0);
+    put("{\"name\":\"d\",\"schedule\":{\"every\":\"1m\"},\"command\":[\"x\"]}", t);
+    sched_tick(H.s, t + 60 * SEC);
+    H.duplicates_left = 1;      /* another node, or before a crash, recorded it */
+    flush(t + 60 * SEC);
+    assert_int_equal(H.nstarted, 0);
+    sched_tick(H.s, t + 120 * SEC);
+    flush(t + 120 * SEC);
+    assert_int_equal(H.nstarted, 1);    /* forbid sees no active run left behind */
+    teardown();
+}
+
+static void test_sched_every_jitter_delays_within_bound(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z");
+
+    (void)state;
+    setup(0);
+    put("{\"name\":\"j\",\"schedule\":{\"every\":\"10m\",\"jitter\":\"30s\"},"
+        "\"command\":[\"x\"]}", t);
+    for (int k = 1; k <= 20; k++) {
+        int64_t wake = sched_tick(H.s, t + (k - 1) * 600 * SEC + 1);
+
+        assert_true(wake >= t + k * 600 * SEC && wake < t + k * 600 * SEC + 30 * SEC);
+        sched_tick(H.s, wake);
+        flush(wake);
+        assert_int_equal(H.started[0]->fire_us, t + k * 600 * SEC);    /* the fire itself */
+        exit_run(0, 0, 0, false, wake + SEC);
+    }
+    teardown();
+}
+
+static void test_sched_reboot_fires_at_the_first_tick_only(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z");
+
+    (void)state;
+    setup(0);
+    put("{\"name\":\"boot\",\"schedule\":{\"cron\":\"@reboot\"},\"command\":[\"x\"]}", t);
+    assert_int_equal(sched_tick(H.s, t), INT64_MAX);
+    assert_int_equal(H.npending, 1);
+    sched_tick(H.s, t + SEC);
+    assert_int_equal(H.npending, 1);
+    flush(t + SEC);
+    teardown();
+}
+
+static void test_sched_preview_lists_next_fires(void **state)
+{
+    const char *doc = "{\"name\":\"p\",\"schedule\":{\"cron\":\"0 9 * * MON\","
+                      "\"timezone\":\"Europe/Berlin\"},\"command\":[\"x\"]}";
+    struct job *j = NULL;
+    int64_t out[3];
+
+    (void)state;
+    assert_int_equal(job_parse(doc, strlen(doc), "default", &j, NULL), 0);
+    assert_int_equal(sched_preview(j, NULL, T("2026-01-01T00:00:00Z"), 3, out), 3);
+    assert_int_equal(out[0], T("2026-01-05T08:00:00Z"));
+    assert_int_equal(out[2], T("2026-01-19T08:00:00Z"));
+    job_free(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sched_fires_cron_on_time_and_records_before_start),
+        cmocka_unit_test(test_sched_at_fires_at_its_microsecond),
+        cmocka_unit_test(test_sched_forbid_records_a_skipped_fire),
+        cmocka_unit_test(test_sched_allow_runs_up_to_max_instances),
+        cmocka_unit_test(test_sched_queue_waits_for_the_active_run),
+        cmocka_unit_test(test_sched_replace_cancels_the_active_run),
+        cmocka_unit_test(test_sched_global_limit_starts_higher_priority_first),
+        cmocka_unit_test(test_sched_retries_with_exponential_backoff_then_dead_letters),
+        cmocka_unit_test(test_sched_backoff_has_a_ceiling),
+        cmocka_unit_test(test_sched_timeout_is_a_failure_that_retries),
+        cmocka_unit_test(test_sched_disables_after_consecutive_failures),
+        cmocka_unit_test(test_sched_catch_up_after_downtime_follows_policy),
+        cmocka_unit_test(test_sched_clock_jumps_neither_burst_nor_double),
+        cmocka_unit_test(test_sched_after_chain_fans_in),
+        cmocka_unit_test(test_sched_rejects_a_dependency_cycle_naming_it),
+        cmocka_unit_test(test_sched_cancels_a_queued_run_at_once),
+        cmocka_unit_test(test_sched_drops_a_fire_the_store_already_has),
+        cmocka_unit_test(test_sched_every_jitter_delays_within_bound),
+        cmocka_unit_test(test_sched_reboot_fires_at_the_first_tick_only),
+        cmocka_unit_test(test_sched_preview_lists_next_fires),
+    };
+
+    return cmocka_run_group_tests_name("sched", tests, NULL, NULL);
+}
