@@ -650,6 +650,39 @@ static void test_sched_preview_lists_next_fires(void **state)
     job_free(j);
 }
 
+static void test_sched_adopts_runs_after_a_restart(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z");
+    struct sched_run *running, *queued;
+    struct sched_result ok = { 0, 0, false, false, false, NULL };
+    struct sched_result lost = { -1, 0, false, false, true, NULL };
+
+    (void)state;
+    setup(1);
+    put("{\"name\":\"a\",\"schedule\":{\"manual\":true},\"command\":[\"x\"],"
+        "\"retry\":{\"max_attempts\":2}}", t);
+    put("{\"name\":\"b\",\"schedule\":{\"manual\":true},\"command\":[\"x\"]}", t);
+    H.nruns = 7;        /* the store already holds runs 1-7 */
+    running = sched_run_adopt(H.s, "default/a", 6, t - SEC, 1, SCHED_MANUAL, true, t);
+    queued = sched_run_adopt(H.s, "default/b", 7, t - SEC, 1, SCHED_MANUAL, false, t);
+    assert_non_null(running);
+    assert_non_null(queued);
+    assert_null(sched_run_adopt(H.s, "default/gone", 8, t, 1, SCHED_MANUAL, true, t));
+    assert_int_equal(H.nstarted, 0);    /* the one slot is the adopted running run's */
+    /* the holder is gone: lost, and retried by policy */
+    sched_run_exited(H.s, running, &lost, t + SEC);
+    assert_int_equal(H.nstarted, 1);    /* now the queued one starts */
+    assert_ptr_equal(H.started[0], queued);
+    sched_run_exited(H.s, queued, &ok, t + 2 * SEC);
+    H.nstarted = 0;
+    sched_tick(H.s, t + 60 * SEC);
+    flush(t + 60 * SEC);
+    assert_int_equal(H.nstarted, 1);
+    assert_int_equal(H.started[0]->attempt, 2);
+    assert_int_equal(H.started[0]->reason, SCHED_RETRY);
+    teardown();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -673,6 +706,7 @@ int main(void)
         cmocka_unit_test(test_sched_every_jitter_delays_within_bound),
         cmocka_unit_test(test_sched_reboot_fires_at_the_first_tick_only),
         cmocka_unit_test(test_sched_preview_lists_next_fires),
+        cmocka_unit_test(test_sched_adopts_runs_after_a_restart),
     };
 
     return cmocka_run_group_tests_name("sched", tests, NULL, NULL);
