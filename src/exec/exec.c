@@ -1,0 +1,696 @@
+/* exec.c: the daemon's side of runs, on its libuv loop (see exec.h).
+ *
+ * A run moves through:
+ *
+ *   SPAWNING    its start request is with the spawner (matched by tag)
+ *   CONNECTED   holder.sock is open: "status" and "cancel" go out, the
+ *               holder's "exit" message ends the run
+ *   RETRYING    a connect failed for a passing reason; the retry timer
+ *               tries again
+ *   READING     the holder is gone: exit.json is read on the thread pool;
+ *               no file means the run is lost
+ *   DONE        on_exit is running; the run is freed when it returns
+ *
+ * A connection that closes without an exit message is tried again (the
+ * holder may only have dropped us) before the record is read: a holder
+ * answers connects until it has written exit.json, so "refused and no
+ * record" means it died without one. Nothing here blocks: sockets are
+ * non-blocking and the one file read goes to the thread pool.
+ *
+ * Handles: the spawner poll and the retry timer live in struct exec, each
+ * connection has its own poll handle, each record read its work request;
+ * struct exec is freed when the last of them has closed after exec_free(). */
+#include "exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <jansson.h>
+#include <uv.h>
+
+#include "holder.h"
+#include "record.h"
+#include "spawner.h"
+#include "spec.h"
+#include "../util/err.h"
+#include "../banned.h"
+
+#define RETRY_MS       50   /* between connects that failed for a passing reason */
+#define RECONNECTS_MAX 3    /* connections lost without an exit message */
+#define MESSAGE_MAX    4096 /* bytes of a reply from a spawner or holder */
+
+enum run_state { RUN_SPAWNING, RUN_CONNECTED, RUN_RETRYING, RUN_READING, RUN_DONE };
+
+struct msg {
+    struct msg *next;
+    size_t len;
+    char data[];
+};
+
+struct exec {
+    uv_loop_t *loop;
+    struct exec_spawner *sp;
+    uv_poll_t poll; /* the spawner's socket */
+    uv_timer_t retry;
+    struct msg *out; /* requests waiting for room in the socket */
+    struct msg **out_tail;
+    struct exec_run *runs;
+    int handles; /* open handles and requests on the loop */
+    bool spawner_gone;
+    bool closing;
+};
+
+struct conn {
+    uv_poll_t poll;
+    int fd;
+    struct exec *e;
+    struct exec_run *run; /* NULL once the run let go of it */
+};
+
+struct reader {
+    uv_work_t work;
+    struct exec *e;
+    struct exec_run *run; /* NULL once the run let go of it */
+    char *path;
+    char *text;
+    size_t len;
+    int error; /* errno of the read; 0: ok */
+};
+
+struct exec_run {
+    struct exec *e;
+    struct exec_run *prev, *next;
+    struct exec_callbacks cb;
+    char *run_dir;
+    enum run_state state;
+    uint64_t tag;          /* RUN_SPAWNING */
+    struct conn *conn;     /* RUN_CONNECTED */
+    struct reader *reader; /* RUN_READING */
+    struct exec_status status;
+    bool started; /* on_started was called */
+    bool cancel_wanted;
+    bool cancel_sent;
+    int reconnects;
+};
+
+static const char *const outcome_names[] = {
+    [EXEC_EXITED] = "exited",       [EXEC_SIGNALED] = "signaled", [EXEC_TIMED_OUT] = "timed-out",
+    [EXEC_CANCELLED] = "cancelled", [EXEC_FAILED] = "failed",     [EXEC_LOST] = "lost",
+};
+
+const char *exec_outcome_name(enum exec_outcome o)
+{
+    if ((unsigned)o >= sizeof outcome_names / sizeof outcome_names[0])
+        return "unknown";
+    return outcome_names[o];
+}
+
+const char *exec_run_dir(const struct exec_run *run)
+{
+    return run->run_dir;
+}
+
+static void exec_unref(struct exec *e)
+{
+    if (--e->handles == 0 && e->closing)
+        free(e);
+}
+
+/* ---- runs ---- */
+
+static struct exec_run *run_new(struct exec *e, const char *run_dir,
+                                const struct exec_callbacks *cb)
+{
+    struct exec_run *run = calloc(1, sizeof *run);
+
+    if (!run)
+        return NULL;
+    run->run_dir = strdup(run_dir);
+    if (!run->run_dir) {
+        free(run);
+        return NULL;
+    }
+    run->e = e;
+    run->cb = *cb;
+    run->next = e->runs;
+    if (e->runs)
+        e->runs->prev = run;
+    e->runs = run;
+    return run;
+}
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    struct exec *e = c->e;
+
+    close(c->fd);
+    free(c);
+    exec_unref(e);
+}
+
+static void run_drop_conn(struct exec_run *run)
+{
+    if (!run->conn)
+        return;
+    run->conn->run = NULL;
+    uv_close((uv_handle_t *)&run->conn->poll, on_conn_closed);
+    run->conn = NULL;
+}
+
+/* Unlinks RUN and lets go of its handles; they close on their own. */
+static void run_unlink(struct exec *e, struct exec_run *run)
+{
+    if (e->runs == run)
+        e->runs = run->next;
+    else if (run->prev)
+        run->prev->next = run->next;
+    if (run->next)
+        run->next->prev = run->prev;
+    run->prev = run->next = NULL;
+    run_drop_conn(run);
+    if (run->reader)
+        run->reader->run = NULL;
+    run->reader = NULL;
+}
+
+static void run_free(struct exec *e, struct exec_run *run)
+{
+    run_unlink(e, run);
+    free(run->run_dir);
+    free(run);
+}
+
+/* The one way a run ends: RUN is freed once on_exit returns. It is unlinked
+ * before the callback, so an exec_free() inside it leaves RUN alone. */
+static void run_finish(struct exec *e, struct exec_run *run, const struct exec_result *res)
+{
+    run_unlink(e, run);
+    run->state = RUN_DONE;
+    if (run->cb.on_exit)
+        run->cb.on_exit(run, res, run->cb.data);
+    free(run->run_dir);
+    free(run);
+}
+
+static void run_fail(struct exec *e, struct exec_run *run, enum exec_outcome outcome,
+                     const char *why)
+{
+    struct exec_result res = {.outcome = outcome, .exit_code = -1};
+
+    res.job_pid = run->status.job_pid;
+    res.holder_pid = run->status.holder_pid;
+    res.started_us = run->status.started_us;
+    snprintf(res.error, sizeof res.error, "%s", why);
+    run_finish(e, run, &res);
+}
+
+static void run_started(struct exec_run *run)
+{
+    if (run->started)
+        return;
+    run->started = true;
+    if (run->cb.on_started)
+        run->cb.on_started(run, &run->status, run->cb.data);
+}
+
+/* ---- the exit record, read on the thread pool ---- */
+
+static void on_record_work(uv_work_t *w)
+{
+    struct reader *r = w->data;
+    size_t cap = EXEC_RECORD_MAX;
+    int fd = open(r->path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        r->error = errno;
+        return;
+    }
+    r->text = malloc(cap);
+    if (!r->text) {
+        r->error = ENOMEM;
+    } else {
+        for (;;) {
+            ssize_t n = read(fd, r->text + r->len, cap - r->len);
+
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                r->error = errno;
+            if (n <= 0 || (r->len += (size_t)n) == cap)
+                break;
+        }
+    }
+    close(fd);
+}
+
+static void run_record_read(struct exec_run *run, struct reader *r)
+{
+    struct exec_result res;
+    struct err err = {0};
+    char why[EXEC_ERROR_MAX];
+
+    if (r->error == ENOENT || r->error == ENOTDIR) {
+        run_fail(run->e, run, EXEC_LOST, "the holder is gone and left no exit record");
+        return;
+    }
+    if (r->error) {
+        snprintf(why, sizeof why, "cannot read the exit record: %s", strerror(r->error));
+        run_fail(run->e, run, EXEC_LOST, why);
+        return;
+    }
+    if (exec_record_parse(r->text, r->len, &res, &err) < 0) {
+        snprintf(why, sizeof why, "bad exit record: %.200s", err.msg);
+        run_fail(run->e, run, EXEC_LOST, why);
+        return;
+    }
+    run_finish(run->e, run, &res);
+}
+
+static void on_record_read(uv_work_t *w, int status)
+{
+    struct reader *r = w->data;
+    struct exec *e = r->e;
+
+    (void)status;
+    if (r->run) {
+        r->run->reader = NULL;
+        run_record_read(r->run, r);
+    }
+    free(r->text);
+    free(r->path);
+    free(r);
+    exec_unref(e);
+}
+
+static void run_read_record(struct exec_run *run)
+{
+    struct reader *r = calloc(1, sizeof *r);
+    size_t len = strlen(run->run_dir) + sizeof "/" EXEC_RECORD_FILE;
+
+    run->state = RUN_READING;
+    if (!r || !(r->path = malloc(len))) {
+        free(r);
+        run_fail(run->e, run, EXEC_LOST, "out of memory reading the exit record");
+        return;
+    }
+    snprintf(r->path, len, "%s/%s", run->run_dir, EXEC_RECORD_FILE);
+    r->e = run->e;
+    r->run = run;
+    r->work.data = r;
+    if (uv_queue_work(run->e->loop, &r->work, on_record_work, on_record_read) < 0) {
+        free(r->path);
+        free(r);
+        run_fail(run->e, run, EXEC_LOST, "cannot queue the exit record read");
+        return;
+    }
+    run->e->handles++;
+    run->reader = r;
+}
+
+/* ---- the holder's socket ---- */
+
+static void run_send(struct exec_run *run, const char *cmd)
+{
+    send(run->conn->fd, cmd, strlen(cmd), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* Returns true when the message ended RUN (it is freed). */
+static bool run_message(struct exec_run *run, const char *data, size_t len)
+{
+    json_t *m = json_loadb(data, len, 0, NULL);
+    const char *event = json_string_value(json_object_get(m, "event"));
+    struct exec_result res;
+    struct err err = {0};
+    bool ended = false;
+
+    if (event && strcmp(event, "status") == 0) {
+        json_int_t id = 0, started = 0;
+        int holder = 0, job = 0;
+
+        if (json_unpack(m, "{s:I, s:i, s:i, s:I}", "run_id", &id, "holder_pid", &holder, "job_pid",
+                        &job, "started_us", &started)
+            == 0) {
+            run->status = (struct exec_status){id, holder, job, started};
+            run_started(run);
+        }
+    } else if (event && strcmp(event, "exit") == 0) {
+        if (exec_record_from_json(json_object_get(m, "record"), &res, &err) == 0)
+            run_finish(run->e, run, &res);
+        else
+            run_fail(run->e, run, EXEC_LOST, "bad exit message from the holder");
+        ended = true;
+    }
+    json_decref(m);
+    return ended;
+}
+
+static void run_connect(struct exec_run *run);
+
+static void on_conn_readable(uv_poll_t *p, int status, int events)
+{
+    struct conn *c = p->data;
+    char buf[MESSAGE_MAX];
+
+    (void)events;
+    while (c->run && status == 0) {
+        ssize_t n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n <= 0)
+            break;
+        if (run_message(c->run, buf, (size_t)n))
+            return; /* the run ended and let go of C */
+    }
+    if (c->run) { /* closed without an exit message */
+        struct exec_run *run = c->run;
+
+        run_drop_conn(run);
+        if (++run->reconnects > RECONNECTS_MAX)
+            run_read_record(run);
+        else
+            run_connect(run);
+    }
+}
+
+/* connect() to RUN's holder.sock, through /proc/self/fd when the path is
+ * too long for sun_path. Returns the connected fd or -errno. */
+static int holder_connect(const char *run_dir)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd, dirfd = -1, rc;
+
+    if (strlen(run_dir) + sizeof "/" EXEC_HOLDER_SOCK > sizeof sa.sun_path) {
+        dirfd = open(run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+            return -errno;
+        snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dirfd, EXEC_HOLDER_SOCK);
+    } else {
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s", run_dir, EXEC_HOLDER_SOCK);
+    }
+    fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    rc = fd < 0 ? -errno : 0;
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        rc = -errno;
+        close(fd);
+    }
+    if (dirfd >= 0)
+        close(dirfd);
+    return rc < 0 ? rc : fd;
+}
+
+static void on_retry(uv_timer_t *t);
+
+static void run_connect(struct exec_run *run)
+{
+    struct exec *e = run->e;
+    struct conn *c = NULL;
+    int fd = holder_connect(run->run_dir);
+
+    if (fd == -ENOENT || fd == -ECONNREFUSED || fd == -ENOTDIR) {
+        run_read_record(run); /* the holder is gone: how did it end? */
+        return;
+    }
+    if (fd >= 0)
+        c = calloc(1, sizeof *c);
+    if (!c || uv_poll_init(e->loop, &c->poll, fd) < 0) {
+        /* EAGAIN (a full backlog), EMFILE, ENOMEM: try again shortly */
+        free(c);
+        if (fd >= 0)
+            close(fd);
+        run->state = RUN_RETRYING;
+        if (!uv_is_active((uv_handle_t *)&e->retry))
+            uv_timer_start(&e->retry, on_retry, RETRY_MS, 0);
+        return;
+    }
+    e->handles++;
+    c->fd = fd;
+    c->e = e;
+    c->run = run;
+    c->poll.data = c;
+    run->conn = c;
+    run->state = RUN_CONNECTED;
+    uv_poll_start(&c->poll, UV_READABLE, on_conn_readable);
+    run_send(run, "status");
+    if (run->cancel_wanted) {
+        run_send(run, "cancel");
+        run->cancel_sent = true;
+    }
+}
+
+static void on_retry(uv_timer_t *t)
+{
+    struct exec *e = t->data;
+    struct exec_run *run, *next;
+
+    for (run = e->runs; run && !e->closing; run = next) {
+        next = run->next;
+        if (run->state == RUN_RETRYING)
+            run_connect(run);
+    }
+}
+
+/* ---- the spawner's socket ---- */
+
+/* The run waiting for the spawner's reply TAG, or for any reply (ANY). */
+static struct exec_run *find_spawning(struct exec *e, uint64_t tag, bool any)
+{
+    struct exec_run *run;
+
+    for (run = e->runs; run; run = run->next)
+        if (run->state == RUN_SPAWNING && (any || run->tag == tag))
+            return run;
+    return NULL;
+}
+
+static void spawner_reply(struct exec *e, const char *data, size_t len)
+{
+    json_t *m = json_loadb(data, len, 0, NULL);
+    json_t *tag = json_object_get(m, "tag");
+    const char *error = json_string_value(json_object_get(m, "error"));
+    struct exec_run *run;
+    json_int_t started = 0;
+    int holder = 0, job = 0;
+
+    run = json_is_integer(tag) ? find_spawning(e, (uint64_t)json_integer_value(tag), false) : NULL;
+    if (!run) {
+        /* a reply to an exec freed before it came: that run is attached anew */
+    } else if (error
+               || json_unpack(m, "{s:i, s:i, s:I}", "holder_pid", &holder, "job_pid", &job,
+                              "started_us", &started)
+                      < 0) {
+        run_fail(e, run, EXEC_FAILED, error ? error : "bad reply from the spawner");
+    } else {
+        run->status.holder_pid = holder;
+        run->status.job_pid = job;
+        run->status.started_us = started;
+        run_started(run);
+        if (!e->closing) /* exec_free() in on_started freed RUN */
+            run_connect(run);
+    }
+    json_decref(m);
+}
+
+static void spawner_gone(struct exec *e)
+{
+    struct exec_run *run;
+
+    e->spawner_gone = true;
+    uv_poll_stop(&e->poll);
+    /* one at a time from the head: a callback may end or start other runs
+     * (exec_start fails now, so no new run is SPAWNING) */
+    while (!e->closing && (run = find_spawning(e, 0, true)))
+        run_fail(e, run, EXEC_FAILED, "the spawner is gone");
+}
+
+static void on_spawner_ready(uv_poll_t *p, int status, int events);
+
+static void spawner_flush(struct exec *e)
+{
+    int fd = exec_spawner_fd(e->sp);
+
+    if (e->spawner_gone)
+        return;
+    while (e->out) {
+        struct msg *m = e->out;
+
+        if (send(fd, m->data, m->len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                break;
+            spawner_gone(e);
+            return;
+        }
+        e->out = m->next;
+        if (!e->out)
+            e->out_tail = &e->out;
+        free(m);
+    }
+    uv_poll_start(&e->poll, UV_READABLE | (e->out ? UV_WRITABLE : 0), on_spawner_ready);
+}
+
+static void on_spawner_ready(uv_poll_t *p, int status, int events)
+{
+    struct exec *e = p->data;
+    char buf[MESSAGE_MAX];
+
+    if (status < 0) {
+        spawner_gone(e);
+        return;
+    }
+    if (events & UV_WRITABLE)
+        spawner_flush(e);
+    while (!e->closing && !e->spawner_gone && (events & UV_READABLE)) {
+        ssize_t n = recv(exec_spawner_fd(e->sp), buf, sizeof buf, MSG_DONTWAIT);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            break;
+        if (n <= 0) {
+            spawner_gone(e);
+            break;
+        }
+        spawner_reply(e, buf, (size_t)n);
+    }
+}
+
+/* ---- the API ---- */
+
+int exec_new(uv_loop_t *loop, struct exec_spawner *spawner, struct exec **ret, struct err *err)
+{
+    struct exec *e = calloc(1, sizeof *e);
+
+    if (!e)
+        return err_set(err, CHIME_ENOMEM, "", "out of memory");
+    e->loop = loop;
+    e->sp = spawner;
+    e->out_tail = &e->out;
+    if (uv_poll_init(loop, &e->poll, exec_spawner_fd(spawner)) < 0) {
+        free(e);
+        return err_set(err, CHIME_EIO, "", "cannot watch the spawner's socket");
+    }
+    e->poll.data = e;
+    uv_timer_init(loop, &e->retry);
+    e->retry.data = e;
+    e->handles = 2;
+    uv_poll_start(&e->poll, UV_READABLE, on_spawner_ready);
+    *ret = e;
+    return 0;
+}
+
+static void on_exec_handle_closed(uv_handle_t *h)
+{
+    exec_unref(h->data);
+}
+
+void exec_free(struct exec *e)
+{
+    if (!e || e->closing)
+        return;
+    e->closing = true;
+    while (e->runs) {
+        struct exec_run *run = e->runs;
+
+        e->runs = run->next; /* off the list first, so nothing sees it freed */
+        run->next = NULL;
+        if (e->runs)
+            e->runs->prev = NULL;
+        run_free(e, run);
+    }
+    while (e->out) {
+        struct msg *m = e->out;
+
+        e->out = m->next;
+        free(m);
+    }
+    uv_close((uv_handle_t *)&e->poll, on_exec_handle_closed);
+    uv_close((uv_handle_t *)&e->retry, on_exec_handle_closed);
+}
+
+int exec_start(struct exec *e, const struct exec_spec *spec, const struct exec_callbacks *cb,
+               struct exec_run **ret, struct err *err)
+{
+    uint64_t tag;
+    struct exec_run *run;
+    struct msg *m;
+    char *text;
+    json_t *req;
+    size_t len;
+    int rc;
+
+    if (e->closing || e->spawner_gone)
+        return err_set(err, CHIME_EIO, "", "the spawner is gone");
+    rc = exec_spec_check(spec, err);
+    if (rc < 0)
+        return rc;
+    tag = exec_spawner_tag(e->sp);
+    req = json_pack("{s:I, s:o}", "tag", (json_int_t)tag, "spec", exec_spec_to_json(spec));
+    text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    if (!text)
+        return err_set(err, CHIME_ENOMEM, "", "out of memory encoding the start request");
+    len = strlen(text);
+    if (len > EXEC_REQUEST_MAX) {
+        free(text);
+        return err_set(err, CHIME_ETOOBIG, "command",
+                       "the command and environment take %zu bytes, more than %d", len,
+                       EXEC_REQUEST_MAX);
+    }
+    m = malloc(sizeof *m + len);
+    run = m ? run_new(e, spec->run_dir, cb) : NULL;
+    if (!run) {
+        free(m);
+        free(text);
+        return err_set(err, CHIME_ENOMEM, "", "out of memory");
+    }
+    memcpy(m->data, text, len);
+    free(text);
+    m->len = len;
+    m->next = NULL;
+    *e->out_tail = m;
+    e->out_tail = &m->next;
+    run->state = RUN_SPAWNING;
+    run->tag = tag;
+    run->status.run_id = spec->run_id;
+    /* sent from the loop, so no callback runs before the caller has RUN */
+    uv_poll_start(&e->poll, UV_READABLE | UV_WRITABLE, on_spawner_ready);
+    *ret = run;
+    return 0;
+}
+
+int exec_attach(struct exec *e, const char *run_dir, const struct exec_callbacks *cb,
+                struct exec_run **ret, struct err *err)
+{
+    struct exec_run *run;
+
+    if (e->closing)
+        return err_set(err, CHIME_EINVAL, "", "the runner is closing");
+    if (!run_dir || run_dir[0] != '/')
+        return err_set(err, CHIME_EINVAL, "run_dir", "is not an absolute path");
+    run = run_new(e, run_dir, cb);
+    if (!run)
+        return err_set(err, CHIME_ENOMEM, "", "out of memory");
+    /* the outcome may be known at once (the record is read on the pool), so
+     * the caller has its handle before any callback */
+    *ret = run;
+    run_connect(run);
+    return 0;
+}
+
+void exec_cancel(struct exec_run *run)
+{
+    run->cancel_wanted = true;
+    if (run->state == RUN_CONNECTED && run->conn && !run->cancel_sent) {
+        run_send(run, "cancel");
+        run->cancel_sent = true;
+    }
+}

@@ -1,0 +1,549 @@
+/* holder.c: one run's holder process (see holder.h).
+ *
+ * A single-threaded poll() loop over: a signalfd (SIGCHLD, SIGTERM), the
+ * job's two output pipes, the listening holder.sock and its clients. The
+ * state that matters:
+ *
+ *   running   the job's main process lives; the timeout or a cancel sends
+ *             SIGTERM to its process group and descendants (term_at), and
+ *             SIGKILL after kill_grace (killed).
+ *   draining  the main process is reaped: the pipes are read until both
+ *             close or DRAIN_US pass, so a grandchild that keeps stdout open
+ *             cannot keep the run alive.
+ *   sweeping  the pipes are closed: whatever is left of the tree gets
+ *             SIGTERM, then SIGKILL after kill_grace, rescanned every
+ *             RESCAN_US until nothing is left.
+ *
+ * Then the exit record is written, the connected daemons are told, and the
+ * holder exits. The holder is the child subreaper of the whole tree, and it
+ * reaps everything that comes back to it, so it leaves no zombie. */
+#include "holder.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "cgroup.h"
+#include "child.h"
+#include "output.h"
+#include "record.h"
+#include "tree.h"
+#include "../util/err.h"
+#include "../banned.h"
+
+#define DRAIN_US    100000 /* reading on after the main process ended */
+#define RESCAN_US   20000  /* between looks for leftover processes */
+#define CLIENTS_MAX 8
+#define READ_CHUNK  65536
+
+struct holder {
+    const struct exec_spec *spec;
+    const char *cgroup_parent; /* "" for none */
+    int report_fd;             /* to the spawner; -1 once reported */
+    pid_t pid;
+    int dirfd; /* the run directory; -1 until it is ours */
+    int listen_fd;
+    int sig_fd;
+    int pipe_fd[2];           /* read ends: stdout, stderr; -1 once closed */
+    int exec_fd;              /* the child's report pipe, read end */
+    int clients[CLIENTS_MAX]; /* -1: free */
+    struct exec_output *out;
+    struct exec_cgroup *cg;
+    struct exec_child child;
+    pid_t job;
+    bool job_done;
+    int job_status;     /* from waitpid */
+    int64_t started_us; /* CLOCK_REALTIME */
+    int64_t finished_us;
+    int64_t timeout_at; /* CLOCK_MONOTONIC deadlines; 0: none */
+    int64_t drain_until;
+    int64_t term_at; /* when SIGTERM went out; 0: not yet */
+    int64_t next_scan;
+    bool killed; /* SIGKILL went out */
+    bool timed_out;
+    bool cancelled;
+    bool cancel_asked;
+    char error[EXEC_ERROR_MAX];
+    char buf[READ_CHUNK];
+};
+
+static int64_t clock_us(clockid_t id)
+{
+    struct timespec ts;
+
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+static void set_error(struct holder *h, const char *msg)
+{
+    if (!h->error[0])
+        snprintf(h->error, sizeof h->error, "%.*s", (int)sizeof h->error - 1, msg);
+}
+
+/* ---- set-up ---- */
+
+/* Out of the spawner's process group and fd table, adopted subtrees
+ * coming back to us, and deaf to what a closing terminal or daemon sends. */
+static void holder_detach(struct holder *h)
+{
+    struct sigaction ign = {.sa_handler = SIG_IGN}, dfl = {.sa_handler = SIG_DFL};
+    sigset_t mask;
+
+    setpgid(0, 0);
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    sigaction(SIGHUP, &ign, NULL);
+    sigaction(SIGPIPE, &ign, NULL);
+    sigaction(SIGINT, &ign, NULL);
+    /* the spawner ignores SIGTERM, and an ignored signal never reaches a
+     * signalfd; SIGCHLD ignored would reap children behind our back */
+    sigaction(SIGTERM, &dfl, NULL);
+    sigaction(SIGCHLD, &dfl, NULL);
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGTERM);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    if (h->report_fd > 3)
+        close_range(3, (unsigned)h->report_fd - 1, 0);
+    close_range((unsigned)h->report_fd + 1, ~0U, 0);
+    h->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static int holder_listen(struct holder *h, struct err *err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+    /* bound relative to the run directory: its path may be longer than
+     * sun_path allows */
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", EXEC_HOLDER_SOCK);
+    h->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (h->listen_fd < 0 || fchdir(h->dirfd) < 0
+        || bind(h->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0
+        || listen(h->listen_fd, CLIENTS_MAX) < 0)
+        return err_set(err, CHIME_EIO, "", "cannot listen on %s: %s", EXEC_HOLDER_SOCK,
+                       strerror(errno));
+    return 0;
+}
+
+static int holder_setup(struct holder *h, struct err *err)
+{
+    const struct exec_spec *s = h->spec;
+    int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1}, exec_pipe[2] = {-1, -1};
+    int devnull = -1, dirfd, fd, rc;
+    char q[80];
+
+    if (h->sig_fd < 0)
+        return err_set(err, CHIME_EIO, "", "signalfd: %s", strerror(errno));
+    if (mkdir(s->run_dir, 0700) < 0 && errno != EEXIST)
+        return err_set(err, CHIME_EIO, "run_dir", "cannot create '%s': %s",
+                       err_quote(s->run_dir, SIZE_MAX, q, sizeof q), strerror(errno));
+    dirfd = open(s->run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0)
+        return err_set(err, CHIME_EIO, "run_dir", "cannot open '%s': %s",
+                       err_quote(s->run_dir, SIZE_MAX, q, sizeof q), strerror(errno));
+    fd = openat(dirfd, EXEC_OUTPUT_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        int e = errno;
+
+        /* someone else's run directory: leave it exactly as it is */
+        close(dirfd);
+        return err_set(err, e == EEXIST ? CHIME_EINVAL : CHIME_EIO, "run_dir", "'%s' %s",
+                       err_quote(s->run_dir, SIZE_MAX, q, sizeof q),
+                       e == EEXIST ? "is already used by a run" : strerror(e));
+    }
+    h->dirfd = dirfd; /* ours now: failures from here get a record */
+    if ((rc = exec_output_new(fd, s->output_max, &h->out, err)) < 0
+        || (rc = holder_listen(h, err)) < 0
+        || (rc = exec_child_workdir_open(s->workdir_root, s->workdir, &h->child.workdir_fd, err))
+               < 0
+        || (rc = exec_child_prepare(&h->child, err)) < 0)
+        goto done;
+    if (h->cgroup_parent[0]
+        && (rc = exec_cgroup_new(h->cgroup_parent, s->run_id, &s->limits, &h->cg, err)) < 0)
+        goto done;
+    if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0
+        || pipe2(exec_pipe, O_CLOEXEC) < 0
+        || (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+        rc = err_set(err, CHIME_EIO, "", "cannot make the job's pipes: %s", strerror(errno));
+        goto done;
+    }
+    fcntl(out_pipe[0], F_SETFL, O_NONBLOCK);
+    fcntl(err_pipe[0], F_SETFL, O_NONBLOCK);
+    h->child.stdin_fd = devnull;
+    h->child.stdout_fd = out_pipe[1];
+    h->child.stderr_fd = err_pipe[1];
+    h->child.cgroup_fd = h->cg ? exec_cgroup_procs_fd(h->cg) : -1;
+    h->child.report_fd = exec_pipe[1];
+    h->child.holder = h->pid;
+    h->started_us = clock_us(CLOCK_REALTIME);
+    if (s->timeout_us > 0)
+        h->timeout_at = clock_us(CLOCK_MONOTONIC) + s->timeout_us;
+    h->job = exec_child_fork();
+    if (h->job == 0)
+        exec_child_run(&h->child);
+    if (h->job < 0) {
+        rc = err_set(err, CHIME_EIO, "", "cannot fork the job: %s", strerror(errno));
+        goto done;
+    }
+    h->pipe_fd[0] = out_pipe[0];
+    h->pipe_fd[1] = err_pipe[0];
+    h->exec_fd = exec_pipe[0];
+    out_pipe[0] = err_pipe[0] = exec_pipe[0] = -1;
+    rc = 0;
+done:
+    close_fd(&out_pipe[0]);
+    close_fd(&out_pipe[1]);
+    close_fd(&err_pipe[0]);
+    close_fd(&err_pipe[1]);
+    close_fd(&exec_pipe[0]);
+    close_fd(&exec_pipe[1]);
+    close_fd(&devnull);
+    close_fd(&h->child.workdir_fd);
+    return rc;
+}
+
+static void holder_report(struct holder *h)
+{
+    struct exec_holder_report r = {0};
+    ssize_t n;
+
+    if (h->report_fd < 0)
+        return;
+    r.ok = h->job > 0;
+    r.holder_pid = h->pid;
+    r.job_pid = h->job > 0 ? h->job : 0;
+    r.started_us = h->started_us;
+    snprintf(r.error, sizeof r.error, "%s", h->error);
+    do
+        n = write(h->report_fd, &r, sizeof r);
+    while (n < 0 && errno == EINTR);
+    close_fd(&h->report_fd);
+}
+
+/* ---- the tree ---- */
+
+/* Signals the job's process group, every descendant, and the cgroup;
+ * returns how many were found. SIGTERM comes with SIGCONT so that a stopped
+ * process can act on it. */
+static int holder_signal(struct holder *h, int sig)
+{
+    int n = exec_tree_signal(h->pid, h->job, sig);
+
+    if (h->cg && exec_cgroup_populated(h->cg)) {
+        n++;
+        if (sig)
+            exec_cgroup_signal(h->cg, sig);
+    }
+    if (sig == SIGTERM)
+        holder_signal(h, SIGCONT);
+    return n;
+}
+
+static void holder_term(struct holder *h, int64_t now)
+{
+    holder_signal(h, SIGTERM);
+    h->term_at = now;
+}
+
+static void holder_reap(struct holder *h, int64_t now)
+{
+    int status;
+    pid_t p;
+
+    while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+        if (p == h->job) {
+            h->job_done = true;
+            h->job_status = status;
+            h->finished_us = clock_us(CLOCK_REALTIME);
+            h->drain_until = now + DRAIN_US;
+        }
+}
+
+static bool pipes_open(const struct holder *h)
+{
+    return h->pipe_fd[0] >= 0 || h->pipe_fd[1] >= 0;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* Acts on the deadlines due at NOW; returns true when the run is over, else
+ * sets *WAKE to the next deadline (INT64_MAX: none). */
+static bool holder_step(struct holder *h, int64_t now, int64_t *wake)
+{
+    int64_t grace = h->spec->kill_grace_us, next = INT64_MAX;
+
+    if (!h->job_done && !h->term_at) {
+        if (h->cancel_asked) {
+            h->cancelled = true;
+            holder_term(h, now);
+        } else if (h->timeout_at && now >= h->timeout_at) {
+            h->timed_out = true;
+            holder_term(h, now);
+        } else if (h->timeout_at) {
+            next = h->timeout_at;
+        }
+    }
+    if (h->job_done && pipes_open(h)) {
+        if (now >= h->drain_until) {
+            close_fd(&h->pipe_fd[0]);
+            close_fd(&h->pipe_fd[1]);
+        } else {
+            next = min64(next, h->drain_until);
+        }
+    }
+    if (h->term_at && !h->killed) {
+        if (now >= h->term_at + grace) {
+            holder_signal(h, SIGKILL);
+            h->killed = true;
+        } else {
+            next = min64(next, h->term_at + grace);
+        }
+    }
+    if (h->job_done && !pipes_open(h)) {
+        if (now >= h->next_scan) {
+            if (holder_signal(h, h->killed ? SIGKILL : 0) == 0)
+                return true;
+            if (!h->term_at) {
+                holder_term(h, now);
+                if (grace == 0) {
+                    holder_signal(h, SIGKILL);
+                    h->killed = true;
+                }
+                next = min64(next, now + grace);
+            }
+            h->next_scan = now + RESCAN_US;
+        }
+        next = min64(next, h->next_scan);
+    }
+    *wake = next;
+    return false;
+}
+
+/* ---- clients ---- */
+
+static void client_send(struct holder *h, int i, const char *msg)
+{
+    if (send(h->clients[i], msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+        close_fd(&h->clients[i]); /* it will read exit.json */
+}
+
+static void client_accept(struct holder *h)
+{
+    int fd, i;
+
+    while ((fd = accept4(h->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+        for (i = 0; i < CLIENTS_MAX && h->clients[i] >= 0; i++)
+            ;
+        if (i == CLIENTS_MAX)
+            close(fd);
+        else
+            h->clients[i] = fd;
+    }
+}
+
+static void client_read(struct holder *h, int i)
+{
+    char cmd[64], msg[256];
+    ssize_t n = recv(h->clients[i], cmd, sizeof cmd - 1, 0);
+
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        close_fd(&h->clients[i]);
+        return;
+    }
+    cmd[n] = '\0';
+    if (strcmp(cmd, "cancel") == 0) {
+        h->cancel_asked = true;
+        client_send(h, i, "{\"event\":\"cancelling\"}");
+    } else if (strcmp(cmd, "status") == 0) {
+        snprintf(msg, sizeof msg,
+                 "{\"event\":\"status\",\"run_id\":%" PRId64 ",\"holder_pid\":%d,"
+                 "\"job_pid\":%d,\"started_us\":%" PRId64 ",\"job_done\":%s}",
+                 h->spec->run_id, (int)h->pid, (int)h->job, h->started_us,
+                 h->job_done ? "true" : "false");
+        client_send(h, i, msg);
+    } else {
+        client_send(h, i, "{\"event\":\"error\",\"error\":\"unknown command\"}");
+    }
+}
+
+/* ---- the loop ---- */
+
+static void holder_read_pipe(struct holder *h, int k)
+{
+    ssize_t n = read(h->pipe_fd[k], h->buf, sizeof h->buf);
+
+    if (n > 0)
+        exec_output_write(h->out, k ? EXEC_STDERR : EXEC_STDOUT, h->buf, (size_t)n);
+    else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+        close_fd(&h->pipe_fd[k]);
+}
+
+static void holder_signals(struct holder *h, int64_t now)
+{
+    struct signalfd_siginfo si;
+
+    while (read(h->sig_fd, &si, sizeof si) == (ssize_t)sizeof si)
+        if (si.ssi_signo == SIGTERM)
+            h->cancel_asked = true;
+    holder_reap(h, now);
+}
+
+static void holder_loop(struct holder *h)
+{
+    for (;;) {
+        struct pollfd p[4 + CLIENTS_MAX];
+        int64_t now = clock_us(CLOCK_MONOTONIC), wake;
+        int timeout_ms, i;
+
+        if (holder_step(h, now, &wake))
+            return;
+        timeout_ms = wake == INT64_MAX ? -1 : (int)min64((wake - now + 999) / 1000, 60000);
+        p[0] = (struct pollfd){h->sig_fd, POLLIN, 0};
+        p[1] = (struct pollfd){h->listen_fd, POLLIN, 0};
+        p[2] = (struct pollfd){h->pipe_fd[0], POLLIN, 0};
+        p[3] = (struct pollfd){h->pipe_fd[1], POLLIN, 0};
+        for (i = 0; i < CLIENTS_MAX; i++)
+            p[4 + i] = (struct pollfd){h->clients[i], POLLIN, 0};
+        if (poll(p, 4 + CLIENTS_MAX, timeout_ms) < 0)
+            continue; /* EINTR; nothing else is expected */
+        now = clock_us(CLOCK_MONOTONIC);
+        if (p[2].revents)
+            holder_read_pipe(h, 0);
+        if (p[3].revents)
+            holder_read_pipe(h, 1);
+        if (p[0].revents)
+            holder_signals(h, now);
+        if (p[1].revents)
+            client_accept(h);
+        for (i = 0; i < CLIENTS_MAX; i++)
+            if (p[4 + i].revents && h->clients[i] >= 0)
+                client_read(h, i);
+    }
+}
+
+/* ---- the end ---- */
+
+static void holder_finish(struct holder *h)
+{
+    struct exec_result r = {.exit_code = -1};
+    struct err err = {0};
+    struct rusage ru;
+    json_t *msg = NULL, *rec;
+    char *text = NULL;
+    int i;
+
+    if (h->out && exec_output_finish(h->out, &err) < 0)
+        set_error(h, err.msg);
+    if (h->job_done && WIFEXITED(h->job_status))
+        r.exit_code = WEXITSTATUS(h->job_status);
+    else if (h->job_done && WIFSIGNALED(h->job_status))
+        r.signal = WTERMSIG(h->job_status);
+    /* everything the holder reaped: the job and all its descendants */
+    if (getrusage(RUSAGE_CHILDREN, &ru) == 0) {
+        r.cpu_user_ms = (int64_t)ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000;
+        r.cpu_sys_ms = (int64_t)ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
+        r.max_rss_kb = ru.ru_maxrss;
+    }
+    if (h->cg) {
+        int64_t peak = exec_cgroup_peak(h->cg);
+
+        if (peak >= 0)
+            r.max_rss_kb = peak / 1024;
+        exec_cgroup_free(h->cg);
+        h->cg = NULL;
+    }
+    r.output_bytes = h->out ? exec_output_total(h->out) : 0;
+    r.started_us = h->started_us;
+    r.finished_us = h->finished_us;
+    r.job_pid = h->job > 0 ? h->job : 0;
+    r.holder_pid = h->pid;
+    r.timed_out = h->timed_out;
+    r.cancelled = h->cancelled;
+    snprintf(r.error, sizeof r.error, "%s", h->error);
+    exec_record_outcome(&r);
+    if (h->dirfd >= 0)
+        exec_record_write(h->dirfd, &r, &err);
+    /* the record is on disk before anyone hears of the end: a daemon that
+     * misses the message finds the file */
+    rec = exec_record_to_json(&r);
+    if (rec)
+        msg = json_pack("{s:s, s:o}", "event", "exit", "record", rec);
+    if (msg)
+        text = json_dumps(msg, JSON_COMPACT);
+    for (i = 0; i < CLIENTS_MAX; i++)
+        if (h->clients[i] >= 0 && text)
+            client_send(h, i, text);
+    free(text);
+    json_decref(msg);
+    close_fd(&h->listen_fd);
+    if (h->dirfd >= 0)
+        unlinkat(h->dirfd, EXEC_HOLDER_SOCK, 0);
+}
+
+void exec_holder_main(const struct exec_spec *spec, const char *cgroup_parent, int report_fd)
+{
+    struct holder *h = calloc(1, sizeof *h);
+    char why[EXEC_ERROR_MAX];
+    struct err err = {0};
+    int i;
+
+    if (!h)
+        _exit(1);
+    h->spec = spec;
+    h->cgroup_parent = cgroup_parent ? cgroup_parent : "";
+    h->report_fd = report_fd;
+    h->pid = getpid();
+    h->dirfd = h->listen_fd = h->exec_fd = -1;
+    h->pipe_fd[0] = h->pipe_fd[1] = -1;
+    h->child.spec = spec;
+    h->child.workdir_fd = -1;
+    for (i = 0; i < CLIENTS_MAX; i++)
+        h->clients[i] = -1;
+    holder_detach(h);
+    if (holder_setup(h, &err) < 0) {
+        /* the record first: a daemon that restarts between the two finds
+         * it, not a run that looks lost */
+        set_error(h, err.msg);
+        h->job = 0;
+        if (h->dirfd >= 0)
+            holder_finish(h);
+        holder_report(h);
+        _exit(1);
+    }
+    holder_report(h);
+    if (exec_child_wait_exec(&h->child, h->exec_fd, why, sizeof why) < 0)
+        set_error(h, why);
+    close_fd(&h->exec_fd);
+    exec_child_release(&h->child);
+    holder_loop(h);
+    holder_finish(h);
+    _exit(0);
+}
