@@ -289,6 +289,7 @@ static void run_free(struct sched *s, struct sched_run *r)
     (void)s;
     version_put(r->ver);
     free((char *)r->extra_env);
+    free((char *)r->triggered_by);
     free(r);
 }
 
@@ -368,7 +369,8 @@ static void run_enter(struct sched *s, struct sched_run *r, bool waiting)
 }
 
 static struct sched_run *fire(struct sched *s, struct sched_job *sj, int64_t fire_us,
-                              enum sched_reason reason, const char *extra_env, int64_t now_us);
+                              enum sched_reason reason, const char *extra_env, const char *who,
+                              int64_t now_us);
 static void cancel_run(struct sched *s, struct sched_run *r, int64_t now_us);
 
 /* The end of run R: persist, account, and free. */
@@ -411,7 +413,8 @@ static void promote_waiting(struct sched *s, struct sched_job *sj)
 }
 
 static struct sched_run *fire(struct sched *s, struct sched_job *sj, int64_t fire_us,
-                              enum sched_reason reason, const char *extra_env, int64_t now_us)
+                              enum sched_reason reason, const char *extra_env, const char *who,
+                              int64_t now_us)
 {
     const struct job *j = sj->ver->job;
     struct sched_run *r;
@@ -453,8 +456,24 @@ static struct sched_run *fire(struct sched *s, struct sched_job *sj, int64_t fir
         return NULL;
     if (extra_env)
         r->extra_env = strdup(extra_env);
+    if (who)
+        r->triggered_by = strdup(who);
     run_enter(s, r, waiting);
     return r;
+}
+
+/* Records the fires FIRES[FROM..TO) as missed: the newest
+ * MISSED_RECORD_MAX one by one, the older ones only counted, so an outage
+ * of a frequent job costs a bounded number of rows. */
+static void miss_range(struct sched *s, struct sched_job *sj, const int64_t *fires, int from,
+                       int to, const char *why, int64_t now_us)
+{
+    if (to - from > MISSED_RECORD_MAX) {
+        s->stats.missed += to - from - MISSED_RECORD_MAX;
+        from = to - MISSED_RECORD_MAX;
+    }
+    for (int i = from; i < to; i++)
+        record_final(s, sj, fires[i], SCHED_CATCH_UP, SCHED_MISSED, why, now_us);
 }
 
 /* Every fire of SJ due by NOW: missed beyond the grace, the rest by
@@ -499,22 +518,19 @@ static void job_due(struct sched *s, struct sched_job *sj, int64_t now_us)
     why = nwithin > 1 || sj->recovering ? SCHED_CATCH_UP : SCHED_SCHEDULE;
     if (why == SCHED_SCHEDULE) {
         if (nwithin == 1)
-            fire(s, sj, keep[0], why, NULL, now_us);
+            fire(s, sj, keep[0], why, NULL, NULL, now_us);
     } else if (j->misfire.catch_up == JOB_CATCH_UP_NONE) {
-        for (int i = 0; i < nkeep; i++)
-            record_final(s, sj, keep[i], why, SCHED_MISSED, "catch_up is none", now_us);
+        miss_range(s, sj, keep, 0, nkeep, "catch_up is none", now_us);
     } else if (j->misfire.catch_up == JOB_CATCH_UP_LATEST) {
-        for (int i = 0; i + 1 < nkeep; i++)
-            record_final(s, sj, keep[i], why, SCHED_MISSED, "coalesced into a later fire",
-                         now_us);
+        miss_range(s, sj, keep, 0, nkeep - 1, "coalesced into a later fire", now_us);
         if (nkeep)
-            fire(s, sj, keep[nkeep - 1], why, NULL, now_us);
+            fire(s, sj, keep[nkeep - 1], why, NULL, NULL, now_us);
     } else {
-        for (int i = 0; i < nkeep; i++)
-            if (i < j->misfire.max_catch_up)
-                fire(s, sj, keep[i], why, NULL, now_us);
-            else
-                record_final(s, sj, keep[i], why, SCHED_MISSED, "past max_catch_up", now_us);
+        int run = nkeep < j->misfire.max_catch_up ? nkeep : j->misfire.max_catch_up;
+
+        for (int i = 0; i < run; i++)
+            fire(s, sj, keep[i], why, NULL, NULL, now_us);
+        miss_range(s, sj, keep, run, nkeep, "past max_catch_up", now_us);
     }
     sj->recovering = false;
     if (newest > sj->last_fire_us)
@@ -581,7 +597,7 @@ static void upstream_done(struct sched *s, const char *up, bool ok, int64_t now_
             memset(sj->upstream, 0, sc->n_after);
             if (go) {
                 sj->last_fire_us = now_us;
-                fire(s, sj, now_us, SCHED_AFTER, NULL, now_us);
+                fire(s, sj, now_us, SCHED_AFTER, NULL, NULL, now_us);
             }
         }
 }
@@ -869,15 +885,15 @@ int64_t sched_job_next(const struct sched *s, const char *id)
     return sj ? sj->next_us : INT64_MAX;
 }
 
-int sched_trigger(struct sched *s, const char *id, const char *extra_env, int64_t now_us,
-                  struct sched_run **ret_run, struct err *err)
+int sched_trigger(struct sched *s, const char *id, const char *extra_env, const char *who,
+                  int64_t now_us, struct sched_run **ret_run, struct err *err)
 {
     struct sched_job *sj = find(s, id);
     struct sched_run *r;
 
     if (!sj)
         return err_set(err, CHIME_ENOTFOUND, "job", "no job '%s'", id);
-    r = fire(s, sj, now_us, SCHED_MANUAL, extra_env, now_us);
+    r = fire(s, sj, now_us, SCHED_MANUAL, extra_env, who, now_us);
     if (!r)
         return err_set(err, CHIME_ENOMEM, NULL, "out of memory");
     if (ret_run)
@@ -925,7 +941,7 @@ int64_t sched_tick(struct sched *s, int64_t now_us)
             for (sj = s->buckets[b]; sj; sj = sj->hnext)
                 if (!sj->removed && !sj->paused && sj->ver->job->sched.kind == JOB_CRON
                     && (sj->ver->job->sched.cron.flags & CRON_REBOOT))
-                    fire(s, sj, now_us, SCHED_SCHEDULE, NULL, now_us);
+                    fire(s, sj, now_us, SCHED_SCHEDULE, NULL, NULL, now_us);
     }
     while ((r = heap_peek(&s->retries)) && r->due_us <= now_us) {
         heap_pop(&s->retries);

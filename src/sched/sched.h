@@ -56,6 +56,7 @@ struct sched_run {
     int signal;                 /* 0: none */
     const char *error;          /* static text or NULL */
     const char *extra_env;      /* manual trigger: JSON object text, owned; or NULL */
+    const char *triggered_by;   /* manual trigger: who, owned; or NULL */
     /* engine bookkeeping */
     struct sched_job *owner;
     void *ver;                  /* the job version it holds alive */
@@ -134,11 +135,12 @@ const struct job *sched_job_get(const struct sched *s, const char *id);
 /* The job's next fire; INT64_MAX: none. */
 int64_t sched_job_next(const struct sched *s, const char *id);
 
-/* A manual run now; EXTRA_ENV (JSON object text or NULL) is copied. The
+/* A manual run now by WHO; EXTRA_ENV (JSON object text) and WHO (both may
+ * be NULL) are copied. The
  * run (borrowed; it may be a skipped one, per the job's concurrency) is
  * returned in *RET_RUN, valid until its record is confirmed. */
-int sched_trigger(struct sched *s, const char *id, const char *extra_env, int64_t now_us,
-                  struct sched_run **ret_run, struct err *err);
+int sched_trigger(struct sched *s, const char *id, const char *extra_env, const char *who,
+                  int64_t now_us, struct sched_run **ret_run, struct err *err);
 /* After a restart: a run the store has as queued or running, recorded
  * with ID. Running runs count against the limits until their exit is
  * reported with sched_run_exited(); queued ones wait for a slot. Returns

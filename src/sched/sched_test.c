@@ -338,7 +338,7 @@ static void test_sched_global_limit_starts_higher_priority_first(void **state)
     put("{\"name\":\"hot\",\"schedule\":{\"every\":\"1m\"},\"command\":[\"x\"],"
         "\"priority\":\"critical\"}", t);
     put("{\"name\":\"mid\",\"schedule\":{\"every\":\"1m\"},\"command\":[\"x\"]}", t);
-    sched_trigger(H.s, "default/blocker", NULL, t, NULL, NULL);
+    sched_trigger(H.s, "default/blocker", NULL, NULL, t, NULL, NULL);
     flush(t);
     assert_int_equal(H.nstarted, 1);
     sched_tick(H.s, t + 60 * SEC);
@@ -370,7 +370,7 @@ static void test_sched_retries_with_exponential_backoff_then_dead_letters(void *
     setup(0);
     put("{\"name\":\"flaky\",\"schedule\":{\"manual\":true},\"command\":[\"x\"],"
         "\"retry\":{\"max_attempts\":3,\"backoff\":\"10s\",\"factor\":2}}", t);
-    assert_int_equal(sched_trigger(H.s, "default/flaky", NULL, t, NULL, NULL), 0);
+    assert_int_equal(sched_trigger(H.s, "default/flaky", NULL, NULL, t, NULL, NULL), 0);
     flush(t);
     exit_run(0, 1, 0, false, now = t + SEC);
     assert_int_equal(sched_tick(H.s, now), now + 10 * SEC);     /* 10s */
@@ -400,7 +400,7 @@ static void test_sched_backoff_has_a_ceiling(void **state)
     put("{\"name\":\"c\",\"schedule\":{\"manual\":true},\"command\":[\"x\"],"
         "\"retry\":{\"max_attempts\":6,\"backoff\":\"10s\",\"factor\":10,\"max_backoff\":\"5m\"}}",
         t);
-    sched_trigger(H.s, "default/c", NULL, t, NULL, NULL);
+    sched_trigger(H.s, "default/c", NULL, NULL, t, NULL, NULL);
     flush(t);
     for (int a = 1; a <= 4; a++) {
         int64_t want[] = { 0, 10, 100, 300, 300 };
@@ -424,7 +424,7 @@ static void test_sched_timeout_is_a_failure_that_retries(void **state)
     setup(0);
     put("{\"name\":\"slow\",\"schedule\":{\"manual\":true},\"command\":[\"x\"],"
         "\"timeout\":\"5s\",\"retry\":{\"max_attempts\":2}}", t);
-    sched_trigger(H.s, "default/slow", NULL, t, NULL, NULL);
+    sched_trigger(H.s, "default/slow", NULL, NULL, t, NULL, NULL);
     flush(t);
     exit_run(0, -1, 9, true, t + 6 * SEC);
     assert_int_equal(count("default/slow", SCHED_TIMED_OUT), 1);
@@ -524,8 +524,8 @@ static void test_sched_after_chain_fans_in(void **state)
     put("{\"name\":\"prices\",\"schedule\":{\"manual\":true},\"command\":[\"x\"]}", t);
     put("{\"name\":\"score\",\"schedule\":{\"after\":[\"import\",\"prices\"]},"
         "\"command\":[\"x\"]}", t);
-    sched_trigger(H.s, "default/import", NULL, t, NULL, NULL);
-    sched_trigger(H.s, "default/prices", NULL, t, NULL, NULL);
+    sched_trigger(H.s, "default/import", NULL, NULL, t, NULL, NULL);
+    sched_trigger(H.s, "default/prices", NULL, NULL, t, NULL, NULL);
     flush(t);
     exit_run(0, 0, 0, false, t + SEC);
     assert_int_equal(H.nstarted, 1);            /* score waits for both */
@@ -535,8 +535,8 @@ static void test_sched_after_chain_fans_in(void **state)
     assert_string_equal(H.started[0]->job->name, "score");
     exit_run(0, 0, 0, false, t + 3 * SEC);
     /* one upstream fails: a success-only dependent does not fire */
-    sched_trigger(H.s, "default/import", NULL, t + 4 * SEC, NULL, NULL);
-    sched_trigger(H.s, "default/prices", NULL, t + 4 * SEC, NULL, NULL);
+    sched_trigger(H.s, "default/import", NULL, NULL, t + 4 * SEC, NULL, NULL);
+    sched_trigger(H.s, "default/prices", NULL, NULL, t + 4 * SEC, NULL, NULL);
     flush(t + 4 * SEC);
     exit_run(0, 0, 0, false, t + 5 * SEC);
     exit_run(0, 1, 0, false, t + 6 * SEC);
@@ -571,8 +571,8 @@ static void test_sched_cancels_a_queued_run_at_once(void **state)
     setup(1);
     put("{\"name\":\"a\",\"schedule\":{\"manual\":true},\"command\":[\"x\"]}", t);
     put("{\"name\":\"b\",\"schedule\":{\"manual\":true},\"command\":[\"x\"]}", t);
-    sched_trigger(H.s, "default/a", NULL, t, NULL, NULL);
-    sched_trigger(H.s, "default/b", "{\"X\":\"1\"}", t, NULL, NULL);
+    sched_trigger(H.s, "default/a", NULL, NULL, t, NULL, NULL);
+    sched_trigger(H.s, "default/b", "{\"X\":\"1\"}", NULL, t, NULL, NULL);
     flush(t);
     assert_int_equal(H.nstarted, 1);
     assert_int_equal(sched_cancel(H.s, 2, NULL), 0);
