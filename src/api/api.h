@@ -1,0 +1,67 @@
+/* api.h: the REST API under /api/v1, served by libmicrohttpd.
+ *
+ * The server runs on libmicrohttpd's own threads, never on the scheduler's
+ * loop. Reads go straight to the store (its read connections never wait on
+ * the writer). Changes that the engine must know of go through struct
+ * api_engine, which the daemon implements by handing the call to its loop
+ * thread and waiting for the answer; store writes of job documents are
+ * made by the API thread itself (store_exec, synchronously) under the
+ * daemon's job lock, then applied to the engine.
+ *
+ * Every route is a row of one table (routes.c); dispatch and the OpenAPI
+ * document at /api/v1/openapi.json both read it. Errors are
+ * application/problem+json (RFC 9457) naming the field. Bodies, headers,
+ * connections and idle times are bounded (struct api_options). */
+#ifndef CHIME_API_H
+#define CHIME_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct api;
+struct err;
+struct job;
+struct store;
+struct tz;
+
+/* What the API asks of the engine. Every call may be made from any HTTP
+ * thread; the daemon runs it on its loop and returns when it is done. */
+struct api_engine {
+    void *ctx;
+    /* Would J close a dependency cycle (or fail otherwise)? Borrows J. */
+    int (*job_check)(void *ctx, const struct job *j, struct err *err);
+    /* J (taken, also on failure) was saved as VERSION: schedule it. */
+    int (*job_put)(void *ctx, struct job *j, int64_t version, struct err *err);
+    int (*job_remove)(void *ctx, const char *id, struct err *err);
+    int (*job_pause)(void *ctx, const char *id, bool paused, struct err *err);
+    /* A manual run of ID now; EXTRA_ENV is a JSON object text or NULL.
+     * Returns once the run is recorded, with its id. */
+    int (*trigger)(void *ctx, const char *id, const char *extra_env, const char *who,
+                   int64_t *ret_run_id, struct err *err);
+    int (*cancel)(void *ctx, int64_t run_id, struct err *err);
+    /* The job's next fire (INT64_MAX: none) for job views. */
+    int64_t (*job_next)(void *ctx, const char *id);
+};
+
+struct api_options {
+    const char *listen;             /* "127.0.0.1:8717", "[::1]:8717" */
+    const char *data_dir;           /* run output lives in DATA_DIR/runs/<id>/ */
+    struct store *store;            /* borrowed */
+    const struct tz *default_zone;  /* for previews of jobs without a zone */
+    struct api_engine engine;
+    size_t body_max;                /* request body bytes; 0: 1 MiB */
+    unsigned connections_max;       /* 0: 256 */
+    unsigned connections_per_ip;    /* 0: 64 */
+    unsigned idle_timeout_s;        /* 0: 30 */
+    unsigned threads;               /* 0: 4 */
+};
+
+/* Starts serving; returns an owned server. The bound address (with the
+ * real port when LISTEN asked for port 0) is written to BOUND. */
+int api_start(const struct api_options *opt, char *bound, size_t bound_len, struct api **ret,
+              struct err *err);
+/* Stops accepting, finishes the requests in flight, and frees the server. */
+void api_stop(struct api *a);
+
+#endif

@@ -1,0 +1,227 @@
+/* api_int.h: what the files of the API share, and nothing else includes
+ * (the tests read the route table through api_routes()).
+ *
+ * One HTTP request is one struct api_call. server.c makes it, reads the
+ * body into it under body_max, finds its route in the table of routes.c
+ * and calls the route's handler on the server thread that owns the
+ * connection. A handler either fills the reply (api_reply_json() and
+ * friends) and returns 0, or returns a negative chime code with c->err
+ * filled, and server.c answers with a problem document. Handlers never
+ * touch libmicrohttpd but for the output follower (output.c), whose
+ * streamed response needs the connection. */
+#ifndef CHIME_API_INT_H
+#define CHIME_API_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "api/api.h"
+#include "util/err.h"
+
+struct MHD_Connection;
+struct MHD_Daemon;
+struct MHD_Response;
+struct store_job;
+struct store_run;
+struct api_follow;
+
+/* Problems that only HTTP has, numbered after the chime codes so one
+ * table (server.c) maps every code to its type and status. */
+enum {
+    API_EMETHOD = CHIME_ECODE_MAX, /* 405: a known path, another method */
+    API_EMEDIA,                    /* 415: a body that is not JSON */
+    API_ERANGE_NOT_SATISFIABLE,    /* 416: a Range past the end */
+    API_ECODE_END
+};
+
+#define API_PATH_PARAMS      4   /* "{x}" segments of a route, at most */
+#define API_PATH_MAX         512 /* bytes of a request path we route */
+#define API_HEADERS_MAX      6   /* reply headers a handler adds */
+#define API_HEADER_VALUE_MAX 256
+
+#define API_FOLLOW_TICK_US (100 * 1000)              /* how often a follower looks again */
+#define API_FOLLOW_MAX_US  (INT64_C(3600) * 1000000) /* a follow ends after an hour */
+#define API_FOLLOW_IDLE_US (INT64_C(600) * 1000000)  /* ...or ten minutes without output */
+#define API_FOLLOW_PING_US                                                                         \
+    (INT64_C(15) * 1000000) /* a comment line, to notice gone clients                              \
+                             * (or half the idle limit, if shorter) */
+
+/* The running server. Options are copied with their defaults filled in. */
+struct api {
+    struct api_options opt;
+    char *data_dir; /* owned copy of opt.data_dir */
+    struct MHD_Daemon *mhd;
+    char *openapi; /* the OpenAPI document, built once */
+    size_t openapi_len;
+    /* Job writes (store, then engine) are made one at a time, so the
+     * engine learns of versions in the order the store wrote them. */
+    pthread_mutex_t write_lock;
+    /* Followers of live output waiting for their next look (output.c). */
+    pthread_mutex_t follow_lock;
+    pthread_cond_t follow_cond;
+    pthread_t follow_thread;
+    int64_t follow_ping_us; /* a quiet follow sends a comment this often */
+    bool follow_init;       /* follow_lock and follow_cond exist */
+    bool follow_running;
+    bool stopping;                /* under follow_lock */
+    struct api_follow *suspended; /* under follow_lock */
+};
+
+struct api_call;
+typedef int api_handler(struct api_call *c);
+
+enum api_body {
+    API_BODY_NONE,     /* a body is read and ignored */
+    API_BODY_OPTIONAL, /* JSON, may be empty */
+    API_BODY_REQUIRED, /* JSON */
+};
+
+/* A query parameter of a route: dispatch refuses any other, the OpenAPI
+ * document lists them. TYPE is an OpenAPI type; FORMAT may be NULL. */
+struct api_param {
+    const char *name;
+    const char *type;
+    const char *format;
+    const char *doc;
+};
+
+/* One row of the route table. PATH is a template whose "{x}" segments
+ * match one non-empty segment each, handed to the handler in order. */
+struct api_route {
+    const char *method;
+    const char *path;
+    api_handler *fn;
+    const char *summary;
+    const struct api_param *query; /* ends with a NULL name; NULL: none */
+    enum api_body body;
+    const char *body_schema;  /* a components/schemas name; NULL: none */
+    unsigned status;          /* on success */
+    const char *reply_schema; /* NULL: no body, or a non-JSON one */
+    const char *reply_type;   /* NULL: application/json */
+};
+
+struct api_header {
+    const char *name; /* static */
+    char value[API_HEADER_VALUE_MAX];
+};
+
+struct api_call {
+    struct api *api;
+    struct MHD_Connection *conn;
+    const struct api_route *route; /* NULL until routed */
+    char method[16];
+    char path[API_PATH_MAX]; /* split at '/' into params */
+    const char *params[API_PATH_PARAMS];
+    size_t n_params;
+    /* the body, at most api->opt.body_max bytes */
+    char *body;
+    size_t body_len, body_cap;
+    uint64_t received; /* bytes of body seen, kept or not */
+    bool failed;       /* refused before its end: c->err says why */
+    struct err err;
+    /* the reply */
+    unsigned status;
+    json_t *json; /* owned */
+    char *text;   /* owned, malloc'd */
+    size_t text_len;
+    const char *text_type;
+    struct MHD_Response *response; /* owned; a streamed reply */
+    struct api_header headers[API_HEADERS_MAX];
+    size_t n_headers;
+};
+
+/* ---- routes.c ---- */
+
+/* The route table, N rows. */
+const struct api_route *api_routes(size_t *n);
+/* The route for METHOD and PATH (split into C's params), or NULL with
+ * c->err: CHIME_ENOTFOUND for an unknown path, API_EMETHOD for a known
+ * one (then ALLOW lists its methods, ", " between). */
+int api_route_find(struct api_call *c, char *allow, size_t allow_len);
+/* Builds the OpenAPI document from the table into *RET (owned). */
+int api_openapi_build(char **ret, size_t *ret_len, struct err *err);
+
+/* ---- server.c: replies and requests ---- */
+
+/* The reply: STATUS with J (taken; NULL means out of memory). */
+int api_reply_json(struct api_call *c, unsigned status, json_t *j);
+/* The reply: STATUS with TEXT (taken, malloc'd) of TYPE (static). */
+int api_reply_text(struct api_call *c, unsigned status, char *text, size_t len, const char *type);
+/* Adds a reply header; NAME is static. Quietly drops past API_HEADERS_MAX. */
+void api_reply_header(struct api_call *c, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A request header or query parameter; NULL when absent. */
+const char *api_header(const struct api_call *c, const char *name);
+const char *api_query(const struct api_call *c, const char *name);
+/* Query parameter NAME as an integer in LO..HI; DEF when absent. */
+int api_query_int(const struct api_call *c, const char *name, int64_t lo, int64_t hi, int64_t def,
+                  int64_t *ret, struct err *err);
+/* Query parameter NAME as an ISO 8601 instant; DEF when absent. */
+int api_query_instant(const struct api_call *c, const char *name, int64_t def, int64_t *ret,
+                      struct err *err);
+/* The body as a JSON object (a new reference); NULL in *RET when the body
+ * is empty and the route's body is optional. */
+int api_body_object(const struct api_call *c, json_t **ret, struct err *err);
+/* Microseconds since the epoch, now. */
+int64_t api_now_us(void);
+
+/* ---- json.c: the API's JSON ---- */
+
+/* An instant as ISO 8601 UTC with microseconds; null for STORE_NULL,
+ * INT64_MAX and INT64_MIN. */
+json_t *api_json_instant(int64_t us);
+/* A run as DESIGN.md shows it. */
+json_t *api_json_run(const struct store_run *r);
+/* {"items": ITEMS (taken), "next_cursor": CURSOR or null, "total": TOTAL
+ * or null when negative}. */
+json_t *api_json_list(json_t *items, const char *cursor, int64_t total);
+/* A JSON string of LEN bytes of DATA, invalid UTF-8 replaced by U+FFFD. */
+json_t *api_json_text(const char *data, size_t len);
+/* Parses LEN bytes of TEXT; malformed JSON is CHIME_EINVAL naming the
+ * line and column. */
+int api_json_parse(const char *text, size_t len, json_t **ret, struct err *err);
+/* RFC 7386: applies merge patch PATCH (borrowed) to TARGET (taken) and
+ * returns the result (owned), or NULL out of memory. */
+json_t *api_json_merge_patch(json_t *target, const json_t *patch);
+
+/* ---- jobs.c, runs.c, output.c: the handlers ---- */
+
+int api_health(struct api_call *c);
+int api_openapi(struct api_call *c);
+int api_jobs_list(struct api_call *c);
+int api_job_create(struct api_call *c);
+int api_job_show(struct api_call *c);
+int api_job_replace(struct api_call *c);
+int api_job_patch(struct api_call *c);
+int api_job_delete(struct api_call *c);
+int api_job_pause(struct api_call *c);
+int api_job_resume(struct api_call *c);
+int api_job_trigger(struct api_call *c);
+int api_job_next(struct api_call *c);
+int api_job_versions(struct api_call *c);
+int api_job_version(struct api_call *c);
+int api_preview(struct api_call *c);
+int api_runs_list(struct api_call *c);
+int api_run_show(struct api_call *c);
+int api_run_cancel(struct api_call *c);
+int api_run_output(struct api_call *c);
+int api_dead_list(struct api_call *c);
+int api_dead_requeue(struct api_call *c);
+
+/* A path parameter as a run id (positive), naming FIELD. */
+int api_param_id(const struct api_call *c, size_t i, const char *field, int64_t *ret,
+                 struct err *err);
+
+/* ---- output.c: the follower's side of the server ---- */
+
+/* Starts and stops the thread that wakes suspended followers; release
+ * frees its lock once no connection is left (after the daemon stops). */
+int api_follow_start(struct api *a, struct err *err);
+void api_follow_stop(struct api *a);
+void api_follow_release(struct api *a);
+
+#endif

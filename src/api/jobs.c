@@ -1,0 +1,731 @@
+/* jobs.c: the handlers of /api/v1/jobs and /api/v1/preview.
+ *
+ * A job write is: validate the whole document (job_from_json), ask the
+ * engine whether it fits (job_check: dependency cycles), write the store
+ * (a new version), then hand the job to the engine (job_put), all under
+ * api->write_lock so the engine learns of versions in the order the store
+ * wrote them. The store keeps the canonical document (job_to_json), so a
+ * GET shows every effective value and a PATCH applies to what a GET shows.
+ *
+ * A job as the API shows it (a "view") is its canonical document with
+ * "paused" as the job is now, and read-only members: version, next_fire,
+ * created_at, updated_at, state and last_run. Writes drop those members,
+ * so a view can be edited and PUT back. A single job's reply carries its
+ * version as ETag, and PUT, PATCH and DELETE take it back in If-Match:
+ * a job changed since is 409. */
+#include "api_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched/job.h"
+#include "sched/sched.h"
+#include "store/store.h"
+#include "../banned.h"
+
+#define JOB_ID_LEN         (2 * JOB_NAME_MAX + 2)
+#define NEXT_COUNT_DEFAULT 10
+#define NEXT_COUNT_MAX     1000
+
+/* Members of a view that a write ignores. */
+static const char *const view_only[] = {
+    "version", "next_fire", "created_at", "updated_at", "state", "last_run",
+};
+
+/* The job a route's {namespace}/{name} names. */
+static int path_job(const struct api_call *c, char *ns, char *name, char *id, struct err *err)
+{
+    int rc = job_id_parse(c->params[1], c->params[0], ns, name, err);
+
+    if (rc < 0)
+        return rc;
+    if (strchr(c->params[1], '/'))
+        return err_set(err, CHIME_EINVAL, "job", "a job name has no '/'");
+    snprintf(id, JOB_ID_LEN, "%s/%s", ns, name);
+    return 0;
+}
+
+/* The newest run of job NS/NAME, briefly; null when it has none. */
+static json_t *last_run(struct api_call *c, const char *ns, const char *name)
+{
+    struct store_run_filter f = {.ns = ns, .name = name, .limit = 1};
+    struct store_run_page page = {0};
+    struct err err = {0};
+    json_t *r;
+
+    if (store_run_list(c->api->opt.store, &f, &page, &err) < 0 || page.n == 0) {
+        store_run_page_release(&page);
+        return json_null();
+    }
+    r = json_pack("{s:I, s:s, s:o, s:o}", "id", (json_int_t)page.items[0].id, "state",
+                  store_run_state_name(page.items[0].state), "fire_time",
+                  api_json_instant(page.items[0].fire_us), "finished_at",
+                  api_json_instant(page.items[0].finished_us));
+    store_run_page_release(&page);
+    return r;
+}
+
+/* The view of SJ, owned, in *RET. */
+static int job_view(struct api_call *c, const struct store_job *sj, json_t **ret)
+{
+    const struct api_engine *e = &c->api->opt.engine;
+    char id[JOB_ID_LEN];
+    json_error_t jerr;
+    json_t *v, *state;
+
+    v = json_loadb(sj->doc, sj->doc_len, 0, &jerr);
+    if (!json_is_object(v)) {
+        json_decref(v);
+        return err_set(&c->err, CHIME_EIO, "", "the stored document of %s/%s is not JSON", sj->ns,
+                       sj->name);
+    }
+    snprintf(id, sizeof id, "%s/%s", sj->ns, sj->name);
+    state = json_pack("{s:b, s:I, s:o}", "paused", sj->paused, "consecutive_failures",
+                      (json_int_t)sj->consecutive_failures, "last_fire",
+                      api_json_instant(sj->last_fire_us));
+    if (json_object_set_new(v, "paused", json_boolean(sj->paused)) < 0
+        || json_object_set_new(v, "version", json_integer(sj->version)) < 0
+        || json_object_set_new(v, "next_fire", api_json_instant(e->job_next(e->ctx, id))) < 0
+        || json_object_set_new(v, "created_at", api_json_instant(sj->created_us)) < 0
+        || json_object_set_new(v, "updated_at", api_json_instant(sj->version_us)) < 0
+        || json_object_set_new(v, "state", state) < 0
+        || json_object_set_new(v, "last_run", last_run(c, sj->ns, sj->name)) < 0) {
+        json_decref(v);
+        return err_set(&c->err, CHIME_ENOMEM, "", "out of memory building the job");
+    }
+    *ret = v;
+    return 0;
+}
+
+/* The version If-Match names ("N", W/"N" or N), in *RET; 0 when there is
+ * no header or it is "*". */
+static int if_match(const struct api_call *c, int64_t *ret, struct err *err)
+{
+    const char *h = api_header(c, "If-Match"), *p;
+    char q[48], *end;
+    bool quoted, bad;
+    long long v;
+
+    *ret = 0;
+    if (!h || !strcmp(h, "*"))
+        return 0;
+    p = h + (strncmp(h, "W/", 2) ? 0 : 2);
+    quoted = *p == '"';
+    p += quoted;
+    errno = 0;
+    v = strtoll(p, &end, 10);
+    bad = *p < '0' || *p > '9' || errno || v <= 0 || (quoted && *end++ != '"') || *end;
+    if (bad)
+        return err_set(err, CHIME_EINVAL, "If-Match", "'%s' is not a job version",
+                       err_quote(h, 40, q, sizeof q));
+    *ret = v;
+    return 0;
+}
+
+/* Reads NS/NAME back and replies with its view. */
+static int reply_job(struct api_call *c, unsigned status, const char *ns, const char *name)
+{
+    struct store_job sj = {0};
+    json_t *v = NULL;
+    int rc;
+
+    rc = store_job_get(c->api->opt.store, ns, name, &sj, &c->err);
+    if (rc < 0)
+        return rc;
+    rc = job_view(c, &sj, &v);
+    if (rc == 0)
+        api_reply_header(c, "ETag", "\"%" PRId64 "\"", sj.version);
+    store_job_release(&sj);
+    return rc < 0 ? rc : api_reply_json(c, status, v);
+}
+
+/* The body as a job document with the view's read-only members dropped;
+ * a document is at most JOB_DOC_MAX bytes. */
+static int body_doc(struct api_call *c, json_t **ret)
+{
+    json_t *doc;
+    size_t i;
+    int rc;
+
+    if (c->body_len > (size_t)JOB_DOC_MAX)
+        return err_set(&c->err, CHIME_ETOOBIG, "",
+                       "a job document of %zu bytes is longer "
+                       "than %d",
+                       c->body_len, JOB_DOC_MAX);
+    rc = api_body_object(c, &doc, &c->err);
+    if (rc < 0)
+        return rc;
+    for (i = 0; i < sizeof view_only / sizeof view_only[0]; i++)
+        json_object_del(doc, view_only[i]);
+    *ret = doc;
+    return 0;
+}
+
+/* A document written to a job's path names that job or no job: the
+ * missing names are filled in from the path. */
+static int doc_at_path(json_t *doc, const char *ns, const char *name, struct err *err)
+{
+    const struct {
+        const char *member;
+        const char *want;
+    } names[] = {{"namespace", ns}, {"name", name}};
+    char q[80];
+    size_t i;
+
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        json_t *v = json_object_get(doc, names[i].member);
+
+        if (!v || json_is_null(v)) {
+            if (json_object_set_new(doc, names[i].member, json_string(names[i].want)) < 0)
+                return err_set(err, CHIME_ENOMEM, "", "out of memory");
+            continue;
+        }
+        if (!json_is_string(v) || strcmp(json_string_value(v), names[i].want) != 0)
+            return err_set(err, CHIME_EINVAL, names[i].member,
+                           "'%s' does not match the path ('%s')",
+                           json_is_string(v) ? err_quote(json_string_value(v), 60, q, sizeof q)
+                                             : "(not a string)",
+                           names[i].want);
+    }
+    return 0;
+}
+
+/* Saves J (taken) as its job's next version: engine check, store, engine.
+ * EXPECT as store_job_put's; *RET_CREATED (may be NULL) says whether the
+ * job was new. */
+static int job_save(struct api_call *c, struct job *j, int64_t expect, bool *ret_created)
+{
+    struct api *a = c->api;
+    const struct api_engine *e = &a->opt.engine;
+    struct store_job old = {0};
+    json_t *canon = job_to_json(j);
+    char *text = canon ? json_dumps(canon, JSON_COMPACT) : NULL;
+    int64_t version = 0;
+    bool created = false;
+    int rc;
+
+    json_decref(canon);
+    if (!text) {
+        job_free(j);
+        return err_set(&c->err, CHIME_ENOMEM, "", "out of memory writing the job");
+    }
+    pthread_mutex_lock(&a->write_lock);
+    if (ret_created) {
+        rc = store_job_get(a->opt.store, j->ns, j->name, &old, &c->err);
+        if (rc < 0 && rc != -CHIME_ENOTFOUND)
+            goto done;
+        created = rc == -CHIME_ENOTFOUND;
+        store_job_release(&old);
+    }
+    rc = e->job_check(e->ctx, j, &c->err);
+    if (rc < 0)
+        goto done;
+    rc = store_job_put(a->opt.store, j->ns, j->name, text, NULL, expect, j->paused, api_now_us(),
+                       &version, &c->err);
+    if (rc < 0)
+        goto done;
+    /* Saved: from here a failure leaves the store ahead of the engine,
+     * which reads the store again when the daemon starts. */
+    rc = e->job_put(e->ctx, j, version, &c->err);
+    j = NULL;
+    if (rc < 0)
+        goto done;
+    if (ret_created)
+        *ret_created = created;
+done:
+    pthread_mutex_unlock(&a->write_lock);
+    job_free(j);
+    free(text);
+    return rc < 0 ? rc : 0;
+}
+
+int api_health(struct api_call *c)
+{
+    struct store_job_filter f = {0};
+    int64_t n;
+    int rc;
+
+    rc = store_job_count(c->api->opt.store, &f, &n, &c->err);
+    if (rc < 0)
+        return rc;
+    return api_reply_json(c, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+int api_openapi(struct api_call *c)
+{
+    char *text = malloc(c->api->openapi_len + 1);
+
+    if (!text)
+        return err_set(&c->err, CHIME_ENOMEM, "", "out of memory");
+    memcpy(text, c->api->openapi, c->api->openapi_len + 1);
+    return api_reply_text(c, 200, text, c->api->openapi_len, "application/json");
+}
+
+int api_jobs_list(struct api_call *c)
+{
+    struct store_job_filter f = {0};
+    struct store_job_page page = {0};
+    const char *label = api_query(c, "label");
+    char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1], key[256], q[48];
+    json_t *items = NULL;
+    int64_t limit, total;
+    size_t i;
+    int rc;
+
+    f.ns = api_query(c, "namespace");
+    if (f.ns && job_id_parse("x", f.ns, ns, name, &c->err) < 0)
+        return err_set(&c->err, CHIME_EINVAL, "namespace", "'%s' is not a namespace",
+                       err_quote(f.ns, 40, q, sizeof q));
+    if (label) {
+        const char *eq = strchr(label, '=');
+
+        if (!eq || eq == label || (size_t)(eq - label) >= sizeof key)
+            return err_set(&c->err, CHIME_EINVAL, "label", "'%s' is not KEY=VALUE",
+                           err_quote(label, 40, q, sizeof q));
+        memcpy(key, label, (size_t)(eq - label));
+        key[eq - label] = '\0';
+        f.label_key = key;
+        f.label_value = eq + 1;
+    }
+    rc = api_query_int(c, "limit", 1, STORE_LIMIT_MAX, STORE_LIMIT_DEFAULT, &limit, &c->err);
+    if (rc < 0)
+        return rc;
+    f.limit = (int)limit;
+    f.cursor = api_query(c, "cursor");
+    rc = store_job_list(c->api->opt.store, &f, &page, &c->err);
+    if (rc < 0)
+        return rc;
+    rc = store_job_count(c->api->opt.store, &f, &total, &c->err);
+    if (rc < 0)
+        goto done;
+    items = json_array();
+    for (i = 0; items && i < page.n; i++) {
+        json_t *v;
+
+        rc = job_view(c, &page.items[i], &v);
+        if (rc < 0)
+            goto done;
+        json_array_append_new(items, v);
+    }
+    rc = api_reply_json(c, 200, api_json_list(items, page.next_cursor, total));
+    items = NULL;
+done:
+    json_decref(items);
+    store_job_page_release(&page);
+    return rc;
+}
+
+int api_job_create(struct api_call *c)
+{
+    struct job *j = NULL;
+    json_t *doc = NULL;
+    char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1];
+    int rc;
+
+    rc = body_doc(c, &doc);
+    if (rc < 0)
+        return rc;
+    rc = job_from_json(doc, NULL, &j, &c->err);
+    json_decref(doc);
+    if (rc < 0)
+        return rc;
+    snprintf(ns, sizeof ns, "%s", j->ns);
+    snprintf(name, sizeof name, "%s", j->name);
+    rc = job_save(c, j, STORE_NEW, NULL);
+    if (rc < 0)
+        return rc;
+    api_reply_header(c, "Location", "/api/v1/jobs/%s/%s", ns, name);
+    return reply_job(c, 201, ns, name);
+}
+
+int api_job_show(struct api_call *c)
+{
+    char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1], id[JOB_ID_LEN];
+    int rc = path_job(c, ns, name, id, &c->err);
+
+    return rc < 0 ? rc : reply_job(c, 200, ns, name);
+}
+
+int api_job_replace(struct api_call *c)
+{
+    char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1], id[JOB_ID_LEN];
+    struct job *j = NULL;
+    json_t *doc = NULL;
+    int64_t expect;
+    bool created = false;
+    int rc;
+
+    rc = path_job(c, ns, name, id, &c->err);
+    if (rc < 0)
+        return rc;
+    rc = if_match(c, &expect, &c->err);
+    if (rc < 0)
+        return rc;
+    rc = body_doc(c, &doc);
+    if (rc < 0)
+        return rc;
+    rc = doc_at_path(doc, ns, name, &c->err);
+    if (rc == 0)
+        rc = job_from_json(doc, ns, &j, &c->err);
+    json_decref(doc);
+    if (rc < 0)
+        return rc;
+    rc = job_save(c, j, expect, &created);
+    if (rc < 0)
+        return rc;
+    if (created)
+        api_reply_header(c, "Location", "/api/v1/jobs/%s/%s", ns, name);
+    return reply_job(c, created ? 201 : 200, ns, name);
+}
+
+int api_job_patch(struct api_call *c)
+{
+    char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1], id[JOB_ID_LEN];
+    struct store_job sj = {0};
+    struct job *j = NULL;
+    json_t *patch = NULL, *doc = NULL;
+    json_error_t jerr;
+    int64_t expect;
+    size_t i;
+    int rc;
+
+    rc = path_job(c, ns, name, id, &c->err);
+    if (rc < 0)
+        return rc;
+    rc = if_match(c, &expect, &c->err);
+    if (rc < 0)
+        return rc;
+    rc = api_body_object(c, &patch, &c->err);
+    if (rc < 0)
+        return rc;
+    for (i = 0; i < sizeof view_only / sizeof view_only[0]; i++)
+        json_object_del(patch, view_only[i]);
+    rc = store_job_get(c->api->opt.store, ns, name, &sj, &c->err);
+    if (rc < 0)
+        goto done;
+    if (expect && expect != sj.version) {
+        rc = err_set(&c->err, CHIME_ECONFLICT, "version",
+                     "%s is at version %" PRId64 ", not %" PRId64, id, sj.version, expect);
+        goto done;
+    }
+    doc = json_loadb(sj.doc, sj.doc_len, 0, &jerr);
+    if (!doc) {
+        rc = err_set(&c->err, CHIME_EIO, "", "the stored document of %s is not JSON", id);
+        goto done;
+    }
+    /* the patch applies to what a GET shows: paused as the job is now */
+    json_object_set_new(doc, "paused", json_boolean(sj.paused));
+    doc = api_json_merge_patch(doc, patch);
+    if (!doc) {
+        rc = err_set(&c->err, CHIME_ENOMEM, "", "out of memory applying the patch");
+        goto done;
+    }
+    rc = doc_at_path(doc, ns, name, &c->err);
+    if (rc < 0)
+        goto done;
+    rc = job_from_json(doc, ns, &j, &c->err);
+    if (rc < 0)
+        goto done;
+    /* the version patched, or 409: a write in between is not overwritten */
+    rc = job_save(c, j, sj.version, NULL);
+    if (rc < 0)
+        goto done;
+    rc = reply_job(c, 200, ns, name);
+done:
+    store_job_release(&sj);
+    json_decref(doc);
+    json_decref(patch);
+    return rc;
+}
+
+int api_job_delete(struct api_call *c)
+{
+    const struct api_engine *e = &c->api->opt.engine;
+    char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1], id[JOB_ID_LEN];
+    int64_t expect;
+    int rc;
+
+    rc = path_job(c, ns, name, id, &c->err);
+    if (rc < 0)
+        return rc;
+    rc = if_match(c, &expect, &c->err);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&c->api->write_lock);
+    rc = store_job_delete(c->api->opt.store, ns, name, expect, api_now_us(), &c->err);
+    /* a job the engine never took (it failed to load) is gone all the same */
+    if (rc == 0 && (rc = e->job_remove(e->ctx, id, &c->err)) == -CHIME_ENOTFOUND)
+        rc = 0;
+    pthread_mutex_unlock(&c->api->write_lock);
+    if (rc < 0)
+        return rc;
+    c->status = 204;
+    return 0;
+}
+
+/* Pause or resume: the engine first (it stops or restarts the timers),
+ * then the job's durable state. */
+static int job_set_paused(struct api_call *c, bool paused)
+{
+    const struct api_engine *e = &c->api->opt.engine;
+    char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1], id[JOB_ID_LEN];
+    struct store_job sj = {0};
+    struct store_op op = {.kind = STORE_OP_JOB_STATE};
+    int rc;
+
+    rc = path_job(c, ns, name, id, &c->err);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&c->api->write_lock);
+    rc = store_job_get(c->api->opt.store, ns, name, &sj, &c->err);
+    if (rc < 0)
+        goto done;
+    rc = e->job_pause(e->ctx, id, paused, &c->err);
+    if (rc < 0)
+        goto done;
+    op.job_state.job_id = sj.id;
+    op.job_state.set = STORE_STATE_PAUSED;
+    op.job_state.paused = paused;
+    rc = store_exec(c->api->opt.store, &op);
+    if (rc < 0)
+        c->err = op.err;
+done:
+    pthread_mutex_unlock(&c->api->write_lock);
+    store_job_release(&sj);
+    return rc < 0 ? rc : reply_job(c, 200, ns, name);
+}
+
+int api_job_pause(struct api_call *c)
+{
+    return job_set_paused(c, true);
+}
+
+int api_job_resume(struct api_call *c)
+{
+    return job_set_paused(c, false);
+}
+
+/* A trigger's extra environment: {"env": {"NAME": "value"}}, names as
+ * the shell's. Returns the env object's text (owned) or NULL for none. */
+static int trigger_env(struct api_call *c, char **ret)
+{
+    json_t *body = NULL, *env, *v;
+    const char *key;
+    char q[48], path[64];
+    int rc = 0;
+
+    rc = api_body_object(c, &body, &c->err);
+    if (rc < 0 || !body) {
+        *ret = NULL;
+        return rc;
+    }
+    json_object_foreach(body, key, v) if (strcmp(key, "env") != 0)
+    {
+        rc = err_set(&c->err, CHIME_EINVAL, key, "unknown field '%s'",
+                     err_quote(key, 40, q, sizeof q));
+        goto done;
+    }
+    env = json_object_get(body, "env");
+    if (env && !json_is_object(env)) {
+        rc = err_set(&c->err, CHIME_EINVAL, "env", "must be an object of strings");
+        goto done;
+    }
+    json_object_foreach(env, key, v)
+    {
+        size_t n = strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_0123456789");
+
+        snprintf(path, sizeof path, "env.%s", err_quote(key, 40, q, sizeof q));
+        if (!*key || key[n] || (key[0] >= '0' && key[0] <= '9'))
+            rc = err_set(&c->err, CHIME_EINVAL, path, "'%s' is not a variable name", q);
+        else if (!json_is_string(v) || memchr(json_string_value(v), '\0', json_string_length(v)))
+            rc = err_set(&c->err, CHIME_EINVAL, path, "must be a string without NUL");
+        if (rc < 0)
+            goto done;
+    }
+    *ret = env ? json_dumps(env, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    if (env && !*ret)
+        rc = err_set(&c->err, CHIME_ENOMEM, "", "out of memory");
+done:
+    json_decref(body);
+    return rc;
+}
+
+int api_job_trigger(struct api_call *c)
+{
+    const struct api_engine *e = &c->api->opt.engine;
+    char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1], id[JOB_ID_LEN];
+    struct store_job sj = {0};
+    char *env = NULL;
+    int64_t run_id = 0;
+    int rc;
+
+    rc = path_job(c, ns, name, id, &c->err);
+    if (rc < 0)
+        return rc;
+    rc = trigger_env(c, &env);
+    if (rc < 0)
+        return rc;
+    rc = store_job_get(c->api->opt.store, ns, name, &sj, &c->err);
+    if (rc < 0)
+        goto done;
+    rc = e->trigger(e->ctx, id, env, "api", &run_id, &c->err);
+    if (rc < 0)
+        goto done;
+    api_reply_header(c, "Location", "/api/v1/runs/%" PRId64, run_id);
+    rc = api_reply_json(c, 202, json_pack("{s:I}", "run_id", (json_int_t)run_id));
+done:
+    store_job_release(&sj);
+    free(env);
+    return rc;
+}
+
+/* The query's count and from, for the fires of a job. */
+static int fires_query(struct api_call *c, int64_t *count, int64_t *from)
+{
+    int rc = api_query_int(c, "count", 1, NEXT_COUNT_MAX, NEXT_COUNT_DEFAULT, count, &c->err);
+
+    return rc < 0 ? rc : api_query_instant(c, "from", api_now_us(), from, &c->err);
+}
+
+/* The next COUNT fires of J after FROM, as the reply. */
+static int reply_fires(struct api_call *c, const struct job *j, int64_t count, int64_t from)
+{
+    int64_t *out = calloc((size_t)count, sizeof *out);
+    json_t *items = json_array();
+    int n, i;
+
+    if (!out || !items) {
+        free(out);
+        json_decref(items);
+        return err_set(&c->err, CHIME_ENOMEM, "", "out of memory");
+    }
+    n = sched_preview(j, c->api->opt.default_zone, from, (int)count, out);
+    for (i = 0; i < n; i++)
+        json_array_append_new(items, api_json_instant(out[i]));
+    free(out);
+    return api_reply_json(c, 200, json_pack("{s:o}", "items", items));
+}
+
+int api_job_next(struct api_call *c)
+{
+    char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1], id[JOB_ID_LEN];
+    struct store_job sj = {0};
+    struct job *j = NULL;
+    int64_t count = NEXT_COUNT_DEFAULT, from = 0;
+    int rc;
+
+    rc = path_job(c, ns, name, id, &c->err);
+    if (rc == 0)
+        rc = fires_query(c, &count, &from);
+    if (rc < 0)
+        return rc;
+    rc = store_job_get(c->api->opt.store, ns, name, &sj, &c->err);
+    if (rc < 0)
+        return rc;
+    rc = job_parse(sj.doc, sj.doc_len, ns, &j, &c->err);
+    store_job_release(&sj);
+    if (rc < 0)
+        return rc;
+    rc = reply_fires(c, j, count, from);
+    job_free(j);
+    return rc;
+}
+
+int api_preview(struct api_call *c)
+{
+    struct job *j = NULL;
+    json_t *doc = NULL;
+    int64_t count = NEXT_COUNT_DEFAULT, from = 0;
+    int rc;
+
+    rc = fires_query(c, &count, &from);
+    if (rc < 0)
+        return rc;
+    rc = body_doc(c, &doc);
+    if (rc < 0)
+        return rc;
+    rc = job_from_json(doc, NULL, &j, &c->err);
+    json_decref(doc);
+    if (rc < 0)
+        return rc;
+    rc = reply_fires(c, j, count, from);
+    job_free(j);
+    return rc;
+}
+
+static json_t *version_json(int64_t version, int64_t created_us, const char *author, size_t doc_len)
+{
+    return json_pack("{s:I, s:o, s:o, s:I}", "version", (json_int_t)version, "created_at",
+                     api_json_instant(created_us), "author",
+                     author ? api_json_text(author, strlen(author)) : json_null(), "doc_bytes",
+                     (json_int_t)doc_len);
+}
+
+int api_job_versions(struct api_call *c)
+{
+    char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1], id[JOB_ID_LEN];
+    struct store_version_page page = {0};
+    struct store_job sj = {0};
+    json_t *items = NULL;
+    int64_t limit;
+    size_t i;
+    int rc;
+
+    rc = path_job(c, ns, name, id, &c->err);
+    if (rc < 0)
+        return rc;
+    rc = api_query_int(c, "limit", 1, STORE_LIMIT_MAX, STORE_LIMIT_DEFAULT, &limit, &c->err);
+    if (rc < 0)
+        return rc;
+    rc = store_job_get(c->api->opt.store, ns, name, &sj, &c->err);
+    if (rc < 0)
+        return rc;
+    rc = store_job_versions(c->api->opt.store, ns, name, api_query(c, "cursor"), (int)limit, &page,
+                            &c->err);
+    if (rc < 0)
+        goto done;
+    items = json_array();
+    for (i = 0; items && i < page.n; i++)
+        json_array_append_new(items, version_json(page.items[i].version, page.items[i].created_us,
+                                                  page.items[i].author, page.items[i].doc_len));
+    /* every version is kept, so the newest number is how many there are */
+    rc = api_reply_json(c, 200, api_json_list(items, page.next_cursor, sj.latest_version));
+done:
+    store_version_page_release(&page);
+    store_job_release(&sj);
+    return rc;
+}
+
+int api_job_version(struct api_call *c)
+{
+    char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1], id[JOB_ID_LEN];
+    struct store_job sj = {0};
+    json_error_t jerr;
+    json_t *v, *doc;
+    int64_t version;
+    int rc;
+
+    rc = path_job(c, ns, name, id, &c->err);
+    if (rc < 0)
+        return rc;
+    rc = api_param_id(c, 2, "version", &version, &c->err);
+    if (rc < 0)
+        return rc;
+    rc = store_job_get_version(c->api->opt.store, ns, name, version, &sj, &c->err);
+    if (rc < 0)
+        return rc;
+    doc = json_loadb(sj.doc, sj.doc_len, 0, &jerr);
+    v = version_json(sj.version, sj.version_us, sj.author, sj.doc_len);
+    if (!doc)
+        rc = err_set(&c->err, CHIME_EIO, "", "the stored document of %s is not JSON", id);
+    else if (json_object_set_new(v, "document", doc) < 0)
+        rc = err_set(&c->err, CHIME_ENOMEM, "", "out of memory");
+    else
+        rc = api_reply_json(c, 200, json_incref(v));
+    json_decref(v);
+    store_job_release(&sj);
+    return rc;
+}

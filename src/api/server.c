@@ -1,0 +1,614 @@
+/* server.c: the API's HTTP server: libmicrohttpd set-up, limits, request
+ * bodies, problem replies, and the helpers handlers use to read a request
+ * and write a reply.
+ *
+ * What bounds a request: headers by the connection's memory pool
+ * (API_CONNECTION_MEMORY, libmicrohttpd answers 431 past it), a body by
+ * body_max (a Content-Length above it is refused before a byte of the body
+ * is read; a chunked body is counted as it comes and then refused, and a
+ * client that goes on sending far beyond is cut off), connections in total
+ * and per address, and idle time. The server runs a pool of polling
+ * threads (epoll where there is one): a slow client holds a connection, not
+ * a thread, so it never delays anybody else. */
+#include "api_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "store/store.h"
+#include "time/isotime.h"
+#include "time/tz.h"
+#include "../banned.h"
+
+#define API_BODY_MAX_DEFAULT    ((size_t)1024 * 1024)
+#define API_CONNECTIONS_DEFAULT 256
+#define API_PER_IP_DEFAULT      64
+#define API_IDLE_DEFAULT        30
+#define API_THREADS_DEFAULT     4
+#define API_CONNECTION_MEMORY   ((size_t)64 * 1024) /* headers and buffers of one connection */
+#define API_PROBLEM_BASE        "https://chime.dev/problems/"
+
+/* Each code's HTTP status and problem title; the type is err_name() for
+ * chime's codes and NAME for the HTTP-only ones. */
+static const struct errinfo {
+    const char *name;
+    unsigned status;
+    const char *title;
+} errinfo[API_ECODE_END] = {
+    [CHIME_OK] = {NULL, 500, "Internal error"},
+    [CHIME_EINVAL] = {NULL, 400, "Invalid request"},
+    [CHIME_ERANGE] = {NULL, 400, "Value out of range"},
+    [CHIME_ENOTFOUND] = {NULL, 404, "Not found"},
+    [CHIME_ETOOBIG] = {NULL, 413, "Too big"},
+    [CHIME_ENEVER] = {NULL, 400, "Schedule never fires"},
+    [CHIME_ENOMEM] = {NULL, 503, "Out of memory"},
+    [CHIME_EIO] = {NULL, 500, "Input/output error"},
+    [CHIME_ECONFLICT] = {NULL, 409, "Conflict"},
+    [API_EMETHOD] = {"method-not-allowed", 405, "Method not allowed"},
+    [API_EMEDIA] = {"unsupported-media-type", 415, "Unsupported media type"},
+    [API_ERANGE_NOT_SATISFIABLE] = {"range-not-satisfiable", 416, "Range not satisfiable"},
+};
+
+/* Media types a JSON body may come as (before any ";" parameter). */
+static const char *const json_types[] = {
+    "application/json",
+    "application/merge-patch+json",
+};
+
+int64_t api_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- replies ---- */
+
+int api_reply_json(struct api_call *c, unsigned status, json_t *j)
+{
+    if (!j)
+        return err_set(&c->err, CHIME_ENOMEM, "", "out of memory building the reply");
+    json_decref(c->json);
+    c->json = j;
+    c->status = status;
+    c->text_type = "application/json";
+    return 0;
+}
+
+int api_reply_text(struct api_call *c, unsigned status, char *text, size_t len, const char *type)
+{
+    free(c->text);
+    c->text = text;
+    c->text_len = len;
+    c->text_type = type;
+    c->status = status;
+    return 0;
+}
+
+void api_reply_header(struct api_call *c, const char *name, const char *fmt, ...)
+{
+    struct api_header *h;
+    va_list ap;
+
+    if (c->n_headers == API_HEADERS_MAX)
+        return;
+    h = &c->headers[c->n_headers];
+    h->name = name;
+    va_start(ap, fmt);
+    /* clang 14 analyzer false positive: AP is started just above */
+    vsnprintf(h->value, sizeof h->value, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+    va_end(ap);
+    c->n_headers++;
+}
+
+/* The problem document for C's error. */
+static void reply_problem(struct api_call *c)
+{
+    int code = c->err.code > 0 && c->err.code < API_ECODE_END ? c->err.code : CHIME_EIO;
+    const struct errinfo *ei = &errinfo[code];
+    char type[96];
+    json_t *p;
+
+    snprintf(type, sizeof type, "%s%s", API_PROBLEM_BASE, ei->name ? ei->name : err_name(code));
+    p = json_pack("{s:s, s:s, s:i, s:s, s:o}", "type", type, "title", ei->title, "status",
+                  (int)ei->status, "detail", c->err.msg, "field",
+                  c->err.field[0] ? json_string(c->err.field) : json_null());
+    json_decref(c->json);
+    c->json = p;
+    free(c->text);
+    c->text = NULL;
+    c->status = ei->status;
+    c->text_type = "application/problem+json";
+    if (code == CHIME_ENOMEM)
+        api_reply_header(c, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+}
+
+/* Queues C's reply on its connection. */
+static enum MHD_Result reply_send(struct api_call *c)
+{
+    struct MHD_Response *r = c->response;
+    enum MHD_Result ok;
+    size_t i;
+
+    c->response = NULL;
+    if (!r && c->json) {
+        char *text = json_dumps(c->json, JSON_COMPACT);
+        size_t len = text ? strlen(text) : 0;
+        char *nl = text ? realloc(text, len + 2) : NULL;
+
+        if (!nl) {
+            free(text);
+            return MHD_NO;
+        }
+        nl[len++] = '\n';
+        nl[len] = '\0';
+        r = MHD_create_response_from_buffer(len, nl, MHD_RESPMEM_MUST_FREE);
+        if (!r)
+            free(nl);
+    } else if (!r && c->text) {
+        r = MHD_create_response_from_buffer(c->text_len, c->text, MHD_RESPMEM_MUST_FREE);
+        if (r)
+            c->text = NULL;
+    } else if (!r) {
+        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    }
+    if (!r)
+        return MHD_NO;
+    if (c->text_type)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, c->text_type);
+    for (i = 0; i < c->n_headers; i++)
+        MHD_add_response_header(r, c->headers[i].name, c->headers[i].value);
+    ok = MHD_queue_response(c->conn, c->status ? c->status : 500, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result reply_error(struct api_call *c)
+{
+    reply_problem(c);
+    return reply_send(c);
+}
+
+/* ---- requests ---- */
+
+const char *api_header(const struct api_call *c, const char *name)
+{
+    return MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name);
+}
+
+const char *api_query(const struct api_call *c, const char *name)
+{
+    return MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+int api_query_int(const struct api_call *c, const char *name, int64_t lo, int64_t hi, int64_t def,
+                  int64_t *ret, struct err *err)
+{
+    const char *v = api_query(c, name);
+    char q[48], *end;
+    long long n;
+
+    if (!v) {
+        *ret = def;
+        return 0;
+    }
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    if (!*v || *end || errno || (*v < '0' || *v > '9'))
+        return err_set(err, CHIME_EINVAL, name, "'%s' is not a whole number",
+                       err_quote(v, 40, q, sizeof q));
+    if (n < lo || n > hi)
+        return err_set(err, CHIME_ERANGE, name, "'%lld' is out of range %" PRId64 "-%" PRId64, n,
+                       lo, hi);
+    *ret = n;
+    return 0;
+}
+
+int api_query_instant(const struct api_call *c, const char *name, int64_t def, int64_t *ret,
+                      struct err *err)
+{
+    const char *v = api_query(c, name);
+
+    if (!v) {
+        *ret = def;
+        return 0;
+    }
+    return isotime_parse(v, NULL, name, ret, err);
+}
+
+int api_body_object(const struct api_call *c, json_t **ret, struct err *err)
+{
+    json_t *j = NULL;
+    int rc;
+
+    if (c->body_len == 0) {
+        if (c->route && c->route->body == API_BODY_OPTIONAL) {
+            *ret = NULL;
+            return 0;
+        }
+        return err_set(err, CHIME_EINVAL, "", "a JSON body is required");
+    }
+    rc = api_json_parse(c->body, c->body_len, &j, err);
+    if (rc < 0)
+        return rc;
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return err_set(err, CHIME_EINVAL, "", "the body must be a JSON object");
+    }
+    *ret = j;
+    return 0;
+}
+
+int api_param_id(const struct api_call *c, size_t i, const char *field, int64_t *ret,
+                 struct err *err)
+{
+    const char *v = i < c->n_params ? c->params[i] : "";
+    char q[48], *end;
+    long long n;
+
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    if (!*v || *end || errno || *v < '0' || *v > '9' || n <= 0)
+        return err_set(err, CHIME_EINVAL, field, "'%s' is not a positive whole number",
+                       err_quote(v, 40, q, sizeof q));
+    *ret = n;
+    return 0;
+}
+
+struct unknown_query {
+    const struct api_param *known;
+    const char *bad;
+};
+
+static enum MHD_Result on_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    struct unknown_query *u = cls;
+    const struct api_param *p;
+
+    (void)kind;
+    (void)value;
+    for (p = u->known; p && p->name; p++)
+        if (!strcmp(p->name, key))
+            return MHD_YES;
+    u->bad = key;
+    return MHD_NO;
+}
+
+/* Whether the Content-Type of a request with a body says JSON. A missing
+ * one is taken as JSON; a form or text type is refused with 415. */
+static bool type_is_json(const char *type)
+{
+    size_t n, i;
+
+    if (!type)
+        return true;
+    n = strcspn(type, "; \t");
+    for (i = 0; i < sizeof json_types / sizeof json_types[0]; i++)
+        if (strlen(json_types[i]) == n && !strncasecmp(type, json_types[i], n))
+            return true;
+    return false;
+}
+
+/* The first call of a request: route it and check what can be checked
+ * before its body arrives. Returns 0, or a negative code with c->err. */
+static int call_begin(struct api_call *c)
+{
+    struct unknown_query u = {0};
+    const char *len = api_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = api_header(c, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    char allow[128], q[48];
+    uint64_t n = 0;
+    int rc;
+
+    rc = api_route_find(c, allow, sizeof allow);
+    if (rc == -API_EMETHOD)
+        api_reply_header(c, MHD_HTTP_HEADER_ALLOW, "%s", allow);
+    if (rc < 0)
+        return rc;
+    u.known = c->route->query;
+    MHD_get_connection_values(c->conn, MHD_GET_ARGUMENT_KIND, on_query_arg, &u);
+    if (u.bad)
+        return err_set(&c->err, CHIME_EINVAL, u.bad, "unknown query parameter '%s'",
+                       err_quote(u.bad, 40, q, sizeof q));
+    if (len) {
+        char *end;
+
+        errno = 0;
+        n = strtoull(len, &end, 10);
+        if (errno || *end)
+            n = UINT64_MAX;
+    }
+    if (n > c->api->opt.body_max)
+        return err_set(&c->err, CHIME_ETOOBIG, "", "a body of %s bytes is over the limit of %zu",
+                       err_quote(len, 24, q, sizeof q), c->api->opt.body_max);
+    if ((n > 0 || te) && c->route->body != API_BODY_NONE
+        && !type_is_json(api_header(c, MHD_HTTP_HEADER_CONTENT_TYPE)))
+        return err_set(&c->err, API_EMEDIA, "", "a body of type '%s' is not JSON",
+                       err_quote(api_header(c, MHD_HTTP_HEADER_CONTENT_TYPE), 60, q, sizeof q));
+    return 0;
+}
+
+/* Keeps LEN more bytes of body, or counts them once past body_max.
+ * Returns false when the client has sent far too much to go on reading. */
+static bool call_feed(struct api_call *c, const char *data, size_t len)
+{
+    size_t max = c->api->opt.body_max;
+
+    c->received += len;
+    if (c->received > max) {
+        /* A chunked body past the limit is read and dropped, to answer
+         * 413 after it; past twice the limit the connection is cut. */
+        return c->received <= (uint64_t)max * 2 + 65536;
+    }
+    if (c->route->body == API_BODY_NONE)
+        return true;
+    if (c->body_len + len > c->body_cap) {
+        size_t cap = c->body_cap ? c->body_cap : 4096;
+        char *b;
+
+        while (cap < c->body_len + len)
+            cap *= 2;
+        if (cap > max)
+            cap = max;
+        b = realloc(c->body, cap + 1);
+        if (!b)
+            return false;
+        c->body = b;
+        c->body_cap = cap;
+    }
+    memcpy(c->body + c->body_len, data, len);
+    c->body_len += len;
+    c->body[c->body_len] = '\0';
+    return true;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    struct api *a = cls;
+    struct api_call *c = *con_cls;
+    int rc;
+
+    (void)version;
+    if (!c) {
+        c = calloc(1, sizeof *c);
+        if (!c)
+            return MHD_NO;
+        *con_cls = c;
+        c->api = a;
+        c->conn = conn;
+        snprintf(c->method, sizeof c->method, "%s", method);
+        if (strlen(url) >= sizeof c->path) {
+            err_set(&c->err, CHIME_ENOTFOUND, "", "no such path");
+            return reply_error(c);
+        }
+        snprintf(c->path, sizeof c->path, "%s", url);
+        if (call_begin(c) < 0) {
+            /* Refused before its body: answered at once, and the body is
+             * never read (the connection then closes). Without a body the
+             * answer waits for the request's end, so the connection is
+             * kept alive. */
+            const char *cl = api_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+            if ((cl && strcmp(cl, "0") != 0) || api_header(c, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+                return reply_error(c);
+            c->failed = true;
+        }
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        bool go_on = c->failed || call_feed(c, upload, *upload_size);
+
+        *upload_size = 0;
+        return go_on ? MHD_YES : MHD_NO;
+    }
+    if (c->failed)
+        return reply_error(c);
+    if (c->received > a->opt.body_max) {
+        err_set(&c->err, CHIME_ETOOBIG, "", "a body of %" PRIu64 " bytes is over the limit of %zu",
+                c->received, a->opt.body_max);
+        return reply_error(c);
+    }
+    c->err = (struct err){0};
+    rc = c->route->fn(c);
+    if (rc < 0) {
+        if (c->err.code == CHIME_OK)
+            err_set(&c->err, -rc < API_ECODE_END ? -rc : CHIME_EIO, "", "request failed");
+        return reply_error(c);
+    }
+    return reply_send(c);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct api_call *c = *con_cls;
+
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (!c)
+        return;
+    json_decref(c->json);
+    free(c->text);
+    if (c->response)
+        MHD_destroy_response(c->response);
+    free(c->body);
+    free(c);
+    *con_cls = NULL;
+}
+
+/* ---- listening ---- */
+
+/* "HOST:PORT" or "[V6]:PORT" into SS. HOST may be a name (looked up once,
+ * at start). */
+static int listen_parse(const char *listen, struct sockaddr_storage *ss, char *host,
+                        size_t host_len, unsigned *ret_port, struct err *err)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *res = NULL;
+    const char *colon, *hs = listen, *he;
+    char q[80], *end;
+    unsigned long port;
+    int rc;
+
+    if (listen[0] == '[') {
+        hs = listen + 1;
+        he = strchr(hs, ']');
+        colon = he ? he + 1 : NULL;
+        if (!he || *colon != ':')
+            goto bad;
+    } else {
+        colon = strrchr(listen, ':');
+        he = colon;
+        if (!colon || memchr(listen, ':', (size_t)(colon - listen)))
+            goto bad;
+    }
+    if (he == hs || (size_t)(he - hs) >= host_len)
+        goto bad;
+    errno = 0;
+    port = strtoul(colon + 1, &end, 10);
+    if (!colon[1] || *end || errno || port > 65535 || colon[1] < '0' || colon[1] > '9')
+        goto bad;
+    memcpy(host, hs, (size_t)(he - hs));
+    host[he - hs] = '\0';
+    hints.ai_family = listen[0] == '[' ? AF_INET6 : AF_UNSPEC;
+    rc = getaddrinfo(host, NULL, &hints, &res);
+    if (rc != 0 || !res)
+        return err_set(err, CHIME_EINVAL, "listen", "cannot resolve '%s': %s",
+                       err_quote(host, 60, q, sizeof q), gai_strerror(rc));
+    memset(ss, 0, sizeof *ss);
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    if (ss->ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+    inet_ntop(ss->ss_family,
+              ss->ss_family == AF_INET6 ? (void *)&((struct sockaddr_in6 *)ss)->sin6_addr
+                                        : (void *)&((struct sockaddr_in *)ss)->sin_addr,
+              host, (socklen_t)host_len);
+    *ret_port = (unsigned)port;
+    return 0;
+bad:
+    return err_set(err, CHIME_EINVAL, "listen", "'%s' is not HOST:PORT or [V6]:PORT",
+                   err_quote(listen, 60, q, sizeof q));
+}
+
+int api_start(const struct api_options *opt, char *bound, size_t bound_len, struct api **ret,
+              struct err *err)
+{
+    const struct api_engine *e = &opt->engine;
+    const union MHD_DaemonInfo *info;
+    struct sockaddr_storage ss = {0};
+    struct api *a = NULL;
+    char host[INET6_ADDRSTRLEN + 1];
+    unsigned port = 0, flags;
+    bool locks = false;
+    int rc;
+
+    if (!opt->store || !opt->data_dir || !opt->listen)
+        return err_set(err, CHIME_EINVAL, "",
+                       "the API needs a store, a data directory and "
+                       "an address");
+    if (!e->job_check || !e->job_put || !e->job_remove || !e->job_pause || !e->trigger || !e->cancel
+        || !e->job_next)
+        return err_set(err, CHIME_EINVAL, "engine", "every engine call must be set");
+    rc = listen_parse(opt->listen, &ss, host, sizeof host, &port, err);
+    if (rc < 0)
+        return rc;
+    a = calloc(1, sizeof *a);
+    if (!a)
+        return err_set(err, CHIME_ENOMEM, "", "out of memory for the API");
+    a->opt = *opt;
+    a->opt.listen = NULL;
+    a->opt.data_dir = NULL;
+    if (!a->opt.body_max)
+        a->opt.body_max = API_BODY_MAX_DEFAULT;
+    if (!a->opt.connections_max)
+        a->opt.connections_max = API_CONNECTIONS_DEFAULT;
+    if (!a->opt.connections_per_ip)
+        a->opt.connections_per_ip = API_PER_IP_DEFAULT;
+    if (!a->opt.idle_timeout_s)
+        a->opt.idle_timeout_s = API_IDLE_DEFAULT;
+    if (!a->opt.threads)
+        a->opt.threads = API_THREADS_DEFAULT;
+    /* previews of jobs without a zone: UTC when the daemon gives none */
+    if (!a->opt.default_zone && (rc = tz_load("UTC", &a->opt.default_zone, err)) < 0)
+        goto fail;
+    a->data_dir = strdup(opt->data_dir);
+    if (!a->data_dir) {
+        rc = err_set(err, CHIME_ENOMEM, "", "out of memory for the API");
+        goto fail;
+    }
+    rc = api_openapi_build(&a->openapi, &a->openapi_len, err);
+    if (rc < 0)
+        goto fail;
+    pthread_mutex_init(&a->write_lock, NULL);
+    locks = true;
+    rc = api_follow_start(a, err);
+    if (rc < 0)
+        goto fail;
+    flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    errno = 0;
+    a->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)a->opt.connections_max,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)a->opt.connections_per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)a->opt.idle_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, API_CONNECTION_MEMORY, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned int)a->opt.threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_END);
+    if (!a->mhd) {
+        rc = err_set(err, CHIME_EIO, "listen", "cannot listen on '%s': %s", opt->listen,
+                     errno ? strerror(errno) : "refused by libmicrohttpd");
+        goto fail;
+    }
+    info = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    if (info && info->port)
+        port = info->port;
+    if (bound && bound_len)
+        snprintf(bound, bound_len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host, port);
+    *ret = a;
+    return 0;
+fail:
+    api_follow_stop(a);
+    api_follow_release(a);
+    if (locks)
+        pthread_mutex_destroy(&a->write_lock);
+    free(a->openapi);
+    free(a->data_dir);
+    free(a);
+    return rc;
+}
+
+void api_stop(struct api *a)
+{
+    if (!a)
+        return;
+    /* Followers are woken and end first: libmicrohttpd must not be
+     * stopped with a connection suspended. */
+    api_follow_stop(a);
+    MHD_stop_daemon(a->mhd);
+    api_follow_release(a);
+    pthread_mutex_destroy(&a->write_lock);
+    free(a->openapi);
+    free(a->data_dir);
+    free(a);
+}
