@@ -17,8 +17,19 @@ static const struct command {
     const char *args;
     const char *help;
 } commands[] = {
+    { "serve", cli_serve, "[--data-dir DIR] [--listen HOST:PORT] [--timezone ZONE] [--jobs-dir DIR] ...",
+      "run the daemon (chime serve --help for every option)" },
     { "next", cli_next, "EXPR [--tz ZONE] [--from ISO8601] [--count N]",
       "print the next fire instants of a cron expression" },
+    { "jobs", cli_jobs, "[--namespace NS] [--label KEY=VALUE]... [--json]",
+      "list the jobs: schedule, next fire, last run, paused" },
+    { "job", cli_job, "add FILE|- | edit JOB | show JOB [--json] | rm JOB | pause JOB | resume JOB",
+      "create, change, inspect or remove one job (see chime job help)" },
+    { "run", cli_run, "JOB [--wait [--timeout DURATION]] [--env KEY=VALUE]... [--json]",
+      "run JOB now; with --wait, show its output and exit with its status" },
+    { "runs", cli_runs, "[JOB] [--state S] [--since T] [--until T] [--limit N] [--json]",
+      "list runs, newest first" },
+    { "logs", cli_logs, "RUN [--follow]", "print a run's output; --follow until it ends" },
 };
 
 static void usage(FILE *f)

@@ -26,3 +26,25 @@ def chime():
                               errors="replace", env=full_env, timeout=timeout)
         return Result(proc)
     return run
+
+
+@pytest.fixture
+def fake_daemon():
+    """A fake daemon on 127.0.0.1 with canned answers (tests/fakedaemon.py)."""
+    from fakedaemon import FakeDaemon
+    d = FakeDaemon()
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def chime_at(fake_daemon):
+    """Runs `chime ARGS...` with CHIME_URL at the fake daemon, INPUT on stdin."""
+    def run(*args, env=None, input=None, timeout=30):
+        full_env = dict(os.environ, TZ="UTC", CHIME_URL=fake_daemon.url)
+        full_env.pop("CHIME_TOKEN", None)
+        full_env.update(env or {})
+        proc = subprocess.run([CHIME, *args], capture_output=True, text=True,
+                              errors="replace", env=full_env, input=input, timeout=timeout)
+        return Result(proc)
+    return run

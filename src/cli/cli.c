@@ -1,10 +1,24 @@
-/* cli.c: what every command shares: telling the user what went wrong. */
+/* cli.c: what every command shares: telling the user what went wrong, and
+ * reading what the user typed (job names, run ids, files) before anything
+ * is sent, so bad input is refused here with exit status 2. */
 #include "cli/cli.h"
 
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
+#include <jansson.h>
+
+#include "time/isotime.h"
+#include "time/tz.h"
 #include "util/err.h"
 #include "../banned.h"
+
+#define NAME_MAX_LEN 63
 
 void cli_error(const char *cmd, const struct err *err)
 {
@@ -12,4 +26,171 @@ void cli_error(const char *cmd, const struct err *err)
         fprintf(stderr, "chime %s: %s: %s\n", cmd, err->field, err->msg);
     else
         fprintf(stderr, "chime %s: %s\n", cmd, err->msg);
+}
+
+int cli_bad_option(const char *cmd, int ch, char **argv)
+{
+    const char *arg = optind > 0 ? argv[optind - 1] : "";
+    char q[64];
+
+    if (ch == ':')
+        fprintf(stderr, "chime %s: %s needs a value (see chime %s --help)\n", cmd,
+                err_quote(arg, strlen(arg), q, sizeof q), cmd);
+    else if (optopt)
+        fprintf(stderr, "chime %s: unknown option '-%c' (see chime %s --help)\n", cmd, optopt, cmd);
+    else
+        fprintf(stderr, "chime %s: unknown option '%s' (see chime %s --help)\n", cmd,
+                err_quote(arg, strlen(arg), q, sizeof q), cmd);
+    return 2;
+}
+
+int cli_bad_args(const char *cmd, const char *what)
+{
+    fprintf(stderr, "chime %s: %s (see chime %s --help)\n", cmd, what, cmd);
+    return 2;
+}
+
+/* [a-z0-9][a-z0-9._-]{0,62}, N bytes of S */
+static bool name_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > NAME_MAX_LEN
+        || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '.'
+              || s[i] == '_' || s[i] == '-'))
+            return false;
+    return true;
+}
+
+int cli_job_id(const char *arg, char ret[CLI_JOB_ID_MAX], struct err *err)
+{
+    const char *slash = strchr(arg, '/');
+    char q[80];
+
+    if (slash ? !name_ok(arg, (size_t)(slash - arg)) || !name_ok(slash + 1, strlen(slash + 1))
+              : !name_ok(arg, strlen(arg)))
+        return err_set(err, CHIME_EINVAL, "job",
+                       "'%s' is not a job name (NAME or NAMESPACE/NAME, each "
+                       "[a-z0-9][a-z0-9._-]{0,62})",
+                       err_quote(arg, strlen(arg), q, sizeof q));
+    snprintf(ret, CLI_JOB_ID_MAX, "%s%s", slash ? "" : "default/", arg);
+    return 0;
+}
+
+int cli_namespace(const char *arg, struct err *err)
+{
+    char q[80];
+
+    if (!name_ok(arg, strlen(arg)))
+        return err_set(err, CHIME_EINVAL, "namespace",
+                       "'%s' is not a namespace name ([a-z0-9][a-z0-9._-]{0,62})",
+                       err_quote(arg, strlen(arg), q, sizeof q));
+    return 0;
+}
+
+int cli_run_id(const char *arg, int64_t *ret, struct err *err)
+{
+    char *end, q[40];
+    long long n;
+
+    errno = 0;
+    n = strtoll(arg, &end, 10);
+    if (end == arg || *end || errno || n < 1 || arg[0] == '+' || arg[0] == ' ')
+        return err_set(err, CHIME_EINVAL, "run", "'%s' is not a run id (a whole number from 1)",
+                       err_quote(arg, strlen(arg), q, sizeof q));
+    *ret = n;
+    return 0;
+}
+
+int cli_read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct err *err)
+{
+    bool std = !strcmp(path, "-");
+    FILE *f = std ? stdin : fopen(path, "rb");
+    char *buf = NULL, q[80];
+    size_t len = 0, n;
+    int rc;
+
+    err_quote(std ? "standard input" : path, std ? 14 : strlen(path), q, sizeof q);
+    if (!f)
+        return err_set(err, errno == ENOENT ? CHIME_ENOTFOUND : CHIME_EIO, "file",
+                       "cannot open '%s': %s", q, strerror(errno));
+    /* one byte more than allowed tells "exactly MAX" from "too big" */
+    if (!(buf = malloc(max + 2))) {
+        rc = err_set(err, CHIME_ENOMEM, "file", "out of memory for '%s'", q);
+        goto done;
+    }
+    while (len <= max && (n = fread(buf + len, 1, max + 1 - len, f)) > 0)
+        len += n;
+    if (ferror(f)) {
+        rc = err_set(err, CHIME_EIO, "file", "cannot read '%s': %s", q, strerror(errno));
+        goto done;
+    }
+    if (len > max) {
+        rc = err_set(err, CHIME_ETOOBIG, "file", "'%s' is larger than %zu %s", q,
+                     max % (1 << 20) ? max >> 10 : max >> 20, max % (1 << 20) ? "KiB" : "MiB");
+        goto done;
+    }
+    buf[len] = '\0';
+    *ret = buf;
+    *ret_len = len;
+    buf = NULL;
+    rc = 0;
+done:
+    free(buf);
+    if (!std)
+        fclose(f);
+    return rc;
+}
+
+int cli_time_us(const char *iso, int64_t *ret_us)
+{
+    return iso && isotime_parse(iso, NULL, "time", ret_us, NULL) == 0 ? 0 : -1;
+}
+
+int64_t cli_now_us(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
+const char *cli_time(const char *iso, char *buf, size_t len)
+{
+    static const struct tz *zone;
+    char full[ISOTIME_LEN];
+    int64_t t;
+
+    if (!iso || !*iso) {
+        snprintf(buf, len, "-");
+        return buf;
+    }
+    if (!zone && tz_system(&zone, NULL) < 0)
+        zone = NULL;  /* UTC */
+    if (cli_time_us(iso, &t) < 0) {
+        err_quote(iso, strlen(iso), buf, len);
+        return buf;
+    }
+    /* "2026-03-08T03:00:00-04:00" -> "2026-03-08 03:00:00" */
+    isotime_format(t, zone, 0, full, sizeof full);
+    snprintf(buf, len, "%.10s %.8s", full, full + 11);
+    return buf;
+}
+
+const char *cli_json_str(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+int cli_json_print(const json_t *j)
+{
+    if (json_dumpf(j, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF
+        || fflush(stdout) != 0) {
+        fprintf(stderr, "chime: cannot write to standard output: %s\n", strerror(errno));
+        return 1;
+    }
+    return 0;
 }

@@ -4,10 +4,66 @@
 #ifndef CHIME_CLI_H
 #define CHIME_CLI_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 int cli_next(int argc, char **argv);
+int cli_serve(int argc, char **argv);    /* chime serve: the daemon */
+
+/* Client commands over the daemon's REST API (docs/cli.md). */
+int cli_jobs(int argc, char **argv);     /* chime jobs: the job list */
+int cli_job(int argc, char **argv);      /* chime job add|edit|show|rm|pause|resume */
+int cli_run(int argc, char **argv);      /* chime run JOB [--wait] */
+int cli_runs(int argc, char **argv);     /* chime runs [JOB]: the run history */
+int cli_logs(int argc, char **argv);     /* chime logs RUN [--follow] */
 
 /* Prints "chime CMD: FIELD: MESSAGE" (or without FIELD) on stderr. */
 struct err;
 void cli_error(const char *cmd, const struct err *err);
+
+/* ---- what the client commands share ---- */
+
+/* One line for a getopt_long() failure: CH is what it returned, '?' for
+ * an unknown option or ':' for a missing value (the option string starts
+ * with ':', and opterr is 0). Returns the exit status 2. */
+int cli_bad_option(const char *cmd, int ch, char **argv);
+/* One line for wrong arguments: "chime CMD: WHAT (see chime CMD --help)".
+ * Returns 2. */
+int cli_bad_args(const char *cmd, const char *what);
+
+struct json_t;
+
+#define CLI_JOB_ID_MAX   130                   /* "namespace/name" and NUL */
+#define CLI_FILE_MAX     ((size_t)1 << 20)     /* a job document, bytes */
+#define CLI_TIME_LEN     40
+
+/* Reads JOB, "namespace/name" or "name" (namespace "default"), each part
+ * [a-z0-9][a-z0-9._-]{0,62}, into RET as "namespace/name"; a bad name is
+ * CHIME_EINVAL with field "job". */
+int cli_job_id(const char *arg, char ret[CLI_JOB_ID_MAX], struct err *err);
+/* Checks a namespace name alone (field "namespace"). */
+int cli_namespace(const char *arg, struct err *err);
+/* Reads a run id, a whole number from 1 (field "run"). */
+int cli_run_id(const char *arg, int64_t *ret, struct err *err);
+
+/* Reads the file at PATH ("-": standard input) whole, at most MAX bytes,
+ * into an owned NUL-terminated buffer. Too big is CHIME_ETOOBIG, a missing
+ * file CHIME_ENOTFOUND; the field is "file". */
+int cli_read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct err *err);
+
+/* The API instant ISO (UTC, "...Z") as local time "2026-03-08 03:00:00"
+ * in the system's zone, for tables; "-" for NULL; the text itself when it
+ * does not parse. Returns BUF (CLI_TIME_LEN bytes). */
+const char *cli_time(const char *iso, char *buf, size_t len);
+/* Parses an API instant; 0 or -1. */
+int cli_time_us(const char *iso, int64_t *ret_us);
+/* Microseconds since the epoch, now. */
+int64_t cli_now_us(void);
+
+/* The string at KEY of object O, or NULL when absent or not a string. */
+const char *cli_json_str(const struct json_t *o, const char *key);
+/* Prints J as indented JSON and a newline on stdout; returns the exit
+ * status (1 when stdout fails). */
+int cli_json_print(const struct json_t *j);
 
 #endif

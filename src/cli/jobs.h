@@ -1,0 +1,32 @@
+/* jobs.h: what `chime jobs` and the `chime job` subcommands share. */
+#ifndef CHIME_CLI_JOBS_H
+#define CHIME_CLI_JOBS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cli/cli.h"
+
+struct json_t;
+
+/* A job's schedule in a few words: "0 2 * * * (Europe/Berlin)",
+ * "every 15m", "at 2026-12-01 09:00:00", "after a,b (failure)", "manual". */
+void jobs_schedule_text(const struct json_t *sched, char *buf, size_t len);
+
+/* "namespace/name" of the job JSON JOB, or FALLBACK when it has no name. */
+void jobs_id_text(const struct json_t *job, const char *fallback, char *buf, size_t len);
+
+/* Drops from a job's view (GET) what the daemon computes (version,
+ * next_fire, created_at, updated_at, state), leaving its document. */
+void jobs_strip_view(struct json_t *doc);
+
+/* Reads "chime job SUB [--json] JOB" (--json only when JSON is not NULL)
+ * into ID. Returns 0 to go on, -1 when --help was printed, or the exit
+ * status 2 after saying what is wrong. CMD is "job show" and the like. */
+int jobs_args(int argc, char **argv, const char *cmd, const char *usage, bool *json,
+              char id[CLI_JOB_ID_MAX]);
+
+/* `chime job edit JOB` (jobedit.c). */
+int jobs_edit(int argc, char **argv);
+
+#endif

@@ -1,0 +1,301 @@
+/* runs.c: `chime runs [JOB]`, the run history newest first, and
+ * `chime logs RUN [--follow]`, one run's output. */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli/client.h"
+#include "cli/follow.h"
+#include "cli/table.h"
+#include "time/isotime.h"
+#include "time/tz.h"
+#include "time/units.h"
+#include "util/err.h"
+#include "../banned.h"
+
+#define RUNS_LIMIT_DEFAULT "20"
+#define RUNS_LIMIT_MAX     1000
+
+static const char runs_usage[] =
+    "usage: chime runs [JOB] [--state STATE] [--since TIME] [--until TIME] [--limit N] [--json]\n"
+    "  JOB           only the runs of JOB (NAME or NAMESPACE/NAME)\n"
+    "  --state S     only runs in state S: queued running succeeded failed timed_out\n"
+    "                cancelled skipped missed lost\n"
+    "  --since T     only runs fired at or after T (ISO 8601; local time without offset)\n"
+    "  --until T     only runs fired before T\n"
+    "  --limit N     at most N runs, newest first (default " RUNS_LIMIT_DEFAULT ", at most 1000)\n"
+    "  --json        the daemon's JSON ({\"items\": [...], ...}) instead of a table\n";
+
+static const char *const states[] = {
+    "queued", "running", "succeeded", "failed", "timed_out",
+    "cancelled", "skipped", "missed", "lost",
+};
+
+static int check_state(const char *s, struct err *err)
+{
+    char q[40];
+
+    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
+        if (!strcmp(s, states[i]))
+            return 0;
+    return err_set(err, CHIME_EINVAL, "state",
+                   "'%s' is not a run state (queued running succeeded failed timed_out "
+                   "cancelled skipped missed lost)",
+                   err_quote(s, strlen(s), q, sizeof q));
+}
+
+static int check_limit(const char *s, struct err *err)
+{
+    char *end;
+    long n = strtol(s, &end, 10);
+
+    if (end == s || *end || n < 1 || n > RUNS_LIMIT_MAX || s[0] == '+' || s[0] == ' ')
+        return err_set(err, CHIME_EINVAL, "limit", "'%.40s' is not a whole number from 1 to %d", s,
+                       RUNS_LIMIT_MAX);
+    return 0;
+}
+
+/* A time the user typed, as the API's UTC form, into BUF. */
+static int user_time(const char *s, const char *field, char *buf, size_t len, struct err *err)
+{
+    const struct tz *zone = NULL;
+    int64_t t;
+
+    if (tz_system(&zone, NULL) < 0)
+        zone = NULL;
+    if (isotime_parse(s, zone, field, &t, err) < 0)
+        return -1;
+    isotime_format_utc(t, buf, len);
+    return 0;
+}
+
+/* "0", "SIGKILL" or "-": how the run's process ended. */
+static const char *exit_text(const json_t *run, char *buf, size_t len)
+{
+    const json_t *code = json_object_get(run, "exit_code"), *sig = json_object_get(run, "signal");
+
+    if (json_is_integer(sig) && json_integer_value(sig) > 0 && json_integer_value(sig) < NSIG) {
+        const char *abbr = sigabbrev_np((int)json_integer_value(sig));
+
+        if (abbr)
+            snprintf(buf, len, "SIG%s", abbr);
+        else
+            snprintf(buf, len, "signal %lld", (long long)json_integer_value(sig));
+    } else if (json_is_string(sig)) {
+        snprintf(buf, len, "%s", json_string_value(sig));
+    } else if (json_is_integer(code)) {
+        snprintf(buf, len, "%lld", (long long)json_integer_value(code));
+    } else {
+        snprintf(buf, len, "-");
+    }
+    return buf;
+}
+
+/* How long it ran (so far, when it runs): "850ms", "4.2s", "3m12s". */
+static const char *duration_text(const json_t *run, char *buf, size_t len)
+{
+    int64_t start, end, us;
+
+    if (cli_time_us(cli_json_str(run, "started_at"), &start) < 0) {
+        snprintf(buf, len, "-");
+        return buf;
+    }
+    if (cli_time_us(cli_json_str(run, "finished_at"), &end) < 0)
+        end = cli_now_us();
+    us = end > start ? end - start : 0;
+    if (us < 1000000)
+        snprintf(buf, len, "%lldms", (long long)(us / 1000));
+    else if (us < 60000000)
+        snprintf(buf, len, "%.1fs", (double)us / 1e6);
+    else
+        units_duration_format((us + 500000) / 1000000 * 1000000, buf, len);
+    return buf;
+}
+
+static int runs_table(const json_t *items, struct err *err)
+{
+    static const struct table_col cols[] = {
+        { "ID", true }, { "JOB" },         { "FIRE TIME" }, { "REASON" },
+        { "ATTEMPT", true }, { "STATE" }, { "EXIT", true }, { "DURATION", true },
+    };
+    struct table *t = NULL;
+    const json_t *run;
+    size_t i;
+    int rc = table_new(cols, sizeof cols / sizeof cols[0], &t, err);
+
+    json_array_foreach(items, i, run) {
+        char id[24] = "-", attempt[24] = "-", fire[CLI_TIME_LEN], code[32], took[40];
+        const char *row[8] = { id, cli_json_str(run, "job"), fire, cli_json_str(run, "reason"),
+                               attempt, cli_json_str(run, "state"), code, took };
+
+        if (rc < 0)
+            break;
+        if (json_is_integer(json_object_get(run, "id")))
+            snprintf(id, sizeof id, "%lld",
+                     (long long)json_integer_value(json_object_get(run, "id")));
+        if (json_is_integer(json_object_get(run, "attempt")))
+            snprintf(attempt, sizeof attempt, "%lld",
+                     (long long)json_integer_value(json_object_get(run, "attempt")));
+        cli_time(cli_json_str(run, "fire_time"), fire, sizeof fire);
+        exit_text(run, code, sizeof code);
+        duration_text(run, took, sizeof took);
+        rc = table_add(t, row, err);
+    }
+    if (rc == 0)
+        table_print(t, stdout);
+    table_free(t);
+    return rc;
+}
+
+int cli_runs(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "state", required_argument, NULL, 's' },
+        { "since", required_argument, NULL, 'S' },
+        { "until", required_argument, NULL, 'U' },
+        { "limit", required_argument, NULL, 'n' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    char job[CLI_JOB_ID_MAX], since[ISOTIME_LEN], until[ISOTIME_LEN], path[1024];
+    const char *kv[] = { "job", NULL, "state", NULL, "since", NULL, "until", NULL,
+                         "limit", RUNS_LIMIT_DEFAULT, NULL };
+    struct client *c = NULL;
+    struct err err = { 0 };
+    json_t *list = NULL;
+    const json_t *items, *total;
+    bool json = false;
+    int ch, rc;
+
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":s:S:U:n:jh", opts, NULL)) != -1) {
+        switch (ch) {
+        case 's':
+            if (check_state(optarg, &err) < 0)
+                goto invalid;
+            kv[3] = optarg;
+            break;
+        case 'S':
+            if (user_time(optarg, "since", since, sizeof since, &err) < 0)
+                goto invalid;
+            kv[5] = since;
+            break;
+        case 'U':
+            if (user_time(optarg, "until", until, sizeof until, &err) < 0)
+                goto invalid;
+            kv[7] = until;
+            break;
+        case 'n':
+            if (check_limit(optarg, &err) < 0)
+                goto invalid;
+            kv[9] = optarg;
+            break;
+        case 'j': json = true; break;
+        case 'h': fputs(runs_usage, stdout); return 0;
+        default: return cli_bad_option("runs", ch, argv);
+        }
+    }
+    if (argc - optind > 1)
+        return cli_bad_args("runs", "more than one JOB");
+    if (optind < argc) {
+        if (cli_job_id(argv[optind], job, &err) < 0)
+            goto invalid;
+        kv[1] = job;
+    }
+    if ((rc = client_new(&c, &err)) < 0
+        || (rc = client_path(path, sizeof path, "/api/v1/runs", kv, &err)) < 0
+        || (rc = client_json(c, "GET", path, NULL, NULL, &list, &err)) < 0)
+        goto fail;
+    if (!json_is_array(items = json_object_get(list, "items"))) {
+        rc = err_set(&err, CHIME_EIO, "", "the daemon's run list has no \"items\" array");
+        goto fail;
+    }
+    if (json) {
+        rc = cli_json_print(list);
+        goto done;
+    }
+    if ((rc = runs_table(items, &err)) < 0)
+        goto fail;
+    rc = fflush(stdout) ? 1 : 0;
+    total = json_object_get(list, "total");
+    if (json_is_integer(total) && (size_t)json_integer_value(total) > json_array_size(items))
+        fprintf(stderr, "chime runs: %zu of %lld runs shown (--limit N for more)\n",
+                json_array_size(items), (long long)json_integer_value(total));
+    goto done;
+fail:
+    rc = client_fail(c, "runs", &err);
+    goto done;
+invalid:
+    cli_error("runs", &err);
+    rc = 2;
+done:
+    json_decref(list);
+    client_free(c);
+    return rc;
+}
+
+static const char logs_usage[] =
+    "usage: chime logs RUN [--follow]\n"
+    "  RUN       a run id (chime runs lists them)\n"
+    "  --follow  go on printing the output as it is written, until the run ends\n";
+
+int cli_logs(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "follow", no_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct client *c = NULL;
+    struct err err = { 0 };
+    json_t *run = NULL;
+    char path[80], *text = NULL;
+    size_t len = 0;
+    int64_t id;
+    bool follow = false;
+    int ch, rc;
+
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":fh", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'f': follow = true; break;
+        case 'h': fputs(logs_usage, stdout); return 0;
+        default: return cli_bad_option("logs", ch, argv);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_bad_args("logs", optind == argc ? "missing RUN" : "more than one RUN");
+    if (cli_run_id(argv[optind], &id, &err) < 0) {
+        cli_error("logs", &err);
+        return 2;
+    }
+    snprintf(path, sizeof path, "/api/v1/runs/%lld/output", (long long)id);
+    if ((rc = client_new(&c, &err)) < 0)
+        goto fail;
+    if (follow)
+        rc = follow_run(c, id, 0, &run, &err);
+    else if ((rc = client_text(c, path, 0, &text, &len, &err)) == 0
+             && ((len && fwrite(text, 1, len, stdout) != len) || fflush(stdout)))
+        rc = err_set(&err, CHIME_EIO, "", "cannot write the output");
+    if (rc < 0)
+        goto fail;
+    rc = 0;
+    goto done;
+fail:
+    rc = client_fail(c, "logs", &err);
+done:
+    free(text);
+    json_decref(run);
+    client_free(c);
+    return rc;
+}

@@ -1,0 +1,140 @@
+/* serve.c: `chime serve`, the daemon's options. Each option is a row: its
+ * flag, its CHIME_* environment variable, its kind and its help; parsing,
+ * the environment and --help all read the table. Flags win over the
+ * environment. */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched/node.h"
+#include "time/units.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "../banned.h"
+
+enum kind { TEXT, COUNT, DURATION, FLAG, LOGFMT };
+
+static const struct option_row {
+    const char *flag;
+    const char *env;
+    enum kind kind;
+    size_t offset;              /* in struct node_options; LOGFMT: none */
+    const char *arg, *help;
+} rows[] = {
+    { "data-dir", "CHIME_DATA_DIR", TEXT, offsetof(struct node_options, data_dir), "DIR",
+      "database, run output and working directories (default ./chime-data)" },
+    { "listen", "CHIME_LISTEN", TEXT, offsetof(struct node_options, listen), "HOST:PORT",
+      "where the API listens (default 127.0.0.1:8717)" },
+    { "timezone", "CHIME_TIMEZONE", TEXT, offsetof(struct node_options, timezone), "ZONE",
+      "zone of cron jobs that name none (default the system's)" },
+    { "jobs-dir", "CHIME_JOBS_DIR", TEXT, offsetof(struct node_options, jobs_dir), "DIR",
+      "JSON job documents applied at start and on SIGHUP" },
+    { "max-concurrent", "CHIME_MAX_CONCURRENT", COUNT,
+      offsetof(struct node_options, max_concurrent), "N", "runs at once (default 64)" },
+    { "grace", "CHIME_GRACE", DURATION, offsetof(struct node_options, grace_us), "DURATION",
+      "with --wait: how long shutdown waits for runs (default 30s)" },
+    { "wait", "CHIME_WAIT", FLAG, offsetof(struct node_options, wait_runs), NULL,
+      "on SIGTERM wait for running runs (else they go on and are re-attached)" },
+    { "log-format", "CHIME_LOG_FORMAT", LOGFMT, 0, "logfmt|text", "log lines on stderr" },
+};
+#define NROWS (sizeof rows / sizeof rows[0])
+
+static void usage(FILE *f)
+{
+    fputs("usage: chime serve [OPTIONS]\n", f);
+    for (size_t i = 0; i < NROWS; i++)
+        fprintf(f, "  --%s%s%-*s %s [%s]\n", rows[i].flag, rows[i].arg ? " " : "",
+                (int)(26 - strlen(rows[i].flag) - (rows[i].arg ? strlen(rows[i].arg) + 1 : 0)),
+                rows[i].arg ? rows[i].arg : "", rows[i].help, rows[i].env);
+}
+
+static int set(const struct option_row *row, const char *v, struct node_options *o,
+               struct err *err)
+{
+    char *field = (char *)o + row->offset;
+
+    switch (row->kind) {
+    case TEXT:
+        if (!*v)
+            return err_set(err, CHIME_EINVAL, row->flag, "must not be empty");
+        *(const char **)(void *)field = v;
+        return 0;
+    case COUNT: {
+        char *end;
+        long n = strtol(v, &end, 10);
+
+        if (end == v || *end || n < 1 || n > 100000)
+            return err_set(err, CHIME_EINVAL, row->flag, "'%.40s' is not a number from 1 to "
+                           "100000", v);
+        *(int *)(void *)field = (int)n;
+        return 0;
+    }
+    case DURATION:
+        return units_duration_parse(v, row->flag, (int64_t *)(void *)field, err);
+    case FLAG:
+        if (strcmp(v, "1") && strcmp(v, "true") && strcmp(v, "0") && strcmp(v, "false"))
+            return err_set(err, CHIME_EINVAL, row->flag, "'%.40s' is not true or false", v);
+        *(bool *)(void *)field = !strcmp(v, "1") || !strcmp(v, "true");
+        return 0;
+    case LOGFMT:
+        if (strcmp(v, "text") && strcmp(v, "logfmt"))
+            return err_set(err, CHIME_EINVAL, row->flag, "'%.40s' is not logfmt or text", v);
+        log_set_text(strcmp(v, "text") == 0);
+        return 0;
+    }
+    return 0;
+}
+
+int cli_serve(int argc, char **argv)
+{
+    struct option longopts[NROWS + 2];
+    struct node_options o = { 0 };
+    struct err err = { 0 };
+    int c, idx;
+
+    o.grace_us = 30 * INT64_C(1000000);
+    for (size_t i = 0; i < NROWS; i++) {
+        const char *v = getenv(rows[i].env);
+
+        if (v && set(&rows[i], v, &o, &err) < 0) {
+            fprintf(stderr, "chime serve: %s: %s\n", rows[i].env, err.msg);
+            return 2;
+        }
+        longopts[i] = (struct option){ rows[i].flag,
+                                       rows[i].kind == FLAG ? no_argument : required_argument,
+                                       NULL, 0 };
+    }
+    longopts[NROWS] = (struct option){ "help", no_argument, NULL, 'h' };
+    longopts[NROWS + 1] = (struct option){ NULL, 0, NULL, 0 };
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
+        if (c == 'h') {
+            usage(stdout);
+            return 0;
+        }
+        if (c != 0) {
+            usage(stderr);
+            return 2;
+        }
+        if (set(&rows[idx], rows[idx].kind == FLAG ? "true" : optarg, &o, &err) < 0) {
+            cli_error("serve", &err);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "chime serve: unexpected argument '%.40s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (node_run(&o, &err) < 0) {
+        cli_error("serve", &err);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,705 @@
+/* node.c: the daemon (see node.h): the engine's ops implemented with the
+ * store and the runner, the loop's timer and signals, calls from the API's
+ * threads, recovery at start-up.
+ *
+ * Every engine call happens on the loop thread, and every one is followed
+ * by tick(), which handles what is due and re-arms the timerfd. Store
+ * writes from the loop are submitted (the store thread commits them in
+ * batches) and their callbacks come back here; a fire's run is started only
+ * in the callback of its insert. */
+#include "sched/node.h"
+#include "sched/node_int.h"
+
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "api/api.h"
+#include "exec/exec.h"
+#include "exec/spawner.h"
+#include "sched/job.h"
+#include "sched/sched.h"
+#include "store/store.h"
+#include "time/isotime.h"
+#include "time/tz.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "../banned.h"
+
+bool node_path_join(char *buf, size_t len, const char *a, const char *b)
+{
+    int k = snprintf(buf, len, "%s/%s", a, b);
+
+    return k > 0 && (size_t)k < len;
+}
+
+int64_t node_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- the timer: handle what is due, sleep until the next instant ---- */
+
+/* Handles what is due and sleeps until the next instant, but never longer
+ * than TICK_MAX_US: the timer runs on the monotonic clock (microsecond
+ * precision), so a wall clock set forward or back is noticed at the next
+ * wake, and the engine's catch-up and no-double rules take it from there. */
+#define TICK_MAX_US INT64_C(1000000)
+
+void node_tick(struct node *n)
+{
+    struct itimerspec its = { 0 };
+    int64_t now, next, delay;
+
+    if (n->stopping)
+        return;
+    now = node_now_us();
+    next = sched_tick(n->sched, now);
+    delay = next == INT64_MAX || next - now > TICK_MAX_US ? TICK_MAX_US : next - now;
+    if (delay < 1)
+        delay = 1;
+    its.it_value.tv_sec = delay / 1000000;
+    its.it_value.tv_nsec = (long)(delay % 1000000) * 1000;
+    timerfd_settime(n->tfd, 0, &its, NULL);
+}
+
+static void on_timer(uv_poll_t *p, int status, int events)
+{
+    struct node *n = p->data;
+    uint64_t expirations;
+
+    (void)status, (void)events;
+    (void)!read(n->tfd, &expirations, sizeof expirations);
+    node_tick(n);
+}
+
+/* ---- engine ops: the store ---- */
+
+static enum store_run_state store_state(enum sched_state st)
+{
+    return (enum store_run_state)(st + 1);   /* same order, store counts from 1 */
+}
+
+static enum store_reason store_reason(enum sched_reason r)
+{
+    return (enum store_reason)(r + 1);
+}
+
+struct run_op {
+    struct store_op op;
+    struct node *n;
+    struct sched_run *run;      /* insert: the engine's run */
+    char error[256];
+    char who[256];
+};
+
+static struct run_op *run_op_new(struct node *n, enum store_op_kind kind)
+{
+    struct run_op *o = calloc(1, sizeof *o);
+
+    if (!o) {
+        log_error("out of memory for a store write");
+        return NULL;
+    }
+    o->n = n;
+    o->op.kind = kind;
+    o->op.data = o;
+    return o;
+}
+
+static void fill_run(struct run_op *o, const struct sched_run *r, struct store_run *sr)
+{
+    store_run_init(sr);
+    sr->id = r->id;
+    sr->job_id = r->job_key;
+    sr->job_version = r->job_version;
+    sr->fire_us = r->fire_us;
+    sr->reason = store_reason(r->reason);
+    sr->attempt = r->attempt;
+    sr->state = store_state(r->state);
+    sr->queued_us = r->queued_us;
+    if (r->started_us)
+        sr->started_us = r->started_us;
+    if (r->finished_us)
+        sr->finished_us = r->finished_us;
+    if (r->pid)
+        sr->pid = r->pid;
+    if (r->holder_pid)
+        sr->holder_pid = r->holder_pid;
+    if (r->exit_code >= 0)
+        sr->exit_code = r->exit_code;
+    if (r->signal)
+        sr->signal = r->signal;
+    if (r->cpu_user_ms >= 0) {
+        sr->cpu_user_ms = r->cpu_user_ms;
+        sr->cpu_sys_ms = r->cpu_sys_ms;
+        sr->max_rss_kb = r->max_rss_kb;
+        sr->output_bytes = r->output_bytes;
+    }
+    if (r->error) {
+        snprintf(o->error, sizeof o->error, "%s", r->error);
+        sr->error = o->error;
+    }
+    sr->node = o->n->host;
+    if (r->triggered_by) {
+        snprintf(o->who, sizeof o->who, "%s", r->triggered_by);
+        sr->triggered_by = o->who;
+    }
+}
+
+static void on_recorded(struct store_op *op)
+{
+    struct run_op *o = op->data;
+    struct node *n = o->n;
+    struct sched_run *r = o->run;
+    struct hostrun *h = r->user;
+    struct call *waiter = h ? h->waiter : NULL;
+    int64_t id = op->rc == 0 ? op->ret_id : 0;
+
+    if (op->rc < 0)
+        log_error("recording a run of %s/%s failed: %s", r->job->ns, r->job->name,
+                  op->err.msg);
+    if (waiter) {       /* a trigger waits to learn the run's id */
+        struct call **p;
+
+        h->waiter = NULL;
+        pthread_mutex_lock(&n->mu);
+        for (p = &n->deferred; *p && *p != waiter; p = &(*p)->next_deferred)
+            ;
+        if (*p)
+            *p = waiter->next_deferred;
+        waiter->num = id;
+        waiter->rc = id ? 0 : err_set(&waiter->err, CHIME_EIO, NULL, "the run was not recorded");
+        waiter->done = true;
+        pthread_cond_broadcast(&waiter->cv);
+        pthread_mutex_unlock(&n->mu);
+    }
+    free(o);
+    sched_run_recorded(n->sched, r, id, node_now_us());
+    node_tick(n);
+}
+
+static void op_record(void *ctx, struct sched_run *r)
+{
+    struct node *n = ctx;
+    struct run_op *o = run_op_new(n, STORE_OP_RUN_INSERT);
+    struct hostrun *h = calloc(1, sizeof *h);
+
+    if (!o || !h) {
+        free(o);
+        free(h);
+        return;
+    }
+    h->n = n;
+    h->r = r;
+    r->user = h;
+    o->run = r;
+    fill_run(o, r, &o->op.run_insert.run);
+    o->op.run_insert.run.id = 0;
+    if (store_submit(n->store, &o->op, on_recorded) < 0) {
+        log_error("the store is closing: a run of %s/%s is not recorded", r->job->ns,
+                  r->job->name);
+        free(o);
+    }
+}
+
+static void on_written(struct store_op *op)
+{
+    if (op->rc < 0)
+        log_error("a store write failed: %s", op->err.msg);
+    free(op->data);
+}
+
+static void op_update(void *ctx, const struct sched_run *r)
+{
+    struct node *n = ctx;
+    struct run_op *o = run_op_new(n, STORE_OP_RUN_UPDATE);
+
+    if (o) {
+        fill_run(o, r, &o->op.run_update.run);
+        if (store_submit(n->store, &o->op, on_written) < 0)
+            free(o);
+    }
+    if (r->state != SCHED_QUEUED && r->state != SCHED_RUNNING) {
+        /* final: the engine frees R next, so its host part goes now */
+        struct hostrun *h = r->user;
+
+        if (h) {
+            free(h->error);
+            free(h);
+            ((struct sched_run *)r)->user = NULL;
+        }
+    }
+}
+
+static void op_dead_letter(void *ctx, const struct sched_run *r)
+{
+    struct node *n = ctx;
+    struct run_op *o = run_op_new(n, STORE_OP_DEAD_INSERT);
+
+    if (!o)
+        return;
+    snprintf(o->error, sizeof o->error, "%s after %d attempt%s%s%s",
+             sched_state_name(r->state), r->attempt, r->attempt == 1 ? "" : "s",
+             r->error ? ": " : "", r->error ? r->error : "");
+    o->op.dead_insert.run_id = r->id;
+    o->op.dead_insert.reason = o->error;
+    o->op.dead_insert.now_us = node_now_us();
+    if (store_submit(n->store, &o->op, on_written) < 0)
+        free(o);
+}
+
+static void op_job_state(void *ctx, const struct job *j, int64_t key, bool paused,
+                         int failures, int64_t last_fire_us)
+{
+    struct node *n = ctx;
+    struct run_op *o = run_op_new(n, STORE_OP_JOB_STATE);
+
+    (void)j;
+    if (!o)
+        return;
+    o->op.job_state.job_id = key;
+    o->op.job_state.set = STORE_STATE_PAUSED | STORE_STATE_FAILURES | STORE_STATE_LAST_FIRE;
+    o->op.job_state.paused = paused;
+    o->op.job_state.consecutive_failures = failures;
+    o->op.job_state.last_fire_us = last_fire_us == INT64_MIN ? STORE_NULL : last_fire_us;
+    if (store_submit(n->store, &o->op, on_written) < 0)
+        free(o);
+}
+
+static void op_notify(void *ctx, const struct job *j, const struct sched_run *r,
+                      enum job_notify_event ev)
+{
+    static const char *const names[JOB_ON_COUNT] = {
+        "failure", "success", "timeout", "retry", "recovery", "disabled", "stuck",
+    };
+
+    (void)ctx;
+    if (ev == JOB_ON_SUCCESS)
+        return;
+    log_info("job %s/%s: %s%s%lld", j->ns, j->name, names[ev], r ? " of run " : "",
+             r ? (long long)r->id : 0LL);
+}
+
+static uint64_t op_random(void *ctx)
+{
+    struct node *n = ctx;
+
+    n->rnd ^= n->rnd << 13;
+    n->rnd ^= n->rnd >> 7;
+    n->rnd ^= n->rnd << 17;
+    return n->rnd;
+}
+
+/* ---- engine ops: the runner ---- */
+
+void node_on_started(struct exec_run *er, const struct exec_status *st, void *data)
+{
+    struct hostrun *h = data;
+
+    (void)er;
+    h->r->holder_pid = st->holder_pid;
+    sched_run_started(h->n->sched, h->r, st->job_pid, st->started_us ? st->started_us : node_now_us());
+    node_tick(h->n);
+}
+
+/* The engine keeps error texts by pointer: give it one that lives with the run. */
+static const char *keep_error(struct hostrun *h, const char *text)
+{
+    free(h->error);
+    h->error = text ? strdup(text) : NULL;
+    return h->error;
+}
+
+static void report_exit(struct hostrun *h, const struct exec_result *res)
+{
+    struct node *n = h->n;
+    struct sched_run *r = h->r;
+    struct sched_result sr = { res->exit_code, res->signal, res->timed_out, res->cancelled,
+                               res->outcome == EXEC_LOST, NULL };
+
+    h->er = NULL;
+    if (res->holder_pid)
+        r->holder_pid = res->holder_pid;
+    if (res->job_pid && !r->pid)
+        r->pid = res->job_pid;
+    if (res->started_us && !r->started_us)
+        r->started_us = res->started_us;
+    r->cpu_user_ms = res->cpu_user_ms;
+    r->cpu_sys_ms = res->cpu_sys_ms;
+    r->max_rss_kb = res->max_rss_kb;
+    r->output_bytes = res->output_bytes;
+    if (res->outcome == EXEC_FAILED && sr.exit_code == 0)
+        sr.exit_code = -1;
+    if (res->outcome == EXEC_LOST)
+        sr.error = keep_error(h, "its holder is gone and left no exit record "
+                                 "(the machine went down while it ran)");
+    else if (res->error[0])
+        sr.error = keep_error(h, res->error);
+    sched_run_exited(n->sched, r, &sr, res->finished_us ? res->finished_us : node_now_us());
+    node_tick(n);
+}
+
+void node_on_exit(struct exec_run *er, const struct exec_result *res, void *data)
+{
+    (void)er;
+    report_exit(data, res);
+}
+
+static void on_defer(uv_timer_t *t)
+{
+    struct node *n = t->data;
+    struct hostrun *h;
+
+    while ((h = n->failed)) {
+        struct exec_result res = { 0 };
+
+        n->failed = h->next_failed;
+        res.outcome = EXEC_FAILED;
+        res.exit_code = -1;
+        snprintf(res.error, sizeof res.error, "%s", h->error ? h->error : "could not start");
+        report_exit(h, &res);
+    }
+}
+
+/* The environment of a run: the job's env, a manual trigger's extra env,
+ * then chime's own variables (which neither may set). */
+static char **run_env(const struct sched_run *r)
+{
+    const struct job *j = r->job;
+    json_t *extra = r->extra_env ? json_loads(r->extra_env, 0, NULL) : NULL;
+    size_t cap = j->n_env + (extra ? json_object_size(extra) : 0) + 8, k = 0;
+    char **env = calloc(cap, sizeof *env);
+    char fire[ISOTIME_LEN];
+    const char *key;
+    json_t *v;
+
+    if (!env)
+        goto done;
+    for (size_t i = 0; i < j->n_env; i++)
+        if (asprintf(&env[k], "%s=%s", j->env[i].key, j->env[i].value) >= 0)
+            k++;
+    json_object_foreach(extra, key, v)
+        if (json_is_string(v) && strncmp(key, "CHIME_", 6) != 0
+            && asprintf(&env[k], "%s=%s", key, json_string_value(v)) >= 0)
+            k++;
+    isotime_format_utc(r->fire_us, fire, sizeof fire);
+    k += asprintf(&env[k], "CHIME_JOB=%s", j->name) >= 0;
+    k += asprintf(&env[k], "CHIME_NAMESPACE=%s", j->ns) >= 0;
+    k += asprintf(&env[k], "CHIME_RUN_ID=%lld", (long long)r->id) >= 0;
+    k += asprintf(&env[k], "CHIME_FIRE_TIME=%s", fire) >= 0;
+    k += asprintf(&env[k], "CHIME_ATTEMPT=%d", r->attempt) >= 0;
+done:
+    json_decref(extra);
+    return env;
+}
+
+static void env_free(char **env)
+{
+    for (size_t i = 0; env && env[i]; i++)
+        free(env[i]);
+    free(env);
+}
+
+void node_run_dir(struct node *n, int64_t id, char *buf, size_t len)
+{
+    char num[24];
+
+    snprintf(num, sizeof num, "%lld", (long long)id);
+    if (!node_path_join(buf, len, n->runs_dir, num))
+        buf[0] = '\0';         /* runs_dir is checked at start: cannot happen */
+}
+
+static void start_run(struct node *n, struct sched_run *r, struct hostrun *h);
+
+static void op_start(void *ctx, struct sched_run *r)
+{
+    struct node *n = ctx;
+    struct hostrun *h = r->user;
+
+    if (n->stopping)
+        return;     /* recorded as queued: started at the next start */
+    start_run(n, r, h);
+}
+
+static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
+{
+    const struct job *j = r->job;
+    struct exec_callbacks cb = { node_on_started, node_on_exit, h };
+    struct exec_spec spec = { 0 };
+    struct err err = { 0 };
+    char root[PATH_MAX], dir[PATH_MAX];
+    char **env = run_env(r);
+
+    if (!node_path_join(root, sizeof root, n->work_dir, j->ns))
+        root[0] = '\0';        /* exec refuses a relative root: the run fails */
+    mkdir(root, 0750);
+    node_run_dir(n, r->id, dir, sizeof dir);
+    spec.run_id = r->id;
+    spec.argv = j->argv;
+    spec.shell = j->shell;
+    spec.env = env;
+    spec.workdir_root = root;
+    spec.workdir = j->workdir;
+    spec.limits.memory = j->limits.memory;
+    spec.limits.cpu_time_us = j->limits.cpu_time_us;
+    spec.limits.processes = j->limits.processes;
+    spec.limits.open_files = j->limits.open_files;
+    spec.output_max = j->limits.output;
+    spec.timeout_us = j->timeout_us;
+    spec.kill_grace_us = j->kill_grace_us;
+    spec.run_dir = dir;
+    if (exec_start(n->exec, &spec, &cb, &h->er, &err) < 0) {
+        /* the spawner is gone or the spec cannot be sent: the run fails,
+         * reported from the loop, not from inside the engine's call */
+        log_error("run %lld of %s/%s could not start: %s", (long long)r->id, j->ns, j->name,
+                  err.msg);
+        keep_error(h, err.msg);
+        h->next_failed = n->failed;
+        n->failed = h;
+        uv_timer_start(&n->defer, on_defer, 0, 0);
+    }
+    env_free(env);
+}
+
+static void op_cancel(void *ctx, struct sched_run *r)
+{
+    struct hostrun *h = r->user;
+
+    (void)ctx;
+    if (h && h->er)
+        exec_cancel(h->er);
+}
+
+static const struct sched_ops node_ops = {
+    NULL, op_record, op_update, op_start, op_cancel, op_dead_letter, op_job_state,
+    op_notify, op_random,
+};
+
+/* ---- signals and shutdown ---- */
+
+static void on_close(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void finish_shutdown(struct node *n)
+{
+    uv_timer_stop(&n->grace);
+    exec_free(n->exec);         /* holders carry on; the next start re-attaches */
+    n->exec = NULL;
+    uv_close((uv_handle_t *)&n->timer, on_close);
+    uv_close((uv_handle_t *)&n->sig_term, on_close);
+    uv_close((uv_handle_t *)&n->sig_int, on_close);
+    uv_close((uv_handle_t *)&n->sig_hup, on_close);
+    uv_close((uv_handle_t *)&n->wake, on_close);
+    uv_close((uv_handle_t *)&n->grace, on_close);
+    uv_close((uv_handle_t *)&n->defer, on_close);
+    uv_stop(&n->loop);          /* the store's and the API's handles close in node_run */
+}
+
+static void on_grace(uv_timer_t *t)
+{
+    struct node *n = t->data;
+    struct sched_stats st;
+
+    sched_stats(n->sched, &st);
+    if (st.running > 0 && uv_now(&n->loop) < (uint64_t)(n->opt.grace_us / 1000) + 1)
+        return;
+    if (st.running > 0)
+        log_info("shutdown: %d runs still running; they go on and are re-attached at the next"
+                 " start", st.running);
+    finish_shutdown(n);
+}
+
+static void stop(struct node *n, const char *why)
+{
+    if (n->stopping)
+        return;
+    log_info("%s: stopping (no new fires)", why);
+    node_refuse_calls(n);
+    uv_poll_stop(&n->timer);
+    if (n->opt.wait_runs) {
+        uv_update_time(&n->loop);
+        n->opt.grace_us += (int64_t)uv_now(&n->loop) * 1000;
+        uv_timer_start(&n->grace, on_grace, 0, 100);
+    } else {
+        finish_shutdown(n);
+    }
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct node *n = s->data;
+
+    if (signum == SIGHUP) {
+        if (n->opt.jobs_dir)
+            node_apply_jobs_dir(n);
+        node_tick(n);
+        return;
+    }
+    stop(n, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+/* ---- the daemon ---- */
+
+static int make_dir(const char *path, struct err *err)
+{
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+        return err_set(err, CHIME_EIO, "data-dir", "cannot create '%s': %s", path,
+                       strerror(errno));
+    return 0;
+}
+
+static int start(struct node *n, struct err *err)
+{
+    struct store_options so = { 0 };
+    struct sched_config cfg = { 0 };
+    struct api_options ao = { 0 };
+    char abs_dir[PATH_MAX], bound[128];
+    int rc;
+
+    if (make_dir(n->opt.data_dir, err) < 0 || !realpath(n->opt.data_dir, abs_dir))
+        return err->code ? -err->code
+                         : err_set(err, CHIME_EIO, "data-dir", "'%s': %s", n->opt.data_dir,
+                                   strerror(errno));
+    if (!node_path_join(n->runs_dir, sizeof n->runs_dir, abs_dir, "runs")
+        || !node_path_join(n->work_dir, sizeof n->work_dir, abs_dir, "work"))
+        return err_set(err, CHIME_ETOOBIG, "data-dir", "'%s' is too long", abs_dir);
+    if (make_dir(n->runs_dir, err) < 0 || make_dir(n->work_dir, err) < 0)
+        return -err->code;
+    /* the spawner first: forked while this process is small and has no thread */
+    rc = exec_spawner_start(NULL, &n->spawner, err);
+    if (rc < 0)
+        return rc;
+    rc = n->opt.timezone ? tz_load(n->opt.timezone, &n->zone, err) : tz_system(&n->zone, err);
+    if (rc < 0)
+        return rc;
+    uv_loop_init(&n->loop);
+    n->loop.data = n;
+    so.path = abs_dir;
+    so.loop = &n->loop;
+    rc = store_open(&so, &n->store, err);
+    if (rc < 0)
+        return rc;
+    rc = exec_new(&n->loop, n->spawner, &n->exec, err);
+    if (rc < 0)
+        return rc;
+    cfg.max_concurrent = n->opt.max_concurrent;
+    cfg.default_zone = n->zone;
+    {
+        struct sched_ops ops = node_ops;
+
+        ops.ctx = n;
+        rc = sched_new(&ops, &cfg, &n->sched);
+        if (rc < 0)
+            return err_set(err, -rc, NULL, "out of memory");
+    }
+    rc = node_load_jobs(n, err);
+    if (rc < 0)
+        return rc;
+    rc = node_recover_runs(n, err);
+    if (rc < 0)
+        return rc;
+    if (n->opt.jobs_dir)
+        node_apply_jobs_dir(n);
+    uv_async_init(&n->loop, &n->wake, node_on_wake);
+    n->wake.data = n;
+    n->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (n->tfd < 0)
+        return err_set(err, CHIME_EIO, NULL, "timerfd: %s", strerror(errno));
+    uv_poll_init(&n->loop, &n->timer, n->tfd);
+    n->timer.data = n;
+    uv_poll_start(&n->timer, UV_READABLE, on_timer);
+    uv_timer_init(&n->loop, &n->grace);
+    n->grace.data = n;
+    uv_timer_init(&n->loop, &n->defer);
+    n->defer.data = n;
+    uv_signal_init(&n->loop, &n->sig_term);
+    uv_signal_init(&n->loop, &n->sig_int);
+    uv_signal_init(&n->loop, &n->sig_hup);
+    n->sig_term.data = n->sig_int.data = n->sig_hup.data = n;
+    uv_signal_start(&n->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&n->sig_int, on_signal, SIGINT);
+    uv_signal_start(&n->sig_hup, on_signal, SIGHUP);
+    ao.listen = n->opt.listen;
+    ao.data_dir = abs_dir;
+    ao.store = n->store;
+    ao.default_zone = n->zone;
+    ao.engine = node_api_engine(n);
+    rc = api_start(&ao, bound, sizeof bound, &n->api, err);
+    if (rc < 0)
+        return rc;
+    printf("chime serving on http://%s (data in %s, zone %s)\n", bound, abs_dir,
+           tz_name(n->zone));
+    fflush(stdout);
+    node_tick(n);
+    return 0;
+}
+
+int node_run(const struct node_options *opt, struct err *err)
+{
+    static const struct node_options defaults = { "./chime-data", "127.0.0.1:8717", NULL,
+                                                   NULL, 64, 0, false };
+    struct node *n = calloc(1, sizeof *n);
+    uint64_t seed = 0;
+    int rc;
+
+    if (!n)
+        return err_set(err, CHIME_ENOMEM, NULL, "out of memory");
+    n->opt = *opt;
+    if (!n->opt.data_dir)
+        n->opt.data_dir = defaults.data_dir;
+    if (!n->opt.listen)
+        n->opt.listen = defaults.listen;
+    if (!n->opt.max_concurrent)
+        n->opt.max_concurrent = defaults.max_concurrent;
+    n->tfd = -1;
+    pthread_mutex_init(&n->mu, NULL);
+    if (getrandom(&seed, sizeof seed, 0) != sizeof seed)
+        seed = (uint64_t)node_now_us();
+    n->rnd = seed | 1;
+    gethostname(n->host, sizeof n->host - 1);
+    signal(SIGPIPE, SIG_IGN);
+    rc = start(n, err);
+    if (rc == 0) {
+        uv_run(&n->loop, UV_RUN_DEFAULT);
+    }
+    /* release in reverse, each free(NULL)-safe: the API first (its threads
+     * use the store), then the store (its last callbacks still reach the
+     * engine, which starts nothing while stopping), then the rest */
+    node_refuse_calls(n);
+    api_stop(n->api);
+    store_close(n->store);
+    exec_free(n->exec);
+    sched_free(n->sched);
+    if (n->loop.data) {
+        uv_run(&n->loop, UV_RUN_DEFAULT);   /* the close callbacks */
+        uv_loop_close(&n->loop);
+    }
+    exec_spawner_free(n->spawner);
+    if (n->tfd >= 0)
+        close(n->tfd);
+    free(n);
+    if (rc == 0)
+        log_info("stopped");
+    return rc;
+}

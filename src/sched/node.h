@@ -1,0 +1,35 @@
+/* node.h: one chime daemon: the engine hosted on a libuv loop, wired to
+ * the store, the runner and the API (`chime serve`).
+ *
+ * The loop thread owns the engine. It wakes on a monotonic timerfd armed
+ * for the engine's next instant (microsecond precision; at most a second
+ * ahead, so a change of the wall clock is seen within a second), on store
+ * commits, on the runner's process events, and on calls from the
+ * API's threads. Start-up forks the spawner first (before any thread),
+ * opens the store, loads the jobs with the newest fire each has handled,
+ * re-attaches the runs the store has as unfinished, applies the jobs
+ * directory, and starts the API. */
+#ifndef CHIME_NODE_H
+#define CHIME_NODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct err;
+
+#define NODE_DEFAULT_PORT 8717
+
+struct node_options {
+    const char *data_dir;       /* NULL: ./chime-data */
+    const char *listen;         /* NULL: 127.0.0.1:8717 */
+    const char *timezone;       /* NULL: the system's */
+    const char *jobs_dir;       /* NULL: none */
+    int max_concurrent;         /* 0: 64 */
+    int64_t grace_us;           /* shutdown: how long to wait for runs */
+    bool wait_runs;             /* shutdown: wait for runs (up to grace) */
+};
+
+/* Runs a daemon until SIGTERM or SIGINT; 0 after a clean shutdown. */
+int node_run(const struct node_options *opt, struct err *err);
+
+#endif

@@ -1,0 +1,239 @@
+/* nodecall.c: calls from the API's threads into the engine. A call is
+ * queued under the node's mutex, the loop is woken (uv_async_t), runs it,
+ * and the caller waits on the call's condition variable. A trigger's call
+ * is answered later, when the store has recorded the run (its id is what
+ * the API returns). During shutdown calls are refused, never left waiting. */
+#include "sched/node_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "util/err.h"
+#include "../banned.h"
+
+void node_on_wake(uv_async_t *a)
+{
+    struct node *n = a->data;
+    struct call *c, *todo;
+
+    pthread_mutex_lock(&n->mu);
+    todo = n->calls;
+    n->calls = NULL;
+    pthread_mutex_unlock(&n->mu);
+    /* the queue is newest first: reverse it to keep arrival order */
+    for (c = NULL; todo;) {
+        struct call *next = todo->next;
+
+        todo->next = c;
+        c = todo;
+        todo = next;
+    }
+    while (c) {
+        struct call *next = c->next;
+
+        c->rc = n->stopping ? err_set(&c->err, CHIME_EIO, NULL, "the daemon is shutting down")
+                            : c->fn(n, c);
+        node_tick(n);
+        if (!c->deferred) {
+            pthread_mutex_lock(&n->mu);
+            c->done = true;
+            pthread_cond_broadcast(&c->cv);
+            pthread_mutex_unlock(&n->mu);
+        }
+        c = next;
+    }
+}
+
+/* Runs C->fn on the loop and waits for it. */
+static int call(struct node *n, struct call *c)
+{
+    pthread_cond_init(&c->cv, NULL);
+    pthread_mutex_lock(&n->mu);
+    if (n->stopping) {
+        pthread_mutex_unlock(&n->mu);
+        pthread_cond_destroy(&c->cv);
+        return err_set(&c->err, CHIME_EIO, NULL, "the daemon is shutting down");
+    }
+    c->next = n->calls;
+    n->calls = c;
+    pthread_mutex_unlock(&n->mu);
+    uv_async_send(&n->wake);
+    pthread_mutex_lock(&n->mu);
+    while (!c->done)
+        pthread_cond_wait(&c->cv, &n->mu);
+    pthread_mutex_unlock(&n->mu);
+    pthread_cond_destroy(&c->cv);
+    return c->rc;
+}
+
+static int do_job_check(struct node *n, struct call *c)
+{
+    return sched_job_check(n->sched, c->cjob, &c->err);
+}
+
+static int do_job_put(struct node *n, struct call *c)
+{
+    char id[ID_LEN];
+    struct store_job sj;
+    int64_t key = 0, last = INT64_MIN;
+
+    job_id(c->job, id, sizeof id);
+    /* the store has the job's id (and newest fire) for runs to point at */
+    if (store_job_get(n->store, c->job->ns, c->job->name, &sj, NULL) == 0) {
+        key = sj.id;
+        store_job_release(&sj);
+    }
+    (void)last;
+    return sched_job_put(n->sched, c->job, key, c->version, INT64_MIN, node_now_us(), &c->err);
+}
+
+static int do_job_remove(struct node *n, struct call *c)
+{
+    return sched_job_remove(n->sched, c->id, &c->err);
+}
+
+static int do_job_pause(struct node *n, struct call *c)
+{
+    return sched_job_pause(n->sched, c->id, c->flag, node_now_us(), &c->err);
+}
+
+static int do_trigger(struct node *n, struct call *c)
+{
+    struct sched_run *r = NULL;
+    int rc = sched_trigger(n->sched, c->id, c->text, c->who, node_now_us(), &r, &c->err);
+    struct hostrun *h;
+
+    if (rc < 0)
+        return rc;
+    h = r->user;        /* op_record made it, and the insert is on its way */
+    if (!h)
+        return err_set(&c->err, CHIME_EIO, NULL, "the run could not be recorded");
+    h->waiter = c;
+    c->host = h;
+    c->deferred = true;
+    c->next_deferred = n->deferred;
+    n->deferred = c;
+    return 0;
+}
+
+static int do_cancel(struct node *n, struct call *c)
+{
+    return sched_cancel(n->sched, c->num, &c->err);
+}
+
+static int do_job_next(struct node *n, struct call *c)
+{
+    c->num = sched_job_next(n->sched, c->id);
+    return 0;
+}
+
+static int api_job_check(void *ctx, const struct job *j, struct err *err)
+{
+    struct call c = { .fn = do_job_check, .cjob = j };
+    int rc = call(ctx, &c);
+
+    if (rc < 0 && err)
+        *err = c.err;
+    return rc;
+}
+
+static int api_job_put(void *ctx, struct job *j, int64_t version, struct err *err)
+{
+    struct call c = { .fn = do_job_put, .job = j, .version = version };
+    int rc = call(ctx, &c);
+
+    if (rc < 0) {
+        if (err)
+            *err = c.err;
+        if (c.err.code == CHIME_EIO)    /* never reached the engine */
+            job_free(j);
+    }
+    return rc;
+}
+
+static int api_job_remove(void *ctx, const char *id, struct err *err)
+{
+    struct call c = { .fn = do_job_remove, .id = id };
+    int rc = call(ctx, &c);
+
+    if (rc < 0 && err)
+        *err = c.err;
+    return rc;
+}
+
+static int api_job_pause(void *ctx, const char *id, bool paused, struct err *err)
+{
+    struct call c = { .fn = do_job_pause, .id = id, .flag = paused };
+    int rc = call(ctx, &c);
+
+    if (rc < 0 && err)
+        *err = c.err;
+    return rc;
+}
+
+static int api_trigger(void *ctx, const char *id, const char *extra_env, const char *who,
+                       int64_t *ret_run_id, struct err *err)
+{
+    struct call c = { .fn = do_trigger, .id = id, .text = extra_env, .who = who };
+    int rc = call(ctx, &c);
+
+    if (rc < 0) {
+        if (err)
+            *err = c.err;
+        return rc;
+    }
+    *ret_run_id = c.num;
+    return 0;
+}
+
+static int api_cancel(void *ctx, int64_t run_id, struct err *err)
+{
+    struct call c = { .fn = do_cancel, .num = run_id };
+    int rc = call(ctx, &c);
+
+    if (rc < 0 && err)
+        *err = c.err;
+    return rc;
+}
+
+static int64_t api_job_next(void *ctx, const char *id)
+{
+    struct call c = { .fn = do_job_next, .id = id };
+
+    return call(ctx, &c) < 0 ? INT64_MAX : c.num;
+}
+
+
+void node_refuse_calls(struct node *n)
+{
+    struct call *c;
+
+    pthread_mutex_lock(&n->mu);
+    n->stopping = true;
+    c = n->calls;
+    n->calls = NULL;
+    for (; c; c = c->next) {
+        c->rc = err_set(&c->err, CHIME_EIO, NULL, "the daemon is shutting down");
+        c->done = true;
+        pthread_cond_broadcast(&c->cv);
+    }
+    /* triggers still waiting for their record: the record may come after
+     * the API has stopped, so answer them now (the run itself is safe:
+     * recorded as queued, started at the next start) */
+    for (c = n->deferred; c; c = c->next_deferred)
+        if (!c->done) {
+            c->host->waiter = NULL;
+            c->rc = err_set(&c->err, CHIME_EIO, NULL, "the daemon is shutting down");
+            c->done = true;
+            pthread_cond_broadcast(&c->cv);
+        }
+    n->deferred = NULL;
+    pthread_mutex_unlock(&n->mu);
+}
+
+struct api_engine node_api_engine(struct node *n)
+{
+    return (struct api_engine){ n, api_job_check, api_job_put, api_job_remove,
+                                api_job_pause, api_trigger, api_cancel, api_job_next };
+}

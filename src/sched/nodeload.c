@@ -1,0 +1,270 @@
+/* nodeload.c: the daemon's state from disk: the jobs in the store (with
+ * the newest fire each handled, for catch-up), the runs the store has as
+ * unfinished (re-attached to their holders), and the jobs directory. */
+#include "sched/node_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "exec/exec.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "../banned.h"
+
+/* Schedules a job read from the store, with the newest fire it handled. */
+static int load_job(struct node *n, const struct store_job *sj, int64_t now)
+{
+    struct job *j = NULL;
+    struct err err = { 0 };
+    char id[ID_LEN];
+
+    if (job_parse(sj->doc, sj->doc_len, sj->ns, &j, &err) < 0) {
+        log_error("job %s/%s version %lld in the store is invalid (%s: %s): not scheduled",
+                  sj->ns, sj->name, (long long)sj->version, err.field, err.msg);
+        return -1;
+    }
+    j->paused = sj->paused;
+    job_id(j, id, sizeof id);
+    if (sched_job_put(n->sched, j, sj->id, sj->version,
+                      sj->last_fire_us == STORE_NULL ? INT64_MIN : sj->last_fire_us, now,
+                      &err) < 0) {
+        log_error("job %s: %s", id, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+int node_load_jobs(struct node *n, struct err *err)
+{
+    struct store_job_filter f = { 0 };
+    char cursor[STORE_CURSOR_MAX] = "";
+    int64_t now = node_now_us();
+    int count = 0, rc;
+
+    f.limit = STORE_LIMIT_MAX;
+    do {
+        struct store_job_page page;
+
+        f.cursor = cursor;
+        rc = store_job_list(n->store, &f, &page, err);
+        if (rc < 0)
+            return rc;
+        for (size_t i = 0; i < page.n; i++)
+            count += load_job(n, &page.items[i], now) == 0;
+        snprintf(cursor, sizeof cursor, "%s", page.next_cursor);
+        store_job_page_release(&page);
+    } while (cursor[0]);
+    log_info("%d jobs scheduled", count);
+    return 0;
+}
+
+/* Runs the store has as queued or running: a run directory means a holder
+ * was forked for it (it may be running, or have ended while we were
+ * down): follow it. Without one the process never started: queue it. */
+int node_recover_runs(struct node *n, struct err *err)
+{
+    struct store_run_page page;
+    int64_t now = node_now_us();
+    int attached = 0, queued = 0;
+    int rc;
+
+    rc = store_run_unfinished(n->store, &page, err);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < page.n; i++) {
+        const struct store_run *sr = &page.items[i];
+        char id[ID_LEN], dir[PATH_MAX];
+        struct stat st;
+        bool started;
+        struct sched_run *r;
+        struct hostrun *h;
+
+        snprintf(id, sizeof id, "%s/%s", sr->ns, sr->name);
+        node_run_dir(n, sr->id, dir, sizeof dir);
+        started = stat(dir, &st) == 0;
+        h = calloc(1, sizeof *h);
+        r = h ? sched_run_adopt(n->sched, id, sr->id, sr->fire_us, (int)sr->attempt,
+                                (enum sched_reason)(sr->reason - 1), started, now)
+              : NULL;
+        if (!r) {
+            /* its job is gone: the run cannot be followed by the engine */
+            struct store_run upd = *sr;
+
+            free(h);
+            upd.state = STORE_RUN_LOST;
+            upd.finished_us = now;
+            upd.error = "its job no longer exists";
+            store_run_update(n->store, &upd, 0, NULL);
+            continue;
+        }
+        h->n = n;
+        h->r = r;
+        r->user = h;
+        if (started) {
+            struct exec_callbacks cb = { node_on_started, node_on_exit, h };
+
+            if (exec_attach(n->exec, dir, &cb, &h->er, err) < 0)
+                log_error("run %lld: %s", (long long)sr->id, err->msg);
+            attached++;
+        } else {
+            queued++;
+        }
+    }
+    store_run_page_release(&page);
+    if (attached || queued)
+        log_info("recovered %d running and %d queued runs", attached, queued);
+    return 0;
+}
+
+/* ---- the jobs directory ---- */
+
+#define JOBS_DIR_AUTHOR "jobs-dir"
+#define JOBS_DIR_FILE_MAX (1024 * 1024)
+
+/* Reads PATH (at most JOBS_DIR_FILE_MAX bytes) into an owned string. */
+static char *read_file(const char *path, size_t *ret_len, struct err *err)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len;
+
+    if (!f) {
+        err_set(err, CHIME_EIO, "file", "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    buf = malloc(JOBS_DIR_FILE_MAX + 1);
+    len = buf ? fread(buf, 1, JOBS_DIR_FILE_MAX + 1, f) : 0;
+    fclose(f);
+    if (!buf || len > JOBS_DIR_FILE_MAX) {
+        free(buf);
+        err_set(err, CHIME_ETOOBIG, "file", "larger than %d bytes", JOBS_DIR_FILE_MAX);
+        return NULL;
+    }
+    buf[len] = '\0';
+    *ret_len = len;
+    return buf;
+}
+
+/* Applies every *.json file of the jobs directory: new and changed jobs
+ * are saved (a new version only when the document changed) and scheduled;
+ * jobs saved from the directory earlier whose file is gone are removed. A
+ * bad file is reported with its path and field and changes nothing. */
+void node_apply_jobs_dir(struct node *n)
+{
+    DIR *d = opendir(n->opt.jobs_dir);
+    struct dirent *e;
+    char **seen = NULL;
+    size_t nseen = 0;
+    int added = 0, changed = 0, removed = 0, bad = 0;
+    int64_t now = node_now_us();
+
+    if (!d) {
+        log_error("jobs directory %s: %s", n->opt.jobs_dir, strerror(errno));
+        return;
+    }
+    while ((e = readdir(d))) {
+        size_t nl = strlen(e->d_name), len;
+        char path[PATH_MAX], id[ID_LEN], *text, *canon = NULL;
+        struct err err = { 0 };
+        struct job *j = NULL;
+        struct store_job old;
+        int64_t version = 0;
+        bool existed;
+        json_t *doc;
+
+        if (nl < 6 || strcmp(e->d_name + nl - 5, ".json") != 0 || e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", n->opt.jobs_dir, e->d_name);
+        text = read_file(path, &len, &err);
+        if (!text || job_parse(text, len, "default", &j, &err) < 0
+            || sched_job_check(n->sched, j, &err) < 0) {
+            log_error("jobs directory: %s: %s%s%s", path, err.field, err.field[0] ? ": " : "",
+                      err.msg);
+            free(text);
+            job_free(j);
+            bad++;
+            continue;
+        }
+        free(text);
+        job_id(j, id, sizeof id);
+        doc = job_to_json(j);
+        canon = doc ? json_dumps(doc, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+        json_decref(doc);
+        existed = store_job_get(n->store, j->ns, j->name, &old, NULL) == 0;
+        if (!canon || store_job_put(n->store, j->ns, j->name, canon, JOBS_DIR_AUTHOR, 0,
+                                    existed ? old.paused : j->paused, now, &version, &err) < 0) {
+            log_error("jobs directory: %s: saving %s failed: %s", path, id, err.msg);
+            free(canon);
+            job_free(j);
+            if (existed)
+                store_job_release(&old);
+            bad++;
+            continue;
+        }
+        free(canon);
+        if (!existed)
+            added++;
+        else if (version != old.version)
+            changed++;
+        if (!existed || version != old.version) {
+            struct store_job cur;
+
+            if (store_job_get(n->store, j->ns, j->name, &cur, &err) == 0) {
+                if (sched_job_put(n->sched, j, cur.id, version, INT64_MIN, now, &err) < 0)
+                    log_error("jobs directory: %s: %s", path, err.msg);
+                store_job_release(&cur);
+                j = NULL;
+            }
+            log_info("jobs directory: %s %s (version %lld)", existed ? "changed" : "added", id,
+                     (long long)version);
+        }
+        job_free(j);
+        if (existed)
+            store_job_release(&old);
+        seen = realloc(seen, (nseen + 1) * sizeof *seen);
+        if (seen)
+            seen[nseen++] = strdup(id);
+    }
+    closedir(d);
+    /* jobs that came from the directory and whose file is gone */
+    {
+        struct store_job_filter f = { 0 };
+        struct store_job_page page;
+
+        f.limit = STORE_LIMIT_MAX;
+        if (store_job_list(n->store, &f, &page, NULL) == 0) {
+            for (size_t i = 0; i < page.n; i++) {
+                const struct store_job *sj = &page.items[i];
+                char id[ID_LEN];
+                bool keep = false;
+
+                if (!sj->author || strcmp(sj->author, JOBS_DIR_AUTHOR) != 0)
+                    continue;
+                snprintf(id, sizeof id, "%s/%s", sj->ns, sj->name);
+                for (size_t k = 0; k < nseen && !keep; k++)
+                    keep = seen[k] && strcmp(seen[k], id) == 0;
+                if (keep || bad)    /* a bad file may be the job's: keep it */
+                    continue;
+                if (store_job_delete(n->store, sj->ns, sj->name, 0, now, NULL) == 0) {
+                    sched_job_remove(n->sched, id, NULL);
+                    log_info("jobs directory: removed %s", id);
+                    removed++;
+                }
+            }
+            store_job_page_release(&page);
+        }
+    }
+    for (size_t k = 0; k < nseen; k++)
+        free(seen[k]);
+    free(seen);
+    log_info("jobs directory %s: %d added, %d changed, %d removed, %d bad", n->opt.jobs_dir,
+             added, changed, removed, bad);
+}
+
