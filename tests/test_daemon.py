@@ -2,6 +2,7 @@
 over loopback and real child processes (DESIGN.md, Guarantees)."""
 import datetime as dt
 import os
+import signal
 import socket
 import sqlite3
 import time
@@ -274,3 +275,62 @@ def test_malformed_http_gets_an_error_and_the_daemon_carries_on(daemon):
                 reply = b""
             assert reply == b"" or reply.startswith((b"HTTP/1.1 4", b"HTTP/1.1 505")), reply
     assert daemon.healthy()
+
+
+def test_retention_keeps_the_newest_runs_and_removes_the_rest_with_their_output(tmp_path):
+    d = Daemon(tmp_path / "data", args=["--keep-runs", "3"]).start()
+    try:
+        d.put_job(job("chatty", shell="echo run $CHIME_RUN_ID"))
+        ids = [d.wait_run(d.trigger("default/chatty"))["id"] for _ in range(5)]
+        kept = wait_for("pruning", lambda: (r := [x["id"] for x in d.runs("default/chatty")])
+                        and len(r) == 3 and r)
+        assert sorted(kept) == ids[2:]
+        runs_dir = tmp_path / "data" / "runs"
+        assert wait_for("pruned output to go",
+                        lambda: sorted(int(p.name) for p in runs_dir.iterdir()) == ids[2:])
+        assert d.output(ids[4]).strip() == f"run {ids[4]}"
+    finally:
+        d.stop()
+
+
+def test_jobs_dir_applies_good_files_reports_bad_ones_and_reloads_on_sighup(tmp_path):
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    (jobs / "a.json").write_text('{"name": "a", "schedule": {"manual": true}, "shell": "echo a"}')
+    (jobs / "b.json").write_text('{"name": "b", "schedule": {"manual": true}, "shell": "echo b"}')
+    (jobs / "bad.json").write_text('{"name": "c", "schedule": {"cron": "0 0 30 2 *"}, '
+                                   '"shell": "true"}')
+    (jobs / "notes.txt").write_text("not a job")
+    d = Daemon(tmp_path / "data", args=["--jobs-dir", str(jobs)]).start()
+    try:
+        names = lambda: sorted(j["name"] for j in d.request("GET", "/api/v1/jobs")[1]["items"])
+        assert names() == ["a", "b"]
+        assert f"{jobs / 'bad.json'}: schedule.cron" in d.logtext()
+        assert d.output(d.wait_run(d.trigger("default/a"))["id"]).strip() == "a"
+        # change a, remove b, fix c; then SIGHUP
+        (jobs / "a.json").write_text('{"name": "a", "schedule": {"manual": true}, '
+                                     '"shell": "echo a2"}')
+        (jobs / "b.json").unlink()
+        (jobs / "bad.json").write_text('{"name": "c", "schedule": {"manual": true}, '
+                                       '"shell": "true"}')
+        d.proc.send_signal(signal.SIGHUP)
+        wait_for("the reload", lambda: names() == ["a", "c"])
+        assert d.request("GET", "/api/v1/jobs/default/a")[1]["version"] == 2
+        assert "1 changed, 1 removed" in d.logtext() or "removed default/b" in d.logtext()
+    finally:
+        d.stop()
+
+
+def test_the_examples_load_without_a_bad_file(tmp_path):
+    examples = os.path.join(os.path.dirname(__file__), "..", "examples", "jobs")
+    d = Daemon(tmp_path / "data", args=["--jobs-dir", examples]).start()
+    try:
+        items = d.request("GET", "/api/v1/jobs?limit=100")[1]["items"]
+        assert len(items) == len([f for f in os.listdir(examples) if f.endswith(".json")])
+        assert " 0 bad" in d.logtext()
+        d.trigger("tenant-a/import")
+        matching = wait_for("the tenant-a pipeline", lambda: [
+            r for r in d.runs("tenant-a/matching") if r["state"] == "succeeded"])
+        assert d.output(matching[0]["id"]).strip() == "2 matches"
+    finally:
+        d.stop()

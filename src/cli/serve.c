@@ -41,6 +41,10 @@ static const struct option_row {
       "with --wait: how long shutdown waits for runs (default 30s)" },
     { "wait", "CHIME_WAIT", FLAG, offsetof(struct node_options, wait_runs), NULL,
       "on SIGTERM wait for running runs (else they go on and are re-attached)" },
+    { "keep-runs", "CHIME_KEEP_RUNS", COUNT, offsetof(struct node_options, keep_runs), "N",
+      "finished runs kept per job, with their output (default 100)" },
+    { "keep-for", "CHIME_KEEP_FOR", DURATION, offsetof(struct node_options, keep_for_us),
+      "DURATION", "finished runs older than this are removed (default 30d)" },
     { "log-format", "CHIME_LOG_FORMAT", LOGFMT, 0, "logfmt|text", "log lines on stderr" },
 };
 #define NROWS (sizeof rows / sizeof rows[0])

@@ -10,6 +10,7 @@
 #include "sched/node.h"
 #include "sched/node_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -228,6 +229,53 @@ static void on_written(struct store_op *op)
     free(op->data);
 }
 
+/* Removes a pruned run's directory: its output, exit record and socket. */
+static void remove_run_dir(struct node *n, int64_t id)
+{
+    char dir[PATH_MAX], path[PATH_MAX];
+    struct dirent *e;
+    DIR *d;
+
+    node_run_dir(n, id, dir, sizeof dir);
+    d = opendir(dir);
+    if (!d)
+        return;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")
+            && node_path_join(path, sizeof path, dir, e->d_name))
+            unlink(path);
+    closedir(d);
+    rmdir(dir);
+}
+
+static void on_pruned(struct store_op *op)
+{
+    struct run_op *o = op->data;
+
+    if (op->rc < 0)
+        log_error("pruning runs failed: %s", op->err.msg);
+    for (size_t i = 0; i < op->n_ret_ids; i++)
+        remove_run_dir(o->n, op->ret_ids[i]);
+    free(op->ret_ids);
+    free(o);
+}
+
+/* Retention, enforced as runs end: the job's finished runs past its newest
+ * keep_runs, or older than keep_for, go with their output. One small
+ * delete per finished run, batched with the run's own update. */
+static void prune(struct node *n, int64_t job_id)
+{
+    struct run_op *o = run_op_new(n, STORE_OP_PRUNE);
+
+    if (!o)
+        return;
+    o->op.prune.job_id = job_id;
+    o->op.prune.keep = n->opt.keep_runs;
+    o->op.prune.before_us = node_now_us() - n->opt.keep_for_us;
+    if (store_submit(n->store, &o->op, on_pruned) < 0)
+        free(o);
+}
+
 static void op_update(void *ctx, const struct sched_run *r)
 {
     struct node *n = ctx;
@@ -239,6 +287,7 @@ static void op_update(void *ctx, const struct sched_run *r)
             free(o);
     }
     if (r->state != SCHED_QUEUED && r->state != SCHED_RUNNING) {
+        prune(n, r->job_key);
         /* final: the engine frees R next, so its host part goes now */
         struct hostrun *h = r->user;
 
@@ -672,6 +721,10 @@ int node_run(const struct node_options *opt, struct err *err)
         n->opt.listen = defaults.listen;
     if (!n->opt.max_concurrent)
         n->opt.max_concurrent = defaults.max_concurrent;
+    if (!n->opt.keep_runs)
+        n->opt.keep_runs = 100;
+    if (!n->opt.keep_for_us)
+        n->opt.keep_for_us = INT64_C(30) * 86400 * 1000000;
     n->tfd = -1;
     pthread_mutex_init(&n->mu, NULL);
     if (getrandom(&seed, sizeof seed, 0) != sizeof seed)

@@ -27,6 +27,8 @@ struct node_options {
     int max_concurrent;         /* 0: 64 */
     int64_t grace_us;           /* shutdown: how long to wait for runs */
     bool wait_runs;             /* shutdown: wait for runs (up to grace) */
+    int keep_runs;              /* finished runs kept per job; 0: 100 */
+    int64_t keep_for_us;        /* ... and no older than this; 0: 30 days */
 };
 
 /* Runs a daemon until SIGTERM or SIGINT; 0 after a clean shutdown. */
