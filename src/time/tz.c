@@ -103,24 +103,7 @@ static size_t cache_len;
  * with "..." when it does not fit in SIZE (at least 8). */
 static const char *quote(const char *s, char *buf, size_t size)
 {
-    size_t i, o = 0;
-
-    for (i = 0; s[i]; i++) {
-        unsigned char c = (unsigned char)s[i];
-        size_t need = c >= 0x20 && c < 0x7f ? 1 : 4;
-
-        if (o + need + (s[i + 1] ? 4 : 1) > size) {
-            memcpy(buf + o, "...", 3);
-            o += 3;
-            break;
-        }
-        if (need == 1)
-            buf[o++] = (char)c;
-        else
-            o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
-    }
-    buf[o] = '\0';
-    return buf;
+    return err_quote(s, SIZE_MAX, buf, size);
 }
 
 static int bad(struct err *err, const char *name, const char *why)
