@@ -82,12 +82,13 @@ static int set(const struct option_row *row, const char *v, struct node_options 
     case DURATION:
         return units_duration_parse(v, row->flag, (int64_t *)(void *)field, err);
     case FLAG:
-        if (strcmp(v, "1") && strcmp(v, "true") && strcmp(v, "0") && strcmp(v, "false"))
+        if (strcmp(v, "1") != 0 && strcmp(v, "true") != 0 && strcmp(v, "0") != 0
+            && strcmp(v, "false") != 0)
             return err_set(err, CHIME_EINVAL, row->flag, "'%.40s' is not true or false", v);
-        *(bool *)(void *)field = !strcmp(v, "1") || !strcmp(v, "true");
+        *(bool *)(void *)field = strcmp(v, "1") == 0 || strcmp(v, "true") == 0;
         return 0;
     case LOGFMT:
-        if (strcmp(v, "text") && strcmp(v, "logfmt"))
+        if (strcmp(v, "text") != 0 && strcmp(v, "logfmt") != 0)
             return err_set(err, CHIME_EINVAL, row->flag, "'%.40s' is not logfmt or text", v);
         log_set_text(strcmp(v, "text") == 0);
         return 0;

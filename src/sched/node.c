@@ -241,7 +241,7 @@ static void remove_run_dir(struct node *n, int64_t id)
     if (!d)
         return;
     while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0
             && node_path_join(path, sizeof path, dir, e->d_name))
             unlink(path);
     closedir(d);
@@ -455,7 +455,8 @@ static char **run_env(const struct sched_run *r)
     k += asprintf(&env[k], "CHIME_NAMESPACE=%s", j->ns) >= 0;
     k += asprintf(&env[k], "CHIME_RUN_ID=%lld", (long long)r->id) >= 0;
     k += asprintf(&env[k], "CHIME_FIRE_TIME=%s", fire) >= 0;
-    k += asprintf(&env[k], "CHIME_ATTEMPT=%d", r->attempt) >= 0;
+    if (asprintf(&env[k], "CHIME_ATTEMPT=%d", r->attempt) < 0)
+        env[k] = NULL;
 done:
     json_decref(extra);
     return env;

@@ -126,7 +126,7 @@ int node_recover_runs(struct node *n, struct err *err)
 /* ---- the jobs directory ---- */
 
 #define JOBS_DIR_AUTHOR "jobs-dir"
-#define JOBS_DIR_FILE_MAX (1024 * 1024)
+#define JOBS_DIR_FILE_MAX ((size_t)1024 * 1024)
 
 /* Reads PATH (at most JOBS_DIR_FILE_MAX bytes) into an owned string. */
 static char *read_file(const char *path, size_t *ret_len, struct err *err)
@@ -144,7 +144,7 @@ static char *read_file(const char *path, size_t *ret_len, struct err *err)
     fclose(f);
     if (!buf || len > JOBS_DIR_FILE_MAX) {
         free(buf);
-        err_set(err, CHIME_ETOOBIG, "file", "larger than %d bytes", JOBS_DIR_FILE_MAX);
+        err_set(err, CHIME_ETOOBIG, "file", "larger than %zu bytes", JOBS_DIR_FILE_MAX);
         return NULL;
     }
     buf[len] = '\0';

@@ -102,7 +102,7 @@ static int insert(struct sched *s, struct sched_job *sj)
 
     if (s->njobs + 1 > s->nbuckets) {
         size_t n = s->nbuckets ? s->nbuckets * 2 : 1024;
-        struct sched_job **nb = calloc(n, sizeof *nb);
+        struct sched_job **nb = calloc(n, sizeof *nb); // NOLINT(bugprone-sizeof-expression)
 
         if (!nb)
             return -CHIME_ENOMEM;
@@ -472,8 +472,9 @@ static void miss_range(struct sched *s, struct sched_job *sj, const int64_t *fir
         s->stats.missed += to - from - MISSED_RECORD_MAX;
         from = to - MISSED_RECORD_MAX;
     }
-    for (int i = from; i < to; i++)
-        record_final(s, sj, fires[i], SCHED_CATCH_UP, SCHED_MISSED, why, now_us);
+    for (int i = from; i < to; i++) /* FIRES[FROM..TO) are set: the caller filled them */
+        record_final(s, sj, fires[i], SCHED_CATCH_UP, SCHED_MISSED, why, // NOLINT
+                     now_us);
 }
 
 /* Every fire of SJ due by NOW: missed beyond the grace, the rest by
