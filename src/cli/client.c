@@ -77,7 +77,7 @@ int client_new(struct client **ret, struct err *err)
     n = strlen(url);
     while (n > 0 && url[n - 1] == '/')
         n--;
-    if ((strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8)) || n <= 8
+    if ((strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0) || n <= 8
         || n >= CLIENT_URL_MAX)
         return err_set(err, CHIME_EINVAL, "CHIME_URL", "'%s' is not an http:// or https:// URL",
                        err_quote(url, n, quoted, sizeof quoted));
@@ -232,9 +232,11 @@ static int http_error(struct client *c, const struct body *b, struct err *err)
     if (json_is_object(doc)) {
         if (json_is_string(v = json_object_get(doc, "field")))
             field = json_string_value(v);
-        if (json_is_string(v = json_object_get(doc, "detail")) && *json_string_value(v))
-            detail = json_string_value(v);
-        else if (json_is_string(v = json_object_get(doc, "title")))
+        /* an empty "detail" says nothing: "title" instead */
+        v = json_object_get(doc, "detail");
+        if (!json_is_string(v) || !*json_string_value(v))
+            v = json_object_get(doc, "title");
+        if (json_is_string(v))
             detail = json_string_value(v);
     }
     if (detail) {

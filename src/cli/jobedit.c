@@ -179,7 +179,7 @@ int jobs_edit(int argc, char **argv)
         rc = 2;
         goto fail_kept;
     }
-    if ((rc = client_json(c, "PUT", path, after, version[0] ? version : NULL, &saved, &err)) < 0) {
+    if (client_json(c, "PUT", path, after, version[0] ? version : NULL, &saved, &err) < 0) {
         if (err.code == CHIME_ECONFLICT && !err.field[0])
             err_set(&err, CHIME_ECONFLICT, "version",
                     "%s changed since it was opened; edit it again", id);

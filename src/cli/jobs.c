@@ -18,7 +18,7 @@
 #include "util/err.h"
 #include "../banned.h"
 
-#define JOBS_LABELS_MAX 16
+#define JOBS_LABELS_MAX ((size_t)16)
 #define JOBS_PAGES_MAX  1000    /* a daemon that never ends its list stops here */
 
 static const char jobs_usage[] =
@@ -53,7 +53,7 @@ void jobs_schedule_text(const json_t *sched, char *buf, size_t len)
                 n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? "," : "",
                                       json_string_value(dep));
         }
-        if (n < len && on && strcmp(on, "success"))
+        if (n < len && on && strcmp(on, "success") != 0)
             snprintf(buf + n, len - n, " (%s)", on);
     } else if (json_is_true(json_object_get(sched, "manual"))) {
         snprintf(buf, len, "manual");
@@ -165,7 +165,7 @@ int cli_jobs(int argc, char **argv)
                 goto invalid;
             }
             if (nkv >= 2 * (JOBS_LABELS_MAX + 1)) {
-                err_set(&err, CHIME_ERANGE, "label", "more than %d labels", JOBS_LABELS_MAX);
+                err_set(&err, CHIME_ERANGE, "label", "more than %zu labels", JOBS_LABELS_MAX);
                 goto invalid;
             }
             kv[nkv++] = "label";
@@ -180,7 +180,7 @@ int cli_jobs(int argc, char **argv)
         return cli_bad_args("jobs", "takes no arguments but options");
     kv[nkv] = "cursor";
     kv[nkv + 2] = NULL;
-    if ((rc = client_new(&c, &err)) < 0) {
+    if (client_new(&c, &err) < 0) {
         cli_error("jobs", &err);
         return 2;
     }
@@ -189,11 +189,11 @@ int cli_jobs(int argc, char **argv)
         const json_t *next;
 
         kv[nkv + 1] = cursor[0] ? cursor : NULL;
-        if ((rc = client_path(path, sizeof path, "/api/v1/jobs", kv, &err)) < 0
-            || (rc = client_json(c, "GET", path, NULL, NULL, &page, &err)) < 0)
+        if (client_path(path, sizeof path, "/api/v1/jobs", kv, &err) < 0
+            || client_json(c, "GET", path, NULL, NULL, &page, &err) < 0)
             goto fail;
         if (!json_is_array(json_object_get(page, "items"))) {
-            rc = err_set(&err, CHIME_EIO, "", "the daemon's job list has no \"items\" array");
+            err_set(&err, CHIME_EIO, "", "the daemon's job list has no \"items\" array");
             goto fail;
         }
         next = json_object_get(page, "next_cursor");
@@ -217,7 +217,7 @@ int cli_jobs(int argc, char **argv)
     if (json) {
         rc = cli_json_print(all);
     } else {
-        if ((rc = jobs_table(json_object_get(all, "items"), &err)) < 0)
+        if (jobs_table(json_object_get(all, "items"), &err) < 0)
             goto fail;
         rc = fflush(stdout) ? 1 : 0;
     }
@@ -255,7 +255,10 @@ int jobs_args(int argc, char **argv, const char *cmd, const char *usage, bool *j
     while ((ch = getopt_long(argc, argv, json ? ":jh" : ":h", json ? opts : opts + 1, NULL))
            != -1) {
         switch (ch) {
-        case 'j': *json = true; break;
+        case 'j': /* only offered when JSON is not NULL */
+            if (json)
+                *json = true;
+            break;
         case 'h': fputs(usage, stdout); return -1;
         default: return cli_bad_option(cmd, ch, argv);
         }
@@ -304,7 +307,7 @@ static int job_show(int argc, char **argv)
     printf("next fire: %s\n", cli_time(cli_json_str(job, "next_fire"), next, sizeof next));
     printf("paused:    %s\n", json_is_true(json_object_get(job, "paused")) ? "yes" : "no");
     cli_time(cli_json_str(json_object_get(job, "state"), "last_fire"), when, sizeof when);
-    if (strcmp(when, "-"))
+    if (strcmp(when, "-") != 0)
         printf("last fire: %s (%s)\n", when, last_text(job, last, sizeof last));
     else
         printf("last fire: -\n");
@@ -348,7 +351,7 @@ static int job_add(int argc, char **argv)
     if (optind != argc - 1)
         return cli_bad_args("job add", optind == argc ? "missing FILE (- for standard input)"
                                                       : "more than one FILE");
-    if ((rc = cli_read_file(argv[optind], CLI_FILE_MAX, &text, &len, &err)) < 0)
+    if (cli_read_file(argv[optind], CLI_FILE_MAX, &text, &len, &err) < 0)
         goto invalid;
     /* a local look first: a syntax error is told with its line, and costs no request */
     doc = json_loadb(text, len, 0, &jerr);
@@ -361,9 +364,9 @@ static int job_add(int argc, char **argv)
         err_set(&err, CHIME_EINVAL, "file", "a job document is a JSON object");
         goto invalid;
     }
-    if ((rc = client_new(&c, &err)) < 0)
+    if (client_new(&c, &err) < 0)
         goto invalid;
-    if ((rc = client_json(c, "POST", "/api/v1/jobs", text, NULL, &job, &err)) < 0) {
+    if (client_json(c, "POST", "/api/v1/jobs", text, NULL, &job, &err) < 0) {
         rc = client_fail(c, "job add", &err);
         goto done;
     }
@@ -398,7 +401,7 @@ static int job_simple(int argc, char **argv, const char *cmd, const char *method
     if (rc)
         return rc < 0 ? 0 : rc;
     snprintf(path, sizeof path, "/api/v1/jobs/%s%s", id, suffix);
-    if ((rc = client_new(&c, &err)) < 0
+    if (client_new(&c, &err) < 0
         || (rc = client_json(c, method, path, NULL, NULL, NULL, &err)) < 0)
         rc = client_fail(c, cmd, &err);
     else

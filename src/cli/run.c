@@ -136,12 +136,12 @@ int cli_run(int argc, char **argv)
         }
     }
     snprintf(path, sizeof path, "/api/v1/jobs/%s/trigger", id);
-    if ((rc = client_new(&c, &err)) < 0
-        || (rc = client_json(c, "POST", path, text, NULL, &answer, &err)) < 0)
+    if (client_new(&c, &err) < 0
+        || client_json(c, "POST", path, text, NULL, &answer, &err) < 0)
         goto fail;
     rid = json_object_get(answer, "run_id");
     if (!json_is_integer(rid) || (run_id = json_integer_value(rid)) < 1) {
-        rc = err_set(&err, CHIME_EIO, "", "the daemon's answer has no run_id");
+        err_set(&err, CHIME_EIO, "", "the daemon's answer has no run_id");
         goto fail;
     }
     if (!wait) {
@@ -151,7 +151,7 @@ int cli_run(int argc, char **argv)
             rc = printf("%lld\n", (long long)run_id) < 0 || fflush(stdout) ? 1 : 0;
         goto done;
     }
-    if ((rc = follow_run(c, run_id, timeout_us, &run, &err)) < 0)
+    if (follow_run(c, run_id, timeout_us, &run, &err) < 0)
         goto fail;
     tell_end(run_id, run);
     rc = follow_exit_status(run);

@@ -211,19 +211,19 @@ int cli_runs(int argc, char **argv)
             goto invalid;
         kv[1] = job;
     }
-    if ((rc = client_new(&c, &err)) < 0
-        || (rc = client_path(path, sizeof path, "/api/v1/runs", kv, &err)) < 0
-        || (rc = client_json(c, "GET", path, NULL, NULL, &list, &err)) < 0)
+    if (client_new(&c, &err) < 0
+        || client_path(path, sizeof path, "/api/v1/runs", kv, &err) < 0
+        || client_json(c, "GET", path, NULL, NULL, &list, &err) < 0)
         goto fail;
     if (!json_is_array(items = json_object_get(list, "items"))) {
-        rc = err_set(&err, CHIME_EIO, "", "the daemon's run list has no \"items\" array");
+        err_set(&err, CHIME_EIO, "", "the daemon's run list has no \"items\" array");
         goto fail;
     }
     if (json) {
         rc = cli_json_print(list);
         goto done;
     }
-    if ((rc = runs_table(items, &err)) < 0)
+    if (runs_table(items, &err) < 0)
         goto fail;
     rc = fflush(stdout) ? 1 : 0;
     total = json_object_get(list, "total");
@@ -280,7 +280,7 @@ int cli_logs(int argc, char **argv)
         return 2;
     }
     snprintf(path, sizeof path, "/api/v1/runs/%lld/output", (long long)id);
-    if ((rc = client_new(&c, &err)) < 0)
+    if (client_new(&c, &err) < 0)
         goto fail;
     if (follow)
         rc = follow_run(c, id, 0, &run, &err);
