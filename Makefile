@@ -105,7 +105,8 @@ bench: $(BENCHES)
 	cd bench/js && npm ci --no-audit --no-fund --silent && node cron-parser.mjs
 
 lint:
-	$(MAKE) clean all CC=$(CLANG)
+	$(MAKE) clean
+	$(MAKE) all CC=$(CLANG)
 	clang-tidy -quiet $(LIB_SRC) src/main.c -- $(CPPFLAGS) -std=c11
 
 format:
