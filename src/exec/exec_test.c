@@ -139,6 +139,7 @@ static void test_exec_reattach_after_the_daemon_goes_away_finds_the_real_exit(vo
      * not reach the spawner's own forks (exec_child_fork) */
     fixture_init(&f);
     f.spec.shell = "while [ ! -e \"$GO\" ]; do sleep 0.01; done; echo done; exit 7";
+    f.spec.timeout_us = 60 * INT64_C(1000000);    /* a failed test leaves no job behind */
     start(&f);
     loop_until(&f.loop, &f.s.started);
     assert_int_equal(exec_spawner_start(&opt, &second, NULL), 0);
@@ -161,6 +162,7 @@ static void test_exec_reattach_after_the_daemon_goes_away_finds_the_real_exit(vo
     fixture_init(&f);
     restart(&f, second);
     f.spec.shell = "while [ ! -e \"$GO\" ]; do sleep 0.01; done; exit 7";
+    f.spec.timeout_us = 60 * INT64_C(1000000);
     start(&f);
     loop_until(&f.loop, &f.s.started);
     restart(&f, second);
