@@ -52,10 +52,13 @@ static const struct option_row {
 static void usage(FILE *f)
 {
     fputs("usage: chime serve [OPTIONS]\n", f);
-    for (size_t i = 0; i < NROWS; i++)
-        fprintf(f, "  --%s%s%-*s %s [%s]\n", rows[i].flag, rows[i].arg ? " " : "",
-                (int)(26 - strlen(rows[i].flag) - (rows[i].arg ? strlen(rows[i].arg) + 1 : 0)),
-                rows[i].arg ? rows[i].arg : "", rows[i].help, rows[i].env);
+    for (size_t i = 0; i < NROWS; i++) {
+        char flag[64];
+
+        snprintf(flag, sizeof flag, "--%s%s%s", rows[i].flag, rows[i].arg ? " " : "",
+                 rows[i].arg ? rows[i].arg : "");
+        fprintf(f, "  %-28s %s [%s]\n", flag, rows[i].help, rows[i].env);
+    }
 }
 
 static int set(const struct option_row *row, const char *v, struct node_options *o,
