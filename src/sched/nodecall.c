@@ -12,6 +12,8 @@
 #include "util/err.h"
 #include "../banned.h"
 
+static int do_job_next(struct node *n, struct call *c);
+
 void node_on_wake(uv_async_t *a)
 {
     struct node *n = a->data;
@@ -34,7 +36,8 @@ void node_on_wake(uv_async_t *a)
 
         c->rc = n->stopping ? err_set(&c->err, CHIME_EIO, NULL, "the daemon is shutting down")
                             : c->fn(n, c);
-        node_tick(n);
+        if (c->fn != do_job_next)
+            node_tick(n);       /* a read changes nothing to re-arm */
         if (!c->deferred) {
             pthread_mutex_lock(&n->mu);
             c->done = true;
