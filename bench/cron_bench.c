@@ -8,9 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "machine.h"
 
 #include "time/cron.h"
 #include "time/tz.h"
@@ -51,27 +52,6 @@ static double median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return v[n / 2];
-}
-
-static void print_machine(void)
-{
-    char line[256], model[256] = "unknown cpu";
-    struct utsname u;
-    FILE *f = fopen("/proc/cpuinfo", "r");
-
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "model name", 10) == 0) {
-            char *colon = strchr(line, ':');
-
-            snprintf(model, sizeof model, "%s", colon ? colon + 2 : line);
-            model[strcspn(model, "\n")] = '\0';
-            break;
-        }
-    if (f)
-        fclose(f);
-    uname(&u);
-    printf("machine: %s, %ld cores, %s %s %s\n", model, sysconf(_SC_NPROCESSORS_ONLN),
-           u.sysname, u.release, u.machine);
 }
 
 int main(void)

@@ -164,6 +164,20 @@ static int body_doc(struct api_call *c, json_t **ret)
     return 0;
 }
 
+/* The body as a validated job (POST /jobs, the preview), owned, in *RET. */
+static int body_job(struct api_call *c, struct job **ret)
+{
+    json_t *doc = NULL;
+    int rc;
+
+    rc = body_doc(c, &doc);
+    if (rc < 0)
+        return rc;
+    rc = job_from_json(doc, NULL, ret, &c->err);
+    json_decref(doc);
+    return rc;
+}
+
 /* A document written to a job's path names that job or no job: the
  * missing names are filled in from the path. */
 static int doc_at_path(json_t *doc, const char *ns, const char *name, struct err *err)
@@ -321,15 +335,10 @@ done:
 int api_job_create(struct api_call *c)
 {
     struct job *j = NULL;
-    json_t *doc = NULL;
     char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1];
     int rc;
 
-    rc = body_doc(c, &doc);
-    if (rc < 0)
-        return rc;
-    rc = job_from_json(doc, NULL, &j, &c->err);
-    json_decref(doc);
+    rc = body_job(c, &j);
     if (rc < 0)
         return rc;
     snprintf(ns, sizeof ns, "%s", j->ns);
@@ -637,18 +646,13 @@ int api_job_next(struct api_call *c)
 int api_preview(struct api_call *c)
 {
     struct job *j = NULL;
-    json_t *doc = NULL;
     int64_t count = NEXT_COUNT_DEFAULT, from = 0;
     int rc;
 
     rc = fires_query(c, &count, &from);
     if (rc < 0)
         return rc;
-    rc = body_doc(c, &doc);
-    if (rc < 0)
-        return rc;
-    rc = job_from_json(doc, NULL, &j, &c->err);
-    json_decref(doc);
+    rc = body_job(c, &j);
     if (rc < 0)
         return rc;
     rc = reply_fires(c, j, count, from);

@@ -58,17 +58,26 @@ done:
     return rc;
 }
 
+/* The run the path names (/api/v1/runs/{id}...) into *RET and its id into
+ * *RET_ID; R is released by the caller (also on failure: it stays init'ed). */
+static int path_run(struct api_call *c, int64_t *ret_id, struct store_run *ret)
+{
+    int rc;
+
+    store_run_init(ret);
+    rc = api_param_id(c, 0, "id", ret_id, &c->err);
+    if (rc < 0)
+        return rc;
+    return store_run_get(c->api->opt.store, *ret_id, ret, &c->err);
+}
+
 int api_run_show(struct api_call *c)
 {
     struct store_run r;
     int64_t id;
     int rc;
 
-    store_run_init(&r);
-    rc = api_param_id(c, 0, "id", &id, &c->err);
-    if (rc < 0)
-        return rc;
-    rc = store_run_get(c->api->opt.store, id, &r, &c->err);
+    rc = path_run(c, &id, &r);
     if (rc < 0)
         return rc;
     rc = api_reply_json(c, 200, api_json_run(&r));
@@ -83,11 +92,7 @@ int api_run_cancel(struct api_call *c)
     int64_t id;
     int rc;
 
-    store_run_init(&r);
-    rc = api_param_id(c, 0, "id", &id, &c->err);
-    if (rc < 0)
-        return rc;
-    rc = store_run_get(c->api->opt.store, id, &r, &c->err);
+    rc = path_run(c, &id, &r);
     if (rc < 0)
         return rc;
     if (store_run_state_finished(r.state)) {
