@@ -5,11 +5,12 @@ import os
 import signal
 import socket
 import sqlite3
+import subprocess
 import time
 
 import pytest
 
-from daemon import Daemon, wait_for
+from daemon import CHIME, Daemon, wait_for
 
 FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
@@ -332,5 +333,45 @@ def test_the_examples_load_without_a_bad_file(tmp_path):
         matching = wait_for("the tenant-a pipeline", lambda: [
             r for r in d.runs("tenant-a/matching") if r["state"] == "succeeded"])
         assert d.output(matching[0]["id"]).strip() == "2 matches"
+    finally:
+        d.stop()
+
+
+@pytest.mark.parametrize("args,env,parts", [
+    (["--max-concurrent", "0"], {}, ["max-concurrent", "'0'"]),
+    (["--max-concurrent", "lots"], {}, ["max-concurrent", "'lots'"]),
+    (["--grace", "-5s"], {}, ["grace"]),
+    (["--keep-for", "9" * 40], {}, ["keep-for"]),
+    (["--timezone", "Mars/Base"], {}, ["timezone", "'Mars/Base'"]),
+    (["--log-format", "xml"], {}, ["log-format", "'xml'"]),
+    (["--data-dir", ""], {}, ["data-dir"]),
+    ([], {"CHIME_MAX_CONCURRENT": "x" * 5000}, ["CHIME_MAX_CONCURRENT"]),
+    ([], {"CHIME_WAIT": "maybe"}, ["CHIME_WAIT", "'maybe'"]),
+    (["stray"], {}, ["unexpected argument 'stray'"]),
+])
+def test_bad_serve_options_are_one_line_and_create_nothing(tmp_path, args, env, parts):
+    data = tmp_path / "data"
+    proc = subprocess.run([CHIME, "serve", "--data-dir", str(data), "--listen", "127.0.0.1:0",
+                           *args], capture_output=True, text=True, timeout=30,
+                          env=dict(os.environ, **env))
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    first = proc.stderr.splitlines()[0]
+    for part in parts:
+        assert part in first, (part, proc.stderr)
+    assert len(first) < 300
+    if args[:2] != ["--data-dir", ""]:
+        assert not data.exists()            # refused before anything was made
+
+
+def test_an_oversized_job_file_is_reported_and_the_others_still_load(tmp_path):
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    (jobs / "ok.json").write_text('{"name": "ok", "schedule": {"manual": true}, "shell": "true"}')
+    (jobs / "huge.json").write_text('{"name": "huge", "description": "' + "x" * (2 << 20) + '"}')
+    d = Daemon(tmp_path / "data", args=["--jobs-dir", str(jobs)]).start()
+    try:
+        items = d.request("GET", "/api/v1/jobs")[1]["items"]
+        assert [j["name"] for j in items] == ["ok"]
+        assert f"{jobs / 'huge.json'}: file: larger than" in d.logtext()
     finally:
         d.stop()

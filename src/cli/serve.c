@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "sched/node.h"
+#include "time/tz.h"
 #include "time/units.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -104,6 +105,7 @@ int cli_serve(int argc, char **argv)
     struct option longopts[NROWS + 2];
     struct node_options o = { 0 };
     struct err err = { 0 };
+    const struct tz *zone;
     int c, idx;
 
     o.grace_us = 30 * INT64_C(1000000);
@@ -138,6 +140,11 @@ int cli_serve(int argc, char **argv)
     if (optind != argc) {
         fprintf(stderr, "chime serve: unexpected argument '%.40s'\n", argv[optind]);
         usage(stderr);
+        return 2;
+    }
+    /* an unknown zone is bad input: refuse it before anything is created */
+    if (o.timezone && tz_load(o.timezone, &zone, &err) < 0) {
+        cli_error("serve", &err);
         return 2;
     }
     if (node_run(&o, &err) < 0) {
