@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "exec/exec.h"
 #include "exec/output.h"
@@ -46,9 +48,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 0: {
         size_t used = 0, total = 0;
 
+        char *rec = NULL;
+        size_t rec_len = 0;
+        int fd;
+
         if (exec_output_parse(s, size - 1, count_chunk, &total, &used, &err) == 0
             && (used > size - 1 || total > size - 1))
             abort();        /* it can only have seen bytes it was given */
+        /* the exit record's finder walks the same chunks through pread */
+        fd = memfd_create("output", MFD_CLOEXEC);
+        if (fd >= 0 && write(fd, s, size - 1) == (ssize_t)(size - 1)
+            && exec_output_record(fd, &rec, &rec_len, &err) == 0 && rec
+            && (rec_len > size - 1 || rec[rec_len] != '\0'))
+            abort();
+        free(rec);
+        if (fd >= 0)
+            close(fd);
         break;
     }
     case 1: {

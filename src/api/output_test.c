@@ -60,7 +60,7 @@ static void test_api_serves_output_and_byte_ranges(void **state)
     exec_output_write(o, EXEC_STDOUT, "hello\n", 6);
     exec_output_write(o, EXEC_STDERR, "oops\n", 5);
     exec_output_write(o, EXEC_STDOUT, "world\n", 6);
-    assert_int_equal(exec_output_finish(o, &err), 0);
+    assert_int_equal(exec_output_finish(o, NULL, &err), 0);
     exec_output_free(o);
     snprintf(path, sizeof path, "/api/v1/runs/%lld/output", (long long)id);
 
@@ -205,7 +205,7 @@ static void test_api_follows_output_until_the_run_ends(void **state)
     exec_output_write(o, EXEC_STDERR, "oops\n", 5);
     follower_wait(&f, "event: stderr\nid: 44\ndata: oops\ndata: \n\n");
     exec_output_write(o, EXEC_STDOUT, "last\n", 5);
-    assert_int_equal(exec_output_finish(o, &err), 0);
+    assert_int_equal(exec_output_finish(o, NULL, &err), 0);
     exec_output_free(o);
     store_run_init(&run);
     assert_int_equal(store_run_get(fx->store, id, &run, &err), 0);
@@ -293,7 +293,7 @@ static void test_api_quiet_follow_outlives_the_idle_limit(void **state)
     follower_wait_n(&f, ": ping\n\n", 4); /* two seconds without output */
     exec_output_write(o, EXEC_STDOUT, "b\n", 2);
     follower_wait(&f, "data: b\n");
-    assert_int_equal(exec_output_finish(o, &err), 0);
+    assert_int_equal(exec_output_finish(o, NULL, &err), 0);
     exec_output_free(o);
     store_run_init(&run);
     assert_int_equal(store_run_get(fx->store, id, &run, &err), 0);

@@ -316,6 +316,21 @@ void exec_child_run(const struct exec_child *c)
     _exit(127);
 }
 
+/* vfork: the child only makes system calls until execve(), and copying the
+ * holder's mappings (every library of the daemon's) would cost more than
+ * the rest of a run's set-up together. The child never returns from here
+ * (exec_child_run() does not return), which is what makes vfork safe, and
+ * no handler can run in it: the holder installs none (its signals are
+ * ignored or blocked, and the child resets them before unblocking). */
+__attribute__((noinline)) pid_t exec_child_spawn(const struct exec_child *c)
+{
+    pid_t pid = vfork();
+
+    if (pid == 0)
+        exec_child_run(c);
+    return pid;
+}
+
 int exec_child_wait_exec(const struct exec_child *c, int read_fd, char *buf, size_t len)
 {
     struct report r;

@@ -45,6 +45,10 @@ int exec_child_workdir_walk(const char *root, const char *rel, int *ret_fd, stru
 int exec_child_prepare(struct exec_child *c, struct err *err);
 void exec_child_release(struct exec_child *c);
 
+/* Starts the job: a vfork()ed child that runs exec_child_run(C). Returns its
+ * pid, or -1 with errno. */
+pid_t exec_child_spawn(const struct exec_child *c);
+
 /* In the forked child: new session, limits, fds, workdir, then exec. Never
  * returns; exits 127 after reporting a failure. */
 void exec_child_run(const struct exec_child *c) __attribute__((noreturn));

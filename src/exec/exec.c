@@ -3,17 +3,17 @@
  * A run moves through:
  *
  *   SPAWNING    its start request is with the spawner (matched by tag)
- *   CONNECTED   holder.sock is open: "status" and "cancel" go out, the
+ *   CONNECTED   the holder's socket is open: "status" and "cancel" go out, the
  *               holder's "exit" message ends the run
  *   RETRYING    a connect failed for a passing reason; the retry timer
  *               tries again
- *   READING     the holder is gone: exit.json is read on the thread pool;
- *               no file means the run is lost
+ *   READING     the holder is gone: the record at the end of the output is
+ *               read on the thread pool; none means the run is lost
  *   DONE        on_exit is running; the run is freed when it returns
  *
  * A connection that closes without an exit message is tried again (the
  * holder may only have dropped us) before the record is read: a holder
- * answers connects until it has written exit.json, so "refused and no
+ * answers connects until it has written its record, so "refused and no
  * record" means it died without one. Nothing here blocks: sockets are
  * non-blocking and the one file read goes to the thread pool.
  *
@@ -225,28 +225,17 @@ static void run_started(struct exec_run *run)
 static void on_record_work(uv_work_t *w)
 {
     struct reader *r = w->data;
-    size_t cap = EXEC_RECORD_MAX;
+    struct err err = {0};
     int fd = open(r->path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0) {
         r->error = errno;
         return;
     }
-    r->text = malloc(cap);
-    if (!r->text) {
-        r->error = ENOMEM;
-    } else {
-        for (;;) {
-            ssize_t n = read(fd, r->text + r->len, cap - r->len);
-
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                r->error = errno;
-            if (n <= 0 || (r->len += (size_t)n) == cap)
-                break;
-        }
-    }
+    if (exec_output_record(fd, &r->text, &r->len, &err) < 0)
+        r->error = err.code == CHIME_ENOMEM ? ENOMEM : EIO;
+    else if (!r->text)
+        r->error = ENOENT;
     close(fd);
 }
 
@@ -292,7 +281,7 @@ static void on_record_read(uv_work_t *w, int status)
 static void run_read_record(struct exec_run *run)
 {
     struct reader *r = calloc(1, sizeof *r);
-    size_t len = strlen(run->run_dir) + sizeof "/" EXEC_RECORD_FILE;
+    size_t len = strlen(run->run_dir) + sizeof "/" EXEC_OUTPUT_FILE;
 
     run->state = RUN_READING;
     if (!r || !(r->path = malloc(len))) {
@@ -300,7 +289,7 @@ static void run_read_record(struct exec_run *run)
         run_fail(run->e, run, EXEC_LOST, "out of memory reading the exit record");
         return;
     }
-    snprintf(r->path, len, "%s/%s", run->run_dir, EXEC_RECORD_FILE);
+    snprintf(r->path, len, "%s/%s", run->run_dir, EXEC_OUTPUT_FILE);
     r->e = run->e;
     r->run = run;
     r->work.data = r;
@@ -382,29 +371,26 @@ static void on_conn_readable(uv_poll_t *p, int status, int events)
     }
 }
 
-/* connect() to RUN's holder.sock, through /proc/self/fd when the path is
- * too long for sun_path. Returns the connected fd or -errno. */
+/* connect() to the holder of RUN_DIR. Returns the connected fd or -errno
+ * (-ECONNREFUSED: nobody listens, the holder is gone). */
 static int holder_connect(const char *run_dir)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int fd, dirfd = -1, rc;
+    struct sockaddr_un sa;
+    struct stat st;
+    socklen_t len;
+    int fd, rc;
 
-    if (strlen(run_dir) + sizeof "/" EXEC_HOLDER_SOCK > sizeof sa.sun_path) {
-        dirfd = open(run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (dirfd < 0)
-            return -errno;
-        snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dirfd, EXEC_HOLDER_SOCK);
-    } else {
-        snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s", run_dir, EXEC_HOLDER_SOCK);
-    }
+    if (stat(run_dir, &st) < 0)
+        return -errno;
+    len = exec_holder_addr(&st, &sa);
     fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    rc = fd < 0 ? -errno : 0;
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        rc = -errno;
+    if (fd < 0)
+        return -errno;
+    rc = connect(fd, (struct sockaddr *)&sa, len) < 0 ? -errno : 0;
+    if (rc == 0 && !exec_holder_peer_ok(fd))
+        rc = -EPERM; /* someone else's socket under our holder's name */
+    if (rc < 0)
         close(fd);
-    }
-    if (dirfd >= 0)
-        close(dirfd);
     return rc < 0 ? rc : fd;
 }
 
@@ -416,7 +402,7 @@ static void run_connect(struct exec_run *run)
     struct conn *c = NULL;
     int fd = holder_connect(run->run_dir);
 
-    if (fd == -ENOENT || fd == -ECONNREFUSED || fd == -ENOTDIR) {
+    if (fd == -ENOENT || fd == -ECONNREFUSED || fd == -ENOTDIR || fd == -EPERM) {
         run_read_record(run); /* the holder is gone: how did it end? */
         return;
     }
@@ -633,12 +619,13 @@ int exec_start(struct exec *e, const struct exec_spec *spec, const struct exec_c
     if (rc < 0)
         return rc;
     tag = exec_spawner_tag(e->sp);
-    req = json_pack("{s:I, s:o}", "tag", (json_int_t)tag, "spec", exec_spec_to_json(spec));
+    req = exec_spec_to_json(spec);
     text = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
     if (!text)
         return err_set(err, CHIME_ENOMEM, "", "out of memory encoding the start request");
-    len = strlen(text);
+    /* the request: the tag (8 bytes), then the spec */
+    len = sizeof tag + strlen(text);
     if (len > EXEC_REQUEST_MAX) {
         free(text);
         return err_set(err, CHIME_ETOOBIG, "command",
@@ -652,7 +639,8 @@ int exec_start(struct exec *e, const struct exec_spec *spec, const struct exec_c
         free(text);
         return err_set(err, CHIME_ENOMEM, "", "out of memory");
     }
-    memcpy(m->data, text, len);
+    memcpy(m->data, &tag, sizeof tag);
+    memcpy(m->data + sizeof tag, text, len - sizeof tag);
     free(text);
     m->len = len;
     m->next = NULL;

@@ -25,6 +25,21 @@ static int count_marks(void *arg, int stream, const char *data, size_t len, int6
     return 0;
 }
 
+/* Whether the output file PATH ends with its exit record. */
+static bool has_record(const void *path)
+{
+    char *rec = NULL;
+    size_t len;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd >= 0)
+        exec_output_record(fd, &rec, &len, NULL);
+    if (fd >= 0)
+        close(fd);
+    free(rec);
+    return rec != NULL;
+}
+
 static void test_exec_reports_the_exit_code_and_both_streams_marked(void **state)
 {
     struct fixture f;
@@ -139,7 +154,7 @@ static void test_exec_reattach_after_the_daemon_goes_away_finds_the_real_exit(vo
      * not reach the spawner's own forks (exec_child_fork) */
     fixture_init(&f);
     f.spec.shell = "while [ ! -e \"$GO\" ]; do sleep 0.01; done; echo done; exit 7";
-    f.spec.timeout_us = 60 * INT64_C(1000000);    /* a failed test leaves no job behind */
+    f.spec.timeout_us = 60 * INT64_C(1000000); /* a failed test leaves no job behind */
     start(&f);
     loop_until(&f.loop, &f.s.started);
     assert_int_equal(exec_spawner_start(&opt, &second, NULL), 0);
@@ -167,8 +182,8 @@ static void test_exec_reattach_after_the_daemon_goes_away_finds_the_real_exit(vo
     loop_until(&f.loop, &f.s.started);
     restart(&f, second);
     touch(f.go);
-    snprintf(record, sizeof record, "%s/exit.json", f.run_dir);
-    assert_true(wait_for(file_exists, record));
+    snprintf(record, sizeof record, "%s/output", f.run_dir);
+    assert_true(wait_for(has_record, record));
     assert_int_equal(exec_attach(f.e, f.run_dir, &cb, &run, NULL), 0);
     loop_until(&f.loop, &again.ended);
     assert_false(again.started);

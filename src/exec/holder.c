@@ -1,7 +1,7 @@
 /* holder.c: one run's holder process (see holder.h).
  *
  * A single-threaded poll() loop over: a signalfd (SIGCHLD, SIGTERM), the
- * job's two output pipes, the listening holder.sock and its clients. The
+ * job's two output pipes, the listening socket and its clients. The
  * state that matters:
  *
  *   running   the job's main process lives; the timeout or a cancel sends
@@ -15,8 +15,8 @@
  *             RESCAN_US until nothing is left.
  *
  * Then the exit record is written, the connected daemons are told, and the
- * holder exits. The holder is the child subreaper of the whole tree, and it
- * reaps everything that comes back to it, so it leaves no zombie. */
+ * holder is free for its next run (exec_holder_main()). The holder is the child subreaper of the
+ * whole tree, and it reaps everything that comes back to it, so it leaves no zombie. */
 #include "holder.h"
 
 #include <errno.h>
@@ -43,6 +43,7 @@
 #include "child.h"
 #include "output.h"
 #include "record.h"
+#include "spec.h"
 #include "tree.h"
 #include "../util/err.h"
 #include "../banned.h"
@@ -55,7 +56,9 @@
 struct holder {
     const struct exec_spec *spec;
     const char *cgroup_parent; /* "" for none */
-    int report_fd;             /* to the spawner; -1 once reported */
+    int report_fd;             /* the channel to the spawner */
+    bool reported;             /* the report went out */
+    uint64_t tag;              /* the spawner's, for the report */
     pid_t pid;
     int dirfd; /* the run directory; -1 until it is ours */
     int listen_fd;
@@ -75,6 +78,8 @@ struct holder {
     int64_t drain_until;
     int64_t term_at; /* when SIGTERM went out; 0: not yet */
     int64_t next_scan;
+    int64_t cpu_user_us, cpu_sys_us; /* of everything reaped in this run */
+    long max_rss_kb;
     bool killed; /* SIGKILL went out */
     bool timed_out;
     bool cancelled;
@@ -106,9 +111,10 @@ static void set_error(struct holder *h, const char *msg)
 
 /* ---- set-up ---- */
 
-/* Out of the spawner's process group and fd table, adopted subtrees
- * coming back to us, and deaf to what a closing terminal or daemon sends. */
-static void holder_detach(struct holder *h)
+/* Once per holder process: out of the spawner's process group and fd
+ * table (all but CHAN), adopted subtrees coming back to us, and deaf to what
+ * a closing terminal or daemon sends. Returns the signalfd, or -1. */
+static int holder_detach(int chan)
 {
     struct sigaction ign = {.sa_handler = SIG_IGN}, dfl = {.sa_handler = SIG_DFL};
     sigset_t mask;
@@ -126,24 +132,49 @@ static void holder_detach(struct holder *h)
     sigaddset(&mask, SIGCHLD);
     sigaddset(&mask, SIGTERM);
     sigprocmask(SIG_BLOCK, &mask, NULL);
-    if (h->report_fd > 3)
-        close_range(3, (unsigned)h->report_fd - 1, 0);
-    close_range((unsigned)h->report_fd + 1, ~0U, 0);
-    h->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (chan > 3)
+        close_range(3, (unsigned)chan - 1, 0);
+    close_range((unsigned)chan + 1, ~0U, 0);
+    return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+socklen_t exec_holder_addr(const struct stat *run_dir, struct sockaddr_un *sa)
+{
+    int n;
+
+    /* abstract: no inode to create and remove per run; named by the run
+     * directory's identity, so the same directory always gives the same
+     * name and its path length does not matter */
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    n = snprintf(sa->sun_path + 1, sizeof sa->sun_path - 1, "chime-holder/%jx/%jx",
+                 (uintmax_t)run_dir->st_dev, (uintmax_t)run_dir->st_ino);
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+bool exec_holder_peer_ok(int fd)
+{
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+
+    /* an abstract socket has no file mode: only our user (or root) */
+    return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0
+           && (cred.uid == geteuid() || cred.uid == 0);
 }
 
 static int holder_listen(struct holder *h, struct err *err)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct sockaddr_un sa;
+    struct stat st;
+    socklen_t len;
 
-    /* bound relative to the run directory: its path may be longer than
-     * sun_path allows */
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", EXEC_HOLDER_SOCK);
+    if (fstat(h->dirfd, &st) < 0)
+        return err_set(err, CHIME_EIO, "", "cannot stat the run directory: %s", strerror(errno));
+    len = exec_holder_addr(&st, &sa);
     h->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (h->listen_fd < 0 || fchdir(h->dirfd) < 0
-        || bind(h->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0
+    if (h->listen_fd < 0 || bind(h->listen_fd, (struct sockaddr *)&sa, len) < 0
         || listen(h->listen_fd, CLIENTS_MAX) < 0)
-        return err_set(err, CHIME_EIO, "", "cannot listen on %s: %s", EXEC_HOLDER_SOCK,
+        return err_set(err, CHIME_EIO, "", "cannot listen on @%s: %s", sa.sun_path + 1,
                        strerror(errno));
     return 0;
 }
@@ -201,9 +232,7 @@ static int holder_setup(struct holder *h, struct err *err)
     h->started_us = clock_us(CLOCK_REALTIME);
     if (s->timeout_us > 0)
         h->timeout_at = clock_us(CLOCK_MONOTONIC) + s->timeout_us;
-    h->job = exec_child_fork();
-    if (h->job == 0)
-        exec_child_run(&h->child);
+    h->job = exec_child_spawn(&h->child);
     if (h->job < 0) {
         rc = err_set(err, CHIME_EIO, "", "cannot fork the job: %s", strerror(errno));
         goto done;
@@ -228,19 +257,17 @@ done:
 static void holder_report(struct holder *h)
 {
     struct exec_holder_report r = {0};
-    ssize_t n;
 
-    if (h->report_fd < 0)
+    if (h->reported)
         return;
+    r.tag = h->tag;
     r.ok = h->job > 0;
     r.holder_pid = h->pid;
     r.job_pid = h->job > 0 ? h->job : 0;
     r.started_us = h->started_us;
     snprintf(r.error, sizeof r.error, "%s", h->error);
-    do
-        n = write(h->report_fd, &r, sizeof r);
-    while (n < 0 && errno == EINTR);
-    close_fd(&h->report_fd);
+    send(h->report_fd, &r, sizeof r, MSG_NOSIGNAL);
+    h->reported = true;
 }
 
 /* ---- the tree ---- */
@@ -270,16 +297,23 @@ static void holder_term(struct holder *h, int64_t now)
 
 static void holder_reap(struct holder *h, int64_t now)
 {
+    struct rusage ru;
     int status;
     pid_t p;
 
-    while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+    /* per process, not RUSAGE_CHILDREN: a holder serves many runs */
+    while ((p = wait4(-1, &status, WNOHANG, &ru)) > 0) {
+        h->cpu_user_us += (int64_t)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec;
+        h->cpu_sys_us += (int64_t)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
+        if (ru.ru_maxrss > h->max_rss_kb)
+            h->max_rss_kb = ru.ru_maxrss;
         if (p == h->job) {
             h->job_done = true;
             h->job_status = status;
             h->finished_us = clock_us(CLOCK_REALTIME);
             h->drain_until = now + DRAIN_US;
         }
+    }
 }
 
 static bool pipes_open(const struct holder *h)
@@ -350,7 +384,7 @@ static bool holder_step(struct holder *h, int64_t now, int64_t *wake)
 static void client_send(struct holder *h, int i, const char *msg)
 {
     if (send(h->clients[i], msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-        close_fd(&h->clients[i]); /* it will read exit.json */
+        close_fd(&h->clients[i]); /* it will read the record */
 }
 
 static void client_accept(struct holder *h)
@@ -360,7 +394,7 @@ static void client_accept(struct holder *h)
     while ((fd = accept4(h->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
         for (i = 0; i < CLIENTS_MAX && h->clients[i] >= 0; i++)
             ;
-        if (i == CLIENTS_MAX)
+        if (i == CLIENTS_MAX || !exec_holder_peer_ok(fd))
             close(fd);
         else
             h->clients[i] = fd;
@@ -455,23 +489,18 @@ static void holder_finish(struct holder *h)
 {
     struct exec_result r = {.exit_code = -1};
     struct err err = {0};
-    struct rusage ru;
     json_t *msg = NULL, *rec;
-    char *text = NULL;
+    char *text = NULL, *record = NULL;
     int i;
 
-    if (h->out && exec_output_finish(h->out, &err) < 0)
-        set_error(h, err.msg);
     if (h->job_done && WIFEXITED(h->job_status))
         r.exit_code = WEXITSTATUS(h->job_status);
     else if (h->job_done && WIFSIGNALED(h->job_status))
         r.signal = WTERMSIG(h->job_status);
     /* everything the holder reaped: the job and all its descendants */
-    if (getrusage(RUSAGE_CHILDREN, &ru) == 0) {
-        r.cpu_user_ms = (int64_t)ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000;
-        r.cpu_sys_ms = (int64_t)ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
-        r.max_rss_kb = ru.ru_maxrss;
-    }
+    r.cpu_user_ms = h->cpu_user_us / 1000;
+    r.cpu_sys_ms = h->cpu_sys_us / 1000;
+    r.max_rss_kb = h->max_rss_kb;
     if (h->cg) {
         int64_t peak = exec_cgroup_peak(h->cg);
 
@@ -489,11 +518,19 @@ static void holder_finish(struct holder *h)
     r.cancelled = h->cancelled;
     snprintf(r.error, sizeof r.error, "%s", h->error);
     exec_record_outcome(&r);
-    if (h->dirfd >= 0)
-        exec_record_write(h->dirfd, &r, &err);
     /* the record is on disk before anyone hears of the end: a daemon that
-     * misses the message finds the file */
+     * misses the message finds it at the end of the output file */
     rec = exec_record_to_json(&r);
+    record = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+    if (h->out && exec_output_finish(h->out, record, &err) < 0) {
+        snprintf(r.error, sizeof r.error, "%s", err.msg);
+        json_decref(rec);
+        rec = exec_record_to_json(&r);
+    }
+    free(record);
+    /* the file's name is durable only once its directory is */
+    if (h->dirfd >= 0 && fsync(h->dirfd) < 0 && errno != EINVAL && errno != EBADF)
+        set_error(h, "cannot sync the run directory");
     if (rec)
         msg = json_pack("{s:s, s:o}", "event", "exit", "record", rec);
     if (msg)
@@ -504,30 +541,67 @@ static void holder_finish(struct holder *h)
     free(text);
     json_decref(msg);
     close_fd(&h->listen_fd);
-    if (h->dirfd >= 0)
-        unlinkat(h->dirfd, EXEC_HOLDER_SOCK, 0);
 }
 
-void exec_holder_main(const struct exec_spec *spec, const char *cgroup_parent, int report_fd)
+/* Leaves nothing of H's run behind in the process: fds, memory, and the
+ * run directory as working directory. */
+static void holder_clear(struct holder *h)
+{
+    int i;
+
+    for (i = 0; i < CLIENTS_MAX; i++)
+        close_fd(&h->clients[i]);
+    close_fd(&h->listen_fd);
+    close_fd(&h->pipe_fd[0]);
+    close_fd(&h->pipe_fd[1]);
+    close_fd(&h->exec_fd);
+    close_fd(&h->dirfd);
+    close_fd(&h->child.workdir_fd);
+    exec_child_release(&h->child);
+    exec_output_free(h->out);
+    exec_cgroup_free(h->cg);
+    if (chdir("/") < 0)
+        set_error(h, "chdir /");
+    free(h);
+}
+
+/* One run: REQ is the spawner's request (a tag, then the spec as JSON). */
+static void holder_run(const char *req, size_t len, const char *cgroup_parent, int chan, int sig_fd)
 {
     struct holder *h = calloc(1, sizeof *h);
+    struct signalfd_siginfo si;
+    struct exec_spec *spec = NULL;
     char why[EXEC_ERROR_MAX];
     struct err err = {0};
+    json_t *doc;
     int i;
 
     if (!h)
         _exit(1);
-    h->spec = spec;
-    h->cgroup_parent = cgroup_parent ? cgroup_parent : "";
-    h->report_fd = report_fd;
+    h->cgroup_parent = cgroup_parent;
+    h->report_fd = chan;
+    h->sig_fd = sig_fd;
     h->pid = getpid();
     h->dirfd = h->listen_fd = h->exec_fd = -1;
     h->pipe_fd[0] = h->pipe_fd[1] = -1;
-    h->child.spec = spec;
     h->child.workdir_fd = -1;
     for (i = 0; i < CLIENTS_MAX; i++)
         h->clients[i] = -1;
-    holder_detach(h);
+    /* a SIGTERM that came while idle was for no run of ours */
+    while (read(sig_fd, &si, sizeof si) == (ssize_t)sizeof si)
+        ;
+    if (len >= sizeof h->tag)
+        memcpy(&h->tag, req, sizeof h->tag);
+    doc = len >= sizeof h->tag
+              ? json_loadb(req + sizeof h->tag, len - sizeof h->tag, JSON_REJECT_DUPLICATES, NULL)
+              : NULL;
+    if (exec_spec_from_json(doc, &spec, &err) < 0) {
+        snprintf(h->error, sizeof h->error, "%.31s%s%.200s", err.field, err.field[0] ? ": " : "",
+                 err.msg);
+        holder_report(h);
+        goto done;
+    }
+    h->spec = h->child.spec = spec;
     if (holder_setup(h, &err) < 0) {
         /* the record first: a daemon that restarts between the two finds
          * it, not a run that looks lost */
@@ -536,14 +610,37 @@ void exec_holder_main(const struct exec_spec *spec, const char *cgroup_parent, i
         if (h->dirfd >= 0)
             holder_finish(h);
         holder_report(h);
-        _exit(1);
+        goto done;
     }
     holder_report(h);
     if (exec_child_wait_exec(&h->child, h->exec_fd, why, sizeof why) < 0)
         set_error(h, why);
     close_fd(&h->exec_fd);
-    exec_child_release(&h->child);
     holder_loop(h);
     holder_finish(h);
-    _exit(0);
+done:
+    holder_clear(h);
+    exec_spec_free(spec);
+    json_decref(doc);
+}
+
+void exec_holder_main(const char *cgroup_parent, int chan)
+{
+    char *req = malloc(EXEC_REQUEST_MAX + 1);
+    int sig_fd = holder_detach(chan);
+
+    if (!req)
+        _exit(1);
+    for (;;) {
+        ssize_t n = recv(chan, req, EXEC_REQUEST_MAX + 1, 0);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || n > EXEC_REQUEST_MAX)
+            _exit(0); /* the spawner is gone, or wants us gone */
+        holder_run(req, (size_t)n, cgroup_parent ? cgroup_parent : "", chan, sig_fd);
+        /* free for the next run; a spawner that is gone ends us */
+        if (send(chan, "F", 1, MSG_NOSIGNAL) < 0)
+            _exit(0);
+    }
 }

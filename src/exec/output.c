@@ -163,7 +163,7 @@ void exec_output_write(struct exec_output *o, enum exec_stream stream, const cha
         ring_push(o, stream, data + head, len - head);
 }
 
-int exec_output_finish(struct exec_output *o, struct err *err)
+int exec_output_finish(struct exec_output *o, const char *record, struct err *err)
 {
     uint64_t tail = (uint64_t)o->tail_max;
     uint64_t kept = o->ring_in < tail ? o->ring_in : tail;
@@ -184,6 +184,8 @@ int exec_output_finish(struct exec_output *o, struct err *err)
         put_chunk(o, s == EXEC_STDERR ? 'E' : 'O', o->ring + pos, first, o->ring, n - first, n);
         i += n;
     }
+    if (record)
+        put_chunk(o, 'X', record, strlen(record), NULL, 0, strlen(record));
     if (!o->werr && fsync(o->fd) < 0 && errno != EINVAL)
         o->werr = errno;
     if (o->werr) {
@@ -231,7 +233,7 @@ int exec_output_parse(const char *data, size_t len, exec_output_chunk_cb *cb, vo
         uint64_t n = 0;
         int rc;
 
-        if (kind != 'O' && kind != 'E' && kind != 'D')
+        if (kind != 'O' && kind != 'E' && kind != 'D' && kind != 'X')
             return err_set(err, CHIME_EINVAL, "", "bad chunk kind 0x%02x at byte %zu",
                            (unsigned char)kind, at);
         while (p < len && data[p] >= '0' && data[p] <= '9' && p - at <= 19)
@@ -243,6 +245,14 @@ int exec_output_parse(const char *data, size_t len, exec_output_chunk_cb *cb, vo
         p++;
         if (kind == 'D') {
             rc = cb ? cb(arg, 0, NULL, 0, (int64_t)n) : 0;
+        } else if (kind == 'X') {
+            if (n > len - p)
+                break;
+            rc = 0; /* the exit record: not output, and the last chunk */
+            p += (size_t)n;
+            if (p < len)
+                return err_set(err, CHIME_EINVAL, "", "a chunk after the exit record at byte %zu",
+                               p);
         } else {
             if (n > len - p)
                 break; /* the payload is still being written */
@@ -257,6 +267,62 @@ int exec_output_parse(const char *data, size_t len, exec_output_chunk_cb *cb, vo
     }
     *ret_used = at;
     return 0;
+}
+
+int exec_output_record(int fd, char **ret, size_t *ret_len, struct err *err)
+{
+    size_t magic = sizeof EXEC_OUTPUT_MAGIC - 1;
+    uint64_t at = magic;
+    char head[32];
+
+    *ret = NULL;
+    *ret_len = 0;
+    if (pread(fd, head, magic, 0) != (ssize_t)magic || memcmp(head, EXEC_OUTPUT_MAGIC, magic) != 0)
+        return err_set(err, CHIME_EINVAL, "", "not a chime output file");
+    /* chunk headers only, each payload skipped: the record is the last
+     * chunk, behind up to the whole output */
+    for (;;) {
+        ssize_t got = pread(fd, head, sizeof head, (off_t)at);
+        uint64_t n = 0;
+        size_t p = 1;
+
+        if (got < 0)
+            return err_set(err, CHIME_EIO, "", "cannot read the output: %s", strerror(errno));
+        if (got < 2)
+            return 0; /* the end: no record (yet) */
+        if (head[0] != 'O' && head[0] != 'E' && head[0] != 'D' && head[0] != 'X')
+            return err_set(err, CHIME_EINVAL, "", "bad chunk kind at byte %" PRIu64, at);
+        while (p < (size_t)got && head[p] >= '0' && head[p] <= '9' && p <= 19)
+            n = n * 10 + (uint64_t)(head[p++] - '0');
+        if (p == (size_t)got)
+            return 0; /* a header cut short: the holder died writing it */
+        if (head[p] != '\n' || p == 1 || n > INT64_MAX)
+            return err_set(err, CHIME_EINVAL, "", "bad chunk header at byte %" PRIu64, at);
+        at += p + 1;
+        if (head[0] == 'D')
+            continue;
+        if (head[0] == 'X') {
+            char *text;
+
+            if (n > EXEC_OUTPUT_RECORD_MAX)
+                return err_set(err, CHIME_EINVAL, "", "the exit record is too large");
+            text = malloc(n + 1);
+            if (!text)
+                return err_set(err, CHIME_ENOMEM, "", "out of memory");
+            got = pread(fd, text, n, (off_t)at);
+            if (got != (ssize_t)n) {
+                free(text); /* cut short: the holder died writing it */
+                return got < 0 ? err_set(err, CHIME_EIO, "", "cannot read the output: %s",
+                                         strerror(errno))
+                               : 0;
+            }
+            text[n] = '\0';
+            *ret = text;
+            *ret_len = n;
+            return 0;
+        }
+        at += n;
+    }
 }
 
 struct render {

@@ -7,6 +7,7 @@
  *     O<len>\n<len bytes>     bytes the job wrote to stdout
  *     E<len>\n<len bytes>     bytes the job wrote to stderr
  *     D<count>\n              COUNT bytes were dropped here (the output cap)
+ *     X<len>\n<len bytes>     the exit record (JSON), last, written once at the end
  *
  * with <len> and <count> in decimal. Past the cap the writer keeps the first
  * half of it as it comes and the last half in a ring, written at the end
@@ -40,15 +41,23 @@ int exec_output_new(int fd, int64_t cap, struct exec_output **ret, struct err *e
  * dropped too: the job must never block on its output. */
 void exec_output_write(struct exec_output *o, enum exec_stream stream, const char *data,
                        size_t len);
-/* Writes the kept tail after its D chunk and fsyncs. Returns 0, or the
- * negative errno of the first write error (then ERR says what). */
-int exec_output_finish(struct exec_output *o, struct err *err);
+/* Writes the kept tail after its D chunk, then RECORD (JSON text, or NULL
+ * for none) as the X chunk, and fsyncs. Returns 0, or the negative errno of
+ * the first write error (then ERR says what). */
+int exec_output_finish(struct exec_output *o, const char *record, struct err *err);
 /* Bytes the job wrote on both streams, kept or not. */
 int64_t exec_output_total(const struct exec_output *o);
 /* Closes the file. */
 void exec_output_free(struct exec_output *o);
 
 /* ---- reading ---- */
+
+#define EXEC_OUTPUT_RECORD_MAX 65536 /* bytes of an exit record a reader accepts */
+
+/* The exit record in the output file FD (read with pread, by chunk headers
+ * only): *RET (owned, NUL-terminated) and *RET_LEN, or *RET NULL when the
+ * file has none, or ends in a cut-short chunk (its holder died writing). */
+int exec_output_record(int fd, char **ret, size_t *ret_len, struct err *err);
 
 /* Called per chunk: STREAM is EXEC_STDOUT or EXEC_STDERR with DATA, or 0 for
  * a drop marker with DROPPED bytes (DATA NULL). Nonzero stops the walk. */

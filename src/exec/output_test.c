@@ -80,7 +80,7 @@ static void write_and_collect(int64_t cap, void (*feed)(struct exec_output *o), 
     file_open(&f);
     assert_int_equal(exec_output_new(f.fd, cap, &o, NULL), 0);
     feed(o);
-    assert_int_equal(exec_output_finish(o, NULL), 0);
+    assert_int_equal(exec_output_finish(o, NULL, NULL), 0);
     assert_int_equal(exec_output_total(o), total);
     exec_output_free(o);
     data = file_slurp(&f, &len);
@@ -173,7 +173,8 @@ static void test_output_parse_rejects_what_is_not_an_output_file(void **state)
 {
     const char *bad[] = {
         "hello world, not ours",
-        EXEC_OUTPUT_MAGIC "X3\nabc",
+        EXEC_OUTPUT_MAGIC "Q3\nabc",
+        EXEC_OUTPUT_MAGIC "X2\n{}O1\na", /* nothing after the exit record */
         EXEC_OUTPUT_MAGIC "O\nabc",
         EXEC_OUTPUT_MAGIC "O3xabc",
         EXEC_OUTPUT_MAGIC "O99999999999999999999999\n",
@@ -199,7 +200,7 @@ static void test_output_read_renders_chosen_streams_and_the_drop_marker(void **s
     file_open(&f);
     assert_int_equal(exec_output_new(f.fd, 10, &o, NULL), 0);
     feed_over(o);
-    assert_int_equal(exec_output_finish(o, NULL), 0);
+    assert_int_equal(exec_output_finish(o, NULL, NULL), 0);
     exec_output_free(o);
     assert_int_equal(exec_output_read(f.path, EXEC_STDOUT | EXEC_STDERR, &text, &len, &err), 0);
     assert_string_equal(text, "hello\n[chime: 5 bytes of output dropped]\ndERRz");
@@ -212,6 +213,52 @@ static void test_output_read_renders_chosen_streams_and_the_drop_marker(void **s
     assert_int_equal(exec_output_read(f.path, EXEC_STDOUT, &text, &len, &err), -CHIME_ENOTFOUND);
 }
 
+/* The exit record is the X chunk at the end: found by walking the chunk
+ * headers, never shown as output, and not forgeable by the job's bytes. */
+static void test_output_record_is_the_last_chunk_and_hidden_from_readers(void **state)
+{
+    const char *fake = "X15\n{\"exit_code\":0}";
+    struct exec_output *o = NULL;
+    struct collect c = {.len = 0};
+    struct file f;
+    char *data, *rec = NULL;
+    size_t len, used, rlen;
+
+    (void)state;
+    file_open(&f);
+    assert_int_equal(exec_output_new(f.fd, 0, &o, NULL), 0);
+    exec_output_write(o, EXEC_STDOUT, fake, strlen(fake));
+    /* while running: no record, even with the job's bytes looking like one */
+    assert_int_equal(exec_output_record(f.fd, &rec, &rlen, NULL), 0);
+    assert_null(rec);
+    assert_int_equal(exec_output_finish(o, "{\"exit_code\":7}", NULL), 0);
+    assert_int_equal(exec_output_record(f.fd, &rec, &rlen, NULL), 0);
+    assert_non_null(rec);
+    assert_string_equal(rec, "{\"exit_code\":7}");
+    assert_int_equal(rlen, strlen(rec));
+    free(rec);
+    exec_output_free(o); /* it closes the file */
+    f.fd = open(f.path, O_RDWR);
+    assert_true(f.fd >= 0);
+    data = file_slurp(&f, &len);
+    assert_int_equal(exec_output_parse(data, len, collect_chunk, &c, &used, NULL), 0);
+    assert_int_equal(used, len);
+    assert_string_equal(c.text, "O:X15\n{\"exit_code\":0}|");
+    /* a record cut short (its holder died writing it) is no record */
+    assert_int_equal(ftruncate(f.fd, (off_t)len - 3), 0);
+    rec = NULL;
+    assert_int_equal(exec_output_record(f.fd, &rec, &rlen, NULL), 0);
+    assert_null(rec);
+    /* nor is a file whose chunks are garbage */
+    assert_int_equal(ftruncate(f.fd, 0), 0);
+    assert_int_equal(pwrite(f.fd, "chime-output 1\nQ12\n", 19, 0), 19);
+    assert_true(exec_output_record(f.fd, &rec, &rlen, NULL) < 0);
+    assert_null(rec);
+    free(data);
+    close(f.fd);
+    unlink(f.path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_output_parse_stops_before_an_incomplete_chunk),
         cmocka_unit_test(test_output_parse_rejects_what_is_not_an_output_file),
         cmocka_unit_test(test_output_read_renders_chosen_streams_and_the_drop_marker),
+        cmocka_unit_test(test_output_record_is_the_last_chunk_and_hidden_from_readers),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

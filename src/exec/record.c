@@ -3,19 +3,15 @@
 #include "record.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <jansson.h>
 
 #include "exec.h"
 #include "../util/err.h"
 #include "../banned.h"
-
-#define RECORD_TMP EXEC_RECORD_FILE ".tmp"
 
 void exec_record_outcome(struct exec_result *r)
 {
@@ -121,55 +117,13 @@ int exec_record_parse(const char *text, size_t len, struct exec_result *ret, str
     json_t *j;
     int rc;
 
-    if (len > EXEC_RECORD_MAX)
+    if (len > EXEC_OUTPUT_RECORD_MAX)
         return err_set(err, CHIME_ETOOBIG, "", "exit record is larger than %d bytes",
-                       EXEC_RECORD_MAX);
+                       EXEC_OUTPUT_RECORD_MAX);
     j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!j)
         return err_set(err, CHIME_EINVAL, "", "exit record is not JSON: %s", jerr.text);
     rc = exec_record_from_json(j, ret, err);
-    json_decref(j);
-    return rc;
-}
-
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-int exec_record_write(int dirfd, const struct exec_result *r, struct err *err)
-{
-    json_t *j = exec_record_to_json(r);
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    int fd = -1, rc = 0;
-
-    if (!text) {
-        rc = err_set(err, CHIME_ENOMEM, "", "out of memory writing the exit record");
-        goto done;
-    }
-    fd = openat(dirfd, RECORD_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0
-        || fsync(fd) < 0 || renameat(dirfd, RECORD_TMP, dirfd, EXEC_RECORD_FILE) < 0) {
-        rc = err_set(err, CHIME_EIO, "", "cannot write the exit record: %s", strerror(errno));
-        goto done;
-    }
-    /* the rename is durable only once the directory is */
-    if (fsync(dirfd) < 0 && errno != EINVAL && errno != EBADF)
-        rc = err_set(err, CHIME_EIO, "", "cannot sync the run directory: %s", strerror(errno));
-done:
-    if (fd >= 0)
-        close(fd);
-    free(text);
     json_decref(j);
     return rc;
 }

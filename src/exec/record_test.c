@@ -101,40 +101,12 @@ static void test_record_parse_rejects_wrong_types_naming_the_field(void **state)
     }
 }
 
-static void test_record_write_leaves_a_whole_record_and_no_temporary(void **state)
-{
-    char dir[] = "/tmp/chime-record-test-XXXXXX", path[64], text[1024];
-    struct exec_result r = {.exit_code = 7, .job_pid = 1}, back;
-    ssize_t n;
-    int dirfd, fd;
-
-    (void)state;
-    assert_non_null(mkdtemp(dir));
-    dirfd = open(dir, O_RDONLY | O_DIRECTORY);
-    exec_record_outcome(&r);
-    assert_int_equal(exec_record_write(dirfd, &r, NULL), 0);
-    snprintf(path, sizeof path, "%s/exit.json.tmp", dir);
-    assert_int_equal(access(path, F_OK), -1);
-    snprintf(path, sizeof path, "%s/%s", dir, EXEC_RECORD_FILE);
-    fd = open(path, O_RDONLY);
-    n = read(fd, text, sizeof text);
-    assert_true(n > 0);
-    assert_int_equal(exec_record_parse(text, (size_t)n, &back, NULL), 0);
-    assert_int_equal(back.outcome, EXEC_EXITED);
-    assert_int_equal(back.exit_code, 7);
-    close(fd);
-    close(dirfd);
-    unlink(path);
-    rmdir(dir);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_record_round_trips_through_json),
         cmocka_unit_test(test_record_outcome_prefers_cancel_then_timeout_then_signal),
         cmocka_unit_test(test_record_parse_rejects_wrong_types_naming_the_field),
-        cmocka_unit_test(test_record_write_leaves_a_whole_record_and_no_temporary),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /* spawner.c: the spawner process and the daemon's handle on it.
  *
- * The spawner blocks (recv, then a bounded wait for the holder's report):
- * it is a process of its own, so the daemon's loop does not. Every process
+ * The spawner is a poll() loop over the daemon's socket and the report
+ * pipes of the holders still setting up (at most PENDING_MAX, each for at
+ * most SETUP_TIMEOUT_MS): a slow holder set-up delays nobody else's. Every process
  * forked here ends with _exit(): exit() would run the daemon's atexit
  * handlers and sanitizer reports in a copy of the daemon. */
 #include "spawner.h"
@@ -11,13 +12,16 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 
@@ -30,6 +34,8 @@
 #include "../banned.h"
 
 #define SETUP_TIMEOUT_MS 10000 /* for a holder to report; then the reply says so */
+#define IDLE_MIN         2     /* holders kept forked ahead of requests */
+#define IDLE_MAX         16    /* idle holders kept; more are let go */
 
 struct exec_spawner {
     pid_t pid;
@@ -55,89 +61,178 @@ static void reply_error(int fd, json_int_t tag, const char *msg)
     reply(fd, json_pack("{s:I, s:s}", "tag", tag, "error", msg));
 }
 
-/* Forks the middle process, which forks the holder and exits at once, and
- * waits for the holder's report. */
-static void spawn(int fd, json_int_t tag, const struct exec_spec *spec, const char *cgroup)
+/* One holder, from the spawner's side. Slots are never moved (their index
+ * is the epoll data); a gone holder's slot has fd -1 and is reused. */
+enum slot_state { SLOT_FREE, SLOT_IDLE, SLOT_SETUP, SLOT_BUSY };
+
+struct slot {
+    enum slot_state state;
+    int fd; /* our end of its channel */
+    uint64_t tag;
+    int64_t deadline_ms; /* SLOT_SETUP: give up on the report then */
+};
+
+struct spawner {
+    int fd; /* the daemon's socket */
+    const char *cgroup;
+    int ep;
+    struct slot *slots;
+    size_t n, idle;
+    char *buf;
+};
+
+#define DAEMON_EVENT UINT64_MAX
+
+static int64_t now_ms(void)
 {
-    struct exec_holder_report r = {0};
-    struct pollfd p;
-    int rep[2];
-    ssize_t n = -1;
-    pid_t mid;
+    struct timespec ts;
 
-    if (pipe2(rep, O_CLOEXEC) < 0) {
-        reply_error(fd, tag, "spawner: cannot make a pipe");
-        return;
-    }
-    mid = exec_child_fork();
-    if (mid == 0) {
-        pid_t h;
-
-        close(rep[0]);
-        h = exec_child_fork();
-        if (h == 0) {
-            prctl(PR_SET_NAME, "chime-holder");
-            exec_holder_main(spec, cgroup, rep[1]);
-        }
-        if (h < 0) {
-            r.ok = 0;
-            snprintf(r.error, sizeof r.error, "cannot fork a holder: %s", strerror(errno));
-            n = write(rep[1], &r, sizeof r);
-        }
-        _exit(n < 0 ? 1 : 0);
-    }
-    close(rep[1]);
-    if (mid < 0) {
-        close(rep[0]);
-        reply_error(fd, tag, "spawner: cannot fork");
-        return;
-    }
-    while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
-        ;
-    p = (struct pollfd){rep[0], POLLIN, 0};
-    if (poll(&p, 1, SETUP_TIMEOUT_MS) > 0)
-        do
-            n = read(rep[0], &r, sizeof r);
-        while (n < 0 && errno == EINTR);
-    close(rep[0]);
-    if (n != (ssize_t)sizeof r)
-        reply_error(fd, tag,
-                    n == 0 ? "the holder exited during its set-up"
-                           : "the holder did not report in time");
-    else if (!r.ok)
-        reply(fd, json_pack("{s:I, s:s, s:i}", "tag", tag, "error", r.error, "holder_pid",
-                            (int)r.holder_pid));
-    else
-        reply(fd, json_pack("{s:I, s:i, s:i, s:I}", "tag", tag, "holder_pid", (int)r.holder_pid,
-                            "job_pid", (int)r.job_pid, "started_us", (json_int_t)r.started_us));
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void handle(int fd, const char *buf, size_t len, const char *cgroup)
+static void slot_drop(struct spawner *sp, struct slot *s)
 {
-    struct exec_spec *spec = NULL;
-    struct err err = {0};
-    json_t *req = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
-    json_t *tag = json_object_get(req, "tag");
+    if (s->state == SLOT_IDLE)
+        sp->idle--;
+    close(s->fd); /* its holder exits once it is free */
+    *s = (struct slot){SLOT_FREE, -1, 0, 0};
+}
 
-    if (!json_is_integer(tag)) {
-        reply_error(fd, -1, "bad request");
-    } else if (exec_spec_from_json(json_object_get(req, "spec"), &spec, &err) < 0) {
-        char msg[EXEC_ERROR_MAX];
+/* Forks a holder into a free slot; returns the slot, or NULL with errno. */
+static struct slot *holder_fork(struct spawner *sp)
+{
+    int size = 2 * EXEC_REQUEST_MAX, ch[2];
+    struct epoll_event ev = {.events = EPOLLIN};
+    struct slot *s = NULL;
+    size_t i;
+    pid_t h;
 
-        snprintf(msg, sizeof msg, "%.31s%s%.200s", err.field, err.field[0] ? ": " : "", err.msg);
-        reply_error(fd, json_integer_value(tag), msg);
-    } else {
-        spawn(fd, json_integer_value(tag), spec, cgroup);
+    for (i = 0; i < sp->n && sp->slots[i].state != SLOT_FREE; i++)
+        ;
+    if (i == sp->n) {
+        struct slot *grown = realloc(sp->slots, (sp->n + 16) * sizeof *grown);
+
+        if (!grown)
+            return NULL;
+        sp->slots = grown;
+        for (size_t k = sp->n; k < sp->n + 16; k++)
+            grown[k] = (struct slot){SLOT_FREE, -1, 0, 0};
+        sp->n += 16;
     }
-    exec_spec_free(spec);
-    json_decref(req);
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ch) < 0)
+        return NULL;
+    setsockopt(ch[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    setsockopt(ch[1], SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    h = exec_child_fork();
+    if (h == 0) {
+        prctl(PR_SET_NAME, "chime-holder");
+        exec_holder_main(sp->cgroup, ch[1]);
+    }
+    close(ch[1]);
+    ev.data.u64 = i;
+    if (h < 0 || epoll_ctl(sp->ep, EPOLL_CTL_ADD, ch[0], &ev) < 0) {
+        int e = errno;
+
+        close(ch[0]);
+        errno = e;
+        return NULL;
+    }
+    s = &sp->slots[i];
+    *s = (struct slot){SLOT_IDLE, ch[0], 0, 0};
+    sp->idle++;
+    return s;
+}
+
+/* Hands the request in sp->buf (LEN bytes: a tag, then the spec) to an
+ * idle holder, forking one when none is. */
+static void request(struct spawner *sp, size_t len)
+{
+    struct slot *s = NULL;
+    uint64_t tag;
+    char msg[EXEC_ERROR_MAX];
+
+    memcpy(&tag, sp->buf, sizeof tag);
+    for (;;) {
+        for (size_t i = 0; !s && sp->idle && i < sp->n; i++)
+            if (sp->slots[i].state == SLOT_IDLE)
+                s = &sp->slots[i];
+        if (!s && !(s = holder_fork(sp))) {
+            snprintf(msg, sizeof msg, "cannot fork a holder: %s", strerror(errno));
+            reply_error(sp->fd, (json_int_t)tag, msg);
+            return;
+        }
+        if (send(s->fd, sp->buf, len, MSG_NOSIGNAL) == (ssize_t)len)
+            break;
+        slot_drop(sp, s); /* it died while idle: another */
+        s = NULL;
+    }
+    sp->idle--;
+    s->state = SLOT_SETUP;
+    s->tag = tag;
+    s->deadline_ms = now_ms() + SETUP_TIMEOUT_MS;
+}
+
+/* A message from the holder in slot S (LEN bytes in sp->buf, 0: gone). */
+static void holder_said(struct spawner *sp, struct slot *s, ssize_t len)
+{
+    struct exec_holder_report r;
+    json_int_t tag = (json_int_t)s->tag;
+
+    if (len <= 0) {
+        if (s->state == SLOT_SETUP)
+            reply_error(sp->fd, tag, "the holder exited during its set-up");
+        slot_drop(sp, s);
+    } else if (len == 1 && sp->buf[0] == 'F' && s->state == SLOT_BUSY) {
+        if (sp->idle >= IDLE_MAX) {
+            slot_drop(sp, s);
+        } else {
+            s->state = SLOT_IDLE;
+            sp->idle++;
+        }
+    } else if (len == (ssize_t)sizeof r && s->state == SLOT_SETUP) {
+        memcpy(&r, sp->buf, sizeof r);
+        if (r.tag != s->tag)
+            return;
+        s->state = SLOT_BUSY;
+        if (!r.ok)
+            reply(sp->fd, json_pack("{s:I, s:s, s:i}", "tag", tag, "error", r.error, "holder_pid",
+                                    (int)r.holder_pid));
+        else
+            reply(sp->fd,
+                  json_pack("{s:I, s:i, s:i, s:I}", "tag", tag, "holder_pid", (int)r.holder_pid,
+                            "job_pid", (int)r.job_pid, "started_us", (json_int_t)r.started_us));
+    }
+}
+
+/* Gives up on holders past their set-up deadline; returns the ms until the
+ * next deadline, -1 for none. */
+static int expire(struct spawner *sp)
+{
+    int64_t now = now_ms(), next = -1;
+
+    for (size_t i = 0; i < sp->n; i++) {
+        struct slot *s = &sp->slots[i];
+
+        if (s->state != SLOT_SETUP)
+            continue;
+        if (s->deadline_ms <= now) {
+            /* a report after this is ignored; its "F" still frees it */
+            reply_error(sp->fd, (json_int_t)s->tag, "the holder did not report in time");
+            s->state = SLOT_BUSY;
+        } else if (next < 0 || s->deadline_ms - now < next) {
+            next = s->deadline_ms - now;
+        }
+    }
+    return (int)next;
 }
 
 static void spawner_main(int fd, const char *cgroup) __attribute__((noreturn));
 static void spawner_main(int fd, const char *cgroup)
 {
     struct sigaction dfl = {.sa_handler = SIG_DFL}, ign = {.sa_handler = SIG_IGN};
-    char *buf = malloc(EXEC_REQUEST_MAX + 1);
+    struct spawner sp = {.fd = fd, .cgroup = cgroup};
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = DAEMON_EVENT};
     sigset_t none;
     int sig;
 
@@ -153,23 +248,50 @@ static void spawner_main(int fd, const char *cgroup)
     sigaction(SIGHUP, &ign, NULL);
     sigaction(SIGTERM, &ign, NULL);
     sigaction(SIGINT, &ign, NULL);
+    /* holders are our children: the kernel reaps them, never a zombie */
+    sigaction(SIGCHLD, &ign, NULL);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    if (!buf)
+    sp.buf = malloc(EXEC_REQUEST_MAX + 1);
+    sp.ep = epoll_create1(EPOLL_CLOEXEC);
+    if (!sp.buf || sp.ep < 0 || epoll_ctl(sp.ep, EPOLL_CTL_ADD, fd, &ev) < 0)
         _exit(1);
     for (;;) {
-        ssize_t n = recv(fd, buf, EXEC_REQUEST_MAX + 1, 0);
+        struct epoll_event evs[32];
+        int timeout = expire(&sp), n;
 
-        if (n == 0)
-            _exit(0); /* the daemon is gone */
+        /* a holder or two ready before the next request needs one */
+        n = epoll_wait(sp.ep, evs, 32, sp.idle < IDLE_MIN ? 0 : timeout);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
             _exit(1);
-        if (n > EXEC_REQUEST_MAX)
-            reply_error(fd, -1, "request is too large");
-        else
-            handle(fd, buf, (size_t)n, cgroup);
+        if (n == 0 && sp.idle < IDLE_MIN)
+            holder_fork(&sp);
+        for (int i = 0; i < n; i++) {
+            ssize_t len;
+
+            if (evs[i].data.u64 == DAEMON_EVENT) {
+                len = recv(fd, sp.buf, EXEC_REQUEST_MAX + 1, MSG_DONTWAIT);
+                if (len == 0)
+                    _exit(0); /* the daemon is gone: idle holders go with our end */
+                if (len < 0 && errno != EINTR && errno != EAGAIN)
+                    _exit(1);
+                if (len > EXEC_REQUEST_MAX)
+                    reply_error(fd, -1, "request is too large");
+                else if (len > 0 && (size_t)len < sizeof(uint64_t))
+                    reply_error(fd, -1, "bad request");
+                else if (len > 0)
+                    request(&sp, (size_t)len);
+                continue;
+            }
+            if (evs[i].data.u64 >= sp.n || sp.slots[evs[i].data.u64].fd < 0)
+                continue;
+            len = recv(sp.slots[evs[i].data.u64].fd, sp.buf, EXEC_REQUEST_MAX + 1, MSG_DONTWAIT);
+            if (len < 0 && (errno == EAGAIN || errno == EINTR))
+                continue;
+            holder_said(&sp, &sp.slots[evs[i].data.u64], len);
+        }
     }
 }
 

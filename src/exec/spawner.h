@@ -1,18 +1,19 @@
-/* spawner.h: the small process that forks every run's holder.
+/* spawner.h: the small process that keeps the pool of run holders.
  *
  * exec_spawner_start() forks it once, early, while the daemon is small and
- * has no threads: forking a large daemon per run is slow (DESIGN.md), and a
- * holder forked from it would carry its memory. The spawner keeps nothing
- * but its end of a SOCK_SEQPACKET socketpair (and fds 0-2, on /dev/null),
- * sits in a session of its own, and answers one start request at a time:
+ * has no threads: forking a large daemon is slow (DESIGN.md), and a holder
+ * forked from it would carry its memory. The spawner keeps nothing but its
+ * end of a SOCK_SEQPACKET socketpair (and fds 0-2, on /dev/null), sits in a
+ * session of its own, and passes each start request to an idle holder
+ * (forking one when none is idle), with replies in any order:
  *
- *     request  {"tag": N, "spec": {...exec_spec_to_json()...}}
+ *     request  <tag: 8 bytes> {...exec_spec_to_json()...}
  *     reply    {"tag": N, "holder_pid": P, "job_pid": J, "started_us": T}
  *              {"tag": N, "error": "why"}
  *
- * Each holder is forked twice over, so it is init's child, not the
- * spawner's, and the spawner has nothing to reap but the short-lived middle
- * process. The spawner exits when the daemon's end closes; holders live on. */
+ * Holders are its children with SIGCHLD ignored, so the kernel reaps them.
+ * The spawner exits when the daemon's end closes; busy holders live on to
+ * the end of their run, idle ones exit (holder.h). */
 #ifndef CHIME_EXEC_SPAWNER_H
 #define CHIME_EXEC_SPAWNER_H
 
