@@ -6,17 +6,22 @@
  *       migrations) and writes jobs job-000001 ... job-N in namespace
  *       "default". Each document is what POST /api/v1/jobs stores: the
  *       request {name, schedule, command} through job_parse(), then
- *       job_to_json() written with JSON_COMPACT (src/api/jobs.c job_save).
- *       The rows are written straight into SQLite with the statements of
+ *       job_to_json() written with JSON_COMPACT (src/api/jobs.c job_save),
+ *       and the job's plan columns, which the daemon writes when the job
+ *       is put (job_plan_make(), the job_plan op). The rows are written
+ *       straight into SQLite with the statements of
  *       src/store/sqlite_schema.c (SQ_JOB_INSERT, SQ_VERSION_INSERT,
- *       SQ_LABELS_INSERT), 100,000 jobs per transaction, because
- *       store_job_put() commits (and fsyncs) once per job.
- *       --via-store writes each job with store_job_put() instead: slow, for
- *       checking on a small N that both give the same rows.
+ *       SQ_LABELS_INSERT, SQ_JOB_PLAN), 100,000 jobs per transaction,
+ *       because store_job_put() commits (and fsyncs) once per job.
+ *       --via-store writes each job with store_job_put() and the job_plan
+ *       op instead: slow, for checking on a small N that both give the
+ *       same rows. --no-plans leaves the plan columns empty: a database as
+ *       the previous schema left it, which the daemon's first start
+ *       schedules from the documents (and then writes the plans).
  *
  *   jobs_seed probe DIR
  *       Loads DIR's jobs the way the daemon does (src/sched/nodeload.c
- *       node_load_jobs: store_job_list() pages of 1000, job_parse(),
+ *       node_load_jobs: store_job_scan(), job_from_plan() or job_parse(),
  *       sched_job_put()) and prints the time of each step and the heap that
  *       stays allocated (mallinfo2), per job.
  *
@@ -115,8 +120,9 @@ static void request(const struct plan *p, long i, char *buf, size_t len)
              i, cron, zone);
 }
 
-/* The canonical document the API stores for job I: owned, free(). */
-static char *canonical(const struct plan *p, long i, struct err *err)
+/* The canonical document the API stores for job I: owned, free(); the
+ * job it was made from into *RET_JOB (owned, job_free()). */
+static char *canonical(const struct plan *p, long i, struct job **ret_job, struct err *err)
 {
     char req[256];
     struct job *j = NULL;
@@ -129,30 +135,47 @@ static char *canonical(const struct plan *p, long i, struct err *err)
     doc = job_to_json(j);
     text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
-    job_free(j);
-    if (!text)
+    if (!text) {
+        job_free(j);
         err_set(err, CHIME_ENOMEM, NULL, "out of memory");
+        return NULL;
+    }
+    *ret_job = j;
     return text;
 }
 
 /* ---- seed ---- */
 
-static int seed_via_store(struct store *s, const struct plan *p, long n)
+static int seed_via_store(struct store *s, const struct plan *p, long n, bool plans)
 {
     struct err err = { 0 };
 
     for (long i = 1; i <= n; i++) {
-        char name[32], *doc = canonical(p, i, &err);
+        struct job *j = NULL;
+        char name[32], *doc = canonical(p, i, &j, &err), *texts = NULL;
+        struct store_op op = { .kind = STORE_OP_JOB_PLAN };
+        struct store_job cur;
         int64_t version;
+        int rc;
 
         snprintf(name, sizeof name, "job-%06ld", i);
-        if (!doc || store_job_put(s, "default", name, doc, NULL, STORE_NEW, false, wall_us(),
-                                  &version, &err) < 0) {
-            fprintf(stderr, "jobs_seed: job %ld: %s\n", i, err.msg);
-            free(doc);
-            return -1;
+        rc = doc ? store_job_put(s, "default", name, doc, NULL, STORE_NEW, false, wall_us(),
+                                 &version, &err)
+                 : -1;
+        if (rc == 0 && plans && (rc = store_job_get(s, "default", name, &cur, &err)) == 0) {
+            op.job_plan.job_id = cur.id;
+            store_job_release(&cur);
+            rc = job_plan_make(j, version, &op.job_plan.plan, &texts);
+            if (rc == 0 && (rc = store_exec(s, &op)) < 0)
+                err = op.err;
+            free(texts);
         }
         free(doc);
+        job_free(j);
+        if (rc < 0) {
+            fprintf(stderr, "jobs_seed: job %ld: %s\n", i, err.msg);
+            return -1;
+        }
     }
     return 0;
 }
@@ -176,12 +199,62 @@ static const char *const sql_labels_insert =
     "INSERT INTO job_labels (job_id, key, value)"
     " SELECT ?1, key, value FROM json_each(?2, '$.labels')"
     " WHERE json_type(?2, '$.labels') = 'object' AND type = 'text'";
+static const char *const sql_job_plan =
+    "UPDATE jobs SET plan_version = ?2, kind = ?3, cron = ?4, timezone = ?5,"
+    " every_us = ?6, start_us = ?7, jitter_us = ?8, at_us = ?9, after_jobs = ?10,"
+    " after_when = ?11, concurrency = ?12, max_instances = ?13, priority = ?14,"
+    " misfire_grace_us = ?15, catch_up = ?16, max_catch_up = ?17,"
+    " retry_max_attempts = ?18, retry_backoff_us = ?19, retry_factor = ?20,"
+    " retry_max_backoff_us = ?21, retry_jitter = ?22,"
+    " disable_after_failures = ?23"
+    " WHERE id = ?1 AND version = ?2 AND deleted_us IS NULL";
 
-static int seed_direct(const char *dir, const struct plan *p, long n)
+static void bind_i64(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v == STORE_NULL)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_int64(st, i, v);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+}
+
+/* Binds SQ_JOB_PLAN's parameters for job ID (as sqlite_jobs.c does). */
+static void bind_plan(sqlite3_stmt *st, int64_t id, const struct store_job_plan *p)
+{
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, p->version);
+    bind_text(st, 3, p->kind);
+    bind_text(st, 4, p->cron);
+    bind_text(st, 5, p->zone);
+    bind_i64(st, 6, p->every_us);
+    bind_i64(st, 7, p->start_us);
+    bind_i64(st, 8, p->jitter_us);
+    bind_i64(st, 9, p->at_us);
+    bind_text(st, 10, p->after);
+    bind_text(st, 11, p->when);
+    bind_text(st, 12, p->concurrency);
+    bind_i64(st, 13, p->max_instances);
+    bind_i64(st, 14, p->priority);
+    bind_i64(st, 15, p->misfire_grace_us);
+    bind_text(st, 16, p->catch_up);
+    bind_i64(st, 17, p->max_catch_up);
+    bind_i64(st, 18, p->retry_max_attempts);
+    bind_i64(st, 19, p->retry_backoff_us);
+    sqlite3_bind_double(st, 20, p->retry_factor);
+    bind_i64(st, 21, p->retry_max_backoff_us);
+    sqlite3_bind_double(st, 22, p->retry_jitter);
+    bind_i64(st, 23, p->disable_after_failures);
+}
+
+static int seed_direct(const char *dir, const struct plan *p, long n, bool plans)
 {
     char path[4096];
     sqlite3 *db = NULL;
-    sqlite3_stmt *job = NULL, *ver = NULL, *lab = NULL;
+    sqlite3_stmt *job = NULL, *ver = NULL, *lab = NULL, *pl = NULL;
     struct err err = { 0 };
     int rc = -1;
 
@@ -196,17 +269,21 @@ static int seed_direct(const char *dir, const struct plan *p, long n)
         || check(db, sqlite3_prepare_v2(db, sql_version_insert, -1, &ver, NULL), SQLITE_OK,
                  "prepare") < 0
         || check(db, sqlite3_prepare_v2(db, sql_labels_insert, -1, &lab, NULL), SQLITE_OK,
+                 "prepare") < 0
+        || check(db, sqlite3_prepare_v2(db, sql_job_plan, -1, &pl, NULL), SQLITE_OK,
                  "prepare") < 0)
         goto done;
     for (long i = 1; i <= n; i++) {
-        char name[32], *doc;
+        char name[32], *doc, *texts = NULL;
+        struct store_job_plan plan;
+        struct job *j = NULL;
         int64_t now = wall_us(), id;
 
         if ((i - 1) % BATCH == 0
             && check(db, sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK,
                      "begin") < 0)
             goto done;
-        if (!(doc = canonical(p, i, &err))) {
+        if (!(doc = canonical(p, i, &j, &err))) {
             fprintf(stderr, "jobs_seed: job %ld: %s\n", i, err.msg);
             goto done;
         }
@@ -217,6 +294,7 @@ static int seed_direct(const char *dir, const struct plan *p, long n)
         sqlite3_bind_int64(job, 4, 0);
         if (check(db, sqlite3_step(job), SQLITE_ROW, "insert job") < 0) {
             free(doc);
+            job_free(j);
             goto done;
         }
         id = sqlite3_column_int64(job, 0);
@@ -230,10 +308,28 @@ static int seed_direct(const char *dir, const struct plan *p, long n)
         sqlite3_bind_text(lab, 2, doc, -1, SQLITE_TRANSIENT);
         free(doc);
         if (check(db, sqlite3_step(ver), SQLITE_DONE, "insert version") < 0
-            || check(db, sqlite3_step(lab), SQLITE_DONE, "insert labels") < 0)
+            || check(db, sqlite3_step(lab), SQLITE_DONE, "insert labels") < 0) {
+            job_free(j);
             goto done;
+        }
         sqlite3_reset(ver);
         sqlite3_reset(lab);
+        if (plans) {
+            if (job_plan_make(j, 1, &plan, &texts) < 0) {
+                fprintf(stderr, "jobs_seed: job %ld: no plan\n", i);
+                job_free(j);
+                goto done;
+            }
+            bind_plan(pl, id, &plan);
+            free(texts);
+            if (check(db, sqlite3_step(pl), SQLITE_DONE, "write plan") < 0
+                || check(db, sqlite3_changes(db), 1, "write plan") < 0) {
+                job_free(j);
+                goto done;
+            }
+            sqlite3_reset(pl);
+        }
+        job_free(j);
         if ((i % BATCH == 0 || i == n)
             && check(db, sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK, "commit") < 0)
             goto done;
@@ -246,11 +342,12 @@ done:
     sqlite3_finalize(job);
     sqlite3_finalize(ver);
     sqlite3_finalize(lab);
+    sqlite3_finalize(pl);
     sqlite3_close(db);
     return rc;
 }
 
-static int cmd_seed(const char *dir, long n, bool via_store)
+static int cmd_seed(const char *dir, long n, bool via_store, bool plans)
 {
     struct store_options so = { 0 };
     struct store *s = NULL;
@@ -266,11 +363,11 @@ static int cmd_seed(const char *dir, long n, bool via_store)
         return 1;
     }
     if (via_store) {
-        rc = seed_via_store(s, &p, n);
+        rc = seed_via_store(s, &p, n, plans);
         store_close(s);
     } else {
         store_close(s);
-        rc = seed_direct(dir, &p, n);
+        rc = seed_direct(dir, &p, n, plans);
     }
     if (rc < 0)
         return 1;
@@ -298,6 +395,87 @@ static long rss_kib(void)
     return kib;
 }
 
+/* What the probe's scan callback measures. */
+struct probe {
+    struct sched *s;
+    int64_t now;
+    long count, from_docs;
+    double t_make, t_put;
+    int failed;
+};
+
+static int probe_job(void *ctx, const struct store_job_entry *e)
+{
+    struct probe *pr = ctx;
+    struct job *j = NULL;
+    struct err err = { 0 };
+    double a = now_s(), b;
+    int rc = e->plan ? job_from_plan(e->plan, e->ns, e->name, &j, &err)
+                     : job_parse(e->doc, e->doc_len, e->ns, &j, &err);
+
+    if (rc < 0) {
+        fprintf(stderr, "jobs_seed: %s/%s: %s\n", e->ns, e->name, err.msg);
+        pr->failed = 1;
+        return -1;
+    }
+    j->paused = e->paused;
+    b = now_s();
+    pr->t_make += b - a;
+    if (sched_job_put(pr->s, j, e->id, e->version,
+                      e->last_fire_us == STORE_NULL ? INT64_MIN : e->last_fire_us, pr->now,
+                      &err) < 0) {
+        fprintf(stderr, "jobs_seed: put: %s\n", err.msg);
+        pr->failed = 1;
+        return -1;
+    }
+    pr->t_put += now_s() - b;
+    pr->count++;
+    pr->from_docs += !e->plan;
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* What a run's start adds (src/sched/node.c run_body): the document of a
+ * random job's version read by id (store_job_doc) and parsed. */
+static int run_start_reads(struct store *st, long count)
+{
+    enum { READS = 10000 };
+    static double t[READS];
+    uint64_t x = 88172645463325252u;
+    struct err err = { 0 };
+
+    if (count < 1)
+        return 0;
+    for (int i = 0; i < READS; i++) {
+        struct job *j = NULL;
+        char *doc = NULL;
+        size_t len = 0;
+        double a;
+
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        a = now_s();
+        if (store_job_doc(st, (int64_t)(x % (uint64_t)count) + 1, 1, &doc, &len, &err) < 0
+            || job_parse(doc, len, "default", &j, &err) < 0) {
+            fprintf(stderr, "jobs_seed: run start read: %s\n", err.msg);
+            free(doc);
+            return -1;
+        }
+        t[i] = (now_s() - a) * 1e6;
+        free(doc);
+        job_free(j);
+    }
+    qsort(t, READS, sizeof t[0], cmp_double);
+    printf("run start: document    read by id + job_parse, %d random jobs: p50 %.1f us, "
+           "p99 %.1f us, max %.1f us\n", READS, t[READS / 2], t[READS * 99 / 100], t[READS - 1]);
+    return 0;
+}
+
 static int cmd_probe(const char *dir)
 {
     struct sched_ops ops = { 0 };
@@ -306,13 +484,10 @@ static int cmd_probe(const char *dir)
     struct store *st = NULL;
     struct sched *s = NULL;
     struct err err = { 0 };
-    struct store_job_filter f = { 0 };
-    char cursor[STORE_CURSOR_MAX] = "";
-    double t_list = 0, t_parse = 0, t_put = 0, t_release = 0, t0, t_all;
+    struct probe pr = { 0 };
+    double t_all;
     struct mallinfo2 m0, m1, m2;
-    long rss0, rss1, count = 0;
-    size_t doc_bytes = 0;
-    int64_t now = wall_us();
+    long rss0, rss1, count;
 
     ops.record = op_nothing;
     ops.start = op_nothing;
@@ -338,59 +513,29 @@ static int cmd_probe(const char *dir)
     malloc_trim(0);
     m0 = mallinfo2();
     rss0 = rss_kib();
-    f.limit = STORE_LIMIT_MAX;
+    pr.s = s;
+    pr.now = wall_us();
     t_all = now_s();
-    do {
-        struct store_job_page page;
-
-        f.cursor = cursor;
-        t0 = now_s();
-        if (store_job_list(st, &f, &page, &err) < 0) {
-            fprintf(stderr, "jobs_seed: list: %s\n", err.msg);
-            return 1;
-        }
-        t_list += now_s() - t0;
-        for (size_t i = 0; i < page.n; i++) {
-            const struct store_job *sj = &page.items[i];
-            struct job *j = NULL;
-            double a = now_s(), b;
-
-            doc_bytes += sj->doc_len;
-            if (job_parse(sj->doc, sj->doc_len, sj->ns, &j, &err) < 0) {
-                fprintf(stderr, "jobs_seed: %s/%s: %s\n", sj->ns, sj->name, err.msg);
-                return 1;
-            }
-            j->paused = sj->paused;
-            b = now_s();
-            t_parse += b - a;
-            if (sched_job_put(s, j, sj->id, sj->version,
-                              sj->last_fire_us == STORE_NULL ? INT64_MIN : sj->last_fire_us,
-                              now, &err) < 0) {
-                fprintf(stderr, "jobs_seed: put: %s\n", err.msg);
-                return 1;
-            }
-            t_put += now_s() - b;
-            count++;
-        }
-        snprintf(cursor, sizeof cursor, "%s", page.next_cursor);
-        t0 = now_s();
-        store_job_page_release(&page);
-        t_release += now_s() - t0;
-    } while (cursor[0]);
+    if (store_job_scan(st, probe_job, &pr, &err) < 0 || pr.failed) {
+        fprintf(stderr, "jobs_seed: scan: %s\n", err.msg);
+        return 1;
+    }
     t_all = now_s() - t_all;
     m1 = mallinfo2();
     rss1 = rss_kib();
     malloc_trim(0);
     m2 = mallinfo2();
+    count = pr.count ? pr.count : 1;
 
-    printf("jobs loaded            %ld (mean document %.0f bytes)\n", count,
-           count ? (double)doc_bytes / (double)count : 0.0);
+    printf("jobs loaded            %ld (%ld from their documents, the rest from plans)\n",
+           pr.count, pr.from_docs);
     printf("load total             %.3f s\n", t_all);
-    printf("  store_job_list       %.3f s (%.2f us/job)\n", t_list, t_list * 1e6 / (double)count);
-    printf("  job_parse            %.3f s (%.2f us/job)\n", t_parse,
-           t_parse * 1e6 / (double)count);
-    printf("  sched_job_put        %.3f s (%.2f us/job)\n", t_put, t_put * 1e6 / (double)count);
-    printf("  page release         %.3f s\n", t_release);
+    printf("  store_job_scan       %.3f s (%.2f us/job: the read, without the callbacks)\n",
+           t_all - pr.t_make - pr.t_put, (t_all - pr.t_make - pr.t_put) * 1e6 / (double)count);
+    printf("  job_from_plan/parse  %.3f s (%.2f us/job)\n", pr.t_make,
+           pr.t_make * 1e6 / (double)count);
+    printf("  sched_job_put        %.3f s (%.2f us/job)\n", pr.t_put,
+           pr.t_put * 1e6 / (double)count);
     printf("heap in use (uordblks) +%.1f MiB = %.0f bytes/job\n",
            (double)(m1.uordblks - m0.uordblks) / 1048576.0,
            (double)(m1.uordblks - m0.uordblks) / (double)count);
@@ -399,6 +544,10 @@ static int cmd_probe(const char *dir)
     printf("mmapped blocks         %.1f MiB (%zu)\n", (double)m1.hblkhd / 1048576.0, m1.hblks);
     printf("process RSS            +%.1f MiB = %.0f bytes/job\n", (double)(rss1 - rss0) / 1024.0,
            (double)(rss1 - rss0) * 1024.0 / (double)count);
+    printf("sizes                  struct job %zu, struct job_body %zu bytes\n",
+           sizeof(struct job), sizeof(struct job_body));
+    if (run_start_reads(st, pr.count) < 0)
+        return 1;
     store_close(st);
     sched_free(s);
     return 0;
@@ -414,11 +563,23 @@ int main(int argc, char **argv)
             fprintf(stderr, "jobs_seed: bad count '%s'\n", argv[3]);
             return 2;
         }
-        return cmd_seed(argv[2], n, argc >= 5 && strcmp(argv[4], "--via-store") == 0);
+        bool via_store = false, plans = true;
+
+        for (int i = 4; i < argc; i++) {
+            if (strcmp(argv[i], "--via-store") == 0) {
+                via_store = true;
+            } else if (strcmp(argv[i], "--no-plans") == 0) {
+                plans = false;
+            } else {
+                fprintf(stderr, "jobs_seed: unknown option '%s'\n", argv[i]);
+                return 2;
+            }
+        }
+        return cmd_seed(argv[2], n, via_store, plans);
     }
     if (argc == 3 && strcmp(argv[1], "probe") == 0)
         return cmd_probe(argv[2]);
-    printf("usage: jobs_seed seed DIR N [--via-store] | jobs_seed probe DIR\n"
+    printf("usage: jobs_seed seed DIR N [--via-store] [--no-plans] | jobs_seed probe DIR\n"
            "a helper of bench/memory.py (python3 bench/memory.py)\n");
     return argc == 1 ? 0 : 2;
 }

@@ -4,7 +4,8 @@ time with a full store.
 
 For each N (default 0, 100,000 and 1,000,000): bench/jobs_seed fills a fresh
 data directory with N cron jobs (the documents POST /api/v1/jobs would
-store, written straight into SQLite in big transactions), then `chime serve`
+store and the plan columns the daemon writes with them, written straight
+into SQLite in big transactions), then `chime serve`
 is started on it RUNS times. Start-up is the time from exec to the
 "chime serving on" line, which the daemon prints once every job is loaded
 from the store and scheduled (src/sched/nodeload.c). Right after that line
@@ -17,15 +18,21 @@ its files), the cold start.
 
     bytes per job = (RSS(N) - RSS(0)) / N       (medians over the runs)
 
+Upgrade: the largest N is seeded once more without plan columns (a
+database as the previous schema left it, migrated when opened) and started
+twice: the first start schedules every job from its document and writes
+the plans (the one-time cost of the upgrade), the second reads the plans.
+
 Then `jobs_seed probe` loads the largest store the daemon's way in process
-and prints where the start-up time goes (store reads, job_parse,
-sched_job_put) and the heap that stays allocated per job (mallinfo2).
+and prints where the start-up time goes (the scan of the store,
+job_from_plan, sched_job_put) and the heap that stays allocated per job
+(mallinfo2).
 
 Only 127.0.0.1 is used. Every run has a time limit; data directories are
 removed at the end (the one of 1,000,000 jobs takes about 0.9 GB).
 
     /usr/bin/python3 bench/memory.py [--counts 0,100000,1000000] [--runs 3]
-        [--work-dir /tmp] [--timeout 600] [--no-build] [--no-probe]
+        [--work-dir /tmp] [--timeout 600] [--no-build] [--no-probe] [--no-upgrade]
 """
 import argparse
 import os
@@ -186,6 +193,8 @@ def main():
                     help="seconds a seeding or a start-up may take at most (default 600)")
     ap.add_argument("--no-build", action="store_true", help="do not run make first")
     ap.add_argument("--no-probe", action="store_true", help="skip the in-process breakdown")
+    ap.add_argument("--no-upgrade", action="store_true",
+                    help="skip the start of a database without plan columns")
     args = ap.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
     if counts[0] != 0:
@@ -194,7 +203,7 @@ def main():
     if not args.no_build:
         subprocess.run(["make", "-C", ROOT, "-s", "build/chime", "build/bench/jobs_seed"],
                        check=True, timeout=900)
-    need = max(counts) * DB_BYTES_PER_JOB * 1.3 + (64 << 20)
+    need = max(counts) * DB_BYTES_PER_JOB * (1.3 if args.no_upgrade else 2.6) + (64 << 20)
     free = shutil.disk_usage(args.work_dir).free
     if free < need:
         sys.exit(f"memory.py: {args.work_dir} has {free >> 20} MiB free, needs {int(need) >> 20}")
@@ -262,6 +271,26 @@ def main():
         print(f"goal: at most {GOAL_BYTES} bytes/job at 100,000 and 1,000,000 jobs; "
               f"start-up with 1,000,000 jobs under {GOAL_STARTUP_S:.0f} s")
         print(f"load average at end {os.getloadavg()[0]:.2f}")
+
+        if max(counts) > 0 and not args.no_upgrade:
+            n = max(counts)
+            d = os.path.join(top, "upgrade")
+            os.mkdir(d)
+            subprocess.run([SEED, "seed", d, str(n), "--no-plans"], check=True,
+                           timeout=args.timeout, stdout=subprocess.DEVNULL)
+            log = os.path.join(top, "upgrade.log")
+            try:
+                first = serve_once(d, log, args.timeout)
+                second = serve_once(d, log, args.timeout)
+            except RuntimeError as e:
+                sys.exit(f"memory.py: upgrade N={n}: {e}\n{log_tail(log)}")
+            shutil.rmtree(d)
+            print()
+            print(f"upgrade, {n:,} jobs without plan columns: first start "
+                  f"{first['startup_s']:.2f} s ({first['cpu_s']:.2f} CPU s, "
+                  f"VmRSS {first['VmRSS'] / 1024:.1f} MiB), next start "
+                  f"{second['startup_s']:.2f} s ({second['cpu_s']:.2f} CPU s, "
+                  f"VmRSS {second['VmRSS'] / 1024:.1f} MiB)")
 
         if probe_dir and not args.no_probe:
             print()

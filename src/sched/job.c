@@ -67,7 +67,8 @@ struct spec {
     const char *key;            /* NULL ends a table */
     enum spec_kind kind;
     unsigned flags;
-    size_t off;                 /* of the field in struct job: OFF() */
+    size_t off;                 /* of the field in struct job, or in its body: OFF(), BODY() */
+    bool in_body;               /* the field is in struct job_body */
     int64_t min, max, def;      /* INT, INT64: range; DURATION, SIZE: min */
     double dmin, dmax, ddef;    /* REAL */
     const struct job_name_value *names;     /* ENUM */
@@ -78,8 +79,9 @@ struct spec {
 
 /* A row's .off, named: rows are { key, kind, OFF(field), .more = ... }. */
 #define OFF(field) .off = offsetof(struct job, field)
+#define BODY(field) .off = offsetof(struct job_body, field), .in_body = true
 
-static const struct job_name_value concurrency_names[] = {
+const struct job_name_value job_concurrency_names[] = {
     { "forbid", JOB_FORBID },
     { "allow", JOB_ALLOW },
     { "queue", JOB_QUEUE },
@@ -87,7 +89,7 @@ static const struct job_name_value concurrency_names[] = {
     { NULL, 0 },
 };
 
-static const struct job_name_value catch_up_names[] = {
+const struct job_name_value job_catch_up_names[] = {
     { "none", JOB_CATCH_UP_NONE },
     { "latest", JOB_CATCH_UP_LATEST },
     { "all", JOB_CATCH_UP_ALL },
@@ -116,7 +118,7 @@ static const struct spec retry_specs[] = {
 
 static const struct spec misfire_specs[] = {
     { "grace", SPEC_DURATION, OFF(misfire.grace_us), .def = 3600 * S },
-    { "catch_up", SPEC_ENUM, OFF(misfire.catch_up), .names = catch_up_names,
+    { "catch_up", SPEC_ENUM, OFF(misfire.catch_up), .names = job_catch_up_names,
       .def = JOB_CATCH_UP_LATEST },
     { "max_catch_up", SPEC_INT, OFF(misfire.max_catch_up), .min = 1, .max = 10000, .def = 100 },
     { NULL },
@@ -125,24 +127,24 @@ static const struct spec misfire_specs[] = {
 /* A memory limit below 1M stops every program before main(); RLIMIT_CPU
  * counts whole seconds. */
 static const struct spec limits_specs[] = {
-    { "memory", SPEC_SIZE, OFF(limits.memory), .min = 1 << 20, .flags = SPEC_ZERO_IS_NONE },
-    { "cpu_time", SPEC_DURATION, OFF(limits.cpu_time_us), .min = S, .flags = SPEC_ZERO_IS_NONE },
-    { "processes", SPEC_INT64, OFF(limits.processes), .min = 1, .max = 1000000,
+    { "memory", SPEC_SIZE, BODY(limits.memory), .min = 1 << 20, .flags = SPEC_ZERO_IS_NONE },
+    { "cpu_time", SPEC_DURATION, BODY(limits.cpu_time_us), .min = S, .flags = SPEC_ZERO_IS_NONE },
+    { "processes", SPEC_INT64, BODY(limits.processes), .min = 1, .max = 1000000,
       .flags = SPEC_ZERO_IS_NONE },
-    { "open_files", SPEC_INT64, OFF(limits.open_files), .min = 1, .max = 1048576,
+    { "open_files", SPEC_INT64, BODY(limits.open_files), .min = 1, .max = 1048576,
       .flags = SPEC_ZERO_IS_NONE },
-    { "output", SPEC_SIZE, OFF(limits.output), .min = 1 << 10, .def = 4 << 20 },
+    { "output", SPEC_SIZE, BODY(limits.output), .min = 1 << 10, .def = 4 << 20 },
     { NULL },
 };
 
 static const struct spec notify_specs[] = {
-    { "on_failure", SPEC_CHANNELS, OFF(notify[JOB_ON_FAILURE]) },
-    { "on_success", SPEC_CHANNELS, OFF(notify[JOB_ON_SUCCESS]) },
-    { "on_timeout", SPEC_CHANNELS, OFF(notify[JOB_ON_TIMEOUT]) },
-    { "on_retry", SPEC_CHANNELS, OFF(notify[JOB_ON_RETRY]) },
-    { "on_recovery", SPEC_CHANNELS, OFF(notify[JOB_ON_RECOVERY]) },
-    { "on_disabled", SPEC_CHANNELS, OFF(notify[JOB_ON_DISABLED]) },
-    { "on_stuck", SPEC_CHANNELS, OFF(notify[JOB_ON_STUCK]) },
+    { "on_failure", SPEC_CHANNELS, BODY(notify[JOB_ON_FAILURE]) },
+    { "on_success", SPEC_CHANNELS, BODY(notify[JOB_ON_SUCCESS]) },
+    { "on_timeout", SPEC_CHANNELS, BODY(notify[JOB_ON_TIMEOUT]) },
+    { "on_retry", SPEC_CHANNELS, BODY(notify[JOB_ON_RETRY]) },
+    { "on_recovery", SPEC_CHANNELS, BODY(notify[JOB_ON_RECOVERY]) },
+    { "on_disabled", SPEC_CHANNELS, BODY(notify[JOB_ON_DISABLED]) },
+    { "on_stuck", SPEC_CHANNELS, BODY(notify[JOB_ON_STUCK]) },
     { NULL },
 };
 
@@ -170,7 +172,7 @@ static int read_schedule(const json_t *v, const char *path, struct job_reader *r
 
 static int write_schedule(const struct job *j, json_t *obj, const char *key)
 {
-    return json_object_set_new(obj, key, job_sched_write(&j->sched));
+    return json_object_set_new(obj, key, job_sched_write(j));
 }
 
 /* Name and namespace come first: the schedule's "after" needs both. Command
@@ -178,16 +180,16 @@ static int write_schedule(const struct job *j, json_t *obj, const char *key)
 static const struct spec job_specs[] = {
     { "name", SPEC_CUSTOM, .read = read_name, .write = write_name },
     { "namespace", SPEC_CUSTOM, .read = read_namespace, .write = write_namespace },
-    { "description", SPEC_STRING, OFF(description), .max = DESCRIPTION_MAX },
+    { "description", SPEC_STRING, BODY(description), .max = DESCRIPTION_MAX },
     { "schedule", SPEC_CUSTOM, .read = read_schedule, .write = write_schedule },
     { "command", SPEC_CUSTOM, .read = read_command, .write = write_command },
     { "shell", SPEC_CUSTOM, .read = read_shell, .write = write_shell },
     { "workdir", SPEC_CUSTOM, .read = read_workdir, .write = write_workdir },
     { "env", SPEC_CUSTOM, .read = read_env, .write = write_env },
-    { "timeout", SPEC_DURATION, OFF(timeout_us), .flags = SPEC_ZERO_IS_NONE },
-    { "kill_grace", SPEC_DURATION, OFF(kill_grace_us), .def = 10 * S },
+    { "timeout", SPEC_DURATION, BODY(timeout_us), .flags = SPEC_ZERO_IS_NONE },
+    { "kill_grace", SPEC_DURATION, BODY(kill_grace_us), .def = 10 * S },
     { "retry", SPEC_OBJECT, .sub = retry_specs },
-    { "concurrency", SPEC_ENUM, OFF(concurrency), .names = concurrency_names,
+    { "concurrency", SPEC_ENUM, OFF(concurrency), .names = job_concurrency_names,
       .def = JOB_FORBID },
     { "max_instances", SPEC_INT, OFF(max_instances), .min = 1, .max = 1000, .def = 1 },
     { "misfire", SPEC_OBJECT, .sub = misfire_specs },
@@ -274,7 +276,7 @@ static int read_object(const json_t *obj, const char *path, const struct spec *s
 static int read_spec(const struct spec *s, const json_t *v, const char *path,
                      struct job_reader *r)
 {
-    void *p = (char *)r->j + s->off;
+    void *p = (s->in_body ? (char *)r->j->body : (char *)r->j) + s->off;
     int64_t x = s->def;
     double d = s->ddef;
     int e = (int)s->def;
@@ -387,7 +389,7 @@ static int read_name(const json_t *v, const char *path, struct job_reader *r)
     if ((rc = job_read_string(v, path, SIZE_MAX, &s, &len, r->err)) < 0 ||
         (rc = job_check_name(s, len, false, path, r->err)) < 0)
         return rc;
-    memcpy(r->j->name, s, len + 1);
+    memcpy(r->name, s, len + 1);
     return 0;
 }
 
@@ -401,14 +403,15 @@ static int read_namespace(const json_t *v, const char *path, struct job_reader *
         return rc;
     if ((rc = job_check_name(s, len, false, path, r->err)) < 0)
         return rc;
-    memcpy(r->j->ns, s, len + 1);
+    if (job_set_names(r->j, s, r->name) < 0)
+        return job_no_memory(path, r->err);
     return 0;
 }
 
 static int read_command(const json_t *v, const char *path, struct job_reader *r)
 {
     char sub[JOB_PATH_LEN];
-    struct job *j = r->j;
+    struct job_body *j = r->j->body;
     size_t i, n;
     int rc;
 
@@ -438,15 +441,15 @@ static int read_command(const json_t *v, const char *path, struct job_reader *r)
 
 static int read_shell(const json_t *v, const char *path, struct job_reader *r)
 {
-    if (v && r->j->argv)
+    if (v && r->j->body->argv)
         return err_set(r->err, CHIME_EINVAL, path,
                        "'shell' and 'command' are both given: want one of them");
-    if (!v && !r->j->argv)
+    if (!v && !r->j->body->argv)
         return err_set(r->err, CHIME_EINVAL, "command",
                        "missing field 'command' (an argv array) or 'shell' (a string)");
     if (!v)
         return 0;
-    return job_dup_string(v, path, SHELL_MAX, true, &r->j->shell, r->err);
+    return job_dup_string(v, path, SHELL_MAX, true, &r->j->body->shell, r->err);
 }
 
 /* The runner resolves the workdir beneath the namespace root; these rules
@@ -476,7 +479,7 @@ static int read_workdir(const json_t *v, const char *path, struct job_reader *r)
                            "'%s' has a '..' component: want a path beneath the namespace root",
                            q);
     }
-    if (!(r->j->workdir = strdup(s)))
+    if (!(r->j->body->workdir = strdup(s)))
         return job_no_memory(path, r->err);
     return 0;
 }
@@ -557,8 +560,8 @@ static int check_env_key(const char *key, size_t len, const char *path, struct e
 
 static int read_env(const json_t *v, const char *path, struct job_reader *r)
 {
-    return read_kv(v, path, ENV_MAX, ENV_VALUE_MAX, check_env_key, &r->j->env,
-                   &r->j->n_env, r->err);
+    return read_kv(v, path, ENV_MAX, ENV_VALUE_MAX, check_env_key, &r->j->body->env,
+                   &r->j->body->n_env, r->err);
 }
 
 static int check_label_key(const char *key, size_t len, const char *path, struct err *err)
@@ -568,8 +571,8 @@ static int check_label_key(const char *key, size_t len, const char *path, struct
 
 static int read_labels(const json_t *v, const char *path, struct job_reader *r)
 {
-    return read_kv(v, path, LABELS_MAX, LABEL_VALUE_MAX, check_label_key, &r->j->labels,
-                   &r->j->n_labels, r->err);
+    return read_kv(v, path, LABELS_MAX, LABEL_VALUE_MAX, check_label_key, &r->j->body->labels,
+                   &r->j->body->n_labels, r->err);
 }
 
 static int read_priority(const json_t *v, const char *path, struct job_reader *r)
@@ -605,16 +608,17 @@ static int check_job(const struct job *j, struct err *err)
 int job_from_json(const json_t *doc, const char *default_ns, struct job **ret,
                   struct err *err)
 {
-    struct job_reader r = { NULL, default_ns, err };
+    struct job_reader r = { NULL, default_ns, err, "" };
     int rc;
 
     if (!doc)
         return err_set(err, CHIME_EINVAL, "", "missing document");
     if (!json_is_object(doc))
         return job_type_error(doc, "", "an object", err);
-    if (!(r.j = calloc(1, sizeof *r.j)))
+    if (!(r.j = calloc(1, sizeof *r.j)) || !(r.j->body = calloc(1, sizeof *r.j->body))) {
+        free(r.j);
         return job_no_memory("", err);
-    r.j->sched.start_us = INT64_MIN;
+    }
     if ((rc = read_object(doc, "", job_specs, &r)) < 0 ||
         (rc = check_job(r.j, err)) < 0) {
         job_free(r.j);
@@ -673,7 +677,7 @@ static json_t *write_list(char *const *list)
 
 static json_t *write_spec(const struct job *j, const struct spec *s)
 {
-    const void *p = (const char *)j + s->off;
+    const void *p = (s->in_body ? (const char *)j->body : (const char *)j) + s->off;
     bool none = s->flags & SPEC_ZERO_IS_NONE;
     char buf[32];
     json_t *o;
@@ -745,17 +749,19 @@ static int write_namespace(const struct job *j, json_t *obj, const char *key)
 /* Only the executor in use is written: the other is absent, not null. */
 static int write_command(const struct job *j, json_t *obj, const char *key)
 {
-    return j->argv ? json_object_set_new(obj, key, write_list(j->argv)) : 0;
+    return j->body->argv ? json_object_set_new(obj, key, write_list(j->body->argv)) : 0;
 }
 
 static int write_shell(const struct job *j, json_t *obj, const char *key)
 {
-    return j->shell ? json_object_set_new(obj, key, json_string(j->shell)) : 0;
+    return j->body->shell ? json_object_set_new(obj, key, json_string(j->body->shell)) : 0;
 }
 
 static int write_workdir(const struct job *j, json_t *obj, const char *key)
 {
-    return json_object_set_new(obj, key, j->workdir ? json_string(j->workdir) : json_null());
+    const char *w = j->body->workdir;
+
+    return json_object_set_new(obj, key, w ? json_string(w) : json_null());
 }
 
 static json_t *write_kv(const struct job_kv *kv, size_t n)
@@ -773,12 +779,12 @@ static json_t *write_kv(const struct job_kv *kv, size_t n)
 
 static int write_env(const struct job *j, json_t *obj, const char *key)
 {
-    return json_object_set_new(obj, key, write_kv(j->env, j->n_env));
+    return json_object_set_new(obj, key, write_kv(j->body->env, j->body->n_env));
 }
 
 static int write_labels(const struct job *j, json_t *obj, const char *key)
 {
-    return json_object_set_new(obj, key, write_kv(j->labels, j->n_labels));
+    return json_object_set_new(obj, key, write_kv(j->body->labels, j->body->n_labels));
 }
 
 /* A priority with a name is written by its name. */
@@ -791,7 +797,7 @@ static int write_priority(const struct job *j, json_t *obj, const char *key)
 
 json_t *job_to_json(const struct job *j)
 {
-    json_t *doc = json_object();
+    json_t *doc = j->body ? json_object() : NULL;
 
     if (doc && write_object(j, job_specs, doc) < 0) {
         json_decref(doc);
@@ -813,20 +819,98 @@ static void free_kv(struct job_kv *kv, size_t n)
     free(kv);
 }
 
-void job_free(struct job *j)
+void job_body_drop(struct job *j)
 {
+    struct job_body *b = j->body;
     size_t i;
 
+    if (!b)
+        return;
+    free(b->description);
+    free(b->cron_expr);
+    free_list(b->argv);
+    free(b->shell);
+    free(b->workdir);
+    free_kv(b->env, b->n_env);
+    for (i = 0; i < JOB_ON_COUNT; i++)
+        free_list(b->notify[i]);
+    free_kv(b->labels, b->n_labels);
+    free(b);
+    j->body = NULL;
+}
+
+void job_free(struct job *j)
+{
     if (!j)
         return;
-    free(j->description);
+    job_body_drop(j);
     job_sched_release(&j->sched);
-    free_list(j->argv);
-    free(j->shell);
-    free(j->workdir);
-    free_kv(j->env, j->n_env);
-    for (i = 0; i < JOB_ON_COUNT; i++)
-        free_list(j->notify[i]);
-    free_kv(j->labels, j->n_labels);
+    free(j->ns);
     free(j);
+}
+
+/* ---- names and defaults ---- */
+
+int job_set_names(struct job *j, const char *ns, const char *name)
+{
+    size_t a = strlen(ns), b = strlen(name);
+    char *p = malloc(a + b + 2);
+
+    if (!p)
+        return -CHIME_ENOMEM;
+    memcpy(p, ns, a + 1);
+    memcpy(p + a + 1, name, b + 1);
+    free(j->ns);
+    j->ns = p;
+    j->name = p + a + 1;
+    return 0;
+}
+
+/* The defaults of the rows of SPECS (and of their nested objects) that
+ * live in struct job, not in the body. */
+static void set_defaults(struct job *j, const struct spec *specs)
+{
+    for (size_t i = 0; specs[i].key; i++) {
+        const struct spec *s = &specs[i];
+        void *p = (char *)j + s->off;
+        int e = (int)s->def;
+
+        if (s->in_body)
+            continue;
+        switch (s->kind) {
+        case SPEC_INT:
+            *(int *)p = (int)s->def;
+            break;
+        case SPEC_INT64:
+        case SPEC_DURATION:
+        case SPEC_SIZE:
+            *(int64_t *)p = s->def;
+            break;
+        case SPEC_REAL:
+            *(double *)p = s->ddef;
+            break;
+        case SPEC_ENUM:
+            memcpy(p, &e, sizeof e);
+            break;
+        case SPEC_OBJECT:
+            set_defaults(j, s->sub);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+struct job *job_new(const char *ns, const char *name)
+{
+    struct job *j = calloc(1, sizeof *j);
+
+    if (!j || job_set_names(j, ns, name) < 0) {
+        free(j);
+        return NULL;
+    }
+    set_defaults(j, job_specs);
+    j->priority = PRIORITY_DEFAULT;
+    j->sched.kind = JOB_MANUAL;
+    return j;
 }

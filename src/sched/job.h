@@ -14,7 +14,13 @@
  * workdir, no start, the default zone) as null rather than left out. Of
  * "command" and "shell" only the one in use is written. "at" and "start"
  * must carry a UTC offset. The caller owns a job and releases it with
- * job_free(). */
+ * job_free().
+ *
+ * A job is two parts: struct job, what the engine schedules by (kept for
+ * every scheduled job, so it is small), and struct job_body, the rest of
+ * the document (what a run and the document need). A job read from a
+ * document has both; one made from the store's plan columns
+ * (job_from_plan) has no body, and neither has a job the engine keeps. */
 #ifndef CHIME_JOB_H
 #define CHIME_JOB_H
 
@@ -25,6 +31,7 @@
 #include "time/cron.h"
 
 struct err;
+struct store_job_plan;
 struct tz;
 typedef struct json_t json_t;
 
@@ -46,26 +53,37 @@ struct job_kv {
     char *value;
 };
 
+/* The schedule: one kind, and only that kind's fields (a union: read the
+ * arm KIND names). The texts of the document that scheduling does not
+ * need (the cron expression as written) are in the body. */
 struct job_sched {
     enum job_sched_kind kind;
-    struct cron cron;           /* JOB_CRON */
-    char *cron_expr;            /* JOB_CRON: the expression as written, for job_to_json() */
-    char *timezone;             /* JOB_CRON: zone name; NULL: the daemon's default */
-    const struct tz *zone;      /* JOB_CRON: loaded zone, or NULL for the default */
-    int64_t every_us;           /* JOB_EVERY: period */
-    int64_t start_us;           /* JOB_EVERY: first fire; INT64_MIN: none given */
-    int64_t jitter_us;          /* JOB_EVERY: random delay up to this; 0: none */
-    int64_t at_us;              /* JOB_AT: the one fire */
-    char **after;               /* JOB_AFTER: "namespace/name" of upstream jobs */
-    size_t n_after;
-    enum job_when when;         /* JOB_AFTER */
+    enum job_when when;                 /* JOB_AFTER */
+    union {
+        struct {                        /* JOB_CRON */
+            struct cron cron;
+            const struct tz *zone;      /* loaded zone; NULL: the daemon's default */
+        };
+        struct {                        /* JOB_EVERY */
+            int64_t every_us;           /* period */
+            int64_t start_us;           /* first fire; INT64_MIN: none given */
+            int64_t jitter_us;          /* random delay up to this; 0: none */
+        };
+        int64_t at_us;                  /* JOB_AT: the one fire */
+        struct {                        /* JOB_AFTER */
+            char **after;               /* "namespace/name" of upstream jobs */
+            size_t n_after;
+        };
+    };
 };
 
-struct job {
-    char ns[JOB_NAME_MAX + 1];      /* namespace, default "default" */
-    char name[JOB_NAME_MAX + 1];
+/* What a run and the document need beyond scheduling: the executor, its
+ * limits, and the texts. A job read from the store's schedule columns
+ * (job_from_plan) has none; the runner reads the document when a run
+ * starts. */
+struct job_body {
     char *description;              /* NULL: none */
-    struct job_sched sched;
+    char *cron_expr;                /* JOB_CRON: the expression as written */
     char **argv;                    /* "command": NULL-terminated; NULL when shell */
     size_t argc;
     char *shell;                    /* "shell": run by /bin/sh -c; NULL when argv */
@@ -75,11 +93,30 @@ struct job {
     int64_t timeout_us;             /* 0: none */
     int64_t kill_grace_us;          /* default 10s */
     struct {
-        int max_attempts;           /* total attempts, default 1 (no retry) */
+        int64_t memory;             /* bytes; 0: no limit */
+        int64_t cpu_time_us;        /* 0: no limit */
+        int64_t processes;          /* 0: no limit */
+        int64_t open_files;         /* 0: no limit */
+        int64_t output;             /* bytes kept of output; default 4M */
+    } limits;
+    char **notify[JOB_ON_COUNT];    /* channel names per event, NULL-terminated or NULL */
+    struct job_kv *labels;          /* sorted by key */
+    size_t n_labels;
+};
+
+/* A job: its name, its schedule and the policies the engine applies, and
+ * (when read from a document) its body. The engine keeps one per job
+ * version for as long as it schedules it, so the part it keeps is small. */
+struct job {
+    char *ns;                       /* namespace, default "default"; one allocation */
+    const char *name;               /* ... with the name: "ns\0name\0" */
+    struct job_sched sched;
+    struct {
         int64_t backoff_us;         /* first delay, default 10s */
-        double factor;              /* default 2 */
         int64_t max_backoff_us;     /* ceiling, default 1h */
+        double factor;              /* default 2 */
         double jitter;              /* random fraction 0-1 of each delay, default 0 */
+        int max_attempts;           /* total attempts, default 1 (no retry) */
     } retry;
     enum job_concurrency concurrency;   /* default forbid */
     int max_instances;              /* allow: at once; queue: waiting bound; default 1 */
@@ -89,18 +126,9 @@ struct job {
         int max_catch_up;           /* default 100 */
     } misfire;
     int priority;                   /* low 1, normal 5 (default), high 10, critical 15, or 0-100 */
-    struct {
-        int64_t memory;             /* bytes; 0: no limit */
-        int64_t cpu_time_us;        /* 0: no limit */
-        int64_t processes;          /* 0: no limit */
-        int64_t open_files;         /* 0: no limit */
-        int64_t output;             /* bytes kept of output; default 4M */
-    } limits;
     int disable_after_failures;     /* 0: never */
-    char **notify[JOB_ON_COUNT];    /* channel names per event, NULL-terminated or NULL */
-    struct job_kv *labels;          /* sorted by key */
-    size_t n_labels;
     bool paused;
+    struct job_body *body;          /* NULL: not read (job_from_plan, job_body_drop) */
 };
 
 /* Validates DOC (borrowed) and returns an owned job. DEFAULT_NS fills a
@@ -114,10 +142,29 @@ int job_from_json(const json_t *doc, const char *default_ns, struct job **ret,
 int job_parse(const char *text, size_t len, const char *default_ns, struct job **ret,
               struct err *err);
 /* The canonical document; a new reference the caller releases. NULL when
- * out of memory (or when J holds what no document can, such as an enum
- * value outside its names). */
+ * out of memory, when J has no body, or when J holds what no document can
+ * (such as an enum value outside its names). */
 json_t *job_to_json(const struct job *j);
 void job_free(struct job *j);
+/* Frees J's body and sets it NULL: what stays is what the engine needs. */
+void job_body_drop(struct job *j);
+
+/* A job of namespace NS and NAME with every policy at its default and a
+ * "manual" schedule, no body: what job_from_plan() and the tests start
+ * from. Returns an owned job, or NULL when out of memory. */
+struct job *job_new(const char *ns, const char *name);
+
+/* J's plan (see jobplan.c) for VERSION, as the store's columns, into
+ * *RET; its texts point into *RET_TEXTS (owned, free(); may be NULL) and
+ * into static names. J needs its body when it is a cron job (the
+ * expression as written). -CHIME_EINVAL without it, -CHIME_ENOMEM. */
+int job_plan_make(const struct job *j, int64_t version, struct store_job_plan *ret,
+                  char **ret_texts);
+/* A job of NS and NAME made from plan P (borrowed): every field the engine
+ * reads, and no body. A value no document could hold is CHIME_EINVAL
+ * naming the column. */
+int job_from_plan(const struct store_job_plan *p, const char *ns, const char *name,
+                  struct job **ret, struct err *err);
 
 /* "namespace/name" into BUF (at least 2 * JOB_NAME_MAX + 2 bytes, else
  * cut). Returns BUF. */

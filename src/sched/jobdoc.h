@@ -12,10 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sched/job.h"
+
 struct err;
-struct job;
-struct job_sched;
-typedef struct json_t json_t;
 
 #define JOB_DEFAULT_NS "default"   /* when neither document nor caller names one */
 #define JOB_QUOTE_LEN 48        /* a quoted value in a message, with NUL */
@@ -27,6 +26,7 @@ struct job_reader {
     struct job *j;
     const char *default_ns;     /* borrowed; NULL: "default" */
     struct err *err;
+    char name[64];              /* "name", read before "namespace" */
 };
 
 /* One row of an enum's names; a table ends with { NULL, 0 }. */
@@ -35,13 +35,30 @@ struct job_name_value {
     int value;
 };
 
+/* ---- job.c ---- */
+
+/* The names of enum job_concurrency and enum job_catch_up. */
+extern const struct job_name_value job_concurrency_names[];
+extern const struct job_name_value job_catch_up_names[];
+
+/* Sets J's namespace and name (one allocation, the old one freed):
+ * 0 or -CHIME_ENOMEM. */
+int job_set_names(struct job *j, const char *ns, const char *name);
+
 /* ---- jobsched.c ---- */
 
 /* The schedule member: V is the member (NULL when absent or null), PATH
- * "schedule". Reads into r->j->sched; needs r->j's name and namespace. */
+ * "schedule". Reads into r->j->sched (and the cron expression into its
+ * body); needs r->j's name and namespace. */
 int job_sched_read(const json_t *v, const char *path, struct job_reader *r);
-/* The canonical schedule object, a new reference; NULL when out of memory. */
-json_t *job_sched_write(const struct job_sched *s);
+/* J's canonical schedule object, a new reference; NULL when out of memory. */
+json_t *job_sched_write(const struct job *j);
+/* The kind's document name ("cron"), and back: -1 when unknown. */
+const char *job_sched_kind_name(enum job_sched_kind kind);
+int job_sched_kind_parse(const char *name);
+/* "success", "failure", "always", and back: -1 when unknown. */
+const char *job_when_name(enum job_when when);
+int job_when_parse(const char *name);
 /* Frees what the schedule owns; the struct itself is embedded. */
 void job_sched_release(struct job_sched *s);
 

@@ -46,18 +46,18 @@ static int read_every(const json_t *o, struct job_reader *r);
 static int read_at(const json_t *o, struct job_reader *r);
 static int read_after(const json_t *o, struct job_reader *r);
 static int read_manual(const json_t *o, struct job_reader *r);
-static int write_cron(const struct job_sched *s, json_t *o);
-static int write_every(const struct job_sched *s, json_t *o);
-static int write_at(const struct job_sched *s, json_t *o);
-static int write_after(const struct job_sched *s, json_t *o);
-static int write_manual(const struct job_sched *s, json_t *o);
+static int write_cron(const struct job *j, json_t *o);
+static int write_every(const struct job *j, json_t *o);
+static int write_at(const struct job *j, json_t *o);
+static int write_after(const struct job *j, json_t *o);
+static int write_manual(const struct job *j, json_t *o);
 
 static const struct kind {
     const char *key;                /* the member that names the kind */
     enum job_sched_kind kind;
     const char *extras[3];          /* the other members it takes */
     int (*read)(const json_t *o, struct job_reader *r);
-    int (*write)(const struct job_sched *s, json_t *o);
+    int (*write)(const struct job *j, json_t *o);
 } kinds[] = {
     { "cron", JOB_CRON, { "timezone" }, read_cron, write_cron },
     { "every", JOB_EVERY, { "start", "jitter" }, read_every, write_every },
@@ -181,17 +181,16 @@ static int read_cron(const json_t *o, struct job_reader *r)
         return rc;
     if (cron_parse(text, &s->cron, &e) < 0)
         return moved_error(&e, "schedule.cron", r->err);
-    if (!(s->cron_expr = strdup(text)))
+    if (!(r->j->body->cron_expr = strdup(text)))
         return job_no_memory("schedule.cron", r->err);
     if (!zone)
         return 0;               /* the daemon's default zone */
     if ((rc = job_read_string(zone, "schedule.timezone", SIZE_MAX, &text, NULL,
                               r->err)) < 0)
         return rc;
+    /* the zone keeps the name it was loaded by: tz_name() writes it back */
     if (tz_load(text, &s->zone, &e) < 0)
         return moved_error(&e, "schedule.timezone", r->err);
-    if (!(s->timezone = strdup(text)))
-        return job_no_memory("schedule.timezone", r->err);
     return 0;
 }
 
@@ -231,6 +230,7 @@ static int read_every(const json_t *o, struct job_reader *r)
     char a[32], b[32];
     int rc;
 
+    s->start_us = INT64_MIN;
     if ((rc = job_read_duration(json_object_get(o, "every"), "schedule.every", S,
                                 &s->every_us, r->err)) < 0)
         return rc;
@@ -330,16 +330,19 @@ static json_t *instant(int64_t us)
 
 /* Each writer sets every member of its kind, defaults and nulls included;
  * json_object_set_new() fails on a NULL value, so the rc covers allocation. */
-static int write_cron(const struct job_sched *s, json_t *o)
+static int write_cron(const struct job *j, json_t *o)
 {
-    if (json_object_set_new(o, "cron", json_string(s->cron_expr)) < 0)
+    const struct job_sched *s = &j->sched;
+
+    if (json_object_set_new(o, "cron", json_string(j->body->cron_expr)) < 0)
         return -1;
-    return json_object_set_new(o, "timezone",
-                               s->timezone ? json_string(s->timezone) : json_null());
+    return json_object_set_new(o, "timezone", s->zone ? json_string(tz_name(s->zone)) : json_null());
 }
 
-static int write_every(const struct job_sched *s, json_t *o)
+static int write_every(const struct job *j, json_t *o)
 {
+    const struct job_sched *s = &j->sched;
+
     if (json_object_set_new(o, "every", duration(s->every_us)) < 0 ||
         json_object_set_new(o, "start",
                             s->start_us == INT64_MIN ? json_null() : instant(s->start_us)) < 0)
@@ -347,13 +350,14 @@ static int write_every(const struct job_sched *s, json_t *o)
     return json_object_set_new(o, "jitter", duration(s->jitter_us));
 }
 
-static int write_at(const struct job_sched *s, json_t *o)
+static int write_at(const struct job *j, json_t *o)
 {
-    return json_object_set_new(o, "at", instant(s->at_us));
+    return json_object_set_new(o, "at", instant(j->sched.at_us));
 }
 
-static int write_after(const struct job_sched *s, json_t *o)
+static int write_after(const struct job *j, json_t *o)
 {
+    const struct job_sched *s = &j->sched;
     json_t *a = json_array();
     size_t i;
 
@@ -365,20 +369,20 @@ static int write_after(const struct job_sched *s, json_t *o)
     return json_object_set_new(o, "when", json_string(job_enum_name(when_names, (int)s->when)));
 }
 
-static int write_manual(const struct job_sched *s, json_t *o)
+static int write_manual(const struct job *j, json_t *o)
 {
-    (void)s;
+    (void)j;
     return json_object_set_new(o, "manual", json_true());
 }
 
-json_t *job_sched_write(const struct job_sched *s)
+json_t *job_sched_write(const struct job *j)
 {
     json_t *o = json_object();
     size_t i;
 
     for (i = 0; o && i < N_KINDS; i++)
-        if (kinds[i].kind == s->kind) {
-            if (kinds[i].write(s, o) < 0) {
+        if (kinds[i].kind == j->sched.kind) {
+            if (kinds[i].write(j, o) < 0) {
                 json_decref(o);
                 return NULL;
             }
@@ -392,9 +396,39 @@ void job_sched_release(struct job_sched *s)
 {
     size_t i;
 
-    free(s->cron_expr);
-    free(s->timezone);
+    if (s->kind != JOB_AFTER)
+        return;
     for (i = 0; i < s->n_after; i++)
         free(s->after[i]);
     free(s->after);
+    s->after = NULL;
+    s->n_after = 0;
+}
+
+const char *job_sched_kind_name(enum job_sched_kind kind)
+{
+    for (size_t i = 0; i < N_KINDS; i++)
+        if (kinds[i].kind == kind)
+            return kinds[i].key;
+    return NULL;
+}
+
+int job_sched_kind_parse(const char *name)
+{
+    const struct kind *k = name ? kind_named(name, strlen(name)) : NULL;
+
+    return k ? (int)k->kind : -1;
+}
+
+const char *job_when_name(enum job_when when)
+{
+    return job_enum_name(when_names, (int)when);
+}
+
+int job_when_parse(const char *name)
+{
+    for (size_t i = 0; name && when_names[i].name; i++)
+        if (strcmp(when_names[i].name, name) == 0)
+            return when_names[i].value;
+    return -1;
 }

@@ -334,6 +334,72 @@ static void op_job_state(void *ctx, const struct job *j, int64_t key, bool pause
         free(o);
 }
 
+/* ---- plans: the store's columns that start-up schedules by ---- */
+
+struct plan_op {
+    struct store_op op;
+    char *texts;                /* what op.job_plan.plan's texts point into */
+};
+
+static void plan_op_free(struct plan_op *o)
+{
+    if (o) {
+        free(o->texts);
+        free(o);
+    }
+}
+
+/* Writes the plans gathered at start-up in one transaction. */
+void node_plans_flush(struct node *n)
+{
+    struct store_op *ops[NODE_PLAN_BATCH];
+
+    if (!n->n_plans)
+        return;
+    for (size_t i = 0; i < n->n_plans; i++)
+        ops[i] = &n->plans[i]->op;
+    if (store_exec_all(n->store, ops, n->n_plans) < 0)
+        log_error("writing %zu job plans failed: %s", n->n_plans, ops[0]->err.msg);
+    for (size_t i = 0; i < n->n_plans; i++)
+        plan_op_free(n->plans[i]);
+    n->n_plans = 0;
+}
+
+static void on_plan_written(struct store_op *op)
+{
+    /* a conflict: a newer version was put meanwhile, and its plan follows */
+    if (op->rc < 0 && op->err.code != CHIME_ECONFLICT && op->err.code != CHIME_ENOTFOUND)
+        log_error("writing a job plan failed: %s", op->err.msg);
+    plan_op_free(op->data);
+}
+
+/* A job version with its document's members: its plan goes to the store,
+ * so that the next start-up schedules it without reading the document.
+ * At start-up (the documents of jobs without a current plan) the plans
+ * are written in batches; afterwards each is submitted. */
+static void op_job_put(void *ctx, const struct job *j, int64_t key, int64_t version)
+{
+    struct node *n = ctx;
+    struct plan_op *o;
+
+    if (key <= 0 || version <= 0 || !(o = calloc(1, sizeof *o)))
+        return;
+    o->op.kind = STORE_OP_JOB_PLAN;
+    o->op.data = o;
+    o->op.job_plan.job_id = key;
+    if (job_plan_make(j, version, &o->op.job_plan.plan, &o->texts) < 0) {
+        free(o);
+        return;
+    }
+    if (n->loading) {
+        n->plans[n->n_plans++] = o;
+        if (n->n_plans == NODE_PLAN_BATCH)
+            node_plans_flush(n);
+    } else if (store_submit(n->store, &o->op, on_plan_written) < 0) {
+        plan_op_free(o);
+    }
+}
+
 static void op_notify(void *ctx, const struct job *j, const struct sched_run *r,
                       enum job_notify_event ev)
 {
@@ -431,11 +497,11 @@ static void on_defer(uv_timer_t *t)
 
 /* The environment of a run: the job's env, a manual trigger's extra env,
  * then chime's own variables (which neither may set). */
-static char **run_env(const struct sched_run *r)
+static char **run_env(const struct sched_run *r, const struct job_body *b)
 {
     const struct job *j = r->job;
     json_t *extra = r->extra_env ? json_loads(r->extra_env, 0, NULL) : NULL;
-    size_t cap = j->n_env + (extra ? json_object_size(extra) : 0) + 8, k = 0;
+    size_t cap = b->n_env + (extra ? json_object_size(extra) : 0) + 8, k = 0;
     char **env = calloc(cap, sizeof *env);
     char fire[ISOTIME_LEN];
     const char *key;
@@ -443,8 +509,8 @@ static char **run_env(const struct sched_run *r)
 
     if (!env)
         goto done;
-    for (size_t i = 0; i < j->n_env; i++)
-        if (asprintf(&env[k], "%s=%s", j->env[i].key, j->env[i].value) >= 0)
+    for (size_t i = 0; i < b->n_env; i++)
+        if (asprintf(&env[k], "%s=%s", b->env[i].key, b->env[i].value) >= 0)
             k++;
     json_object_foreach(extra, key, v)
         if (json_is_string(v) && strncmp(key, "CHIME_", 6) != 0
@@ -490,32 +556,72 @@ static void op_start(void *ctx, struct sched_run *r)
     start_run(n, r, h);
 }
 
+/* The run's job version with its body: the engine keeps jobs without
+ * one, so the document of the run's version is read from the store (one
+ * indexed row on a connection of its own) and parsed. *RET_DOC is the
+ * job to free, when one was read. */
+static int run_body(struct node *n, const struct sched_run *r, const struct job_body **ret,
+                    struct job **ret_doc, struct err *err)
+{
+    struct job *full = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (r->job->body) {
+        *ret = r->job->body;
+        *ret_doc = NULL;
+        return 0;
+    }
+    rc = store_job_doc(n->store, r->job_key, r->job_version, &text, &len, err);
+    if (rc == 0)
+        rc = job_parse(text, len, r->job->ns, &full, err);
+    free(text);
+    if (rc < 0)
+        return rc;
+    *ret = full->body;
+    *ret_doc = full;
+    return 0;
+}
+
 static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
 {
     const struct job *j = r->job;
+    const struct job_body *b = NULL;
+    struct job *doc = NULL;
     struct exec_callbacks cb = { node_on_started, node_on_exit, h };
     struct exec_spec spec = { 0 };
     struct err err = { 0 };
     char root[PATH_MAX], dir[PATH_MAX];
-    char **env = run_env(r);
+    char **env = NULL;
 
+    if (run_body(n, r, &b, &doc, &err) < 0) {
+        log_error("run %lld of %s/%s could not start: its job version %lld: %s",
+                  (long long)r->id, j->ns, j->name, (long long)r->job_version, err.msg);
+        keep_error(h, "its job's document could not be read");
+        h->next_failed = n->failed;
+        n->failed = h;
+        uv_timer_start(&n->defer, on_defer, 0, 0);
+        return;
+    }
+    env = run_env(r, b);
     if (!node_path_join(root, sizeof root, n->work_dir, j->ns))
         root[0] = '\0';        /* exec refuses a relative root: the run fails */
     mkdir(root, 0750);
     node_run_dir(n, r->id, dir, sizeof dir);
     spec.run_id = r->id;
-    spec.argv = j->argv;
-    spec.shell = j->shell;
+    spec.argv = b->argv;
+    spec.shell = b->shell;
     spec.env = env;
     spec.workdir_root = root;
-    spec.workdir = j->workdir;
-    spec.limits.memory = j->limits.memory;
-    spec.limits.cpu_time_us = j->limits.cpu_time_us;
-    spec.limits.processes = j->limits.processes;
-    spec.limits.open_files = j->limits.open_files;
-    spec.output_max = j->limits.output;
-    spec.timeout_us = j->timeout_us;
-    spec.kill_grace_us = j->kill_grace_us;
+    spec.workdir = b->workdir;
+    spec.limits.memory = b->limits.memory;
+    spec.limits.cpu_time_us = b->limits.cpu_time_us;
+    spec.limits.processes = b->limits.processes;
+    spec.limits.open_files = b->limits.open_files;
+    spec.output_max = b->limits.output;
+    spec.timeout_us = b->timeout_us;
+    spec.kill_grace_us = b->kill_grace_us;
     spec.run_dir = dir;
     if (exec_start(n->exec, &spec, &cb, &h->er, &err) < 0) {
         /* the spawner is gone or the spec cannot be sent: the run fails,
@@ -528,6 +634,7 @@ static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
         uv_timer_start(&n->defer, on_defer, 0, 0);
     }
     env_free(env);
+    job_free(doc);
 }
 
 static void op_cancel(void *ctx, struct sched_run *r)
@@ -541,7 +648,7 @@ static void op_cancel(void *ctx, struct sched_run *r)
 
 static const struct sched_ops node_ops = {
     NULL, op_record, op_update, op_start, op_cancel, op_dead_letter, op_job_state,
-    op_notify, op_random,
+    op_notify, op_random, op_job_put,
 };
 
 /* ---- signals and shutdown ---- */

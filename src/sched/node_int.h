@@ -20,12 +20,14 @@
 #include "util/err.h"
 
 #define ID_LEN (2 * JOB_NAME_MAX + 2)
+#define NODE_PLAN_BATCH 1024    /* plans written per transaction at start-up */
 
 struct exec;
 struct exec_result;
 struct exec_run;
 struct exec_status;
 struct exec_spawner;
+struct plan_op;
 struct store;
 struct tz;
 
@@ -80,6 +82,9 @@ struct node {
     struct call *calls;
     struct call *deferred;      /* triggers waiting for their run's record */
     bool stopping;
+    bool loading;               /* start-up: plans are gathered into plans[] */
+    struct plan_op *plans[NODE_PLAN_BATCH];
+    size_t n_plans;
     uint64_t rnd;
     char host[64];
     char runs_dir[PATH_MAX];
@@ -102,6 +107,9 @@ void node_on_wake(uv_async_t *a);
 /* Refuses the calls still queued (shutdown). */
 void node_refuse_calls(struct node *n);
 struct api_engine node_api_engine(struct node *n);
+
+/* Writes the plans gathered while loading (node.c). */
+void node_plans_flush(struct node *n);
 
 /* nodeload.c */
 int node_load_jobs(struct node *n, struct err *err);

@@ -1,6 +1,11 @@
 /* nodeload.c: the daemon's state from disk: the jobs in the store (with
  * the newest fire each handled, for catch-up), the runs the store has as
- * unfinished (re-attached to their holders), and the jobs directory. */
+ * unfinished (re-attached to their holders), and the jobs directory.
+ *
+ * Jobs are scheduled from their plans (the store's columns, see
+ * jobplan.c), read in one scan, so a start-up parses no document; only a
+ * job whose plan is missing or stale is parsed from its document, and its
+ * plan is written then (docs/sched.md). */
 #include "sched/node_int.h"
 
 #include <dirent.h>
@@ -18,50 +23,76 @@
 #include "util/log.h"
 #include "../banned.h"
 
-/* Schedules a job read from the store, with the newest fire it handled. */
-static int load_job(struct node *n, const struct store_job *sj, int64_t now)
+/* Start-up: what node_load_jobs() counts. */
+struct load {
+    struct node *n;
+    int64_t now;
+    int from_plans, from_docs, bad;
+};
+
+/* The job of E from its document: the one in E, or (when E's plan turned
+ * out unusable) the one read by id and version. */
+static int job_of_doc(struct node *n, const struct store_job_entry *e, struct job **ret,
+                      struct err *err)
 {
+    char *text = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (e->doc)
+        return job_parse(e->doc, e->doc_len, e->ns, ret, err);
+    rc = store_job_doc(n->store, e->id, e->version, &text, &len, err);
+    if (rc == 0)
+        rc = job_parse(text, len, e->ns, ret, err);
+    free(text);
+    return rc;
+}
+
+/* Schedules a job read from the store, with the newest fire it handled:
+ * from its plan when the store has the current version's, else from its
+ * document (whose plan the engine then hands to op_job_put, which writes
+ * it for the next start). */
+static int load_job(void *ctx, const struct store_job_entry *e)
+{
+    struct load *l = ctx;
     struct job *j = NULL;
     struct err err = { 0 };
-    char id[ID_LEN];
+    bool planned = e->plan && job_from_plan(e->plan, e->ns, e->name, &j, &err) == 0;
 
-    if (job_parse(sj->doc, sj->doc_len, sj->ns, &j, &err) < 0) {
+    if (!planned && job_of_doc(l->n, e, &j, &err) < 0) {
         log_error("job %s/%s version %lld in the store is invalid (%s: %s): not scheduled",
-                  sj->ns, sj->name, (long long)sj->version, err.field, err.msg);
-        return -1;
+                  e->ns, e->name, (long long)e->version, err.field, err.msg);
+        l->bad++;
+        return 0;
     }
-    j->paused = sj->paused;
-    job_id(j, id, sizeof id);
-    if (sched_job_put(n->sched, j, sj->id, sj->version,
-                      sj->last_fire_us == STORE_NULL ? INT64_MIN : sj->last_fire_us, now,
+    j->paused = e->paused;
+    if (sched_job_put(l->n->sched, j, e->id, e->version,
+                      e->last_fire_us == STORE_NULL ? INT64_MIN : e->last_fire_us, l->now,
                       &err) < 0) {
-        log_error("job %s: %s", id, err.msg);
-        return -1;
+        log_error("job %s/%s: %s", e->ns, e->name, err.msg);
+        l->bad++;
+        return 0;
     }
+    if (planned)
+        l->from_plans++;
+    else
+        l->from_docs++;
     return 0;
 }
 
 int node_load_jobs(struct node *n, struct err *err)
 {
-    struct store_job_filter f = { 0 };
-    char cursor[STORE_CURSOR_MAX] = "";
-    int64_t now = node_now_us();
-    int count = 0, rc;
+    struct load l = { n, node_now_us(), 0, 0, 0 };
+    int rc;
 
-    f.limit = STORE_LIMIT_MAX;
-    do {
-        struct store_job_page page;
-
-        f.cursor = cursor;
-        rc = store_job_list(n->store, &f, &page, err);
-        if (rc < 0)
-            return rc;
-        for (size_t i = 0; i < page.n; i++)
-            count += load_job(n, &page.items[i], now) == 0;
-        snprintf(cursor, sizeof cursor, "%s", page.next_cursor);
-        store_job_page_release(&page);
-    } while (cursor[0]);
-    log_info("%d jobs scheduled", count);
+    n->loading = true;
+    rc = store_job_scan(n->store, load_job, &l, err);
+    node_plans_flush(n);
+    n->loading = false;
+    if (rc < 0)
+        return rc;
+    log_info("%d jobs scheduled (%d from their documents, whose plans are now stored)",
+             l.from_plans + l.from_docs, l.from_docs);
     return 0;
 }
 

@@ -40,22 +40,24 @@ struct version {
     int refs;
 };
 
+/* One scheduled job. It is kept small (the engine holds one per job, and
+ * a daemon may schedule a million): its name is its version's job's, and
+ * only an `after` job has an upstream array. */
 struct sched_job {
-    char id[ID_LEN];
-    struct version *ver;
+    struct sched_job *hnext;
+    struct version *ver;        /* the current version; its job names the job */
     int64_t next_us;            /* next fire instant; INT64_MAX: none */
     int64_t due_us;             /* when it is handled: next_us plus jitter */
     int64_t last_fire_us;       /* newest fire handled; INT64_MIN: none */
+    signed char *upstream;      /* after: per upstream, 0 none, 1 ok, -1 failed; else NULL */
     size_t pos;                 /* in the timer heap */
-    bool recovering;            /* put after a restart: catch_up applies */
-    bool removed;               /* freed once its last run is over */
-    bool paused;                /* job state, from the document or a pause */
     int failures;               /* consecutive failed fires */
     int active;                 /* live runs, not counting those waiting */
     int waiting;                /* concurrency "queue": runs waiting their turn */
     int pending;                /* retries waiting for their delay */
-    signed char *upstream;      /* after: per upstream, 0 none, 1 ok, -1 failed */
-    struct sched_job *hnext;
+    bool recovering;            /* put after a restart: catch_up applies */
+    bool removed;               /* freed once its last run is over */
+    bool paused;                /* job state, from the document or a pause */
 };
 
 struct sched {
@@ -75,13 +77,39 @@ struct sched {
 
 /* ---- small helpers ---- */
 
-static uint64_t hash(const char *s)
-{
-    uint64_t h = 1469598103934665603u;
+#define FNV_BASIS 1469598103934665603u
+#define FNV_PRIME 1099511628211u
 
+static uint64_t hash_more(uint64_t h, const char *s)
+{
     while (*s)
-        h = (h ^ (unsigned char)*s++) * 1099511628211u;
+        h = (h ^ (unsigned char)*s++) * FNV_PRIME;
     return h;
+}
+
+/* The hash of "namespace/name". */
+static uint64_t hash(const char *id)
+{
+    return hash_more(FNV_BASIS, id);
+}
+
+/* hash(job_id(J)), without writing the id. */
+static uint64_t hash_job(const struct job *j)
+{
+    return hash_more((hash_more(FNV_BASIS, j->ns) ^ '/') * FNV_PRIME, j->name);
+}
+
+static uint64_t sj_hash(const struct sched_job *sj)
+{
+    return hash_job(sj->ver->job);
+}
+
+/* Whether ID is "namespace/name" of J. */
+static bool id_is(const struct job *j, const char *id)
+{
+    size_t n = strlen(j->ns);
+
+    return strncmp(id, j->ns, n) == 0 && id[n] == '/' && strcmp(id + n + 1, j->name) == 0;
 }
 
 static struct sched_job *find(const struct sched *s, const char *id)
@@ -91,7 +119,7 @@ static struct sched_job *find(const struct sched *s, const char *id)
     if (!s->nbuckets)
         return NULL;
     for (sj = s->buckets[hash(id) & (s->nbuckets - 1)]; sj; sj = sj->hnext)
-        if (!sj->removed && strcmp(sj->id, id) == 0)
+        if (!sj->removed && id_is(sj->ver->job, id))
             return sj;
     return NULL;
 }
@@ -110,15 +138,17 @@ static int insert(struct sched *s, struct sched_job *sj)
             while (s->buckets[i]) {
                 struct sched_job *x = s->buckets[i];
 
+                size_t k = sj_hash(x) & (n - 1);
+
                 s->buckets[i] = x->hnext;
-                x->hnext = nb[hash(x->id) & (n - 1)];
-                nb[hash(x->id) & (n - 1)] = x;
+                x->hnext = nb[k];
+                nb[k] = x;
             }
         free(s->buckets);
         s->buckets = nb;
         s->nbuckets = n;
     }
-    b = hash(sj->id) & (s->nbuckets - 1);
+    b = sj_hash(sj) & (s->nbuckets - 1);
     sj->hnext = s->buckets[b];
     s->buckets[b] = sj;
     s->njobs++;
@@ -127,7 +157,7 @@ static int insert(struct sched *s, struct sched_job *sj)
 
 static void unlink_job(struct sched *s, struct sched_job *sj)
 {
-    struct sched_job **p = &s->buckets[hash(sj->id) & (s->nbuckets - 1)];
+    struct sched_job **p = &s->buckets[sj_hash(sj) & (s->nbuckets - 1)];
 
     while (*p && *p != sj)
         p = &(*p)->hnext;
@@ -581,7 +611,7 @@ static void upstream_done(struct sched *s, const char *up, bool ok, int64_t now_
             const struct job_sched *sc = &sj->ver->job->sched;
             bool all = true, any_failed = false, hit = false, go;
 
-            if (sj->removed || sc->kind != JOB_AFTER || sj->paused)
+            if (sj->removed || sc->kind != JOB_AFTER || sj->paused || !sj->upstream)
                 continue;
             for (size_t i = 0; i < sc->n_after; i++) {
                 if (strcmp(sc->after[i], up) == 0) {
@@ -767,11 +797,22 @@ int sched_job_check(const struct sched *s, const struct job *j, struct err *err)
     return err_set(err, CHIME_EINVAL, "schedule.after", "dependency cycle: %s", msg);
 }
 
+/* The engine keeps what it schedules by: the host sees the body first. */
+static void keep_head(struct sched *s, struct job *j, int64_t key, int64_t version)
+{
+    if (!j->body)
+        return;
+    if (s->ops.job_put)
+        s->ops.job_put(s->ops.ctx, j, key, version);
+    job_body_drop(j);
+}
+
 int sched_job_put(struct sched *s, struct job *j, int64_t key, int64_t version,
                   int64_t last_fire_us, int64_t now_us, struct err *err)
 {
     struct version *v = NULL;
     struct sched_job *sj;
+    signed char *up = NULL;
     char id[ID_LEN];
     int rc;
 
@@ -779,7 +820,8 @@ int sched_job_put(struct sched *s, struct job *j, int64_t key, int64_t version,
     if (rc < 0)
         goto fail;
     v = calloc(1, sizeof *v);
-    if (!v) {
+    if (!v || (j->sched.kind == JOB_AFTER && !(up = calloc(j->sched.n_after, 1)))) {
+        free(v);
         rc = err_set(err, CHIME_ENOMEM, NULL, "out of memory");
         goto fail;
     }
@@ -790,13 +832,7 @@ int sched_job_put(struct sched *s, struct job *j, int64_t key, int64_t version,
     job_id(j, id, sizeof id);
     sj = find(s, id);
     if (sj) {
-        signed char *up = calloc(j->sched.n_after + 1, 1);
-
-        if (!up) {
-            free(v);
-            rc = err_set(err, CHIME_ENOMEM, NULL, "out of memory");
-            goto fail;
-        }
+        keep_head(s, j, key, version);
         free(sj->upstream);
         sj->upstream = up;
         version_put(sj->ver);
@@ -807,16 +843,16 @@ int sched_job_put(struct sched *s, struct job *j, int64_t key, int64_t version,
     }
     sj = calloc(1, sizeof *sj);
     if (sj)
-        memcpy(sj->id, id, sizeof sj->id);
-    if (!sj || !(sj->upstream = calloc(j->sched.n_after + 1, 1)) || insert(s, sj) < 0) {
-        if (sj)
-            free(sj->upstream);
+        sj->ver = v;            /* insert() hashes its job's name */
+    if (!sj || insert(s, sj) < 0) {
         free(sj);
+        free(up);
         free(v);
         rc = err_set(err, CHIME_ENOMEM, NULL, "out of memory");
         goto fail;
     }
-    sj->ver = v;
+    keep_head(s, j, key, version);
+    sj->upstream = up;
     sj->pos = HEAP_NONE;
     sj->paused = j->paused;
     sj->last_fire_us = last_fire_us;

@@ -39,7 +39,8 @@ enum sched_reason {
  * update. */
 struct sched_run {
     int64_t id;                 /* the store's id; 0 until recorded */
-    const struct job *job;      /* the job version it runs */
+    const struct job *job;      /* the job version it runs, without its body: the
+                                   host reads the document by job_key and job_version */
     int64_t job_key;            /* the KEY its job was put with (the store's job id) */
     int64_t job_version;        /* the VERSION its job was put with */
     void *user;                 /* the host's: its process handle, a waiter */
@@ -100,6 +101,12 @@ struct sched_ops {
                    enum job_notify_event event);
     /* A uniform random 64-bit value (jitter). */
     uint64_t (*random)(void *ctx);
+    /* The engine took J, with its body (the document's members that
+     * scheduling does not need), as version VERSION of the job with KEY,
+     * and drops the body once this returns: what the host wants of it
+     * (the job's plan, for the store) it takes now. Not called for a job
+     * without a body (one made from a plan). May be NULL. */
+    void (*job_put)(void *ctx, const struct job *j, int64_t key, int64_t version);
 };
 
 struct sched_config {
@@ -117,7 +124,8 @@ int sched_new(const struct sched_ops *ops, const struct sched_config *cfg,
               struct sched **ret);
 void sched_free(struct sched *s);
 
-/* Adds J or replaces the job of the same id; takes J (also on failure).
+/* Adds J or replaces the job of the same id; takes J (also on failure)
+ * and keeps it without its body (ops->job_put sees the body first).
  * LAST_FIRE_US is the newest fire already handled (from the store after a
  * restart; INT64_MIN for a new job): fires after it that are due by NOW go
  * through the misfire policy at the next tick. An `after` job that would

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "store/store.h"
 #include "time/isotime.h"
 #include "time/tz.h"
 #include "util/err.h"
@@ -42,6 +43,9 @@ struct harness {
     int cancels, dead, duplicates_left;
     int notified[JOB_ON_COUNT];
     uint64_t rnd;
+    int puts_with_body;                 /* ops->job_put calls */
+    int64_t put_key, put_version;
+    char put_argv0[64];
 };
 
 static struct harness H;
@@ -116,9 +120,20 @@ static uint64_t fake_random(void *ctx)
     return H.rnd >> 1;
 }
 
+static void fake_job_put(void *ctx, const struct job *j, int64_t key, int64_t version)
+{
+    (void)ctx;
+    assert_non_null(j->body);
+    H.puts_with_body++;
+    H.put_key = key;
+    H.put_version = version;
+    snprintf(H.put_argv0, sizeof H.put_argv0, "%s",
+             j->body->argv ? j->body->argv[0] : j->body->shell);
+}
+
 static const struct sched_ops ops = {
     NULL, fake_record, fake_update, fake_start, fake_cancel, fake_dead_letter,
-    fake_job_state, fake_notify, fake_random,
+    fake_job_state, fake_notify, fake_random, fake_job_put,
 };
 
 /* The store confirms every pending record (ids in order; a duplicate gets 0). */
@@ -650,6 +665,75 @@ static void test_sched_preview_lists_next_fires(void **state)
     job_free(j);
 }
 
+static void test_sched_keeps_jobs_without_their_body(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z");
+    const struct job *kept;
+    struct store_job_plan plan;
+    struct job *j = NULL, *planned = NULL;
+    const char *doc = "{\"name\":\"b\",\"schedule\":{\"cron\":\"@hourly\"},"
+                      "\"command\":[\"/bin/echo\",\"hi\"],\"env\":{\"A\":\"1\"}}";
+    char *texts = NULL;
+
+    (void)state;
+    setup(0);
+    assert_int_equal(job_parse(doc, strlen(doc), "default", &j, NULL), 0);
+    assert_int_equal(job_plan_make(j, 4, &plan, &texts), 0);
+    assert_int_equal(job_from_plan(&plan, "default", "p", &planned, NULL), 0);
+    assert_int_equal(sched_job_put(H.s, j, 11, 4, INT64_MIN, t, NULL), 0);
+    /* the host saw the body before the engine dropped it */
+    assert_int_equal(H.puts_with_body, 1);
+    assert_int_equal(H.put_key, 11);
+    assert_int_equal(H.put_version, 4);
+    assert_string_equal(H.put_argv0, "/bin/echo");
+    kept = sched_job_get(H.s, "default/b");
+    assert_non_null(kept);
+    assert_null(kept->body);
+    /* a job made from a plan has no body to show */
+    assert_int_equal(sched_job_put(H.s, planned, 12, 4, INT64_MIN, t, NULL), 0);
+    assert_int_equal(H.puts_with_body, 1);
+    assert_int_equal(sched_job_next(H.s, "default/p"), T("2026-01-01T01:00:00Z"));
+    assert_int_equal(sched_job_next(H.s, "default/b"), T("2026-01-01T01:00:00Z"));
+    /* both fire, and a run carries the key and version its body is read by */
+    sched_tick(H.s, T("2026-01-01T01:00:00Z"));
+    flush(T("2026-01-01T01:00:00Z"));
+    assert_int_equal(H.nstarted, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(H.started[i]->job_version, 4);
+        assert_true(H.started[i]->job_key == 11 || H.started[i]->job_key == 12);
+        assert_null(H.started[i]->job->body);
+    }
+    free(texts);
+    teardown();
+}
+
+static void test_sched_finds_jobs_by_name_among_many(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z");
+    char doc[200], id[80];
+
+    (void)state;
+    setup(0);
+    /* enough jobs to grow the hash a few times */
+    for (int i = 0; i < 5000; i++) {
+        snprintf(doc, sizeof doc, "{\"name\":\"j%d\",\"namespace\":\"n%d\","
+                 "\"schedule\":{\"every\":\"%ds\"},\"shell\":\"x\"}", i, i % 7, 60 + i);
+        put(doc, t);
+    }
+    for (int i = 0; i < 5000; i++) {
+        snprintf(id, sizeof id, "n%d/j%d", i % 7, i);
+        assert_int_equal(sched_job_next(H.s, id), (t / SEC / (60 + i) + 1) * (60 + i) * SEC);
+    }
+    assert_int_equal(sched_job_next(H.s, "n1/j0"), INT64_MAX);     /* j0 is in n0 */
+    assert_null(sched_job_get(H.s, "n0"));
+    assert_null(sched_job_get(H.s, "n0/"));
+    assert_null(sched_job_get(H.s, "n0/j"));
+    assert_int_equal(sched_job_remove(H.s, "n3/j3", NULL), 0);
+    assert_null(sched_job_get(H.s, "n3/j3"));
+    assert_non_null(sched_job_get(H.s, "n3/j10"));
+    teardown();
+}
+
 static void test_sched_adopts_runs_after_a_restart(void **state)
 {
     int64_t t = T("2026-01-01T00:00:00Z");
@@ -707,6 +791,8 @@ int main(void)
         cmocka_unit_test(test_sched_reboot_fires_at_the_first_tick_only),
         cmocka_unit_test(test_sched_preview_lists_next_fires),
         cmocka_unit_test(test_sched_adopts_runs_after_a_restart),
+        cmocka_unit_test(test_sched_keeps_jobs_without_their_body),
+        cmocka_unit_test(test_sched_finds_jobs_by_name_among_many),
     };
 
     return cmocka_run_group_tests_name("sched", tests, NULL, NULL);

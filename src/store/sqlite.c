@@ -350,6 +350,7 @@ static int (*const op_exec[STORE_OP_KIND_END])(struct sqlite_conn *, struct stor
     [STORE_OP_JOB_STATE] = sqlite_job_state,     [STORE_OP_RUN_INSERT] = sqlite_run_insert,
     [STORE_OP_RUN_UPDATE] = sqlite_run_update,   [STORE_OP_DEAD_INSERT] = sqlite_dead_insert,
     [STORE_OP_DEAD_REMOVE] = sqlite_dead_remove, [STORE_OP_PRUNE] = sqlite_prune,
+    [STORE_OP_JOB_PLAN] = sqlite_job_plan,
 };
 
 /* Fails OP, which had succeeded, because its transaction did not commit. */
@@ -425,6 +426,8 @@ static void sqlite_close(void *h)
     for (int i = 0; b->readers && i < b->n_readers; i++)
         conn_close(&b->readers[i]);
     free(b->readers);
+    conn_close(&b->doc_reader);
+    pthread_mutex_destroy(&b->doc_lock);
     /* the last connection to close checkpoints the WAL into the database */
     conn_close(&b->writer);
     pthread_cond_destroy(&b->pool_cond);
@@ -461,6 +464,7 @@ static int sqlite_open(const struct store_options *opt, void **ret, struct err *
         return err_set(err, CHIME_ENOMEM, NULL, "out of memory");
     pthread_mutex_init(&b->pool_lock, NULL);
     pthread_cond_init(&b->pool_cond, NULL);
+    pthread_mutex_init(&b->doc_lock, NULL);
     rc = conn_open(&b->writer, path, true, opt->busy_timeout_ms, err);
     if (rc < 0)
         goto fail;
@@ -483,6 +487,9 @@ static int sqlite_open(const struct store_options *opt, void **ret, struct err *
         c->next_free = b->free_readers;
         b->free_readers = c;
     }
+    rc = conn_open(&b->doc_reader, path, false, opt->busy_timeout_ms, err);
+    if (rc < 0)
+        goto fail;
     *ret = b;
     return 0;
 fail:
@@ -535,6 +542,8 @@ const struct store_backend sqlite_backend = {
     .job_list = sqlite_job_list,
     .job_count = sqlite_job_count,
     .job_versions = sqlite_job_versions,
+    .job_scan = sqlite_job_scan,
+    .job_doc = sqlite_job_doc,
     .run_get = sqlite_run_get,
     .run_list = sqlite_run_list,
     .run_count = sqlite_run_count,

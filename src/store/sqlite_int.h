@@ -40,8 +40,11 @@ enum sq {
     SQ_VERSION_LIST,
     SQ_JOB_LIST,                    /* + a mask of SQ_JOB_BY_* */
     SQ_JOB_COUNT = SQ_JOB_LIST + 4, /* + a mask of SQ_JOB_BY_* */
+    SQ_JOB_PLAN = SQ_JOB_COUNT + 4,
+    SQ_JOB_SCAN,
+    SQ_JOB_DOC,
 
-    SQ_RUN_INSERT = SQ_JOB_COUNT + 4,
+    SQ_RUN_INSERT,
     SQ_RUN_EXISTING,
     SQ_JOB_LAST_FIRE,
     SQ_RUN_UPDATE,
@@ -75,6 +78,8 @@ struct sqlite_store {
     struct sqlite_conn *readers;
     int n_readers;
     struct sqlite_conn *free_readers; /* guarded by pool_lock */
+    struct sqlite_conn doc_reader;    /* store_job_doc() only, under doc_lock */
+    pthread_mutex_t doc_lock;
 };
 
 /* A schema migration: the SQL that takes version - 1 to version. */
@@ -133,6 +138,7 @@ int sqlite_run_update(struct sqlite_conn *c, struct store_op *op, struct err *er
 int sqlite_dead_insert(struct sqlite_conn *c, struct store_op *op, struct err *err);
 int sqlite_dead_remove(struct sqlite_conn *c, struct store_op *op, struct err *err);
 int sqlite_prune(struct sqlite_conn *c, struct store_op *op, struct err *err);
+int sqlite_job_plan(struct sqlite_conn *c, struct store_op *op, struct err *err);
 
 /* Reads, on a borrowed reader; the backend's entries (backend.h). */
 int sqlite_job_get(void *h, const char *ns, const char *name, int64_t version,
@@ -142,6 +148,9 @@ int sqlite_job_list(void *h, const struct store_job_filter *f, int limit,
 int sqlite_job_count(void *h, const struct store_job_filter *f, int64_t *ret, struct err *err);
 int sqlite_job_versions(void *h, const char *ns, const char *name, const char *cursor, int limit,
                         struct store_version_page *ret, struct err *err);
+int sqlite_job_scan(void *h, store_job_scan_cb *cb, void *ctx, struct err *err);
+int sqlite_job_doc(void *h, int64_t job_id, int64_t version, char **ret, size_t *ret_len,
+                   struct err *err);
 int sqlite_run_get(void *h, int64_t id, struct store_run *ret, struct err *err);
 int sqlite_run_list(void *h, const struct store_run_filter *f, int limit,
                     struct store_run_page *ret, struct err *err);

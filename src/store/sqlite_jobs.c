@@ -463,3 +463,153 @@ done:
     *ret = p;
     return 0;
 }
+
+/* ---- plans ---- */
+
+int sqlite_job_plan(struct sqlite_conn *c, struct store_op *op, struct err *err)
+{
+    const struct store_job_plan *p = &op->job_plan.plan;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if ((rc = sqlite_stmt(c, SQ_JOB_PLAN, &st, err)) < 0)
+        return rc;
+    sqlite_bind_i64(st, 1, op->job_plan.job_id);
+    sqlite_bind_i64(st, 2, p->version);
+    sqlite_bind_str(st, 3, p->kind);
+    sqlite_bind_str(st, 4, p->cron);
+    sqlite_bind_str(st, 5, p->zone);
+    sqlite_bind_i64(st, 6, p->every_us);
+    sqlite_bind_i64(st, 7, p->start_us);
+    sqlite_bind_i64(st, 8, p->jitter_us);
+    sqlite_bind_i64(st, 9, p->at_us);
+    sqlite_bind_str(st, 10, p->after);
+    sqlite_bind_str(st, 11, p->when);
+    sqlite_bind_str(st, 12, p->concurrency);
+    sqlite_bind_i64(st, 13, p->max_instances);
+    sqlite_bind_i64(st, 14, p->priority);
+    sqlite_bind_i64(st, 15, p->misfire_grace_us);
+    sqlite_bind_str(st, 16, p->catch_up);
+    sqlite_bind_i64(st, 17, p->max_catch_up);
+    sqlite_bind_i64(st, 18, p->retry_max_attempts);
+    sqlite_bind_i64(st, 19, p->retry_backoff_us);
+    sqlite3_bind_double(st, 20, p->retry_factor);
+    sqlite_bind_i64(st, 21, p->retry_max_backoff_us);
+    sqlite3_bind_double(st, 22, p->retry_jitter);
+    sqlite_bind_i64(st, 23, p->disable_after_failures);
+    if ((rc = sqlite_run(c, st, "write job plan", err)) < 0)
+        return rc;
+    if (sqlite3_changes(c->db) == 0)
+        return err_set(err, CHIME_ECONFLICT, "version",
+                       "job %" PRId64 " is not a live job at version %" PRId64,
+                       op->job_plan.job_id, p->version);
+    op->ret_id = op->job_plan.job_id;
+    op->ret_version = p->version;
+    return 0;
+}
+
+/* Column I as a borrowed string, NULL for NULL. */
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+/* A row of SQ_JOB_SCAN into E (and P, when the plan is current). */
+static void scan_fill(sqlite3_stmt *st, struct store_job_entry *e, struct store_job_plan *p)
+{
+    memset(e, 0, sizeof *e);
+    e->id = sqlite3_column_int64(st, 0);
+    e->ns = col_text(st, 1);
+    e->name = col_text(st, 2);
+    e->version = sqlite3_column_int64(st, 3);
+    e->paused = sqlite3_column_int(st, 4) != 0;
+    e->consecutive_failures = sqlite3_column_int64(st, 5);
+    e->last_fire_us = sqlite_col_i64(st, 6);
+    if (!sqlite3_column_int(st, 7)) {
+        e->doc = col_text(st, 29);
+        e->doc_len = (size_t)sqlite3_column_bytes(st, 29);
+        return;
+    }
+    p->version = e->version;
+    p->kind = col_text(st, 8);
+    p->cron = col_text(st, 9);
+    p->zone = col_text(st, 10);
+    p->every_us = sqlite_col_i64(st, 11);
+    p->start_us = sqlite_col_i64(st, 12);
+    p->jitter_us = sqlite_col_i64(st, 13);
+    p->at_us = sqlite_col_i64(st, 14);
+    p->after = col_text(st, 15);
+    p->when = col_text(st, 16);
+    p->concurrency = col_text(st, 17);
+    p->max_instances = sqlite_col_i64(st, 18);
+    p->priority = sqlite_col_i64(st, 19);
+    p->misfire_grace_us = sqlite_col_i64(st, 20);
+    p->catch_up = col_text(st, 21);
+    p->max_catch_up = sqlite_col_i64(st, 22);
+    p->retry_max_attempts = sqlite_col_i64(st, 23);
+    p->retry_backoff_us = sqlite_col_i64(st, 24);
+    p->retry_factor = sqlite3_column_double(st, 25);
+    p->retry_max_backoff_us = sqlite_col_i64(st, 26);
+    p->retry_jitter = sqlite3_column_double(st, 27);
+    p->disable_after_failures = sqlite_col_i64(st, 28);
+    e->plan = p;
+}
+
+int sqlite_job_scan(void *h, store_job_scan_cb *cb, void *ctx, struct err *err)
+{
+    struct sqlite_store *b = h;
+    struct sqlite_conn *c = sqlite_reader_take(b);
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if ((rc = sqlite_stmt(c, SQ_JOB_SCAN, &st, err)) < 0)
+        goto done;
+    while ((rc = sqlite_row(c, st, "scan jobs", err)) == 1) {
+        struct store_job_entry e;
+        struct store_job_plan p;
+
+        scan_fill(st, &e, &p);
+        if (!e.ns || !e.name || (!e.plan && !e.doc)) {
+            rc = err_set(err, CHIME_EIO, NULL, "job %" PRId64 " has no document", e.id);
+            break;
+        }
+        if ((rc = cb(ctx, &e)) < 0)
+            break;
+    }
+    sqlite3_reset(st);
+done:
+    sqlite_reader_give(b, c);
+    return rc;
+}
+
+int sqlite_job_doc(void *h, int64_t job_id, int64_t version, char **ret, size_t *ret_len,
+                   struct err *err)
+{
+    struct sqlite_store *b = h;
+    struct sqlite_conn *c = &b->doc_reader;
+    sqlite3_stmt *st = NULL;
+    char *doc = NULL;
+    size_t len = 0;
+    int rc;
+
+    pthread_mutex_lock(&b->doc_lock);
+    if ((rc = sqlite_stmt(c, SQ_JOB_DOC, &st, err)) < 0)
+        goto done;
+    sqlite_bind_i64(st, 1, job_id);
+    sqlite_bind_i64(st, 2, version);
+    rc = sqlite_row(c, st, "read job document", err);
+    if (rc == 1)
+        rc = sqlite_col_str(st, 0, &doc, &len, err);
+    else if (rc == 0)
+        rc = err_set(err, CHIME_ENOTFOUND, "version",
+                     "job %" PRId64 " has no version %" PRId64, job_id, version);
+    sqlite3_reset(st);
+done:
+    pthread_mutex_unlock(&b->doc_lock);
+    if (rc == 0) {
+        *ret = doc;
+        if (ret_len)
+            *ret_len = len;
+    }
+    return rc;
+}

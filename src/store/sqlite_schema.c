@@ -89,6 +89,36 @@ const struct sqlite_migration sqlite_migrations[] = {
      " created_us INTEGER NOT NULL"
      ") STRICT;"
      "CREATE INDEX dead_letters_by_job ON dead_letters (job_id);"},
+    {2,
+     /* The plan: what the engine schedules a job by, from the document of
+      * version plan_version, so that start-up reads these columns instead
+      * of parsing every document. They count only while plan_version is
+      * the job's version; until the daemon writes them (a new version's
+      * plan, or every job after this migration) readers use the
+      * document. Texts are the document's names. */
+     "ALTER TABLE jobs ADD COLUMN plan_version INTEGER;"
+     "ALTER TABLE jobs ADD COLUMN kind TEXT"
+     " CHECK (kind IN ('cron', 'every', 'at', 'after', 'manual'));"
+     "ALTER TABLE jobs ADD COLUMN cron TEXT;"
+     "ALTER TABLE jobs ADD COLUMN timezone TEXT;"
+     "ALTER TABLE jobs ADD COLUMN every_us INTEGER;"
+     "ALTER TABLE jobs ADD COLUMN start_us INTEGER;"
+     "ALTER TABLE jobs ADD COLUMN jitter_us INTEGER;"
+     "ALTER TABLE jobs ADD COLUMN at_us INTEGER;"
+     "ALTER TABLE jobs ADD COLUMN after_jobs TEXT;" /* "ns/name ns/name" */
+     "ALTER TABLE jobs ADD COLUMN after_when TEXT;"
+     "ALTER TABLE jobs ADD COLUMN concurrency TEXT;"
+     "ALTER TABLE jobs ADD COLUMN max_instances INTEGER;"
+     "ALTER TABLE jobs ADD COLUMN priority INTEGER;"
+     "ALTER TABLE jobs ADD COLUMN misfire_grace_us INTEGER;"
+     "ALTER TABLE jobs ADD COLUMN catch_up TEXT;"
+     "ALTER TABLE jobs ADD COLUMN max_catch_up INTEGER;"
+     "ALTER TABLE jobs ADD COLUMN retry_max_attempts INTEGER;"
+     "ALTER TABLE jobs ADD COLUMN retry_backoff_us INTEGER;"
+     "ALTER TABLE jobs ADD COLUMN retry_factor REAL;"
+     "ALTER TABLE jobs ADD COLUMN retry_max_backoff_us INTEGER;"
+     "ALTER TABLE jobs ADD COLUMN retry_jitter REAL;"
+     "ALTER TABLE jobs ADD COLUMN disable_after_failures INTEGER;"},
 };
 
 const size_t sqlite_n_migrations = sizeof sqlite_migrations / sizeof sqlite_migrations[0];
@@ -158,6 +188,28 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_VERSION_LIST] = "SELECT version, created_us, author, length(CAST(doc AS BLOB))"
                         " FROM job_versions WHERE job_id = ?1 AND version < ?2"
                         " ORDER BY version DESC LIMIT ?3",
+
+    [SQ_JOB_PLAN] = "UPDATE jobs SET plan_version = ?2, kind = ?3, cron = ?4, timezone = ?5,"
+                    " every_us = ?6, start_us = ?7, jitter_us = ?8, at_us = ?9, after_jobs = ?10,"
+                    " after_when = ?11, concurrency = ?12, max_instances = ?13, priority = ?14,"
+                    " misfire_grace_us = ?15, catch_up = ?16, max_catch_up = ?17,"
+                    " retry_max_attempts = ?18, retry_backoff_us = ?19, retry_factor = ?20,"
+                    " retry_max_backoff_us = ?21, retry_jitter = ?22,"
+                    " disable_after_failures = ?23"
+                    " WHERE id = ?1 AND version = ?2 AND deleted_us IS NULL",
+    /* the document only where the plan is not the current version's */
+    [SQ_JOB_SCAN] = "SELECT j.id, j.namespace, j.name, j.version, j.paused,"
+                    " j.consecutive_failures, j.last_fire_us, j.plan_version IS j.version,"
+                    " j.kind, j.cron, j.timezone, j.every_us, j.start_us, j.jitter_us, j.at_us,"
+                    " j.after_jobs, j.after_when, j.concurrency, j.max_instances, j.priority,"
+                    " j.misfire_grace_us, j.catch_up, j.max_catch_up, j.retry_max_attempts,"
+                    " j.retry_backoff_us, j.retry_factor, j.retry_max_backoff_us,"
+                    " j.retry_jitter, j.disable_after_failures,"
+                    " CASE WHEN j.plan_version IS j.version THEN NULL ELSE"
+                    "  (SELECT doc FROM job_versions v"
+                    "   WHERE v.job_id = j.id AND v.version = j.version) END"
+                    " FROM jobs j WHERE j.deleted_us IS NULL ORDER BY j.id",
+    [SQ_JOB_DOC] = "SELECT doc FROM job_versions WHERE job_id = ?1 AND version = ?2",
 
     [SQ_RUN_INSERT] = "INSERT INTO runs (job_id, job_version, fire_us, reason, attempt, state,"
                       " queued_us, started_us, finished_us, pid, holder_pid, exit_code, signal,"

@@ -197,11 +197,33 @@ static int check_prune(const struct store_op *op, struct err *err)
     return 0;
 }
 
+/* Texts of a plan are names and expressions: short, bounded like a document. */
+static int check_job_plan(const struct store_op *op, struct err *err)
+{
+    const struct store_job_plan *p = &op->job_plan.plan;
+    const char *texts[] = {p->kind, p->cron, p->zone, p->after, p->when, p->concurrency,
+                           p->catch_up};
+    int rc;
+
+    if ((rc = check_id(op->job_plan.job_id, "job_id", err)) < 0)
+        return rc;
+    if (p->version < 1)
+        return err_set(err, CHIME_EINVAL, "version", "'%" PRId64 "' is not a version",
+                       p->version);
+    if (!p->kind)
+        return err_set(err, CHIME_EINVAL, "kind", "a plan needs its schedule's kind");
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        if ((rc = check_text(texts[i], STORE_DOC_MAX, "plan", err)) < 0)
+            return rc;
+    return 0;
+}
+
 static int (*const op_checks[STORE_OP_KIND_END])(const struct store_op *, struct err *) = {
     [STORE_OP_JOB_PUT] = check_job_put,         [STORE_OP_JOB_DELETE] = check_job_delete,
     [STORE_OP_JOB_STATE] = check_job_state,     [STORE_OP_RUN_INSERT] = check_run_insert,
     [STORE_OP_RUN_UPDATE] = check_run_update,   [STORE_OP_DEAD_INSERT] = check_dead_insert,
     [STORE_OP_DEAD_REMOVE] = check_dead_remove, [STORE_OP_PRUNE] = check_prune,
+    [STORE_OP_JOB_PLAN] = check_job_plan,
 };
 
 /* Clears OP's results and refuses it (op->rc < 0) when malformed. */
@@ -255,6 +277,33 @@ int store_exec(struct store *s, struct store_op *op)
     op_prepare(op);
     write_batch(s, op);
     return op->rc;
+}
+
+int store_exec_all(struct store *s, struct store_op *const *ops, size_t n)
+{
+    struct err e = {0};
+    int rc;
+
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        op_prepare(ops[i]);
+        if (i > 0)
+            ops[i - 1]->next = ops[i];
+    }
+    pthread_mutex_lock(&s->write_lock);
+    rc = s->be->write(s->b, ops[0], &e);
+    s->stats.batches++;
+    if (rc == 0)
+        s->stats.commits++;
+    for (size_t i = 0; i < n; i++) {
+        s->stats.ops++;
+        if (ops[i]->rc < 0)
+            s->stats.failed_ops++;
+        ops[i]->next = NULL;
+    }
+    pthread_mutex_unlock(&s->write_lock);
+    return rc;
 }
 
 static void *writer_main(void *arg)
@@ -596,6 +645,23 @@ int store_job_versions(struct store *s, const char *ns, const char *name, const 
         || (rc = check_limit(limit, &limit, err)) < 0)
         return rc;
     return s->be->job_versions(s->b, ns, name, cursor, limit, ret, err);
+}
+
+int store_job_scan(struct store *s, store_job_scan_cb *cb, void *ctx, struct err *err)
+{
+    if (!cb)
+        return err_set(err, CHIME_EINVAL, NULL, "no callback");
+    return s->be->job_scan(s->b, cb, ctx, err);
+}
+
+int store_job_doc(struct store *s, int64_t job_id, int64_t version, char **ret, size_t *ret_len,
+                  struct err *err)
+{
+    int rc = check_id(job_id, "job_id", err);
+
+    if (rc == 0 && version < 1)
+        rc = err_set(err, CHIME_EINVAL, "version", "'%" PRId64 "' is not a version", version);
+    return rc < 0 ? rc : s->be->job_doc(s->b, job_id, version, ret, ret_len, err);
 }
 
 int store_run_get(struct store *s, int64_t id, struct store_run *ret, struct err *err)

@@ -174,6 +174,69 @@ int store_job_versions(struct store *s, const char *ns, const char *name, const 
                        int limit, struct store_version_page *ret, struct err *err);
 void store_version_page_release(struct store_version_page *p);
 
+/* ---- plans: what the engine schedules a job by ---- */
+
+/* The members of a job's document that scheduling needs, kept in columns
+ * of the job's row so that start-up reads no document (docs/store.md).
+ * The store does not interpret them: texts are the document's names
+ * ("cron", "forbid"), numbers are microseconds or counts. The columns
+ * count only while their version is the job's current version: a put of
+ * a new version leaves them stale until the plan of that version is
+ * written (the job_plan op), and a reader then gets the document. */
+struct store_job_plan {
+    int64_t version;              /* the job version they were taken from */
+    const char *kind;             /* "cron", "every", "at", "after", "manual" */
+    const char *cron;             /* cron: the expression as written */
+    const char *zone;             /* cron: a zone name; NULL: the daemon's */
+    int64_t every_us;             /* every: the period */
+    int64_t start_us;             /* every: the first fire; STORE_NULL: none */
+    int64_t jitter_us;            /* every */
+    int64_t at_us;                /* at */
+    const char *after;            /* after: upstream "ns/name"s, one space between */
+    const char *when;             /* after: "success", "failure", "always" */
+    const char *concurrency;      /* "forbid", "allow", "queue", "replace" */
+    int64_t max_instances;
+    int64_t priority;
+    int64_t misfire_grace_us;
+    const char *catch_up;         /* "none", "latest", "all" */
+    int64_t max_catch_up;
+    int64_t retry_max_attempts;
+    int64_t retry_backoff_us;
+    double retry_factor;
+    int64_t retry_max_backoff_us;
+    double retry_jitter;
+    int64_t disable_after_failures;
+};
+
+/* One live job as start-up reads it; borrowed for the callback. */
+struct store_job_entry {
+    int64_t id;
+    const char *ns;
+    const char *name;
+    int64_t version;                    /* the current version */
+    bool paused;
+    int64_t consecutive_failures;
+    int64_t last_fire_us;               /* STORE_NULL: none */
+    const struct store_job_plan *plan;  /* the current version's; NULL: none, see doc */
+    const char *doc;                    /* the current document when plan is NULL */
+    size_t doc_len;
+};
+
+typedef int store_job_scan_cb(void *ctx, const struct store_job_entry *e);
+
+/* Calls CB for every live job, in id order, from one read: its state and
+ * plan, or its document where the plan columns are not the current
+ * version's. A negative return of CB stops the scan and is returned. */
+int store_job_scan(struct store *s, store_job_scan_cb *cb, void *ctx, struct err *err);
+
+/* The document of VERSION of job JOB_ID (deleted or not) into an owned
+ * string (free()) and its length; CHIME_ENOTFOUND. It reads on a
+ * connection kept for this call alone, so the engine's loop, which reads
+ * a run's document when the run starts, never waits for the API's
+ * readers (one caller at a time is expected; others wait for it). */
+int store_job_doc(struct store *s, int64_t job_id, int64_t version, char **ret, size_t *ret_len,
+                  struct err *err);
+
 /* ---- runs ---- */
 
 /* One run, the columns of DESIGN.md's run object. Numbers that may be
@@ -280,6 +343,7 @@ enum store_op_kind {
     STORE_OP_DEAD_INSERT,
     STORE_OP_DEAD_REMOVE,
     STORE_OP_PRUNE,
+    STORE_OP_JOB_PLAN,
     STORE_OP_KIND_END
 };
 
@@ -321,6 +385,10 @@ typedef void store_cb(struct store_op *op);
  *             is CHIME_ECONFLICT (so a late write cannot undo a newer one).
  * dead_insert dead-letters run_id (STORE_EXISTS if it already is).
  * dead_remove removes run_id's dead letter (CHIME_ENOTFOUND if none).
+ * job_plan    writes job_id's plan columns when its current version is
+ *             plan.version; CHIME_ECONFLICT when it is at another version
+ *             (that version's plan is the one to write), CHIME_ENOTFOUND
+ *             when the job is deleted.
  * prune       deletes job_id's (0: every job's) finished runs that are not
  *             among its newest keep (0: no count limit) or fired before
  *             before_us (0: no age limit); queued, running and
@@ -373,6 +441,10 @@ struct store_op {
             int64_t keep;
             int64_t before_us;
         } prune;
+        struct {
+            int64_t job_id;
+            struct store_job_plan plan;
+        } job_plan;
     };
 
     /* Results, set when the op is done. */
@@ -393,6 +465,12 @@ struct store_op {
 /* Runs OP in a transaction of its own and returns op->rc. Blocks; not on
  * a running loop. */
 int store_exec(struct store *s, struct store_op *op);
+
+/* Runs the N ops of OPS in one transaction (a savepoint each, as a
+ * batch of the store thread), blocking; returns 0, or -code when the
+ * transaction failed (then every op failed). Each op's rc tells its own
+ * result. Not on a running loop. */
+int store_exec_all(struct store *s, struct store_op *const *ops, size_t n);
 
 /* Queues OP for the store thread; CB(op) runs on the loop thread once it
  * is committed or has failed (op->rc). Any thread may submit; ops are
