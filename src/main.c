@@ -30,6 +30,9 @@ static const struct command {
     { "runs", cli_runs, "[JOB] [--state S] [--since T] [--until T] [--limit N] [--json]",
       "list runs, newest first" },
     { "logs", cli_logs, "RUN [--follow]", "print a run's output; --follow until it ends" },
+    { "import-crontab", cli_import_crontab,
+      "FILE|- [--namespace NS] [--user|--system] [--dry-run] [--json]",
+      "turn a crontab's lines into jobs (all or nothing; again: no change)" },
 };
 
 static void usage(FILE *f)

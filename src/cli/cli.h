@@ -16,6 +16,7 @@ int cli_job(int argc, char **argv);      /* chime job add|edit|show|rm|pause|res
 int cli_run(int argc, char **argv);      /* chime run JOB [--wait] */
 int cli_runs(int argc, char **argv);     /* chime runs [JOB]: the run history */
 int cli_logs(int argc, char **argv);     /* chime logs RUN [--follow] */
+int cli_import_crontab(int argc, char **argv); /* chime import-crontab FILE */
 
 /* Prints "chime CMD: FIELD: MESSAGE" (or without FIELD) on stderr. */
 struct err;

@@ -1,0 +1,969 @@
+/* crontab.c: crontab(5) text into chime job documents.
+ *
+ * Every rule follows what cronie (and Vixie cron, whose parser it keeps)
+ * does with the same bytes, so that an imported job runs what cron would
+ * have run, when cron would have run it:
+ *
+ * - A line is tried as an environment setting first (cronie's load_env
+ *   state machine, reproduced below), then as a job.
+ * - The five time fields are read by cron's rules and written as an
+ *   expression chime reads the same way (crontab_field.c).
+ * - '%' splits the command from its standard input exactly as cronie's
+ *   do_command.c does, including the newline it adds at the end. chime
+ *   runs jobs with standard input from /dev/null, so a job with input runs
+ *   /bin/sh -c 'printf %s "$1" | exec "$0" -c "$2"' SHELL INPUT COMMAND:
+ *   the command gets the same bytes through a pipe, as under cron, and
+ *   neither the input nor the command is quoted or re-read by a shell on
+ *   the way.
+ * - Environment settings apply to the job lines below them, as in cron;
+ *   SHELL and PATH have cron's defaults (/bin/sh, /usr/bin:/bin).
+ * - Jobs keep cron's policies: overlapping runs allowed, no catch-up of
+ *   fires missed while the daemon was down. */
+#include "cli/crontab.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli/crontab_field.h"
+#include "sched/job.h"
+#include "time/tz.h"
+#include "util/err.h"
+#include "../banned.h"
+
+#define NAME_STEM_MAX   20      /* bytes of the file's part of a job name */
+#define NAME_WORD_MAX   30      /* bytes of the command's part */
+#define NAME_WORDS_SEEN 16      /* words of the command looked at for one */
+#define DESCRIPTION_MAX 1024    /* job.c's ceiling */
+#define LABEL_MAX       256     /* bytes of a label value */
+#define MAX_INSTANCES   1000    /* job.c's ceiling: cron has none */
+#define CRON_SHELL      "/bin/sh"
+#define CRON_PATH       "/usr/bin:/bin" /* cronie's _PATH_DEFPATH */
+
+/* ---- the result ---- */
+
+struct crontab {
+    struct crontab_entry *e;
+    size_t n, cap;
+};
+
+size_t crontab_count(const struct crontab *c)
+{
+    return c ? c->n : 0;
+}
+
+const struct crontab_entry *crontab_entry(const struct crontab *c, size_t i)
+{
+    return c && i < c->n ? &c->e[i] : NULL;
+}
+
+size_t crontab_tally(const struct crontab *c, enum crontab_kind kind)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; c && i < c->n; i++)
+        k += c->e[i].kind == kind;
+    return k;
+}
+
+void crontab_free(struct crontab *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->e[i].what);
+        free(c->e[i].name);
+        free(c->e[i].schedule);
+        free(c->e[i].user);
+        json_decref(c->e[i].doc);
+    }
+    free(c->e);
+    free(c);
+}
+
+enum crontab_format crontab_format_of(const char *path)
+{
+    const char *d = "/etc/cron.d/";
+
+    if (!path)
+        return CRONTAB_USER;
+    if (!strcmp(path, "/etc/crontab"))
+        return CRONTAB_SYSTEM;
+    if (!strncmp(path, d, strlen(d)) && path[strlen(d)] && !strchr(path + strlen(d), '/'))
+        return CRONTAB_SYSTEM;
+    return CRONTAB_USER;
+}
+
+/* ---- small helpers ---- */
+
+/* The length of the UTF-8 character at S (N bytes left): 1-4, or 0 when
+ * it is not one. Overlong forms, surrogates and code points past U+10FFFF
+ * are not, as jansson has them. */
+static size_t utf8_char(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned c = u[0];
+    size_t k;
+    uint32_t cp;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        k = 1;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        k = 2;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        k = 3;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (k >= n)
+        return 0;
+    for (size_t j = 1; j <= k; j++) {
+        if ((u[j] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (u[j] & 0x3f);
+    }
+    if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff))
+        || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return k + 1;
+}
+
+/* The length of the longest valid UTF-8 prefix of S (N bytes). */
+static size_t utf8_prefix(const char *s, size_t n)
+{
+    size_t i = 0, k;
+
+    while (i < n && (k = utf8_char(s + i, n - i)) > 0)
+        i += k;
+    return i;
+}
+
+/* An owned copy of N bytes of S. */
+static char *dup_n(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+/* An owned copy of S (N bytes) cut to at most MAX bytes on a character
+ * boundary, with each byte that is not UTF-8 replaced by '?', so that it
+ * can go into a JSON string. */
+static char *dup_text(const char *s, size_t n, size_t max)
+{
+    char *p = malloc((n < max ? n : max) + 1);
+    size_t i = 0, k = 0;
+
+    if (!p)
+        return NULL;
+    while (i < n) {
+        size_t c = utf8_char(s + i, n - i);
+
+        if (k + (c ? c : 1) > max)
+            break;
+        if (c) {
+            memcpy(p + k, s + i, c);
+            k += c;
+            i += c;
+        } else {
+            p[k++] = '?';
+            i++;
+        }
+    }
+    p[k] = '\0';
+    return p;
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* cronie tests isspace() in the C locale */
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* ---- one line ---- */
+
+/* What a job line says, while it is read. */
+struct job_line {
+    const char *fields[CRONTAB_FIELDS];    /* into the line */
+    size_t field_len[CRONTAB_FIELDS];
+    const char *macro;              /* "@daily" or NULL */
+    char *schedule;                 /* owned */
+    char *user;                     /* owned; system format */
+    char *command;                  /* owned: the part before the first '%' */
+    char *input;                    /* owned: standard input, NULL when none */
+    size_t input_len;
+    char note[256];
+};
+
+/* The state the lines above a line leave: its environment. */
+struct ctx {
+    const struct crontab_opts *o;
+    const char *ns;
+    const char *source;
+    char stem[NAME_STEM_MAX + 1];
+    json_t *env;                    /* NAME: value, for the jobs below */
+    char shell[CRONTAB_LINE_MAX + 1];
+    char zone[256];                 /* CRON_TZ; "" none */
+    struct crontab *out;
+};
+
+static int add(struct ctx *x, size_t line, enum crontab_kind kind, const char *what,
+               struct crontab_entry **ret, struct err *err)
+{
+    struct crontab *c = x->out;
+    struct crontab_entry *e;
+
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 32;
+        struct crontab_entry *more = realloc(c->e, cap * sizeof *more);
+
+        if (!more)
+            return err_set(err, CHIME_ENOMEM, "", "out of memory");
+        c->e = more;
+        c->cap = cap;
+    }
+    e = &c->e[c->n];
+    memset(e, 0, sizeof *e);
+    e->line = line;
+    e->kind = kind;
+    if (what && !(e->what = strdup(what)))
+        return err_set(err, CHIME_ENOMEM, "", "out of memory");
+    c->n++;
+    if (ret)
+        *ret = e;
+    return 0;
+}
+
+/* An error entry from a struct err: "FIELD: MESSAGE". */
+static int add_error(struct ctx *x, size_t line, const struct err *why, struct err *err)
+{
+    char what[sizeof why->field + sizeof why->msg + 4];
+
+    if (why->field[0])
+        snprintf(what, sizeof what, "%s: %s", why->field, why->msg);
+    else
+        snprintf(what, sizeof what, "%s", why->msg);
+    return add(x, line, CRONTAB_ERROR, what, NULL, err);
+}
+
+/* Cronie's load_env(): whether LINE (N bytes, from its first non-blank)
+ * is NAME=VALUE, with optional blanks around '=' and either part in
+ * matching single or double quotes; an unquoted value loses its trailing
+ * white space. Unlike cronie, "NAME=" with nothing after it is an empty
+ * value (cronie reads that line as a broken job). NAME and VALUE point
+ * into owned buffers the caller frees. */
+static int env_parse(const char *s, size_t n, char **ret_name, char **ret_value)
+{
+    enum { NAMEI, NAME, EQ1, EQ2, VALUEI, VALUE, FINI, ERROR } state = NAMEI;
+    char *name, *val, *str;
+    size_t i = 0;
+    char quote = '\0';
+    bool ok;
+
+    if (n > CRONTAB_LINE_MAX)
+        return 0;
+    name = calloc(1, n + 1);
+    val = calloc(1, n + 1);
+    str = name;
+
+    if (!name || !val) {
+        free(name);
+        free(val);
+        return -1;
+    }
+    while (state != ERROR && i < n) {
+        switch (state) {
+        case NAMEI:
+        case VALUEI:
+            if (s[i] == '\'' || s[i] == '"')
+                quote = s[i++];
+            state++;
+            if (i == n)
+                break;
+            /* fall through */
+        case NAME:
+        case VALUE:
+            if (quote) {
+                if (s[i] == quote) {
+                    state++;
+                    i++;
+                    break;
+                }
+                if (state == NAME && s[i] == '=') {
+                    state = ERROR;
+                    break;
+                }
+            } else if (state == NAME) {
+                if (is_space(s[i])) {
+                    i++;
+                    state++;
+                    break;
+                }
+                if (s[i] == '=') {
+                    state++;
+                    break;
+                }
+            }
+            *str++ = s[i++];
+            break;
+        case EQ1:
+            if (s[i] == '=') {
+                state++;
+                str = val;
+                quote = '\0';
+            } else if (!is_space(s[i])) {
+                state = ERROR;
+            }
+            i++;
+            break;
+        case EQ2:
+        case FINI:
+            if (is_space(s[i]))
+                i++;
+            else
+                state++;
+            break;
+        default:
+            state = ERROR;
+            break;
+        }
+    }
+    /* cronie: FINI, or an unquoted value; here also "NAME=" and "NAME = " */
+    ok = state == FINI || (state == VALUE && !quote) || state == EQ2
+         || (state == VALUEI && !quote);
+    if (ok && name[0] == '\0')
+        ok = false;
+    if (ok && (state == VALUE || state == EQ2 || state == VALUEI)) {
+        size_t k = strlen(val);
+
+        while (k > 0 && is_space(val[k - 1]))
+            val[--k] = '\0';
+    }
+    if (!ok) {
+        free(name);
+        free(val);
+        return 0;
+    }
+    *ret_name = name;
+    *ret_value = val;
+    return 1;
+}
+
+static bool env_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > 128 || !strncmp(s, "CHIME_", 6))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(isalpha((unsigned char)s[i]) || s[i] == '_' || (i && isdigit((unsigned char)s[i])))
+            || (unsigned char)s[i] >= 0x80)
+            return false;
+    return true;
+}
+
+/* Settings that mean something to cron itself and nothing to chime. */
+static const struct {
+    const char *name;
+    const char *why;
+} env_skipped[] = {
+    { "MAILTO", "chime sends no mail (yet): a job's output is kept in its run history" },
+    { "MAILFROM", "chime sends no mail (yet)" },
+    { "CONTENT_TYPE", "chime sends no mail (yet)" },
+    { "CONTENT_TRANSFER_ENCODING", "chime sends no mail (yet)" },
+    { "RANDOM_DELAY", "chime has no random delay for cron schedules" },
+    { "MLS_LEVEL", "chime does not set SELinux contexts" },
+    { "LOGNAME", "cron sets LOGNAME to the crontab's user whatever the crontab says" },
+    { "USER", "cron sets USER to the crontab's user whatever the crontab says" },
+};
+
+static int env_line(struct ctx *x, size_t line, const char *name, const char *value,
+                    struct err *err)
+{
+    char what[512], qn[64], qv[200];
+    struct err why = { 0 };
+    const struct tz *z;
+
+    err_quote(name, strlen(name), qn, sizeof qn);
+    err_quote(value, strlen(value), qv, sizeof qv);
+    for (size_t i = 0; i < sizeof env_skipped / sizeof env_skipped[0]; i++) {
+        if (strcmp(name, env_skipped[i].name) != 0)
+            continue;
+        if (!strcmp(name, "MAILTO") && !*value)
+            snprintf(what, sizeof what, "MAILTO=\"\": no mail, and chime sends none");
+        else
+            snprintf(what, sizeof what, "%s=%s: %s", qn, qv, env_skipped[i].why);
+        return add(x, line, CRONTAB_SKIPPED, what, NULL, err);
+    }
+    if (!env_name_ok(name)) {
+        err_set(&why, CHIME_EINVAL, "env",
+                "'%s' cannot be a chime environment variable: want [A-Za-z_][A-Za-z0-9_]*, "
+                "not starting with CHIME_",
+                qn);
+        return add_error(x, line, &why, err);
+    }
+    if (!strcmp(name, "SHELL")) {
+        if (value[0] != '/') {
+            err_set(&why, CHIME_EINVAL, "SHELL",
+                    "'%s' is not an absolute path (cron runs it without searching PATH)", qv);
+            return add_error(x, line, &why, err);
+        }
+        snprintf(x->shell, sizeof x->shell, "%s", value);
+    } else if (!strcmp(name, "CRON_TZ")) {
+        /* cronie puts it in TZ for the schedule: "" is UTC there */
+        const char *zone = value[0] == ':' ? value + 1 : *value ? value : "UTC";
+
+        if (tz_load(zone, &z, &why) < 0 || strlen(zone) >= sizeof x->zone) {
+            if (!why.msg[0])
+                err_set(&why, CHIME_EINVAL, "CRON_TZ", "'%s' is too long", qv);
+            snprintf(why.field, sizeof why.field, "CRON_TZ");
+            return add_error(x, line, &why, err);
+        } else {
+            snprintf(x->zone, sizeof x->zone, "%s", zone);
+        }
+    }
+    if (json_object_set_new(x->env, name, json_string(value)) < 0)
+        return err_set(err, CHIME_ENOMEM, "", "out of memory");
+    if (!strcmp(name, "TZ"))
+        snprintf(what, sizeof what,
+                 "TZ=%s: the commands' zone; cron reads the schedule in CRON_TZ's zone", qv);
+    else if (!strcmp(name, "CRON_TZ"))
+        snprintf(what, sizeof what, "CRON_TZ=%s: the zone of the schedules below", qv);
+    else if (!*value || is_space(value[0]) || is_space(value[strlen(value) - 1]))
+        snprintf(what, sizeof what, "%s=\"%s\"", qn, qv);
+    else
+        snprintf(what, sizeof what, "%s=%s", qn, qv);
+    return add(x, line, CRONTAB_ENV, what, NULL, err);
+}
+
+static const char *const macro_names[] = {
+    "@reboot", "@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly",
+};
+
+/* Splits the command at its first unescaped '%' as cronie's do_command()
+ * does: "\%" is a '%' (the backslash goes), any other backslash stays and
+ * escapes the next character; after the first '%', every '%' is a
+ * newline, "\%" a '%', other backslashes stay, and a newline ends the
+ * input when it does not end with one already. */
+static int split_input(const char *s, size_t n, struct job_line *j)
+{
+    char *cmd = malloc(n + 1), *in = NULL;
+    size_t k = 0, i;
+    bool escaped = false, need_newline = false;
+
+    if (!cmd)
+        return -1;
+    for (i = 0; i < n; i++) {
+        char ch = s[i];
+
+        if (escaped) {
+            if (ch == '%')
+                k--;            /* the backslash before it */
+            cmd[k++] = ch;
+            escaped = false;
+            continue;
+        }
+        if (ch == '%')
+            break;
+        cmd[k++] = ch;
+        escaped = ch == '\\';
+    }
+    cmd[k] = '\0';
+    j->command = cmd;
+    if (i >= n || i + 1 == n)
+        return 0;       /* no '%', or nothing after it: an empty input, as /dev/null */
+    if (!(in = malloc(2 * (n - i) + 2)))
+        return -1;
+    k = 0;
+    escaped = false;
+    for (i++; i < n; i++) {
+        char ch = s[i];
+
+        if (escaped) {
+            if (ch != '%')
+                in[k++] = '\\';
+        } else if (ch == '%') {
+            ch = '\n';
+        }
+        if (!(escaped = ch == '\\')) {
+            in[k++] = ch;
+            need_newline = ch != '\n';
+        }
+    }
+    if (escaped)
+        in[k++] = '\\';
+    if (need_newline)
+        in[k++] = '\n';
+    in[k] = '\0';
+    j->input = in;
+    j->input_len = k;
+    return 0;
+}
+
+/* Words that say little about what a command does: a job is named after
+ * the first word of its command that is none of these (nor the argument
+ * some of them take). */
+static const struct {
+    const char *word;
+    int args;                   /* words after it that say little too */
+} dull_words[] = {
+    { "[", 0 },       { "[[", 0 },      { "cd", 1 },      { "test", 0 },   { "if", 0 },
+    { "then", 0 },    { "env", 0 },     { "nice", 0 },    { "ionice", 0 }, { "exec", 0 },
+    { "command", 0 }, { "nohup", 0 },   { "timeout", 1 }, { "flock", 1 },  { "sleep", 1 },
+    { "sudo", 0 },    { "su", 0 },      { "time", 0 },    { "chronic", 0 }, { "true", 0 },
+    { "builtin", 0 }, { "eval", 0 },
+};
+
+/* -1 when W (N bytes) is not a dull word, else how many words after it to skip */
+static int dull(const char *w, size_t n)
+{
+    for (size_t i = 0; i < sizeof dull_words / sizeof dull_words[0]; i++)
+        if (strlen(dull_words[i].word) == n && !memcmp(dull_words[i].word, w, n))
+            return dull_words[i].args;
+    return -1;
+}
+
+/* S (N bytes) as a piece of a job name: lower case, [a-z0-9] kept, runs
+ * of anything else one '-', no '-' at either end, at most MAX bytes. */
+static size_t name_piece(const char *s, size_t n, char *buf, size_t max)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < n && k < max; i++) {
+        char c = (char)tolower((unsigned char)s[i]);
+
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+            buf[k++] = c;
+        else if (k > 0 && buf[k - 1] != '-')
+            buf[k++] = '-';
+    }
+    while (k > 0 && buf[k - 1] == '-')
+        k--;
+    buf[k] = '\0';
+    return k;
+}
+
+/* Whether any of the bytes in SET occurs in the N bytes at S. */
+static bool strpbrk_n(const char *s, size_t n, const char *set)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strchr(set, s[i]))
+            return true;
+    return false;
+}
+
+/* The job's name: STEM-WORD-LINE, WORD from the command. */
+static void job_name(const struct ctx *x, const char *cmd, size_t line, char *buf, size_t len)
+{
+    char word[NAME_WORD_MAX + 1] = "";
+    const char *p = cmd;
+
+    for (int seen = 0, skip = 0; *p && seen < NAME_WORDS_SEEN; seen++) {
+        const char *w, *base;
+        size_t n;
+        int args;
+
+        while (*p && is_space(*p))
+            p++;
+        w = p;
+        while (*p && !is_space(*p))
+            p++;
+        n = (size_t)(p - w);
+        if (skip > 0 && n > 0 && w[0] != '-') {
+            skip--;
+            continue;
+        }
+        /* options, redirections, assignments, expansions, punctuation */
+        if (strchr("-;(){}\"'!#", w[0]) || strpbrk_n(w, n, "<>=$`|&"))
+            continue;
+        for (base = w + n; base > w && base[-1] != '/'; base--)
+            ;
+        n = (size_t)(w + n - base);
+        if (n > 0 && (args = dull(base, n)) >= 0) {
+            skip = args;
+            continue;
+        }
+        if (n == 0 || !name_piece(base, n, word, NAME_WORD_MAX))
+            continue;
+        if (strspn(word, "0123456789") != strlen(word))
+            break;
+        word[0] = '\0';    /* a number says nothing */
+    }
+    if (!word[0])
+        snprintf(word, sizeof word, "job");
+    snprintf(buf, len, "%s-%s-%zu", x->stem, word, line);
+}
+
+/* The schedule of a job line, into J->schedule; J->note tells of a '~' pick. */
+static int job_schedule(struct job_line *j, const char *line, size_t n, struct err *err)
+{
+    char expr[CRONTAB_LINE_MAX + 64], picks[200];
+    size_t used = strlen(j->note);
+    int rc;
+
+    if (j->macro) {
+        /* cron's macros are chime's, meaning for meaning */
+        return (j->schedule = strdup(j->macro)) ? 0
+                                                : err_set(err, CHIME_ENOMEM, "", "out of memory");
+    }
+    rc = crontab_field_schedule(j->fields, j->field_len, line, n, expr, sizeof expr, picks,
+                                sizeof picks, err);
+    if (rc < 0)
+        return rc;
+    if (picks[0])
+        snprintf(j->note + used, sizeof j->note - used, "%s%s", used ? "; " : "", picks);
+    return (j->schedule = strdup(expr)) ? 0 : err_set(err, CHIME_ENOMEM, "", "out of memory");
+}
+
+/* A user name in the user column: what useradd would take. */
+static int user_check(const char *s, size_t n, struct err *err)
+{
+    char q[64];
+
+    err_quote(s, n, q, sizeof q);
+    if (n > 64)
+        return err_set(err, CHIME_EINVAL, "user", "'%s' is longer than 64 bytes", q);
+    if (utf8_prefix(s, n) != n)
+        return err_set(err, CHIME_EINVAL, "user", "'%s' is not UTF-8", q);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (!(isalnum(c) || c == '_' || c == '.' || c == '@' || c >= 0x80
+              || (i > 0 && c == '-') || (i == n - 1 && i > 0 && c == '$')))
+            return err_set(err, CHIME_EINVAL, "user",
+                           "'%s' is not a user name (a user crontab? see --user)", q);
+    }
+    return 0;
+}
+
+/* The job document of J at LINE (TEXT, N bytes, the whole line). */
+static int job_doc(struct ctx *x, struct job_line *j, size_t line, const char *text, size_t n,
+                   const char *name, json_t **ret, struct err *err)
+{
+    char *desc = NULL, *file = NULL, head[96];
+    json_t *doc = NULL, *cmd, *env, *labels, *sched;
+    struct job *parsed = NULL;
+    const char *shell = x->shell;
+    int rc = -CHIME_ENOMEM;
+
+    while (n > 0 && is_space(text[n - 1]))
+        n--;
+    while (n > 0 && is_blank(*text)) {
+        text++;
+        n--;
+    }
+    file = dup_text(x->source, strlen(x->source), LABEL_MAX);
+    snprintf(head, sizeof head, "line %zu of ", line);
+    if (!file)
+        goto done;
+    {
+        char *d = NULL;
+        int dn = asprintf(&d, "%s%s: %.*s", head, file, (int)n, text);
+
+        if (dn < 0)
+            goto done;
+        desc = dup_text(d, (size_t)dn, DESCRIPTION_MAX);
+        free(d);
+        if (!desc)
+            goto done;
+    }
+    if (j->input)
+        cmd = json_pack("[s, s, s, s, s, s]", CRON_SHELL, "-c",
+                        "printf '%s' \"$1\" | exec \"$0\" -c \"$2\"", shell, j->input,
+                        j->command);
+    else
+        cmd = json_pack("[s, s, s]", shell, "-c", j->command);
+    env = json_deep_copy(x->env);
+    if (env && j->user) {
+        /* cron sets these from the user whose job it is, over the crontab's */
+        json_object_set_new(env, "LOGNAME", json_string(j->user));
+        json_object_set_new(env, "USER", json_string(j->user));
+    }
+    labels = json_pack("{s:s}", "crontab-file", file);
+    if (labels && j->user)
+        json_object_set_new(labels, "crontab-user", json_string(j->user));
+    sched = json_pack("{s:s}", "cron", j->schedule);
+    if (sched && x->zone[0])
+        json_object_set_new(sched, "timezone", json_string(x->zone));
+    if (!cmd || !env || !labels || !sched) {
+        json_decref(cmd);
+        json_decref(env);
+        json_decref(labels);
+        json_decref(sched);
+        goto done;
+    }
+    /* cron's policies: a fire starts even while the last run goes on, and
+     * fires missed while the daemon was down are not made up */
+    doc = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:i, s:{s:s}}", "name", name,
+                    "namespace", x->ns, "description", desc, "schedule", sched, "command", cmd,
+                    "env", env, "labels", labels, "concurrency", "allow", "max_instances",
+                    MAX_INSTANCES, "misfire", "catch_up", "none");
+    if (!doc)
+        goto done;
+    /* the whole document, as the daemon will check it */
+    rc = job_from_json(doc, x->ns, &parsed, err);
+    if (rc < 0)
+        goto done;
+    *ret = doc;
+    doc = NULL;
+    rc = 0;
+done:
+    if (rc == -CHIME_ENOMEM)
+        err_set(err, CHIME_ENOMEM, "", "out of memory");
+    job_free(parsed);
+    json_decref(doc);
+    free(desc);
+    free(file);
+    return rc;
+}
+
+/* A line that is not blank, a comment or a setting: a job, or an error. */
+static int job_line(struct ctx *x, size_t line, const char *text, size_t n, struct err *err)
+{
+    const char *p = text, *end = text + n, *tok;
+    struct job_line j = { 0 };
+    struct err why = { 0 };
+    struct crontab_entry *e;
+    char name[JOB_NAME_MAX + 1], q[64];
+    json_t *doc = NULL;
+    size_t skip;
+    int rc = 0, nf = 0;
+
+    while (p < end && is_blank(*p))
+        p++;
+    if (end > p && end[-1] == '\r') {
+        err_set(&why, CHIME_EINVAL, "line",
+                "ends with a carriage return: the file has DOS line endings, and cron would run "
+                "it as part of the command (convert it with dos2unix)");
+        goto bad;
+    }
+    if ((skip = utf8_prefix(p, (size_t)(end - p))) != (size_t)(end - p)) {
+        err_set(&why, CHIME_EINVAL, "line", "is not UTF-8 (at column %zu)",
+                (size_t)(p - text) + skip + 1);
+        goto bad;
+    }
+    if (*p == '-') {
+        /* cronie: no syslog line for this job */
+        p++;
+        snprintf(j.note, sizeof j.note, "the '-' before the line (no syslog line) is dropped");
+    }
+    if (p < end && *p == '@') {
+        tok = p;
+        while (p < end && !is_blank(*p))
+            p++;
+        for (size_t i = 0; i < sizeof macro_names / sizeof macro_names[0]; i++)
+            if (strlen(macro_names[i]) == (size_t)(p - tok)
+                && !memcmp(macro_names[i], tok, (size_t)(p - tok)))
+                j.macro = macro_names[i];
+        if (!j.macro) {
+            err_set(&why, CHIME_EINVAL, "schedule",
+                    "'%s' is not a cron macro (@reboot @yearly @annually @monthly @weekly "
+                    "@daily @midnight @hourly)",
+                    err_quote(tok, (size_t)(p - tok), q, sizeof q));
+            goto bad;
+        }
+        if (!strcmp(j.macro, "@reboot"))
+            snprintf(j.note + strlen(j.note), sizeof j.note - strlen(j.note), "%s%s",
+                     j.note[0] ? "; " : "", "@reboot runs when the chime daemon starts");
+    } else {
+        for (nf = 0; nf < CRONTAB_FIELDS; nf++) {
+            while (p < end && is_blank(*p))
+                p++;
+            if (p == end)
+                break;
+            j.fields[nf] = p;
+            while (p < end && !is_blank(*p))
+                p++;
+            j.field_len[nf] = (size_t)(p - j.fields[nf]);
+        }
+        if (nf < CRONTAB_FIELDS) {
+            err_set(&why, CHIME_EINVAL, "line",
+                    "has %d field%s: want 5 time fields, %sa command, or NAME=VALUE", nf,
+                    nf == 1 ? "" : "s", x->o->format == CRONTAB_SYSTEM ? "a user, " : "");
+            goto bad;
+        }
+    }
+    while (p < end && is_blank(*p))
+        p++;
+    if (p < end && *p == '*') {
+        err_set(&why, CHIME_EINVAL, x->o->format == CRONTAB_SYSTEM ? "user" : "command",
+                "starts with '*': cron has 5 time fields, not 6 (and no seconds)");
+        goto bad;
+    }
+    if (x->o->format == CRONTAB_SYSTEM) {
+        tok = p;
+        while (p < end && !is_blank(*p))
+            p++;
+        if (p == tok) {
+            err_set(&why, CHIME_EINVAL, "user",
+                    "missing: a line of a system crontab has a user before the command "
+                    "(or use --user)");
+            goto bad;
+        }
+        if (user_check(tok, (size_t)(p - tok), &why) < 0)
+            goto bad;
+        if (!(j.user = dup_n(tok, (size_t)(p - tok))))
+            goto nomem;
+        while (p < end && is_blank(*p))
+            p++;
+    }
+    if (p == end) {
+        err_set(&why, CHIME_EINVAL, "command", "missing: nothing after the %s",
+                x->o->format == CRONTAB_SYSTEM ? "user" : "time fields");
+        goto bad;
+    }
+    if (split_input(p, (size_t)(end - p), &j) < 0)
+        goto nomem;
+    if ((rc = job_schedule(&j, text, n, &why)) < 0) {
+        if (rc == -CHIME_ENOMEM)
+            goto nomem;
+        goto bad;
+    }
+    job_name(x, j.command, line, name, sizeof name);
+    if ((rc = job_doc(x, &j, line, text, n, name, &doc, &why)) < 0) {
+        if (rc == -CHIME_ENOMEM)
+            goto nomem;
+        goto bad;
+    }
+    if ((rc = add(x, line, CRONTAB_JOB, j.note[0] ? j.note : NULL, &e, err)) < 0)
+        goto done;
+    e->doc = doc;
+    doc = NULL;
+    if (!(e->name = strdup(name)))
+        goto nomem;
+    e->schedule = j.schedule;
+    e->user = j.user;
+    j.schedule = j.user = NULL;
+    rc = 0;
+    goto done;
+bad:
+    rc = add_error(x, line, &why, err);
+    goto done;
+nomem:
+    rc = err_set(err, CHIME_ENOMEM, "", "out of memory");
+done:
+    json_decref(doc);
+    free(j.schedule);
+    free(j.user);
+    free(j.command);
+    free(j.input);
+    return rc;
+}
+
+static int one_line(struct ctx *x, size_t line, const char *text, size_t n, struct err *err)
+{
+    const char *p = text, *nul, *end = text + n;
+    char *name = NULL, *value = NULL;
+    struct err why = { 0 };
+    int rc;
+
+    while (p < end && is_blank(*p))
+        p++;
+    if (p == end || *p == '#')
+        return 0;       /* blank, or a comment: of any length, as cron reads them */
+    if (n > CRONTAB_LINE_MAX) {
+        err_set(&why, CHIME_ETOOBIG, "line", "is %zu bytes long, more than %d", n,
+                CRONTAB_LINE_MAX);
+        return add_error(x, line, &why, err);
+    }
+    if ((nul = memchr(text, '\0', n))) {
+        err_set(&why, CHIME_EINVAL, "line", "has a NUL byte at column %zu",
+                (size_t)(nul - text) + 1);
+        return add_error(x, line, &why, err);
+    }
+    rc = env_parse(p, (size_t)(end - p), &name, &value);
+    if (rc < 0)
+        return err_set(err, CHIME_ENOMEM, "", "out of memory");
+    if (rc == 0)
+        return job_line(x, line, text, n, err);
+    if (utf8_prefix(p, (size_t)(end - p)) != (size_t)(end - p)) {
+        err_set(&why, CHIME_EINVAL, "env", "the setting is not UTF-8");
+        rc = add_error(x, line, &why, err);
+    } else {
+        rc = env_line(x, line, name, value, err);
+    }
+    free(name);
+    free(value);
+    return rc;
+}
+
+int crontab_convert(const char *text, size_t len, const struct crontab_opts *o,
+                    struct crontab **ret, struct err *err)
+{
+    struct ctx x = { .o = o };
+    const char *p = text, *end = text + len, *base;
+    size_t line = 0, jobs = 0, errors = 0;
+    char ns[JOB_NAME_MAX + 1], nm[JOB_NAME_MAX + 1];
+    int rc;
+
+    if (len > CRONTAB_TEXT_MAX)
+        return err_set(err, CHIME_ETOOBIG, "file", "is %zu bytes, more than %zu KiB", len,
+                       CRONTAB_TEXT_MAX >> 10);
+    x.ns = o->ns ? o->ns : "default";
+    x.source = o->source ? o->source : "-";
+    if (job_id_parse("x", x.ns, ns, nm, err) < 0)
+        return err_set(err, CHIME_EINVAL, "namespace", "'%.64s' is not a namespace name", x.ns);
+    for (base = x.source + strlen(x.source); base > x.source && base[-1] != '/'; base--)
+        ;
+    if (!strcmp(x.source, "-"))
+        base = "stdin";
+    if (!name_piece(base, strlen(base), x.stem, NAME_STEM_MAX))
+        snprintf(x.stem, sizeof x.stem, "crontab");
+    snprintf(x.shell, sizeof x.shell, "%s", CRON_SHELL);
+    x.out = calloc(1, sizeof *x.out);
+    x.env = json_pack("{s:s, s:s}", "SHELL", CRON_SHELL, "PATH", CRON_PATH);
+    if (!x.out || !x.env) {
+        rc = err_set(err, CHIME_ENOMEM, "", "out of memory");
+        goto fail;
+    }
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p), before = x.out->n;
+
+        line++;
+        rc = one_line(&x, line, p, n, err);
+        if (rc < 0)
+            goto fail;
+        if (x.out->n > before) {
+            jobs += x.out->e[before].kind == CRONTAB_JOB;
+            errors += x.out->e[before].kind == CRONTAB_ERROR;
+        }
+        if (jobs > CRONTAB_JOBS_MAX) {
+            rc = err_set(err, CHIME_ETOOBIG, "file", "holds more than %d jobs (line %zu)",
+                         CRONTAB_JOBS_MAX, line);
+            goto fail;
+        }
+        if (errors > CRONTAB_ERRORS_MAX) {
+            rc = err_set(err, CHIME_ETOOBIG, "file",
+                         "more than %d lines cannot be converted (line %zu): is it a crontab?",
+                         CRONTAB_ERRORS_MAX, line);
+            goto fail;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    json_decref(x.env);
+    *ret = x.out;
+    return 0;
+fail:
+    json_decref(x.env);
+    crontab_free(x.out);
+    return rc;
+}
