@@ -288,7 +288,7 @@ def test_retention_keeps_the_newest_runs_and_removes_the_rest_with_their_output(
         assert sorted(kept) == ids[2:]
         runs_dir = tmp_path / "data" / "runs"
         assert wait_for("pruned output to go",
-                        lambda: sorted(int(p.name) for p in runs_dir.iterdir()) == ids[2:])
+                        lambda: sorted(int(p.stem) for p in runs_dir.iterdir()) == ids[2:])
         assert d.output(ids[4]).strip() == f"run {ids[4]}"
     finally:
         d.stop()

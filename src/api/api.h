@@ -46,7 +46,7 @@ struct api_engine {
 
 struct api_options {
     const char *listen;             /* "127.0.0.1:8717", "[::1]:8717" */
-    const char *data_dir;           /* run output lives in DATA_DIR/runs/<id>/ */
+    const char *data_dir;           /* run output lives in DATA_DIR/runs/<id>.out */
     struct store *store;            /* borrowed */
     const struct tz *default_zone;  /* for previews of jobs without a zone */
     struct api_engine engine;

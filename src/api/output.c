@@ -2,7 +2,7 @@
  * text, a byte range of it, or followed live as Server-Sent Events.
  *
  * Plain text is exec_output_read()'s rendering of the run's output file
- * (DATA_DIR/runs/<id>/output), and Range counts bytes of that text.
+ * (DATA_DIR/runs/<id>.out), and Range counts bytes of that text.
  *
  * A follower reads the file as the holder writes it, one whole chunk at
  * a time, and sends each as an event whose id is the file offset after
@@ -84,10 +84,11 @@ struct api_follow {
 
 static int output_path(const struct api *a, int64_t run_id, char *buf, size_t len, struct err *err)
 {
-    int n = snprintf(buf, len, "%s/runs/%" PRId64 "/%s", a->data_dir, run_id, EXEC_OUTPUT_FILE);
+    /* the daemon's layout (src/sched/node.c, node_run_output) */
+    int n = snprintf(buf, len, "%s/runs/%" PRId64 ".out", a->data_dir, run_id);
 
     if (n < 0 || (size_t)n >= len)
-        return err_set(err, CHIME_ETOOBIG, "", "the run directory's path is too long");
+        return err_set(err, CHIME_ETOOBIG, "", "the run output's path is too long");
     return 0;
 }
 

@@ -87,7 +87,7 @@ struct exec_run {
     struct exec *e;
     struct exec_run *prev, *next;
     struct exec_callbacks cb;
-    char *run_dir;
+    char *output; /* the output file's path */
     enum run_state state;
     uint64_t tag;          /* RUN_SPAWNING */
     struct conn *conn;     /* RUN_CONNECTED */
@@ -111,9 +111,9 @@ const char *exec_outcome_name(enum exec_outcome o)
     return outcome_names[o];
 }
 
-const char *exec_run_dir(const struct exec_run *run)
+const char *exec_run_output(const struct exec_run *run)
 {
-    return run->run_dir;
+    return run->output;
 }
 
 static void exec_unref(struct exec *e)
@@ -124,15 +124,14 @@ static void exec_unref(struct exec *e)
 
 /* ---- runs ---- */
 
-static struct exec_run *run_new(struct exec *e, const char *run_dir,
-                                const struct exec_callbacks *cb)
+static struct exec_run *run_new(struct exec *e, const char *output, const struct exec_callbacks *cb)
 {
     struct exec_run *run = calloc(1, sizeof *run);
 
     if (!run)
         return NULL;
-    run->run_dir = strdup(run_dir);
-    if (!run->run_dir) {
+    run->output = strdup(output);
+    if (!run->output) {
         free(run);
         return NULL;
     }
@@ -183,7 +182,7 @@ static void run_unlink(struct exec *e, struct exec_run *run)
 static void run_free(struct exec *e, struct exec_run *run)
 {
     run_unlink(e, run);
-    free(run->run_dir);
+    free(run->output);
     free(run);
 }
 
@@ -195,7 +194,7 @@ static void run_finish(struct exec *e, struct exec_run *run, const struct exec_r
     run->state = RUN_DONE;
     if (run->cb.on_exit)
         run->cb.on_exit(run, res, run->cb.data);
-    free(run->run_dir);
+    free(run->output);
     free(run);
 }
 
@@ -281,7 +280,7 @@ static void on_record_read(uv_work_t *w, int status)
 static void run_read_record(struct exec_run *run)
 {
     struct reader *r = calloc(1, sizeof *r);
-    size_t len = strlen(run->run_dir) + sizeof "/" EXEC_OUTPUT_FILE;
+    size_t len = strlen(run->output) + 1;
 
     run->state = RUN_READING;
     if (!r || !(r->path = malloc(len))) {
@@ -289,7 +288,7 @@ static void run_read_record(struct exec_run *run)
         run_fail(run->e, run, EXEC_LOST, "out of memory reading the exit record");
         return;
     }
-    snprintf(r->path, len, "%s/%s", run->run_dir, EXEC_OUTPUT_FILE);
+    memcpy(r->path, run->output, len);
     r->e = run->e;
     r->run = run;
     r->work.data = r;
@@ -371,16 +370,17 @@ static void on_conn_readable(uv_poll_t *p, int status, int events)
     }
 }
 
-/* connect() to the holder of RUN_DIR. Returns the connected fd or -errno
+/* connect() to the holder of the run whose output file is OUTPUT. Returns the connected fd or
+ * -errno
  * (-ECONNREFUSED: nobody listens, the holder is gone). */
-static int holder_connect(const char *run_dir)
+static int holder_connect(const char *output)
 {
     struct sockaddr_un sa;
     struct stat st;
     socklen_t len;
     int fd, rc;
 
-    if (stat(run_dir, &st) < 0)
+    if (stat(output, &st) < 0)
         return -errno;
     len = exec_holder_addr(&st, &sa);
     fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -400,7 +400,7 @@ static void run_connect(struct exec_run *run)
 {
     struct exec *e = run->e;
     struct conn *c = NULL;
-    int fd = holder_connect(run->run_dir);
+    int fd = holder_connect(run->output);
 
     if (fd == -ENOENT || fd == -ECONNREFUSED || fd == -ENOTDIR || fd == -EPERM) {
         run_read_record(run); /* the holder is gone: how did it end? */
@@ -633,7 +633,7 @@ int exec_start(struct exec *e, const struct exec_spec *spec, const struct exec_c
                        EXEC_REQUEST_MAX);
     }
     m = malloc(sizeof *m + len);
-    run = m ? run_new(e, spec->run_dir, cb) : NULL;
+    run = m ? run_new(e, spec->output, cb) : NULL;
     if (!run) {
         free(m);
         free(text);
@@ -655,16 +655,16 @@ int exec_start(struct exec *e, const struct exec_spec *spec, const struct exec_c
     return 0;
 }
 
-int exec_attach(struct exec *e, const char *run_dir, const struct exec_callbacks *cb,
+int exec_attach(struct exec *e, const char *output, const struct exec_callbacks *cb,
                 struct exec_run **ret, struct err *err)
 {
     struct exec_run *run;
 
     if (e->closing)
         return err_set(err, CHIME_EINVAL, "", "the runner is closing");
-    if (!run_dir || run_dir[0] != '/')
-        return err_set(err, CHIME_EINVAL, "run_dir", "is not an absolute path");
-    run = run_new(e, run_dir, cb);
+    if (!output || output[0] != '/')
+        return err_set(err, CHIME_EINVAL, "output", "is not an absolute path");
+    run = run_new(e, output, cb);
     if (!run)
         return err_set(err, CHIME_ENOMEM, "", "out of memory");
     /* the outcome may be known at once (the record is read on the pool), so

@@ -6,7 +6,7 @@
  * small process forked once at start-up, so the daemon never forks itself
  * and runs outlive it: a restarted daemon calls exec_attach() with each run
  * directory to learn how the runs ended or to follow the ones still going.
- * The process tree, run directory and formats are in docs/exec.md.
+ * The process tree, the output file and formats are in docs/exec.md.
  *
  * Everything here runs on one libuv loop and never blocks it. A struct exec
  * and its runs belong to the loop's thread. */
@@ -45,7 +45,9 @@ struct exec_spec {
     int64_t output_max;    /* bytes of output kept; 0: all */
     int64_t timeout_us;    /* 0: none */
     int64_t kill_grace_us; /* SIGTERM to SIGKILL; 0: SIGKILL at once */
-    const char *run_dir;   /* absolute; created by the holder; must be new */
+    const char *output;    /* absolute path of the run's output file; created
+                            * by the holder, so it must not exist; its
+                            * directory must */
 };
 
 /* How a run ended. */
@@ -107,10 +109,10 @@ void exec_free(struct exec *e);
 int exec_start(struct exec *e, const struct exec_spec *spec, const struct exec_callbacks *cb,
                struct exec_run **ret, struct err *err);
 
-/* Follows the run whose run directory is RUN_DIR (after a restart): a live
+/* Follows the run whose output file is OUTPUT (after a restart): a live
  * holder gives on_started then on_exit; a finished run gives on_exit from
  * its exit record; a holder gone without a record gives EXEC_LOST. */
-int exec_attach(struct exec *e, const char *run_dir, const struct exec_callbacks *cb,
+int exec_attach(struct exec *e, const char *output, const struct exec_callbacks *cb,
                 struct exec_run **ret, struct err *err);
 
 /* Asks the holder to end the run: SIGTERM to its process group, SIGKILL
@@ -118,8 +120,8 @@ int exec_attach(struct exec *e, const char *run_dir, const struct exec_callbacks
  * once the run has ended. */
 void exec_cancel(struct exec_run *run);
 
-/* The run directory of RUN (borrowed, valid as long as RUN). */
-const char *exec_run_dir(const struct exec_run *run);
+/* The output file of RUN (borrowed, valid as long as RUN). */
+const char *exec_run_output(const struct exec_run *run);
 
 /* "exited", "signaled", "timed-out", "cancelled", "failed", "lost". */
 const char *exec_outcome_name(enum exec_outcome o);

@@ -65,7 +65,7 @@ static void test_exec_reports_the_exit_code_and_both_streams_marked(void **state
     assert_true(f.s.res.cpu_user_ms >= 0 && f.s.res.max_rss_kb > 0);
     assert_output(&f, EXEC_STDOUT, "out\n");
     assert_output(&f, EXEC_STDERR, "err\n");
-    snprintf(path, sizeof path, "%s/output", f.run_dir);
+    snprintf(path, sizeof path, "%s", f.output);
     fd = open(path, O_RDONLY);
     n = read(fd, raw, sizeof raw);
     close(fd);
@@ -159,7 +159,7 @@ static void test_exec_reattach_after_the_daemon_goes_away_finds_the_real_exit(vo
     loop_until(&f.loop, &f.s.started);
     assert_int_equal(exec_spawner_start(&opt, &second, NULL), 0);
     restart(&f, second);
-    assert_int_equal(exec_attach(f.e, f.run_dir, &cb, &run, NULL), 0);
+    assert_int_equal(exec_attach(f.e, f.output, &cb, &run, NULL), 0);
     loop_until(&f.loop, &again.started);
     assert_int_equal(again.st.job_pid, f.s.st.job_pid);
     assert_int_equal(again.st.run_id, f.spec.run_id);
@@ -182,9 +182,9 @@ static void test_exec_reattach_after_the_daemon_goes_away_finds_the_real_exit(vo
     loop_until(&f.loop, &f.s.started);
     restart(&f, second);
     touch(f.go);
-    snprintf(record, sizeof record, "%s/output", f.run_dir);
+    snprintf(record, sizeof record, "%s", f.output);
     assert_true(wait_for(has_record, record));
-    assert_int_equal(exec_attach(f.e, f.run_dir, &cb, &run, NULL), 0);
+    assert_int_equal(exec_attach(f.e, f.output, &cb, &run, NULL), 0);
     loop_until(&f.loop, &again.ended);
     assert_false(again.started);
     assert_int_equal(again.res.outcome, EXEC_EXITED);
@@ -212,7 +212,7 @@ static void test_exec_a_holder_killed_mid_run_is_lost(void **state)
     assert_int_equal(f.s.res.outcome, EXEC_LOST);
     /* PR_SET_PDEATHSIG: the job does not run on unsupervised */
     assert_true(wait_for(process_gone, &f.s.st.job_pid));
-    assert_int_equal(exec_attach(f.e, f.run_dir, &cb, &run, NULL), 0);
+    assert_int_equal(exec_attach(f.e, f.output, &cb, &run, NULL), 0);
     loop_until(&f.loop, &again.ended);
     assert_int_equal(again.res.outcome, EXEC_LOST);
     fixture_release(&f);
@@ -220,13 +220,13 @@ static void test_exec_a_holder_killed_mid_run_is_lost(void **state)
     /* a run directory that never was */
     memset(&again, 0, sizeof again);
     fixture_init(&f);
-    assert_int_equal(exec_attach(f.e, f.run_dir, &cb, &run, NULL), 0);
+    assert_int_equal(exec_attach(f.e, f.output, &cb, &run, NULL), 0);
     loop_until(&f.loop, &again.ended);
     assert_int_equal(again.res.outcome, EXEC_LOST);
     fixture_release(&f);
 }
 
-static void test_exec_a_used_run_dir_is_refused_and_left_alone(void **state)
+static void test_exec_a_used_output_file_is_refused_and_left_alone(void **state)
 {
     struct fixture f;
     char dir[PATH_MAX];
@@ -235,11 +235,11 @@ static void test_exec_a_used_run_dir_is_refused_and_left_alone(void **state)
     fixture_init(&f);
     f.spec.shell = "echo first";
     run_to_end(&f);
-    snprintf(dir, sizeof dir, "%s", f.run_dir);
+    snprintf(dir, sizeof dir, "%s", f.output);
     fixture_release(&f);
 
     fixture_init(&f);
-    snprintf(f.run_dir, sizeof f.run_dir, "%s", dir);
+    snprintf(f.output, sizeof f.output, "%s", dir);
     f.spec.shell = "echo second";
     run_to_end(&f);
     assert_int_equal(f.s.res.outcome, EXEC_FAILED);
@@ -278,7 +278,7 @@ int main(void)
         cmocka_unit_test(test_exec_a_missing_command_exits_127_saying_why),
         cmocka_unit_test(test_exec_reattach_after_the_daemon_goes_away_finds_the_real_exit),
         cmocka_unit_test(test_exec_a_holder_killed_mid_run_is_lost),
-        cmocka_unit_test(test_exec_a_used_run_dir_is_refused_and_left_alone),
+        cmocka_unit_test(test_exec_a_used_output_file_is_refused_and_left_alone),
         cmocka_unit_test(test_exec_spawner_ignores_sigterm_and_leaves_no_zombies),
     };
 

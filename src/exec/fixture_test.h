@@ -140,7 +140,7 @@ static inline bool process_gone(const void *arg)
 struct fixture {
     uv_loop_t loop;
     struct exec *e;
-    char run_dir[PATH_MAX];
+    char output[PATH_MAX];
     char pids[PATH_MAX]; /* a file where jobs write pids: base/pids-N */
     char go[PATH_MAX];   /* a file jobs wait for: base/go-N */
     char env_pids[PATH_MAX + 8];
@@ -157,7 +157,7 @@ static inline void fixture_init(struct fixture *f)
     memset(f, 0, sizeof *f);
     assert_int_equal(uv_loop_init(&f->loop), 0);
     assert_int_equal(exec_new(&f->loop, spawner, &f->e, NULL), 0);
-    snprintf(f->run_dir, sizeof f->run_dir, "%s/run-%lld", base, (long long)id);
+    snprintf(f->output, sizeof f->output, "%s/run-%lld.out", base, (long long)id);
     snprintf(f->pids, sizeof f->pids, "%s/pids-%lld", base, (long long)id);
     snprintf(f->go, sizeof f->go, "%s/go-%lld", base, (long long)id);
     snprintf(f->env_pids, sizeof f->env_pids, "PIDS=%s", f->pids);
@@ -170,7 +170,7 @@ static inline void fixture_init(struct fixture *f)
     f->spec.workdir_root = root;
     f->spec.kill_grace_us = INT64_C(5000000);
     f->spec.output_max = 1 << 20;
-    f->spec.run_dir = f->run_dir;
+    f->spec.output = f->output;
 }
 
 static inline void fixture_release(struct fixture *f)
@@ -220,7 +220,7 @@ static inline char *output_of(const struct fixture *f, unsigned streams)
     struct err err = {0};
     size_t len;
 
-    snprintf(path, sizeof path, "%s/output", f->run_dir);
+    snprintf(path, sizeof path, "%s", f->output);
     assert_int_equal(exec_output_read(path, streams, &text, &len, &err), 0);
     return text;
 }

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -60,7 +61,8 @@ struct holder {
     bool reported;             /* the report went out */
     uint64_t tag;              /* the spawner's, for the report */
     pid_t pid;
-    int dirfd; /* the run directory; -1 until it is ours */
+    int dirfd;      /* the output file's directory, once the file is ours; else -1 */
+    struct stat st; /* the output file's: names the socket */
     int listen_fd;
     int sig_fd;
     int pipe_fd[2];           /* read ends: stdout, stderr; -1 once closed */
@@ -138,17 +140,17 @@ static int holder_detach(int chan)
     return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-socklen_t exec_holder_addr(const struct stat *run_dir, struct sockaddr_un *sa)
+socklen_t exec_holder_addr(const struct stat *output, struct sockaddr_un *sa)
 {
     int n;
 
-    /* abstract: no inode to create and remove per run; named by the run
-     * directory's identity, so the same directory always gives the same
-     * name and its path length does not matter */
+    /* abstract: no inode to create and remove per run; named by the output
+     * file's identity, so whoever can stat the file finds it, and its path
+     * length does not matter */
     memset(sa, 0, sizeof *sa);
     sa->sun_family = AF_UNIX;
     n = snprintf(sa->sun_path + 1, sizeof sa->sun_path - 1, "chime-holder/%jx/%jx",
-                 (uintmax_t)run_dir->st_dev, (uintmax_t)run_dir->st_ino);
+                 (uintmax_t)output->st_dev, (uintmax_t)output->st_ino);
     return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
 }
 
@@ -165,12 +167,8 @@ bool exec_holder_peer_ok(int fd)
 static int holder_listen(struct holder *h, struct err *err)
 {
     struct sockaddr_un sa;
-    struct stat st;
-    socklen_t len;
+    socklen_t len = exec_holder_addr(&h->st, &sa);
 
-    if (fstat(h->dirfd, &st) < 0)
-        return err_set(err, CHIME_EIO, "", "cannot stat the run directory: %s", strerror(errno));
-    len = exec_holder_addr(&st, &sa);
     h->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (h->listen_fd < 0 || bind(h->listen_fd, (struct sockaddr *)&sa, len) < 0
         || listen(h->listen_fd, CLIENTS_MAX) < 0)
@@ -184,28 +182,31 @@ static int holder_setup(struct holder *h, struct err *err)
     const struct exec_spec *s = h->spec;
     int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1}, exec_pipe[2] = {-1, -1};
     int devnull = -1, dirfd, fd, rc;
-    char q[80];
+    char q[80], parent[PATH_MAX];
+    const char *slash;
 
     if (h->sig_fd < 0)
         return err_set(err, CHIME_EIO, "", "signalfd: %s", strerror(errno));
-    if (mkdir(s->run_dir, 0700) < 0 && errno != EEXIST)
-        return err_set(err, CHIME_EIO, "run_dir", "cannot create '%s': %s",
-                       err_quote(s->run_dir, SIZE_MAX, q, sizeof q), strerror(errno));
-    dirfd = open(s->run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    slash = strrchr(s->output, '/'); /* absolute: exec_spec_check() */
+    snprintf(parent, sizeof parent, "%.*s", slash == s->output ? 1 : (int)(slash - s->output),
+             s->output);
+    dirfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0)
-        return err_set(err, CHIME_EIO, "run_dir", "cannot open '%s': %s",
-                       err_quote(s->run_dir, SIZE_MAX, q, sizeof q), strerror(errno));
-    fd = openat(dirfd, EXEC_OUTPUT_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
+        return err_set(err, CHIME_EIO, "output", "cannot open the directory of '%s': %s",
+                       err_quote(s->output, SIZE_MAX, q, sizeof q), strerror(errno));
+    fd = openat(dirfd, slash + 1, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || fstat(fd, &h->st) < 0) {
         int e = errno;
 
-        /* someone else's run directory: leave it exactly as it is */
+        /* someone else's output file: leave it exactly as it is */
+        if (fd >= 0)
+            close(fd);
         close(dirfd);
-        return err_set(err, e == EEXIST ? CHIME_EINVAL : CHIME_EIO, "run_dir", "'%s' %s",
-                       err_quote(s->run_dir, SIZE_MAX, q, sizeof q),
+        return err_set(err, e == EEXIST ? CHIME_EINVAL : CHIME_EIO, "output", "'%s' %s",
+                       err_quote(s->output, SIZE_MAX, q, sizeof q),
                        e == EEXIST ? "is already used by a run" : strerror(e));
     }
-    h->dirfd = dirfd; /* ours now: failures from here get a record */
+    h->dirfd = dirfd; /* the file is ours now: failures from here get a record */
     if ((rc = exec_output_new(fd, s->output_max, &h->out, err)) < 0
         || (rc = holder_listen(h, err)) < 0
         || (rc = exec_child_workdir_open(s->workdir_root, s->workdir, &h->child.workdir_fd, err))
@@ -530,7 +531,7 @@ static void holder_finish(struct holder *h)
     free(record);
     /* the file's name is durable only once its directory is */
     if (h->dirfd >= 0 && fsync(h->dirfd) < 0 && errno != EINVAL && errno != EBADF)
-        set_error(h, "cannot sync the run directory");
+        set_error(h, "cannot sync the output file's directory");
     if (rec)
         msg = json_pack("{s:s, s:o}", "event", "exit", "record", rec);
     if (msg)
@@ -543,8 +544,7 @@ static void holder_finish(struct holder *h)
     close_fd(&h->listen_fd);
 }
 
-/* Leaves nothing of H's run behind in the process: fds, memory, and the
- * run directory as working directory. */
+/* Leaves nothing of H's run behind in the process: fds and memory. */
 static void holder_clear(struct holder *h)
 {
     int i;
@@ -560,8 +560,6 @@ static void holder_clear(struct holder *h)
     exec_child_release(&h->child);
     exec_output_free(h->out);
     exec_cgroup_free(h->cg);
-    if (chdir("/") < 0)
-        set_error(h, "chdir /");
     free(h);
 }
 

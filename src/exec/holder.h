@@ -2,7 +2,7 @@
  *
  * A holder is forked by the spawner and serves one run at a time, one run
  * after another (forking a process per run costs more than the rest of
- * the run's set-up). It creates the run directory, starts the job in a session of its
+ * the run's set-up). It creates the output file, starts the job in a session of its
  * own, copies the job's stdout and stderr into the output file, enforces
  * the timeout, answers "status" and "cancel" on its socket, and when the
  * job and everything it left behind are gone, writes the exit record and
@@ -20,11 +20,10 @@
 
 #include "exec.h"
 
-#define EXEC_OUTPUT_FILE "output" /* in the run directory */
 
-/* The abstract socket address a holder listens on for the run directory
- * RUN_DIR (its stat); returns the address length. */
-socklen_t exec_holder_addr(const struct stat *run_dir, struct sockaddr_un *sa);
+/* The abstract socket address a holder listens on for the run whose output
+ * file has the stat OUTPUT; returns the address length. */
+socklen_t exec_holder_addr(const struct stat *output, struct sockaddr_un *sa);
 /* Whether the peer of the connected socket FD is our user or root. */
 bool exec_holder_peer_ok(int fd);
 

@@ -140,7 +140,7 @@ static void test_holder_output_cap_keeps_head_and_tail_and_the_true_size(void **
     run_to_end(&f);
     assert_int_equal(f.s.res.exit_code, 0);
     assert_int_equal(f.s.res.output_bytes, total);
-    snprintf(path, sizeof path, "%s/output", f.run_dir);
+    snprintf(path, sizeof path, "%s", f.output);
     assert_int_equal(stat(path, &st), 0);
     assert_true(st.st_size < (1 << 20) + 4096);
     text = output_of(&f, EXEC_STDOUT | EXEC_STDERR);

@@ -2,7 +2,7 @@
  *
  * The holder writes it once, when the job and everything it left behind
  * are gone, as the last chunk of the run's output file (X, see output.h),
- * then fsyncs the file and the run directory; a reader takes a whole chunk
+ * then fsyncs the file and its directory; a reader takes a whole chunk
  * or none. The same JSON object is the "record" of the holder's exit
  * message. Fields are in docs/exec.md; readers ignore fields they do not
  * know. */

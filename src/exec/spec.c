@@ -64,7 +64,7 @@ int exec_spec_check(const struct exec_spec *s, struct err *err)
             return err_set(err, CHIME_EINVAL, "env", "'%s' is not KEY=VALUE",
                            err_quote(s->env[i], SIZE_MAX, q, sizeof q));
     }
-    if ((rc = check_path(s->run_dir, "run_dir", err)) < 0
+    if ((rc = check_path(s->output, "output", err)) < 0
         || (rc = check_path(s->workdir_root, "workdir_root", err)) < 0)
         return rc;
     if (s->workdir && s->workdir[0] == '/')
@@ -109,7 +109,7 @@ json_t *exec_spec_to_json(const struct exec_spec *s)
         (json_int_t)s->limits.memory, "cpu_time_us", (json_int_t)s->limits.cpu_time_us, "processes",
         (json_int_t)s->limits.processes, "open_files", (json_int_t)s->limits.open_files,
         "output_max", (json_int_t)s->output_max, "timeout_us", (json_int_t)s->timeout_us,
-        "kill_grace_us", (json_int_t)s->kill_grace_us, "run_dir", s->run_dir);
+        "kill_grace_us", (json_int_t)s->kill_grace_us, "output", s->output);
 }
 
 /* An owned NULL-terminated copy of the string array A (NULL: json null). */
@@ -169,7 +169,7 @@ int exec_spec_from_json(const json_t *j, struct exec_spec **ret, struct err *err
     struct exec_spec *s = calloc(1, sizeof *s);
     const json_t *lim = json_object_get(j, "limits");
     char **argv = NULL, **env = NULL;
-    char *shell = NULL, *root = NULL, *workdir = NULL, *run_dir = NULL;
+    char *shell = NULL, *root = NULL, *workdir = NULL, *output = NULL;
     int rc;
 
     if (!s)
@@ -198,8 +198,8 @@ int exec_spec_from_json(const json_t *j, struct exec_spec **ret, struct err *err
         s->workdir = workdir;
     }
     if (rc == 0) {
-        rc = copy_string(j, "run_dir", &run_dir, err);
-        s->run_dir = run_dir;
+        rc = copy_string(j, "output", &output, err);
+        s->output = output;
     }
     if (rc < 0 || (rc = copy_int(j, "run_id", &s->run_id, err)) < 0
         || (rc = copy_int(lim, "memory", &s->limits.memory, err)) < 0
@@ -236,6 +236,6 @@ void exec_spec_free(struct exec_spec *s)
     free((char *)s->shell);
     free((char *)s->workdir_root);
     free((char *)s->workdir);
-    free((char *)s->run_dir);
+    free((char *)s->output);
     free(s);
 }

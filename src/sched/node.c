@@ -10,9 +10,7 @@
 #include "sched/node.h"
 #include "sched/node_int.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -229,23 +227,13 @@ static void on_written(struct store_op *op)
     free(op->data);
 }
 
-/* Removes a pruned run's directory: its output, exit record and socket. */
-static void remove_run_dir(struct node *n, int64_t id)
+/* Removes a pruned run's output file. */
+static void remove_run_output(struct node *n, int64_t id)
 {
-    char dir[PATH_MAX], path[PATH_MAX];
-    struct dirent *e;
-    DIR *d;
+    char path[PATH_MAX];
 
-    node_run_dir(n, id, dir, sizeof dir);
-    d = opendir(dir);
-    if (!d)
-        return;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0
-            && node_path_join(path, sizeof path, dir, e->d_name))
-            unlink(path);
-    closedir(d);
-    rmdir(dir);
+    node_run_output(n, id, path, sizeof path);
+    unlink(path);
 }
 
 static void on_pruned(struct store_op *op)
@@ -255,7 +243,7 @@ static void on_pruned(struct store_op *op)
     if (op->rc < 0)
         log_error("pruning runs failed: %s", op->err.msg);
     for (size_t i = 0; i < op->n_ret_ids; i++)
-        remove_run_dir(o->n, op->ret_ids[i]);
+        remove_run_output(o->n, op->ret_ids[i]);
     free(op->ret_ids);
     free(o);
 }
@@ -535,12 +523,12 @@ static void env_free(char **env)
     free(env);
 }
 
-void node_run_dir(struct node *n, int64_t id, char *buf, size_t len)
+void node_run_output(struct node *n, int64_t id, char *buf, size_t len)
 {
-    char num[24];
+    char name[32];
 
-    snprintf(num, sizeof num, "%lld", (long long)id);
-    if (!node_path_join(buf, len, n->runs_dir, num))
+    snprintf(name, sizeof name, "%lld" RUN_OUTPUT_SUFFIX, (long long)id);
+    if (!node_path_join(buf, len, n->runs_dir, name))
         buf[0] = '\0';         /* runs_dir is checked at start: cannot happen */
 }
 
@@ -608,7 +596,7 @@ static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
     if (!node_path_join(root, sizeof root, n->work_dir, j->ns))
         root[0] = '\0';        /* exec refuses a relative root: the run fails */
     mkdir(root, 0750);
-    node_run_dir(n, r->id, dir, sizeof dir);
+    node_run_output(n, r->id, dir, sizeof dir);
     spec.run_id = r->id;
     spec.argv = b->argv;
     spec.shell = b->shell;
@@ -622,7 +610,7 @@ static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
     spec.output_max = b->limits.output;
     spec.timeout_us = b->timeout_us;
     spec.kill_grace_us = b->kill_grace_us;
-    spec.run_dir = dir;
+    spec.output = dir;
     if (exec_start(n->exec, &spec, &cb, &h->er, &err) < 0) {
         /* the spawner is gone or the spec cannot be sent: the run fails,
          * reported from the loop, not from inside the engine's call */

@@ -94,8 +94,9 @@ struct node {
 int64_t node_now_us(void);
 /* A/B into BUF; false when it does not fit. */
 bool node_path_join(char *buf, size_t len, const char *a, const char *b);
-/* DATA_DIR/runs/ID into BUF. */
-void node_run_dir(struct node *n, int64_t id, char *buf, size_t len);
+/* A run's output file, DATA_DIR/runs/ID.out, into BUF. */
+#define RUN_OUTPUT_SUFFIX ".out"
+void node_run_output(struct node *n, int64_t id, char *buf, size_t len);
 /* Handles what is due and re-arms the timer: after every engine call. */
 void node_tick(struct node *n);
 /* The runner's callbacks for a run's host part (exec_callbacks.data). */

@@ -118,7 +118,7 @@ int node_recover_runs(struct node *n, struct err *err)
         struct hostrun *h;
 
         snprintf(id, sizeof id, "%s/%s", sr->ns, sr->name);
-        node_run_dir(n, sr->id, dir, sizeof dir);
+        node_run_output(n, sr->id, dir, sizeof dir);
         started = stat(dir, &st) == 0;
         h = calloc(1, sizeof *h);
         r = h ? sched_run_adopt(n->sched, id, sr->id, sr->fire_us, (int)sr->attempt,
