@@ -62,6 +62,7 @@ int64_t node_now_us(void)
  * precision), so a wall clock set forward or back is noticed at the next
  * wake, and the engine's catch-up and no-double rules take it from there. */
 #define TICK_MAX_US INT64_C(1000000)
+#define PRUNE_EVERY_MS 500   /* retention passes per job, at most one per */
 
 void node_tick(struct node *n)
 {
@@ -249,8 +250,7 @@ static void on_pruned(struct store_op *op)
 }
 
 /* Retention, enforced as runs end: the job's finished runs past its newest
- * keep_runs, or older than keep_for, go with their output. One small
- * delete per finished run, batched with the run's own update. */
+ * keep_runs, or older than keep_for, go with their output. */
 static void prune(struct node *n, int64_t job_id)
 {
     struct run_op *o = run_op_new(n, STORE_OP_PRUNE);
@@ -264,6 +264,44 @@ static void prune(struct node *n, int64_t job_id)
         free(o);
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* A prune looks at every run its job keeps, so it runs once per job per
+ * PRUNE_EVERY_MS however often the job's runs end, not once per run. */
+static void on_prune_timer(uv_timer_t *t)
+{
+    struct node *n = t->data;
+
+    qsort(n->prune_jobs, n->n_prune_jobs, sizeof *n->prune_jobs, cmp_i64);
+    for (size_t i = 0; i < n->n_prune_jobs; i++)
+        if (i == 0 || n->prune_jobs[i] != n->prune_jobs[i - 1])
+            prune(n, n->prune_jobs[i]);
+    n->n_prune_jobs = 0;
+}
+
+static void prune_soon(struct node *n, int64_t job_id)
+{
+    if (n->n_prune_jobs == n->cap_prune_jobs) {
+        size_t cap = n->cap_prune_jobs ? 2 * n->cap_prune_jobs : 64;
+        int64_t *grown = realloc(n->prune_jobs, cap * sizeof *grown);
+
+        if (!grown) {
+            prune(n, job_id);
+            return;
+        }
+        n->prune_jobs = grown;
+        n->cap_prune_jobs = cap;
+    }
+    n->prune_jobs[n->n_prune_jobs++] = job_id;
+    if (!uv_is_active((uv_handle_t *)&n->prune_timer))
+        uv_timer_start(&n->prune_timer, on_prune_timer, PRUNE_EVERY_MS, 0);
+}
+
 static void op_update(void *ctx, const struct sched_run *r)
 {
     struct node *n = ctx;
@@ -275,7 +313,7 @@ static void op_update(void *ctx, const struct sched_run *r)
             free(o);
     }
     if (r->state != SCHED_QUEUED && r->state != SCHED_RUNNING) {
-        prune(n, r->job_key);
+        prune_soon(n, r->job_key);
         /* final: the engine frees R next, so its host part goes now */
         struct hostrun *h = r->user;
 
@@ -658,6 +696,7 @@ static void finish_shutdown(struct node *n)
     uv_close((uv_handle_t *)&n->wake, on_close);
     uv_close((uv_handle_t *)&n->grace, on_close);
     uv_close((uv_handle_t *)&n->defer, on_close);
+    uv_close((uv_handle_t *)&n->prune_timer, on_close);
     uv_stop(&n->loop);          /* the store's and the API's handles close in node_run */
 }
 
@@ -778,6 +817,8 @@ static int start(struct node *n, struct err *err)
     n->grace.data = n;
     uv_timer_init(&n->loop, &n->defer);
     n->defer.data = n;
+    uv_timer_init(&n->loop, &n->prune_timer);
+    n->prune_timer.data = n;
     uv_signal_init(&n->loop, &n->sig_term);
     uv_signal_init(&n->loop, &n->sig_int);
     uv_signal_init(&n->loop, &n->sig_hup);
@@ -847,6 +888,7 @@ int node_run(const struct node_options *opt, struct err *err)
     exec_spawner_free(n->spawner);
     if (n->tfd >= 0)
         close(n->tfd);
+    free(n->prune_jobs);
     free(n);
     if (rc == 0)
         log_info("stopped");

@@ -77,6 +77,9 @@ struct node {
     uv_async_t wake;
     uv_timer_t grace;
     uv_timer_t defer;           /* reports runs that could not start */
+    uv_timer_t prune_timer;     /* retention of the jobs in prune_jobs */
+    int64_t *prune_jobs;        /* store ids of jobs with a run ended since */
+    size_t n_prune_jobs, cap_prune_jobs;
     struct hostrun *failed;
     pthread_mutex_t mu;         /* guards calls, stopping */
     struct call *calls;
