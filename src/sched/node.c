@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -697,7 +698,7 @@ static void finish_shutdown(struct node *n)
     uv_close((uv_handle_t *)&n->grace, on_close);
     uv_close((uv_handle_t *)&n->defer, on_close);
     uv_close((uv_handle_t *)&n->prune_timer, on_close);
-    uv_stop(&n->loop);          /* the store's and the API's handles close in node_run */
+    n->loop_stopped = true;     /* the store's and the API's handles close in node_run */
 }
 
 static void on_grace(uv_timer_t *t)
@@ -841,11 +842,28 @@ static int start(struct node *n, struct err *err)
     return 0;
 }
 
+/* The loop, run one iteration at a time so that the engine lock is let go
+ * exactly while the loop waits for events (node_int.h, engine_lk). */
+static void run_loop(struct node *n)
+{
+    int fd = uv_backend_fd(&n->loop);
+
+    while (uv_run(&n->loop, UV_RUN_NOWAIT) && !n->loop_stopped) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int timeout = uv_backend_timeout(&n->loop);
+
+        pthread_rwlock_unlock(&n->engine_lk);
+        poll(&p, 1, timeout);
+        pthread_rwlock_wrlock(&n->engine_lk);
+    }
+}
+
 int node_run(const struct node_options *opt, struct err *err)
 {
     static const struct node_options defaults = { "./chime-data", "127.0.0.1:8717", NULL,
                                                    NULL, 64, 0, false };
     struct node *n = calloc(1, sizeof *n);
+    pthread_rwlockattr_t lk_attr;
     uint64_t seed = 0;
     int rc;
 
@@ -864,15 +882,20 @@ int node_run(const struct node_options *opt, struct err *err)
         n->opt.keep_for_us = INT64_C(30) * 86400 * 1000000;
     n->tfd = -1;
     pthread_mutex_init(&n->mu, NULL);
+    pthread_rwlockattr_init(&lk_attr);
+    pthread_rwlockattr_setkind_np(&lk_attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&n->engine_lk, &lk_attr);
+    pthread_rwlockattr_destroy(&lk_attr);
     if (getrandom(&seed, sizeof seed, 0) != sizeof seed)
         seed = (uint64_t)node_now_us();
     n->rnd = seed | 1;
     gethostname(n->host, sizeof n->host - 1);
     signal(SIGPIPE, SIG_IGN);
+    pthread_rwlock_wrlock(&n->engine_lk);
     rc = start(n, err);
-    if (rc == 0) {
-        uv_run(&n->loop, UV_RUN_DEFAULT);
-    }
+    if (rc == 0)
+        run_loop(n);
+    pthread_rwlock_unlock(&n->engine_lk);
     /* release in reverse, each free(NULL)-safe: the API first (its threads
      * use the store), then the store (its last callbacks still reach the
      * engine, which starts nothing while stopping), then the rest */

@@ -82,6 +82,11 @@ struct node {
     size_t n_prune_jobs, cap_prune_jobs;
     struct hostrun *failed;
     pthread_mutex_t mu;         /* guards calls, stopping */
+    /* Held (write) by the loop thread whenever it is not waiting for
+     * events, so other threads may read the engine under it (read) without
+     * a round trip through the loop; writers are preferred. */
+    pthread_rwlock_t engine_lk;
+    bool loop_stopped;          /* finish_shutdown() has run */
     struct call *calls;
     struct call *deferred;      /* triggers waiting for their run's record */
     bool stopping;

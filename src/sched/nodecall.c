@@ -12,8 +12,6 @@
 #include "util/err.h"
 #include "../banned.h"
 
-static int do_job_next(struct node *n, struct call *c);
-
 void node_on_wake(uv_async_t *a)
 {
     struct node *n = a->data;
@@ -36,8 +34,7 @@ void node_on_wake(uv_async_t *a)
 
         c->rc = n->stopping ? err_set(&c->err, CHIME_EIO, NULL, "the daemon is shutting down")
                             : c->fn(n, c);
-        if (c->fn != do_job_next)
-            node_tick(n);       /* a read changes nothing to re-arm */
+        node_tick(n);
         if (!c->deferred) {
             pthread_mutex_lock(&n->mu);
             c->done = true;
@@ -125,12 +122,6 @@ static int do_cancel(struct node *n, struct call *c)
     return sched_cancel(n->sched, c->num, &c->err);
 }
 
-static int do_job_next(struct node *n, struct call *c)
-{
-    c->num = sched_job_next(n->sched, c->id);
-    return 0;
-}
-
 static int api_job_check(void *ctx, const struct job *j, struct err *err)
 {
     struct call c = { .fn = do_job_check, .cjob = j };
@@ -200,11 +191,16 @@ static int api_cancel(void *ctx, int64_t run_id, struct err *err)
     return rc;
 }
 
+/* A read: under the engine lock, not through the loop (node_int.h). */
 static int64_t api_job_next(void *ctx, const char *id)
 {
-    struct call c = { .fn = do_job_next, .id = id };
+    struct node *n = ctx;
+    int64_t next;
 
-    return call(ctx, &c) < 0 ? INT64_MAX : c.num;
+    pthread_rwlock_rdlock(&n->engine_lk);
+    next = sched_job_next(n->sched, id);
+    pthread_rwlock_unlock(&n->engine_lk);
+    return next;
 }
 
 
