@@ -18,15 +18,25 @@ whole run history and prints, over all runs:
 p50, p90, p99, max in milliseconds, the count of runs per state, and the
 lateness per second of the window (to tell a steady delay from a backlog).
 
+With --wrk C, wrk (Debian package wrk) runs GET /api/v1/jobs/default/f000000
+over C connections from just before the window to just after it, and its
+requests/s are printed: the API under firing load. wrk sends as fast as it
+can, taking a core of its own from the daemon; --wrk-rate R has each
+connection wait C/R s between requests instead (wrk's delay()), offering
+about R requests/s.
+
     /usr/bin/python3 bench/fire_lateness.py [--jobs N] [--window S] [--lead S]
         [--threads T] [--max-concurrent M] [--data-parent DIR] [--keep]
+        [--wrk C [--wrk-rate R]]
 
 Not a test: nothing fails on a slow run. Network: 127.0.0.1 only.
 """
 import argparse
 import collections
 import os
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,6 +65,10 @@ def main():
     ap.add_argument("--deadline", type=float, default=120.0,
                     help="seconds after the window to wait for the runs to end")
     ap.add_argument("--keep", action="store_true", help="keep the data directory")
+    ap.add_argument("--wrk", type=int, default=0, metavar="C",
+                    help="run wrk with C connections on GET of one job during the window")
+    ap.add_argument("--wrk-rate", type=float, default=0, metavar="R",
+                    help="offer about R requests/s instead of as many as wrk can")
     ap.add_argument("--data-parent", default=None,
                     help="where the daemon's data directory goes (default: $TMPDIR or /tmp)")
     a = ap.parse_args()
@@ -87,8 +101,27 @@ def main():
         if left < 1:
             print(f"creating the jobs ran into the window ({-left:.2f} s late): use a larger --lead")
             return 1
-        print(f"window starts in {left:.2f} s at {B.iso_us(w0)}; sleeping through it")
-        time.sleep(left + a.window + 1)
+        if not a.wrk:
+            print(f"window starts in {left:.2f} s at {B.iso_us(w0)}; sleeping through it")
+            time.sleep(left + a.window + 1)
+        else:
+            print(f"window starts in {left:.2f} s at {B.iso_us(w0)}; wrk -c {a.wrk} through it")
+            time.sleep(max(0.0, left - 0.5))
+            auth = ["-H", f"Authorization: Bearer {d.token}"] if getattr(d, "token", None) else []
+            if a.wrk_rate:
+                lua = os.path.join(tmp, "delay.lua")
+                with open(lua, "w") as f:
+                    f.write(f"function delay() return {a.wrk * 1000.0 / a.wrk_rate:.3f} end\n")
+                auth += ["-s", lua]
+            out = subprocess.run(["wrk", "-t2", f"-c{a.wrk}", f"-d{a.window + 1:g}s", "--latency"]
+                                 + auth + [f"http://127.0.0.1:{d.port}/api/v1/jobs/default/f000000"],
+                                 capture_output=True, text=True).stdout
+            rps = re.search(r"Requests/sec:\s*([\d.]+)", out)
+            non2xx = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)
+            p99 = re.search(r"99%\s+(\S+)", out)
+            print(f"wrk during the window: {float(rps.group(1)) if rps else 0:,.0f} requests/s, "
+                  f"latency p99 {p99.group(1) if p99 else '?'}, "
+                  f"non-2xx {non2xx.group(1) if non2xx else 0}")
         ok = B.wait_all_ended(d.port, a.jobs, time.monotonic() + a.deadline)
         ended = (B.now_us() - w0) / 1e6 - a.window
         runs = B.all_runs(d.port)
