@@ -426,6 +426,7 @@ static void sqlite_close(void *h)
     for (int i = 0; b->readers && i < b->n_readers; i++)
         conn_close(&b->readers[i]);
     free(b->readers);
+    sqlite_ckpt_stop(b->ckpt);
     conn_close(&b->doc_reader);
     pthread_mutex_destroy(&b->doc_lock);
     /* the last connection to close checkpoints the WAL into the database */
@@ -489,6 +490,10 @@ static int sqlite_open(const struct store_options *opt, void **ret, struct err *
     }
     rc = conn_open(&b->doc_reader, path, false, opt->busy_timeout_ms, err);
     if (rc < 0)
+        goto fail;
+    /* no checkpoint inside a commit: sqlite_ckpt.c */
+    rc = conn_exec(&b->writer, "PRAGMA wal_autocheckpoint = 0", "pragma", err);
+    if (rc < 0 || (rc = sqlite_ckpt_start(path, &b->ckpt, err)) < 0)
         goto fail;
     *ret = b;
     return 0;

@@ -79,8 +79,16 @@ struct sqlite_store {
     int n_readers;
     struct sqlite_conn *free_readers; /* guarded by pool_lock */
     struct sqlite_conn doc_reader;    /* store_job_doc() only, under doc_lock */
+    struct sqlite_ckpt *ckpt;         /* the WAL's checkpoints (sqlite_ckpt.c) */
     pthread_mutex_t doc_lock;
 };
+
+/* Checkpoints of the WAL of the database at PATH on a thread of their own,
+ * every 200 ms; the writer runs with wal_autocheckpoint = 0. */
+struct sqlite_ckpt;
+int sqlite_ckpt_start(const char *path, struct sqlite_ckpt **ret, struct err *err);
+long long sqlite_ckpt_passes(struct sqlite_ckpt *k);
+void sqlite_ckpt_stop(struct sqlite_ckpt *k);
 
 /* A schema migration: the SQL that takes version - 1 to version. */
 struct sqlite_migration {

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -257,6 +259,41 @@ static void test_store_every_statement_prepares(void **state)
     sqlite_backend.close(b);
 }
 
+/* Commits never checkpoint (wal_autocheckpoint 0): the checkpoint thread
+ * does, without the write lock, and the database file gets the pages. */
+static void test_store_checkpoints_on_its_own_thread(void **state)
+{
+    struct sqlite_store *b = NULL;
+    struct fixture *f = *state;
+    struct store_options o = {.path = f->t.dir, .readers = 1, .busy_timeout_ms = 1000};
+    struct err err = {0};
+    struct timespec t0, now;
+
+    assert_int_equal(sqlite_backend.open(&o, (void **)&b, &err), 0);
+    assert_int_equal(testdir_query(b->writer.db, "PRAGMA wal_autocheckpoint"), 0);
+    assert_int_equal(sqlite3_exec(b->writer.db,
+                                  "CREATE TABLE ck (x BLOB); WITH RECURSIVE n(i) AS (SELECT 1"
+                                  " UNION ALL SELECT i + 1 FROM n WHERE i < 2000)"
+                                  " INSERT INTO ck SELECT randomblob(4000) FROM n",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    /* the WAL holds it all until a pass of the thread copies it over into
+     * the database file (the writer never does, and nothing else runs) */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        struct stat st;
+
+        assert_int_equal(stat(f->t.db, &st), 0);
+        if (st.st_size > 2000 * 4000)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        assert_true(now.tv_sec - t0.tv_sec < 10);
+        usleep(10000);
+    }
+    assert_true(sqlite_ckpt_passes(b->ckpt) > 0);
+    sqlite_backend.close(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +306,7 @@ int main(void)
         T(test_store_keeps_everything_after_close_and_reopen),
         T(test_store_check_finds_a_dangling_reference),
         T(test_store_every_statement_prepares),
+        T(test_store_checkpoints_on_its_own_thread),
         cmocka_unit_test(test_store_refuses_a_path_it_cannot_use),
 #undef T
     };
