@@ -65,6 +65,8 @@ struct sched {
     struct sched_config cfg;
     struct sched_job **buckets;
     size_t nbuckets, njobs;
+    struct sched_job **after_jobs;  /* the jobs with `after` (after_set()) */
+    size_t n_after_jobs, cap_after_jobs;
     struct heap timers;         /* sched_job by due_us */
     struct heap retries;        /* sched_run by due_us */
     struct heap queue;          /* sched_run by priority, fire_us, seq */
@@ -182,11 +184,46 @@ static void job_release(struct sched_job *sj)
     free(sj);
 }
 
+/* The jobs with `after` (those with an upstream array) are also listed in
+ * s->after_jobs, so that a run's end looks only at them, not at every job.
+ * after_reserve() first, so that after_set() cannot fail. */
+static int after_reserve(struct sched *s)
+{
+    if (s->n_after_jobs == s->cap_after_jobs) {
+        size_t cap = s->cap_after_jobs ? 2 * s->cap_after_jobs : 16;
+        struct sched_job **grown = realloc(s->after_jobs, cap * sizeof *grown);
+
+        if (!grown)
+            return -1;
+        s->after_jobs = grown;
+        s->cap_after_jobs = cap;
+    }
+    return 0;
+}
+
+static void after_set(struct sched *s, struct sched_job *sj, signed char *up)
+{
+    bool was = sj->upstream != NULL;
+
+    free(sj->upstream);
+    sj->upstream = up;
+    if (!was && up) {
+        s->after_jobs[s->n_after_jobs++] = sj;
+    } else if (was && !up) {
+        for (size_t i = 0; i < s->n_after_jobs; i++)
+            if (s->after_jobs[i] == sj) {
+                s->after_jobs[i] = s->after_jobs[--s->n_after_jobs];
+                break;
+            }
+    }
+}
+
 /* Frees a removed job once nothing of it lives on. */
 static void job_maybe_free(struct sched *s, struct sched_job *sj)
 {
     if (sj->removed && !sj->active && !sj->waiting && !sj->pending) {
         unlink_job(s, sj);
+        after_set(s, sj, NULL);
         job_release(sj);
     }
 }
@@ -325,18 +362,25 @@ static void run_free(struct sched *s, struct sched_run *r)
 
 static void live_add(struct sched *s, struct sched_run *r)
 {
+    r->prev = NULL;
     r->next = s->live;
+    if (s->live)
+        s->live->prev = r;
     s->live = r;
 }
 
+/* O(1): a run's end must not cost more with more runs alive */
 static void live_remove(struct sched *s, struct sched_run *r)
 {
-    struct sched_run **p = &s->live;
-
-    while (*p && *p != r)
-        p = &(*p)->next;
-    if (*p)
-        *p = r->next;
+    if (r->prev)
+        r->prev->next = r->next;
+    else if (s->live == r)
+        s->live = r->next;
+    else
+        return;                 /* not on the list */
+    if (r->next)
+        r->next->prev = r->prev;
+    r->next = r->prev = NULL;
 }
 
 static bool is_final(enum sched_state st)
@@ -606,31 +650,31 @@ int sched_cancel(struct sched *s, int64_t run_id, struct err *err)
  * fire once every upstream has ended since their last fire, if WHEN holds. */
 static void upstream_done(struct sched *s, const char *up, bool ok, int64_t now_us)
 {
-    for (size_t b = 0; b < s->nbuckets; b++)
-        for (struct sched_job *sj = s->buckets[b]; sj; sj = sj->hnext) {
-            const struct job_sched *sc = &sj->ver->job->sched;
-            bool all = true, any_failed = false, hit = false, go;
+    for (size_t k = 0; k < s->n_after_jobs; k++) {
+        struct sched_job *sj = s->after_jobs[k];
+        const struct job_sched *sc = &sj->ver->job->sched;
+        bool all = true, any_failed = false, hit = false, go;
 
-            if (sj->removed || sc->kind != JOB_AFTER || sj->paused || !sj->upstream)
-                continue;
-            for (size_t i = 0; i < sc->n_after; i++) {
-                if (strcmp(sc->after[i], up) == 0) {
-                    sj->upstream[i] = ok ? 1 : -1;
-                    hit = true;
-                }
-                all = all && sj->upstream[i] != 0;
-                any_failed = any_failed || sj->upstream[i] < 0;
+        if (sj->removed || sc->kind != JOB_AFTER || sj->paused || !sj->upstream)
+            continue;
+        for (size_t i = 0; i < sc->n_after; i++) {
+            if (strcmp(sc->after[i], up) == 0) {
+                sj->upstream[i] = ok ? 1 : -1;
+                hit = true;
             }
-            if (!hit || !all)
-                continue;
-            go = sc->when == JOB_WHEN_ALWAYS || (sc->when == JOB_WHEN_SUCCESS && !any_failed)
-                 || (sc->when == JOB_WHEN_FAILURE && any_failed);
-            memset(sj->upstream, 0, sc->n_after);
-            if (go) {
-                sj->last_fire_us = now_us;
-                fire(s, sj, now_us, SCHED_AFTER, NULL, NULL, now_us);
-            }
+            all = all && sj->upstream[i] != 0;
+            any_failed = any_failed || sj->upstream[i] < 0;
         }
+        if (!hit || !all)
+            continue;
+        go = sc->when == JOB_WHEN_ALWAYS || (sc->when == JOB_WHEN_SUCCESS && !any_failed)
+             || (sc->when == JOB_WHEN_FAILURE && any_failed);
+        memset(sj->upstream, 0, sc->n_after);
+        if (go) {
+            sj->last_fire_us = now_us;
+            fire(s, sj, now_us, SCHED_AFTER, NULL, NULL, now_us);
+        }
+    }
 }
 
 /* ---- run events ---- */
@@ -820,7 +864,8 @@ int sched_job_put(struct sched *s, struct job *j, int64_t key, int64_t version,
     if (rc < 0)
         goto fail;
     v = calloc(1, sizeof *v);
-    if (!v || (j->sched.kind == JOB_AFTER && !(up = calloc(j->sched.n_after, 1)))) {
+    if (!v || (j->sched.kind == JOB_AFTER && !(up = calloc(j->sched.n_after, 1)))
+        || after_reserve(s) < 0) {
         free(v);
         rc = err_set(err, CHIME_ENOMEM, NULL, "out of memory");
         goto fail;
@@ -833,8 +878,7 @@ int sched_job_put(struct sched *s, struct job *j, int64_t key, int64_t version,
     sj = find(s, id);
     if (sj) {
         keep_head(s, j, key, version);
-        free(sj->upstream);
-        sj->upstream = up;
+        after_set(s, sj, up);
         version_put(sj->ver);
         sj->ver = v;
         sj->paused = j->paused;
@@ -852,7 +896,7 @@ int sched_job_put(struct sched *s, struct job *j, int64_t key, int64_t version,
         goto fail;
     }
     keep_head(s, j, key, version);
-    sj->upstream = up;
+    after_set(s, sj, up);
     sj->pos = HEAP_NONE;
     sj->paused = j->paused;
     sj->last_fire_us = last_fire_us;
@@ -1037,6 +1081,7 @@ void sched_free(struct sched *s)
             job_release(sj);
         }
     free(s->buckets);
+    free(s->after_jobs);
     free(s);
 }
 

@@ -67,7 +67,7 @@ struct sched_run {
     bool recorded;
     bool cancel_requested;
     bool waiting;               /* concurrency queue: waits for the job's active run */
-    struct sched_run *next;     /* the job's list of live runs */
+    struct sched_run *next, *prev; /* the engine's list of live runs */
 };
 
 /* What the runner reports when a run's process is over. */
