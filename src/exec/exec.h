@@ -44,6 +44,8 @@ struct exec_spec {
     struct exec_limits limits;
     int64_t output_max;    /* bytes of output kept; 0: all */
     int64_t timeout_us;    /* 0: none */
+    int64_t start_at_us;   /* CLOCK_REALTIME: the job starts then, not before (the
+                            * holder is set up early and waits); 0: at once */
     int64_t kill_grace_us; /* SIGTERM to SIGKILL; 0: SIGKILL at once */
     const char *output;    /* absolute path of the run's output file; created
                             * by the holder, so it must not exist; its

@@ -52,6 +52,8 @@
 #define DRAIN_US    100000 /* reading on after the main process ended */
 #define RESCAN_US   20000  /* between looks for leftover processes */
 #define CLIENTS_MAX 8
+#define START_WAIT_MAX_US 10000   /* one sleep waiting for a run's instant */
+#define START_LATE_MAX_US 1000000 /* longer than any lead: start at once */
 #define READ_CHUNK  65536
 
 struct holder {
@@ -177,6 +179,21 @@ static int holder_listen(struct holder *h, struct err *err)
     return 0;
 }
 
+/* Until AT (CLOCK_REALTIME), when the run was handled ahead of its fire
+ * instant: everything is set up, the job starts on time. A clock that jumps
+ * meanwhile cannot hold a run back for long: a step is at most the lead. */
+static void wait_for_start(int64_t at)
+{
+    for (int64_t now = clock_us(CLOCK_REALTIME); at > now; now = clock_us(CLOCK_REALTIME)) {
+        int64_t d = at - now < START_WAIT_MAX_US ? at - now : START_WAIT_MAX_US;
+        struct timespec ts = {d / 1000000, (d % 1000000) * 1000};
+
+        if (at - now > START_LATE_MAX_US)
+            return; /* not a lead but a mistake: start now */
+        nanosleep(&ts, NULL);
+    }
+}
+
 static int holder_setup(struct holder *h, struct err *err)
 {
     const struct exec_spec *s = h->spec;
@@ -230,6 +247,7 @@ static int holder_setup(struct holder *h, struct err *err)
     h->child.cgroup_fd = h->cg ? exec_cgroup_procs_fd(h->cg) : -1;
     h->child.report_fd = exec_pipe[1];
     h->child.holder = h->pid;
+    wait_for_start(s->start_at_us);
     h->started_us = clock_us(CLOCK_REALTIME);
     if (s->timeout_us > 0)
         h->timeout_at = clock_us(CLOCK_MONOTONIC) + s->timeout_us;

@@ -41,7 +41,7 @@ int exec_spec_check(const struct exec_spec *s, struct err *err)
         {s->limits.memory, "limits.memory"},       {s->limits.cpu_time_us, "limits.cpu_time"},
         {s->limits.processes, "limits.processes"}, {s->limits.open_files, "limits.open_files"},
         {s->output_max, "limits.output"},          {s->timeout_us, "timeout"},
-        {s->kill_grace_us, "kill_grace"},
+        {s->kill_grace_us, "kill_grace"},          {s->start_at_us, "start_at"},
     };
     char q[64];
     size_t i;
@@ -102,14 +102,15 @@ json_t *exec_spec_to_json(const struct exec_spec *s)
 {
     return json_pack(
         "{s:I, s:o, s:o, s:o, s:s, s:o, s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:I,"
-        " s:s}",
+        " s:s, s:I}",
         "run_id", (json_int_t)s->run_id, "argv", s->argv ? string_array(s->argv) : json_null(),
         "shell", string_or_null(s->shell), "env", string_array(s->env), "workdir_root",
         s->workdir_root, "workdir", string_or_null(s->workdir), "limits", "memory",
         (json_int_t)s->limits.memory, "cpu_time_us", (json_int_t)s->limits.cpu_time_us, "processes",
         (json_int_t)s->limits.processes, "open_files", (json_int_t)s->limits.open_files,
         "output_max", (json_int_t)s->output_max, "timeout_us", (json_int_t)s->timeout_us,
-        "kill_grace_us", (json_int_t)s->kill_grace_us, "output", s->output);
+        "kill_grace_us", (json_int_t)s->kill_grace_us, "output", s->output, "start_at_us",
+        (json_int_t)s->start_at_us);
 }
 
 /* An owned NULL-terminated copy of the string array A (NULL: json null). */
@@ -209,6 +210,7 @@ int exec_spec_from_json(const json_t *j, struct exec_spec **ret, struct err *err
         || (rc = copy_int(j, "output_max", &s->output_max, err)) < 0
         || (rc = copy_int(j, "timeout_us", &s->timeout_us, err)) < 0
         || (rc = copy_int(j, "kill_grace_us", &s->kill_grace_us, err)) < 0
+        || (rc = copy_int(j, "start_at_us", &s->start_at_us, err)) < 0
         || (rc = exec_spec_check(s, err)) < 0)
         goto done;
     *ret = s;

@@ -64,6 +64,9 @@ int64_t node_now_us(void)
  * precision), so a wall clock set forward or back is noticed at the next
  * wake, and the engine's catch-up and no-double rules take it from there. */
 #define TICK_MAX_US INT64_C(1000000)
+/* A scheduled fire is recorded and its holder set up this long ahead of
+ * its instant; the holder starts the job at the instant (docs/sched.md). */
+#define FIRE_LEAD_US INT64_C(25000)
 #define PRUNE_EVERY_MS 500   /* retention passes per job, at most one per */
 
 void node_tick(struct node *n)
@@ -650,6 +653,7 @@ static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
     spec.output_max = b->limits.output;
     spec.timeout_us = b->timeout_us;
     spec.kill_grace_us = b->kill_grace_us;
+    spec.start_at_us = r->start_at_us;
     spec.output = dir;
     if (exec_start(n->exec, &spec, &cb, &h->er, &err) < 0) {
         /* the spawner is gone or the spec cannot be sent: the run fails,
@@ -791,6 +795,7 @@ static int start(struct node *n, struct err *err)
         return rc;
     cfg.max_concurrent = n->opt.max_concurrent;
     cfg.default_zone = n->zone;
+    cfg.lead_us = FIRE_LEAD_US;
     {
         struct sched_ops ops = node_ops;
 

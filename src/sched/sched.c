@@ -66,6 +66,7 @@ struct sched {
     struct sched_job **buckets;
     size_t nbuckets, njobs;
     struct sched_job **after_jobs;  /* the jobs with `after` (after_set()) */
+    int64_t start_at_us;            /* while a fire is handled early: its instant */
     size_t n_after_jobs, cap_after_jobs;
     struct heap timers;         /* sched_job by due_us */
     struct heap retries;        /* sched_run by due_us */
@@ -526,6 +527,8 @@ static struct sched_run *fire(struct sched *s, struct sched_job *sj, int64_t fir
         }
     }
     r = run_new(s, sj, sj->ver, fire_us, 1, reason, SCHED_QUEUED, now_us);
+    if (r)
+        r->start_at_us = s->start_at_us;
     if (!r)
         return NULL;
     if (extra_env)
@@ -553,7 +556,9 @@ static void miss_range(struct sched *s, struct sched_job *sj, const int64_t *fir
 
 /* Every fire of SJ due by NOW: missed beyond the grace, the rest by
  * catch_up (see the file comment). */
-static void job_due(struct sched *s, struct sched_job *sj, int64_t now_us)
+/* The fires of SJ due by AT_US (its timer's instant, which is after NOW_US
+ * when the fire is handled early: sched_config.lead_us). */
+static void job_due(struct sched *s, struct sched_job *sj, int64_t at_us, int64_t now_us)
 {
     const struct job *j = sj->ver->job;
     int64_t grace = j->misfire.grace_us;
@@ -563,9 +568,9 @@ static void job_due(struct sched *s, struct sched_job *sj, int64_t now_us)
     int nkeep = 0, nwithin = 0, nlate = 0, scanned = 0;
     enum sched_reason why;
 
-    while (t != INT64_MAX && t <= now_us) {
+    while (t != INT64_MAX && t <= at_us) {
         newest = t;
-        if (now_us - t > grace) {
+        if (at_us - t > grace) {
             late[nlate++ % MISSED_RECORD_MAX] = t;
         } else {
             if (nkeep < CATCH_UP_KEEP)
@@ -574,9 +579,9 @@ static void job_due(struct sched *s, struct sched_job *sj, int64_t now_us)
                 keep[CATCH_UP_KEEP - 1] = t;    /* the newest stays last */
             nwithin++;
         }
-        if (++scanned == DUE_SCAN_MAX && now_us - t > grace) {
+        if (++scanned == DUE_SCAN_MAX && at_us - t > grace) {
             /* a long outage of a frequent job: count, don't list */
-            int64_t skip_to = now_us - grace - 1;
+            int64_t skip_to = at_us - grace - 1;
 
             s->stats.missed += 1;   /* at least; exact counts would need every fire */
             t = next_fire(j, s->cfg.default_zone, skip_to > t ? skip_to : t);
@@ -611,7 +616,14 @@ static void job_due(struct sched *s, struct sched_job *sj, int64_t now_us)
     if (newest > sj->last_fire_us)
         sj->last_fire_us = newest;
     s->ops.job_state(s->ops.ctx, j, sj->ver->key, sj->paused, sj->failures, sj->last_fire_us);
-    arm(s, sj, sj->last_fire_us > now_us ? sj->last_fire_us : now_us);
+    arm(s, sj, sj->last_fire_us > at_us ? sj->last_fire_us : at_us);
+}
+
+/* Whether SJ, due within the lead, may be handled before its instant. */
+static bool early_ok(const struct sched *s, const struct sched_job *sj, int64_t now_us)
+{
+    return sj->due_us <= now_us + s->cfg.lead_us && !sj->active && !sj->waiting
+           && !sj->recovering;
 }
 
 static void cancel_run(struct sched *s, struct sched_run *r, int64_t now_us)
@@ -1030,12 +1042,16 @@ int64_t sched_tick(struct sched *s, int64_t now_us)
         r->queued_us = now_us;
         run_enter(s, r, false);
     }
-    while ((sj = heap_peek(&s->timers)) && sj->due_us <= now_us) {
+    while ((sj = heap_peek(&s->timers)) && (sj->due_us <= now_us || early_ok(s, sj, now_us))) {
+        int64_t at = sj->due_us > now_us ? sj->due_us : now_us;
+
         heap_pop(&s->timers);
-        job_due(s, sj, now_us);
+        s->start_at_us = at > now_us ? at : 0;
+        job_due(s, sj, at, now_us);
+        s->start_at_us = 0;
     }
     if ((sj = heap_peek(&s->timers)))
-        next = sj->due_us;
+        next = sj->due_us - (sj->active || sj->waiting || sj->recovering ? 0 : s->cfg.lead_us);
     if ((r = heap_peek(&s->retries)) && r->due_us < next)
         next = r->due_us;
     return next;

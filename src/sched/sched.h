@@ -50,6 +50,7 @@ struct sched_run {
     enum sched_state state;
     int priority;
     int64_t queued_us, started_us, finished_us;
+    int64_t start_at_us;        /* start the process at this instant, not before; 0: at once */
     int pid;
     int holder_pid;             /* set by the host */
     int64_t cpu_user_ms, cpu_sys_ms, max_rss_kb, output_bytes;  /* the host's; -1: unknown */
@@ -112,6 +113,12 @@ struct sched_ops {
 struct sched_config {
     int max_concurrent;             /* runs at once; 0: 64 */
     const struct tz *default_zone;  /* for cron jobs without a zone */
+    /* Handle a scheduled fire up to this long before its instant, so that
+     * its record is committed and its holder set up in time: the run then
+     * gets start_at_us, and the host starts its process no earlier. Only a
+     * job with no live run is handled early (its concurrency policy cannot
+     * change its mind by the instant). 0: at the instant. */
+    int64_t lead_us;
 };
 
 /* Counters for health and metrics. */

@@ -168,15 +168,20 @@ static int64_t T(const char *iso)
 
 #define SEC INT64_C(1000000)
 
-static void setup(int max_concurrent)
+static void setup_lead(int max_concurrent, int64_t lead_us)
 {
     const struct tz *utc;
-    struct sched_config cfg = { max_concurrent, NULL };
+    struct sched_config cfg = { max_concurrent, NULL, lead_us };
 
     memset(&H, 0, sizeof H);
     assert_int_equal(tz_load("UTC", &utc, NULL), 0);
     cfg.default_zone = utc;
     assert_int_equal(sched_new(&ops, &cfg, &H.s), 0);
+}
+
+static void setup(int max_concurrent)
+{
+    setup_lead(max_concurrent, 0);
 }
 
 static void put_at(const char *doc, int64_t last_fire, int64_t now)
@@ -220,6 +225,42 @@ static void teardown(void)
 {
     sched_free(H.s);
     H.s = NULL;
+}
+
+/* With a lead, a fire is handled (recorded, started) before its instant,
+ * and its run carries the instant its process may start at; a job with a
+ * live run is handled at the instant, so its policy sees the truth. */
+static void test_sched_handles_fires_early_within_the_lead(void **state)
+{
+    int64_t t0 = T("2026-01-01T00:01:00Z"), due = T("2026-01-01T00:05:00Z");
+    int64_t lead = 20000;
+
+    (void)state;
+    setup_lead(0, lead);
+    put("{\"name\":\"a\",\"schedule\":{\"cron\":\"*/5 * * * *\"},\"command\":[\"true\"]}", t0);
+    assert_int_equal(sched_tick(H.s, t0), due - lead);
+    assert_int_equal(sched_tick(H.s, due - lead - 1), due - lead);
+    assert_int_equal(H.npending, 0);
+    /* the next wake is the next instant itself while this run lives */
+    assert_int_equal(sched_tick(H.s, due - lead), T("2026-01-01T00:10:00Z"));
+    flush(due - lead + 100);
+    assert_int_equal(H.nstarted, 1);
+    assert_int_equal(H.runs[0].fire_us, due);
+    assert_int_equal(H.started[0]->start_at_us, due);
+    assert_int_equal(H.started[0]->queued_us, due - lead);
+    /* the run is still live at the next instant's lead: not early (forbid
+     * would skip a fire the run might not be in the way of by then) */
+    sched_run_started(H.s, H.started[0], 4242, due + 200);
+    assert_int_equal(sched_tick(H.s, due + 10 * SEC), T("2026-01-01T00:10:00Z"));
+    assert_int_equal(sched_tick(H.s, T("2026-01-01T00:10:00Z") - lead), T("2026-01-01T00:10:00Z"));
+    assert_int_equal(count("default/a", SCHED_SKIPPED), 0);
+    exit_run(0, 0, 0, false, T("2026-01-01T00:10:00Z") - 5000);
+    sched_tick(H.s, T("2026-01-01T00:10:00Z") - 5000);
+    flush(T("2026-01-01T00:10:00Z") - 4000);
+    assert_int_equal(H.nstarted, 1);
+    assert_int_equal(H.started[0]->start_at_us, T("2026-01-01T00:10:00Z"));
+    assert_int_equal(count("default/a", SCHED_SKIPPED), 0);
+    teardown();
 }
 
 /* ---- tests ---- */
@@ -772,6 +813,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sched_fires_cron_on_time_and_records_before_start),
         cmocka_unit_test(test_sched_at_fires_at_its_microsecond),
+        cmocka_unit_test(test_sched_handles_fires_early_within_the_lead),
         cmocka_unit_test(test_sched_forbid_records_a_skipped_fire),
         cmocka_unit_test(test_sched_allow_runs_up_to_max_instances),
         cmocka_unit_test(test_sched_queue_waits_for_the_active_run),
