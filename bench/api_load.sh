@@ -47,10 +47,11 @@ for _ in $(seq 150); do
     kill -0 "$pid" 2>/dev/null || { cat "$tmp/daemon.log" >&2; exit 1; }
     sleep 0.1
 done
-curl -fsS -o /dev/null -H 'Content-Type: application/json' -X POST "$url/api/v1/jobs" \
+auth="Authorization: Bearer $(cat "$tmp/data/admin.token")"   # written before /healthz answers
+curl -fsS -o /dev/null -H "$auth" -H 'Content-Type: application/json' -X POST "$url/api/v1/jobs" \
     -d '{"name": "j1", "schedule": {"manual": true}, "command": ["/bin/true"]}'
-curl -fsS -o /dev/null "$url/api/v1/jobs/default/j1"
-echo "chime daemon pid $pid on $url; GET /api/v1/jobs/default/j1 ($(curl -fsS "$url/api/v1/jobs/default/j1" | wc -c) bytes)"
+curl -fsS -o /dev/null -H "$auth" "$url/api/v1/jobs/default/j1"
+echo "chime daemon pid $pid on $url; GET /api/v1/jobs/default/j1 ($(curl -fsS -H "$auth" "$url/api/v1/jobs/default/j1" | wc -c) bytes)"
 
-wrk -t "$threads" -c "$conns" -d 1s "$url/api/v1/jobs/default/j1" >/dev/null   # warm-up
-wrk -t "$threads" -c "$conns" -d "${secs}s" --latency "$url/api/v1/jobs/default/j1"
+wrk -t "$threads" -c "$conns" -d 1s -H "$auth" "$url/api/v1/jobs/default/j1" >/dev/null   # warm-up
+wrk -t "$threads" -c "$conns" -d "${secs}s" -H "$auth" --latency "$url/api/v1/jobs/default/j1"

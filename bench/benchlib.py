@@ -18,7 +18,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 
-from daemon import Daemon, wait_for  # noqa: E402,F401  (re-exported)
+from daemon import TOKENS, Daemon, wait_for  # noqa: E402,F401  (re-exported)
 
 
 def machine(data_parent=None):
@@ -108,6 +108,8 @@ class Client:
     def request(self, method, path, body=None):
         data = json.dumps(body).encode() if body is not None else None
         headers = {"Content-Type": "application/json"} if data is not None else {}
+        if self.port in TOKENS:     # the admin token of a daemon from tests/daemon.py
+            headers["Authorization"] = "Bearer " + TOKENS[self.port]
         for attempt in range(3):
             try:
                 if self.conn is None:

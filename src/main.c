@@ -23,7 +23,9 @@ static const struct command {
       "print the next fire instants of a cron expression" },
     { "jobs", cli_jobs, "[--namespace NS] [--label KEY=VALUE]... [--json]",
       "list the jobs: schedule, next fire, last run, paused" },
-    { "job", cli_job, "add FILE|- | edit JOB | show JOB [--json] | rm JOB | pause JOB | resume JOB",
+    { "job", cli_job,
+      "add FILE|- | edit JOB | show JOB [--json] | rm JOB | pause JOB | resume JOB | history JOB"
+      " | diff JOB V1 [V2] | rollback JOB V",
       "create, change, inspect or remove one job (see chime job help)" },
     { "run", cli_run, "JOB [--wait [--timeout DURATION]] [--env KEY=VALUE]... [--json]",
       "run JOB now; with --wait, show its output and exit with its status" },
@@ -33,6 +35,21 @@ static const struct command {
     { "import-crontab", cli_import_crontab,
       "FILE|- [--namespace NS] [--user|--system] [--dry-run] [--json]",
       "turn a crontab's lines into jobs (all or nothing; again: no change)" },
+    { "export", cli_export, "[--namespace NS] [--include-tokens] [-o FILE]",
+      "write every job document (and the tokens' names, never secrets) as one JSON file" },
+    { "import", cli_import, "FILE|- [--dry-run] [--prune] [--namespace NS] [--json]",
+      "apply an export file all or nothing, printing the plan (create/change/unchanged/remove)" },
+    { "backup", cli_backup, "PATH [--force] [--json]",
+      "an online, consistent copy of the daemon's database, written to PATH here" },
+    { "token", cli_token,
+      "create NAME --role ROLE [--namespace NS]... [--expires DURATION] [--json] | list | revoke NAME",
+      "manage the daemon's API tokens (the secret is shown once, at create)" },
+    { "audit", cli_audit, "[--job JOB] [--token NAME] [--since T] [--until T] [--limit N] [--json]",
+      "who changed what, when and from where, newest first" },
+    { "notifications", cli_notifications,
+      "[--state S] [--job JOB] [--channel C] [--limit N] [--json] | retry ID",
+      "notifications sent (or being sent) for jobs' events, newest first" },
+    { "channels", cli_channels, "[--json]", "the notification channels the daemon has" },
 };
 
 static void usage(FILE *f)

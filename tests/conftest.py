@@ -20,8 +20,12 @@ class Result:
 def chime():
     """Runs `chime ARGS...` and returns its exit code, stdout and stderr."""
     def run(*args, env=None, timeout=30):
+        from daemon import TOKENS
         full_env = dict(os.environ, TZ="UTC")
         full_env.update(env or {})
+        # a daemon of tests/daemon.py: its admin token, unless one is given
+        if "CHIME_TOKEN" not in (env or {}) and full_env.get("CHIME_URL") in TOKENS:
+            full_env["CHIME_TOKEN"] = TOKENS[full_env["CHIME_URL"]]
         proc = subprocess.run([CHIME, *args], capture_output=True, text=True,
                               errors="replace", env=full_env, timeout=timeout)
         return Result(proc)
@@ -43,6 +47,8 @@ def chime_at(fake_daemon):
     def run(*args, env=None, input=None, timeout=30):
         full_env = dict(os.environ, TZ="UTC", CHIME_URL=fake_daemon.url)
         full_env.pop("CHIME_TOKEN", None)
+        # no admin.token of a ./chime-data either: the fake sees no token
+        full_env["CHIME_DATA_DIR"] = os.path.join(os.path.dirname(__file__), "no-such-data-dir")
         full_env.update(env or {})
         proc = subprocess.run([CHIME, *args], capture_output=True, text=True,
                               errors="replace", env=full_env, input=input, timeout=timeout)

@@ -14,6 +14,11 @@ CHIME = os.environ.get("CHIME_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "build", "chime")
 
 
+# The admin token of every daemon started here, by URL and by port, for
+# CLI runs (conftest's chime fixture) and benchmark clients.
+TOKENS = {}
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -40,6 +45,7 @@ class Daemon:
         self.env = dict(os.environ, TZ="UTC")
         self.env.update(env or {})
         self.proc = None
+        self.token = None
         self.log = os.path.join(self.data_dir, "..", f"daemon-{self.port}.log")
 
     @property
@@ -54,7 +60,15 @@ class Daemon:
              "--listen", f"127.0.0.1:{self.port}", *self.args],
             stdout=self.logf, stderr=self.logf, env=self.env)
         wait_for("the daemon to answer /healthz", self.healthy)
+        # the daemon writes its admin token before it answers at all
+        with open(os.path.join(self.data_dir, "admin.token")) as f:
+            self.token = f.read().strip()
+        TOKENS[self.url] = TOKENS[self.port] = self.token
         return self
+
+    def cli_env(self, token=None):
+        """The environment for `chime` commands against this daemon."""
+        return {"CHIME_URL": self.url, "CHIME_TOKEN": token or self.token}
 
     def healthy(self):
         if self.proc.poll() is not None:
@@ -82,11 +96,17 @@ class Daemon:
         self.proc.wait(timeout=10)
         self.logf.close()
 
-    def request(self, method, path, body=None, headers=None, raw=None):
+    def request(self, method, path, body=None, headers=None, raw=None, token=True):
+        """METHOD PATH with the admin token (TOKEN=True), another token
+        (a string) or none (None or False)."""
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         req = urllib.request.Request(self.url + path, data=data, method=method)
         if data is not None:
             req.add_header("Content-Type", "application/json")
+        if token is True:
+            token = self.token
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
         for k, v in (headers or {}).items():
             req.add_header(k, v)
         try:

@@ -259,7 +259,8 @@ def test_bad_documents_are_refused_and_change_nothing(daemon):
     # an oversized body is refused from its Content-Length, before it is read
     with socket.create_connection(("127.0.0.1", daemon.port), timeout=5) as s:
         s.sendall(b"POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-                  b"\r\nContent-Length: %d\r\n\r\n" % (2 << 20) + b"x" * 65536)
+                  b"\r\nAuthorization: Bearer " + daemon.token.encode()
+                  + b"\r\nContent-Length: %d\r\n\r\n" % (2 << 20) + b"x" * 65536)
         assert s.recv(64).startswith(b"HTTP/1.1 413")
     _, after = daemon.request("GET", "/api/v1/jobs")
     assert after == before

@@ -21,6 +21,9 @@
 
 struct api;
 struct err;
+struct health_view;
+struct metrics;
+struct notify;
 struct job;
 struct store;
 struct tz;
@@ -55,6 +58,18 @@ struct api_options {
     unsigned connections_per_ip;    /* 0: 64 */
     unsigned idle_timeout_s;        /* 0: 30 */
     unsigned threads;               /* 0: 4 */
+    struct notify *notify;          /* borrowed: /api/v1/channels and notification retries;
+                                       NULL: no channels */
+    bool metrics_open;              /* /metrics without a token (a trusted network) */
+    struct metrics *metrics;        /* borrowed: /metrics renders it, requests are counted in
+                                       it; NULL: /metrics shows the process only */
+    /* The daemon's health for /healthz, filled from any thread without
+     * waiting for the loop (a stalled loop must still be reported); NULL:
+     * /healthz checks that the store answers a read, nothing more. */
+    void (*health)(void *ctx, struct health_view *ret);
+    void *health_ctx;
+    unsigned auth_burst;            /* failed authentications an address may make at once; 0: 10 */
+    int64_t auth_interval_us;       /* ...and one more each; 0: 6 s */
 };
 
 /* Starts serving; returns an owned server. The bound address (with the
@@ -63,5 +78,12 @@ int api_start(const struct api_options *opt, char *bound, size_t bound_len, stru
               struct err *err);
 /* Stops accepting, finishes the requests in flight, and frees the server. */
 void api_stop(struct api *a);
+
+/* On a store without any token, makes the admin token ("admin", every
+ * namespace) and writes its secret to DATA_DIR/admin.token, mode 0600;
+ * *RET_CREATED says whether it did. RET_PATH gets the file's path either
+ * way. Call it before api_start(), from one thread. */
+int api_admin_token(struct store *s, const char *data_dir, char *ret_path, size_t path_len,
+                    bool *ret_created, struct err *err);
 
 #endif

@@ -25,8 +25,12 @@
 struct MHD_Connection;
 struct MHD_Daemon;
 struct MHD_Response;
+struct store_audit;
 struct store_job;
+struct store_op;
 struct store_run;
+struct ratelimit;
+struct metric_family;
 struct api_follow;
 
 /* Problems that only HTTP has, numbered after the chime codes so one
@@ -35,6 +39,9 @@ enum {
     API_EMETHOD = CHIME_ECODE_MAX, /* 405: a known path, another method */
     API_EMEDIA,                    /* 415: a body that is not JSON */
     API_ERANGE_NOT_SATISFIABLE,    /* 416: a Range past the end */
+    API_EUNAUTHORIZED,             /* 401: no token, or not a valid one */
+    API_EFORBIDDEN,                /* 403: the token's role cannot do this */
+    API_ETOO_MANY,                 /* 429: too many failed authentications */
     API_ECODE_END
 };
 
@@ -69,10 +76,23 @@ struct api {
     bool follow_running;
     bool stopping;                /* under follow_lock */
     struct api_follow *suspended; /* under follow_lock */
+    struct ratelimit *auth_fails; /* failed authentications by address (auth.c) */
+    struct metric_family *requests; /* chime_api_requests_total; NULL: not counted */
 };
 
 struct api_call;
 typedef int api_handler(struct api_call *c);
+
+/* Who may call a route (auth.c). A row that says nothing is admin-only,
+ * so a new route is closed until its row opens it. */
+enum api_access {
+    API_ADMIN = 0,    /* an admin token */
+    API_VIEWER,       /* any token */
+    API_OPERATOR,     /* an operator or admin token */
+    API_ROOT,         /* an admin token of every namespace: tokens */
+    API_PUBLIC,       /* no token: /healthz */
+    API_SCRAPE,       /* any token, or none with metrics_open: /metrics */
+};
 
 enum api_body {
     API_BODY_NONE,     /* a body is read and ignored */
@@ -102,6 +122,10 @@ struct api_route {
     unsigned status;          /* on success */
     const char *reply_schema; /* NULL: no body, or a non-JSON one */
     const char *reply_type;   /* NULL: application/json */
+    bool events;              /* also text/event-stream (Accept) */
+    enum api_access access;   /* who may call it; see above */
+    bool no_audit;            /* a POST that changes nothing (the preview) */
+    size_t body_max;          /* bytes of body; 0: the server's body_max */
 };
 
 struct api_header {
@@ -132,6 +156,21 @@ struct api_call {
     struct MHD_Response *response; /* owned; a streamed reply */
     struct api_header headers[API_HEADERS_MAX];
     size_t n_headers;
+    /* who asks (auth.c), set once the request is authenticated */
+    char address[64];   /* the client's address, for logs and the audit */
+    bool authed;
+    int role;           /* enum token_role */
+    char token[64];     /* the token's name */
+    char token_id[24];  /* its public id */
+    char *token_ns;     /* owned: a JSON array of its namespaces; NULL: all */
+    /* what the audit entry says about the request (auth.c); handlers
+     * fill in the job and its versions */
+    struct {
+        char ns[64], name[64]; /* the job; "" when none */
+        int64_t run_id;        /* 0: none */
+        int64_t before, after; /* versions; 0: none */
+        bool done;             /* written with the change already */
+    } audit;
 };
 
 /* ---- routes.c ---- */
@@ -204,6 +243,20 @@ int api_job_trigger(struct api_call *c);
 int api_job_next(struct api_call *c);
 int api_job_versions(struct api_call *c);
 int api_job_version(struct api_call *c);
+/* versions.c, transfer.c, backup.c */
+int api_job_diff(struct api_call *c);
+int api_job_rollback(struct api_call *c);
+int api_export(struct api_call *c);
+int api_import(struct api_call *c);
+int api_backup(struct api_call *c);
+/* What jobs.c shares with the other handlers of jobs: the job a path
+ * names, the version If-Match names (0: none), a save of J (taken) as
+ * the job's next version (validated by the engine, audited; EXPECT as
+ * store_job_put's), and the reply with a job's view. */
+int api_job_path(const struct api_call *c, char *ns, char *name, char *id, struct err *err);
+int api_job_if_match(const struct api_call *c, int64_t *ret, struct err *err);
+int api_job_save(struct api_call *c, struct job *j, int64_t expect);
+int api_job_reply(struct api_call *c, unsigned status, const char *ns, const char *name);
 int api_preview(struct api_call *c);
 int api_runs_list(struct api_call *c);
 int api_run_show(struct api_call *c);
@@ -211,6 +264,46 @@ int api_run_cancel(struct api_call *c);
 int api_run_output(struct api_call *c);
 int api_dead_list(struct api_call *c);
 int api_dead_requeue(struct api_call *c);
+/* health.c: /healthz and /metrics */
+int api_metrics(struct api_call *c);
+
+/* ---- auth.c: tokens, roles, namespaces, the audit log ---- */
+
+/* Authenticates C for its route and checks that its token may call it
+ * and sees the job or run the path names (404 when it does not, as for a
+ * job that does not exist; 403 when it sees it but its role is too
+ * weak). Failed authentications are logged and counted per address; an
+ * address with too many gets 429 before its token is even looked at. */
+int api_auth_route(struct api_call *c);
+/* Authenticates C, when it is not yet, and checks it may do what NEED
+ * allows; for routes that decide for themselves (/metrics: API_SCRAPE). */
+int api_auth_require(struct api_call *c, enum api_access need);
+/* Whether C's token sees namespace NS. */
+bool api_auth_sees(const struct api_call *c, const char *ns);
+/* 404 (as for a job that does not exist) when C's token does not see NS. */
+int api_auth_job(struct api_call *c, const char *ns, const char *name);
+/* The name a change by C is recorded under (author, triggered_by). */
+const char *api_auth_who(const struct api_call *c);
+/* Sets the job the audit entry of C names. */
+void api_audit_job(struct api_call *c, const char *ns, const char *name);
+/* Runs CHANGE and C's audit entry (with STATUS) in one transaction; the
+ * entry is written only when CHANGE succeeds. Returns CHANGE's result,
+ * with c->err filled when it failed. */
+int api_audit_exec(struct api_call *c, struct store_op *change, unsigned status);
+/* Records C's request in the audit log, unless it changes nothing or its
+ * entry is written already: called as its answer goes out. */
+void api_audit_request(struct api_call *c);
+/* Frees what authentication put in C. */
+void api_auth_release(struct api_call *c);
+int api_tokens_list(struct api_call *c);
+int api_token_create(struct api_call *c);
+int api_token_revoke(struct api_call *c);
+int api_audit_list(struct api_call *c);
+/* notifications.c */
+int api_notifications_list(struct api_call *c);
+int api_notification_show(struct api_call *c);
+int api_notification_retry(struct api_call *c);
+int api_channels_list(struct api_call *c);
 
 /* A path parameter as a run id (positive), naming FIELD. */
 int api_param_id(const struct api_call *c, size_t i, const char *field, int64_t *ret,

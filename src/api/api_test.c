@@ -358,6 +358,7 @@ static long post_big(struct fx *fx, size_t len, bool chunked, struct reply *r)
     if (!chunked)
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     h = curl_slist_append(h, "Content-Type: application/json");
+    h = curl_slist_append(h, fx->auth);
     if (chunked)
         h = curl_slist_append(h, "Transfer-Encoding: chunked");
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
@@ -492,7 +493,7 @@ static void test_api_triggers_cancels_and_requeues(void **state)
 
     http(fx, "GET", path, NULL, NULL, &r);
     assert_string_equal(jstr(r.json, "reason"), "manual");
-    assert_string_equal(jstr(r.json, "triggered_by"), "api");
+    assert_string_equal(jstr(r.json, "triggered_by"), "admin"); /* the token's name */
     assert_string_equal(jstr(r.json, "state"), "queued");
     reply_free(&r);
 

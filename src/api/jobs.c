@@ -215,6 +215,7 @@ static int job_save(struct api_call *c, struct job *j, int64_t expect, bool *ret
     struct api *a = c->api;
     const struct api_engine *e = &a->opt.engine;
     struct store_job old = {0};
+    struct store_op put = {.kind = STORE_OP_JOB_PUT};
     json_t *canon = job_to_json(j);
     char *text = canon ? json_dumps(canon, JSON_COMPACT) : NULL;
     int64_t version = 0;
@@ -227,20 +228,29 @@ static int job_save(struct api_call *c, struct job *j, int64_t expect, bool *ret
         return err_set(&c->err, CHIME_ENOMEM, "", "out of memory writing the job");
     }
     pthread_mutex_lock(&a->write_lock);
-    if (ret_created) {
-        rc = store_job_get(a->opt.store, j->ns, j->name, &old, &c->err);
-        if (rc < 0 && rc != -CHIME_ENOTFOUND)
-            goto done;
-        created = rc == -CHIME_ENOTFOUND;
-        store_job_release(&old);
-    }
+    /* the version before, for the audit log (and whether it is new) */
+    rc = store_job_get(a->opt.store, j->ns, j->name, &old, &c->err);
+    if (rc < 0 && rc != -CHIME_ENOTFOUND)
+        goto done;
+    created = rc == -CHIME_ENOTFOUND;
+    c->audit.before = created ? 0 : old.version;
+    store_job_release(&old);
+    api_audit_job(c, j->ns, j->name);
     rc = e->job_check(e->ctx, j, &c->err);
     if (rc < 0)
         goto done;
-    rc = store_job_put(a->opt.store, j->ns, j->name, text, NULL, expect, j->paused, api_now_us(),
-                       &version, &c->err);
+    put.job_put.ns = j->ns;
+    put.job_put.name = j->name;
+    put.job_put.doc = text;
+    put.job_put.author = api_auth_who(c);
+    put.job_put.expect_version = expect;
+    put.job_put.paused = j->paused;
+    put.job_put.now_us = api_now_us();
+    /* the change and its audit entry in one transaction */
+    rc = api_audit_exec(c, &put, created && (ret_created || expect == STORE_NEW) ? 201 : 200);
     if (rc < 0)
         goto done;
+    version = put.ret_version;
     /* Saved: from here a failure leaves the store ahead of the engine,
      * which reads the store again when the daemon starts. */
     rc = e->job_put(e->ctx, j, version, &c->err);
@@ -254,18 +264,6 @@ done:
     job_free(j);
     free(text);
     return rc < 0 ? rc : 0;
-}
-
-int api_health(struct api_call *c)
-{
-    struct store_job_filter f = {0};
-    int64_t n;
-    int rc;
-
-    rc = store_job_count(c->api->opt.store, &f, &n, &c->err);
-    if (rc < 0)
-        return rc;
-    return api_reply_json(c, 200, json_pack("{s:s}", "status", "ok"));
 }
 
 int api_openapi(struct api_call *c)
@@ -309,6 +307,7 @@ int api_jobs_list(struct api_call *c)
         return rc;
     f.limit = (int)limit;
     f.cursor = api_query(c, "cursor");
+    f.ns_in = c->token_ns; /* only what the token sees */
     rc = store_job_list(c->api->opt.store, &f, &page, &c->err);
     if (rc < 0)
         return rc;
@@ -343,6 +342,12 @@ int api_job_create(struct api_call *c)
         return rc;
     snprintf(ns, sizeof ns, "%s", j->ns);
     snprintf(name, sizeof name, "%s", j->name);
+    /* a namespace the token does not see has no jobs to create */
+    api_audit_job(c, ns, name);
+    if ((rc = api_auth_job(c, ns, name)) < 0) {
+        job_free(j);
+        return rc;
+    }
     rc = job_save(c, j, STORE_NEW, NULL);
     if (rc < 0)
         return rc;
@@ -454,6 +459,7 @@ int api_job_delete(struct api_call *c)
 {
     const struct api_engine *e = &c->api->opt.engine;
     char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1], id[JOB_ID_LEN];
+    struct store_op del = {.kind = STORE_OP_JOB_DELETE};
     int64_t expect;
     int rc;
 
@@ -463,8 +469,12 @@ int api_job_delete(struct api_call *c)
     rc = if_match(c, &expect, &c->err);
     if (rc < 0)
         return rc;
+    del.job_delete.ns = ns;
+    del.job_delete.name = name;
+    del.job_delete.expect_version = expect;
+    del.job_delete.now_us = api_now_us();
     pthread_mutex_lock(&c->api->write_lock);
-    rc = store_job_delete(c->api->opt.store, ns, name, expect, api_now_us(), &c->err);
+    rc = api_audit_exec(c, &del, 204);
     /* a job the engine never took (it failed to load) is gone all the same */
     if (rc == 0 && (rc = e->job_remove(e->ctx, id, &c->err)) == -CHIME_ENOTFOUND)
         rc = 0;
@@ -498,9 +508,8 @@ static int job_set_paused(struct api_call *c, bool paused)
     op.job_state.job_id = sj.id;
     op.job_state.set = STORE_STATE_PAUSED;
     op.job_state.paused = paused;
-    rc = store_exec(c->api->opt.store, &op);
-    if (rc < 0)
-        c->err = op.err;
+    c->audit.before = c->audit.after = sj.version;
+    rc = api_audit_exec(c, &op, 200);
 done:
     pthread_mutex_unlock(&c->api->write_lock);
     store_job_release(&sj);
@@ -580,9 +589,10 @@ int api_job_trigger(struct api_call *c)
     rc = store_job_get(c->api->opt.store, ns, name, &sj, &c->err);
     if (rc < 0)
         goto done;
-    rc = e->trigger(e->ctx, id, env, "api", &run_id, &c->err);
+    rc = e->trigger(e->ctx, id, env, api_auth_who(c), &run_id, &c->err);
     if (rc < 0)
         goto done;
+    c->audit.run_id = run_id;
     api_reply_header(c, "Location", "/api/v1/runs/%" PRId64, run_id);
     rc = api_reply_json(c, 202, json_pack("{s:I}", "run_id", (json_int_t)run_id));
 done:
@@ -732,4 +742,26 @@ int api_job_version(struct api_call *c)
     json_decref(v);
     store_job_release(&sj);
     return rc;
+}
+
+/* ---- what the other job handlers (versions.c) share with these ---- */
+
+int api_job_path(const struct api_call *c, char *ns, char *name, char *id, struct err *err)
+{
+    return path_job(c, ns, name, id, err);
+}
+
+int api_job_if_match(const struct api_call *c, int64_t *ret, struct err *err)
+{
+    return if_match(c, ret, err);
+}
+
+int api_job_save(struct api_call *c, struct job *j, int64_t expect)
+{
+    return job_save(c, j, expect, NULL);
+}
+
+int api_job_reply(struct api_call *c, unsigned status, const char *ns, const char *name)
+{
+    return reply_job(c, status, ns, name);
 }

@@ -133,6 +133,7 @@ static void *follower_main(void *arg)
     struct curl_slist *h = curl_slist_append(NULL, "Accept: text/event-stream");
     char url[256];
 
+    h = curl_slist_append(h, f->fx->auth);
     snprintf(url, sizeof url, "%s%s", f->fx->base, f->path);
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/exportdoc.h"
 #include "../banned.h"
 
 #define SEGMENTS_MAX 16
@@ -52,6 +53,57 @@ static const struct api_param dead_q[] = {
     {NULL, NULL, NULL, NULL},
 };
 
+static const struct api_param tokens_q[] = {
+    {"revoked", "boolean", NULL, "revoked tokens too (default false)"},
+    {"limit", "integer", NULL, "items per page, 1-1000 (default 100)"},
+    {"cursor", "string", NULL, "the next_cursor of the previous page"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const struct api_param audit_q[] = {
+    {"job", "string", NULL, "only entries of this job, NAMESPACE/NAME"},
+    {"token", "string", NULL, "only entries of requests made with this token (its name)"},
+    {"since", "string", "date-time", "only entries at or after this instant"},
+    {"until", "string", "date-time", "only entries before this instant"},
+    {"limit", "integer", NULL, "items per page, 1-1000 (default 100)"},
+    {"cursor", "string", NULL, "the next_cursor of the previous page"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const struct api_param diff_q[] = {
+    {"from", "integer", NULL, "the version to compare from (required)"},
+    {"to", "integer", NULL, "the version to compare to (default: the current one)"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const struct api_param export_q[] = {
+    {"namespace", "string", NULL, "only the jobs of this namespace"},
+    {"tokens", "boolean", NULL,
+     "list the tokens too, by name, role, namespaces and expiry, never a secret (an admin of "
+     "every namespace only)"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const struct api_param import_q[] = {
+    {"dry_run", "boolean", NULL, "check and plan only: nothing is written"},
+    {"prune", "boolean", NULL,
+     "remove the jobs (of the namespace, or of every namespace the token sees) that the file "
+     "does not have"},
+    {"namespace", "string", NULL,
+     "import only the file's jobs of this namespace, and prune only there"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const struct api_param notifications_q[] = {
+    {"state", "string", NULL, "only notifications in this state (pending, delivering, delivered,"
+     " failed)"},
+    {"job", "string", NULL, "only notifications of this job, NAMESPACE/NAME"},
+    {"channel", "string", NULL, "only notifications to this channel"},
+    {"limit", "integer", NULL, "items per page, 1-1000 (default 100)"},
+    {"cursor", "string", NULL, "the next_cursor of the previous page"},
+    {NULL, NULL, NULL, NULL},
+};
+
 static const struct api_param output_q[] = {
     {"stream", "string", NULL, "stdout or stderr only (default both, interleaved)"},
     {NULL, NULL, NULL, NULL},
@@ -63,22 +115,34 @@ static const struct api_route routes[] = {
     {.method = "GET",
      .path = "/healthz",
      .fn = api_health,
-     .summary = "Whether the server and its store answer",
+     .summary = "The daemon's health: ok, degraded or failing (then 503), with reasons; "
+                "no token needed (a valid one also lists stuck runs by job)",
      .status = 200,
-     .reply_schema = "Health"},
+     .reply_schema = "Health",
+     .access = API_PUBLIC},
+    {.method = "GET",
+     .path = "/metrics",
+     .fn = api_metrics,
+     .summary = "Metrics in the Prometheus text format (any token, or none when the daemon "
+                "runs with --metrics-open)",
+     .status = 200,
+     .reply_type = "text/plain; version=0.0.4",
+     .access = API_SCRAPE},
     {.method = "GET",
      .path = "/api/v1/openapi.json",
      .fn = api_openapi,
      .summary = "This document",
      .status = 200,
-     .reply_schema = "OpenAPI"},
+     .reply_schema = "OpenAPI",
+     .access = API_VIEWER},
     {.method = "GET",
      .path = "/api/v1/jobs",
      .fn = api_jobs_list,
      .summary = "List jobs",
      .query = jobs_q,
      .status = 200,
-     .reply_schema = "JobList"},
+     .reply_schema = "JobList",
+     .access = API_VIEWER},
     {.method = "POST",
      .path = "/api/v1/jobs",
      .fn = api_job_create,
@@ -86,13 +150,15 @@ static const struct api_route routes[] = {
      .body = API_BODY_REQUIRED,
      .body_schema = "Job",
      .status = 201,
-     .reply_schema = "JobView"},
+     .reply_schema = "JobView",
+     .access = API_ADMIN},
     {.method = "GET",
      .path = JOB,
      .fn = api_job_show,
      .summary = "Show a job",
      .status = 200,
-     .reply_schema = "JobView"},
+     .reply_schema = "JobView",
+     .access = API_VIEWER},
     {.method = "PUT",
      .path = JOB,
      .fn = api_job_replace,
@@ -100,7 +166,8 @@ static const struct api_route routes[] = {
      .body = API_BODY_REQUIRED,
      .body_schema = "Job",
      .status = 200,
-     .reply_schema = "JobView"},
+     .reply_schema = "JobView",
+     .access = API_ADMIN},
     {.method = "PATCH",
      .path = JOB,
      .fn = api_job_patch,
@@ -108,24 +175,28 @@ static const struct api_route routes[] = {
      .body = API_BODY_REQUIRED,
      .body_schema = "JobPatch",
      .status = 200,
-     .reply_schema = "JobView"},
+     .reply_schema = "JobView",
+     .access = API_ADMIN},
     {.method = "DELETE",
      .path = JOB,
      .fn = api_job_delete,
      .summary = "Delete a job (its runs stay until pruned)",
-     .status = 204},
+     .status = 204,
+     .access = API_ADMIN},
     {.method = "POST",
      .path = JOB "/pause",
      .fn = api_job_pause,
      .summary = "Pause a job",
      .status = 200,
-     .reply_schema = "JobView"},
+     .reply_schema = "JobView",
+     .access = API_OPERATOR},
     {.method = "POST",
      .path = JOB "/resume",
      .fn = api_job_resume,
      .summary = "Resume a paused job",
      .status = 200,
-     .reply_schema = "JobView"},
+     .reply_schema = "JobView",
+     .access = API_OPERATOR},
     {.method = "POST",
      .path = JOB "/trigger",
      .fn = api_job_trigger,
@@ -133,27 +204,48 @@ static const struct api_route routes[] = {
      .body = API_BODY_OPTIONAL,
      .body_schema = "Trigger",
      .status = 202,
-     .reply_schema = "RunRef"},
+     .reply_schema = "RunRef",
+     .access = API_OPERATOR},
     {.method = "GET",
      .path = JOB "/next",
      .fn = api_job_next,
      .summary = "The next fires of a job",
      .query = next_q,
      .status = 200,
-     .reply_schema = "Instants"},
+     .reply_schema = "Instants",
+     .access = API_VIEWER},
     {.method = "GET",
      .path = JOB "/versions",
      .fn = api_job_versions,
      .summary = "List the versions of a job, newest first",
      .query = list_q,
      .status = 200,
-     .reply_schema = "VersionList"},
+     .reply_schema = "VersionList",
+     .access = API_VIEWER},
     {.method = "GET",
      .path = JOB "/versions/{version}",
      .fn = api_job_version,
      .summary = "One version of a job, with its document",
      .status = 200,
-     .reply_schema = "JobVersion"},
+     .reply_schema = "JobVersion",
+     .access = API_VIEWER},
+    {.method = "GET",
+     .path = JOB "/diff",
+     .fn = api_job_diff,
+     .summary = "The field-by-field differences between two versions of a job",
+     .query = diff_q,
+     .status = 200,
+     .reply_schema = "Diff",
+     .access = API_VIEWER},
+    {.method = "POST",
+     .path = JOB "/rollback",
+     .fn = api_job_rollback,
+     .summary = "Make a new version whose document is an earlier version's (If-Match: the "
+                "version it replaces)",
+     .body = API_BODY_REQUIRED,
+     .body_schema = "Rollback",
+     .status = 200,
+     .reply_schema = "JobView"},
     {.method = "POST",
      .path = "/api/v1/preview",
      .fn = api_preview,
@@ -162,26 +254,58 @@ static const struct api_route routes[] = {
      .body = API_BODY_REQUIRED,
      .body_schema = "Job",
      .status = 200,
-     .reply_schema = "Instants"},
+     .reply_schema = "Instants",
+     .access = API_VIEWER,
+     .no_audit = true},
+    {.method = "GET",
+     .path = "/api/v1/export",
+     .fn = api_export,
+     .summary = "Every job document the token sees, as one export file",
+     .query = export_q,
+     .status = 200,
+     .reply_schema = "ExportFile",
+     .access = API_VIEWER},
+    {.method = "POST",
+     .path = "/api/v1/import",
+     .fn = api_import,
+     .summary = "Check an export file whole and apply it all or nothing, with the plan of what "
+                "is created, changed, left and removed",
+     .query = import_q,
+     .body = API_BODY_REQUIRED,
+     .body_schema = "ExportFile",
+     .body_max = EXPORTDOC_BYTES_MAX,
+     .status = 200,
+     .reply_schema = "ImportPlan"},
+    {.method = "POST",
+     .path = "/api/v1/backup",
+     .fn = api_backup,
+     .summary = "An online backup of the database (SQLite), consistent as of one moment, "
+                "streamed; X-Chime-Sha256 is its SHA-256",
+     .status = 200,
+     .reply_type = "application/vnd.sqlite3",
+     .access = API_ROOT},
     {.method = "GET",
      .path = "/api/v1/runs",
      .fn = api_runs_list,
      .summary = "List runs, newest fire first",
      .query = runs_q,
      .status = 200,
-     .reply_schema = "RunList"},
+     .reply_schema = "RunList",
+     .access = API_VIEWER},
     {.method = "GET",
      .path = "/api/v1/runs/{id}",
      .fn = api_run_show,
      .summary = "Show a run",
      .status = 200,
-     .reply_schema = "Run"},
+     .reply_schema = "Run",
+     .access = API_VIEWER},
     {.method = "POST",
      .path = "/api/v1/runs/{id}/cancel",
      .fn = api_run_cancel,
      .summary = "Cancel a queued or running run",
      .status = 202,
-     .reply_schema = "Run"},
+     .reply_schema = "Run",
+     .access = API_OPERATOR},
     {.method = "GET",
      .path = "/api/v1/runs/{id}/output",
      .fn = api_run_output,
@@ -189,20 +313,85 @@ static const struct api_route routes[] = {
                 "Server-Sent Events with Accept: text/event-stream",
      .query = output_q,
      .status = 200,
-     .reply_type = "text/plain"},
+     .reply_type = "text/plain",
+     .access = API_VIEWER,
+     .events = true},
     {.method = "GET",
      .path = "/api/v1/dead-letters",
      .fn = api_dead_list,
      .summary = "List dead letters: fires whose last attempt failed",
      .query = dead_q,
      .status = 200,
-     .reply_schema = "DeadLetterList"},
+     .reply_schema = "DeadLetterList",
+     .access = API_VIEWER},
     {.method = "POST",
      .path = "/api/v1/dead-letters/{run_id}/requeue",
      .fn = api_dead_requeue,
      .summary = "Run the dead letter's job again now, and drop the dead letter",
      .status = 202,
-     .reply_schema = "RunRef"},
+     .reply_schema = "RunRef",
+     .access = API_OPERATOR},
+    {.method = "GET",
+     .path = "/api/v1/tokens",
+     .fn = api_tokens_list,
+     .summary = "List tokens (never their secrets)",
+     .query = tokens_q,
+     .status = 200,
+     .reply_schema = "TokenList",
+     .access = API_ROOT},
+    {.method = "POST",
+     .path = "/api/v1/tokens",
+     .fn = api_token_create,
+     .summary = "Create a token; the answer holds its secret, shown this once",
+     .body = API_BODY_REQUIRED,
+     .body_schema = "NewToken",
+     .status = 201,
+     .reply_schema = "TokenSecret",
+     .access = API_ROOT},
+    {.method = "DELETE",
+     .path = "/api/v1/tokens/{token}",
+     .fn = api_token_revoke,
+     .summary = "Revoke a token by its name",
+     .status = 204,
+     .access = API_ROOT},
+    {.method = "GET",
+     .path = "/api/v1/audit",
+     .fn = api_audit_list,
+     .summary = "The audit log: every changing request, newest first",
+     .query = audit_q,
+     .status = 200,
+     .reply_schema = "AuditList",
+     .access = API_ADMIN},
+    {.method = "GET",
+     .path = "/api/v1/notifications",
+     .fn = api_notifications_list,
+     .summary = "List notifications (the outbox: an event for a channel, with its delivery), "
+                "newest first",
+     .query = notifications_q,
+     .status = 200,
+     .reply_schema = "NotificationList",
+     .access = API_VIEWER},
+    {.method = "GET",
+     .path = "/api/v1/notifications/{notification_id}",
+     .fn = api_notification_show,
+     .summary = "Show a notification",
+     .status = 200,
+     .reply_schema = "Notification",
+     .access = API_VIEWER},
+    {.method = "POST",
+     .path = "/api/v1/notifications/{notification_id}/retry",
+     .fn = api_notification_retry,
+     .summary = "Send a failed notification again (the same delivery id, attempts counted anew)",
+     .status = 202,
+     .reply_schema = "Notification",
+     .access = API_OPERATOR},
+    {.method = "GET",
+     .path = "/api/v1/channels",
+     .fn = api_channels_list,
+     .summary = "List the notification channels (from the daemon's channels file; no secrets)",
+     .status = 200,
+     .reply_schema = "ChannelList",
+     .access = API_VIEWER},
 };
 
 #undef JOB
@@ -214,6 +403,8 @@ static const struct api_param path_params[] = {
     {"version", "integer", NULL, "a version of the job"},
     {"id", "integer", NULL, "a run id"},
     {"run_id", "integer", NULL, "the run id of the dead letter"},
+    {"token", "string", NULL, "a token's name"},
+    {"notification_id", "integer", NULL, "a notification id"},
 };
 
 static const char schemas[] =
@@ -248,6 +439,9 @@ static const char schemas[] =
     "\"env\":{\"$ref\":\"#/components/schemas/StringMap\"},"
     "\"timeout\":{\"$ref\":\"#/components/schemas/Duration\"},"
     "\"kill_grace\":{\"$ref\":\"#/components/schemas/Duration\"},"
+    "\"stuck_after\":{\"$ref\":\"#/components/schemas/Duration\","
+    "\"description\":\"a run this long is stuck (/healthz, the stuck notification); null: "
+    "3 x the p95 of its recent runs (at least 1m), or its timeout + kill_grace when sooner\"},"
     "\"retry\":{\"type\":\"object\",\"properties\":{"
     "\"max_attempts\":{\"type\":\"integer\",\"minimum\":1},"
     "\"backoff\":{\"$ref\":\"#/components/schemas/Duration\"},"
@@ -294,6 +488,52 @@ static const char schemas[] =
     "\"doc_bytes\":{\"type\":\"integer\"}}},"
     "\"JobVersion\":{\"allOf\":[{\"$ref\":\"#/components/schemas/Version\"},"
     "{\"type\":\"object\",\"properties\":{\"document\":{\"$ref\":\"#/components/schemas/Job\"}}}]},"
+    "\"Change\":{\"type\":\"object\",\"description\":\"one field that differs; arrays "
+    "are compared whole\",\"properties\":{"
+    "\"op\":{\"type\":\"string\",\"enum\":[\"changed\",\"added\",\"removed\"]},"
+    "\"path\":{\"type\":\"string\",\"example\":\"schedule.cron\"},"
+    "\"pointer\":{\"type\":\"string\",\"description\":\"RFC 6901\"},"
+    "\"from\":{\"description\":\"absent when added\"},"
+    "\"to\":{\"description\":\"absent when removed\"}}},"
+    "\"Diff\":{\"type\":\"object\",\"properties\":{"
+    "\"job\":{\"type\":\"string\"},\"from\":{\"type\":\"integer\"},"
+    "\"to\":{\"type\":\"integer\"},"
+    "\"from_created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+    "\"to_created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+    "\"equal\":{\"type\":\"boolean\"},"
+    "\"changes\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/Change\"}}}},"
+    "\"Rollback\":{\"type\":\"object\",\"additionalProperties\":false,"
+    "\"required\":[\"version\"],\"properties\":{"
+    "\"version\":{\"type\":\"integer\",\"minimum\":1}}},"
+    "\"ExportToken\":{\"type\":\"object\",\"description\":\"never a secret or its hash\","
+    "\"properties\":{\"name\":{\"type\":\"string\"},\"role\":{\"type\":\"string\"},"
+    "\"namespaces\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"nullable\":true},"
+    "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+    "\"expires_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true}}},"
+    "\"ExportFile\":{\"type\":\"object\",\"additionalProperties\":false,"
+    "\"required\":[\"chime_export\",\"jobs\"],\"properties\":{"
+    "\"chime_export\":{\"type\":\"integer\",\"enum\":[1]},"
+    "\"exported_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+    "\"jobs\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/Job\"}},"
+    "\"tokens\":{\"type\":\"array\",\"description\":\"listed, never imported\","
+    "\"items\":{\"$ref\":\"#/components/schemas/ExportToken\"}}}},"
+    "\"ImportItem\":{\"type\":\"object\",\"properties\":{"
+    "\"job\":{\"type\":\"string\"},"
+    "\"action\":{\"type\":\"string\",\"enum\":[\"create\",\"change\",\"unchanged\","
+    "\"remove\"]},"
+    "\"index\":{\"type\":\"integer\",\"nullable\":true,\"description\":\"in the file\"},"
+    "\"version\":{\"type\":\"integer\",\"nullable\":true},"
+    "\"new_version\":{\"type\":\"integer\",\"nullable\":true},"
+    "\"changes\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/Change\"}}}},"
+    "\"ImportPlan\":{\"type\":\"object\",\"properties\":{"
+    "\"dry_run\":{\"type\":\"boolean\"},\"prune\":{\"type\":\"boolean\"},"
+    "\"applied\":{\"type\":\"boolean\"},"
+    "\"namespace\":{\"type\":\"string\",\"nullable\":true},"
+    "\"items\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/ImportItem\"}},"
+    "\"summary\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"integer\"}},"
+    "\"other_namespaces\":{\"type\":\"integer\"},"
+    "\"tokens_not_imported\":{\"type\":\"integer\"},"
+    "\"warnings\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}},"
     "\"Run\":{\"type\":\"object\",\"properties\":{"
     "\"id\":{\"type\":\"integer\"},"
     "\"job\":{\"type\":\"string\",\"example\":\"sales-team-1/nightly-import\"},"
@@ -323,12 +563,92 @@ static const char schemas[] =
     "\"fire_time\":{\"type\":\"string\",\"format\":\"date-time\"},"
     "\"reason\":{\"type\":\"string\",\"nullable\":true},"
     "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"}}},"
+    "\"Notification\":{\"type\":\"object\",\"properties\":{"
+    "\"id\":{\"type\":\"integer\"},"
+    "\"delivery_id\":{\"type\":\"string\",\"description\":\"random, the same on every attempt: "
+    "what receivers deduplicate by (the X-Chime-Delivery header)\"},"
+    "\"job\":{\"type\":\"string\"},"
+    "\"run_id\":{\"type\":\"integer\",\"nullable\":true},"
+    "\"event\":{\"type\":\"string\",\"enum\":[\"failure\",\"success\",\"timeout\",\"retry\","
+    "\"recovery\",\"disabled\",\"stuck\"]},"
+    "\"channel\":{\"type\":\"string\"},"
+    "\"state\":{\"type\":\"string\",\"enum\":[\"pending\",\"delivering\",\"delivered\","
+    "\"failed\"]},"
+    "\"attempts\":{\"type\":\"integer\"},"
+    "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+    "\"next_attempt_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true},"
+    "\"delivered_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true},"
+    "\"last_status\":{\"type\":\"integer\",\"nullable\":true,"
+    "\"description\":\"the last answer's HTTP or SMTP code\"},"
+    "\"last_error\":{\"type\":\"string\",\"nullable\":true},"
+    "\"payload\":{\"type\":\"object\",\"description\":\"the event as recorded (docs/notify.md)\"}}},"
+    "\"Channel\":{\"type\":\"object\",\"properties\":{"
+    "\"name\":{\"type\":\"string\"},"
+    "\"kind\":{\"type\":\"string\",\"enum\":[\"webhook\",\"slack\",\"email\"]},"
+    "\"target\":{\"type\":\"string\",\"description\":\"scheme, host and port (the path and "
+    "credentials are not shown)\"},"
+    "\"namespaces\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"nullable\":true},"
+    "\"timeout\":{\"type\":\"string\"},"
+    "\"connect_timeout\":{\"type\":\"string\"},"
+    "\"retry\":{\"type\":\"object\"},"
+    "\"signed\":{\"type\":\"boolean\"},"
+    "\"from\":{\"type\":\"string\"},"
+    "\"to\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}},"
     "\"Trigger\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
     "\"env\":{\"$ref\":\"#/components/schemas/StringMap\"}}},"
     "\"RunRef\":{\"type\":\"object\",\"properties\":{\"run_id\":{\"type\":\"integer\"}}},"
     "\"Instants\":{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\","
     "\"items\":{\"type\":\"string\",\"format\":\"date-time\"}}}},"
-    "\"Health\":{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\"}}},"
+    "\"HealthCheck\":{\"type\":\"object\",\"properties\":{"
+    "\"status\":{\"type\":\"string\",\"enum\":[\"ok\",\"degraded\",\"failing\"]},"
+    "\"reason\":{\"type\":\"string\",\"nullable\":true}},"
+    "\"additionalProperties\":true,\"description\":\"the check's numbers: store "
+    "(last_commit), loop (lag_ms, threshold_ms), stuck_runs (count; runs with a token), "
+    "error_rate (failed, finished, window_s, threshold, min_runs), disk (free_bytes, "
+    "total_bytes, degraded_below, failing_below)\"},"
+    "\"Health\":{\"type\":\"object\",\"description\":\"200 when ok or degraded, 503 when "
+    "failing (same body)\",\"properties\":{"
+    "\"status\":{\"type\":\"string\",\"enum\":[\"ok\",\"degraded\",\"failing\"]},"
+    "\"reasons\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+    "\"checks\":{\"type\":\"object\",\"properties\":{"
+    "\"store\":{\"$ref\":\"#/components/schemas/HealthCheck\"},"
+    "\"loop\":{\"$ref\":\"#/components/schemas/HealthCheck\"},"
+    "\"stuck_runs\":{\"$ref\":\"#/components/schemas/HealthCheck\"},"
+    "\"error_rate\":{\"$ref\":\"#/components/schemas/HealthCheck\"},"
+    "\"disk\":{\"$ref\":\"#/components/schemas/HealthCheck\"}}}}},"
+    "\"Token\":{\"type\":\"object\",\"properties\":{"
+    "\"id\":{\"type\":\"string\",\"description\":\"the public id in the secret; not secret\"},"
+    "\"name\":{\"type\":\"string\"},"
+    "\"role\":{\"type\":\"string\",\"enum\":[\"viewer\",\"operator\",\"admin\"]},"
+    "\"namespaces\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"nullable\":true,"
+    "\"description\":\"null: every namespace\"},"
+    "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+    "\"created_by\":{\"type\":\"string\",\"nullable\":true},"
+    "\"expires_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true},"
+    "\"revoked_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true}}},"
+    "\"NewToken\":{\"type\":\"object\",\"required\":[\"name\",\"role\"],"
+    "\"additionalProperties\":false,\"properties\":{"
+    "\"name\":{\"type\":\"string\",\"pattern\":\"^[a-z0-9][a-z0-9._-]{0,62}$\"},"
+    "\"role\":{\"type\":\"string\",\"enum\":[\"viewer\",\"operator\",\"admin\"]},"
+    "\"namespaces\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"nullable\":true,"
+    "\"minItems\":1,\"description\":\"absent or null: every namespace\"},"
+    "\"expires\":{\"$ref\":\"#/components/schemas/Duration\"}}},"
+    "\"TokenSecret\":{\"allOf\":[{\"$ref\":\"#/components/schemas/Token\"},"
+    "{\"type\":\"object\",\"properties\":{\"secret\":{\"type\":\"string\","
+    "\"description\":\"the bearer token; shown only in this answer\"}}}]},"
+    "\"AuditEntry\":{\"type\":\"object\",\"properties\":{"
+    "\"id\":{\"type\":\"integer\"},"
+    "\"at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+    "\"token\":{\"type\":\"string\",\"nullable\":true},"
+    "\"address\":{\"type\":\"string\",\"nullable\":true},"
+    "\"method\":{\"type\":\"string\"},"
+    "\"route\":{\"type\":\"string\"},"
+    "\"path\":{\"type\":\"string\"},"
+    "\"job\":{\"type\":\"string\",\"nullable\":true},"
+    "\"run_id\":{\"type\":\"integer\",\"nullable\":true},"
+    "\"version_before\":{\"type\":\"integer\",\"nullable\":true},"
+    "\"version_after\":{\"type\":\"integer\",\"nullable\":true},"
+    "\"status\":{\"type\":\"integer\"}}},"
     "\"OpenAPI\":{\"type\":\"object\"},"
     "\"Problem\":{\"type\":\"object\",\"description\":\"RFC 9457\",\"properties\":{"
     "\"type\":{\"type\":\"string\",\"format\":\"uri\"},"
@@ -348,6 +668,10 @@ static const struct {
     {"RunList", "Run"},
     {"VersionList", "Version"},
     {"DeadLetterList", "DeadLetter"},
+    {"TokenList", "Token"},
+    {"AuditList", "AuditEntry"},
+    {"NotificationList", "Notification"},
+    {"ChannelList", "Channel"},
 };
 
 const struct api_route *api_routes(size_t *n)
@@ -468,6 +792,33 @@ static json_t *route_params(const struct api_route *r)
     return a;
 }
 
+/* Who may call R, in OP: the role it needs ("x-chime-role") and the
+ * answers authentication adds; public routes need no token at all. */
+static void route_access(json_t *op, const struct api_route *r)
+{
+    static const char *const roles[] = {
+        [API_ADMIN] = "admin",   [API_VIEWER] = "viewer", [API_OPERATOR] = "operator",
+        [API_ROOT] = "admin of every namespace", [API_PUBLIC] = "none", [API_SCRAPE] = "viewer",
+    };
+    json_t *responses = json_object_get(op, "responses");
+    const char *const answers[][2] = {
+        {"401", "no token, or not a valid one (WWW-Authenticate: Bearer)"},
+        {"403", "the token's role cannot do this"},
+        {"429", "too many failed authentications from this address (Retry-After)"},
+    };
+
+    if (r->access == API_PUBLIC) {
+        json_object_set_new(op, "security", json_array());
+        return;
+    }
+    json_object_set_new(op, "x-chime-role", json_string(roles[r->access]));
+    for (size_t i = 0; i < sizeof answers / sizeof answers[0]; i++)
+        json_object_set_new(responses, answers[i][0],
+                            json_pack("{s:s, s:{s:{s:o}}}", "description", answers[i][1],
+                                      "content", "application/problem+json", "schema",
+                                      schema_ref("Problem")));
+}
+
 static json_t *route_operation(const struct api_route *r)
 {
     json_t *op, *responses, *reply;
@@ -478,10 +829,13 @@ static json_t *route_operation(const struct api_route *r)
     if (r->reply_schema)
         reply = json_pack("{s:s, s:{s:{s:o}}}", "description", r->summary, "content",
                           "application/json", "schema", schema_ref(r->reply_schema));
-    else if (r->reply_type)
+    else if (r->reply_type && r->events)
         reply = json_pack("{s:s, s:{s:{s:{s:s}}, s:{s:{s:s}}}}", "description", r->summary,
                           "content", r->reply_type, "schema", "type", "string", "text/event-stream",
                           "schema", "type", "string");
+    else if (r->reply_type)
+        reply = json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", r->summary, "content",
+                          r->reply_type, "schema", "type", "string");
     else
         reply = json_pack("{s:s}", "description", r->summary);
     snprintf(status, sizeof status, "%u", r->status);
@@ -502,6 +856,8 @@ static json_t *route_operation(const struct api_route *r)
             op, "requestBody",
             json_pack("{s:b, s:o}", "required", r->body == API_BODY_REQUIRED, "content", content));
     }
+    if (op)
+        route_access(op, r);
     return op;
 }
 
@@ -547,11 +903,17 @@ int api_openapi_build(char **ret, size_t *ret_len, struct err *err)
         if (!op || json_object_set_new(item, method, op) < 0)
             goto nomem;
     }
-    doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:O, s:{s:O}}", "openapi", "3.0.3", "info", "title",
-                    "chime", "version", "1", "description",
-                    "chime, a batch job scheduler: its REST API. Errors are "
-                    "application/problem+json.",
-                    "paths", paths, "components", "schemas", comp);
+    doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:O, s:{s:O, s:{s:{s:s, s:s, s:s}}}, s:[{s:[]}]}",
+                    "openapi", "3.0.3", "info", "title", "chime", "version", "1", "description",
+                    "chime, a batch job scheduler: its REST API. Every route but /healthz "
+                    "needs Authorization: Bearer TOKEN; x-chime-role names the role a route "
+                    "needs. A job or run outside the token's namespaces is answered 404, as "
+                    "if it did not exist. Errors are application/problem+json.",
+                    "paths", paths, "components", "schemas", comp, "securitySchemes", "bearer",
+                    "type", "http", "scheme", "bearer", "description",
+                    "a chime token (chime_ID_SECRET): chime token create, or the admin.token "
+                    "file of the data directory",
+                    "security", "bearer");
     if (!doc)
         goto nomem;
     text = json_dumps(doc, JSON_INDENT(1));

@@ -30,7 +30,10 @@ int api_runs_list(struct api_call *c)
     if (job) {
         f.ns = ns;
         f.name = name;
+        if ((rc = api_auth_job(c, ns, name)) < 0)
+            return rc;
     }
+    f.ns_in = c->token_ns; /* only what the token sees */
     if (state && (rc = store_run_state_parse(state, "state", &f.state, &c->err)) < 0)
         return rc;
     if ((rc = api_query_instant(c, "since", 0, &f.since_us, &c->err)) < 0
@@ -141,7 +144,10 @@ int api_dead_list(struct api_call *c)
     if (job) {
         f.ns = ns;
         f.name = name;
+        if ((rc = api_auth_job(c, ns, name)) < 0)
+            return rc;
     }
+    f.ns_in = c->token_ns; /* only what the token sees */
     rc = api_query_int(c, "limit", 1, STORE_LIMIT_MAX, STORE_LIMIT_DEFAULT, &limit, &c->err);
     if (rc < 0)
         return rc;
@@ -210,7 +216,7 @@ int api_dead_requeue(struct api_call *c)
         goto done;
     /* A requeue is a manual run of the job now (the engine has no way to
      * run an old fire again); the letter goes once the run is recorded. */
-    rc = e->trigger(e->ctx, id, NULL, "api", &new_id, &c->err);
+    rc = e->trigger(e->ctx, id, NULL, api_auth_who(c), &new_id, &c->err);
     if (rc < 0)
         goto done;
     rc = store_dead_remove(c->api->opt.store, run_id, &c->err);

@@ -29,9 +29,11 @@
 
 #include <microhttpd.h>
 
+#include "api/ratelimit.h"
 #include "store/store.h"
 #include "time/isotime.h"
 #include "time/tz.h"
+#include "util/metrics.h"
 #include "../banned.h"
 
 #define API_BODY_MAX_DEFAULT    ((size_t)1024 * 1024)
@@ -42,6 +44,7 @@
 #define API_NICE                10 /* the API threads' nice, above the daemon's */
 #define API_CONNECTION_MEMORY   ((size_t)64 * 1024) /* headers and buffers of one connection */
 #define API_PROBLEM_BASE        "https://chime.dev/problems/"
+#define API_AUTH_SLOTS          4096 /* client addresses whose failures are counted */
 
 /* Each code's HTTP status and problem title; the type is err_name() for
  * chime's codes and NAME for the HTTP-only ones. */
@@ -62,6 +65,9 @@ static const struct errinfo {
     [API_EMETHOD] = {"method-not-allowed", 405, "Method not allowed"},
     [API_EMEDIA] = {"unsupported-media-type", 415, "Unsupported media type"},
     [API_ERANGE_NOT_SATISFIABLE] = {"range-not-satisfiable", 416, "Range not satisfiable"},
+    [API_EUNAUTHORIZED] = {"unauthorized", 401, "Unauthorized"},
+    [API_EFORBIDDEN] = {"forbidden", 403, "Forbidden"},
+    [API_ETOO_MANY] = {"too-many-requests", 429, "Too many requests"},
 };
 
 /* Media types a JSON body may come as (before any ";" parameter). */
@@ -182,6 +188,7 @@ static enum MHD_Result reply_send(struct api_call *c)
 static enum MHD_Result reply_error(struct api_call *c)
 {
     reply_problem(c);
+    api_audit_request(c);
     return reply_send(c);
 }
 
@@ -306,6 +313,13 @@ static bool type_is_json(const char *type)
     return false;
 }
 
+/* The most body C may send: its route's own limit (an import), else the
+ * server's. */
+static size_t call_body_max(const struct api_call *c)
+{
+    return c->route && c->route->body_max ? c->route->body_max : c->api->opt.body_max;
+}
+
 /* The first call of a request: route it and check what can be checked
  * before its body arrives. Returns 0, or a negative code with c->err. */
 static int call_begin(struct api_call *c)
@@ -322,6 +336,9 @@ static int call_begin(struct api_call *c)
         api_reply_header(c, MHD_HTTP_HEADER_ALLOW, "%s", allow);
     if (rc < 0)
         return rc;
+    rc = api_auth_route(c);
+    if (rc < 0)
+        return rc;
     u.known = c->route->query;
     MHD_get_connection_values(c->conn, MHD_GET_ARGUMENT_KIND, on_query_arg, &u);
     if (u.bad)
@@ -335,9 +352,9 @@ static int call_begin(struct api_call *c)
         if (errno || *end)
             n = UINT64_MAX;
     }
-    if (n > c->api->opt.body_max)
+    if (n > call_body_max(c))
         return err_set(&c->err, CHIME_ETOOBIG, "", "a body of %s bytes is over the limit of %zu",
-                       err_quote(len, 24, q, sizeof q), c->api->opt.body_max);
+                       err_quote(len, 24, q, sizeof q), call_body_max(c));
     if ((n > 0 || te) && c->route->body != API_BODY_NONE
         && !type_is_json(api_header(c, MHD_HTTP_HEADER_CONTENT_TYPE)))
         return err_set(&c->err, API_EMEDIA, "", "a body of type '%s' is not JSON",
@@ -349,7 +366,7 @@ static int call_begin(struct api_call *c)
  * Returns false when the client has sent far too much to go on reading. */
 static bool call_feed(struct api_call *c, const char *data, size_t len)
 {
-    size_t max = c->api->opt.body_max;
+    size_t max = call_body_max(c);
 
     c->received += len;
     if (c->received > max) {
@@ -437,9 +454,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (c->failed)
         return reply_error(c);
-    if (c->received > a->opt.body_max) {
+    if (c->received > call_body_max(c)) {
         err_set(&c->err, CHIME_ETOOBIG, "", "a body of %" PRIu64 " bytes is over the limit of %zu",
-                c->received, a->opt.body_max);
+                c->received, call_body_max(c));
         return reply_error(c);
     }
     c->err = (struct err){0};
@@ -449,7 +466,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             err_set(&c->err, -rc < API_ECODE_END ? -rc : CHIME_EIO, "", "request failed");
         return reply_error(c);
     }
+    api_audit_request(c);
     return reply_send(c);
+}
+
+/* chime_api_requests_total{method,route,status}: the route's template,
+ * never the raw path, and the route's method, never the client's, so
+ * neither a scan of paths nor odd methods can grow the label sets. */
+static void count_request(const struct api_call *c)
+{
+    char status[12];
+
+    if (!c->api->requests || !c->status)
+        return;
+    snprintf(status, sizeof status, "%u", c->status);
+    metrics_inc(c->api->requests,
+                (const char *const[]){c->route ? c->route->method : "other",
+                                      c->route ? c->route->path : "unmatched", status});
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -462,10 +495,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     if (!c)
         return;
+    count_request(c);
     json_decref(c->json);
     free(c->text);
     if (c->response)
         MHD_destroy_response(c->response);
+    api_auth_release(c);
     free(c->body);
     free(c);
     *con_cls = NULL;
@@ -554,6 +589,13 @@ int api_start(const struct api_options *opt, char *bound, size_t bound_len, stru
     if (!a)
         return err_set(err, CHIME_ENOMEM, "", "out of memory for the API");
     a->opt = *opt;
+    if (opt->metrics) {
+        static const char *const labels[] = {"method", "route", "status", NULL};
+
+        a->requests = metrics_family(opt->metrics, METRIC_COUNTER, "chime_api_requests_total",
+                                     "API requests answered, by route template and status",
+                                     labels, NULL, 0, -1, 0);
+    }
     a->opt.listen = NULL;
     a->opt.data_dir = NULL;
     if (!a->opt.body_max)
@@ -577,6 +619,13 @@ int api_start(const struct api_options *opt, char *bound, size_t bound_len, stru
     rc = api_openapi_build(&a->openapi, &a->openapi_len, err);
     if (rc < 0)
         goto fail;
+    a->auth_fails = ratelimit_new(API_AUTH_SLOTS, a->opt.auth_burst ? a->opt.auth_burst : 10,
+                                  a->opt.auth_interval_us ? a->opt.auth_interval_us
+                                                          : INT64_C(6000000));
+    if (!a->auth_fails) {
+        rc = err_set(err, CHIME_ENOMEM, "", "out of memory for the API");
+        goto fail;
+    }
     pthread_mutex_init(&a->write_lock, NULL);
     locks = true;
     rc = api_follow_start(a, err);
@@ -610,6 +659,7 @@ fail:
     api_follow_release(a);
     if (locks)
         pthread_mutex_destroy(&a->write_lock);
+    ratelimit_free(a->auth_fails);
     free(a->openapi);
     free(a->data_dir);
     free(a);
@@ -626,6 +676,7 @@ void api_stop(struct api *a)
     MHD_stop_daemon(a->mhd);
     api_follow_release(a);
     pthread_mutex_destroy(&a->write_lock);
+    ratelimit_free(a->auth_fails);
     free(a->openapi);
     free(a->data_dir);
     free(a);

@@ -22,6 +22,7 @@
 
 #include "api/api.h"
 #include "api/api_int.h"
+#include "api/token.h"
 #include "sched/job.h"
 #include "store/store.h"
 #include "store/testutil.h"
@@ -155,7 +156,30 @@ struct fx {
     char bound[64];
     char base[96];
     unsigned port;
+    char auth[128]; /* "Authorization: Bearer ..." of an admin token */
 };
+
+/* Makes token NAME (ROLE, namespaces NS: a JSON array or NULL) in the
+ * fixture's store and writes its Authorization header into HEADER. */
+static inline void fx_token(struct fx *fx, const char *name, const char *role, const char *ns,
+                            char *header, size_t len)
+{
+    struct store_token t = {0};
+    char secret[TOKEN_TEXT_LEN + 1];
+    struct err err = {0};
+
+    assert_int_equal(token_new(secret, t.key, t.hash, &err), 0);
+    snprintf(t.name, sizeof t.name, "%s", name);
+    snprintf(t.role, sizeof t.role, "%s", role);
+    t.namespaces = (char *)ns;
+    t.hash_len = TOKEN_HASH_LEN;
+    t.created_us = 1;
+    t.expires_us = STORE_NULL;
+    t.revoked_us = STORE_NULL;
+    if (store_token_insert(fx->store, &t, NULL, &err) < 0)
+        fail_msg("store_token_insert: %s", err.msg);
+    snprintf(header, len, "Authorization: Bearer %s", secret);
+}
 
 static inline void fx_start(struct fx *fx, unsigned threads, unsigned idle_s)
 {
@@ -184,6 +208,7 @@ static inline void fx_start(struct fx *fx, unsigned threads, unsigned idle_s)
     assert_string_not_equal(strrchr(fx->bound, ':'), ":0");
     fx->port = (unsigned)strtoul(strrchr(fx->bound, ':') + 1, NULL, 10);
     snprintf(fx->base, sizeof fx->base, "http://%s", fx->bound);
+    fx_token(fx, "admin", "admin", NULL, fx->auth, sizeof fx->auth);
 }
 
 static inline int setup(void **state)
@@ -293,6 +318,16 @@ static inline void http(struct fx *fx, const char *method, const char *path, con
             h = curl_slist_append(h, "Content-Type: application/json");
     }
     h = curl_slist_append(h, "Expect:");
+    /* the admin token, unless the caller sends an Authorization of its own
+     * (or "Authorization:", which sends none) */
+    {
+        bool own = false;
+
+        for (const char *const *p = headers; p && *p; p++)
+            own = own || !strncasecmp(*p, "Authorization:", 14);
+        if (!own)
+            h = curl_slist_append(h, fx->auth);
+    }
     for (; headers && *headers; headers++)
         h = curl_slist_append(h, *headers);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);

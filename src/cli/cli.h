@@ -17,6 +17,13 @@ int cli_run(int argc, char **argv);      /* chime run JOB [--wait] */
 int cli_runs(int argc, char **argv);     /* chime runs [JOB]: the run history */
 int cli_logs(int argc, char **argv);     /* chime logs RUN [--follow] */
 int cli_import_crontab(int argc, char **argv); /* chime import-crontab FILE */
+int cli_export(int argc, char **argv);   /* chime export: job documents as one file */
+int cli_import(int argc, char **argv);   /* chime import FILE: all or nothing */
+int cli_backup(int argc, char **argv);   /* chime backup PATH: the database, online */
+int cli_token(int argc, char **argv);    /* chime token create|list|revoke */
+int cli_audit(int argc, char **argv);    /* chime audit: who changed what */
+int cli_notifications(int argc, char **argv); /* chime notifications [retry ID]: the outbox */
+int cli_channels(int argc, char **argv); /* chime channels: the notification channels */
 
 /* Prints "chime CMD: FIELD: MESSAGE" (or without FIELD) on stderr. */
 struct err;

@@ -7,11 +7,13 @@
  * and a daemon that is not there from one that said no. */
 #include "cli/client.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -33,6 +35,7 @@ struct client {
     long status;                /* of the last answer; 0: none came */
     bool unreachable;           /* the last request never reached the daemon */
     char ctype[128];            /* Content-Type of the last answer, lower case */
+    json_t *problem;            /* the last answer's problem document, or NULL */
 };
 
 /* An answer's body, bounded. */
@@ -65,12 +68,39 @@ static int body_add(struct body *b, const char *data, size_t n)
     return 0;
 }
 
+/* The admin token the daemon wrote to DATA_DIR/admin.token, where
+ * DATA_DIR is $CHIME_DATA_DIR, else ./chime-data (as for `chime serve`),
+ * into BUF; "" when there is no such file or it cannot be read. */
+static void token_file(char *buf, size_t len)
+{
+    const char *dir = getenv("CHIME_DATA_DIR");
+    char path[4096];
+    size_t n = 0;
+    FILE *f;
+
+    buf[0] = '\0';
+    if (!dir || !*dir)
+        dir = "./chime-data";
+    if ((size_t)snprintf(path, sizeof path, "%s/admin.token", dir) >= sizeof path)
+        return;
+    f = fopen(path, "re");
+    if (!f)
+        return;
+    n = fread(buf, 1, len - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    if (n == 0 || strpbrk(buf, "\r\n") || strlen(buf) != n)
+        buf[0] = '\0'; /* not a token file */
+}
+
 int client_new(struct client **ret, struct err *err)
 {
     const char *url = getenv("CHIME_URL"), *token = getenv("CHIME_TOKEN");
     struct client *c;
     size_t n;
-    char quoted[80];
+    char quoted[80], file_token[256];
 
     if (!url || !*url)
         url = CLIENT_DEFAULT_URL;
@@ -83,6 +113,10 @@ int client_new(struct client **ret, struct err *err)
                        err_quote(url, n, quoted, sizeof quoted));
     if (token && strpbrk(token, "\r\n"))
         return err_set(err, CHIME_EINVAL, "CHIME_TOKEN", "the token holds a line break");
+    if (!token || !*token) {
+        token_file(file_token, sizeof file_token);
+        token = file_token;
+    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return err_set(err, CHIME_ENOMEM, "", "libcurl could not start");
     if (!(c = calloc(1, sizeof *c)) || !(c->curl = curl_easy_init())) {
@@ -105,6 +139,7 @@ void client_free(struct client *c)
     if (!c)
         return;
     curl_easy_cleanup(c->curl);
+    json_decref(c->problem);
     free(c->auth);
     free(c);
     curl_global_cleanup(); /* counted: pairs with client_new's init */
@@ -167,6 +202,8 @@ static int prepare(struct client *c, const char *path, const char *accept,
     c->status = 0;
     c->unreachable = false;
     c->ctype[0] = '\0';
+    json_decref(c->problem);
+    c->problem = NULL;
     errbuf[0] = '\0';
     /* "Expect:": curl would wait for "100 Continue" before sending a larger body */
     if ((rc = add_header(hdr, "Expect:", err)) < 0 || (rc = add_header(hdr, accept, err)) < 0
@@ -255,6 +292,8 @@ static int http_error(struct client *c, const struct body *b, struct err *err)
     } else {
         rc = err_set(err, code, "", "the daemon answered HTTP %ld", c->status);
     }
+    if (json_is_object(doc))
+        c->problem = json_incref(doc); /* for client_problem() */
     json_decref(doc);
     return rc;
 }
@@ -494,4 +533,115 @@ int client_fail(const struct client *c, const char *cmd, const struct err *err)
     if ((c->status == 400 || c->status == 413 || c->status == 422))
         return 2;
     return 1;
+}
+
+const json_t *client_problem(const struct client *c)
+{
+    return c ? c->problem : NULL;
+}
+
+/* ---- downloads: an answer written to a file as it comes ---- */
+
+struct download {
+    struct client *c;
+    int fd;
+    uint64_t bytes;
+    struct body errbody; /* the body of an answer other than 2xx */
+    bool decided;
+    int werrno;          /* writing FD failed */
+    const char *hname;   /* a header to keep */
+    char *hvalue;
+    size_t hlen;
+};
+
+static size_t on_download_header(char *line, size_t size, size_t n, void *arg)
+{
+    struct download *d = arg;
+    size_t len = size * n, k = strlen(d->hname), i, o = 0;
+
+    on_header(line, size, n, d->c);
+    if (d->hvalue && len > k + 1 && !strncasecmp(line, d->hname, k) && line[k] == ':') {
+        for (i = k + 1; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
+            ;
+        for (; i < len && line[i] != '\r' && line[i] != '\n' && o + 1 < d->hlen; i++)
+            d->hvalue[o++] = line[i];
+        d->hvalue[o] = '\0';
+    }
+    return len;
+}
+
+static size_t on_download_body(char *data, size_t size, size_t n, void *arg)
+{
+    struct download *d = arg;
+    size_t len = size * n, off = 0;
+
+    if (!d->decided) {
+        curl_easy_getinfo(d->c->curl, CURLINFO_RESPONSE_CODE, &d->c->status);
+        d->decided = true;
+    }
+    if (d->c->status < 200 || d->c->status > 299)
+        return body_add(&d->errbody, data, len) < 0 ? 0 : len;
+    while (off < len) {
+        ssize_t w = write(d->fd, data + off, len - off);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            d->werrno = errno;
+            return 0;
+        }
+        off += (size_t)w;
+    }
+    d->bytes += len;
+    return len;
+}
+
+int client_download(struct client *c, const char *method, const char *path, int fd,
+                    const char *header, char *value, size_t value_len, uint64_t *ret_bytes,
+                    struct err *err)
+{
+    struct download d = {.c = c, .fd = fd, .hname = header, .hvalue = value, .hlen = value_len};
+    struct curl_slist *hdr = NULL;
+    char errbuf[CURL_ERROR_SIZE];
+    CURLcode crc;
+    int rc;
+
+    if (value && value_len)
+        value[0] = '\0';
+    rc = prepare(c, path, "Accept: application/octet-stream, application/vnd.sqlite3, "
+                          "application/problem+json", &hdr, errbuf, err);
+    if (rc < 0)
+        goto done;
+    curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
+    if (!strcmp(method, "POST")) {
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+    }
+    /* no overall limit (a copy may be large, and is made before it is
+     * sent): a transfer that stays silent for ten minutes is given up */
+    curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_TIME, 600L);
+    if (header)
+        curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_download_header);
+    if (header)
+        curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &d);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_download_body);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &d);
+    crc = curl_easy_perform(c->curl);
+    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &c->status);
+    if (d.werrno)
+        rc = err_set(err, CHIME_EIO, "file", "writing the file failed: %s", strerror(d.werrno));
+    else if (d.errbody.too_big)
+        rc = err_set(err, CHIME_EIO, "", "the daemon's answer is larger than %zu MiB",
+                     CLIENT_BODY_MAX >> 20);
+    else if (crc != CURLE_OK)
+        rc = transport_error(c, crc, errbuf, err);
+    else if (c->status < 200 || c->status > 299)
+        rc = http_error(c, &d.errbody, err);
+    else
+        *ret_bytes = d.bytes;
+done:
+    free(d.errbody.data);
+    curl_slist_free_all(hdr);
+    return rc;
 }

@@ -1,7 +1,10 @@
 /* client.h: the CLI's HTTP client for the daemon's REST API (libcurl).
  *
- * The daemon is found at $CHIME_URL (default http://127.0.0.1:8717) and,
- * when $CHIME_TOKEN is set, every request carries it as a bearer token.
+ * The daemon is found at $CHIME_URL (default http://127.0.0.1:8717), and
+ * every request carries a bearer token: $CHIME_TOKEN when it is set, else
+ * the admin token the daemon wrote to DATA_DIR/admin.token (DATA_DIR is
+ * $CHIME_DATA_DIR, else ./chime-data) when that file can be read, else
+ * none.
  * Every call is bounded: 10 s to connect, 120 s for a whole request (none
  * for a stream, which the caller bounds), 64 MiB of answer. A failure is
  * one struct err: an application/problem+json answer becomes its "field"
@@ -76,5 +79,20 @@ int client_path(char *buf, size_t len, const char *base, const char *const *kv,
  * daemon refused the input as invalid (HTTP 400, 413, 422) or when C is
  * NULL (client_new() refused the environment), else 1. */
 int client_fail(const struct client *c, const char *cmd, const struct err *err);
+
+/* The problem document (application/problem+json) of the last answer,
+ * borrowed until the next request; NULL when it had none. For the
+ * members past field and detail, such as an import's "errors". */
+const struct json_t *client_problem(const struct client *c);
+
+/* Sends METHOD PATH without a body and writes a 2xx answer's body to FD
+ * as it arrives: no size limit, no overall time limit (ten silent minutes
+ * end it). The value of the answer's header HEADER (may be NULL) goes to
+ * VALUE (VALUE_LEN bytes; "" when absent). *RET_BYTES is how many bytes
+ * were written. An error answer is an error as client_json's are; a
+ * failure to write FD is CHIME_EIO with field "file". */
+int client_download(struct client *c, const char *method, const char *path, int fd,
+                    const char *header, char *value, size_t value_len, uint64_t *ret_bytes,
+                    struct err *err);
 
 #endif

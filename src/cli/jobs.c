@@ -440,6 +440,12 @@ static const struct subcommand {
     { "rm", job_rm, "JOB", "remove a job" },
     { "pause", job_pause, "JOB", "stop firing a job on its schedule" },
     { "resume", job_resume, "JOB", "fire a paused job on its schedule again" },
+    { "history", jobs_history, "JOB [--limit N] [--json]",
+      "a job's versions: when, by whom, what changed" },
+    { "diff", jobs_diff, "JOB V1 [V2] [--json]",
+      "what changed between two versions, field by field (V2: the current one)" },
+    { "rollback", jobs_rollback, "JOB VERSION [--json]",
+      "make an earlier version's document the job's new version" },
 };
 
 static void job_usage(FILE *f)

@@ -29,4 +29,9 @@ int jobs_args(int argc, char **argv, const char *cmd, const char *usage, bool *j
 /* `chime job edit JOB` (jobedit.c). */
 int jobs_edit(int argc, char **argv);
 
+/* `chime job history|diff|rollback` (history.c). */
+int jobs_history(int argc, char **argv);
+int jobs_diff(int argc, char **argv);
+int jobs_rollback(int argc, char **argv);
+
 #endif

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "notify/channel.h"
 #include "sched/node.h"
 #include "time/tz.h"
 #include "time/units.h"
@@ -19,7 +21,7 @@
 #include "util/log.h"
 #include "../banned.h"
 
-enum kind { TEXT, COUNT, DURATION, FLAG, LOGFMT };
+enum kind { TEXT, COUNT, DURATION, FLAG, LOGFMT, LOGLEVEL, SIZE, FRACTION };
 
 static const struct option_row {
     const char *flag;
@@ -42,11 +44,41 @@ static const struct option_row {
       "with --wait: how long shutdown waits for runs (default 30s)" },
     { "wait", "CHIME_WAIT", FLAG, offsetof(struct node_options, wait_runs), NULL,
       "on SIGTERM wait for running runs (else they go on and are re-attached)" },
+    { "channels", "CHIME_CHANNELS", TEXT, offsetof(struct node_options, channels), "FILE",
+      "notification channels (default DATA_DIR/channels.json if present; SIGHUP re-reads)" },
     { "keep-runs", "CHIME_KEEP_RUNS", COUNT, offsetof(struct node_options, keep_runs), "N",
       "finished runs kept per job, with their output (default 100)" },
     { "keep-for", "CHIME_KEEP_FOR", DURATION, offsetof(struct node_options, keep_for_us),
       "DURATION", "finished runs older than this are removed (default 30d)" },
-    { "log-format", "CHIME_LOG_FORMAT", LOGFMT, 0, "logfmt|text", "log lines on stderr" },
+    { "metrics-open", "CHIME_METRICS_OPEN", FLAG, offsetof(struct node_options, metrics_open),
+      NULL, "serve /metrics without a token (a scraper on a trusted network)" },
+    { "log-format", "CHIME_LOG_FORMAT", LOGFMT, 0, "logfmt|json|text",
+      "log lines on stderr: logfmt (default), JSON lines, or text for people" },
+    { "log-level", "CHIME_LOG_LEVEL", LOGLEVEL, 0, "LEVEL",
+      "debug, info (default), warn or error: lines below it are dropped" },
+    { "metrics-jobs", "CHIME_METRICS_JOBS", COUNT, offsetof(struct node_options, metrics_jobs),
+      "N", "jobs with /metrics series of their own; the rest are job \"other\" (default 100)" },
+    { "health-loop-lag", "CHIME_HEALTH_LOOP_LAG", DURATION,
+      offsetof(struct node_options, health.loop_lag_us), "DURATION",
+      "/healthz: degraded when the loop is later than this, failing at 10 times (default 1s)" },
+    { "health-error-rate", "CHIME_HEALTH_ERROR_RATE", FRACTION,
+      offsetof(struct node_options, health.error_rate), "FRACTION",
+      "/healthz: degraded when more of the window's finished runs failed (default 0.5)" },
+    { "health-error-window", "CHIME_HEALTH_ERROR_WINDOW", DURATION,
+      offsetof(struct node_options, health.error_window_us), "DURATION",
+      "/healthz: the error rate's window (default 15m)" },
+    { "health-error-min-runs", "CHIME_HEALTH_ERROR_MIN_RUNS", COUNT,
+      offsetof(struct node_options, health.error_min_runs), "N",
+      "/healthz: fewer finished runs in the window are not judged (default 10)" },
+    { "health-disk-degraded", "CHIME_HEALTH_DISK_DEGRADED", SIZE,
+      offsetof(struct node_options, health.disk_degraded), "SIZE",
+      "/healthz: degraded with less free in the data directory (default 1G)" },
+    { "health-disk-failing", "CHIME_HEALTH_DISK_FAILING", SIZE,
+      offsetof(struct node_options, health.disk_failing), "SIZE",
+      "/healthz: failing with less free (default 100M)" },
+    { "health-stuck-floor", "CHIME_HEALTH_STUCK_FLOOR", DURATION,
+      offsetof(struct node_options, health.stuck_floor_us), "DURATION",
+      "the least a stuck threshold derived from a job's p95 can be (default 1m)" },
 };
 #define NROWS (sizeof rows / sizeof rows[0])
 
@@ -91,11 +123,45 @@ static int set(const struct option_row *row, const char *v, struct node_options 
             return err_set(err, CHIME_EINVAL, row->flag, "'%.40s' is not true or false", v);
         *(bool *)(void *)field = strcmp(v, "1") == 0 || strcmp(v, "true") == 0;
         return 0;
-    case LOGFMT:
-        if (strcmp(v, "text") != 0 && strcmp(v, "logfmt") != 0)
-            return err_set(err, CHIME_EINVAL, row->flag, "'%.40s' is not logfmt or text", v);
-        log_set_text(strcmp(v, "text") == 0);
+    case LOGFMT: {
+        enum log_format f;
+
+        if (log_format_parse(v, &f) < 0)
+            return err_set(err, CHIME_EINVAL, row->flag, "'%.40s' is not logfmt, json or text",
+                           v);
+        log_set_format(f);
         return 0;
+    }
+    case LOGLEVEL: {
+        enum log_level lv;
+
+        if (log_level_parse(v, &lv) < 0)
+            return err_set(err, CHIME_EINVAL, row->flag,
+                           "'%.40s' is not debug, info, warn or error", v);
+        log_set_level(lv);
+        return 0;
+    }
+    case SIZE: {
+        int64_t n;
+        int rc = units_size_parse(v, row->flag, &n, err);
+
+        if (rc < 0)
+            return rc;
+        if (n < 1)
+            return err_set(err, CHIME_EINVAL, row->flag, "'%.40s' must be at least 1 byte", v);
+        *(int64_t *)(void *)field = n;
+        return 0;
+    }
+    case FRACTION: {
+        char *end;
+        double d = strtod(v, &end);
+
+        if (end == v || *end || !(d > 0 && d <= 1))
+            return err_set(err, CHIME_EINVAL, row->flag, "'%.40s' is not a fraction in (0, 1]",
+                           v);
+        *(double *)(void *)field = d;
+        return 0;
+    }
     }
     return 0;
 }
@@ -146,6 +212,23 @@ int cli_serve(int argc, char **argv)
     if (o.timezone && tz_load(o.timezone, &zone, &err) < 0) {
         cli_error("serve", &err);
         return 2;
+    }
+    /* so is a bad channels file (the named one, or the data directory's) */
+    {
+        struct channel_set *cs = NULL;
+        char path[4096];
+        int crc = 0;
+
+        snprintf(path, sizeof path, "%s/channels.json", o.data_dir ? o.data_dir : "./chime-data");
+        if (o.channels)
+            crc = channel_set_load(o.channels, &cs, &err);
+        else if (access(path, F_OK) == 0)
+            crc = channel_set_load(path, &cs, &err);
+        channel_set_free(cs);
+        if (crc < 0) {
+            cli_error("serve", &err);
+            return 2;
+        }
     }
     if (node_run(&o, &err) < 0) {
         cli_error("serve", &err);

@@ -188,6 +188,7 @@ static const struct spec job_specs[] = {
     { "env", SPEC_CUSTOM, .read = read_env, .write = write_env },
     { "timeout", SPEC_DURATION, BODY(timeout_us), .flags = SPEC_ZERO_IS_NONE },
     { "kill_grace", SPEC_DURATION, BODY(kill_grace_us), .def = 10 * S },
+    { "stuck_after", SPEC_DURATION, BODY(stuck_after_us), .min = S, .flags = SPEC_ZERO_IS_NONE },
     { "retry", SPEC_OBJECT, .sub = retry_specs },
     { "concurrency", SPEC_ENUM, OFF(concurrency), .names = job_concurrency_names,
       .def = JOB_FORBID },
@@ -493,6 +494,27 @@ typedef int (*key_check_fn)(const char *key, size_t len, const char *path,
                             struct err *err);
 
 /* An object of strings into a key-sorted array: env and labels. */
+static int check_env_key(const char *key, size_t len, const char *path, struct err *err);
+
+/* An env value may be a secret, and errors reach clients and logs: the
+ * error of a bad value says what is wrong without quoting it (RC is the
+ * reader's, whose message quoted it). */
+static int env_value_error(const json_t *v, const char *path, size_t max, int rc,
+                           struct err *err)
+{
+    const char *s, *nul;
+
+    if (!json_is_string(v))
+        return rc;              /* a type error quotes no value */
+    s = json_string_value(v);
+    if (rc == -CHIME_ETOOBIG)
+        return err_set(err, CHIME_ETOOBIG, path, "the value is longer than %zu bytes", max);
+    if ((nul = memchr(s, '\0', json_string_length(v))))
+        return err_set(err, CHIME_EINVAL, path, "the value has a NUL byte at position %zu",
+                       (size_t)(nul - s) + 1);
+    return err_set(err, CHIME_EINVAL, path, "the value is not valid UTF-8");
+}
+
 static int read_kv(const json_t *v, const char *path, size_t max_n, size_t max_value,
                    key_check_fn check, struct job_kv **ret, size_t *ret_n,
                    struct err *err)
@@ -520,9 +542,10 @@ static int read_kv(const json_t *v, const char *path, size_t max_n, size_t max_v
         if ((rc = job_check_key(key, key_len, path, err)) < 0)
             return rc;
         job_path(sub, sizeof sub, path, key, key_len);
-        if ((rc = check(key, key_len, sub, err)) < 0 ||
-            (rc = job_read_string(value, sub, max_value, &s, NULL, err)) < 0)
+        if ((rc = check(key, key_len, sub, err)) < 0)
             return rc;
+        if ((rc = job_read_string(value, sub, max_value, &s, NULL, err)) < 0)
+            return check == check_env_key ? env_value_error(value, sub, max_value, rc, err) : rc;
         if (!(kv->key = strdup(key)) || !(kv->value = strdup(s))) {
             free(kv->key);
             kv->key = NULL;

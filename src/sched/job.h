@@ -92,6 +92,7 @@ struct job_body {
     size_t n_env;
     int64_t timeout_us;             /* 0: none */
     int64_t kill_grace_us;          /* default 10s */
+    int64_t stuck_after_us;         /* a run this long is stuck (/healthz); 0: the default */
     struct {
         int64_t memory;             /* bytes; 0: no limit */
         int64_t cpu_time_us;        /* 0: no limit */

@@ -163,7 +163,7 @@ static void test_job_writes_the_design_example_canonically(void **state)
         " \"schedule\": {\"cron\": \"0 2 * * *\", \"timezone\": \"Europe/Berlin\"},"
         " \"command\": [\"/usr/bin/python3\", \"import.py\", \"--all\"],"
         " \"workdir\": \"inputs\", \"env\": {\"MODE\": \"full\"},"
-        " \"timeout\": \"1h\", \"kill_grace\": \"30s\","
+        " \"timeout\": \"1h\", \"kill_grace\": \"30s\", \"stuck_after\": null,"
         " \"retry\": {\"max_attempts\": 4, \"backoff\": \"30s\", \"factor\": 2.0,"
         "   \"max_backoff\": \"30m\", \"jitter\": 0.2},"
         " \"concurrency\": \"forbid\", \"max_instances\": 1,"
@@ -190,6 +190,58 @@ static void test_job_writes_the_design_example_canonically(void **state)
     job_free(j);
 }
 
+/* stuck_after: how long a run may take before /healthz calls it stuck;
+ * absent or null is the default (derived from the job's recent runs). */
+/* env values may be secrets: an error about one never quotes it */
+static void test_job_env_value_errors_do_not_quote_the_value(void **state)
+{
+    char doc[40000];
+    struct job *j = NULL;
+    struct err err = { 0 };
+    int n;
+
+    (void)state;
+    n = snprintf(doc, sizeof doc, "{\"name\": \"x\", \"schedule\": {\"manual\": true},"
+                 " \"shell\": \"true\", \"env\": {\"PASSWORD\": \"hunter2\\u0000tail\"}}");
+    assert_int_equal(job_parse(doc, (size_t)n, NULL, &j, &err), -CHIME_EINVAL);
+    assert_string_equal(err.field, "env.PASSWORD");
+    assert_string_equal(err.msg, "the value has a NUL byte at position 8");
+    n = snprintf(doc, sizeof doc, "{\"name\": \"x\", \"schedule\": {\"manual\": true},"
+                 " \"shell\": \"true\", \"env\": {\"TOKEN\": \"");
+    memset(doc + n, 's', 33 * 1024);
+    n += 33 * 1024;
+    n += snprintf(doc + n, sizeof doc - (size_t)n, "\"}}");
+    assert_int_equal(job_parse(doc, (size_t)n, NULL, &j, &err), -CHIME_ETOOBIG);
+    assert_string_equal(err.field, "env.TOKEN");
+    assert_string_equal(err.msg, "the value is longer than 32768 bytes");
+    assert_null(j);
+}
+
+static void test_job_reads_and_writes_stuck_after(void **state)
+{
+    struct job *j = parse_ok("{\"name\": \"slow\", \"schedule\": {\"manual\": true},"
+                             " \"shell\": \"sleep 9\", \"stuck_after\": \"1h30m\"}");
+    json_t *doc;
+
+    (void)state;
+    assert_int_equal(j->body->stuck_after_us, 5400 * S);
+    doc = job_to_json(j);
+    assert_string_equal(json_string_value(json_object_get(doc, "stuck_after")), "1h30m");
+    json_decref(doc);
+    job_free(j);
+    j = parse_ok("{\"name\": \"slow\", \"schedule\": {\"manual\": true},"
+                 " \"shell\": \"sleep 9\", \"stuck_after\": 90}");
+    assert_int_equal(j->body->stuck_after_us, 90 * S);
+    job_free(j);
+    j = parse_ok("{\"name\": \"slow\", \"schedule\": {\"manual\": true},"
+                 " \"shell\": \"sleep 9\", \"stuck_after\": null}");
+    assert_int_equal(j->body->stuck_after_us, 0);
+    doc = job_to_json(j);
+    assert_true(json_is_null(json_object_get(doc, "stuck_after")));
+    json_decref(doc);
+    job_free(j);
+}
+
 /* ---- defaults ---- */
 
 static void test_job_fills_every_default(void **state)
@@ -198,7 +250,7 @@ static void test_job_fills_every_default(void **state)
         "{\"name\": \"tidy\", \"namespace\": \"default\", \"description\": null,"
         " \"schedule\": {\"manual\": true}, \"shell\": \"rm -f /tmp/x\","
         " \"workdir\": null, \"env\": {}, \"timeout\": null, \"kill_grace\": \"10s\","
-        " \"retry\": {\"max_attempts\": 1, \"backoff\": \"10s\", \"factor\": 2.0,"
+        " \"stuck_after\": null, \"retry\": {\"max_attempts\": 1, \"backoff\": \"10s\", \"factor\": 2.0,"
         "   \"max_backoff\": \"1h\", \"jitter\": 0.0},"
         " \"concurrency\": \"forbid\", \"max_instances\": 1,"
         " \"misfire\": {\"grace\": \"1h\", \"catch_up\": \"latest\", \"max_catch_up\": 100},"
@@ -633,6 +685,10 @@ static const struct bad bad_docs[] = {
     { "\"timeout\": 99999999999999", "timeout", "is out of range" },
     { "\"kill_grace\": \"1.5s\"", "kill_grace", "has a fraction" },
     { "\"kill_grace\": {}", "kill_grace", "got an object, want a duration" },
+    { "\"stuck_after\": \"500ms\"", "stuck_after", "'500ms' is less than 1s" },
+    { "\"stuck_after\": -5", "stuck_after", "'-5' is negative" },
+    { "\"stuck_after\": \"soon\"", "stuck_after", "'soon' has unit 'soon' without a number" },
+    { "\"stuck_after\": [1]", "stuck_after", "got an array, want a duration" },
     /* retry */
     { "\"retry\": 3", "retry", "got an integer, want an object" },
     { "\"retry\": {\"max_attemps\": 3}", "retry.max_attemps",
@@ -1182,6 +1238,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_job_reads_the_design_example),
         cmocka_unit_test(test_job_writes_the_design_example_canonically),
+        cmocka_unit_test(test_job_reads_and_writes_stuck_after),
+        cmocka_unit_test(test_job_env_value_errors_do_not_quote_the_value),
         cmocka_unit_test(test_job_fills_every_default),
         cmocka_unit_test(test_job_reads_null_members_as_their_defaults),
         cmocka_unit_test(test_job_takes_the_callers_namespace_unless_it_names_one),

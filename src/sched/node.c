@@ -216,6 +216,8 @@ static void op_record(void *ctx, struct sched_run *r)
     h->n = n;
     h->r = r;
     r->user = h;
+    if (r->state != SCHED_QUEUED && r->state != SCHED_RUNNING)
+        node_watch_run_final(n, r);     /* a skipped or missed fire */
     o->run = r;
     fill_run(o, r, &o->op.run_insert.run);
     o->op.run_insert.run.id = 0;
@@ -318,6 +320,7 @@ static void op_update(void *ctx, const struct sched_run *r)
             free(o);
     }
     if (r->state != SCHED_QUEUED && r->state != SCHED_RUNNING) {
+        node_watch_run_final(n, r);
         prune_soon(n, r->job_key);
         /* final: the engine frees R next, so its host part goes now */
         struct hostrun *h = r->user;
@@ -438,11 +441,17 @@ static void op_notify(void *ctx, const struct job *j, const struct sched_run *r,
         "failure", "success", "timeout", "retry", "recovery", "disabled", "stuck",
     };
 
-    (void)ctx;
+    node_notify_event(ctx, j, r, ev);   /* into the outbox (nodenotify.c) */
     if (ev == JOB_ON_SUCCESS)
         return;
     log_info("job %s/%s: %s%s%lld", j->ns, j->name, names[ev], r ? " of run " : "",
              r ? (long long)r->id : 0LL);
+}
+
+void node_notify(struct node *n, const struct job *j, const struct sched_run *r,
+                 enum job_notify_event ev)
+{
+    op_notify(n, j, r, ev);
 }
 
 static uint64_t op_random(void *ctx)
@@ -464,6 +473,7 @@ void node_on_started(struct exec_run *er, const struct exec_status *st, void *da
     (void)er;
     h->r->holder_pid = st->holder_pid;
     sched_run_started(h->n->sched, h->r, st->job_pid, st->started_us ? st->started_us : node_now_us());
+    node_watch_run_started(h->n, h);
     node_tick(h->n);
 }
 
@@ -635,6 +645,9 @@ static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
         uv_timer_start(&n->defer, on_defer, 0, 0);
         return;
     }
+    h->stuck_after_us = b->stuck_after_us;
+    h->timeout_us = b->timeout_us;
+    h->kill_grace_us = b->kill_grace_us;
     env = run_env(r, b);
     if (!node_path_join(root, sizeof root, n->work_dir, j->ns))
         root[0] = '\0';        /* exec refuses a relative root: the run fails */
@@ -703,6 +716,7 @@ static void finish_shutdown(struct node *n)
     uv_close((uv_handle_t *)&n->grace, on_close);
     uv_close((uv_handle_t *)&n->defer, on_close);
     uv_close((uv_handle_t *)&n->prune_timer, on_close);
+    node_watch_close(n);
     n->loop_stopped = true;     /* the store's and the API's handles close in node_run */
 }
 
@@ -741,6 +755,7 @@ static void on_signal(uv_signal_t *s, int signum)
     struct node *n = s->data;
 
     if (signum == SIGHUP) {
+        node_notify_reload(n);          /* the channels first: jobs are checked against them */
         if (n->opt.jobs_dir)
             node_apply_jobs_dir(n);
         node_tick(n);
@@ -756,6 +771,24 @@ static int make_dir(const char *path, struct err *err)
     if (mkdir(path, 0700) < 0 && errno != EEXIST)
         return err_set(err, CHIME_EIO, "data-dir", "cannot create '%s': %s", path,
                        strerror(errno));
+    return 0;
+}
+
+/* The first admin token, on a store without any (api_admin_token). */
+static int node_admin_token(struct node *n, const char *dir, struct err *err)
+{
+    char path[PATH_MAX + 32];
+    bool created = false;
+    int rc = api_admin_token(n->store, dir, path, sizeof path, &created, err);
+
+    if (rc < 0)
+        return rc;
+    if (created)
+        log_info("made the admin token: its secret is in %s (mode 0600); chime on this machine "
+                 "reads it from there, others need CHIME_TOKEN",
+                 path);
+    else if (access(path, F_OK) == 0)
+        log_info("the admin token's secret is in %s", path);
     return 0;
 }
 
@@ -785,9 +818,16 @@ static int start(struct node *n, struct err *err)
         return rc;
     uv_loop_init(&n->loop);
     n->loop.data = n;
+    rc = node_watch_start(n, abs_dir, err);
+    if (rc < 0)
+        return rc;
     so.path = abs_dir;
     so.loop = &n->loop;
+    so.metrics = node_watch_metrics(n);
     rc = store_open(&so, &n->store, err);
+    if (rc < 0)
+        return rc;
+    rc = node_notify_open(n, abs_dir, err);    /* before jobs: saves check their channels */
     if (rc < 0)
         return rc;
     rc = exec_new(&n->loop, n->spawner, &n->exec, err);
@@ -838,6 +878,17 @@ static int start(struct node *n, struct err *err)
     ao.store = n->store;
     ao.default_zone = n->zone;
     ao.engine = node_api_engine(n);
+    ao.metrics = node_watch_metrics(n);
+    ao.health = node_watch_health;
+    ao.health_ctx = n->watch;
+    ao.metrics_open = n->opt.metrics_open;
+    rc = node_admin_token(n, abs_dir, err);
+    if (rc < 0)
+        return rc;
+    rc = node_notify_run(n, err);               /* the deliverers */
+    if (rc < 0)
+        return rc;
+    ao.notify = n->notify;
     rc = api_start(&ao, bound, sizeof bound, &n->api, err);
     if (rc < 0)
         return rc;
@@ -912,13 +963,17 @@ int node_run(const struct node_options *opt, struct err *err)
      * engine, which starts nothing while stopping), then the rest */
     node_refuse_calls(n);
     api_stop(n->api);
+    node_notify_stop(n);                    /* deliveries in flight are abandoned */
     store_close(n->store);
+    node_notify_free(n);                    /* after the store's last callbacks */
     exec_free(n->exec);
     sched_free(n->sched);
+    node_watch_close(n);                    /* when start() failed: its timer */
     if (n->loop.data) {
         uv_run(&n->loop, UV_RUN_DEFAULT);   /* the close callbacks */
         uv_loop_close(&n->loop);
     }
+    node_watch_free(n);
     exec_spawner_free(n->spawner);
     if (n->tfd >= 0)
         close(n->tfd);

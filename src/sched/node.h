@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sched/health.h"
+
 struct err;
 
 #define NODE_DEFAULT_PORT 8717
@@ -27,8 +29,13 @@ struct node_options {
     int max_concurrent;         /* 0: 64 */
     int64_t grace_us;           /* shutdown: how long to wait for runs */
     bool wait_runs;             /* shutdown: wait for runs (up to grace) */
+    const char *channels;       /* the notification channels file; NULL:
+                                   DATA_DIR/channels.json when it exists */
     int keep_runs;              /* finished runs kept per job; 0: 100 */
     int64_t keep_for_us;        /* ... and no older than this; 0: 30 days */
+    bool metrics_open;          /* /metrics without a token */
+    struct health_config health; /* /healthz thresholds; 0: the defaults */
+    int metrics_jobs;           /* jobs with metric series of their own; 0: 100 */
 };
 
 /* Runs a daemon until SIGTERM or SIGINT; 0 after a clean shutdown. */

@@ -23,6 +23,10 @@
 #define NODE_PLAN_BATCH 1024    /* plans written per transaction at start-up */
 
 struct exec;
+struct health_view;
+struct metrics;
+struct node_watch;
+struct notify;
 struct exec_result;
 struct exec_run;
 struct exec_status;
@@ -39,6 +43,11 @@ struct hostrun {
     char *error;                /* a text the engine points at */
     struct sched_run *r;
     struct hostrun *next_failed;
+    /* nodewatch.c: what the stuck check needs, from the job's document */
+    int64_t stuck_after_us;     /* its stuck_after; 0: none given */
+    int64_t timeout_us, kill_grace_us;
+    size_t watch_slot;          /* 1 + its index among the watched runs; 0: not there */
+    bool stuck_told;            /* its stuck notification went out */
 };
 
 /* A call from an API thread, run on the loop. */
@@ -87,6 +96,12 @@ struct node {
      * a round trip through the loop; writers are preferred. */
     pthread_rwlock_t engine_lk;
     bool loop_stopped;          /* finish_shutdown() has run */
+    struct node_watch *watch;   /* metrics and health (nodewatch.c) */
+    struct notify *notify;      /* notifications (nodenotify.c) */
+    /* the last failure notified: a "disabled" that follows it is about its run */
+    const struct job *notify_failed_job;
+    int64_t notify_failed_run, notify_failed_version;
+    int64_t notify_timed_out_run; /* the last run a "timeout" was notified of */
     struct call *calls;
     struct call *deferred;      /* triggers waiting for their run's record */
     bool stopping;
@@ -119,6 +134,40 @@ struct api_engine node_api_engine(struct node *n);
 
 /* Writes the plans gathered while loading (node.c). */
 void node_plans_flush(struct node *n);
+
+/* nodewatch.c: metrics and health. The watch is made before the store
+ * (whose commits it times) and the API (which renders it); its timer
+ * beats every second on the loop: it measures the loop's lag, copies the
+ * engine's counters into gauges, finds stuck runs (notifying each once)
+ * and publishes what /healthz reads under a lock of its own. */
+int node_watch_start(struct node *n, const char *data_dir, struct err *err);
+struct metrics *node_watch_metrics(struct node *n);
+/* The api_options.health callback (any thread; never waits for the loop). */
+void node_watch_health(void *ctx, struct health_view *ret);
+void node_watch_run_started(struct node *n, struct hostrun *h);
+/* R reached its final state (before its host part is freed). */
+void node_watch_run_final(struct node *n, const struct sched_run *r);
+void node_watch_close(struct node *n);      /* finish_shutdown(): the timer */
+void node_watch_free(struct node *n);       /* once the loop has closed its handles */
+/* The engine's notify op, for events the engine does not raise (stuck). */
+void node_notify(struct node *n, const struct job *j, const struct sched_run *r,
+                 enum job_notify_event ev);
+
+/* nodenotify.c: notifications. Open loads the channels file (--channels,
+ * else DATA_DIR/channels.json when there is one) and makes the notifier;
+ * run starts its deliverers; stop abandons deliveries in flight (before
+ * the store closes); free frees it (after). */
+int node_notify_open(struct node *n, const char *data_dir, struct err *err);
+int node_notify_run(struct node *n, struct err *err);
+void node_notify_stop(struct node *n);
+void node_notify_free(struct node *n);
+/* SIGHUP: re-reads the channels file (a bad one is logged and not used). */
+void node_notify_reload(struct node *n);
+/* Records EVENT of J (about R, or NULL) in the outbox: op_notify. */
+void node_notify_event(struct node *n, const struct job *j, const struct sched_run *r,
+                       enum job_notify_event ev);
+/* Are the channels J names defined (and open to its namespace)? */
+int node_notify_check(struct node *n, const struct job *j, struct err *err);
 
 /* nodeload.c */
 int node_load_jobs(struct node *n, struct err *err);

@@ -69,7 +69,9 @@ static int call(struct node *n, struct call *c)
 
 static int do_job_check(struct node *n, struct call *c)
 {
-    return sched_job_check(n->sched, c->cjob, &c->err);
+    int rc = node_notify_check(n, c->cjob, &c->err);   /* its channels exist */
+
+    return rc < 0 ? rc : sched_job_check(n->sched, c->cjob, &c->err);
 }
 
 static int do_job_put(struct node *n, struct call *c)

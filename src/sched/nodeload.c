@@ -215,7 +215,7 @@ void node_apply_jobs_dir(struct node *n)
         snprintf(path, sizeof path, "%s/%s", n->opt.jobs_dir, e->d_name);
         text = read_file(path, &len, &err);
         if (!text || job_parse(text, len, "default", &j, &err) < 0
-            || sched_job_check(n->sched, j, &err) < 0) {
+            || node_notify_check(n, j, &err) < 0 || sched_job_check(n->sched, j, &err) < 0) {
             log_error("jobs directory: %s: %s%s%s", path, err.field, err.field[0] ? ": " : "",
                       err.msg);
             free(text);

@@ -8,6 +8,7 @@
 #ifndef CHIME_STORE_BACKEND_H
 #define CHIME_STORE_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,13 @@ struct store_backend {
      * still commit. Returns 0, or -code when the transaction itself failed
      * (then every op has failed). Called under store.c's write lock. */
     int (*write)(void *b, struct store_op *first, struct err *err);
+    /* As write, but all or nothing: the first op that fails (*RET_FAILED;
+     * NULL when the transaction itself failed) rolls the whole
+     * transaction back, and then every op has failed. */
+    int (*write_atomic)(void *b, struct store_op *first, struct store_op **ret_failed,
+                        struct err *err);
+    /* A consistent copy of the database into the file DEST (store_backup). */
+    int (*backup)(void *b, const char *dest, struct err *err);
 
     /* Reads, from any thread. Arguments are checked by store.c. */
     int (*job_get)(void *b, const char *ns, const char *name, int64_t version,
@@ -44,6 +52,20 @@ struct store_backend {
     int (*run_unfinished)(void *b, struct store_run_page *ret, struct err *err);
     int (*dead_list)(void *b, const struct store_dead_filter *f, int limit,
                      struct store_dead_page *ret, struct err *err);
+    int (*token_get)(void *b, const char *key, struct store_token *ret, struct err *err);
+    int (*token_list)(void *b, bool revoked, const char *cursor, int limit,
+                      struct store_token_page *ret, struct err *err);
+    int (*token_count)(void *b, int64_t *ret, struct err *err);
+    int (*audit_list)(void *b, const struct store_audit_filter *f, int limit,
+                      struct store_audit_page *ret, struct err *err);
+    int (*audit_count)(void *b, const struct store_audit_filter *f, int64_t *ret,
+                       struct err *err);
+    int (*outbox_list)(void *b, const struct store_outbox_filter *f, int limit,
+                       struct store_outbox_page *ret, struct err *err);
+    int (*outbox_count)(void *b, const struct store_outbox_filter *f, int64_t *ret,
+                        struct err *err);
+    int (*outbox_get)(void *b, int64_t id, struct store_outbox *ret, struct err *err);
+    int (*outbox_next_due)(void *b, int64_t *ret_us, struct err *err);
     int (*check)(void *b, struct err *err);
 };
 

@@ -351,6 +351,15 @@ static int (*const op_exec[STORE_OP_KIND_END])(struct sqlite_conn *, struct stor
     [STORE_OP_RUN_UPDATE] = sqlite_run_update,   [STORE_OP_DEAD_INSERT] = sqlite_dead_insert,
     [STORE_OP_DEAD_REMOVE] = sqlite_dead_remove, [STORE_OP_PRUNE] = sqlite_prune,
     [STORE_OP_JOB_PLAN] = sqlite_job_plan,
+    [STORE_OP_TOKEN_INSERT] = sqlite_token_insert,
+    [STORE_OP_TOKEN_REVOKE] = sqlite_token_revoke,
+    [STORE_OP_AUDIT_INSERT] = sqlite_audit_insert,
+    [STORE_OP_AUDIT_PRUNE] = sqlite_audit_prune,
+    [STORE_OP_OUTBOX_ADD] = sqlite_outbox_add,
+    [STORE_OP_OUTBOX_CLAIM] = sqlite_outbox_claim,
+    [STORE_OP_OUTBOX_DONE] = sqlite_outbox_done,
+    [STORE_OP_OUTBOX_REQUEUE] = sqlite_outbox_requeue,
+    [STORE_OP_OUTBOX_PRUNE] = sqlite_outbox_prune,
 };
 
 /* Fails OP, which had succeeded, because its transaction did not commit. */
@@ -412,6 +421,55 @@ static int sqlite_write(void *h, struct store_op *first, struct err *err)
         if (err)
             *err = why;
     }
+    return rc;
+}
+
+/* All or nothing (an import): no savepoints, since the first op that
+ * fails takes the whole transaction back with it. Every op then fails
+ * with the failing op's error, and *RET_FAILED names that op. */
+static int sqlite_write_atomic(void *h, struct store_op *first, struct store_op **ret_failed,
+                               struct err *err)
+{
+    struct sqlite_conn *c = &((struct sqlite_store *)h)->writer;
+    struct store_op *op, *bad = NULL;
+    struct err why = {0};
+    int rc = 0;
+
+    for (op = first; op && !bad; op = op->next)
+        if (op->rc < 0)
+            bad = op; /* refused by store.c: nothing is begun */
+    if (!bad) {
+        rc = tx_step(c, SQ_BEGIN, "begin", &why);
+        for (op = first; rc == 0 && op; op = op->next) {
+            op->rc = op_exec[op->kind](c, op, &op->err);
+            if (op->rc < 0) {
+                bad = op;
+                rc = op->rc;
+            }
+        }
+        if (rc == 0)
+            rc = tx_step(c, SQ_COMMIT, "commit", &why);
+        if (rc < 0 && !sqlite3_get_autocommit(c->db))
+            tx_step(c, SQ_ROLLBACK, "rollback", NULL);
+    }
+    if (bad) {
+        rc = bad->rc;
+        why = bad->err;
+    }
+    if (rc < 0) {
+        for (op = first; op; op = op->next) {
+            if (op->rc >= 0)
+                op_undo(op, rc, &why);
+        }
+        if (bad) {
+            free(bad->ret_ids);
+            bad->ret_ids = NULL;
+            bad->n_ret_ids = 0;
+        }
+        if (err)
+            *err = why;
+    }
+    *ret_failed = bad;
     return rc;
 }
 
@@ -543,6 +601,8 @@ const struct store_backend sqlite_backend = {
     .open = sqlite_open,
     .close = sqlite_close,
     .write = sqlite_write,
+    .write_atomic = sqlite_write_atomic,
+    .backup = sqlite_backup,
     .job_get = sqlite_job_get,
     .job_list = sqlite_job_list,
     .job_count = sqlite_job_count,
@@ -554,5 +614,14 @@ const struct store_backend sqlite_backend = {
     .run_count = sqlite_run_count,
     .run_unfinished = sqlite_run_unfinished,
     .dead_list = sqlite_dead_list,
+    .token_get = sqlite_token_get,
+    .token_list = sqlite_token_list,
+    .token_count = sqlite_token_count,
+    .audit_list = sqlite_audit_list,
+    .audit_count = sqlite_audit_count,
+    .outbox_list = sqlite_outbox_list,
+    .outbox_count = sqlite_outbox_count,
+    .outbox_get = sqlite_outbox_get,
+    .outbox_next_due = sqlite_outbox_next_due,
     .check = sqlite_check,
 };

@@ -58,12 +58,37 @@ enum sq {
     SQ_DEAD_LIST, /* + a mask of SQ_DEAD_BY_* */
     SQ_PRUNE_JOB = SQ_DEAD_LIST + 4,
     SQ_PRUNE_ALL,
+    SQ_TOKEN_INSERT,
+    SQ_TOKEN_LIVE,
+    SQ_TOKEN_REVOKE,
+    SQ_TOKEN_GET,
+    SQ_TOKEN_LIST,
+    SQ_TOKEN_COUNT,
+    SQ_AUDIT_INSERT,
+    SQ_AUDIT_PRUNE,
+    SQ_AUDIT_LIST,                      /* + a mask of SQ_AUDIT_BY_* */
+    SQ_AUDIT_COUNT = SQ_AUDIT_LIST + 4, /* + a mask of SQ_AUDIT_BY_* */
+    SQ_AUDIT_END = SQ_AUDIT_COUNT + 3,  /* the last variant */
+    SQ_OUTBOX_ADD,
+    SQ_OUTBOX_CLAIM,
+    SQ_OUTBOX_DONE,
+    SQ_OUTBOX_REQUEUE_ONE,
+    SQ_OUTBOX_REQUEUE_ALL,
+    SQ_OUTBOX_STATE_OF,
+    SQ_OUTBOX_PRUNE,
+    SQ_OUTBOX_GET,
+    SQ_OUTBOX_NEXT_DUE,
+    SQ_OUTBOX_LIST,                       /* + a mask of SQ_OUTBOX_BY_* */
+    SQ_OUTBOX_COUNT = SQ_OUTBOX_LIST + 8, /* + a mask of SQ_OUTBOX_BY_* */
+    SQ_OUTBOX_END = SQ_OUTBOX_COUNT + 7,  /* the last variant */
     SQ_COUNT
 };
 
 enum { SQ_JOB_BY_NS = 1, SQ_JOB_BY_LABEL = 2 };
 enum { SQ_RUN_BY_JOB = 1, SQ_RUN_BY_NS = 2, SQ_RUN_BY_STATE = 4 };
 enum { SQ_DEAD_BY_JOB = 1, SQ_DEAD_BY_NS = 2 };
+enum { SQ_AUDIT_BY_JOB = 1, SQ_AUDIT_BY_TOKEN = 2 };
+enum { SQ_OUTBOX_BY_JOB = 1, SQ_OUTBOX_BY_STATE = 2, SQ_OUTBOX_BY_CHANNEL = 4 };
 
 struct sqlite_conn {
     sqlite3 *db;
@@ -147,6 +172,15 @@ int sqlite_dead_insert(struct sqlite_conn *c, struct store_op *op, struct err *e
 int sqlite_dead_remove(struct sqlite_conn *c, struct store_op *op, struct err *err);
 int sqlite_prune(struct sqlite_conn *c, struct store_op *op, struct err *err);
 int sqlite_job_plan(struct sqlite_conn *c, struct store_op *op, struct err *err);
+int sqlite_token_insert(struct sqlite_conn *c, struct store_op *op, struct err *err);
+int sqlite_token_revoke(struct sqlite_conn *c, struct store_op *op, struct err *err);
+int sqlite_audit_insert(struct sqlite_conn *c, struct store_op *op, struct err *err);
+int sqlite_audit_prune(struct sqlite_conn *c, struct store_op *op, struct err *err);
+int sqlite_outbox_add(struct sqlite_conn *c, struct store_op *op, struct err *err);
+int sqlite_outbox_claim(struct sqlite_conn *c, struct store_op *op, struct err *err);
+int sqlite_outbox_done(struct sqlite_conn *c, struct store_op *op, struct err *err);
+int sqlite_outbox_requeue(struct sqlite_conn *c, struct store_op *op, struct err *err);
+int sqlite_outbox_prune(struct sqlite_conn *c, struct store_op *op, struct err *err);
 
 /* Reads, on a borrowed reader; the backend's entries (backend.h). */
 int sqlite_job_get(void *h, const char *ns, const char *name, int64_t version,
@@ -164,8 +198,24 @@ int sqlite_run_list(void *h, const struct store_run_filter *f, int limit,
                     struct store_run_page *ret, struct err *err);
 int sqlite_run_count(void *h, const struct store_run_filter *f, int64_t *ret, struct err *err);
 int sqlite_run_unfinished(void *h, struct store_run_page *ret, struct err *err);
+/* A consistent copy of the database into DEST (sqlite_backup.c). */
+int sqlite_backup(void *h, const char *dest, struct err *err);
 int sqlite_dead_list(void *h, const struct store_dead_filter *f, int limit,
                      struct store_dead_page *ret, struct err *err);
+int sqlite_token_get(void *h, const char *key, struct store_token *ret, struct err *err);
+int sqlite_token_list(void *h, bool revoked, const char *cursor, int limit,
+                      struct store_token_page *ret, struct err *err);
+int sqlite_token_count(void *h, int64_t *ret, struct err *err);
+int sqlite_audit_list(void *h, const struct store_audit_filter *f, int limit,
+                      struct store_audit_page *ret, struct err *err);
+int sqlite_audit_count(void *h, const struct store_audit_filter *f, int64_t *ret,
+                       struct err *err);
+int sqlite_outbox_list(void *h, const struct store_outbox_filter *f, int limit,
+                       struct store_outbox_page *ret, struct err *err);
+int sqlite_outbox_count(void *h, const struct store_outbox_filter *f, int64_t *ret,
+                        struct err *err);
+int sqlite_outbox_get(void *h, int64_t id, struct store_outbox *ret, struct err *err);
+int sqlite_outbox_next_due(void *h, int64_t *ret_us, struct err *err);
 
 /* The job id of (ns, name), deleted or not; CHIME_ENOTFOUND. */
 int sqlite_job_id(struct sqlite_conn *c, const char *ns, const char *name, bool live_only,

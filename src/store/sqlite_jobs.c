@@ -253,6 +253,7 @@ int sqlite_job_delete(struct sqlite_conn *c, struct store_op *op, struct err *er
     if ((rc = sqlite_run(c, st, "delete dead letters", err)) < 0)
         return rc;
     op->ret_id = f.id;
+    op->ret_version = f.version; /* the version deleted, for the audit log */
     return 0;
 }
 
@@ -348,6 +349,7 @@ static void job_filter_bind(sqlite3_stmt *st, const struct store_job_filter *f)
     sqlite_bind_str(st, 3, f->ns);
     sqlite_bind_str(st, 4, f->label_key);
     sqlite_bind_str(st, 5, f->label_value);
+    sqlite_bind_str(st, 7, f->ns_in);
 }
 
 int sqlite_job_list(void *h, const struct store_job_filter *f, int limit,

@@ -333,6 +333,7 @@ static int run_filter_stmt(struct sqlite_conn *c, int base, const struct store_r
     sqlite_bind_i64(*ret, 5, job_id);
     sqlite_bind_str(*ret, 6, f->ns);
     sqlite_bind_str(*ret, 7, f->state ? store_run_state_name(f->state) : NULL);
+    sqlite_bind_str(*ret, 9, f->ns_in);
     return 0;
 }
 
@@ -425,6 +426,7 @@ int sqlite_dead_list(void *h, const struct store_dead_filter *f, int limit,
     sqlite_bind_i64(st, 2, job_id);
     sqlite_bind_str(st, 3, f->ns);
     sqlite_bind_i64(st, 4, limit + 1);
+    sqlite_bind_str(st, 5, f->ns_in);
     while ((rc = sqlite_row(c, st, "list dead letters", err)) == 1) {
         struct store_dead *d;
 

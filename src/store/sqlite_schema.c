@@ -119,6 +119,78 @@ const struct sqlite_migration sqlite_migrations[] = {
      "ALTER TABLE jobs ADD COLUMN retry_max_backoff_us INTEGER;"
      "ALTER TABLE jobs ADD COLUMN retry_jitter REAL;"
      "ALTER TABLE jobs ADD COLUMN disable_after_failures INTEGER;"},
+    {3,
+     /* API tokens: the secret is never stored, only its hash (a fast
+      * hash is right for 32 random bytes: nobody can guess them, so there
+      * is nothing for a slow hash to protect). key is the public id the
+      * secret carries, to find the row without the secret. A revoked
+      * token keeps its row (the audit log names it), and its name is
+      * free for a new token. */
+     "CREATE TABLE tokens ("
+     " id INTEGER PRIMARY KEY,"
+     " key TEXT NOT NULL UNIQUE,"
+     " name TEXT NOT NULL,"
+     " role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),"
+     " namespaces TEXT CHECK (namespaces IS NULL OR json_valid(namespaces)),"
+     " hash BLOB NOT NULL,"
+     " created_us INTEGER NOT NULL,"
+     " created_by TEXT,"
+     " expires_us INTEGER,"
+     " revoked_us INTEGER"
+     ") STRICT;"
+     "CREATE UNIQUE INDEX tokens_live_by_name ON tokens (name) WHERE revoked_us IS NULL;"
+     /* Every mutating API request: who (the token's name, kept even when
+      * the token goes), from where, what, on which job and versions, and
+      * the status answered. Pages go newest first by id. */
+     "CREATE TABLE audit ("
+     " id INTEGER PRIMARY KEY,"
+     " at_us INTEGER NOT NULL,"
+     " token TEXT,"
+     " address TEXT,"
+     " method TEXT NOT NULL,"
+     " route TEXT NOT NULL,"
+     " target TEXT NOT NULL,"
+     " namespace TEXT,"
+     " job TEXT,"
+     " run_id INTEGER,"
+     " version_before INTEGER,"
+     " version_after INTEGER,"
+     " status INTEGER NOT NULL"
+     ") STRICT;"
+     "CREATE INDEX audit_by_job ON audit (namespace, job);"
+     "CREATE INDEX audit_by_token ON audit (token);"
+     "CREATE INDEX audit_by_time ON audit (at_us);"},
+    {4,
+     /* The notification outbox: one row per (event, channel), written in
+      * the transaction that sees the event, delivered by the notifier's
+      * threads (docs/notify.md). (event_key, channel) is unique, so an
+      * event replayed after a restart is recorded once; delivery_id is
+      * random and fixed, what receivers deduplicate by. due_us is the
+      * next attempt of a pending row and the lease end of a delivering
+      * one. run_id has no reference: runs are pruned, notifications
+      * stay until their own retention. */
+     "CREATE TABLE outbox ("
+     " id INTEGER PRIMARY KEY,"
+     " delivery_id TEXT NOT NULL UNIQUE,"
+     " event_key TEXT NOT NULL,"
+     " job_id INTEGER NOT NULL REFERENCES jobs (id),"
+     " run_id INTEGER,"
+     " event TEXT NOT NULL CHECK (event IN ('failure', 'success', 'timeout', 'retry',"
+     "  'recovery', 'disabled', 'stuck')),"
+     " channel TEXT NOT NULL,"
+     " payload TEXT NOT NULL CHECK (json_valid(payload)),"
+     " state TEXT NOT NULL CHECK (state IN ('pending', 'delivering', 'delivered', 'failed')),"
+     " attempts INTEGER NOT NULL DEFAULT 0,"
+     " created_us INTEGER NOT NULL,"
+     " due_us INTEGER NOT NULL,"
+     " updated_us INTEGER NOT NULL,"
+     " delivered_us INTEGER,"
+     " last_status INTEGER,"
+     " last_error TEXT,"
+     " UNIQUE (event_key, channel)"
+     ") STRICT;"
+     "CREATE INDEX outbox_due ON outbox (due_us) WHERE state IN ('pending', 'delivering');"
+     "CREATE INDEX outbox_by_job ON outbox (job_id);"},
 };
 
 const size_t sqlite_n_migrations = sizeof sqlite_migrations / sizeof sqlite_migrations[0];
@@ -136,6 +208,28 @@ const size_t sqlite_n_migrations = sizeof sqlite_migrations / sizeof sqlite_migr
     " r.cpu_user_ms, r.cpu_sys_ms, r.max_rss_kb, r.output_bytes, r.error,"                         \
     " r.node, r.triggered_by"
 #define RUN_FROM " FROM runs r JOIN jobs j ON j.id = r.job_id"
+
+#define TOKEN_COLS                                                                                 \
+    "id, key, name, role, namespaces, hash, created_us, created_by, expires_us, revoked_us"
+#define AUDIT_COLS                                                                                 \
+    "id, at_us, token, address, method, route, target, namespace, job, run_id,"                    \
+    " version_before, version_after, status"
+/* Only jobs in the namespaces of the JSON array bound to PARAM (those a
+ * token sees); NULL: every namespace. */
+#define NS_IN(param) " AND (" param " IS NULL OR j.namespace IN (SELECT value FROM json_each(" param ")))"
+/* ?9: a JSON array of the namespaces a token sees; NULL: every one */
+#define AUDIT_NS_IN " AND (?9 IS NULL OR namespace IN (SELECT value FROM json_each(?9)))"
+
+#define OUTBOX_COLS                                                                                \
+    "o.id, o.delivery_id, o.job_id, j.namespace, j.name, o.run_id, o.event, o.channel,"            \
+    " o.payload, o.state, o.attempts, o.created_us, o.due_us, o.updated_us, o.delivered_us,"       \
+    " o.last_status, o.last_error"
+#define OUTBOX_FROM " FROM outbox o JOIN jobs j ON j.id = o.job_id"
+/* ?3: one namespace, ?4: a JSON array of the namespaces a token sees;
+ * NULL: every one */
+#define OUTBOX_NS_IN                                                                               \
+    " AND (?3 IS NULL OR j.namespace = ?3)"                                                        \
+    " AND (?4 IS NULL OR j.namespace IN (SELECT value FROM json_each(?4)))"
 
 /* A prune's candidates: finished, not dead-lettered, and either past the
  * newest ?2 of their job or fired before ?3. */
@@ -242,6 +336,54 @@ static const char *const sql[SQ_COUNT] = {
                      " SELECT id, fire_us, state, row_number() OVER"
                      " (PARTITION BY job_id ORDER BY fire_us DESC, id DESC) AS n"
                      " FROM runs)" PRUNE_WHERE ") RETURNING id",
+
+    [SQ_TOKEN_INSERT] = "INSERT INTO tokens (key, name, role, namespaces, hash, created_us,"
+                        " created_by, expires_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                        " RETURNING id",
+    [SQ_TOKEN_LIVE] = "SELECT id FROM tokens WHERE name = ?1 AND revoked_us IS NULL",
+    [SQ_TOKEN_REVOKE] = "UPDATE tokens SET revoked_us = ?2 WHERE id = ?1",
+    [SQ_TOKEN_GET] = "SELECT " TOKEN_COLS " FROM tokens WHERE key = ?1",
+    [SQ_TOKEN_LIST] = "SELECT " TOKEN_COLS " FROM tokens WHERE id > ?1"
+                      " AND (?2 OR revoked_us IS NULL) ORDER BY id LIMIT ?3",
+    [SQ_TOKEN_COUNT] = "SELECT count(*) FROM tokens",
+    [SQ_AUDIT_INSERT] = "INSERT INTO audit (at_us, token, address, method, route, target,"
+                        " namespace, job, run_id, version_before, version_after, status)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                        " RETURNING id",
+    [SQ_AUDIT_PRUNE] = "DELETE FROM audit WHERE at_us < ?1 OR (?2 > 0 AND"
+                       " id <= (SELECT id FROM audit ORDER BY id DESC LIMIT 1 OFFSET ?2))",
+
+    /* one row per channel the document lists for the event; the path is
+     * '$.notify.on_<event>' (event names are checked by the table) */
+    [SQ_OUTBOX_ADD] = "INSERT INTO outbox (delivery_id, event_key, job_id, run_id, event,"
+                      " channel, payload, state, attempts, created_us, due_us, updated_us)"
+                      " SELECT lower(hex(randomblob(16))), ?4, j.id, ?5, ?6, c.value, ?7,"
+                      " 'pending', 0, ?8, ?8, ?8"
+                      " FROM jobs j JOIN job_versions v ON v.job_id = j.id"
+                      "  AND v.version = coalesce(?3, j.version),"
+                      " json_each(v.doc, '$.notify.on_' || ?6) c"
+                      " WHERE j.namespace = ?1 AND j.name = ?2 AND c.type = 'text'"
+                      " ON CONFLICT (event_key, channel) DO NOTHING RETURNING id",
+    [SQ_OUTBOX_CLAIM] = "UPDATE outbox SET state = 'delivering', attempts = attempts + 1,"
+                        " due_us = ?1 + ?2, updated_us = ?1"
+                        " WHERE id = (SELECT id FROM outbox"
+                        "  WHERE state IN ('pending', 'delivering') AND due_us <= ?1"
+                        "  ORDER BY due_us, id LIMIT 1) RETURNING id",
+    [SQ_OUTBOX_DONE] = "UPDATE outbox SET state = ?3, due_us = ?4, last_status = ?5,"
+                       " last_error = ?6, updated_us = ?7,"
+                       " delivered_us = CASE WHEN ?3 = 'delivered' THEN ?7 END"
+                       " WHERE id = ?1 AND attempts = ?2 AND state = 'delivering'",
+    [SQ_OUTBOX_REQUEUE_ONE] = "UPDATE outbox SET state = 'pending', attempts = 0, due_us = ?2,"
+                              " updated_us = ?2 WHERE id = ?1 AND state = 'failed'",
+    [SQ_OUTBOX_REQUEUE_ALL] = "UPDATE outbox SET state = 'pending', due_us = ?2, updated_us = ?2"
+                              " WHERE state = 'delivering'",
+    [SQ_OUTBOX_STATE_OF] = "SELECT state FROM outbox WHERE id = ?1",
+    [SQ_OUTBOX_PRUNE] = "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
+                        " WHERE state IN ('delivered', 'failed') AND created_us < ?1"
+                        " ORDER BY id LIMIT ?2)",
+    [SQ_OUTBOX_GET] = "SELECT " OUTBOX_COLS OUTBOX_FROM " WHERE o.id = ?1",
+    [SQ_OUTBOX_NEXT_DUE] = "SELECT min(due_us) FROM outbox"
+                           " WHERE state IN ('pending', 'delivering')",
 };
 
 /* Filtered lists: the statement BASE + mask is HEAD, then the fragment of
@@ -257,34 +399,54 @@ static const struct {
     {SQ_JOB_LIST,
      4,
      "SELECT " JOB_COLS JOB_FROM " AND v.version = j.version"
-     " WHERE j.deleted_us IS NULL AND (j.namespace, j.name) > (?1, ?2)",
+     " WHERE j.deleted_us IS NULL AND (j.namespace, j.name) > (?1, ?2)" NS_IN("?7"),
      {" AND j.namespace = ?3", " AND EXISTS (SELECT 1 FROM job_labels l"
                                " WHERE l.job_id = j.id AND l.key = ?4 AND l.value = ?5)"},
      " ORDER BY j.namespace, j.name LIMIT ?6"},
     {SQ_JOB_COUNT,
      4,
-     "SELECT count(*) FROM jobs j WHERE j.deleted_us IS NULL",
+     "SELECT count(*) FROM jobs j WHERE j.deleted_us IS NULL" NS_IN("?7"),
      {" AND j.namespace = ?3", " AND EXISTS (SELECT 1 FROM job_labels l"
                                " WHERE l.job_id = j.id AND l.key = ?4 AND l.value = ?5)"},
      ""},
     {SQ_RUN_LIST,
      8,
      "SELECT " RUN_COLS RUN_FROM
-     " WHERE (r.fire_us, r.id) < (?1, ?2) AND r.fire_us >= ?3 AND r.fire_us < ?4",
+     " WHERE (r.fire_us, r.id) < (?1, ?2) AND r.fire_us >= ?3 AND r.fire_us < ?4" NS_IN("?9"),
      {" AND r.job_id = ?5", " AND j.namespace = ?6", " AND r.state = ?7"},
      " ORDER BY r.fire_us DESC, r.id DESC LIMIT ?8"},
     {SQ_RUN_COUNT,
      8,
-     "SELECT count(*)" RUN_FROM " WHERE r.fire_us >= ?3 AND r.fire_us < ?4",
+     "SELECT count(*)" RUN_FROM " WHERE r.fire_us >= ?3 AND r.fire_us < ?4" NS_IN("?9"),
      {" AND r.job_id = ?5", " AND j.namespace = ?6", " AND r.state = ?7"},
      ""},
     {SQ_DEAD_LIST,
      4,
      "SELECT d.run_id, d.job_id, j.namespace, j.name, d.fire_us, d.reason,"
      " d.created_us FROM dead_letters d JOIN jobs j ON j.id = d.job_id"
-     " WHERE d.run_id < ?1",
+     " WHERE d.run_id < ?1" NS_IN("?5"),
      {" AND d.job_id = ?2", " AND j.namespace = ?3"},
      " ORDER BY d.run_id DESC LIMIT ?4"},
+    {SQ_AUDIT_LIST,
+     4,
+     "SELECT " AUDIT_COLS " FROM audit WHERE id < ?1 AND at_us >= ?3 AND at_us < ?4" AUDIT_NS_IN,
+     {" AND namespace = ?5 AND job = ?6", " AND token = ?7"},
+     " ORDER BY id DESC LIMIT ?8"},
+    {SQ_AUDIT_COUNT,
+     4,
+     "SELECT count(*) FROM audit WHERE at_us >= ?3 AND at_us < ?4" AUDIT_NS_IN,
+     {" AND namespace = ?5 AND job = ?6", " AND token = ?7"},
+     ""},
+    {SQ_OUTBOX_LIST,
+     8,
+     "SELECT " OUTBOX_COLS OUTBOX_FROM " WHERE o.id < ?1" OUTBOX_NS_IN,
+     {" AND o.job_id = ?5", " AND o.state = ?6", " AND o.channel = ?7"},
+     " ORDER BY o.id DESC LIMIT ?8"},
+    {SQ_OUTBOX_COUNT,
+     8,
+     "SELECT count(*)" OUTBOX_FROM " WHERE 1" OUTBOX_NS_IN,
+     {" AND o.job_id = ?5", " AND o.state = ?6", " AND o.channel = ?7"},
+     ""},
 };
 
 const char *sqlite_sql(int id, char *buf, size_t len)

@@ -19,11 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <uv.h>
 
 #include "store/backend.h"
 #include "util/err.h"
+#include "util/metrics.h"
 #include "../banned.h"
 
 #define READERS_DEFAULT         4
@@ -37,6 +39,12 @@ struct store {
 
     pthread_mutex_t write_lock; /* one batch (or store_exec) at a time */
     struct store_stats stats;   /* guarded by write_lock */
+    struct metric *commit_ok, *commit_failed; /* chime_store_commit_seconds; NULL: none */
+    /* the same as stats' last_*, for store_write_health(), which must not
+     * wait for a transaction in progress */
+    pthread_mutex_t health_lock;
+    int64_t last_commit_us, last_failure_us;
+    char last_error[128];
 
     /* guarded by queue_lock */
     pthread_mutex_t queue_lock;
@@ -218,12 +226,117 @@ static int check_job_plan(const struct store_op *op, struct err *err)
     return 0;
 }
 
+static int check_token_insert(const struct store_op *op, struct err *err)
+{
+    const struct store_token *t = op->token_insert.token;
+    int rc;
+
+    if (!t)
+        return err_set(err, CHIME_EINVAL, "token", "token is missing");
+    if ((rc = check_name(t->name, "name", err)) < 0
+        || (rc = check_text(t->created_by, STORE_TEXT_MAX, "created_by", err)) < 0
+        || (rc = check_text(t->namespaces, STORE_DOC_MAX, "namespaces", err)) < 0)
+        return rc;
+    if (!t->key[0] || !t->role[0])
+        return err_set(err, CHIME_EINVAL, "key", "a token needs its key and role");
+    if (t->hash_len == 0 || t->hash_len > STORE_TOKEN_HASH_MAX)
+        return err_set(err, CHIME_EINVAL, "hash", "a token needs the hash of its secret");
+    return 0;
+}
+
+static int check_token_revoke(const struct store_op *op, struct err *err)
+{
+    return check_name(op->token_revoke.name, "name", err);
+}
+
+static int check_audit_insert(const struct store_op *op, struct err *err)
+{
+    const struct store_audit *a = &op->audit_insert.entry;
+    int rc;
+
+    if (!a->method || !a->route || !a->target)
+        return err_set(err, CHIME_EINVAL, "method", "an audit entry needs its request");
+    if ((rc = check_text(a->token, STORE_TEXT_MAX, "token", err)) < 0
+        || (rc = check_text(a->address, STORE_TEXT_MAX, "address", err)) < 0
+        || (rc = check_text(a->method, STORE_TEXT_MAX, "method", err)) < 0
+        || (rc = check_text(a->route, STORE_TEXT_MAX, "route", err)) < 0)
+        return rc;
+    if (!a->ns[0] != !a->name[0])
+        return err_set(err, CHIME_EINVAL, "job", "an audit entry's job needs both names");
+    return 0;
+}
+
+static int check_audit_prune(const struct store_op *op, struct err *err)
+{
+    if (op->audit_prune.keep < 0 || op->audit_prune.before_us < 0)
+        return err_set(err, CHIME_EINVAL, "keep", "audit prune limits must not be negative");
+    return 0;
+}
+
+static int check_outbox_add(const struct store_op *op, struct err *err)
+{
+    int rc;
+
+    if ((rc = check_name(op->outbox_add.ns, "namespace", err)) < 0
+        || (rc = check_name(op->outbox_add.name, "name", err)) < 0
+        || (rc = check_text(op->outbox_add.event, STORE_EVENT_MAX, "event", err)) < 0
+        || (rc = check_text(op->outbox_add.key, STORE_TEXT_MAX, "key", err)) < 0
+        || (rc = check_text(op->outbox_add.payload, STORE_PAYLOAD_MAX, "payload", err)) < 0)
+        return rc;
+    if (!op->outbox_add.event || !op->outbox_add.key || !op->outbox_add.payload)
+        return err_set(err, CHIME_EINVAL, "event", "a notification needs its event, key and"
+                       " payload");
+    if (op->outbox_add.job_version < 0)
+        return err_set(err, CHIME_EINVAL, "version", "'%" PRId64 "' is not a version",
+                       op->outbox_add.job_version);
+    return 0;
+}
+
+static int check_outbox_claim(const struct store_op *op, struct err *err)
+{
+    if (!op->outbox_claim.ret)
+        return err_set(err, CHIME_EINVAL, NULL, "a claim needs a row to fill");
+    if (op->outbox_claim.lease_us <= 0)
+        return err_set(err, CHIME_EINVAL, "lease", "'%" PRId64 "' is not a lease",
+                       op->outbox_claim.lease_us);
+    return 0;
+}
+
+static int check_outbox_done(const struct store_op *op, struct err *err)
+{
+    enum store_outbox_state st = op->outbox_done.state;
+
+    if (st != STORE_OUTBOX_PENDING && st != STORE_OUTBOX_DELIVERED && st != STORE_OUTBOX_FAILED)
+        return err_set(err, CHIME_EINVAL, "state", "'%d' is not how a delivery ends", (int)st);
+    return check_id(op->outbox_done.id, "id", err);
+}
+
+static int check_outbox_requeue(const struct store_op *op, struct err *err)
+{
+    return op->outbox_requeue.id ? check_id(op->outbox_requeue.id, "id", err) : 0;
+}
+
+static int check_outbox_prune(const struct store_op *op, struct err *err)
+{
+    if (op->outbox_prune.max < 0)
+        return err_set(err, CHIME_EINVAL, "max", "'%" PRId64 "' is negative",
+                       op->outbox_prune.max);
+    return 0;
+}
+
 static int (*const op_checks[STORE_OP_KIND_END])(const struct store_op *, struct err *) = {
     [STORE_OP_JOB_PUT] = check_job_put,         [STORE_OP_JOB_DELETE] = check_job_delete,
     [STORE_OP_JOB_STATE] = check_job_state,     [STORE_OP_RUN_INSERT] = check_run_insert,
     [STORE_OP_RUN_UPDATE] = check_run_update,   [STORE_OP_DEAD_INSERT] = check_dead_insert,
     [STORE_OP_DEAD_REMOVE] = check_dead_remove, [STORE_OP_PRUNE] = check_prune,
     [STORE_OP_JOB_PLAN] = check_job_plan,
+    [STORE_OP_OUTBOX_ADD] = check_outbox_add,
+    [STORE_OP_OUTBOX_CLAIM] = check_outbox_claim,
+    [STORE_OP_OUTBOX_DONE] = check_outbox_done,
+    [STORE_OP_OUTBOX_REQUEUE] = check_outbox_requeue,
+    [STORE_OP_OUTBOX_PRUNE] = check_outbox_prune,
+    [STORE_OP_TOKEN_INSERT] = check_token_insert, [STORE_OP_TOKEN_REVOKE] = check_token_revoke,
+    [STORE_OP_AUDIT_INSERT] = check_audit_insert, [STORE_OP_AUDIT_PRUNE] = check_audit_prune,
 };
 
 /* Clears OP's results and refuses it (op->rc < 0) when malformed. */
@@ -253,17 +366,43 @@ static int check_limit(int limit, int *ret, struct err *err)
 
 /* ---- writing ---- */
 
+/* The backend writes the chain from FIRST as one transaction, timed for
+ * the commit latency histogram and the health check (the last commit and
+ * the last failure of a whole transaction). Under write_lock. */
+static int batch_write(struct store *s, struct store_op *first, struct err *e)
+{
+    struct timespec t0, t1, now;
+    int rc;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = s->be->write(s->b, first, e);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    clock_gettime(CLOCK_REALTIME, &now);
+    s->stats.batches++;
+    if (rc == 0) {
+        s->stats.commits++;
+        s->stats.last_commit_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+    } else {
+        s->stats.last_failure_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+        snprintf(s->stats.last_error, sizeof s->stats.last_error, "%.120s", e->msg);
+    }
+    pthread_mutex_lock(&s->health_lock);
+    s->last_commit_us = s->stats.last_commit_us;
+    s->last_failure_us = s->stats.last_failure_us;
+    memcpy(s->last_error, s->stats.last_error, sizeof s->last_error);
+    pthread_mutex_unlock(&s->health_lock);
+    metric_observe(rc == 0 ? s->commit_ok : s->commit_failed,
+                   (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    return rc;
+}
+
 /* Runs the chain from FIRST as one batch. */
 static void write_batch(struct store *s, struct store_op *first)
 {
     struct err e = {0};
-    int rc;
 
     pthread_mutex_lock(&s->write_lock);
-    rc = s->be->write(s->b, first, &e);
-    s->stats.batches++;
-    if (rc == 0)
-        s->stats.commits++;
+    (void)batch_write(s, first, &e);
     for (struct store_op *op = first; op; op = op->next) {
         s->stats.ops++;
         if (op->rc < 0)
@@ -292,7 +431,33 @@ int store_exec_all(struct store *s, struct store_op *const *ops, size_t n)
             ops[i - 1]->next = ops[i];
     }
     pthread_mutex_lock(&s->write_lock);
-    rc = s->be->write(s->b, ops[0], &e);
+    rc = batch_write(s, ops[0], &e);
+    for (size_t i = 0; i < n; i++) {
+        s->stats.ops++;
+        if (ops[i]->rc < 0)
+            s->stats.failed_ops++;
+        ops[i]->next = NULL;
+    }
+    pthread_mutex_unlock(&s->write_lock);
+    return rc;
+}
+
+int store_exec_atomic(struct store *s, struct store_op *const *ops, size_t n, size_t *ret_failed,
+                      struct err *err)
+{
+    struct store_op *failed = NULL;
+    struct err e = {0};
+    int rc;
+
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        op_prepare(ops[i]);
+        if (i > 0)
+            ops[i - 1]->next = ops[i];
+    }
+    pthread_mutex_lock(&s->write_lock);
+    rc = s->be->write_atomic(s->b, ops[0], &failed, &e);
     s->stats.batches++;
     if (rc == 0)
         s->stats.commits++;
@@ -301,8 +466,16 @@ int store_exec_all(struct store *s, struct store_op *const *ops, size_t n)
         if (ops[i]->rc < 0)
             s->stats.failed_ops++;
         ops[i]->next = NULL;
+        if (ops[i] == failed && ret_failed)
+            *ret_failed = i;
     }
     pthread_mutex_unlock(&s->write_lock);
+    if (rc < 0) {
+        if (!failed && ret_failed)
+            *ret_failed = n;
+        if (err)
+            *err = e;
+    }
     return rc;
 }
 
@@ -486,6 +659,55 @@ int store_prune(struct store *s, int64_t job_id, int64_t keep, int64_t before_us
     return rc;
 }
 
+int store_token_insert(struct store *s, const struct store_token *t, int64_t *ret_id,
+                       struct err *err)
+{
+    struct store_op op = {.kind = STORE_OP_TOKEN_INSERT};
+    int rc;
+
+    op.token_insert.token = t;
+    rc = exec_into(s, &op, err);
+    if (rc >= 0 && ret_id)
+        *ret_id = op.ret_id;
+    return rc;
+}
+
+int store_token_revoke(struct store *s, const char *name, int64_t now_us, struct err *err)
+{
+    struct store_op op = {.kind = STORE_OP_TOKEN_REVOKE};
+
+    op.token_revoke.name = name;
+    op.token_revoke.now_us = now_us;
+    return exec_into(s, &op, err);
+}
+
+int store_audit_insert(struct store *s, const struct store_audit *a, int64_t *ret_id,
+                       struct err *err)
+{
+    struct store_op op = {.kind = STORE_OP_AUDIT_INSERT};
+    int rc;
+
+    op.audit_insert.entry = *a;
+    rc = exec_into(s, &op, err);
+    if (rc >= 0 && ret_id)
+        *ret_id = op.ret_id;
+    return rc;
+}
+
+int store_audit_prune(struct store *s, int64_t before_us, int64_t keep, int64_t *ret_n,
+                      struct err *err)
+{
+    struct store_op op = {.kind = STORE_OP_AUDIT_PRUNE};
+    int rc;
+
+    op.audit_prune.before_us = before_us;
+    op.audit_prune.keep = keep;
+    rc = exec_into(s, &op, err);
+    if (rc >= 0 && ret_n)
+        *ret_n = op.ret_id;
+    return rc;
+}
+
 /* ---- opening and closing ---- */
 
 static void store_release_locks(struct store *s)
@@ -493,6 +715,7 @@ static void store_release_locks(struct store *s)
     pthread_cond_destroy(&s->queue_cond);
     pthread_mutex_destroy(&s->queue_lock);
     pthread_mutex_destroy(&s->write_lock);
+    pthread_mutex_destroy(&s->health_lock);
 }
 
 /* Frees S when no libuv handle was made: otherwise on_closed() does. */
@@ -538,6 +761,19 @@ int store_open(const struct store_options *opt, struct store **ret, struct err *
         return err_set(err, CHIME_ENOMEM, NULL, "out of memory");
     s->be = be;
     s->batch_max = o.batch_max;
+    pthread_mutex_init(&s->health_lock, NULL);
+    if (o.metrics) {
+        static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                        0.05,   0.1,   0.25,   0.5,   1,    2.5, 5, 10};
+        static const char *const labels[] = {"result", NULL};
+        struct metric_family *f = metrics_family(
+            o.metrics, METRIC_HISTOGRAM, "chime_store_commit_seconds",
+            "Write transactions of the store (group commits), by result, in seconds", labels,
+            bounds, sizeof bounds / sizeof bounds[0], -1, 0);
+
+        s->commit_ok = metrics_get(f, (const char *const[]){"committed"});
+        s->commit_failed = metrics_get(f, (const char *const[]){"failed"});
+    }
     s->loop = o.loop;
     pthread_mutex_init(&s->write_lock, NULL);
     pthread_mutex_init(&s->queue_lock, NULL);
@@ -726,9 +962,117 @@ int store_dead_list(struct store *s, const struct store_dead_filter *f, struct s
     return s->be->dead_list(s->b, f, limit, ret, err);
 }
 
+int store_token_get(struct store *s, const char *key, struct store_token *ret, struct err *err)
+{
+    if (!key || !*key || strnlen(key, STORE_TOKEN_KEY_MAX + 1) > STORE_TOKEN_KEY_MAX)
+        return err_set(err, CHIME_EINVAL, "token", "not a token id");
+    return s->be->token_get(s->b, key, ret, err);
+}
+
+int store_token_list(struct store *s, bool revoked, const char *cursor, int limit,
+                     struct store_token_page *ret, struct err *err)
+{
+    int rc = check_limit(limit, &limit, err);
+
+    return rc < 0 ? rc : s->be->token_list(s->b, revoked, cursor, limit, ret, err);
+}
+
+int store_token_count(struct store *s, int64_t *ret, struct err *err)
+{
+    return s->be->token_count(s->b, ret, err);
+}
+
+static int check_audit_filter(const struct store_audit_filter *f, struct err *err)
+{
+    int rc = check_filter_job(f->ns, f->name, err);
+
+    if (rc == 0 && f->ns && !f->name)
+        rc = err_set(err, CHIME_EINVAL, "job", "an audit filter names a whole job");
+    if (rc == 0 && f->token)
+        rc = check_text(f->token, STORE_TEXT_MAX, "token", err);
+    return rc;
+}
+
+int store_audit_list(struct store *s, const struct store_audit_filter *f,
+                     struct store_audit_page *ret, struct err *err)
+{
+    int limit = 0, rc;
+
+    if ((rc = check_audit_filter(f, err)) < 0 || (rc = check_limit(f->limit, &limit, err)) < 0)
+        return rc;
+    return s->be->audit_list(s->b, f, limit, ret, err);
+}
+
+int store_audit_count(struct store *s, const struct store_audit_filter *f, int64_t *ret,
+                      struct err *err)
+{
+    int rc = check_audit_filter(f, err);
+
+    return rc < 0 ? rc : s->be->audit_count(s->b, f, ret, err);
+}
+
+static int check_outbox_filter(const struct store_outbox_filter *f, struct err *err)
+{
+    int rc = check_filter_job(f->ns, f->name, err);
+
+    if (rc == 0 && f->channel)
+        rc = check_name(f->channel, "channel", err);
+    if (rc == 0 && f->state && ((int)f->state < 0 || f->state >= STORE_OUTBOX_STATE_END))
+        rc = err_set(err, CHIME_EINVAL, "state", "'%d' is not a notification state",
+                     (int)f->state);
+    return rc;
+}
+
+int store_outbox_list(struct store *s, const struct store_outbox_filter *f,
+                      struct store_outbox_page *ret, struct err *err)
+{
+    int limit = 0, rc;
+
+    if ((rc = check_outbox_filter(f, err)) < 0 || (rc = check_limit(f->limit, &limit, err)) < 0)
+        return rc;
+    return s->be->outbox_list(s->b, f, limit, ret, err);
+}
+
+int store_outbox_count(struct store *s, const struct store_outbox_filter *f, int64_t *ret,
+                       struct err *err)
+{
+    int rc = check_outbox_filter(f, err);
+
+    return rc < 0 ? rc : s->be->outbox_count(s->b, f, ret, err);
+}
+
+int store_outbox_get(struct store *s, int64_t id, struct store_outbox *ret, struct err *err)
+{
+    int rc = check_id(id, "id", err);
+
+    return rc < 0 ? rc : s->be->outbox_get(s->b, id, ret, err);
+}
+
+int store_outbox_next_due(struct store *s, int64_t *ret_us, struct err *err)
+{
+    return s->be->outbox_next_due(s->b, ret_us, err);
+}
+
 int store_check(struct store *s, struct err *err)
 {
     return s->be->check(s->b, err);
+}
+
+int store_backup(struct store *s, const char *dest, struct err *err)
+{
+    if (!dest || !*dest)
+        return err_set(err, CHIME_EINVAL, "path", "a backup needs a destination");
+    return s->be->backup(s->b, dest, err);
+}
+
+void store_write_health(struct store *s, int64_t *ret_commit_us, int64_t *ret_failure_us,
+                        char *error, size_t len)
+{
+    pthread_mutex_lock(&s->health_lock);
+    *ret_commit_us = s->last_commit_us;
+    *ret_failure_us = s->last_failure_us;
+    snprintf(error, len, "%s", s->last_error);
+    pthread_mutex_unlock(&s->health_lock);
 }
 
 void store_stats(struct store *s, struct store_stats *ret)

@@ -35,6 +35,7 @@
 
 struct store;
 struct uv_loop_s;
+struct metrics;
 
 #define STORE_NAME_MAX      63      /* bytes of a namespace or a job name */
 #define STORE_DOC_MAX       1048576 /* bytes of a job document (1 MiB) */
@@ -85,6 +86,7 @@ struct store_options {
     int readers;            /* read connections; 0: 4 */
     int busy_timeout_ms;    /* wait for another process's lock; 0: 5000 */
     int batch_max;          /* ops per group commit at most; 0: 256 */
+    struct metrics *metrics; /* borrowed: commit latency goes there; NULL: none */
 };
 
 /* Opens (creating if needed) and migrates the database, and returns an
@@ -138,6 +140,7 @@ struct store_job_filter {
     const char *ns;        /* NULL: every namespace */
     const char *label_key; /* with label_value: jobs with that label; NULL: any */
     const char *label_value;
+    const char *ns_in;  /* a JSON array: only jobs in these namespaces; NULL: any */
     const char *cursor; /* a page's next_cursor; NULL or "": the first page */
     int limit;          /* 0: STORE_LIMIT_DEFAULT; at most STORE_LIMIT_MAX */
 };
@@ -282,6 +285,7 @@ struct store_run_filter {
     enum store_run_state state; /* 0: every state */
     int64_t since_us;           /* fire_us >= since_us; 0: no bound */
     int64_t until_us;           /* fire_us < until_us; 0: no bound */
+    const char *ns_in;          /* a JSON array: only these namespaces' runs; NULL: any */
     const char *cursor;         /* a page's next_cursor; NULL or "": the first page */
     int limit;                  /* 0: STORE_LIMIT_DEFAULT; at most STORE_LIMIT_MAX */
 };
@@ -318,6 +322,7 @@ struct store_dead {
 struct store_dead_filter {
     const char *ns;   /* NULL: every namespace */
     const char *name; /* with ns: one job */
+    const char *ns_in; /* a JSON array: only these namespaces' letters; NULL: any */
     const char *cursor;
     int limit;
 };
@@ -332,6 +337,164 @@ int store_dead_list(struct store *s, const struct store_dead_filter *f, struct s
                     struct err *err);
 void store_dead_page_release(struct store_dead_page *p);
 
+/* ---- tokens and the audit log (sqlite_tokens.c, sqlite_audit.c) ---- */
+
+#define STORE_TOKEN_KEY_MAX  32 /* bytes of a token's public id */
+#define STORE_TOKEN_HASH_MAX 64 /* bytes of a token's secret hash */
+#define STORE_ROLE_MAX       15 /* bytes of a role name */
+
+/* An API token. The store keeps its secret's hash, never the secret; it
+ * does not interpret role or namespaces (src/api/token.c does). Writes
+ * borrow the strings; reads return owned ones (store_token_release). */
+struct store_token {
+    int64_t id;
+    char key[STORE_TOKEN_KEY_MAX + 1]; /* the public id in the secret */
+    char name[STORE_NAME_MAX + 1];     /* unique among live tokens */
+    char role[STORE_ROLE_MAX + 1];     /* "viewer", "operator", "admin" */
+    char *namespaces;                  /* a JSON array of names; NULL: every one */
+    unsigned char hash[STORE_TOKEN_HASH_MAX];
+    size_t hash_len;
+    int64_t created_us;
+    char *created_by; /* the creating token's name; NULL: the daemon */
+    int64_t expires_us; /* STORE_NULL: never */
+    int64_t revoked_us; /* STORE_NULL: live */
+};
+
+void store_token_release(struct store_token *t);
+/* The token whose public id is KEY, revoked or not; CHIME_ENOTFOUND. */
+int store_token_get(struct store *s, const char *key, struct store_token *ret, struct err *err);
+
+struct store_token_page {
+    struct store_token *items; /* oldest first */
+    size_t n;
+    char next_cursor[STORE_CURSOR_MAX];
+};
+
+/* Tokens by id; revoked ones too when REVOKED. */
+int store_token_list(struct store *s, bool revoked, const char *cursor, int limit,
+                     struct store_token_page *ret, struct err *err);
+void store_token_page_release(struct store_token_page *p);
+/* How many tokens there are, revoked ones included (0: a fresh store). */
+int store_token_count(struct store *s, int64_t *ret, struct err *err);
+
+/* One audit entry: a mutating API request and its outcome. Writes borrow
+ * the strings; reads return owned ones (store_audit_release). */
+struct store_audit {
+    int64_t id;
+    int64_t at_us;
+    char *token;   /* the token's name; NULL: none */
+    char *address; /* the client's address */
+    char *method;  /* "POST" */
+    char *route;   /* the route's template, "/api/v1/jobs/{namespace}/{name}" */
+    char *target;  /* the request's path */
+    char ns[STORE_NAME_MAX + 1];   /* the job's, "" when none */
+    char name[STORE_NAME_MAX + 1];
+    int64_t run_id;         /* STORE_NULL: none */
+    int64_t version_before; /* of the job; STORE_NULL: none (new, or no job) */
+    int64_t version_after;  /* STORE_NULL: none (deleted, or no change made) */
+    int64_t status;         /* the HTTP status answered */
+};
+
+void store_audit_init(struct store_audit *a);
+void store_audit_release(struct store_audit *a);
+
+struct store_audit_filter {
+    const char *ns;     /* with name: one job's entries; NULL: any */
+    const char *name;
+    const char *token;  /* one token's entries; NULL: any */
+    int64_t since_us;   /* at_us >= since_us; 0: no bound */
+    int64_t until_us;   /* at_us < until_us; 0: no bound */
+    const char *ns_in;  /* JSON array: only entries of jobs in these namespaces; NULL: any */
+    const char *cursor; /* a page's next_cursor */
+    int limit;
+};
+
+struct store_audit_page {
+    struct store_audit *items; /* newest first */
+    size_t n;
+    char next_cursor[STORE_CURSOR_MAX];
+};
+
+int store_audit_list(struct store *s, const struct store_audit_filter *f,
+                     struct store_audit_page *ret, struct err *err);
+int store_audit_count(struct store *s, const struct store_audit_filter *f, int64_t *ret,
+                      struct err *err);
+void store_audit_page_release(struct store_audit_page *p);
+
+/* ---- the notification outbox (sqlite_outbox.c, docs/notify.md) ---- */
+
+/* A notification's life: pending until its due instant, delivering while
+ * a deliverer holds it (until due_us: a lease, so a deliverer that died
+ * leaves it due again), then delivered, or pending again with a later
+ * due_us after a failed attempt, or failed for good. */
+enum store_outbox_state {
+    STORE_OUTBOX_PENDING = 1,
+    STORE_OUTBOX_DELIVERING,
+    STORE_OUTBOX_DELIVERED,
+    STORE_OUTBOX_FAILED,
+    STORE_OUTBOX_STATE_END
+};
+
+#define STORE_DELIVERY_ID_LEN 33 /* 32 hex digits and NUL */
+#define STORE_EVENT_MAX       15 /* bytes of an event name ("recovery") */
+#define STORE_PAYLOAD_MAX     65536 /* bytes of a notification's event JSON */
+
+/* One event for one channel. Reads return owned strings, freed by
+ * store_outbox_release(). */
+struct store_outbox {
+    int64_t id;
+    char delivery_id[STORE_DELIVERY_ID_LEN]; /* random, fixed at enqueue: receivers dedupe by it */
+    int64_t job_id;
+    char ns[STORE_NAME_MAX + 1];
+    char name[STORE_NAME_MAX + 1];
+    int64_t run_id;                     /* STORE_NULL: none */
+    char event[STORE_EVENT_MAX + 1];    /* "failure", "success", ... */
+    char channel[STORE_NAME_MAX + 1];
+    char *payload;                      /* the event's JSON text */
+    enum store_outbox_state state;
+    int64_t attempts;                   /* delivery attempts begun */
+    int64_t created_us;
+    int64_t due_us;                     /* pending: next attempt; delivering: lease end */
+    int64_t updated_us;
+    int64_t delivered_us;               /* STORE_NULL: not delivered */
+    int64_t last_status;                /* the last answer's HTTP or SMTP code; STORE_NULL */
+    char *last_error;                   /* the last failure; NULL */
+};
+
+void store_outbox_release(struct store_outbox *o);
+
+struct store_outbox_filter {
+    enum store_outbox_state state; /* 0: every state */
+    const char *ns;                /* with name: one job's; NULL: every job */
+    const char *name;
+    const char *channel;           /* NULL: every channel */
+    const char *ns_in;             /* JSON array: only jobs of these namespaces; NULL: any */
+    const char *cursor;
+    int limit;
+};
+
+struct store_outbox_page {
+    struct store_outbox *items; /* newest first */
+    size_t n;
+    char next_cursor[STORE_CURSOR_MAX];
+};
+
+/* A page of notifications; a job named in F that does not exist is
+ * CHIME_ENOTFOUND. */
+int store_outbox_list(struct store *s, const struct store_outbox_filter *f,
+                      struct store_outbox_page *ret, struct err *err);
+int store_outbox_count(struct store *s, const struct store_outbox_filter *f, int64_t *ret,
+                       struct err *err);
+void store_outbox_page_release(struct store_outbox_page *p);
+int store_outbox_get(struct store *s, int64_t id, struct store_outbox *ret, struct err *err);
+/* The earliest due_us of a pending or delivering notification into
+ * *RET_US; INT64_MAX when there is none. */
+int store_outbox_next_due(struct store *s, int64_t *ret_us, struct err *err);
+
+const char *store_outbox_state_name(enum store_outbox_state st);
+int store_outbox_state_parse(const char *name, const char *field, enum store_outbox_state *ret,
+                             struct err *err);
+
 /* ---- writes ---- */
 
 enum store_op_kind {
@@ -344,6 +507,15 @@ enum store_op_kind {
     STORE_OP_DEAD_REMOVE,
     STORE_OP_PRUNE,
     STORE_OP_JOB_PLAN,
+    STORE_OP_TOKEN_INSERT,
+    STORE_OP_TOKEN_REVOKE,
+    STORE_OP_AUDIT_INSERT,
+    STORE_OP_AUDIT_PRUNE,
+    STORE_OP_OUTBOX_ADD,
+    STORE_OP_OUTBOX_CLAIM,
+    STORE_OP_OUTBOX_DONE,
+    STORE_OP_OUTBOX_REQUEUE,
+    STORE_OP_OUTBOX_PRUNE,
     STORE_OP_KIND_END
 };
 
@@ -373,7 +545,8 @@ typedef void store_cb(struct store_op *op);
  *             number, fresh state and its old runs.
  * job_delete  marks a live job deleted (CHIME_ENOTFOUND if there is none;
  *             expect_version as above) and removes its dead letters; its
- *             versions and runs stay until pruned.
+ *             versions and runs stay until pruned. ret_version is the
+ *             version it was at.
  * job_state   writes the fields of a live job's state named in set.
  * run_insert  ret_id is the new run's id, or STORE_EXISTS and the id of
  *             the run already recorded for (job, fire, attempt). A
@@ -394,7 +567,41 @@ typedef void store_cb(struct store_op *op);
  *             before_us (0: no age limit); queued, running and
  *             dead-lettered runs are never deleted. ret_ids (owned by the
  *             caller, free()) lists the deleted runs, whose output files
- *             the caller removes. */
+ *             the caller removes.
+ * token_insert adds a token (ret_id its id); a live token of the same
+ *             name is CHIME_ECONFLICT.
+ * token_revoke marks the live token NAME revoked at now_us (ret_id its
+ *             id); CHIME_ENOTFOUND when there is none.
+ * audit_insert appends an entry (ret_id its id). With after set (an op
+ *             earlier in the same transaction, store_exec_all), the entry
+ *             records that op's change: it is written only when that op
+ *             succeeded, and a job_put's new version becomes its
+ *             version_after (a job_delete's deleted version its
+ *             version_before) when those are STORE_NULL.
+ * audit_prune deletes entries older than before_us (0: no age limit) and
+ *             all but the newest keep (0: no count limit); ret_id is how
+ *             many went.
+ * outbox_add  adds one pending notification per channel that the job's
+ *             document (version job_version, 0: the current one) lists
+ *             for event (its "notify"."on_<event>"), each with a new
+ *             random delivery id, due at now_us. (key, channel) is
+ *             unique: an event added again (a restart that replays a
+ *             run's end) adds nothing. ret_ids lists the new rows (owned,
+ *             free()); none when the job lists no channel for the event.
+ * outbox_claim takes the pending (or lease-expired delivering) row due
+ *             first at now_us: delivering, attempts + 1, due_us now_us +
+ *             lease_us. ret_id is its id and *ret the row (owned strings:
+ *             store_outbox_release() also on failure); ret_id 0: none due.
+ * outbox_done ends claim (id, attempts): state delivered, pending again
+ *             (due at due_us) or failed, with the answer's status and
+ *             error. CHIME_ECONFLICT when the row is no longer that claim.
+ * outbox_requeue with id: a failed row is pending again, due now, its
+ *             attempts counted from 0 (CHIME_ENOTFOUND, CHIME_ECONFLICT
+ *             when it is not failed); with id 0: every delivering row is
+ *             pending again (start-up: their deliverer was this process).
+ *             ret_id is how many rows changed.
+ * outbox_prune deletes at most max (0: 1000) delivered or failed rows
+ *             created before before_us; ret_id is how many went. */
 struct store_op {
     enum store_op_kind kind;
     union {
@@ -445,6 +652,53 @@ struct store_op {
             int64_t job_id;
             struct store_job_plan plan;
         } job_plan;
+        struct {
+            const struct store_token *token; /* its id, revoked_us ignored */
+        } token_insert;
+        struct {
+            const char *name;
+            int64_t now_us;
+        } token_revoke;
+        struct {
+            struct store_audit entry; /* from store_audit_init(); id ignored */
+            const struct store_op *after; /* NULL: a change of its own */
+        } audit_insert;
+        struct {
+            int64_t before_us;
+            int64_t keep;
+        } audit_prune;
+        struct {
+            const char *ns;
+            const char *name;
+            int64_t job_version;    /* 0: the current version */
+            int64_t run_id;         /* STORE_NULL: none */
+            const char *event;      /* "failure", ... */
+            const char *key;        /* the event's identity, unique per event */
+            const char *payload;    /* JSON text */
+            int64_t now_us;
+        } outbox_add;
+        struct {
+            int64_t now_us;
+            int64_t lease_us;
+            struct store_outbox *ret;
+        } outbox_claim;
+        struct {
+            int64_t id;
+            int64_t attempts;       /* the claim's */
+            enum store_outbox_state state;
+            int64_t due_us;         /* pending: the next attempt */
+            int64_t status;         /* STORE_NULL: none */
+            const char *error;      /* NULL: none; cut at STORE_ERROR_MAX */
+            int64_t now_us;
+        } outbox_done;
+        struct {
+            int64_t id;
+            int64_t now_us;
+        } outbox_requeue;
+        struct {
+            int64_t before_us;
+            int64_t max;
+        } outbox_prune;
     };
 
     /* Results, set when the op is done. */
@@ -472,6 +726,14 @@ int store_exec(struct store *s, struct store_op *op);
  * result. Not on a running loop. */
 int store_exec_all(struct store *s, struct store_op *const *ops, size_t n);
 
+/* Runs the N ops of OPS in one transaction that commits only when every
+ * op succeeds: all or nothing (an import). The first op that fails rolls
+ * the whole transaction back; then every op has failed, *RET_FAILED (may
+ * be NULL) is its index (N when the transaction itself failed) and ERR
+ * says why. Returns 0 or -code. Blocking; not on a running loop. */
+int store_exec_atomic(struct store *s, struct store_op *const *ops, size_t n, size_t *ret_failed,
+                      struct err *err);
+
 /* Queues OP for the store thread; CB(op) runs on the loop thread once it
  * is committed or has failed (op->rc). Any thread may submit; ops are
  * done, and called back, in submission order. Fails (and CB is not
@@ -494,6 +756,16 @@ int store_dead_remove(struct store *s, int64_t run_id, struct err *err);
 int store_prune(struct store *s, int64_t job_id, int64_t keep, int64_t before_us, int64_t **ret_ids,
                 size_t *ret_n, struct err *err);
 
+int store_token_insert(struct store *s, const struct store_token *t, int64_t *ret_id,
+                       struct err *err);
+int store_token_revoke(struct store *s, const char *name, int64_t now_us, struct err *err);
+int store_audit_insert(struct store *s, const struct store_audit *a, int64_t *ret_id,
+                       struct err *err);
+/* Deletes audit entries older than BEFORE_US and past the newest KEEP (0
+ * turns either limit off); *RET_N (may be NULL) is how many went. */
+int store_audit_prune(struct store *s, int64_t before_us, int64_t keep, int64_t *ret_n,
+                      struct err *err);
+
 /* ---- the rest ---- */
 
 struct store_stats {
@@ -501,13 +773,30 @@ struct store_stats {
     uint64_t commits;    /* of them, committed */
     uint64_t ops;        /* ops done */
     uint64_t failed_ops; /* of them, failed */
+    int64_t last_commit_us;  /* the last committed transaction; 0: none yet */
+    int64_t last_failure_us; /* the last transaction that failed whole; 0: none */
+    char last_error[128];    /* ...and why */
 };
 
 void store_stats(struct store *s, struct store_stats *ret);
+/* The instants of the last committed write transaction and of the last
+ * that failed whole (0: none since open), and the failure's message into
+ * ERROR (LEN bytes). Never waits for a transaction in progress (health
+ * checks call it from any thread). */
+void store_write_health(struct store *s, int64_t *ret_commit_us, int64_t *ret_failure_us,
+                        char *error, size_t len);
 
 /* Checks the database's structure and foreign keys; CHIME_EIO names the
  * first problem. */
 int store_check(struct store *s, struct err *err);
+
+/* Copies the database into a new file at DEST (which must not exist, or
+ * be empty), consistent as of one moment while the daemon goes on
+ * writing: SQLite's online backup API, on a connection of its own, in
+ * steps, from one read snapshot, so the store's writer is never held.
+ * The copy is a complete database in rollback-journal mode, whole on disk
+ * when this returns. CHIME_EIO (DEST is removed again on failure). */
+int store_backup(struct store *s, const char *dest, struct err *err);
 
 /* "queued", "timed_out", "catch_up": the names in the API and the database. */
 const char *store_run_state_name(enum store_run_state st);

@@ -110,6 +110,55 @@ void store_run_release(struct store_run *r)
     store_run_init(r);
 }
 
+void store_token_release(struct store_token *t)
+{
+    if (!t)
+        return;
+    free(t->namespaces);
+    free(t->created_by);
+    memset(t, 0, sizeof *t);
+}
+
+void store_token_page_release(struct store_token_page *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        store_token_release(&p->items[i]);
+    free(p->items);
+    memset(p, 0, sizeof *p);
+}
+
+void store_audit_init(struct store_audit *a)
+{
+    memset(a, 0, sizeof *a);
+    a->run_id = STORE_NULL;
+    a->version_before = STORE_NULL;
+    a->version_after = STORE_NULL;
+}
+
+void store_audit_release(struct store_audit *a)
+{
+    if (!a)
+        return;
+    free(a->token);
+    free(a->address);
+    free(a->method);
+    free(a->route);
+    free(a->target);
+    store_audit_init(a);
+}
+
+void store_audit_page_release(struct store_audit_page *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        store_audit_release(&p->items[i]);
+    free(p->items);
+    memset(p, 0, sizeof *p);
+}
+
 void store_job_release(struct store_job *j)
 {
     if (!j)
@@ -294,4 +343,55 @@ int store_cursor_names_parse(const char *c, char *ns, char *name, struct err *er
     if (!hex_get(&p, '.', ns) || *p++ != '.' || !hex_get(&p, '\0', name))
         return bad_cursor(c, err);
     return 0;
+}
+
+/* ---- the outbox ---- */
+
+static const char *const outbox_state_names[STORE_OUTBOX_STATE_END] = {
+    [STORE_OUTBOX_PENDING] = "pending",
+    [STORE_OUTBOX_DELIVERING] = "delivering",
+    [STORE_OUTBOX_DELIVERED] = "delivered",
+    [STORE_OUTBOX_FAILED] = "failed",
+};
+
+const char *store_outbox_state_name(enum store_outbox_state st)
+{
+    if ((int)st <= 0 || st >= STORE_OUTBOX_STATE_END)
+        return "unknown";
+    return outbox_state_names[st];
+}
+
+int store_outbox_state_parse(const char *name, const char *field, enum store_outbox_state *ret,
+                             struct err *err)
+{
+    char q[64];
+
+    for (int i = 1; name && i < STORE_OUTBOX_STATE_END; i++) {
+        if (strcmp(outbox_state_names[i], name) == 0) {
+            *ret = (enum store_outbox_state)i;
+            return 0;
+        }
+    }
+    return err_set(err, CHIME_EINVAL, field,
+                   "'%s' is not a notification state (pending delivering delivered failed)",
+                   name ? err_quote(name, 40, q, sizeof q) : "");
+}
+
+void store_outbox_release(struct store_outbox *o)
+{
+    if (!o)
+        return;
+    free(o->payload);
+    free(o->last_error);
+    memset(o, 0, sizeof *o);
+}
+
+void store_outbox_page_release(struct store_outbox_page *p)
+{
+    for (size_t i = 0; p && i < p->n; i++)
+        store_outbox_release(&p->items[i]);
+    if (p) {
+        free(p->items);
+        memset(p, 0, sizeof *p);
+    }
 }

@@ -1,7 +1,9 @@
-/* log.c: log lines (see log.h). */
+/* log.c: log lines (see log.h). A line is built in a bounded buffer and
+ * written with one write(2), so lines of several threads never mix. */
 #include "util/log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,47 +13,154 @@
 #include "time/isotime.h"
 #include "../banned.h"
 
-static bool text_format;
+#define MSG_MAX  1024
+#define LINE_MAX_ 1600  /* a message escaped 6 bytes a byte is cut, never overflows */
+
+static _Atomic int format = LOG_LOGFMT;
+static _Atomic int min_level = LOG_INFO;
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+static const char *const format_names[] = {"logfmt", "json", "text"};
+
+void log_set_format(enum log_format f)
+{
+    atomic_store(&format, (int)f);
+}
 
 void log_set_text(bool text)
 {
-    text_format = text;
+    log_set_format(text ? LOG_TEXT : LOG_LOGFMT);
 }
 
-static void emit(const char *level, const char *fmt, va_list ap)
+void log_set_level(enum log_level level)
 {
-    char msg[1024], line[1400], ts[ISOTIME_LEN];
+    atomic_store(&min_level, (int)level);
+}
+
+int log_format_parse(const char *name, enum log_format *ret)
+{
+    for (size_t i = 0; i < sizeof format_names / sizeof format_names[0]; i++)
+        if (!strcmp(name, format_names[i])) {
+            *ret = (enum log_format)i;
+            return 0;
+        }
+    return -1;
+}
+
+int log_level_parse(const char *name, enum log_level *ret)
+{
+    for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++)
+        if (!strcmp(name, level_names[i])) {
+            *ret = (enum log_level)i;
+            return 0;
+        }
+    return -1;
+}
+
+/* The length of the valid UTF-8 sequence at P (N bytes left), 0 if none. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    size_t len, i;
+    uint32_t c;
+
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf)
+        len = 2, c = p[0] & 0x1f;
+    else if (p[0] >= 0xe0 && p[0] <= 0xef)
+        len = 3, c = p[0] & 0x0f;
+    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+        len = 4, c = p[0] & 0x07;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (p[i] & 0x3f);
+    }
+    if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff)))
+        || (len == 4 && (c < 0x10000 || c > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+/* MSG quoted into LINE at *O: a JSON string when JSON, else logfmt's
+ * quoting (backslash, quote, controls as \xNN). Stops short of the end. */
+static void put_quoted(char *line, size_t cap, size_t *o, const char *msg, bool json)
+{
+    const unsigned char *p = (const unsigned char *)msg;
+    size_t n = strlen(msg), k = *o;
+
+    line[k++] = '"';
+    while (n && k + 8 < cap) {
+        size_t len = utf8_len(p, n);
+
+        if (*p == '"' || *p == '\\') {
+            line[k++] = '\\';
+            line[k++] = (char)*p;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            k += (size_t)snprintf(line + k, cap - k, json ? "\\u%04x" : "\\x%02x", *p);
+        } else if (len == 0 && json) {
+            k += (size_t)snprintf(line + k, cap - k, "\\ufffd");
+            len = 1;
+        } else if (len == 0) {
+            k += (size_t)snprintf(line + k, cap - k, "\\x%02x", *p);
+            len = 1;
+        } else {
+            memcpy(line + k, p, len);
+            k += len;
+        }
+        if (len == 0)
+            len = 1;
+        p += len;
+        n -= len;
+    }
+    line[k++] = '"';
+    *o = k;
+}
+
+static void emit(enum log_level level, const char *fmt, va_list ap)
+{
+    char msg[MSG_MAX], line[LINE_MAX_], ts[ISOTIME_LEN];
     struct timespec now;
-    size_t o = 0;
+    int f = atomic_load(&format);
+    size_t o;
     int len;
 
+    if ((int)level < atomic_load(&min_level))
+        return;
     clock_gettime(CLOCK_REALTIME, &now);
     isotime_format_utc((int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000, ts, sizeof ts);
     vsnprintf(msg, sizeof msg, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
-    if (text_format) {
-        len = snprintf(line, sizeof line, "%s %s %s\n", ts, level, msg);
+    if (f == LOG_TEXT) {
+        len = snprintf(line, sizeof line, "%s %s %s\n", ts, level_names[level], msg);
+        if (len < 0)
+            return;
+        o = (size_t)len < sizeof line ? (size_t)len : sizeof line - 1;
+        line[o - 1] = '\n';
     } else {
-        /* logfmt: quote the message, escaping quotes, backslashes, controls */
-        len = snprintf(line, sizeof line, "ts=%s level=%s msg=\"", ts, level);
+        len = snprintf(line, sizeof line,
+                       f == LOG_JSON ? "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":"
+                                     : "ts=%s level=%s msg=",
+                       ts, level_names[level]);
         o = len > 0 ? (size_t)len : 0;
-        for (const char *p = msg; *p && o + 6 < sizeof line; p++) {
-            unsigned char c = (unsigned char)*p;
-
-            if (c == '"' || c == '\\') {
-                line[o++] = '\\';
-                line[o++] = (char)c;
-            } else if (c < 0x20) {
-                o += (size_t)snprintf(line + o, sizeof line - o, "\\x%02x", c);
-            } else {
-                line[o++] = (char)c;
-            }
-        }
-        line[o++] = '"';
+        put_quoted(line, sizeof line - 2, &o, msg, f == LOG_JSON);
+        if (f == LOG_JSON)
+            line[o++] = '}';
         line[o++] = '\n';
-        len = (int)o;
     }
-    if (len > 0)
-        (void)!write(2, line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
+    (void)!write(2, line, o);
+}
+
+void log_debug(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    emit(LOG_DEBUG, fmt, ap);
+    va_end(ap);
 }
 
 void log_info(const char *fmt, ...)
@@ -59,7 +168,16 @@ void log_info(const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    emit("info", fmt, ap);
+    emit(LOG_INFO, fmt, ap);
+    va_end(ap);
+}
+
+void log_warn(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    emit(LOG_WARN, fmt, ap);
     va_end(ap);
 }
 
@@ -68,6 +186,6 @@ void log_error(const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    emit("error", fmt, ap);
+    emit(LOG_ERROR, fmt, ap);
     va_end(ap);
 }

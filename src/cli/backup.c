@@ -1,0 +1,190 @@
+/* backup.c: `chime backup PATH`, an online backup of the daemon's database
+ * written where the command runs (the daemon streams it: POST
+ * /api/v1/backup).
+ *
+ * The copy goes to a new file next to PATH, is checked (the length the
+ * daemon sent, the SHA-256 it computed, SQLite's header), synced, and only
+ * then renamed to PATH, so PATH is either the whole backup or not there:
+ * never a torn one. An existing PATH is kept unless --force says to
+ * replace it. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "cli/client.h"
+#include "util/err.h"
+#include "../banned.h"
+
+#define SQLITE_MAGIC "SQLite format 3"
+
+/* The SHA-256 of FD as hex; checks SQLite's header on the way. */
+static int check_copy(int fd, uint64_t len, char hex[2 * crypto_hash_sha256_BYTES + 1],
+                      struct err *err)
+{
+    crypto_hash_sha256_state st;
+    unsigned char buf[65536], out[crypto_hash_sha256_BYTES];
+    uint64_t off = 0;
+
+    if (len < 512)
+        return err_set(err, CHIME_EIO, "", "the daemon sent %" PRIu64 " bytes: not a database",
+                       len);
+    crypto_hash_sha256_init(&st);
+    while (off < len) {
+        ssize_t n = pread(fd, buf, sizeof buf, (off_t)off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return err_set(err, CHIME_EIO, "file", "reading the copy back failed: %s",
+                           n < 0 ? strerror(errno) : "it is shorter than written");
+        if (off == 0 && (n < 16 || memcmp(buf, SQLITE_MAGIC, sizeof SQLITE_MAGIC) != 0))
+            return err_set(err, CHIME_EIO, "", "the daemon's answer is not an SQLite database");
+        crypto_hash_sha256_update(&st, buf, (unsigned long long)n);
+        off += (uint64_t)n;
+    }
+    crypto_hash_sha256_final(&st, out);
+    sodium_bin2hex(hex, 2 * crypto_hash_sha256_BYTES + 1, out, sizeof out);
+    return 0;
+}
+
+/* Syncs the directory of PATH, so that the rename is durable too. */
+static void sync_dir(const char *path)
+{
+    char copy[PATH_MAX];
+    int fd;
+
+    snprintf(copy, sizeof copy, "%s", path);
+    fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+int cli_backup(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: chime backup PATH [--force] [--json]\n"
+        "  PATH     where to write the backup, on this machine: an SQLite database, consistent\n"
+        "           as of one moment while the daemon runs (to restore: stop the daemon, put\n"
+        "           it in place of DATA_DIR/chime.db, start the daemon)\n"
+        "  --force  replace PATH when it exists\n"
+        "  --json   {\"path\", \"bytes\", \"sha256\"} when done\n";
+    static const struct option opts[] = {
+        {"force", no_argument, NULL, 'f'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    char tmp[PATH_MAX], want[2 * crypto_hash_sha256_BYTES + 8], got[2 * crypto_hash_sha256_BYTES + 1];
+    struct client *c = NULL;
+    struct err err = {0};
+    struct stat sb;
+    const char *path;
+    bool force = false, json = false, made = false;
+    uint64_t bytes = 0;
+    int ch, rc, fd = -1;
+
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":fjh", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'f': force = true; break;
+        case 'j': json = true; break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: return cli_bad_option("backup", ch, argv);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_bad_args("backup", optind == argc ? "missing PATH" : "more than one PATH");
+    path = argv[optind];
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        err_set(&err, CHIME_EINVAL, "PATH", "%s is a directory: name the file to write", path);
+        cli_error("backup", &err);
+        return 2;
+    }
+    if (!force && stat(path, &sb) == 0) {
+        err_set(&err, CHIME_EINVAL, "PATH", "%s exists (--force replaces it)", path);
+        cli_error("backup", &err);
+        return 2;
+    }
+    if (sodium_init() < 0) {
+        err_set(&err, CHIME_EIO, "", "libsodium could not start");
+        cli_error("backup", &err);
+        return 1;
+    }
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.partial-XXXXXX", path) >= sizeof tmp) {
+        err_set(&err, CHIME_EINVAL, "PATH", "the path is too long");
+        cli_error("backup", &err);
+        return 2;
+    }
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        err_set(&err, CHIME_EINVAL, "PATH", "cannot write next to %s: %s", path, strerror(errno));
+        cli_error("backup", &err);
+        return 2;
+    }
+    made = true;
+    if (client_new(&c, &err) < 0) {
+        rc = client_fail(NULL, "backup", &err);
+        goto done;
+    }
+    rc = client_download(c, "POST", "/api/v1/backup", fd, "X-Chime-Sha256", want, sizeof want,
+                         &bytes, &err);
+    if (rc < 0) {
+        rc = client_fail(c, "backup", &err);
+        goto done;
+    }
+    if (check_copy(fd, bytes, got, &err) < 0 || (want[0] && strcmp(want, got) != 0)) {
+        if (!err.code)
+            err_set(&err, CHIME_EIO, "", "the copy received does not have the SHA-256 the daemon "
+                                         "sent: the transfer was damaged");
+        rc = client_fail(c, "backup", &err);
+        goto done;
+    }
+    if (fsync(fd) < 0 || close(fd) < 0) {
+        fd = -1;
+        err_set(&err, CHIME_EIO, "file", "writing %s failed: %s", tmp, strerror(errno));
+        rc = client_fail(c, "backup", &err);
+        goto done;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0) {
+        err_set(&err, CHIME_EIO, "PATH", "cannot put the backup at %s: %s", path, strerror(errno));
+        rc = client_fail(c, "backup", &err);
+        goto done;
+    }
+    made = false;
+    sync_dir(path);
+    if (json) {
+        json_t *o = json_pack("{s:s, s:I, s:s}", "path", path, "bytes", (json_int_t)bytes,
+                              "sha256", got);
+
+        rc = cli_json_print(o);
+        json_decref(o);
+    } else {
+        printf("backed up to %s (%" PRIu64 " bytes, sha256 %s)\n", path, bytes, got);
+        rc = fflush(stdout) == 0 ? 0 : 1;
+    }
+done:
+    if (fd >= 0)
+        close(fd);
+    if (made)
+        unlink(tmp);
+    client_free(c);
+    return rc;
+}
