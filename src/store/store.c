@@ -33,6 +33,8 @@
 #define BUSY_TIMEOUT_DEFAULT_MS 5000
 #define BATCH_DEFAULT           256
 
+#define LAZY_WAIT_US 1000 /* the longest a batch of lazy ops waits for company */
+
 struct store {
     const struct store_backend *be;
     void *b; /* the backend's handle */
@@ -49,6 +51,8 @@ struct store {
     /* guarded by queue_lock */
     pthread_mutex_t queue_lock;
     pthread_cond_t queue_cond;
+    bool gathering;           /* the writer waits for company (gather_lazy) */
+    bool urgent;              /* an op that must not wait came meanwhile */
     struct store_op *queue_head, *queue_tail; /* waiting for the thread */
     struct store_op *done_head, *done_tail;   /* waiting for the loop */
     bool stopping;
@@ -479,6 +483,41 @@ int store_exec_atomic(struct store *s, struct store_op *const *ops, size_t n, si
     return rc;
 }
 
+/* Whether OP may wait a moment for company: what a run's end writes. Its
+ * commit is an fdatasync like any other, and nobody waits on it to start a
+ * process, so a batch of only these gathers for up to LAZY_WAIT_US. */
+static bool op_lazy(const struct store_op *op)
+{
+    return op->kind == STORE_OP_RUN_UPDATE || op->kind == STORE_OP_JOB_STATE
+           || op->kind == STORE_OP_PRUNE || op->kind == STORE_OP_DEAD_INSERT
+           || op->kind == STORE_OP_OUTBOX_ADD;
+}
+
+/* With the queue lock held: waits up to LAZY_WAIT_US while the queue holds
+ * only lazy ops, fewer than a batch; returns as soon as another kind comes. */
+static void gather_lazy(struct store *s)
+{
+    struct timespec until;
+    int n = 0;
+
+    for (struct store_op *op = s->queue_head; op; op = op->next, n++)
+        if (!op_lazy(op))
+            return;
+    if (n >= s->batch_max || s->stopping)
+        return;
+    s->urgent = false;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += LAZY_WAIT_US * 1000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    s->gathering = true;
+    while (!s->stopping && !s->urgent
+           && pthread_cond_timedwait(&s->queue_cond, &s->queue_lock, &until) == 0)
+        ;
+    s->gathering = false;
+    s->urgent = false;
+}
+
 static void *writer_main(void *arg)
 {
     struct store *s = arg;
@@ -492,6 +531,7 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&s->queue_cond, &s->queue_lock);
         if (!s->queue_head)
             break; /* stopping, and nothing left */
+        gather_lazy(s);
         first = last = s->queue_head;
         while (last->next && n < s->batch_max) {
             last = last->next;
@@ -554,7 +594,10 @@ int store_submit(struct store *s, struct store_op *op, store_cb *cb)
     else
         s->queue_head = op;
     s->queue_tail = op;
-    pthread_cond_signal(&s->queue_cond);
+    if (!op_lazy(op))
+        s->urgent = true;
+    if (!s->gathering || s->urgent)
+        pthread_cond_signal(&s->queue_cond);
     pthread_mutex_unlock(&s->queue_lock);
     return 0;
 }
