@@ -35,7 +35,7 @@
 
 #define SETUP_TIMEOUT_MS 10000 /* for a holder to report; then the reply says so */
 #define IDLE_MIN         2     /* holders kept forked ahead of requests */
-#define IDLE_MAX         16    /* idle holders kept; more are let go */
+#define IDLE_MAX         64    /* idle holders kept; more are let go */
 
 struct exec_spawner {
     pid_t pid;
