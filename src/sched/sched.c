@@ -192,7 +192,7 @@ static int after_reserve(struct sched *s)
 {
     if (s->n_after_jobs == s->cap_after_jobs) {
         size_t cap = s->cap_after_jobs ? 2 * s->cap_after_jobs : 16;
-        struct sched_job **grown = realloc(s->after_jobs, cap * sizeof *grown);
+        struct sched_job **grown = realloc(s->after_jobs, cap * sizeof(struct sched_job *));
 
         if (!grown)
             return -1;
@@ -879,6 +879,7 @@ int sched_job_put(struct sched *s, struct job *j, int64_t key, int64_t version,
     if (!v || (j->sched.kind == JOB_AFTER && !(up = calloc(j->sched.n_after, 1)))
         || after_reserve(s) < 0) {
         free(v);
+        free(up);
         rc = err_set(err, CHIME_ENOMEM, NULL, "out of memory");
         goto fail;
     }
