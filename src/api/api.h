@@ -25,6 +25,7 @@ struct health_view;
 struct metrics;
 struct notify;
 struct job;
+struct secret_key;
 struct store;
 struct tz;
 
@@ -68,6 +69,9 @@ struct api_options {
      * /healthz checks that the store answers a read, nothing more. */
     void (*health)(void *ctx, struct health_view *ret);
     void *health_ctx;
+    /* Seals the secrets of job documents before they are stored
+     * (jobsecret.h); borrowed. NULL: a document with a secret is refused. */
+    const struct secret_key *secret_key;
     unsigned auth_burst;            /* failed authentications an address may make at once; 0: 10 */
     int64_t auth_interval_us;       /* ...and one more each; 0: 6 s */
 };

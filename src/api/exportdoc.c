@@ -222,8 +222,10 @@ int exportdoc_parse(const char *text, size_t len, const char *only_ns, struct ex
     }
     root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        add_errorf(&p, CHIME_EINVAL, SIZE_MAX, NULL, "", "not JSON: line %d, column %d: %s",
-                   jerr.line, jerr.column, jerr.text);
+        /* jansson quotes the token near the fault: perhaps a piece of a secret */
+        add_errorf(&p, CHIME_EINVAL, SIZE_MAX, NULL, "", "not JSON: line %d, column %d%s%s",
+                   jerr.line, jerr.column, memmem(text, len, "\"secret\"", 8) ? "" : ": ",
+                   memmem(text, len, "\"secret\"", 8) ? "" : jerr.text);
         goto invalid;
     }
     if (!json_is_object(root)) {

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "sched/job.h"
+#include "sched/jobsecret.h"
 #include "sched/sched.h"
 #include "store/store.h"
 #include "../banned.h"
@@ -81,6 +82,11 @@ static int job_view(struct api_call *c, const struct store_job *sj, json_t **ret
         json_decref(v);
         return err_set(&c->err, CHIME_EIO, "", "the stored document of %s/%s is not JSON", sj->ns,
                        sj->name);
+    }
+    /* a secret never leaves the store but as {"secret": {"redacted": TAG}} */
+    if (job_doc_redact(v) < 0) {
+        json_decref(v);
+        return err_set(&c->err, CHIME_ENOMEM, "", "out of memory building the job");
     }
     snprintf(id, sizeof id, "%s/%s", sj->ns, sj->name);
     state = json_pack("{s:b, s:I, s:o}", "paused", sj->paused, "consecutive_failures",
@@ -217,13 +223,12 @@ static int job_save(struct api_call *c, struct job *j, int64_t expect, bool *ret
     struct store_job old = {0};
     struct store_op put = {.kind = STORE_OP_JOB_PUT};
     json_t *canon = job_to_json(j);
-    char *text = canon ? json_dumps(canon, JSON_COMPACT) : NULL;
+    char *text = NULL;
     int64_t version = 0;
     bool created = false;
     int rc;
 
-    json_decref(canon);
-    if (!text) {
+    if (!canon) {
         job_free(j);
         return err_set(&c->err, CHIME_ENOMEM, "", "out of memory writing the job");
     }
@@ -234,8 +239,19 @@ static int job_save(struct api_call *c, struct job *j, int64_t expect, bool *ret
         goto done;
     created = rc == -CHIME_ENOTFOUND;
     c->audit.before = created ? 0 : old.version;
-    store_job_release(&old);
     api_audit_job(c, j->ns, j->name);
+    /* secrets are stored sealed, against the version they replace: an
+     * unchanged or redacted one keeps its box (jobsecret.h) */
+    rc = job_doc_seal_text(canon, created ? NULL : old.doc, created ? 0 : old.doc_len,
+                           a->opt.secret_key, &c->err);
+    store_job_release(&old);
+    if (rc < 0)
+        goto done;
+    text = json_dumps(canon, JSON_COMPACT);
+    if (!text) {
+        rc = err_set(&c->err, CHIME_ENOMEM, "", "out of memory writing the job");
+        goto done;
+    }
     rc = e->job_check(e->ctx, j, &c->err);
     if (rc < 0)
         goto done;
@@ -262,6 +278,7 @@ static int job_save(struct api_call *c, struct job *j, int64_t expect, bool *ret
 done:
     pthread_mutex_unlock(&a->write_lock);
     job_free(j);
+    json_decref(canon);
     free(text);
     return rc < 0 ? rc : 0;
 }
@@ -430,8 +447,13 @@ int api_job_patch(struct api_call *c)
         rc = err_set(&c->err, CHIME_EIO, "", "the stored document of %s is not JSON", id);
         goto done;
     }
-    /* the patch applies to what a GET shows: paused as the job is now */
+    /* the patch applies to what a GET shows: paused as the job is now,
+     * secrets redacted (job_save keeps the ones the patch leaves alone) */
     json_object_set_new(doc, "paused", json_boolean(sj.paused));
+    if (job_doc_redact(doc) < 0) {
+        rc = err_set(&c->err, CHIME_ENOMEM, "", "out of memory applying the patch");
+        goto done;
+    }
     doc = api_json_merge_patch(doc, patch);
     if (!doc) {
         rc = err_set(&c->err, CHIME_ENOMEM, "", "out of memory applying the patch");
@@ -732,6 +754,10 @@ int api_job_version(struct api_call *c)
     if (rc < 0)
         return rc;
     doc = json_loadb(sj.doc, sj.doc_len, 0, &jerr);
+    if (doc && job_doc_redact(doc) < 0) {   /* shown as a view shows it */
+        json_decref(doc);
+        doc = NULL;
+    }
     v = version_json(sj.version, sj.version_us, sj.author, sj.doc_len);
     if (!doc)
         rc = err_set(&c->err, CHIME_EIO, "", "the stored document of %s is not JSON", id);

@@ -120,7 +120,7 @@ int api_token_create(struct api_call *c)
     {
         size_t i;
 
-        for (i = 0; i < sizeof known / sizeof known[0] && strcmp(known[i], key); i++)
+        for (i = 0; i < sizeof known / sizeof known[0] && strcmp(known[i], key) != 0; i++)
             ;
         if (i == sizeof known / sizeof known[0]) {
             rc = err_set(&c->err, CHIME_EINVAL, key, "unknown field '%s'",

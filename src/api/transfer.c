@@ -34,6 +34,7 @@
 #include "api/exportdoc.h"
 #include "sched/job.h"
 #include "sched/jobgraph.h"
+#include "sched/jobsecret.h"
 #include "store/store.h"
 #include "util/jsondiff.h"
 #include "util/log.h"
@@ -229,6 +230,12 @@ int api_export(struct api_call *c)
                 break;
             }
             json_object_set_new(doc, "paused", json_boolean(sj->paused));
+            /* secrets redacted: an import into this store keeps them */
+            if (job_doc_redact(doc) < 0) {
+                json_decref(doc);
+                rc = err_set(&c->err, CHIME_ENOMEM, "", "out of memory");
+                break;
+            }
             json_array_append_new(jobs, doc);
         }
         snprintf(cursor, sizeof cursor, "%s", page.next_cursor);
@@ -328,6 +335,23 @@ static int plan_job(struct import *im, struct exportdoc_job *ej, struct item *it
     snprintf(it->ns, sizeof it->ns, "%s", ej->job->ns);
     snprintf(it->name, sizeof it->name, "%s", ej->job->name);
     rc = store_job_get(c->api->opt.store, it->ns, it->name, &sj, &im->err);
+    if (rc == -CHIME_ENOTFOUND || rc == 0) {
+        /* secrets sealed, as a PUT seals them: a redacted one (an export
+         * of this store) or an unchanged value keeps its box */
+        int src = job_doc_seal_text(ej->doc, rc == 0 ? sj.doc : NULL, rc == 0 ? sj.doc_len : 0,
+                                    c->api->opt.secret_key, &im->err);
+
+        if (src < 0) {
+            char why[sizeof im->err.msg], field[64];
+
+            snprintf(why, sizeof why, "%s", im->err.msg);
+            snprintf(field, sizeof field, "jobs[%zu].%s", ej->index, im->err.field);
+            err_set(&im->err, -src, field, "%s: %s", it->id, why);
+            if (rc == 0)
+                store_job_release(&sj);
+            return src;
+        }
+    }
     if (rc == -CHIME_ENOTFOUND) {
         it->act = ACT_CREATE;
         rc = 0;
@@ -344,15 +368,20 @@ static int plan_job(struct import *im, struct exportdoc_job *ej, struct item *it
     }
     /* the document as a GET shows it: paused as the job is now */
     json_object_set_new(cur, "paused", json_boolean(sj.paused));
-    rc = jsondiff_compute(cur, ej->doc, &it->changes, &im->err);
-    if (rc < 0)
-        goto done;
     a = json_deep_copy(cur);
     b = json_deep_copy(ej->doc);
     if (!a || !b) {
         rc = err_set(&im->err, CHIME_ENOMEM, "", "out of memory");
         goto done;
     }
+    /* the plan shows secrets as a view does (a changed one by its tag) */
+    if (job_doc_redact(a) < 0 || job_doc_redact(b) < 0) {
+        rc = err_set(&im->err, CHIME_ENOMEM, "", "out of memory");
+        goto done;
+    }
+    rc = jsondiff_compute(a, b, &it->changes, &im->err);
+    if (rc < 0)
+        goto done;
     json_object_del(a, "paused");
     json_object_del(b, "paused");
     if (!json_equal(a, b)) {
@@ -504,7 +533,7 @@ static int apply(struct import *im)
     struct api_call *c = im->c;
     const struct api_engine *e = &c->api->opt.engine;
     struct store_op *ops = calloc(2 * im->n_items + 1, sizeof *ops);
-    struct store_op **list = calloc(2 * im->n_items + 1, sizeof *list);
+    struct store_op **list = calloc(2 * im->n_items + 1, sizeof(struct store_op *));
     const char **ids = calloc(im->n_items + 1, sizeof *ids);
     size_t *order = calloc(im->n_items + 1, sizeof *order), *at = NULL;
     size_t n_ops = 0, n_ids = 0, failed = 0;

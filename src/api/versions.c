@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "sched/job.h"
+#include "sched/jobsecret.h"
 #include "store/store.h"
 #include "util/jsondiff.h"
 #include "../banned.h"
@@ -85,6 +86,11 @@ int api_job_diff(struct api_call *c)
     rc = version_doc(c, ns, name, v2, "to", &b, &to);
     if (rc < 0)
         goto done;
+    /* secrets as a view shows them: a changed one differs in its tag */
+    if (job_doc_redact(from) < 0 || job_doc_redact(to) < 0) {
+        rc = err_set(&c->err, CHIME_ENOMEM, "", "out of memory");
+        goto done;
+    }
     rc = jsondiff_compute(from, to, &changes, &c->err);
     if (rc < 0)
         goto done;
@@ -141,7 +147,7 @@ int api_job_rollback(struct api_call *c)
     struct store_job sj = {0};
     struct job *j = NULL;
     json_t *doc = NULL;
-    int64_t version = 0, expect;
+    int64_t version = 0, expect = 0;
     int rc;
 
     rc = api_job_path(c, ns, name, id, &c->err);

@@ -21,7 +21,7 @@
 #include "util/log.h"
 #include "../banned.h"
 
-enum kind { TEXT, COUNT, DURATION, FLAG, LOGFMT, LOGLEVEL, SIZE, FRACTION };
+enum kind { TEXT, COUNT, DURATION, FLAG, LOGFMT, LOGLEVEL, SIZE, FRACTION, TOTAL };
 
 static const struct option_row {
     const char *flag;
@@ -50,6 +50,19 @@ static const struct option_row {
       "finished runs kept per job, with their output (default 100)" },
     { "keep-for", "CHIME_KEEP_FOR", DURATION, offsetof(struct node_options, keep_for_us),
       "DURATION", "finished runs older than this are removed (default 30d)" },
+    { "keep-output", "CHIME_KEEP_OUTPUT", SIZE, offsetof(struct node_options, keep_output),
+      "SIZE", "output kept per job, newest runs first (default no cap)" },
+    { "keep-dead-letters", "CHIME_KEEP_DEAD_LETTERS", COUNT,
+      offsetof(struct node_options, keep_dead_letters), "N",
+      "dead letters kept per job; they also expire with --keep-for (default 1000)" },
+    { "keep-audit", "CHIME_KEEP_AUDIT", TOTAL, offsetof(struct node_options, keep_audit), "N",
+      "audit entries kept (default 1000000)" },
+    { "keep-audit-for", "CHIME_KEEP_AUDIT_FOR", DURATION,
+      offsetof(struct node_options, keep_audit_for_us), "DURATION",
+      "audit entries older than this are removed (default 365d)" },
+    { "retention-every", "CHIME_RETENTION_EVERY", DURATION,
+      offsetof(struct node_options, retention_every_us), "DURATION",
+      "how often every job's history and the audit log are swept (default 1m)" },
     { "metrics-open", "CHIME_METRICS_OPEN", FLAG, offsetof(struct node_options, metrics_open),
       NULL, "serve /metrics without a token (a scraper on a trusted network)" },
     { "log-format", "CHIME_LOG_FORMAT", LOGFMT, 0, "logfmt|json|text",
@@ -113,6 +126,16 @@ static int set(const struct option_row *row, const char *v, struct node_options 
             return err_set(err, CHIME_EINVAL, row->flag, "'%.40s' is not a number from 1 to "
                            "100000", v);
         *(int *)(void *)field = (int)n;
+        return 0;
+    }
+    case TOTAL: {
+        char *end;
+        long long n = strtoll(v, &end, 10);
+
+        if (end == v || *end || n < 1 || n > INT64_C(1000000000000))
+            return err_set(err, CHIME_EINVAL, row->flag, "'%.40s' is not a number from 1 to "
+                           "1000000000000", v);
+        *(int64_t *)(void *)field = n;
         return 0;
     }
     case DURATION:

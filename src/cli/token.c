@@ -77,7 +77,8 @@ static int token_create(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, ":r:n:e:jh", opts, NULL)) != -1) {
         switch (ch) {
         case 'r':
-            if (strcmp(optarg, "viewer") && strcmp(optarg, "operator") && strcmp(optarg, "admin")) {
+            if (strcmp(optarg, "viewer") != 0 && strcmp(optarg, "operator") != 0
+                && strcmp(optarg, "admin") != 0) {
                 err_set(&err, CHIME_EINVAL, "role", "'%.40s' is not a role (viewer, operator, admin)",
                         optarg);
                 goto invalid;

@@ -50,6 +50,9 @@ struct exec_spec {
     const char *output;    /* absolute path of the run's output file; created
                             * by the holder, so it must not exist; its
                             * directory must */
+    char *const *secrets;  /* values replaced by "[redacted]" in the output
+                            * (the job's secret env values), NULL-terminated;
+                            * may be NULL */
 };
 
 /* How a run ended. */

@@ -225,6 +225,7 @@ static int holder_setup(struct holder *h, struct err *err)
     }
     h->dirfd = dirfd; /* the file is ours now: failures from here get a record */
     if ((rc = exec_output_new(fd, s->output_max, &h->out, err)) < 0
+        || (rc = exec_output_redact(h->out, (const char *const *)s->secrets, err)) < 0
         || (rc = holder_listen(h, err)) < 0
         || (rc = exec_child_workdir_open(s->workdir_root, s->workdir, &h->child.workdir_fd, err))
                < 0
@@ -455,8 +456,11 @@ static void holder_read_pipe(struct holder *h, int k)
 
     if (n > 0)
         exec_output_write(h->out, k ? EXEC_STDERR : EXEC_STDOUT, h->buf, (size_t)n);
-    else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+    else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
         close_fd(&h->pipe_fd[k]);
+        /* the stream's end: what its secret filter holds back goes out */
+        exec_output_flush(h->out, k ? EXEC_STDERR : EXEC_STDOUT);
+    }
 }
 
 static void holder_signals(struct holder *h, int64_t now)

@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "redact.h"
 #include "../util/err.h"
 #include "../banned.h"
 
@@ -30,6 +31,9 @@ struct exec_output {
     unsigned char *ring_stream; /* enum exec_stream of each ring byte */
     int64_t total;              /* every byte the job wrote */
     int werr;                   /* errno of the first failed write; 0: none */
+    /* The secret filters of stdout and stderr (redact.h); NULL: none. The
+     * cap counts what they let through, total what the job wrote. */
+    struct exec_redact *redact[2];
 };
 
 static int write_all(int fd, struct iovec *iov, int n)
@@ -147,11 +151,11 @@ static void ring_push(struct exec_output *o, enum exec_stream stream, const char
     }
 }
 
-void exec_output_write(struct exec_output *o, enum exec_stream stream, const char *data, size_t len)
+/* Keeps LEN bytes of STREAM: the head as it comes, then the ring. */
+static void keep(struct exec_output *o, enum exec_stream stream, const char *data, size_t len)
 {
     size_t head = 0;
 
-    o->total += (int64_t)len;
     if (o->head_used < o->head_max) {
         int64_t room = o->head_max - o->head_used;
 
@@ -163,12 +167,68 @@ void exec_output_write(struct exec_output *o, enum exec_stream stream, const cha
         ring_push(o, stream, data + head, len - head);
 }
 
+struct keep_arg {
+    struct exec_output *o;
+    enum exec_stream stream;
+};
+
+static void on_filtered(void *arg, const char *data, size_t len)
+{
+    struct keep_arg *k = arg;
+
+    keep(k->o, k->stream, data, len);
+}
+
+void exec_output_write(struct exec_output *o, enum exec_stream stream, const char *data, size_t len)
+{
+    struct exec_redact *r = o->redact[stream == EXEC_STDERR];
+    struct keep_arg k = {o, stream};
+
+    o->total += (int64_t)len;
+    if (r)
+        exec_redact_feed(r, data, len, on_filtered, &k);
+    else
+        keep(o, stream, data, len);
+}
+
+int exec_output_redact(struct exec_output *o, const char *const *secrets, struct err *err)
+{
+    size_t n = 0, *lens;
+    int rc = 0;
+
+    while (secrets && secrets[n])
+        n++;
+    if (n == 0)
+        return 0;
+    if (!(lens = calloc(n, sizeof *lens)))
+        return err_set(err, CHIME_ENOMEM, "", "out of memory for the output's secret filter");
+    for (size_t i = 0; i < n; i++)
+        lens[i] = strlen(secrets[i]);
+    for (int s = 0; s < 2 && rc == 0; s++)
+        if (!o->redact[s])
+            rc = exec_redact_new(secrets, lens, n, &o->redact[s], err);
+    free(lens);
+    return rc;
+}
+
+void exec_output_flush(struct exec_output *o, enum exec_stream stream)
+{
+    struct exec_redact *r = o->redact[stream == EXEC_STDERR];
+    struct keep_arg k = {o, stream};
+
+    if (r)
+        exec_redact_flush(r, on_filtered, &k);
+}
+
 int exec_output_finish(struct exec_output *o, const char *record, struct err *err)
 {
     uint64_t tail = (uint64_t)o->tail_max;
-    uint64_t kept = o->ring_in < tail ? o->ring_in : tail;
-    uint64_t i = 0;
+    uint64_t kept, i = 0;
 
+    /* what the filters hold back, before the tail is taken */
+    exec_output_flush(o, EXEC_STDOUT);
+    exec_output_flush(o, EXEC_STDERR);
+    kept = o->ring_in < tail ? o->ring_in : tail;
     if (o->ring_in > kept)
         put_chunk(o, 'D', NULL, 0, NULL, 0, o->ring_in - kept);
     /* the kept tail, oldest byte first, one chunk per run of one stream; a
@@ -208,6 +268,8 @@ void exec_output_free(struct exec_output *o)
         close(o->fd);
     free(o->ring);
     free(o->ring_stream);
+    exec_redact_free(o->redact[0]);
+    exec_redact_free(o->redact[1]);
     free(o);
 }
 

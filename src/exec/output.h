@@ -41,6 +41,15 @@ int exec_output_new(int fd, int64_t cap, struct exec_output **ret, struct err *e
  * dropped too: the job must never block on its output. */
 void exec_output_write(struct exec_output *o, enum exec_stream stream, const char *data,
                        size_t len);
+/* Replaces every occurrence of the values SECRETS (NULL-terminated; NULL or
+ * empty: none) in both streams by "[redacted]" from now on (redact.h). A
+ * secret split across writes is found; up to its length less one byte of
+ * a stream is held back until the next write, exec_output_flush() or
+ * exec_output_finish(). The cap counts the bytes written to the file, the
+ * total what the job wrote. */
+int exec_output_redact(struct exec_output *o, const char *const *secrets, struct err *err);
+/* The end of STREAM (its pipe closed): writes what its filter holds back. */
+void exec_output_flush(struct exec_output *o, enum exec_stream stream);
 /* Writes the kept tail after its D chunk, then RECORD (JSON text, or NULL
  * for none) as the X chunk, and fsyncs. Returns 0, or the negative errno of
  * the first write error (then ERR says what). */

@@ -73,6 +73,10 @@ int exec_spec_check(const struct exec_spec *s, struct err *err)
                        err_quote(s->workdir, SIZE_MAX, q, sizeof q));
     if (s->workdir && strlen(s->workdir) >= PATH_MAX - 64)
         return err_set(err, CHIME_ETOOBIG, "workdir", "is longer than %d bytes", PATH_MAX - 64);
+    for (i = 0; s->secrets && s->secrets[i]; i++)
+        if (i >= SPEC_ARGS_MAX || !s->secrets[i][0])
+            return err_set(err, CHIME_EINVAL, "secrets",
+                           "has an empty value or more than %d values", SPEC_ARGS_MAX);
     for (i = 0; i < sizeof nonneg / sizeof nonneg[0]; i++)
         if (nonneg[i].v < 0)
             return err_set(err, CHIME_ERANGE, nonneg[i].field, "'%" PRId64 "' is negative",
@@ -100,7 +104,7 @@ static json_t *string_or_null(const char *s)
 
 json_t *exec_spec_to_json(const struct exec_spec *s)
 {
-    return json_pack(
+    json_t *j = json_pack(
         "{s:I, s:o, s:o, s:o, s:s, s:o, s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:I,"
         " s:s, s:I}",
         "run_id", (json_int_t)s->run_id, "argv", s->argv ? string_array(s->argv) : json_null(),
@@ -111,6 +115,14 @@ json_t *exec_spec_to_json(const struct exec_spec *s)
         "output_max", (json_int_t)s->output_max, "timeout_us", (json_int_t)s->timeout_us,
         "kill_grace_us", (json_int_t)s->kill_grace_us, "output", s->output, "start_at_us",
         (json_int_t)s->start_at_us);
+
+    /* secrets only when there are some: a spec without keeps its size */
+    if (j && s->secrets && s->secrets[0]
+        && json_object_set_new(j, "secrets", string_array(s->secrets)) < 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
 }
 
 /* An owned NULL-terminated copy of the string array A (NULL: json null). */
@@ -187,6 +199,12 @@ int exec_spec_from_json(const json_t *j, struct exec_spec **ret, struct err *err
         s->env = env;
     }
     if (rc == 0) {
+        char **secrets = NULL;
+
+        rc = copy_strings(json_object_get(j, "secrets"), "secrets", &secrets, err);
+        s->secrets = secrets;
+    }
+    if (rc == 0) {
         rc = copy_string(j, "shell", &shell, err);
         s->shell = shell;
     }
@@ -235,6 +253,7 @@ void exec_spec_free(struct exec_spec *s)
         return;
     free_strings(s->argv);
     free_strings(s->env);
+    free_strings(s->secrets);
     free((char *)s->shell);
     free((char *)s->workdir_root);
     free((char *)s->workdir);

@@ -267,7 +267,7 @@ static int read_retry(const json_t *v, const char *path, struct channel_retry *r
             int64_t us;
 
             if (json_is_integer(m)) {
-                if (json_integer_value(m) <= 0 || json_integer_value(m) > 7 * 86400)
+                if (json_integer_value(m) <= 0 || json_integer_value(m) > INT64_C(7) * 86400)
                     return err_set(err, CHIME_ERANGE, sub, "%s is out of range", key);
                 us = json_integer_value(m) * 1000000;
             } else if (!json_is_string(m)) {
@@ -399,7 +399,9 @@ static int read_strv(const json_t *v, const char *path, size_t max, bool names, 
     if (!(out = calloc(n, sizeof *out)))
         return err_set(err, CHIME_ENOMEM, path, "out of memory");
     for (i = 0; i < n; i++) {
-        if ((rc = dup_text(json_array_get(v, i), path, false, &out[i], err)) < 0)
+        /* !out[i] repeats rc < 0 for the analyzer, which cannot see that
+         * err_set (in err.c) always returns < 0 */
+        if ((rc = dup_text(json_array_get(v, i), path, false, &out[i], err)) < 0 || !out[i])
             goto fail;
         if (names && !valid_name(out[i])) {
             rc = err_set(err, CHIME_EINVAL, path, "'%s' is not a namespace name",
@@ -535,7 +537,7 @@ static int read_channel(const char *name, const json_t *v, const struct defaults
                 return err_set(err, CHIME_EINVAL, path, "give secret or secret_file, not both");
             if (key[6] == '_')
                 rc = read_secret_file(m, path, base_dir, &s, &len, err);
-            else if ((rc = dup_text(m, path, true, &s, err)) == 0)
+            else if ((rc = dup_text(m, path, true, &s, err)) == 0 && s) /* s: as in read_strv */
                 len = strlen(s);
             c->secret = (unsigned char *)s;
             c->secret_len = len;
@@ -637,7 +639,7 @@ int channel_set_parse(const char *text, size_t len, const char *base_dir,
         rc = err_set(err, CHIME_ETOOBIG, "channels", "more than %d channels", CHANNEL_COUNT_MAX);
         goto done;
     }
-    if ((rc = channel_set_empty(&s, err)) < 0)
+    if ((rc = channel_set_empty(&s, err)) < 0 || !s) /* !s: as in read_strv */
         goto done;
     s->items = calloc(json_object_size(chans) + 1, sizeof *s->items);
     if (!s->items) {

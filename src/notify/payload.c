@@ -456,6 +456,6 @@ void payload_sign(const unsigned char *key, size_t key_len, const void *body, si
     crypto_auth_hmacsha256_init(&st, key, key_len);
     crypto_auth_hmacsha256_update(&st, body, len);
     crypto_auth_hmacsha256_final(&st, mac);
-    memcpy(out, "sha256=", 7);
+    memcpy(out, "sha256=", sizeof "sha256="); /* with its NUL, which the hex overwrites */
     sodium_bin2hex(out + 7, PAYLOAD_SIGNATURE_LEN - 7, mac, sizeof mac);
 }

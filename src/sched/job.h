@@ -48,9 +48,16 @@ enum job_notify_event {
     JOB_ON_RECOVERY, JOB_ON_DISABLED, JOB_ON_STUCK, JOB_ON_COUNT
 };
 
+/* What an env value is (jobsecret.h): the value itself, or a secret as
+ * given ({"secret": "..."}), sealed ({"secret": {"v": 1, "box": "..."}},
+ * VALUE the box) or redacted ({"secret": {"redacted": TAG}}, VALUE the
+ * tag). Labels are always JOB_ENV_PLAIN. */
+enum job_env_kind { JOB_ENV_PLAIN, JOB_ENV_SECRET, JOB_ENV_SEALED, JOB_ENV_REDACTED };
+
 struct job_kv {
     char *key;
     char *value;
+    unsigned char kind;     /* enum job_env_kind */
 };
 
 /* The schedule: one kind, and only that kind's fields (a union: read the
@@ -100,6 +107,12 @@ struct job_body {
         int64_t open_files;         /* 0: no limit */
         int64_t output;             /* bytes kept of output; default 4M */
     } limits;
+    struct {                        /* "retention"; 0: the daemon's default */
+        int64_t runs;               /* finished runs kept */
+        int64_t for_us;             /* ... fired at most this long ago */
+        int64_t output;             /* bytes of output kept, newest runs first */
+        int64_t dead_letters;       /* dead letters kept (they expire by for_us too) */
+    } retention;
     char **notify[JOB_ON_COUNT];    /* channel names per event, NULL-terminated or NULL */
     struct job_kv *labels;          /* sorted by key */
     size_t n_labels;

@@ -172,6 +172,7 @@ static void test_job_writes_the_design_example_canonically(void **state)
         " \"limits\": {\"memory\": \"512M\", \"cpu_time\": \"20m\", \"processes\": 64,"
         "   \"open_files\": null, \"output\": \"4M\"},"
         " \"disable_after_failures\": 5,"
+        " \"retention\": {\"runs\": null, \"for\": null, \"output\": null, \"dead_letters\": null},"
         " \"notify\": {\"on_failure\": [\"ops\"], \"on_success\": [], \"on_timeout\": [],"
         "   \"on_retry\": [], \"on_recovery\": [\"ops\"], \"on_disabled\": [], \"on_stuck\": []},"
         " \"labels\": {\"team\": \"sales\"}, \"paused\": false}";
@@ -242,6 +243,52 @@ static void test_job_reads_and_writes_stuck_after(void **state)
     job_free(j);
 }
 
+/* retention: each member alone; absent or null is the daemon's default (0
+ * here, null in the document); the plan carries them to the store. */
+static void test_job_reads_and_writes_retention(void **state)
+{
+    struct job *j = parse_ok("{\"name\": \"often\", \"schedule\": {\"every\": \"1s\"},"
+                             " \"shell\": \"true\", \"retention\": {\"runs\": 500,"
+                             " \"for\": \"14d\", \"output\": \"1G\", \"dead_letters\": 20}}");
+    struct store_job_plan p;
+    char *texts = NULL;
+    json_t *doc, *r;
+
+    (void)state;
+    assert_int_equal(j->body->retention.runs, 500);
+    assert_int_equal(j->body->retention.for_us, 14 * 86400 * S);
+    assert_int_equal(j->body->retention.output, INT64_C(1) << 30);
+    assert_int_equal(j->body->retention.dead_letters, 20);
+    doc = job_to_json(j);
+    r = json_object_get(doc, "retention");
+    assert_int_equal(json_integer_value(json_object_get(r, "runs")), 500);
+    assert_string_equal(json_string_value(json_object_get(r, "for")), "2w");
+    assert_string_equal(json_string_value(json_object_get(r, "output")), "1G");
+    assert_int_equal(json_integer_value(json_object_get(r, "dead_letters")), 20);
+    json_decref(doc);
+    assert_int_equal(job_plan_make(j, 3, &p, &texts), 0);
+    assert_int_equal(p.retain_runs, 500);
+    assert_int_equal(p.retain_for_us, 14 * 86400 * S);
+    assert_int_equal(p.retain_output, INT64_C(1) << 30);
+    assert_int_equal(p.retain_dead_letters, 20);
+    free(texts);
+    job_free(j);
+    j = parse_ok("{\"name\": \"often\", \"schedule\": {\"every\": \"1s\"},"
+                 " \"shell\": \"true\", \"retention\": {\"for\": 3600, \"runs\": null}}");
+    assert_int_equal(j->body->retention.runs, 0);
+    assert_int_equal(j->body->retention.for_us, 3600 * S);
+    assert_int_equal(j->body->retention.output, 0);
+    assert_int_equal(job_plan_make(j, 1, &p, &texts), 0);
+    assert_int_equal(p.retain_runs, STORE_NULL);
+    assert_int_equal(p.retain_for_us, 3600 * S);
+    assert_int_equal(p.retain_output, STORE_NULL);
+    free(texts);
+    doc = job_to_json(j);
+    assert_true(json_is_null(json_object_get(json_object_get(doc, "retention"), "runs")));
+    json_decref(doc);
+    job_free(j);
+}
+
 /* ---- defaults ---- */
 
 static void test_job_fills_every_default(void **state)
@@ -258,6 +305,7 @@ static void test_job_fills_every_default(void **state)
         " \"limits\": {\"memory\": null, \"cpu_time\": null, \"processes\": null,"
         "   \"open_files\": null, \"output\": \"4M\"},"
         " \"disable_after_failures\": 0,"
+        " \"retention\": {\"runs\": null, \"for\": null, \"output\": null, \"dead_letters\": null},"
         " \"notify\": {\"on_failure\": [], \"on_success\": [], \"on_timeout\": [],"
         "   \"on_retry\": [], \"on_recovery\": [], \"on_disabled\": [], \"on_stuck\": []},"
         " \"labels\": {}, \"paused\": false}";
@@ -689,6 +737,17 @@ static const struct bad bad_docs[] = {
     { "\"stuck_after\": -5", "stuck_after", "'-5' is negative" },
     { "\"stuck_after\": \"soon\"", "stuck_after", "'soon' has unit 'soon' without a number" },
     { "\"stuck_after\": [1]", "stuck_after", "got an array, want a duration" },
+    /* retention */
+    { "\"retention\": 100", "retention", "got an integer, want an object" },
+    { "\"retention\": {\"keep\": 3}", "retention.keep", "unknown field 'keep'" },
+    { "\"retention\": {\"runs\": 0}", "retention.runs", "'0' is out of range 1-1000000" },
+    { "\"retention\": {\"runs\": \"5\"}", "retention.runs", "got a string, want an integer" },
+    { "\"retention\": {\"for\": \"500ms\"}", "retention.for", "'500ms' is less than 1s" },
+    { "\"retention\": {\"for\": \"2 weeks\"}", "retention.for", "'2 weeks'" },
+    { "\"retention\": {\"output\": \"100\"}", "retention.output", "is less than 1K" },
+    { "\"retention\": {\"output\": \"1Q\"}", "retention.output", "'1Q'" },
+    { "\"retention\": {\"dead_letters\": -1}", "retention.dead_letters",
+      "'-1' is out of range 1-1000000" },
     /* retry */
     { "\"retry\": 3", "retry", "got an integer, want an object" },
     { "\"retry\": {\"max_attemps\": 3}", "retry.max_attemps",
@@ -1239,6 +1298,7 @@ int main(void)
         cmocka_unit_test(test_job_reads_the_design_example),
         cmocka_unit_test(test_job_writes_the_design_example_canonically),
         cmocka_unit_test(test_job_reads_and_writes_stuck_after),
+        cmocka_unit_test(test_job_reads_and_writes_retention),
         cmocka_unit_test(test_job_env_value_errors_do_not_quote_the_value),
         cmocka_unit_test(test_job_fills_every_default),
         cmocka_unit_test(test_job_reads_null_members_as_their_defaults),

@@ -64,8 +64,8 @@ int job_plan_make(const struct job *j, int64_t version, struct store_job_plan *r
     case JOB_AT:
         p.at_us = sc->at_us;
         break;
-    case JOB_AFTER:
-        for (size_t i = 0; i < sc->n_after; i++) {
+    case JOB_AFTER:     /* texts is NULL only when there is no upstream job */
+        for (size_t i = 0; texts && i < sc->n_after; i++) {
             size_t n = strlen(sc->after[i]);
 
             memcpy(texts + o, sc->after[i], n);
@@ -90,6 +90,14 @@ int job_plan_make(const struct job *j, int64_t version, struct store_job_plan *r
     p.retry_max_backoff_us = j->retry.max_backoff_us;
     p.retry_jitter = j->retry.jitter;
     p.disable_after_failures = j->disable_after_failures;
+    p.retain_runs = p.retain_for_us = p.retain_output = p.retain_dead_letters = STORE_NULL;
+    if (j->body) {      /* the store applies these; 0 is the default (NULL) */
+        p.retain_runs = j->body->retention.runs ? j->body->retention.runs : STORE_NULL;
+        p.retain_for_us = j->body->retention.for_us ? j->body->retention.for_us : STORE_NULL;
+        p.retain_output = j->body->retention.output ? j->body->retention.output : STORE_NULL;
+        p.retain_dead_letters = j->body->retention.dead_letters
+                                    ? j->body->retention.dead_letters : STORE_NULL;
+    }
     if (!p.kind || !p.concurrency || !p.catch_up || (sc->kind == JOB_AFTER && !p.when)) {
         free(texts);
         return -CHIME_EINVAL;

@@ -34,10 +34,12 @@
 #include "exec/exec.h"
 #include "exec/spawner.h"
 #include "sched/job.h"
+#include "sched/jobsecret.h"
 #include "sched/sched.h"
 #include "store/store.h"
 #include "time/isotime.h"
 #include "time/tz.h"
+#include "util/secret.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "../banned.h"
@@ -235,47 +237,12 @@ static void on_written(struct store_op *op)
     free(op->data);
 }
 
-/* Removes a pruned run's output file. */
-static void remove_run_output(struct node *n, int64_t id)
-{
-    char path[PATH_MAX];
-
-    node_run_output(n, id, path, sizeof path);
-    unlink(path);
-}
-
-static void on_pruned(struct store_op *op)
-{
-    struct run_op *o = op->data;
-
-    if (op->rc < 0)
-        log_error("pruning runs failed: %s", op->err.msg);
-    for (size_t i = 0; i < op->n_ret_ids; i++)
-        remove_run_output(o->n, op->ret_ids[i]);
-    free(op->ret_ids);
-    free(o);
-}
-
-/* Retention, enforced as runs end: the job's finished runs past its newest
- * keep_runs, or older than keep_for, go with their output. */
+/* Retention, enforced as runs end: the job's own limits (its document's
+ * "retention", else the daemon's), applied on the retention thread
+ * (noderetain.c), which also removes the output files. */
 static void prune(struct node *n, int64_t job_id)
 {
-    struct run_op *o = run_op_new(n, STORE_OP_PRUNE);
-
-    if (!o)
-        return;
-    o->op.prune.job_id = job_id;
-    o->op.prune.keep = n->opt.keep_runs;
-    o->op.prune.before_us = node_now_us() - n->opt.keep_for_us;
-    if (store_submit(n->store, &o->op, on_pruned) < 0)
-        free(o);
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-    return (x > y) - (x < y);
+    node_retain_jobs(n, &job_id, 1);
 }
 
 /* A prune looks at every run its job keeps, so it runs once per job per
@@ -284,10 +251,7 @@ static void on_prune_timer(uv_timer_t *t)
 {
     struct node *n = t->data;
 
-    qsort(n->prune_jobs, n->n_prune_jobs, sizeof *n->prune_jobs, cmp_i64);
-    for (size_t i = 0; i < n->n_prune_jobs; i++)
-        if (i == 0 || n->prune_jobs[i] != n->prune_jobs[i - 1])
-            prune(n, n->prune_jobs[i]);
+    node_retain_jobs(n, n->prune_jobs, n->n_prune_jobs);   /* it sorts and dedups */
     n->n_prune_jobs = 0;
 }
 
@@ -615,7 +579,7 @@ static int run_body(struct node *n, const struct sched_run *r, const struct job_
         return 0;
     }
     rc = store_job_doc(n->store, r->job_key, r->job_version, &text, &len, err);
-    if (rc == 0)
+    if (rc >= 0)
         rc = job_parse(text, len, r->job->ns, &full, err);
     free(text);
     if (rc < 0)
@@ -634,12 +598,21 @@ static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
     struct exec_spec spec = { 0 };
     struct err err = { 0 };
     char root[PATH_MAX], dir[PATH_MAX];
-    char **env = NULL;
+    char **env = NULL, **secrets = NULL;
+    struct job_kv *opened = NULL;
+    struct job_body with_secrets;
 
-    if (run_body(n, r, &b, &doc, &err) < 0) {
+    /* the secrets are opened here, live for exec_start() only, and go to
+     * the holder in the spec: the job's env, and what its output hides */
+    if (run_body(n, r, &b, &doc, &err) < 0
+        || job_env_open(b, n->secret_key, &opened, &secrets, &err) < 0) {
+        char why[sizeof err.field + sizeof err.msg + 2];
+
+        snprintf(why, sizeof why, "%s%s%s", err.field, err.field[0] ? ": " : "", err.msg);
         log_error("run %lld of %s/%s could not start: its job version %lld: %s",
-                  (long long)r->id, j->ns, j->name, (long long)r->job_version, err.msg);
-        keep_error(h, "its job's document could not be read");
+                  (long long)r->id, j->ns, j->name, (long long)r->job_version, why);
+        keep_error(h, b ? why : "its job's document could not be read");
+        job_free(doc);
         h->next_failed = n->failed;
         n->failed = h;
         uv_timer_start(&n->defer, on_defer, 0, 0);
@@ -648,7 +621,9 @@ static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
     h->stuck_after_us = b->stuck_after_us;
     h->timeout_us = b->timeout_us;
     h->kill_grace_us = b->kill_grace_us;
-    env = run_env(r, b);
+    with_secrets = *b;
+    with_secrets.env = opened;
+    env = run_env(r, &with_secrets);
     if (!node_path_join(root, sizeof root, n->work_dir, j->ns))
         root[0] = '\0';        /* exec refuses a relative root: the run fails */
     mkdir(root, 0750);
@@ -668,6 +643,7 @@ static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
     spec.kill_grace_us = b->kill_grace_us;
     spec.start_at_us = r->start_at_us;
     spec.output = dir;
+    spec.secrets = secrets;
     if (exec_start(n->exec, &spec, &cb, &h->er, &err) < 0) {
         /* the spawner is gone or the spec cannot be sent: the run fails,
          * reported from the loop, not from inside the engine's call */
@@ -679,6 +655,7 @@ static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
         uv_timer_start(&n->defer, on_defer, 0, 0);
     }
     env_free(env);
+    job_env_release(opened, b->n_env, secrets);
     job_free(doc);
 }
 
@@ -827,6 +804,12 @@ static int start(struct node *n, struct err *err)
     rc = store_open(&so, &n->store, err);
     if (rc < 0)
         return rc;
+    rc = node_retain_start(n, err);
+    if (rc < 0)
+        return rc;
+    rc = node_secret_open(n, abs_dir, err);     /* before jobs: the jobs directory seals */
+    if (rc < 0)
+        return rc;
     rc = node_notify_open(n, abs_dir, err);    /* before jobs: saves check their channels */
     if (rc < 0)
         return rc;
@@ -882,6 +865,7 @@ static int start(struct node *n, struct err *err)
     ao.health = node_watch_health;
     ao.health_ctx = n->watch;
     ao.metrics_open = n->opt.metrics_open;
+    ao.secret_key = n->secret_key;
     rc = node_admin_token(n, abs_dir, err);
     if (rc < 0)
         return rc;
@@ -964,7 +948,9 @@ int node_run(const struct node_options *opt, struct err *err)
     node_refuse_calls(n);
     api_stop(n->api);
     node_notify_stop(n);                    /* deliveries in flight are abandoned */
+    node_retain_stop(n);                    /* its step in progress ends first */
     store_close(n->store);
+    secret_key_free(n->secret_key);
     node_notify_free(n);                    /* after the store's last callbacks */
     exec_free(n->exec);
     sched_free(n->sched);

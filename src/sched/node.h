@@ -33,6 +33,11 @@ struct node_options {
                                    DATA_DIR/channels.json when it exists */
     int keep_runs;              /* finished runs kept per job; 0: 100 */
     int64_t keep_for_us;        /* ... and no older than this; 0: 30 days */
+    int64_t keep_output;        /* bytes of output kept per job; 0: no cap */
+    int keep_dead_letters;      /* dead letters kept per job; 0: 1000 */
+    int64_t keep_audit;         /* audit entries kept; 0: 1,000,000 */
+    int64_t keep_audit_for_us;  /* ... and no older than this; 0: 365 days */
+    int64_t retention_every_us; /* the retention sweep's period; 0: 1 minute */
     bool metrics_open;          /* /metrics without a token */
     struct health_config health; /* /healthz thresholds; 0: the defaults */
     int metrics_jobs;           /* jobs with metric series of their own; 0: 100 */

@@ -25,6 +25,8 @@
 struct exec;
 struct health_view;
 struct metrics;
+struct node_retain;
+struct secret_key;
 struct node_watch;
 struct notify;
 struct exec_result;
@@ -98,6 +100,8 @@ struct node {
     bool loop_stopped;          /* finish_shutdown() has run */
     struct node_watch *watch;   /* metrics and health (nodewatch.c) */
     struct notify *notify;      /* notifications (nodenotify.c) */
+    struct node_retain *retain; /* retention (noderetain.c) */
+    struct secret_key *secret_key; /* DATA_DIR/secret.key (nodesecret.c) */
     /* the last failure notified: a "disabled" that follows it is about its run */
     const struct job *notify_failed_job;
     int64_t notify_failed_run, notify_failed_version;
@@ -169,9 +173,25 @@ void node_notify_event(struct node *n, const struct job *j, const struct sched_r
 /* Are the channels J names defined (and open to its namespace)? */
 int node_notify_check(struct node *n, const struct job *j, struct err *err);
 
+/* noderetain.c: retention on a thread of its own, never on the loop.
+ * It applies the retention of the jobs handed to it (their runs ended),
+ * and sweeps every job and the audit log every --retention-every, in
+ * small transactions with pauses between them; it removes the deleted
+ * runs' output files itself. Start after the store opens; stop before
+ * it closes. node_retain_jobs() (any thread) copies the ids. */
+int node_retain_start(struct node *n, struct err *err);
+void node_retain_jobs(struct node *n, const int64_t *ids, size_t n_ids);
+void node_retain_stop(struct node *n);
+
 /* nodeload.c */
 int node_load_jobs(struct node *n, struct err *err);
 int node_recover_runs(struct node *n, struct err *err);
 void node_apply_jobs_dir(struct node *n);
+
+/* nodesecret.c: loads DATA_DIR/secret.key into n->secret_key, or makes
+ * it on a store without sealed secrets; a key that is missing, unreadable,
+ * of the wrong size or mode, or that does not open the store's secrets is
+ * an error. Call it once the store is open. */
+int node_secret_open(struct node *n, const char *data_dir, struct err *err);
 
 #endif

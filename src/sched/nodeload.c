@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "exec/exec.h"
+#include "sched/jobsecret.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -42,7 +43,7 @@ static int job_of_doc(struct node *n, const struct store_job_entry *e, struct jo
     if (e->doc)
         return job_parse(e->doc, e->doc_len, e->ns, ret, err);
     rc = store_job_doc(n->store, e->id, e->version, &text, &len, err);
-    if (rc == 0)
+    if (rc >= 0)
         rc = job_parse(text, len, e->ns, ret, err);
     free(text);
     return rc;
@@ -226,9 +227,21 @@ void node_apply_jobs_dir(struct node *n)
         free(text);
         job_id(j, id, sizeof id);
         doc = job_to_json(j);
+        existed = store_job_get(n->store, j->ns, j->name, &old, NULL) == 0;
+        /* secrets are stored sealed; one that did not change keeps its
+         * box, so an unchanged file makes no new version */
+        if (doc && job_doc_seal_text(doc, existed ? old.doc : NULL, existed ? old.doc_len : 0,
+                                     n->secret_key, &err) < 0) {
+            log_error("jobs directory: %s: %s: %s", path, err.field, err.msg);
+            json_decref(doc);
+            job_free(j);
+            if (existed)
+                store_job_release(&old);
+            bad++;
+            continue;
+        }
         canon = doc ? json_dumps(doc, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
         json_decref(doc);
-        existed = store_job_get(n->store, j->ns, j->name, &old, NULL) == 0;
         if (!canon || store_job_put(n->store, j->ns, j->name, canon, JOBS_DIR_AUTHOR, 0,
                                     existed ? old.paused : j->paused, now, &version, &err) < 0) {
             log_error("jobs directory: %s: saving %s failed: %s", path, id, err.msg);

@@ -45,6 +45,8 @@ struct store_backend {
     int (*job_scan)(void *b, store_job_scan_cb *cb, void *ctx, struct err *err);
     int (*job_doc)(void *b, int64_t job_id, int64_t version, char **ret, size_t *ret_len,
                    struct err *err);
+    int (*job_doc_find)(void *b, const char *needle, int64_t newest, char **ret,
+                        size_t *ret_len, struct err *err);
     int (*run_get)(void *b, int64_t id, struct store_run *ret, struct err *err);
     int (*run_list)(void *b, const struct store_run_filter *f, int limit,
                     struct store_run_page *ret, struct err *err);

@@ -360,6 +360,7 @@ static int (*const op_exec[STORE_OP_KIND_END])(struct sqlite_conn *, struct stor
     [STORE_OP_OUTBOX_DONE] = sqlite_outbox_done,
     [STORE_OP_OUTBOX_REQUEUE] = sqlite_outbox_requeue,
     [STORE_OP_OUTBOX_PRUNE] = sqlite_outbox_prune,
+    [STORE_OP_RETAIN] = sqlite_retain,
 };
 
 /* Fails OP, which had succeeded, because its transaction did not commit. */
@@ -609,6 +610,7 @@ const struct store_backend sqlite_backend = {
     .job_versions = sqlite_job_versions,
     .job_scan = sqlite_job_scan,
     .job_doc = sqlite_job_doc,
+    .job_doc_find = sqlite_job_doc_find,
     .run_get = sqlite_run_get,
     .run_list = sqlite_run_list,
     .run_count = sqlite_run_count,

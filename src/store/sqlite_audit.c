@@ -61,10 +61,13 @@ int sqlite_audit_prune(struct sqlite_conn *c, struct store_op *op, struct err *e
     sqlite3_stmt *st = NULL;
     int rc;
 
-    if ((rc = sqlite_stmt(c, SQ_AUDIT_PRUNE, &st, err)) < 0)
+    /* with a bound: a retention step, each limit walking its own index */
+    rc = sqlite_stmt(c, op->audit_prune.max ? SQ_AUDIT_PRUNE_BATCH : SQ_AUDIT_PRUNE, &st, err);
+    if (rc < 0)
         return rc;
     sqlite_bind_i64(st, 1, op->audit_prune.before_us);
     sqlite_bind_i64(st, 2, op->audit_prune.keep);
+    sqlite_bind_i64(st, 3, op->audit_prune.max);
     rc = sqlite_run(c, st, "prune audit", err);
     if (rc == 0)
         op->ret_id = sqlite3_changes64(c->db);

@@ -58,6 +58,13 @@ enum sq {
     SQ_DEAD_LIST, /* + a mask of SQ_DEAD_BY_* */
     SQ_PRUNE_JOB = SQ_DEAD_LIST + 4,
     SQ_PRUNE_ALL,
+    SQ_RETAIN_JOBS, /* sqlite_retain.c */
+    SQ_RETAIN_NTH,
+    SQ_RETAIN_OUTPUT,
+    SQ_RETAIN_DELETE,
+    SQ_RETAIN_DEAD_NTH,
+    SQ_RETAIN_DEAD_DELETE,
+    SQ_AUDIT_PRUNE_BATCH,
     SQ_TOKEN_INSERT,
     SQ_TOKEN_LIVE,
     SQ_TOKEN_REVOKE,
@@ -181,6 +188,7 @@ int sqlite_outbox_claim(struct sqlite_conn *c, struct store_op *op, struct err *
 int sqlite_outbox_done(struct sqlite_conn *c, struct store_op *op, struct err *err);
 int sqlite_outbox_requeue(struct sqlite_conn *c, struct store_op *op, struct err *err);
 int sqlite_outbox_prune(struct sqlite_conn *c, struct store_op *op, struct err *err);
+int sqlite_retain(struct sqlite_conn *c, struct store_op *op, struct err *err);
 
 /* Reads, on a borrowed reader; the backend's entries (backend.h). */
 int sqlite_job_get(void *h, const char *ns, const char *name, int64_t version,
@@ -193,6 +201,8 @@ int sqlite_job_versions(void *h, const char *ns, const char *name, const char *c
 int sqlite_job_scan(void *h, store_job_scan_cb *cb, void *ctx, struct err *err);
 int sqlite_job_doc(void *h, int64_t job_id, int64_t version, char **ret, size_t *ret_len,
                    struct err *err);
+int sqlite_job_doc_find(void *h, const char *needle, int64_t newest, char **ret, size_t *ret_len,
+                        struct err *err);
 int sqlite_run_get(void *h, int64_t id, struct store_run *ret, struct err *err);
 int sqlite_run_list(void *h, const struct store_run_filter *f, int limit,
                     struct store_run_page *ret, struct err *err);

@@ -499,6 +499,11 @@ int sqlite_job_plan(struct sqlite_conn *c, struct store_op *op, struct err *err)
     sqlite_bind_i64(st, 21, p->retry_max_backoff_us);
     sqlite3_bind_double(st, 22, p->retry_jitter);
     sqlite_bind_i64(st, 23, p->disable_after_failures);
+    /* retention: 0 or STORE_NULL is the daemon's default (NULL) */
+    sqlite_bind_i64(st, 24, p->retain_runs > 0 ? p->retain_runs : STORE_NULL);
+    sqlite_bind_i64(st, 25, p->retain_for_us > 0 ? p->retain_for_us : STORE_NULL);
+    sqlite_bind_i64(st, 26, p->retain_output > 0 ? p->retain_output : STORE_NULL);
+    sqlite_bind_i64(st, 27, p->retain_dead_letters > 0 ? p->retain_dead_letters : STORE_NULL);
     if ((rc = sqlite_run(c, st, "write job plan", err)) < 0)
         return rc;
     if (sqlite3_changes(c->db) == 0)

@@ -191,6 +191,17 @@ const struct sqlite_migration sqlite_migrations[] = {
      ") STRICT;"
      "CREATE INDEX outbox_due ON outbox (due_us) WHERE state IN ('pending', 'delivering');"
      "CREATE INDEX outbox_by_job ON outbox (job_id);"},
+    {6,
+     /* Retention: the document's "retention" members, part of the plan
+      * (written with it, kept when the job is deleted, so a deleted
+      * job's runs age out under its last limits). NULL: the daemon's
+      * default. The store reads them itself when it applies retention
+      * (sqlite_retain.c); the engine never does. */
+     "ALTER TABLE jobs ADD COLUMN retain_runs INTEGER CHECK (retain_runs > 0);"
+     "ALTER TABLE jobs ADD COLUMN retain_for_us INTEGER CHECK (retain_for_us > 0);"
+     "ALTER TABLE jobs ADD COLUMN retain_output INTEGER CHECK (retain_output > 0);"
+     "ALTER TABLE jobs ADD COLUMN retain_dead_letters INTEGER"
+     " CHECK (retain_dead_letters > 0);"},
 };
 
 const size_t sqlite_n_migrations = sizeof sqlite_migrations / sizeof sqlite_migrations[0];
@@ -289,7 +300,9 @@ static const char *const sql[SQ_COUNT] = {
                     " misfire_grace_us = ?15, catch_up = ?16, max_catch_up = ?17,"
                     " retry_max_attempts = ?18, retry_backoff_us = ?19, retry_factor = ?20,"
                     " retry_max_backoff_us = ?21, retry_jitter = ?22,"
-                    " disable_after_failures = ?23"
+                    " disable_after_failures = ?23,"
+                    " retain_runs = ?24, retain_for_us = ?25, retain_output = ?26,"
+                    " retain_dead_letters = ?27"
                     " WHERE id = ?1 AND version = ?2 AND deleted_us IS NULL",
     /* the document only where the plan is not the current version's */
     [SQ_JOB_SCAN] = "SELECT j.id, j.namespace, j.name, j.version, j.paused,"
@@ -336,6 +349,49 @@ static const char *const sql[SQ_COUNT] = {
                      " SELECT id, fire_us, state, row_number() OVER"
                      " (PARTITION BY job_id ORDER BY fire_us DESC, id DESC) AS n"
                      " FROM runs)" PRUNE_WHERE ") RETURNING id",
+
+    /* Retention (sqlite_retain.c). Every statement walks an index from one
+     * end and stops at a LIMIT, so its cost follows what it keeps or
+     * deletes, never the size of the table. */
+    [SQ_RETAIN_JOBS] = "SELECT id, coalesce(retain_runs, ?2), coalesce(retain_for_us, ?3),"
+                       " coalesce(retain_output, ?4), coalesce(retain_dead_letters, ?5)"
+                       " FROM jobs WHERE id > ?1 ORDER BY id LIMIT ?6",
+    /* the newest run past the newest ?2: it and every older one go */
+    [SQ_RETAIN_NTH] = "SELECT fire_us, id FROM runs WHERE job_id = ?1"
+                      " ORDER BY fire_us DESC, id DESC LIMIT 1 OFFSET ?2",
+    /* the newest run (not the newest of all) whose output, summed from the
+     * newest run down, passes ?4; only runs newer than (?2, ?3) count */
+    [SQ_RETAIN_OUTPUT] = "SELECT fire_us, id FROM (SELECT fire_us, id,"
+                         " row_number() OVER w AS n,"
+                         " sum(coalesce(output_bytes, 0)) OVER w AS total"
+                         " FROM runs WHERE job_id = ?1 AND (fire_us, id) > (?2, ?3)"
+                         " WINDOW w AS (ORDER BY fire_us DESC, id DESC"
+                         "  ROWS UNBOUNDED PRECEDING))"
+                         " WHERE total > ?4 AND n > 1 ORDER BY fire_us DESC, id DESC LIMIT 1",
+    /* oldest first: up to (?2, ?3) by count or output, before ?4 by age,
+     * a failure only once it ended before ?5 (its dead letter may still
+     * be on its way), never past ?6; at most ?7 */
+    [SQ_RETAIN_DELETE] = "DELETE FROM runs WHERE id IN (SELECT id FROM runs r"
+                         " WHERE job_id = ?1 AND fire_us <= ?6"
+                         " AND ((fire_us, id) <= (?2, ?3) OR fire_us < ?4)"
+                         " AND state NOT IN ('queued', 'running')"
+                         " AND (state IN ('succeeded', 'cancelled', 'skipped', 'missed')"
+                         "  OR coalesce(finished_us, queued_us) < ?5)"
+                         " AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.run_id = r.id)"
+                         " ORDER BY fire_us, id LIMIT ?7) RETURNING id",
+    [SQ_RETAIN_DEAD_NTH] = "SELECT run_id FROM dead_letters WHERE job_id = ?1"
+                           " ORDER BY run_id DESC LIMIT 1 OFFSET ?2",
+    [SQ_RETAIN_DEAD_DELETE] = "DELETE FROM dead_letters WHERE run_id IN (SELECT run_id"
+                              " FROM dead_letters WHERE job_id = ?1"
+                              " AND (run_id <= ?2 OR fire_us < ?3)"
+                              " ORDER BY run_id LIMIT ?4)",
+    /* audit ids are dense (rows go only oldest first), so "past the newest
+     * ?2" is "at most max(id) - ?2"; each side walks its own index */
+    [SQ_AUDIT_PRUNE_BATCH] = "DELETE FROM audit WHERE id IN (SELECT id FROM ("
+                             " SELECT id FROM audit WHERE at_us < ?1 ORDER BY at_us LIMIT ?3)"
+                             " UNION SELECT id FROM (SELECT id FROM audit"
+                             "  WHERE ?2 > 0 AND id <= (SELECT max(id) FROM audit) - ?2"
+                             "  ORDER BY id LIMIT ?3) LIMIT ?3)",
 
     [SQ_TOKEN_INSERT] = "INSERT INTO tokens (key, name, role, namespaces, hash, created_us,"
                         " created_by, expires_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"

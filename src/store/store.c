@@ -272,7 +272,7 @@ static int check_audit_insert(const struct store_op *op, struct err *err)
 
 static int check_audit_prune(const struct store_op *op, struct err *err)
 {
-    if (op->audit_prune.keep < 0 || op->audit_prune.before_us < 0)
+    if (op->audit_prune.keep < 0 || op->audit_prune.before_us < 0 || op->audit_prune.max < 0)
         return err_set(err, CHIME_EINVAL, "keep", "audit prune limits must not be negative");
     return 0;
 }
@@ -328,6 +328,19 @@ static int check_outbox_prune(const struct store_op *op, struct err *err)
     return 0;
 }
 
+static int check_retain(const struct store_op *op, struct err *err)
+{
+    const struct store_retention *d = &op->retain.def;
+
+    if (op->retain.job_id < 0)
+        return check_id(op->retain.job_id, "job_id", err);
+    if (op->retain.after < 0 || op->retain.jobs < 0 || op->retain.max < 0)
+        return err_set(err, CHIME_EINVAL, "max", "retention bounds must not be negative");
+    if (d->runs < 0 || d->for_us < 0 || d->output < 0 || d->dead_letters < 0)
+        return err_set(err, CHIME_EINVAL, "keep", "retention limits must not be negative");
+    return 0;
+}
+
 static int (*const op_checks[STORE_OP_KIND_END])(const struct store_op *, struct err *) = {
     [STORE_OP_JOB_PUT] = check_job_put,         [STORE_OP_JOB_DELETE] = check_job_delete,
     [STORE_OP_JOB_STATE] = check_job_state,     [STORE_OP_RUN_INSERT] = check_run_insert,
@@ -339,6 +352,7 @@ static int (*const op_checks[STORE_OP_KIND_END])(const struct store_op *, struct
     [STORE_OP_OUTBOX_DONE] = check_outbox_done,
     [STORE_OP_OUTBOX_REQUEUE] = check_outbox_requeue,
     [STORE_OP_OUTBOX_PRUNE] = check_outbox_prune,
+    [STORE_OP_RETAIN] = check_retain,
     [STORE_OP_TOKEN_INSERT] = check_token_insert, [STORE_OP_TOKEN_REVOKE] = check_token_revoke,
     [STORE_OP_AUDIT_INSERT] = check_audit_insert, [STORE_OP_AUDIT_PRUNE] = check_audit_prune,
 };
@@ -702,6 +716,24 @@ int store_prune(struct store *s, int64_t job_id, int64_t keep, int64_t before_us
     return rc;
 }
 
+int store_retain(struct store *s, int64_t job_id, const struct store_retention *def,
+                 int64_t now_us, int64_t max, int64_t **ret_ids, size_t *ret_n, struct err *err)
+{
+    struct store_op op = {.kind = STORE_OP_RETAIN};
+    int rc;
+
+    op.retain.job_id = job_id;
+    op.retain.def = *def;
+    op.retain.now_us = now_us;
+    op.retain.max = max;
+    rc = exec_into(s, &op, err);
+    if (rc < 0)
+        return rc;
+    *ret_ids = op.ret_ids;
+    *ret_n = op.n_ret_ids;
+    return rc;
+}
+
 int store_token_insert(struct store *s, const struct store_token *t, int64_t *ret_id,
                        struct err *err)
 {
@@ -941,6 +973,14 @@ int store_job_doc(struct store *s, int64_t job_id, int64_t version, char **ret, 
     if (rc == 0 && version < 1)
         rc = err_set(err, CHIME_EINVAL, "version", "'%" PRId64 "' is not a version", version);
     return rc < 0 ? rc : s->be->job_doc(s->b, job_id, version, ret, ret_len, err);
+}
+
+int store_job_doc_find(struct store *s, const char *needle, int64_t newest, char **ret,
+                       size_t *ret_len, struct err *err)
+{
+    if (!needle || !needle[0] || newest < 0)
+        return err_set(err, CHIME_EINVAL, NULL, "nothing to look for");
+    return s->be->job_doc_find(s->b, needle, newest, ret, ret_len, err);
 }
 
 int store_run_get(struct store *s, int64_t id, struct store_run *ret, struct err *err)

@@ -209,6 +209,13 @@ struct store_job_plan {
     int64_t retry_max_backoff_us;
     double retry_jitter;
     int64_t disable_after_failures;
+    /* The document's "retention" (migration 6), not read back into a
+     * job: the store applies it itself (the retain op). STORE_NULL: the
+     * daemon's default. */
+    int64_t retain_runs;
+    int64_t retain_for_us;
+    int64_t retain_output;        /* bytes */
+    int64_t retain_dead_letters;
 };
 
 /* One live job as start-up reads it; borrowed for the callback. */
@@ -239,6 +246,14 @@ int store_job_scan(struct store *s, store_job_scan_cb *cb, void *ctx, struct err
  * readers (one caller at a time is expected; others wait for it). */
 int store_job_doc(struct store *s, int64_t job_id, int64_t version, char **ret, size_t *ret_len,
                   struct err *err);
+
+/* A stored document (of any version, deleted jobs' too) that holds the
+ * text NEEDLE, looked for among the NEWEST versions written last (0:
+ * all of them, which reads the whole table): an owned string (free()) in
+ * *RET, or NULL when there is none. For the daemon's start-up check of
+ * its secret key (docs/secrets.md). */
+int store_job_doc_find(struct store *s, const char *needle, int64_t newest, char **ret,
+                       size_t *ret_len, struct err *err);
 
 /* ---- runs ---- */
 
@@ -516,7 +531,22 @@ enum store_op_kind {
     STORE_OP_OUTBOX_DONE,
     STORE_OP_OUTBOX_REQUEUE,
     STORE_OP_OUTBOX_PRUNE,
+    STORE_OP_RETAIN,
     STORE_OP_KIND_END
+};
+
+/* How long a job's history is kept: each limit alone deletes, 0 turns it
+ * off. Runs past the newest `runs`, fired longer than `for_us` ago, or
+ * beyond `output` bytes of output (newest first; the newest run always
+ * stays) go with their output; queued and running runs never. A
+ * dead-lettered run is exempt from those three until its dead letter
+ * expires: fired longer than `for_us` ago, or past the job's newest
+ * `dead_letters`. */
+struct store_retention {
+    int64_t runs;
+    int64_t for_us;
+    int64_t output;             /* bytes: the runs' output_bytes summed */
+    int64_t dead_letters;
 };
 
 /* Which fields of a job_state op are written. */
@@ -580,7 +610,8 @@ typedef void store_cb(struct store_op *op);
  *             version_before) when those are STORE_NULL.
  * audit_prune deletes entries older than before_us (0: no age limit) and
  *             all but the newest keep (0: no count limit); ret_id is how
- *             many went.
+ *             many went. With max, at most max go (a retention step;
+ *             its count limit keeps the ids above max(id) - keep).
  * outbox_add  adds one pending notification per channel that the job's
  *             document (version job_version, 0: the current one) lists
  *             for event (its "notify"."on_<event>"), each with a new
@@ -601,7 +632,17 @@ typedef void store_cb(struct store_op *op);
  *             pending again (start-up: their deliverer was this process).
  *             ret_id is how many rows changed.
  * outbox_prune deletes at most max (0: 1000) delivered or failed rows
- *             created before before_us; ret_id is how many went. */
+ *             created before before_us; ret_id is how many went.
+ * retain      applies retention (docs/store.md, "Retention") to one job
+ *             (job_id), or to the jobs after job id `after` in id order,
+ *             at most `jobs` of them (job_id 0: a step of a sweep; deleted
+ *             jobs too). Each job's own limits (its plan's retain_*
+ *             columns) win over def's (0 there: no limit). Deletes at
+ *             most max (0: 1000) rows in all; ret_ids (owned, free())
+ *             lists the deleted runs, whose output files the caller
+ *             removes. ret_id is the last job done (the next step's
+ *             `after`); ret_version is 1 when no job is left after it
+ *             (a sweep's end), 0 otherwise. */
 struct store_op {
     enum store_op_kind kind;
     union {
@@ -666,6 +707,7 @@ struct store_op {
         struct {
             int64_t before_us;
             int64_t keep;
+            int64_t max;    /* at most this many go (0: every one that should) */
         } audit_prune;
         struct {
             const char *ns;
@@ -699,6 +741,14 @@ struct store_op {
             int64_t before_us;
             int64_t max;
         } outbox_prune;
+        struct {
+            int64_t job_id;                 /* 0: a sweep step */
+            int64_t after;                  /* sweep: jobs with a greater id */
+            int64_t jobs;                   /* sweep: at most (0: 256) */
+            int64_t now_us;
+            struct store_retention def;     /* the daemon's defaults */
+            int64_t max;                    /* rows deleted at most (0: 1000) */
+        } retain;
     };
 
     /* Results, set when the op is done. */
@@ -761,6 +811,11 @@ int store_token_insert(struct store *s, const struct store_token *t, int64_t *re
 int store_token_revoke(struct store *s, const char *name, int64_t now_us, struct err *err);
 int store_audit_insert(struct store *s, const struct store_audit *a, int64_t *ret_id,
                        struct err *err);
+/* Applies retention to job JOB_ID with the defaults DEF (the retain op),
+ * deleting at most MAX rows; *RET_IDS (owned, free(); NULL when none) are
+ * the deleted runs. */
+int store_retain(struct store *s, int64_t job_id, const struct store_retention *def,
+                 int64_t now_us, int64_t max, int64_t **ret_ids, size_t *ret_n, struct err *err);
 /* Deletes audit entries older than BEFORE_US and past the newest KEEP (0
  * turns either limit off); *RET_N (may be NULL) is how many went. */
 int store_audit_prune(struct store *s, int64_t before_us, int64_t keep, int64_t *ret_n,

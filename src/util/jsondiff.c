@@ -130,7 +130,9 @@ static bool walk_object(struct walk *w, const json_t *from, const json_t *to)
     json_t *v;
     bool ok = true;
 
-    if (n && !keys)
+    if (n == 0)
+        return true;    /* two empty objects (and no qsort of a NULL array) */
+    if (!keys)
         return false;
     json_object_foreach((json_t *)from, key, v) keys[k++] = key;
     json_object_foreach((json_t *)to, key, v) if (!json_object_get(from, key)) keys[k++] = key;
