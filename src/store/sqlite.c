@@ -349,7 +349,7 @@ static int (*const op_exec[STORE_OP_KIND_END])(struct sqlite_conn *, struct stor
     [STORE_OP_JOB_PUT] = sqlite_job_put,         [STORE_OP_JOB_DELETE] = sqlite_job_delete,
     [STORE_OP_JOB_STATE] = sqlite_job_state,     [STORE_OP_RUN_INSERT] = sqlite_run_insert,
     [STORE_OP_RUN_UPDATE] = sqlite_run_update,   [STORE_OP_DEAD_INSERT] = sqlite_dead_insert,
-    [STORE_OP_DEAD_REMOVE] = sqlite_dead_remove, [STORE_OP_PRUNE] = sqlite_prune,
+    [STORE_OP_DEAD_REMOVE] = sqlite_dead_remove, 
     [STORE_OP_JOB_PLAN] = sqlite_job_plan,
     [STORE_OP_TOKEN_INSERT] = sqlite_token_insert,
     [STORE_OP_TOKEN_REVOKE] = sqlite_token_revoke,

@@ -56,9 +56,7 @@ enum sq {
     SQ_DEAD_INSERT = SQ_RUN_COUNT + 8,
     SQ_DEAD_REMOVE,
     SQ_DEAD_LIST, /* + a mask of SQ_DEAD_BY_* */
-    SQ_PRUNE_JOB = SQ_DEAD_LIST + 4,
-    SQ_PRUNE_ALL,
-    SQ_RETAIN_JOBS, /* sqlite_retain.c */
+    SQ_RETAIN_JOBS = SQ_DEAD_LIST + 4, /* sqlite_retain.c */
     SQ_RETAIN_NTH,
     SQ_RETAIN_OUTPUT,
     SQ_RETAIN_DELETE,
@@ -177,7 +175,6 @@ int sqlite_run_insert(struct sqlite_conn *c, struct store_op *op, struct err *er
 int sqlite_run_update(struct sqlite_conn *c, struct store_op *op, struct err *err);
 int sqlite_dead_insert(struct sqlite_conn *c, struct store_op *op, struct err *err);
 int sqlite_dead_remove(struct sqlite_conn *c, struct store_op *op, struct err *err);
-int sqlite_prune(struct sqlite_conn *c, struct store_op *op, struct err *err);
 int sqlite_job_plan(struct sqlite_conn *c, struct store_op *op, struct err *err);
 int sqlite_token_insert(struct sqlite_conn *c, struct store_op *op, struct err *err);
 int sqlite_token_revoke(struct sqlite_conn *c, struct store_op *op, struct err *err);

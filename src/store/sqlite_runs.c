@@ -197,27 +197,6 @@ int sqlite_dead_remove(struct sqlite_conn *c, struct store_op *op, struct err *e
     return 0;
 }
 
-int sqlite_prune(struct sqlite_conn *c, struct store_op *op, struct err *err)
-{
-    sqlite3_stmt *st = NULL;
-    size_t cap = 0;
-    int rc;
-
-    rc = sqlite_stmt(c, op->prune.job_id ? SQ_PRUNE_JOB : SQ_PRUNE_ALL, &st, err);
-    if (rc < 0)
-        return rc;
-    sqlite_bind_i64(st, 1, op->prune.job_id);
-    sqlite_bind_i64(st, 2, op->prune.keep ? op->prune.keep : INT64_MAX);
-    sqlite_bind_i64(st, 3, op->prune.before_us ? op->prune.before_us : LOWEST_US);
-    while ((rc = sqlite_row(c, st, "prune runs", err)) == 1) {
-        if ((rc = sqlite_grow(&op->ret_ids, &cap, op->n_ret_ids, sizeof *op->ret_ids, err)) < 0)
-            break;
-        op->ret_ids[op->n_ret_ids++] = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_reset(st);
-    return rc; /* on failure sqlite.c frees ret_ids */
-}
-
 /* ---- reads ---- */
 
 /* A row of RUN_COLS into R. */

@@ -336,73 +336,6 @@ static void test_store_run_unfinished_lists_queued_and_running(void **state)
     store_run_page_release(&p);
 }
 
-static int cmp_id(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-    return (x > y) - (x < y);
-}
-
-/* Prunes and checks the ids deleted, in any order, against WANT (0-ended). */
-static void prune_expect(struct store *s, int64_t job, int64_t keep, int64_t before,
-                         const int64_t *want)
-{
-    int64_t *ids = NULL;
-    size_t n = 0, w = 0;
-    struct err err = {0};
-
-    if (store_prune(s, job, keep, before, &ids, &n, &err) < 0)
-        fail_msg("prune: %s", err.msg);
-    while (want[w])
-        w++;
-    assert_int_equal(n, w);
-    if (n)
-        qsort(ids, n, sizeof *ids, cmp_id);
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(ids[i], want[i]);
-    free(ids);
-}
-
-static void test_store_prune_keeps_exactly_what_it_should(void **state)
-{
-    struct fixture *f = *state;
-    int64_t a = fixture_job(f->s, "a", "a", "{}");
-    int64_t b = fixture_job(f->s, "b", "b", "{}");
-    int64_t run[11], other[4], running, queued, dead, count = -1;
-    struct err err = {0};
-
-    for (int i = 1; i <= 10; i++) /* ids 1-10, fired at 1000-10000 */
-        run[i] = fixture_run(f->s, a, i * 1000, 1, STORE_RUN_SUCCEEDED);
-    queued = fixture_run(f->s, a, 700, 1, STORE_RUN_QUEUED);
-    dead = fixture_run(f->s, a, 600, 1, STORE_RUN_FAILED);
-    running = fixture_run(f->s, a, 500, 1, STORE_RUN_RUNNING);
-    for (int i = 1; i <= 3; i++)
-        other[i] = fixture_run(f->s, b, i * 100, 1, STORE_RUN_FAILED);
-    assert_int_equal(store_dead_insert(f->s, dead, "gave up", 1, &err), 0);
-
-    /* the newest 5 of a by count: 1000-5000 go; queued, running and the
-     * dead letter stay whatever their rank, and b is untouched */
-    prune_expect(f->s, a, 5, 0, (int64_t[]){run[1], run[2], run[3], run[4], run[5], 0});
-    /* by age only: fired before 8000 */
-    prune_expect(f->s, a, 0, 8000, (int64_t[]){run[6], run[7], 0});
-    /* either limit deletes: 8000 is third, 9000 is too old */
-    prune_expect(f->s, a, 2, 9500, (int64_t[]){run[8], run[9], 0});
-    prune_expect(f->s, a, 2, 9500, (int64_t[]){0});
-    assert_int_equal(store_run_count(f->s, &(struct store_run_filter){.ns = "a"}, &count, &err), 0);
-    assert_int_equal(count, 4); /* 10000, queued, dead, running */
-    (void)queued;
-    (void)running;
-
-    /* every job at once: b keeps its newest */
-    prune_expect(f->s, 0, 1, 0, (int64_t[]){other[1], other[2], 0});
-    assert_int_equal(store_run_count(f->s, &(struct store_run_filter){0}, &count, &err), 0);
-    assert_int_equal(count, 5);
-    /* once requeued (no longer a dead letter), the old failure can go */
-    assert_int_equal(store_dead_remove(f->s, dead, &err), 0);
-    prune_expect(f->s, a, 1, 0, (int64_t[]){dead, 0});
-    assert_int_equal(store_check(f->s, &err), 0);
-}
-
 static void test_store_dead_letters_are_listed_and_removed(void **state)
 {
     struct fixture *f = *state;
@@ -562,7 +495,6 @@ int main(void)
         T(test_store_run_pages_return_every_run_exactly_once),
         T(test_store_run_list_filters_and_counts),
         T(test_store_run_unfinished_lists_queued_and_running),
-        T(test_store_prune_keeps_exactly_what_it_should),
         T(test_store_dead_letters_are_listed_and_removed),
         T(test_store_run_error_text_is_cut_at_a_character_boundary),
         T(test_store_run_refuses_malformed_runs),

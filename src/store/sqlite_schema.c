@@ -242,13 +242,6 @@ const size_t sqlite_n_migrations = sizeof sqlite_migrations / sizeof sqlite_migr
     " AND (?3 IS NULL OR j.namespace = ?3)"                                                        \
     " AND (?4 IS NULL OR j.namespace IN (SELECT value FROM json_each(?4)))"
 
-/* A prune's candidates: finished, not dead-lettered, and either past the
- * newest ?2 of their job or fired before ?3. */
-#define PRUNE_WHERE                                                                                \
-    " WHERE (n > ?2 OR fire_us < ?3)"                                                              \
-    " AND state NOT IN ('queued', 'running')"                                                      \
-    " AND id NOT IN (SELECT run_id FROM dead_letters)"
-
 static const char *const sql[SQ_COUNT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
     [SQ_COMMIT] = "COMMIT",
@@ -341,15 +334,6 @@ static const char *const sql[SQ_COUNT] = {
                        " SELECT id, job_id, fire_us, ?2, ?3 FROM runs WHERE id = ?1"
                        " ON CONFLICT (run_id) DO NOTHING",
     [SQ_DEAD_REMOVE] = "DELETE FROM dead_letters WHERE run_id = ?1",
-    [SQ_PRUNE_JOB] = "DELETE FROM runs WHERE id IN (SELECT id FROM ("
-                     " SELECT id, fire_us, state,"
-                     " row_number() OVER (ORDER BY fire_us DESC, id DESC) AS n"
-                     " FROM runs WHERE job_id = ?1)" PRUNE_WHERE ") RETURNING id",
-    [SQ_PRUNE_ALL] = "DELETE FROM runs WHERE id IN (SELECT id FROM ("
-                     " SELECT id, fire_us, state, row_number() OVER"
-                     " (PARTITION BY job_id ORDER BY fire_us DESC, id DESC) AS n"
-                     " FROM runs)" PRUNE_WHERE ") RETURNING id",
-
     /* Retention (sqlite_retain.c). Every statement walks an index from one
      * end and stops at a LIMIT, so its cost follows what it keeps or
      * deletes, never the size of the table. */

@@ -200,15 +200,6 @@ static int check_dead_remove(const struct store_op *op, struct err *err)
     return check_id(op->dead_remove.run_id, "run_id", err);
 }
 
-static int check_prune(const struct store_op *op, struct err *err)
-{
-    if (op->prune.job_id < 0)
-        return check_id(op->prune.job_id, "job_id", err);
-    if (op->prune.keep < 0)
-        return err_set(err, CHIME_EINVAL, "keep", "'%" PRId64 "' is negative", op->prune.keep);
-    return 0;
-}
-
 /* Texts of a plan are names and expressions: short, bounded like a document. */
 static int check_job_plan(const struct store_op *op, struct err *err)
 {
@@ -345,7 +336,7 @@ static int (*const op_checks[STORE_OP_KIND_END])(const struct store_op *, struct
     [STORE_OP_JOB_PUT] = check_job_put,         [STORE_OP_JOB_DELETE] = check_job_delete,
     [STORE_OP_JOB_STATE] = check_job_state,     [STORE_OP_RUN_INSERT] = check_run_insert,
     [STORE_OP_RUN_UPDATE] = check_run_update,   [STORE_OP_DEAD_INSERT] = check_dead_insert,
-    [STORE_OP_DEAD_REMOVE] = check_dead_remove, [STORE_OP_PRUNE] = check_prune,
+    [STORE_OP_DEAD_REMOVE] = check_dead_remove, 
     [STORE_OP_JOB_PLAN] = check_job_plan,
     [STORE_OP_OUTBOX_ADD] = check_outbox_add,
     [STORE_OP_OUTBOX_CLAIM] = check_outbox_claim,
@@ -503,7 +494,7 @@ int store_exec_atomic(struct store *s, struct store_op *const *ops, size_t n, si
 static bool op_lazy(const struct store_op *op)
 {
     return op->kind == STORE_OP_RUN_UPDATE || op->kind == STORE_OP_JOB_STATE
-           || op->kind == STORE_OP_PRUNE || op->kind == STORE_OP_DEAD_INSERT
+           || op->kind == STORE_OP_DEAD_INSERT
            || op->kind == STORE_OP_OUTBOX_ADD;
 }
 
@@ -697,23 +688,6 @@ int store_dead_remove(struct store *s, int64_t run_id, struct err *err)
 
     op.dead_remove.run_id = run_id;
     return exec_into(s, &op, err);
-}
-
-int store_prune(struct store *s, int64_t job_id, int64_t keep, int64_t before_us, int64_t **ret_ids,
-                size_t *ret_n, struct err *err)
-{
-    struct store_op op = {.kind = STORE_OP_PRUNE};
-    int rc;
-
-    op.prune.job_id = job_id;
-    op.prune.keep = keep;
-    op.prune.before_us = before_us;
-    rc = exec_into(s, &op, err);
-    if (rc < 0)
-        return rc;
-    *ret_ids = op.ret_ids;
-    *ret_n = op.n_ret_ids;
-    return rc;
 }
 
 int store_retain(struct store *s, int64_t job_id, const struct store_retention *def,

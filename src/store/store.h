@@ -520,7 +520,6 @@ enum store_op_kind {
     STORE_OP_RUN_UPDATE,
     STORE_OP_DEAD_INSERT,
     STORE_OP_DEAD_REMOVE,
-    STORE_OP_PRUNE,
     STORE_OP_JOB_PLAN,
     STORE_OP_TOKEN_INSERT,
     STORE_OP_TOKEN_REVOKE,
@@ -592,12 +591,6 @@ typedef void store_cb(struct store_op *op);
  *             plan.version; CHIME_ECONFLICT when it is at another version
  *             (that version's plan is the one to write), CHIME_ENOTFOUND
  *             when the job is deleted.
- * prune       deletes job_id's (0: every job's) finished runs that are not
- *             among its newest keep (0: no count limit) or fired before
- *             before_us (0: no age limit); queued, running and
- *             dead-lettered runs are never deleted. ret_ids (owned by the
- *             caller, free()) lists the deleted runs, whose output files
- *             the caller removes.
  * token_insert adds a token (ret_id its id); a live token of the same
  *             name is CHIME_ECONFLICT.
  * token_revoke marks the live token NAME revoked at now_us (ret_id its
@@ -684,11 +677,6 @@ struct store_op {
         struct {
             int64_t run_id;
         } dead_remove;
-        struct {
-            int64_t job_id;
-            int64_t keep;
-            int64_t before_us;
-        } prune;
         struct {
             int64_t job_id;
             struct store_job_plan plan;
@@ -802,9 +790,6 @@ int store_run_update(struct store *s, const struct store_run *r, enum store_run_
 int store_dead_insert(struct store *s, int64_t run_id, const char *reason, int64_t now_us,
                       struct err *err);
 int store_dead_remove(struct store *s, int64_t run_id, struct err *err);
-/* *RET_IDS is owned by the caller (free()); NULL when nothing was deleted. */
-int store_prune(struct store *s, int64_t job_id, int64_t keep, int64_t before_us, int64_t **ret_ids,
-                size_t *ret_n, struct err *err);
 
 int store_token_insert(struct store *s, const struct store_token *t, int64_t *ret_id,
                        struct err *err);
