@@ -202,6 +202,10 @@ int api_query_int(const struct api_call *c, const char *name, int64_t lo, int64_
 /* Query parameter NAME as an ISO 8601 instant; DEF when absent. */
 int api_query_instant(const struct api_call *c, const char *name, int64_t def, int64_t *ret,
                       struct err *err);
+/* The page of a list filtered by time: "since" and "until" (instants, 0
+ * when absent; until after since) and "limit" (1-STORE_LIMIT_MAX). */
+int api_query_page(const struct api_call *c, int64_t *since_us, int64_t *until_us, int *limit,
+                   struct err *err);
 /* The body as a JSON object (a new reference); NULL in *RET when the body
  * is empty and the route's body is optional. */
 int api_body_object(const struct api_call *c, json_t **ret, struct err *err);

@@ -239,6 +239,22 @@ int api_query_instant(const struct api_call *c, const char *name, int64_t def, i
     return isotime_parse(v, NULL, name, ret, err);
 }
 
+int api_query_page(const struct api_call *c, int64_t *since_us, int64_t *until_us, int *limit,
+                   struct err *err)
+{
+    int64_t n;
+    int rc;
+
+    if ((rc = api_query_instant(c, "since", 0, since_us, err)) < 0
+        || (rc = api_query_instant(c, "until", 0, until_us, err)) < 0
+        || (rc = api_query_int(c, "limit", 1, STORE_LIMIT_MAX, STORE_LIMIT_DEFAULT, &n, err)) < 0)
+        return rc;
+    if (*since_us && *until_us && *until_us <= *since_us)
+        return err_set(err, CHIME_ERANGE, "until", "until is not after since");
+    *limit = (int)n;
+    return 0;
+}
+
 int api_body_object(const struct api_call *c, json_t **ret, struct err *err)
 {
     json_t *j = NULL;

@@ -217,7 +217,7 @@ int api_audit_list(struct api_call *c)
     const char *job = api_query(c, "job");
     char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1];
     json_t *items;
-    int64_t limit, total;
+    int64_t total;
     size_t i;
     int rc;
 
@@ -230,15 +230,8 @@ int api_audit_list(struct api_call *c)
     f.token = api_query(c, "token");
     if (f.token && (rc = name_check(f.token, "token", &c->err)) < 0)
         return rc;
-    if ((rc = api_query_instant(c, "since", 0, &f.since_us, &c->err)) < 0
-        || (rc = api_query_instant(c, "until", 0, &f.until_us, &c->err)) < 0
-        || (rc =
-                api_query_int(c, "limit", 1, STORE_LIMIT_MAX, STORE_LIMIT_DEFAULT, &limit, &c->err))
-               < 0)
+    if ((rc = api_query_page(c, &f.since_us, &f.until_us, &f.limit, &c->err)) < 0)
         return rc;
-    if (f.since_us && f.until_us && f.until_us <= f.since_us)
-        return err_set(&c->err, CHIME_ERANGE, "until", "until is not after since");
-    f.limit = (int)limit;
     f.cursor = api_query(c, "cursor");
     /* an admin of some namespaces sees the entries of their jobs */
     f.ns_in = c->token_ns;

@@ -28,19 +28,6 @@ static const char audit_usage[] =
     "  --limit N     at most N entries, newest first (default " AUDIT_LIMIT_DEFAULT ", at most 1000)\n"
     "  --json        the daemon's JSON ({\"items\": [...], ...}) instead of a table\n";
 
-static int user_time(const char *s, const char *field, char *buf, size_t len, struct err *err)
-{
-    const struct tz *zone = NULL;
-    int64_t t;
-
-    if (tz_system(&zone, NULL) < 0)
-        zone = NULL;
-    if (isotime_parse(s, zone, field, &t, err) < 0)
-        return -1;
-    isotime_format_utc(t, buf, len);
-    return 0;
-}
-
 /* "3 -> 4", "- -> 1", "2 -> -" */
 static const char *versions_text(const json_t *e, char *buf, size_t len)
 {
@@ -100,17 +87,14 @@ int cli_audit(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    char job[CLI_JOB_ID_MAX], since[ISOTIME_LEN], until[ISOTIME_LEN], path[1024];
+    static const struct cli_list list = { "audit", "/api/v1/audit", "audit log", "entries",
+                                          audit_table };
+    char job[CLI_JOB_ID_MAX], since[ISOTIME_LEN], until[ISOTIME_LEN];
     const char *kv[] = { "job", NULL, "token", NULL, "since", NULL, "until", NULL,
                          "limit", AUDIT_LIMIT_DEFAULT, NULL };
-    struct client *c = NULL;
     struct err err = { 0 };
-    json_t *list = NULL;
-    const json_t *items, *total;
     bool json = false;
-    char *end;
-    long n;
-    int ch, rc;
+    int ch;
 
     optind = 1;
     opterr = 0;
@@ -129,22 +113,18 @@ int cli_audit(int argc, char **argv)
             kv[3] = optarg;
             break;
         case 'S':
-            if (user_time(optarg, "since", since, sizeof since, &err) < 0)
+            if (cli_user_time(optarg, "since", since, sizeof since, &err) < 0)
                 goto invalid;
             kv[5] = since;
             break;
         case 'U':
-            if (user_time(optarg, "until", until, sizeof until, &err) < 0)
+            if (cli_user_time(optarg, "until", until, sizeof until, &err) < 0)
                 goto invalid;
             kv[7] = until;
             break;
         case 'n':
-            n = strtol(optarg, &end, 10);
-            if (end == optarg || *end || n < 1 || n > 1000 || optarg[0] == '+' || optarg[0] == ' ') {
-                err_set(&err, CHIME_EINVAL, "limit", "'%.40s' is not a whole number from 1 to 1000",
-                        optarg);
+            if (cli_list_limit(optarg, &err) < 0)
                 goto invalid;
-            }
             kv[9] = optarg;
             break;
         case 'j': json = true; break;
@@ -154,33 +134,8 @@ int cli_audit(int argc, char **argv)
     }
     if (optind != argc)
         return cli_bad_args("audit", "no arguments are taken");
-    if (client_new(&c, &err) < 0 || client_path(path, sizeof path, "/api/v1/audit", kv, &err) < 0
-        || client_json(c, "GET", path, NULL, NULL, &list, &err) < 0)
-        goto fail;
-    if (!json_is_array(items = json_object_get(list, "items"))) {
-        err_set(&err, CHIME_EIO, "", "the daemon's audit log has no \"items\" array");
-        goto fail;
-    }
-    if (json) {
-        rc = cli_json_print(list);
-        goto done;
-    }
-    if (audit_table(items, &err) < 0)
-        goto fail;
-    rc = fflush(stdout) ? 1 : 0;
-    total = json_object_get(list, "total");
-    if (json_is_integer(total) && (size_t)json_integer_value(total) > json_array_size(items))
-        fprintf(stderr, "chime audit: %zu of %lld entries shown (--limit N for more)\n",
-                json_array_size(items), (long long)json_integer_value(total));
-    goto done;
-fail:
-    rc = client_fail(c, "audit", &err);
-    goto done;
+    return cli_list_show(&list, kv, json);
 invalid:
     cli_error("audit", &err);
-    rc = 2;
-done:
-    json_decref(list);
-    client_free(c);
-    return rc;
+    return 2;
 }

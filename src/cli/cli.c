@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "cli/client.h"
 #include "time/isotime.h"
 #include "time/tz.h"
 #include "util/err.h"
@@ -193,4 +194,82 @@ int cli_json_print(const json_t *j)
         return 1;
     }
     return 0;
+}
+
+/* ---- the list commands (runs, audit, notifications) ---- */
+
+int cli_user_time(const char *s, const char *field, char *buf, size_t len, struct err *err)
+{
+    const struct tz *zone = NULL;
+    int64_t t;
+
+    if (tz_system(&zone, NULL) < 0)
+        zone = NULL;
+    if (isotime_parse(s, zone, field, &t, err) < 0)
+        return -1;
+    isotime_format_utc(t, buf, len);
+    return 0;
+}
+
+int cli_list_limit(const char *s, struct err *err)
+{
+    char *end;
+    long n = strtol(s, &end, 10);
+
+    if (end == s || *end || n < 1 || n > CLI_LIST_MAX || s[0] == '+' || s[0] == ' ')
+        return err_set(err, CHIME_EINVAL, "limit", "'%.40s' is not a whole number from 1 to %d", s,
+                       CLI_LIST_MAX);
+    return 0;
+}
+
+int cli_choice(const char *s, const char *const *names, const char *what, struct err *err)
+{
+    char q[40], all[256] = "";
+    size_t len = 0;
+
+    for (size_t i = 0; names[i]; i++) {
+        if (!strcmp(s, names[i]))
+            return 0;
+        len += (size_t)snprintf(all + len, len < sizeof all ? sizeof all - len : 0, "%s%s",
+                                i ? " " : "", names[i]);
+    }
+    return err_set(err, CHIME_EINVAL, "state", "'%s' is not a %s (%s)",
+                   err_quote(s, strlen(s), q, sizeof q), what, all);
+}
+
+int cli_list_show(const struct cli_list *l, const char *const *kv, bool json)
+{
+    struct client *c = NULL;
+    struct err err = {0};
+    json_t *list = NULL;
+    const json_t *items, *total;
+    char path[1024];
+    int rc;
+
+    if (client_new(&c, &err) < 0 || client_path(path, sizeof path, l->path, kv, &err) < 0
+        || client_json(c, "GET", path, NULL, NULL, &list, &err) < 0)
+        goto fail;
+    if (!json_is_array(items = json_object_get(list, "items"))) {
+        err_set(&err, CHIME_EIO, "", "the daemon's %s has no \"items\" array", l->what);
+        goto fail;
+    }
+    if (json) {
+        rc = cli_json_print(list);
+        goto done;
+    }
+    if (l->table(items, &err) < 0)
+        goto fail;
+    rc = fflush(stdout) ? 1 : 0;
+    total = json_object_get(list, "total");
+    if (json_is_integer(total) && (size_t)json_integer_value(total) > json_array_size(items))
+        fprintf(stderr, "chime %s: %zu of %lld%s%s shown (--limit N for more)\n", l->cmd,
+                json_array_size(items), (long long)json_integer_value(total),
+                l->noun[0] ? " " : "", l->noun);
+    goto done;
+fail:
+    rc = client_fail(c, l->cmd, &err);
+done:
+    json_decref(list);
+    client_free(c);
+    return rc;
 }

@@ -4,6 +4,7 @@
 #ifndef CHIME_CLI_H
 #define CHIME_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,5 +74,31 @@ const char *cli_json_str(const struct json_t *o, const char *key);
 /* Prints J as indented JSON and a newline on stdout; returns the exit
  * status (1 when stdout fails). */
 int cli_json_print(const struct json_t *j);
+
+/* ---- the list commands (runs, audit, notifications) ---- */
+
+#define CLI_LIST_MAX 1000 /* the most items the API lists in one page */
+
+/* A time the user typed (ISO 8601; local time without an offset), as the
+ * API's UTC form, into BUF (ISOTIME_LEN bytes). */
+int cli_user_time(const char *s, const char *field, char *buf, size_t len, struct err *err);
+/* S is a --limit: a whole number from 1 to CLI_LIST_MAX. */
+int cli_list_limit(const char *s, struct err *err);
+/* S is one of NAMES (NULL-ended), else "'S' is not a WHAT (names...)" in
+ * field "state". */
+int cli_choice(const char *s, const char *const *names, const char *what, struct err *err);
+
+struct cli_list {
+    const char *cmd;  /* "runs": for messages */
+    const char *path; /* "/api/v1/runs" */
+    const char *what; /* "run list": the daemon's answer, for messages */
+    const char *noun; /* "runs": "3 of 40 runs shown"; "" for none */
+    int (*table)(const struct json_t *items, struct err *err); /* prints a table */
+};
+
+/* GET L->path with the query KV (client_path()), then prints the items as
+ * L->table, or the whole answer with JSON, and on stderr how many of how
+ * many when the list is longer than the page. Returns the exit status. */
+int cli_list_show(const struct cli_list *l, const char *const *kv, bool json);
 
 #endif

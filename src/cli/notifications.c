@@ -29,30 +29,7 @@ static const char usage_text[] =
     "  --json        the daemon's JSON ({\"items\": [...], ...}) instead of a table\n"
     "  retry ID      send failed notification ID again (same delivery id)\n";
 
-static const char *const states[] = { "pending", "delivering", "delivered", "failed" };
-
-static int check_state(const char *s, struct err *err)
-{
-    char q[40];
-
-    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
-        if (!strcmp(s, states[i]))
-            return 0;
-    return err_set(err, CHIME_EINVAL, "state",
-                   "'%s' is not a notification state (pending delivering delivered failed)",
-                   err_quote(s, strlen(s), q, sizeof q));
-}
-
-static int check_limit(const char *s, struct err *err)
-{
-    char *end;
-    long n = strtol(s, &end, 10);
-
-    if (end == s || *end || n < 1 || n > 1000 || s[0] == '+' || s[0] == ' ')
-        return err_set(err, CHIME_EINVAL, "limit", "'%.40s' is not a whole number from 1 to 1000",
-                       s);
-    return 0;
-}
+static const char *const states[] = { "pending", "delivering", "delivered", "failed", NULL };
 
 static const char *num(const json_t *o, const char *key, char *buf, size_t len)
 {
@@ -138,15 +115,14 @@ int cli_notifications(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    char job[CLI_JOB_ID_MAX], path[1024];
+    static const struct cli_list list = { "notifications", "/api/v1/notifications",
+                                          "notification list", "", notifications_table };
+    char job[CLI_JOB_ID_MAX];
     const char *kv[] = { "state", NULL, "job", NULL, "channel", NULL, "limit", LIMIT_DEFAULT,
                          NULL };
-    struct client *c = NULL;
     struct err err = { 0 };
-    json_t *list = NULL;
-    const json_t *items, *total;
     bool json = false;
-    int ch, rc;
+    int ch;
 
     if (argc > 1 && !strcmp(argv[1], "retry"))
         return retry(argc - 1, argv + 1);
@@ -155,7 +131,7 @@ int cli_notifications(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, ":s:J:c:n:jh", opts, NULL)) != -1) {
         switch (ch) {
         case 's':
-            if (check_state(optarg, &err) < 0)
+            if (cli_choice(optarg, states, "notification state", &err) < 0)
                 goto invalid;
             kv[1] = optarg;
             break;
@@ -166,7 +142,7 @@ int cli_notifications(int argc, char **argv)
             break;
         case 'c': kv[5] = optarg; break;
         case 'n':
-            if (check_limit(optarg, &err) < 0)
+            if (cli_list_limit(optarg, &err) < 0)
                 goto invalid;
             kv[7] = optarg;
             break;
@@ -177,36 +153,10 @@ int cli_notifications(int argc, char **argv)
     }
     if (optind != argc)
         return cli_bad_args("notifications", "unexpected argument");
-    if (client_new(&c, &err) < 0
-        || client_path(path, sizeof path, "/api/v1/notifications", kv, &err) < 0
-        || client_json(c, "GET", path, NULL, NULL, &list, &err) < 0)
-        goto fail;
-    if (!json_is_array(items = json_object_get(list, "items"))) {
-        err_set(&err, CHIME_EIO, "", "the daemon's notification list has no \"items\" array");
-        goto fail;
-    }
-    if (json) {
-        rc = cli_json_print(list);
-        goto done;
-    }
-    if (notifications_table(items, &err) < 0)
-        goto fail;
-    rc = fflush(stdout) ? 1 : 0;
-    total = json_object_get(list, "total");
-    if (json_is_integer(total) && (size_t)json_integer_value(total) > json_array_size(items))
-        fprintf(stderr, "chime notifications: %zu of %lld shown (--limit N for more)\n",
-                json_array_size(items), (long long)json_integer_value(total));
-    goto done;
-fail:
-    rc = client_fail(c, "notifications", &err);
-    goto done;
+    return cli_list_show(&list, kv, json);
 invalid:
     cli_error("notifications", &err);
-    rc = 2;
-done:
-    json_decref(list);
-    client_free(c);
-    return rc;
+    return 2;
 }
 
 int cli_channels(int argc, char **argv)

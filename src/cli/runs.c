@@ -21,7 +21,6 @@
 #include "../banned.h"
 
 #define RUNS_LIMIT_DEFAULT "20"
-#define RUNS_LIMIT_MAX     1000
 
 static const char runs_usage[] =
     "usage: chime runs [JOB] [--state STATE] [--since TIME] [--until TIME] [--limit N] [--json]\n"
@@ -35,46 +34,8 @@ static const char runs_usage[] =
 
 static const char *const states[] = {
     "queued", "running", "succeeded", "failed", "timed_out",
-    "cancelled", "skipped", "missed", "lost",
+    "cancelled", "skipped", "missed", "lost", NULL,
 };
-
-static int check_state(const char *s, struct err *err)
-{
-    char q[40];
-
-    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
-        if (!strcmp(s, states[i]))
-            return 0;
-    return err_set(err, CHIME_EINVAL, "state",
-                   "'%s' is not a run state (queued running succeeded failed timed_out "
-                   "cancelled skipped missed lost)",
-                   err_quote(s, strlen(s), q, sizeof q));
-}
-
-static int check_limit(const char *s, struct err *err)
-{
-    char *end;
-    long n = strtol(s, &end, 10);
-
-    if (end == s || *end || n < 1 || n > RUNS_LIMIT_MAX || s[0] == '+' || s[0] == ' ')
-        return err_set(err, CHIME_EINVAL, "limit", "'%.40s' is not a whole number from 1 to %d", s,
-                       RUNS_LIMIT_MAX);
-    return 0;
-}
-
-/* A time the user typed, as the API's UTC form, into BUF. */
-static int user_time(const char *s, const char *field, char *buf, size_t len, struct err *err)
-{
-    const struct tz *zone = NULL;
-    int64_t t;
-
-    if (tz_system(&zone, NULL) < 0)
-        zone = NULL;
-    if (isotime_parse(s, zone, field, &t, err) < 0)
-        return -1;
-    isotime_format_utc(t, buf, len);
-    return 0;
-}
 
 /* "0", "SIGKILL" or "-": how the run's process ended. */
 static const char *exit_text(const json_t *run, char *buf, size_t len)
@@ -165,37 +126,35 @@ int cli_runs(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    char job[CLI_JOB_ID_MAX], since[ISOTIME_LEN], until[ISOTIME_LEN], path[1024];
+    static const struct cli_list list = { "runs", "/api/v1/runs", "run list", "runs", runs_table };
+    char job[CLI_JOB_ID_MAX], since[ISOTIME_LEN], until[ISOTIME_LEN];
     const char *kv[] = { "job", NULL, "state", NULL, "since", NULL, "until", NULL,
                          "limit", RUNS_LIMIT_DEFAULT, NULL };
-    struct client *c = NULL;
     struct err err = { 0 };
-    json_t *list = NULL;
-    const json_t *items, *total;
     bool json = false;
-    int ch, rc;
+    int ch;
 
     optind = 1;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":s:S:U:n:jh", opts, NULL)) != -1) {
         switch (ch) {
         case 's':
-            if (check_state(optarg, &err) < 0)
+            if (cli_choice(optarg, states, "run state", &err) < 0)
                 goto invalid;
             kv[3] = optarg;
             break;
         case 'S':
-            if (user_time(optarg, "since", since, sizeof since, &err) < 0)
+            if (cli_user_time(optarg, "since", since, sizeof since, &err) < 0)
                 goto invalid;
             kv[5] = since;
             break;
         case 'U':
-            if (user_time(optarg, "until", until, sizeof until, &err) < 0)
+            if (cli_user_time(optarg, "until", until, sizeof until, &err) < 0)
                 goto invalid;
             kv[7] = until;
             break;
         case 'n':
-            if (check_limit(optarg, &err) < 0)
+            if (cli_list_limit(optarg, &err) < 0)
                 goto invalid;
             kv[9] = optarg;
             break;
@@ -211,36 +170,10 @@ int cli_runs(int argc, char **argv)
             goto invalid;
         kv[1] = job;
     }
-    if (client_new(&c, &err) < 0
-        || client_path(path, sizeof path, "/api/v1/runs", kv, &err) < 0
-        || client_json(c, "GET", path, NULL, NULL, &list, &err) < 0)
-        goto fail;
-    if (!json_is_array(items = json_object_get(list, "items"))) {
-        err_set(&err, CHIME_EIO, "", "the daemon's run list has no \"items\" array");
-        goto fail;
-    }
-    if (json) {
-        rc = cli_json_print(list);
-        goto done;
-    }
-    if (runs_table(items, &err) < 0)
-        goto fail;
-    rc = fflush(stdout) ? 1 : 0;
-    total = json_object_get(list, "total");
-    if (json_is_integer(total) && (size_t)json_integer_value(total) > json_array_size(items))
-        fprintf(stderr, "chime runs: %zu of %lld runs shown (--limit N for more)\n",
-                json_array_size(items), (long long)json_integer_value(total));
-    goto done;
-fail:
-    rc = client_fail(c, "runs", &err);
-    goto done;
+    return cli_list_show(&list, kv, json);
 invalid:
     cli_error("runs", &err);
-    rc = 2;
-done:
-    json_decref(list);
-    client_free(c);
-    return rc;
+    return 2;
 }
 
 static const char logs_usage[] =
