@@ -10,6 +10,7 @@
 
 #include "store/store.h"
 #include "time/isotime.h"
+#include "util/utf8.h"
 #include "../banned.h"
 
 json_t *api_json_instant(int64_t us)
@@ -58,40 +59,6 @@ json_t *api_json_list(json_t *items, const char *cursor, int64_t total)
     return json_pack("{s:o, s:o, s:o}", "items", items, "next_cursor",
                      cursor && *cursor ? json_string(cursor) : json_null(), "total",
                      total >= 0 ? json_integer(total) : json_null());
-}
-
-/* The length of the valid UTF-8 sequence at P (N bytes left), or 0. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    size_t len, i;
-    uint32_t cp;
-
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        len = 2;
-        cp = p[0] & 0x1f;
-    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        len = 3;
-        cp = p[0] & 0x0f;
-    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        len = 4;
-        cp = p[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3f);
-    }
-    /* overlong forms, surrogates, past U+10FFFF */
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff
-        || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
 }
 
 json_t *api_json_text(const char *data, size_t len)

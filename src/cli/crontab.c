@@ -33,6 +33,7 @@
 #include "sched/job.h"
 #include "time/tz.h"
 #include "util/err.h"
+#include "util/utf8.h"
 #include "../banned.h"
 
 #define NAME_STEM_MAX   20      /* bytes of the file's part of a job name */
@@ -100,49 +101,12 @@ enum crontab_format crontab_format_of(const char *path)
 
 /* ---- small helpers ---- */
 
-/* The length of the UTF-8 character at S (N bytes left): 1-4, or 0 when
- * it is not one. Overlong forms, surrogates and code points past U+10FFFF
- * are not, as jansson has them. */
-static size_t utf8_char(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    unsigned c = u[0];
-    size_t k;
-    uint32_t cp;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        k = 1;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        k = 2;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        k = 3;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (k >= n)
-        return 0;
-    for (size_t j = 1; j <= k; j++) {
-        if ((u[j] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (u[j] & 0x3f);
-    }
-    if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff))
-        || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return k + 1;
-}
-
 /* The length of the longest valid UTF-8 prefix of S (N bytes). */
 static size_t utf8_prefix(const char *s, size_t n)
 {
     size_t i = 0, k;
 
-    while (i < n && (k = utf8_char(s + i, n - i)) > 0)
+    while (i < n && (k = utf8_len(s + i, n - i)) > 0)
         i += k;
     return i;
 }
@@ -170,7 +134,7 @@ static char *dup_text(const char *s, size_t n, size_t max)
     if (!p)
         return NULL;
     while (i < n) {
-        size_t c = utf8_char(s + i, n - i);
+        size_t c = utf8_len(s + i, n - i);
 
         if (k + (c ? c : 1) > max)
             break;

@@ -18,6 +18,7 @@
 #include "job.h"
 #include "../time/units.h"
 #include "../util/err.h"
+#include "util/utf8.h"
 #include "../banned.h"
 
 /* ---- names and ids ---- */
@@ -164,40 +165,6 @@ int job_no_memory(const char *path, struct err *err)
 {
     err_set(err, CHIME_ENOMEM, path, "out of memory");
     return -CHIME_ENOMEM;
-}
-
-/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF.
- * Text from json_loadb() is checked already; a json_t built in code may
- * hold anything. */
-static bool utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + n;
-
-    while (p < end) {
-        unsigned c = *p++, cp, min;
-        size_t more;
-
-        if (c < 0x80)
-            continue;
-        if (c >= 0xc2 && c <= 0xdf)
-            more = 1, cp = c & 0x1f, min = 0x80;
-        else if (c >= 0xe0 && c <= 0xef)
-            more = 2, cp = c & 0x0f, min = 0x800;
-        else if (c >= 0xf0 && c <= 0xf4)
-            more = 3, cp = c & 0x07, min = 0x10000;
-        else
-            return false;
-        if ((size_t)(end - p) < more)
-            return false;
-        while (more--) {
-            if ((*p & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (*p++ & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-    }
-    return true;
 }
 
 int job_read_string(const json_t *v, const char *path, size_t max,

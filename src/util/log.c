@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "time/isotime.h"
+#include "util/utf8.h"
 #include "../banned.h"
 
 #define MSG_MAX  1024
@@ -55,35 +56,6 @@ int log_level_parse(const char *name, enum log_level *ret)
             return 0;
         }
     return -1;
-}
-
-/* The length of the valid UTF-8 sequence at P (N bytes left), 0 if none. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    size_t len, i;
-    uint32_t c;
-
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xc2 && p[0] <= 0xdf)
-        len = 2, c = p[0] & 0x1f;
-    else if (p[0] >= 0xe0 && p[0] <= 0xef)
-        len = 3, c = p[0] & 0x0f;
-    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-        len = 4, c = p[0] & 0x07;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (p[i] & 0x3f);
-    }
-    if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff)))
-        || (len == 4 && (c < 0x10000 || c > 0x10ffff)))
-        return 0;
-    return len;
 }
 
 /* MSG quoted into LINE at *O: a JSON string when JSON, else logfmt's

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "util/err.h"
+#include "util/utf8.h"
 #include "../banned.h"
 
 #define FAMILIES_MAX 64
@@ -420,34 +421,6 @@ static void out_fmt(struct out *o, const char *fmt, ...)
     va_end(ap);
     if (n > 0)
         out_mem(o, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
-}
-
-/* The length of the valid UTF-8 sequence at P (N bytes left), 0 if none. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    size_t len, i;
-    uint32_t c;
-
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xc2 && p[0] <= 0xdf)
-        len = 2, c = p[0] & 0x1f;
-    else if (p[0] >= 0xe0 && p[0] <= 0xef)
-        len = 3, c = p[0] & 0x0f;
-    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-        len = 4, c = p[0] & 0x07;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (p[i] & 0x3f);
-    }
-    if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) || (len == 4 && (c < 0x10000 || c > 0x10ffff)))
-        return 0;
-    return len;
 }
 
 /* S escaped as the format wants: backslash and newline always, the double
