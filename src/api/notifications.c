@@ -3,7 +3,9 @@
  * /api/v1/channels (the channels defined, without their secrets).
  *
  * Reads go straight to the store. A token sees the notifications of the
- * jobs of its namespaces only, and the channels open to one of them. */
+ * jobs of its namespaces only, and the channels open to one of them; the
+ * daemon's own events (no job: "job" is null) only a token of every
+ * namespace sees. */
 #include "api_int.h"
 
 #include <inttypes.h>
@@ -27,8 +29,9 @@ static json_t *outbox_json(const struct store_outbox *o)
 
     snprintf(job, sizeof job, "%s/%s", o->ns, o->name);
     return json_pack(
-        "{s:I, s:s, s:s, s:o, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
-        (json_int_t)o->id, "delivery_id", o->delivery_id, "job", job, "run_id",
+        "{s:I, s:s, s:o, s:o, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+        (json_int_t)o->id, "delivery_id", o->delivery_id, "job",
+        o->ns[0] ? json_string(job) : json_null(), "run_id",
         o->run_id == STORE_NULL ? json_null() : json_integer(o->run_id), "event", o->event,
         "channel", o->channel, "state", store_outbox_state_name(o->state), "attempts",
         (json_int_t)o->attempts, "created_at", api_json_instant(o->created_us),
@@ -83,7 +86,17 @@ done:
     return rc;
 }
 
-/* The notification the path names, if C's token sees its job. */
+/* Does C's token see O? A job's notification when it sees the job's
+ * namespace; a daemon event's (no job) only when it sees every namespace,
+ * as the list shows them (store_outbox_filter.ns_in). */
+static bool outbox_seen(const struct api_call *c, const struct store_outbox *o)
+{
+    if (!o->ns[0])
+        return c->authed && !c->token_ns;
+    return api_auth_sees(c, o->ns);
+}
+
+/* The notification the path names, if C's token sees it. */
 static int path_outbox(struct api_call *c, int64_t *ret_id, struct store_outbox *ret)
 {
     int rc = api_param_id(c, 0, "id", ret_id, &c->err);
@@ -93,7 +106,7 @@ static int path_outbox(struct api_call *c, int64_t *ret_id, struct store_outbox 
     rc = store_outbox_get(c->api->opt.store, *ret_id, ret, &c->err);
     if (rc < 0)
         return rc;
-    if (!api_auth_sees(c, ret->ns)) {
+    if (!outbox_seen(c, ret)) {
         store_outbox_release(ret);
         return err_set(&c->err, CHIME_ENOTFOUND, "id", "notification %" PRId64
                        " does not exist", *ret_id);

@@ -1,7 +1,8 @@
 /* notifications.c: `chime notifications`, the outbox newest first (each
  * event for each channel and how its delivery went), `chime notifications
  * retry ID` (send a failed one again) and `chime channels` (the channels
- * the daemon has). */
+ * the daemon has). A daemon event has no job: its JOB cell is "-" (the
+ * table's mark for nothing; "job" is null in the JSON). */
 #include "cli/cli.h"
 
 #include <getopt.h>
@@ -27,7 +28,9 @@ static const char usage_text[] =
     "  --channel C   only those to channel C\n"
     "  --limit N     at most N, newest first (default " LIMIT_DEFAULT ", at most 1000)\n"
     "  --json        the daemon's JSON ({\"items\": [...], ...}) instead of a table\n"
-    "  retry ID      send failed notification ID again (same delivery id)\n";
+    "  retry ID      send failed notification ID again (same delivery id)\n"
+    "The daemon's own events (error_rate, error_rate_ok) have no job: JOB and RUN\n"
+    "show -, \"job\" is null in JSON; a token limited to namespaces does not see them.\n";
 
 static const char *const states[] = { "pending", "delivering", "delivered", "failed", NULL };
 

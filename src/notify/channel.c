@@ -1,7 +1,9 @@
 /* channel.c: the channels file (docs/notify.md, "Channels"): parsing,
  * checking every definition, lookup by name, and the retry schedule.
  *
- * The file is JSON: {"defaults": {...}, "channels": {"NAME": {...}}}.
+ * The file is JSON: {"defaults": {...}, "channels": {"NAME": {...}},
+ * "daemon": ["NAME", ...]}; "daemon" names the channels that hear the
+ * daemon's own events (error_rate, error_rate_ok), which no job names.
  * Everything is checked before the set is used: an unknown member, an
  * unknown kind, a missing url, a url of the wrong scheme, an unreadable
  * secret file, a header that would smuggle a line break. Secrets are
@@ -37,6 +39,8 @@ struct channel_set {
     int refs;                   /* atomic */
     struct channel *items;      /* by name */
     size_t n;
+    const struct channel **daemon; /* the "daemon" list: into items, in the file's order */
+    size_t n_daemon;
 };
 
 static const char *const kind_names[CHANNEL_KIND_COUNT] = { "webhook", "slack", "email" };
@@ -109,6 +113,7 @@ void channel_set_free(struct channel_set *s)
     for (size_t i = 0; i < s->n; i++)
         channel_release(&s->items[i]);
     free(s->items);
+    free(s->daemon);
     free(s);
 }
 
@@ -120,6 +125,16 @@ size_t channel_set_count(const struct channel_set *s)
 const struct channel *channel_set_at(const struct channel_set *s, size_t i)
 {
     return s && i < s->n ? &s->items[i] : NULL;
+}
+
+size_t channel_set_daemon_count(const struct channel_set *s)
+{
+    return s ? s->n_daemon : 0;
+}
+
+const struct channel *channel_set_daemon_at(const struct channel_set *s, size_t i)
+{
+    return s && i < s->n_daemon ? s->daemon[i] : NULL;
 }
 
 static int by_name(const void *a, const void *b)
@@ -586,6 +601,38 @@ static int read_channel(const char *name, const json_t *v, const struct defaults
     return 0;
 }
 
+/* The "daemon" member: the channels that hear the daemon's own events,
+ * each a channel of the file, named once. Read after the channels. */
+static int read_daemon(const json_t *v, struct channel_set *s, struct err *err)
+{
+    size_t n = json_array_size(v);
+    char path[PATH_LEN], q[80];
+
+    if (!json_is_array(v))
+        return type_error("daemon", "an array of channel names", err);
+    if (n > CHANNEL_COUNT_MAX)
+        return err_set(err, CHIME_ETOOBIG, "daemon", "more than %d channels", CHANNEL_COUNT_MAX);
+    if (n && !(s->daemon = calloc(n, sizeof(const struct channel *))))
+        return err_set(err, CHIME_ENOMEM, "daemon", "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const json_t *m = json_array_get(v, i);
+        const char *name = json_string_value(m);
+        const struct channel *c;
+
+        snprintf(path, sizeof path, "daemon[%zu]", i);
+        if (!name || strlen(name) != json_string_length(m))
+            return type_error(path, "a channel name (a string)", err);
+        if (!(c = channel_set_find(s, name)))
+            return err_set(err, CHIME_EINVAL, path, "'%s' is not a channel of this file",
+                           err_quote(name, strlen(name), q, sizeof q));
+        for (size_t k = 0; k < s->n_daemon; k++)
+            if (s->daemon[k] == c)
+                return err_set(err, CHIME_EINVAL, path, "'%s' is listed twice", c->name);
+        s->daemon[s->n_daemon++] = c;
+    }
+    return 0;
+}
+
 /* ---- the file ---- */
 
 int channel_set_empty(struct channel_set **ret, struct err *err)
@@ -620,11 +667,12 @@ int channel_set_parse(const char *text, size_t len, const char *base_dir,
         goto done;
     }
     json_object_foreach(doc, key, m) {
-        if (strcmp(key, "channels") != 0 && strcmp(key, "defaults") != 0) {
+        if (strcmp(key, "channels") != 0 && strcmp(key, "defaults") != 0
+            && strcmp(key, "daemon") != 0) {
             char q[80];
 
-            rc = err_set(err, CHIME_EINVAL, "", "unknown member '%s' (channels, defaults)",
-                         err_quote(key, strlen(key), q, sizeof q));
+            rc = err_set(err, CHIME_EINVAL, "", "unknown member '%s' (channels, defaults,"
+                         " daemon)", err_quote(key, strlen(key), q, sizeof q));
             goto done;
         }
     }
@@ -653,6 +701,8 @@ int channel_set_parse(const char *text, size_t len, const char *base_dir,
             goto done;
     }
     qsort(s->items, s->n, sizeof *s->items, by_name);
+    if ((m = json_object_get(doc, "daemon")) && (rc = read_daemon(m, s, err)) < 0)
+        goto done;
     *ret = s;
     s = NULL;
 done:

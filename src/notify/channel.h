@@ -83,6 +83,10 @@ size_t channel_set_count(const struct channel_set *s);
 const struct channel *channel_set_at(const struct channel_set *s, size_t i);
 /* The channel NAME, or NULL. */
 const struct channel *channel_set_find(const struct channel_set *s, const char *name);
+/* The channels the file's "daemon" member lists, in its order: those that
+ * hear the daemon's own events (error_rate, error_rate_ok). */
+size_t channel_set_daemon_count(const struct channel_set *s);
+const struct channel *channel_set_daemon_at(const struct channel_set *s, size_t i);
 /* Does every channel J's "notify" names exist, and may a job of J's
  * namespace use it? CHIME_EINVAL naming the first that does not
  * ("notify.on_failure[0]"). J needs its body; one without passes. */

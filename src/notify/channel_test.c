@@ -169,6 +169,100 @@ static void test_channel_set_reads_secrets_from_files_beside_it(void **state)
     rmdir(dir);
 }
 
+#define TWO_CHANNELS                                                                               \
+    "\"channels\": {\"ops-hook\": {\"kind\": \"webhook\", \"url\": \"https://x\"},"              \
+    " \"ops-mail\": {\"kind\": \"email\", \"url\": \"smtp://x\", \"from\": \"a@b\","              \
+    " \"to\": [\"c@d\"]}}"
+
+static void test_channel_set_reads_the_channels_of_daemon_events(void **state)
+{
+    struct channel_set *s = parse_ok("{\"daemon\": [\"ops-mail\", \"ops-hook\"], " TWO_CHANNELS "}");
+    struct channel_set *none = parse_ok("{" TWO_CHANNELS "}");
+    struct channel_set *empty = parse_ok("{" TWO_CHANNELS ", \"daemon\": []}");
+
+    (void)state;
+    /* in the file's order, pointing at the channels themselves */
+    assert_int_equal(channel_set_daemon_count(s), 2);
+    assert_ptr_equal(channel_set_daemon_at(s, 0), channel_set_find(s, "ops-mail"));
+    assert_ptr_equal(channel_set_daemon_at(s, 1), channel_set_find(s, "ops-hook"));
+    assert_null(channel_set_daemon_at(s, 2));
+    assert_int_equal(channel_set_daemon_count(none), 0);
+    assert_null(channel_set_daemon_at(none, 0));
+    assert_int_equal(channel_set_daemon_count(empty), 0);
+    assert_int_equal(channel_set_daemon_count(NULL), 0);
+    channel_set_free(s);
+    channel_set_free(none);
+    channel_set_free(empty);
+}
+
+static const struct {
+    const char *text, *field, *msg;
+} bad_daemon[] = {
+    { "{\"daemon\": \"ops-hook\", " TWO_CHANNELS "}", "daemon",
+      "daemon must be an array of channel names" },
+    { "{\"daemon\": {\"ops-hook\": true}, " TWO_CHANNELS "}", "daemon", "must be an array" },
+    { "{\"daemon\": [\"ops-hook\", 7], " TWO_CHANNELS "}", "daemon[1]",
+      "daemon[1] must be a channel name (a string)" },
+    { "{\"daemon\": [null], " TWO_CHANNELS "}", "daemon[0]", "must be a channel name" },
+    { "{\"daemon\": [\"ops-hook\", \"pager\"], " TWO_CHANNELS "}", "daemon[1]",
+      "'pager' is not a channel of this file" },
+    { "{\"daemon\": [\"ops-hook\", \"ops-hook\"], " TWO_CHANNELS "}", "daemon[1]",
+      "'ops-hook' is listed twice" },
+    /* hostile names: quoted, never matched by a prefix, never a path */
+    { "{\"daemon\": [\"ops-hook\\u0000x\"], " TWO_CHANNELS "}", "", "\\u0000 is not allowed" },
+    { "{\"daemon\": [\"ops-hook\\r\\nX-Evil: 1\"], " TWO_CHANNELS "}", "daemon[0]",
+      "is not a channel of this file" },
+    { "{\"daemon\": [\"../ops-hook\"], " TWO_CHANNELS "}", "daemon[0]",
+      "'../ops-hook' is not a channel" },
+    { "{\"daemon\": [\"OPS-HOOK\"], " TWO_CHANNELS "}", "daemon[0]",
+      "'OPS-HOOK' is not a channel" },
+    { "{\"daemon\": [\"ops-hook-and-a-name-longer-than-sixty-three-bytes-which-no-channel-has\"], "
+      TWO_CHANNELS "}", "daemon[0]", "is not a channel" },
+    /* none defined at all */
+    { "{\"daemon\": [\"ops-hook\"], \"channels\": {}}", "daemon[0]",
+      "'ops-hook' is not a channel" },
+    { "{\"daemon\": [\"ops-hook\"], \"daemons\": [], " TWO_CHANNELS "}", "",
+      "unknown member 'daemons' (channels, defaults, daemon)" },
+};
+
+static void test_channel_set_refuses_a_bad_daemon_list_naming_it(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof bad_daemon / sizeof bad_daemon[0]; i++) {
+        struct channel_set *s = NULL;
+        struct err err = { 0 };
+        const char *text = bad_daemon[i].text;
+        int rc = channel_set_parse(text, strlen(text), NULL, &s, &err);
+
+        if (rc >= 0 || strcmp(err.field, bad_daemon[i].field) != 0
+            || !strstr(err.msg, bad_daemon[i].msg))
+            fail_msg("case %zu (%s): rc %d field '%s' msg '%s'", i, text, rc, err.field, err.msg);
+        assert_null(s);
+    }
+}
+
+static void test_channel_set_load_names_the_file_of_a_bad_daemon_list(void **state)
+{
+    char dir[] = "/tmp/chime-channel-XXXXXX", path[128];
+    struct channel_set *s = NULL;
+    struct err err = { 0 };
+    FILE *f;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/channels.json", dir);
+    f = fopen(path, "w");
+    fputs("{\"daemon\": [\"pager\"], " TWO_CHANNELS "}", f);
+    fclose(f);
+    assert_int_equal(channel_set_load(path, &s, &err), -CHIME_EINVAL);
+    assert_null(s);
+    assert_string_equal(err.field, "daemon[0]");
+    assert_non_null(strstr(err.msg, "'pager' is not a channel of this file"));
+    assert_non_null(strstr(err.msg, path));
+    unlink(path);
+    rmdir(dir);
+}
+
 static struct job *job_of(const char *doc)
 {
     struct job *j = NULL;
@@ -247,6 +341,9 @@ int main(void)
         cmocka_unit_test(test_channel_set_reads_secrets_from_files_beside_it),
         cmocka_unit_test(test_channel_set_checks_the_channels_a_job_names),
         cmocka_unit_test(test_channel_backoff_doubles_up_to_its_ceiling_with_jitter),
+        cmocka_unit_test(test_channel_set_reads_the_channels_of_daemon_events),
+        cmocka_unit_test(test_channel_set_refuses_a_bad_daemon_list_naming_it),
+        cmocka_unit_test(test_channel_set_load_names_the_file_of_a_bad_daemon_list),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

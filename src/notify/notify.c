@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "notify/channel.h"
@@ -57,6 +58,13 @@ static const char *const event_names[JOB_ON_COUNT] = {
 const char *notify_event_name(enum job_notify_event ev)
 {
     return (int)ev >= 0 && ev < JOB_ON_COUNT ? event_names[ev] : "unknown";
+}
+
+const char *notify_daemon_event_name(enum notify_daemon_event ev)
+{
+    static const char *const names[NOTIFY_DAEMON_COUNT] = { "error_rate", "error_rate_ok" };
+
+    return (int)ev >= 0 && ev < NOTIFY_DAEMON_COUNT ? names[ev] : "unknown";
 }
 
 static int64_t now_us(void)
@@ -231,16 +239,34 @@ struct event_op {
     struct store_op op;
     struct notify *nt;
     char *payload;
+    char *channels;             /* a daemon event's: a JSON array of names */
     char ns[STORE_NAME_MAX + 1];
     char name[STORE_NAME_MAX + 1];
     char event[STORE_EVENT_MAX + 1];
     char key[STORE_TEXT_MAX + 1];
 };
 
+/* "job NS/NAME" or "the daemon", for log lines: NS "" is a daemon event. */
+static const char *owner(const char *ns, const char *name, char *buf, size_t len)
+{
+    if (!*ns)
+        return "the daemon";
+    snprintf(buf, len, "job %s/%s", ns, name);
+    return buf;
+}
+
+static void event_op_free(struct event_op *o)
+{
+    free(o->payload);
+    free(o->channels);
+    free(o);
+}
+
 static void on_recorded(struct store_op *op)
 {
     struct event_op *o = op->data;
     struct notify *nt = o->nt;
+    char who[2 * STORE_NAME_MAX + 8];
 
     pthread_mutex_lock(&nt->mu);
     if (op->rc < 0)
@@ -249,46 +275,97 @@ static void on_recorded(struct store_op *op)
         nt->stats.recorded += op->n_ret_ids;
     pthread_mutex_unlock(&nt->mu);
     if (op->rc < 0)
-        log_error("notifications of job %s/%s (%s) were not recorded: %s", o->ns, o->name,
-                  o->event, op->err.msg);
+        log_error("notifications of %s (%s) were not recorded: %s",
+                  owner(o->ns, o->name, who, sizeof who), o->event, op->err.msg);
     else if (op->n_ret_ids > 0)
         notify_kick(nt);
     free(op->ret_ids);
-    free(o->payload);
-    free(o);
+    event_op_free(o);
 }
 
-void notify_event(struct notify *nt, const struct payload_event *e, int64_t job_version,
-                  const char *key)
+/* An event op for E with KEY, its JSON made; NULL out of memory. */
+static struct event_op *event_op_new(struct notify *nt, const struct payload_event *e,
+                                     const char *key)
 {
     struct event_op *o = calloc(1, sizeof *o);
 
     if (!o || !(o->payload = payload_event_json(e))) {
-        log_error("out of memory recording a notification of job %s/%s", e->ns, e->name);
         free(o);
-        return;
+        return NULL;
     }
     o->nt = nt;
-    snprintf(o->ns, sizeof o->ns, "%s", e->ns);
-    snprintf(o->name, sizeof o->name, "%s", e->name);
+    snprintf(o->ns, sizeof o->ns, "%s", e->ns ? e->ns : "");
+    snprintf(o->name, sizeof o->name, "%s", e->name ? e->name : "");
     snprintf(o->event, sizeof o->event, "%s", e->event);
     snprintf(o->key, sizeof o->key, "%s", key);
     o->op.kind = STORE_OP_OUTBOX_ADD;
     o->op.data = o;
-    o->op.outbox_add.ns = o->ns;
-    o->op.outbox_add.name = o->name;
-    o->op.outbox_add.job_version = job_version;
     o->op.outbox_add.run_id = e->run_id > 0 ? e->run_id : STORE_NULL;
     o->op.outbox_add.event = o->event;
     o->op.outbox_add.key = o->key;
     o->op.outbox_add.payload = o->payload;
     o->op.outbox_add.now_us = e->occurred_us;
-    if (store_submit(nt->opt.store, &o->op, on_recorded) < 0) {
-        log_error("notifications of job %s/%s (%s) were not recorded: %s", o->ns, o->name,
-                  o->event, o->op.err.msg);
-        free(o->payload);
-        free(o);
+    return o;
+}
+
+/* Hands O to the store thread (which frees it in on_recorded). */
+static void event_op_submit(struct event_op *o)
+{
+    char who[2 * STORE_NAME_MAX + 8];
+
+    if (store_submit(o->nt->opt.store, &o->op, on_recorded) < 0) {
+        log_error("notifications of %s (%s) were not recorded: %s",
+                  owner(o->ns, o->name, who, sizeof who), o->event, o->op.err.msg);
+        event_op_free(o);
     }
+}
+
+void notify_event(struct notify *nt, const struct payload_event *e, int64_t job_version,
+                  const char *key)
+{
+    struct event_op *o = event_op_new(nt, e, key);
+
+    if (!o) {
+        log_error("out of memory recording a notification of job %s/%s", e->ns, e->name);
+        return;
+    }
+    o->op.outbox_add.ns = o->ns;
+    o->op.outbox_add.name = o->name;
+    o->op.outbox_add.job_version = job_version;
+    event_op_submit(o);
+}
+
+/* The channels file's "daemon" list as a JSON array into *RET (owned;
+ * NULL when it lists none); -1 out of memory. */
+static int daemon_channels(struct notify *nt, char **ret)
+{
+    struct channel_set *s = notify_channels(nt);
+    size_t n = channel_set_daemon_count(s);
+    json_t *a = n ? json_array() : NULL;
+
+    for (size_t i = 0; a && i < n; i++)
+        json_array_append_new(a, json_string(channel_set_daemon_at(s, i)->name));
+    *ret = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    channel_set_free(s);
+    return n && !*ret ? -1 : 0;
+}
+
+void notify_daemon_event(struct notify *nt, const struct payload_event *e, const char *key)
+{
+    struct event_op *o = NULL;
+    char *channels = NULL;
+
+    if (daemon_channels(nt, &channels) < 0 || (channels && !(o = event_op_new(nt, e, key)))) {
+        log_error("out of memory recording the daemon's %s notification", e->event);
+        free(channels);
+        return;
+    }
+    if (!o)
+        return;                 /* no channel listens: nothing to record */
+    o->channels = channels;
+    o->op.outbox_add.channels = channels;
+    event_op_submit(o);
 }
 
 /* ---- deliverers ---- */
@@ -298,7 +375,7 @@ static void finish(struct notify *nt, const struct store_outbox *row, const stru
                    const struct deliver_result *res)
 {
     struct store_op op = { .kind = STORE_OP_OUTBOX_DONE };
-    char error[600];
+    char error[600], who[2 * STORE_NAME_MAX + 8];
     uint64_t rnd = 0;
 
     op.outbox_done.id = row->id;
@@ -346,11 +423,13 @@ static void finish(struct notify *nt, const struct store_outbox *row, const stru
     metrics_notify_delivery(nt->opt.metrics, ch ? channel_kind_name(ch->kind) : "unknown",
                             res->outcome == DELIVER_OK);
     if (op.outbox_done.state == STORE_OUTBOX_FAILED)
-        log_warn("notification %lld (%s of job %s/%s to %s) failed: %s", (long long)row->id,
-                 row->event, row->ns, row->name, row->channel, op.outbox_done.error);
+        log_warn("notification %lld (%s of %s to %s) failed: %s", (long long)row->id,
+                 row->event, owner(row->ns, row->name, who, sizeof who), row->channel,
+                 op.outbox_done.error);
     else if (op.outbox_done.state == STORE_OUTBOX_PENDING)
-        log_info("notification %lld (%s of job %s/%s to %s): attempt %lld failed (%s), next in"
-                 " %lld ms", (long long)row->id, row->event, row->ns, row->name, row->channel,
+        log_info("notification %lld (%s of %s to %s): attempt %lld failed (%s), next in"
+                 " %lld ms", (long long)row->id, row->event,
+                 owner(row->ns, row->name, who, sizeof who), row->channel,
                  (long long)row->attempts, res->error,
                  (long long)((op.outbox_done.due_us - op.outbox_done.now_us) / 1000));
 }

@@ -70,6 +70,11 @@ void notify_free(struct notify *nt);
  * recorded twice makes one row per channel). Any thread; never blocks. */
 void notify_event(struct notify *nt, const struct payload_event *e, int64_t job_version,
                   const char *key);
+/* Records the daemon's own event E (no job, no run: E->ns and E->name
+ * NULL, E->rate set) for every channel of the channels file's "daemon"
+ * list; nothing when it lists none. KEY identifies the event, as above.
+ * Any thread; never blocks. */
+void notify_daemon_event(struct notify *nt, const struct payload_event *e, const char *key);
 /* Wakes the deliverers (rows may be due). */
 void notify_kick(struct notify *nt);
 
@@ -84,5 +89,11 @@ void notify_stats(struct notify *nt, struct notify_stats *ret);
 
 /* "failure", "success", ... as the document names events without "on_". */
 const char *notify_event_name(enum job_notify_event ev);
+
+/* The daemon's own events: no job names them; the channels file's
+ * "daemon" list hears them (notify_daemon_event()). */
+enum notify_daemon_event { NOTIFY_ERROR_RATE, NOTIFY_ERROR_RATE_OK, NOTIFY_DAEMON_COUNT };
+/* "error_rate", "error_rate_ok". */
+const char *notify_daemon_event_name(enum notify_daemon_event ev);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "notify/channel.h"
 #include "time/isotime.h"
+#include "time/units.h"
 #include "util/err.h"
 #include "../banned.h"
 
@@ -52,25 +53,43 @@ static json_t *instant_json(int64_t us)
     return us ? json_string(isotime_format_utc(us, buf, sizeof buf)) : json_null();
 }
 
+static json_t *run_json(const struct payload_event *e)
+{
+    if (e->run_id <= 0)
+        return json_null();
+    return json_pack("{s:I, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+                     (json_int_t)e->run_id, "attempt", e->attempt, "state", text_json(e->state),
+                     "reason", text_json(e->reason), "fire_time", instant_json(e->fire_us),
+                     "started_at", instant_json(e->started_us), "finished_at",
+                     instant_json(e->finished_us), "exit_code",
+                     e->exit_code >= 0 ? json_integer(e->exit_code) : json_null(), "signal",
+                     e->signal ? json_integer(e->signal) : json_null(), "error",
+                     text_json(e->error));
+}
+
+/* As /healthz names the error_rate check's members. */
+static json_t *rate_json(const struct payload_rate *r)
+{
+    if (!r)
+        return NULL;
+    return json_pack("{s:s, s:I, s:I, s:I, s:f, s:i}", "status", r->status, "failed",
+                     (json_int_t)r->failed, "finished", (json_int_t)r->finished, "window_s",
+                     (json_int_t)(r->window_us / 1000000), "threshold", r->threshold,
+                     "min_runs", r->min_runs);
+}
+
 char *payload_event_json(const struct payload_event *e)
 {
-    json_t *doc, *run = json_null();
+    json_t *doc;
     char job[2 * 64 + 2];
     char *text;
 
-    snprintf(job, sizeof job, "%s/%s", e->ns, e->name);
-    if (e->run_id > 0)
-        run = json_pack("{s:I, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
-                        (json_int_t)e->run_id, "attempt", e->attempt, "state",
-                        text_json(e->state), "reason", text_json(e->reason), "fire_time",
-                        instant_json(e->fire_us), "started_at", instant_json(e->started_us),
-                        "finished_at", instant_json(e->finished_us), "exit_code",
-                        e->exit_code >= 0 ? json_integer(e->exit_code) : json_null(), "signal",
-                        e->signal ? json_integer(e->signal) : json_null(), "error",
-                        text_json(e->error));
-    doc = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "event", e->event, "job", job,
-                    "namespace", e->ns, "name", e->name, "run", run, "occurred_at",
-                    instant_json(e->occurred_us), "node", text_json(e->node));
+    snprintf(job, sizeof job, "%s/%s", e->ns ? e->ns : "", e->name ? e->name : "");
+    /* a daemon event: "job", "namespace", "name" and "run" are null */
+    doc = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o*, s:o, s:o}", "event", e->event, "job",
+                    text_json(e->ns ? job : NULL), "namespace", text_json(e->ns), "name",
+                    text_json(e->name), "run", run_json(e), "error_rate", rate_json(e->rate),
+                    "occurred_at", instant_json(e->occurred_us), "node", text_json(e->node));
     if (!doc)
         return NULL;
     text = json_dumps(doc, JSON_COMPACT);
@@ -107,12 +126,71 @@ static void outcome(const json_t *run, char *buf, size_t len)
         snprintf(buf, len, "ended %s", *state ? state : "unknown");
 }
 
+/* A daemon event's error rate as text, for every form. */
+struct rate_text {
+    char failed[80];            /* "4 of 8 finished runs" */
+    char window[32];            /* "15m" */
+    char threshold[80];         /* "50%", "50%; fewer than 10 runs are not judged" */
+    char status[16];
+};
+
+/* EV's "error_rate" into T; false when EV has none. */
+static bool rate_text(const json_t *ev, struct rate_text *t)
+{
+    const json_t *r = json_object_get(ev, "error_rate");
+    long long failed = json_integer_value(json_object_get(r, "failed")),
+              finished = json_integer_value(json_object_get(r, "finished")),
+              min = json_integer_value(json_object_get(r, "min_runs")),
+              window_s = json_integer_value(json_object_get(r, "window_s"));
+    int pct = (int)(json_number_value(json_object_get(r, "threshold")) * 100 + 0.5);
+
+    if (!json_is_object(r))
+        return false;
+    snprintf(t->failed, sizeof t->failed, "%lld of %lld finished run%s", failed, finished,
+             finished == 1 ? "" : "s");
+    if (window_s > 0 && window_s < INT64_MAX / 1000000)
+        units_duration_format(window_s * 1000000, t->window, sizeof t->window);
+    else
+        snprintf(t->window, sizeof t->window, "%llds", window_s);
+    if (finished < min)
+        snprintf(t->threshold, sizeof t->threshold, "%d%%; fewer than %lld runs are not judged",
+                 pct, min);
+    else
+        snprintf(t->threshold, sizeof t->threshold, "%d%%", pct);
+    snprintf(t->status, sizeof t->status, "%s", str(r, "status"));
+    return true;
+}
+
+/* The daemon's host, or what to call it without one. */
+static const char *node_of(const json_t *ev)
+{
+    return *str(ev, "node") ? str(ev, "node") : "the daemon";
+}
+
+/* "error rate on host-a is over its threshold: 7 of 10 finished runs in
+ * the last 15m failed (threshold 50%)" */
+static char *daemon_summary(const json_t *ev)
+{
+    struct rate_text t;
+    char out[SUMMARY_MAX];
+
+    if (!rate_text(ev, &t))
+        return NULL;
+    snprintf(out, sizeof out, "error rate on %s is %s its threshold: %s in the last %s failed"
+             " (threshold %s)", node_of(ev),
+             !strcmp(str(ev, "event"), "error_rate") ? "over" : "back under", t.failed,
+             t.window, t.threshold);
+    return strdup(out);
+}
+
 static char *summary_of(const json_t *ev)
 {
     const char *event = str(ev, "event"), *job = str(ev, "job");
     const json_t *run = json_object_get(ev, "run");
     char out[SUMMARY_MAX], how[ERROR_SHOWN + 64], runs[64] = "";
 
+    if (json_is_object(ev) && *event && json_is_null(json_object_get(ev, "job")))
+        return daemon_summary(ev);
     if (!json_is_object(ev) || !*event || !*job)
         return NULL;
     if (json_is_object(run))
@@ -209,14 +287,57 @@ static const struct {
     { "timeout", ":hourglass:", "#d40e0d" }, { "success", ":white_check_mark:", "#2eb67d" },
     { "recovery", ":large_green_circle:", "#2eb67d" },
     { "disabled", ":no_entry:", "#d40e0d" }, { "stuck", ":warning:", "#e8a317" },
+    { "error_rate", ":rotating_light:", "#d40e0d" },
+    { "error_rate_ok", ":large_green_circle:", "#2eb67d" },
 };
+
+/* An attachment's field; VALUE is taken. */
+static void field(json_t *fields, const char *title, json_t *value, bool is_short)
+{
+    json_array_append_new(fields, json_pack("{s:s, s:o, s:b}", "title", title, "value", value,
+                                            "short", is_short));
+}
+
+/* Job, Event, Run, State, Error: a job's event. */
+static void job_fields(json_t *fields, const json_t *ev)
+{
+    const json_t *run = json_object_get(ev, "run");
+    char num[64];
+
+    field(fields, "Job", json_string(str(ev, "job")), true);
+    field(fields, "Event", json_string(str(ev, "event")), true);
+    if (!json_is_object(run))
+        return;
+    snprintf(num, sizeof num, "%lld (attempt %lld)",
+             (long long)json_integer_value(json_object_get(run, "id")),
+             (long long)json_integer_value(json_object_get(run, "attempt")));
+    field(fields, "Run", json_string(num), true);
+    field(fields, "State", json_string(str(run, "state")), true);
+    if (*str(run, "error"))
+        field(fields, "Error", json_copy(json_object_get(run, "error")), false);
+}
+
+/* Node, Event, Status, Failed, Window, Threshold: a daemon event. */
+static void daemon_fields(json_t *fields, const json_t *ev)
+{
+    struct rate_text t;
+
+    field(fields, "Node", text_json(node_of(ev)), true);
+    field(fields, "Event", json_string(str(ev, "event")), true);
+    if (!rate_text(ev, &t))
+        return;
+    field(fields, "Status", text_json(t.status), true);
+    field(fields, "Failed", json_string(t.failed), true);
+    field(fields, "Window", json_string(t.window), true);
+    field(fields, "Threshold", json_string(t.threshold), true);
+}
 
 int payload_slack(const char *event_json, const char *delivery_id, char **ret, size_t *ret_len,
                   struct err *err)
 {
     const char *emoji = ":bell:", *color = "#888888";
-    json_t *ev, *fields, *run, *doc;
-    char *summary, text[SUMMARY_MAX + 32], num[64];
+    json_t *ev, *fields, *doc;
+    char *summary, text[SUMMARY_MAX + 32], footer[256];
     int rc = load_event(event_json, &ev, &summary, err);
 
     if (rc < 0)
@@ -228,27 +349,13 @@ int payload_slack(const char *event_json, const char *delivery_id, char **ret, s
         }
     snprintf(text, sizeof text, "%s %s", emoji, summary);
     fields = json_array();
-    run = json_object_get(ev, "run");
-    json_array_append_new(fields, json_pack("{s:s, s:s, s:b}", "title", "Job", "value",
-                                            str(ev, "job"), "short", 1));
-    json_array_append_new(fields, json_pack("{s:s, s:s, s:b}", "title", "Event", "value",
-                                            str(ev, "event"), "short", 1));
-    if (json_is_object(run)) {
-        snprintf(num, sizeof num, "%lld (attempt %lld)",
-                 (long long)json_integer_value(json_object_get(run, "id")),
-                 (long long)json_integer_value(json_object_get(run, "attempt")));
-        json_array_append_new(fields, json_pack("{s:s, s:s, s:b}", "title", "Run", "value", num,
-                                                "short", 1));
-        json_array_append_new(fields, json_pack("{s:s, s:s, s:b}", "title", "State", "value",
-                                                str(run, "state"), "short", 1));
-        if (*str(run, "error"))
-            json_array_append_new(fields, json_pack("{s:s, s:o, s:b}", "title", "Error", "value",
-                                                    json_copy(json_object_get(run, "error")),
-                                                    "short", 0));
-    }
-    snprintf(num, sizeof num, "chime on %s · delivery %s", str(ev, "node"), delivery_id);
+    if (json_is_null(json_object_get(ev, "job")))
+        daemon_fields(fields, ev);
+    else
+        job_fields(fields, ev);
+    snprintf(footer, sizeof footer, "chime on %s · delivery %s", str(ev, "node"), delivery_id);
     doc = json_pack("{s:s, s:[{s:s, s:s, s:o, s:s}]}", "text", text, "attachments", "color",
-                    color, "fallback", summary, "fields", fields, "footer", num);
+                    color, "fallback", summary, "fields", fields, "footer", footer);
     json_decref(ev);
     free(summary);
     return dump(doc, ret, ret_len, err);
@@ -301,12 +408,26 @@ static void line(struct buf *b, const char *label, const char *value)
     puts_(b, "\r\n");
 }
 
+/* What {KEY} of a subject stands for. A daemon event has no job: {job} is
+ * "daemon NODE", {namespace} and {name} are "-". */
+static const char *subject_value(const json_t *ev, const char *key, char *buf, size_t len)
+{
+    const char *node = str(ev, "node");
+
+    if (!json_is_null(json_object_get(ev, "job")) || !strcmp(key, "event"))
+        return str(ev, key);
+    if (strcmp(key, "job") != 0)
+        return "-";
+    snprintf(buf, len, "daemon%s%s", *node ? " " : "", node);
+    return buf;
+}
+
 /* The subject from TEMPLATE: {job} {event} {namespace} {name} {run}. */
 static void subject(struct buf *b, const char *template, const json_t *ev)
 {
     const json_t *run = json_object_get(ev, "run");
     struct buf raw = { 0 };
-    char num[32];
+    char num[32], daemon[80];
 
     for (const char *p = template; *p; p++) {
         static const char *const keys[] = { "job", "event", "namespace", "name" };
@@ -316,7 +437,7 @@ static void subject(struct buf *b, const char *template, const json_t *ev)
             size_t n = strlen(keys[i]);
 
             if (!strncmp(p + 1, keys[i], n) && p[1 + n] == '}') {
-                puts_(&raw, str(ev, keys[i]));
+                puts_(&raw, subject_value(ev, keys[i], daemon, sizeof daemon));
                 p += n + 1;
                 done = true;
             }
@@ -362,8 +483,8 @@ static void subject(struct buf *b, const char *template, const json_t *ev)
     free(raw.data);
 }
 
-int payload_email(const char *event_json, const char *delivery_id, const struct channel *c,
-                  int64_t now_us, char **ret, size_t *ret_len, struct err *err)
+/* Job, Event, Run, State, Exit code, Signal, instants, Error: a job's event. */
+static void job_lines(struct buf *b, const json_t *ev)
 {
     static const struct {
         const char *label, *key;
@@ -372,17 +493,61 @@ int payload_email(const char *event_json, const char *delivery_id, const struct 
         { "Started:   ", "started_at" },
         { "Finished:  ", "finished_at" },
     };
+    const json_t *run = json_object_get(ev, "run");
+    char num[128];
+
+    line(b, "Job:       ", str(ev, "job"));
+    line(b, "Event:     ", str(ev, "event"));
+    if (!json_is_object(run))
+        return;
+    snprintf(num, sizeof num, "%lld (attempt %lld, %s)",
+             (long long)json_integer_value(json_object_get(run, "id")),
+             (long long)json_integer_value(json_object_get(run, "attempt")), str(run, "reason"));
+    line(b, "Run:       ", num);
+    line(b, "State:     ", str(run, "state"));
+    if (json_is_integer(json_object_get(run, "exit_code"))) {
+        snprintf(num, sizeof num, "%lld",
+                 (long long)json_integer_value(json_object_get(run, "exit_code")));
+        line(b, "Exit code: ", num);
+    }
+    if (json_is_integer(json_object_get(run, "signal"))) {
+        snprintf(num, sizeof num, "%lld",
+                 (long long)json_integer_value(json_object_get(run, "signal")));
+        line(b, "Signal:    ", num);
+    }
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++)
+        if (*str(run, times[i].key))
+            line(b, times[i].label, str(run, times[i].key));
+    if (*str(run, "error"))
+        line(b, "Error:     ", str(run, "error"));
+}
+
+/* Event, Status, Failed, Window, Threshold: a daemon event. */
+static void daemon_lines(struct buf *b, const json_t *ev)
+{
+    struct rate_text t;
+
+    line(b, "Event:     ", str(ev, "event"));
+    if (!rate_text(ev, &t))
+        return;
+    line(b, "Status:    ", t.status);
+    line(b, "Failed:    ", t.failed);
+    line(b, "Window:    ", t.window);
+    line(b, "Threshold: ", t.threshold);
+}
+
+int payload_email(const char *event_json, const char *delivery_id, const struct channel *c,
+                  int64_t now_us, char **ret, size_t *ret_len, struct err *err)
+{
     struct buf b = { 0 };
-    const json_t *run;
     json_t *ev;
-    char *summary, date[64], num[128];
+    char *summary, date[64];
     struct tm tm;
     time_t t = (time_t)(now_us / 1000000);
     int rc = load_event(event_json, &ev, &summary, err);
 
     if (rc < 0)
         return rc;
-    run = json_object_get(ev, "run");
     gmtime_r(&t, &tm);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
     puts_(&b, "From: ");
@@ -406,31 +571,10 @@ int payload_email(const char *event_json, const char *delivery_id, const struct 
               "Content-Transfer-Encoding: 8bit\r\n\r\n");
     line(&b, "", summary);
     puts_(&b, "\r\n");
-    line(&b, "Job:       ", str(ev, "job"));
-    line(&b, "Event:     ", str(ev, "event"));
-    if (json_is_object(run)) {
-        snprintf(num, sizeof num, "%lld (attempt %lld, %s)",
-                 (long long)json_integer_value(json_object_get(run, "id")),
-                 (long long)json_integer_value(json_object_get(run, "attempt")),
-                 str(run, "reason"));
-        line(&b, "Run:       ", num);
-        line(&b, "State:     ", str(run, "state"));
-        if (json_is_integer(json_object_get(run, "exit_code"))) {
-            snprintf(num, sizeof num, "%lld",
-                     (long long)json_integer_value(json_object_get(run, "exit_code")));
-            line(&b, "Exit code: ", num);
-        }
-        if (json_is_integer(json_object_get(run, "signal"))) {
-            snprintf(num, sizeof num, "%lld",
-                     (long long)json_integer_value(json_object_get(run, "signal")));
-            line(&b, "Signal:    ", num);
-        }
-        for (size_t i = 0; i < sizeof times / sizeof times[0]; i++)
-            if (*str(run, times[i].key))
-                line(&b, times[i].label, str(run, times[i].key));
-        if (*str(run, "error"))
-            line(&b, "Error:     ", str(run, "error"));
-    }
+    if (json_is_null(json_object_get(ev, "job")))
+        daemon_lines(&b, ev);
+    else
+        job_lines(&b, ev);
     line(&b, "When:      ", str(ev, "occurred_at"));
     line(&b, "Node:      ", str(ev, "node"));
     line(&b, "Delivery:  ", delivery_id);

@@ -19,12 +19,24 @@ struct err;
 
 #define PAYLOAD_SIGNATURE_LEN 72 /* "sha256=" + 64 hex digits + NUL */
 
+/* The error rate as /healthz judges it, for the daemon's own events
+ * error_rate (over the threshold) and error_rate_ok (back under it). */
+struct payload_rate {
+    const char *status;         /* the error_rate check's: "degraded" or "ok" */
+    uint32_t failed, finished;  /* runs that ran in the window, and those that failed */
+    int64_t window_us;
+    double threshold;           /* the fraction failed that is too many */
+    int min_runs;               /* fewer finished runs are not judged */
+};
+
 /* An event as it happens. Strings are borrowed; NULL ones are left out
- * (or null). */
+ * (or null). A daemon event has no job (NS and NAME NULL: "job" is null)
+ * and no run, and carries RATE. */
 struct payload_event {
     const char *event;          /* "failure", "success", "timeout", "retry", "recovery",
-                                   "disabled", "stuck" */
-    const char *ns;
+                                   "disabled", "stuck"; the daemon's "error_rate",
+                                   "error_rate_ok" */
+    const char *ns;             /* NULL: a daemon event */
     const char *name;
     int64_t run_id;             /* 0: no run (disabled without one) */
     int attempt;                /* 0: unknown */
@@ -36,6 +48,7 @@ struct payload_event {
     const char *error;
     int64_t occurred_us;
     const char *node;           /* the daemon's host */
+    const struct payload_rate *rate; /* error_rate, error_rate_ok; NULL */
 };
 
 /* The event as the JSON text the outbox keeps: owned, free(); NULL when
@@ -43,8 +56,9 @@ struct payload_event {
 char *payload_event_json(const struct payload_event *e);
 
 /* One readable line about EVENT_JSON ("job ns/a failed: run 42 (attempt
- * 1) exited with code 3"): owned, free(); NULL when EVENT_JSON is not an
- * event or out of memory. */
+ * 1) exited with code 3"; "error rate on host-a is over its threshold:
+ * ..."): owned, free(); NULL when EVENT_JSON is not an event or out of
+ * memory. */
 char *payload_summary(const char *event_json);
 
 /* The webhook body: the event with "delivery_id", "channel" and

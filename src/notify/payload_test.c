@@ -1,6 +1,6 @@
-/* payload_test.c: events as recorded, the webhook, Slack and email forms
- * made from them, the readable summaries, and the signature against the
- * HMAC-SHA256 vectors of RFC 4231. */
+/* payload_test.c: events as recorded (a job's and the daemon's own), the
+ * webhook, Slack and email forms made from them, the readable summaries,
+ * and the signature against the HMAC-SHA256 vectors of RFC 4231. */
 #include "notify/payload.h"
 
 #include <setjmp.h>
@@ -220,6 +220,148 @@ static void test_payload_email_is_a_complete_message(void **state)
     free(text);
 }
 
+/* The daemon's error rate went over its threshold: 7 of 10 in 15m. */
+static const struct payload_rate high_rate = { "degraded", 7, 10, INT64_C(900) * 1000000, 0.5, 10 };
+
+static struct payload_event error_rate(const char *event, const struct payload_rate *r)
+{
+    struct payload_event e = { 0 };
+
+    e.event = event;
+    e.exit_code = -1;
+    e.occurred_us = T0;
+    e.node = "host-a";
+    e.rate = r;
+    return e;
+}
+
+static void test_payload_daemon_event_has_no_job_and_the_error_rate(void **state)
+{
+    char *text = event_text(error_rate("error_rate", &high_rate));
+    json_t *doc = json_loads(text, 0, NULL), *r;
+
+    (void)state;
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "event")), "error_rate");
+    assert_true(json_is_null(json_object_get(doc, "job")));
+    assert_true(json_is_null(json_object_get(doc, "namespace")));
+    assert_true(json_is_null(json_object_get(doc, "name")));
+    assert_true(json_is_null(json_object_get(doc, "run")));
+    assert_string_equal(json_string_value(json_object_get(doc, "node")), "host-a");
+    assert_string_equal(json_string_value(json_object_get(doc, "occurred_at")),
+                        "2026-11-18T11:06:40.000000Z");
+    r = json_object_get(doc, "error_rate");
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "degraded");
+    assert_int_equal(json_integer_value(json_object_get(r, "failed")), 7);
+    assert_int_equal(json_integer_value(json_object_get(r, "finished")), 10);
+    assert_int_equal(json_integer_value(json_object_get(r, "window_s")), 900);
+    assert_true(json_real_value(json_object_get(r, "threshold")) == 0.5);
+    assert_int_equal(json_integer_value(json_object_get(r, "min_runs")), 10);
+    json_decref(doc);
+    free(text);
+    /* a job's event has no error_rate member */
+    text = event_text(failure());
+    assert_null(strstr(text, "error_rate"));
+    free(text);
+}
+
+static void test_payload_daemon_summaries_read_as_sentences(void **state)
+{
+    static const struct payload_rate ok = { "ok", 4, 9, INT64_C(60) * 1000000, 0.5, 4 };
+    static const struct payload_rate few = { "ok", 2, 3, INT64_C(5400) * 1000000, 0.25, 10 };
+    static const struct {
+        const char *event;
+        const struct payload_rate *r;
+        const char *node, *want;
+    } cases[] = {
+        { "error_rate", &high_rate, "host-a", "error rate on host-a is over its threshold: 7 of 10"
+          " finished runs in the last 15m failed (threshold 50%)" },
+        { "error_rate_ok", &ok, "host-a", "error rate on host-a is back under its threshold: 4"
+          " of 9 finished runs in the last 1m failed (threshold 50%)" },
+        { "error_rate_ok", &few, NULL, "error rate on the daemon is back under its threshold: 2"
+          " of 3 finished runs in the last 1h30m failed (threshold 25%; fewer than 10 runs are"
+          " not judged)" },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct payload_event e = error_rate(cases[i].event, cases[i].r);
+        char *text, *sum;
+
+        e.node = cases[i].node;
+        text = event_text(e);
+        sum = payload_summary(text);
+        assert_non_null(sum);
+        assert_string_equal(sum, cases[i].want);
+        assert_null(strstr(sum, "null"));
+        free(sum);
+        free(text);
+    }
+    /* job null without an error rate is not an event */
+    assert_null(payload_summary("{\"event\": \"error_rate\", \"job\": null}"));
+}
+
+static void test_payload_daemon_event_in_each_form(void **state)
+{
+    struct channel c = { 0 };
+    char *to[] = { "ops@example.com" };
+    char *text = event_text(error_rate("error_rate", &high_rate)), *msg = NULL;
+    size_t len = 0;
+    struct err err = { 0 };
+    json_t *doc, *att, *fields;
+
+    (void)state;
+    /* webhook: the event, its delivery id and summary, job null */
+    assert_int_equal(payload_webhook(text, ID, "ops-hook", &msg, &len, &err), 0);
+    doc = json_loads(msg, 0, NULL);
+    assert_true(json_is_null(json_object_get(doc, "job")));
+    assert_string_equal(json_string_value(json_object_get(doc, "delivery_id")), ID);
+    assert_non_null(strstr(json_string_value(json_object_get(doc, "summary")),
+                           "error rate on host-a is over its threshold"));
+    json_decref(doc);
+    free(msg);
+    /* Slack: the node and the numbers, no job and no "null" */
+    assert_int_equal(payload_slack(text, ID, &msg, &len, &err), 0);
+    assert_null(strstr(msg, "null"));
+    doc = json_loads(msg, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(doc, "text")),
+                        ":rotating_light: error rate on host-a is over its threshold: 7 of 10"
+                        " finished runs in the last 15m failed (threshold 50%)");
+    att = json_array_get(json_object_get(doc, "attachments"), 0);
+    assert_string_equal(json_string_value(json_object_get(att, "color")), "#d40e0d");
+    fields = json_object_get(att, "fields");
+    assert_int_equal(json_array_size(fields), 6);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fields, 0), "title")),
+                        "Node");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fields, 0), "value")),
+                        "host-a");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fields, 3), "value")),
+                        "7 of 10 finished runs");
+    json_decref(doc);
+    free(msg);
+    /* email: the default subject names the daemon; no job, no run */
+    c.kind = CHANNEL_EMAIL;
+    c.from = "chime@example.com";
+    c.to = to;
+    c.n_to = 1;
+    assert_int_equal(payload_email(text, ID, &c, T0, &msg, &len, &err), 0);
+    assert_non_null(strstr(msg, "Subject: [chime] daemon host-a: error_rate\r\n"));
+    assert_non_null(strstr(msg, "X-Chime-Event: error_rate\r\n"));
+    assert_non_null(strstr(msg, "Failed:    7 of 10 finished runs\r\n"));
+    assert_non_null(strstr(msg, "Window:    15m\r\n"));
+    assert_non_null(strstr(msg, "Threshold: 50%\r\n"));
+    assert_non_null(strstr(msg, "Status:    degraded\r\n"));
+    assert_non_null(strstr(msg, "Node:      host-a\r\n"));
+    assert_null(strstr(msg, "Job:"));
+    assert_null(strstr(msg, "null"));
+    free(msg);
+    c.subject = "{namespace}/{name} {job} run {run}: {event}";
+    assert_int_equal(payload_email(text, ID, &c, T0, &msg, &len, &err), 0);
+    assert_non_null(strstr(msg, "Subject: -/- daemon host-a run -: error_rate\r\n"));
+    free(msg);
+    free(text);
+}
+
 static void test_payload_signature_matches_rfc_4231(void **state)
 {
     unsigned char key1[20];
@@ -244,6 +386,9 @@ int main(void)
         cmocka_unit_test(test_payload_slack_is_an_incoming_webhook_message),
         cmocka_unit_test(test_payload_email_is_a_complete_message),
         cmocka_unit_test(test_payload_signature_matches_rfc_4231),
+        cmocka_unit_test(test_payload_daemon_event_has_no_job_and_the_error_rate),
+        cmocka_unit_test(test_payload_daemon_summaries_read_as_sentences),
+        cmocka_unit_test(test_payload_daemon_event_in_each_form),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -197,6 +197,11 @@ int64_t health_stuck_after(int64_t stuck_after_us, int64_t p95_us, int64_t timeo
     return by_p95 ? by_p95 : by_timeout;
 }
 
+bool health_rate_high(const struct health_config *c, uint32_t failed, uint32_t total)
+{
+    return total >= (uint32_t)c->error_min_runs && (double)failed > c->error_rate * (double)total;
+}
+
 /* ---- the judgement ---- */
 
 static void judge(struct health_report *r, enum health_check ch, enum health_status st,
@@ -254,8 +259,7 @@ void health_evaluate(const struct health_config *c, const struct health_input *i
     if (in->stuck > 0)
         judge(&r, HEALTH_STUCK, HEALTH_DEGRADED, "%d run%s stuck beyond %s expected duration",
               in->stuck, in->stuck == 1 ? " is" : "s are", in->stuck == 1 ? "its" : "their");
-    if (in->total >= (uint32_t)c->error_min_runs
-        && (double)in->failed > c->error_rate * (double)in->total)
+    if (health_rate_high(c, in->failed, in->total))
         judge(&r, HEALTH_ERRORS, HEALTH_DEGRADED,
               "%u of the last %u finished runs failed, over the threshold of %.0f%%", in->failed,
               in->total, c->error_rate * 100);

@@ -65,6 +65,10 @@ void health_rate_add(struct health_rate *r, int64_t now_us, bool failed);
 /* The counts of the window ending at NOW_US. */
 void health_rate_get(const struct health_rate *r, int64_t now_us, uint32_t *ret_failed,
                      uint32_t *ret_total);
+/* Is FAILED of TOTAL over C's threshold (with at least its minimum of
+ * runs)? The error_rate check is degraded exactly then; the daemon
+ * notifies each time the answer changes (error_rate, error_rate_ok). */
+bool health_rate_high(const struct health_config *c, uint32_t failed, uint32_t total);
 
 /* ---- recent durations per job, for p95 ---- */
 

@@ -68,6 +68,23 @@ static void test_health_error_rate_counts_only_its_window(void **state)
     assert_int_equal(r.width_us, S);
 }
 
+static void test_health_error_rate_is_high_over_the_threshold_with_enough_runs(void **state)
+{
+    struct health_config c = {0};
+
+    (void)state;
+    health_config_defaults(&c);     /* 0.5, at least 10 runs */
+    assert_false(health_rate_high(&c, 9, 9));       /* too few to judge */
+    assert_false(health_rate_high(&c, 5, 10));      /* at the threshold is not over it */
+    assert_true(health_rate_high(&c, 6, 10));
+    assert_true(health_rate_high(&c, 10, 10));
+    assert_false(health_rate_high(&c, 0, 0));
+    c.error_rate = 0.1;
+    c.error_min_runs = 1;
+    assert_true(health_rate_high(&c, 1, 1));
+    assert_false(health_rate_high(&c, 1, 10));
+}
+
 static void test_health_p95_needs_five_runs_and_takes_the_nearest_rank(void **state)
 {
     struct health_durations *d = health_durations_new(2);
@@ -163,6 +180,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_health_loop_lag_is_the_worst_recent_wake),
         cmocka_unit_test(test_health_error_rate_counts_only_its_window),
+        cmocka_unit_test(test_health_error_rate_is_high_over_the_threshold_with_enough_runs),
         cmocka_unit_test(test_health_p95_needs_five_runs_and_takes_the_nearest_rank),
         cmocka_unit_test(test_health_stuck_after_prefers_the_job_then_p95_and_timeout),
         cmocka_unit_test(test_health_evaluates_each_check_with_its_reason),

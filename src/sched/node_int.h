@@ -23,6 +23,7 @@
 #define NODE_PLAN_BATCH 1024    /* plans written per transaction at start-up */
 
 struct exec;
+struct health_config;
 struct health_view;
 struct metrics;
 struct node_retain;
@@ -172,6 +173,10 @@ void node_notify_event(struct node *n, const struct job *j, const struct sched_r
                        enum job_notify_event ev);
 /* Are the channels J names defined (and open to its namespace)? */
 int node_notify_check(struct node *n, const struct job *j, struct err *err);
+/* The error rate crossed C's threshold at NOW_US: error_rate when HIGH,
+ * error_rate_ok when back under, to the channels file's "daemon" list. */
+void node_notify_error_rate(struct node *n, const struct health_config *c, bool high,
+                            uint32_t failed, uint32_t total, int64_t now_us);
 
 /* noderetain.c: retention on a thread of its own, never on the loop.
  * It applies the retention of the jobs handed to it (their runs ended),

@@ -10,7 +10,12 @@
  * Each event carries a key that names it: "<event>:<run id>" (a run ends
  * once, and a replay after a restart brings the same key: the outbox
  * records it once). "disabled" has no run of its own: it is keyed by the
- * failure that caused it, which the engine notifies just before. */
+ * failure that caused it, which the engine notifies just before.
+ *
+ * The daemon's own events (error_rate, error_rate_ok) have no job and no
+ * run: they go to the channels file's "daemon" list, keyed by the host
+ * and the instant the error rate crossed its threshold, so each crossing
+ * is recorded once (nodewatch.c sees each crossing once). */
 #include "sched/node_int.h"
 
 #include <stdio.h>
@@ -20,6 +25,7 @@
 #include "notify/channel.h"
 #include "notify/notify.h"
 #include "notify/payload.h"
+#include "sched/health.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -44,7 +50,8 @@ int node_notify_open(struct node *n, const char *data_dir, struct err *err)
     if (o.channels_path) {
         struct channel_set *s = notify_channels(n->notify);
 
-        log_info("notification channels: %zu from %s", channel_set_count(s), o.channels_path);
+        log_info("notification channels: %zu from %s (%zu hear the daemon's own events)",
+                 channel_set_count(s), o.channels_path, channel_set_daemon_count(s));
         channel_set_free(s);
     }
     return 0;
@@ -79,7 +86,8 @@ void node_notify_reload(struct node *n)
         return;
     }
     s = notify_channels(n->notify);
-    log_info("notification channels reloaded: %zu", channel_set_count(s));
+    log_info("notification channels reloaded: %zu (%zu hear the daemon's own events)",
+             channel_set_count(s), channel_set_daemon_count(s));
     channel_set_free(s);
 }
 
@@ -158,4 +166,23 @@ void node_notify_event(struct node *n, const struct job *j, const struct sched_r
                  (long long)e.occurred_us);
     }
     notify_event(n->notify, &e, version, key);
+}
+
+void node_notify_error_rate(struct node *n, const struct health_config *c, bool high,
+                            uint32_t failed, uint32_t total, int64_t now_us)
+{
+    struct payload_rate rate = { health_status_name(high ? HEALTH_DEGRADED : HEALTH_OK), failed,
+                                 total, c->error_window_us, c->error_rate, c->error_min_runs };
+    struct payload_event e = { 0 };
+    char key[STORE_TEXT_MAX + 1];
+
+    if (!n->notify)
+        return;
+    e.event = notify_daemon_event_name(high ? NOTIFY_ERROR_RATE : NOTIFY_ERROR_RATE_OK);
+    e.exit_code = -1;
+    e.occurred_us = now_us;
+    e.node = n->host;
+    e.rate = &rate;
+    snprintf(key, sizeof key, "%s:%s:%lld", e.event, n->host, (long long)now_us);
+    notify_daemon_event(n->notify, &e, key);
 }

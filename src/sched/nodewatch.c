@@ -7,6 +7,10 @@
  * statvfs() of the data directory. A loop that is blocked and cannot beat
  * still shows: its lag is then how overdue the heartbeat is.
  *
+ * The error rate is judged at every beat; each time it crosses its
+ * threshold (either way) the daemon's own event is notified once
+ * (nodenotify.c: error_rate, error_rate_ok).
+ *
  * Per-job metric series are bounded: the first metrics_jobs jobs (100 by
  * default) that end a run since the start have series of their own, the
  * rest are counted under chime_job="other" (docs/ops.md). */
@@ -253,6 +257,19 @@ static void check_stuck(struct node_watch *w, int64_t now, int *ret_stuck,
     *ret_shown = n_shown;
 }
 
+/* The error rate crossed its threshold at NOW (HIGH: it is over it now):
+ * logged and notified once per crossing, not at every beat. */
+static void rate_crossed(struct node_watch *w, bool high, uint32_t failed, uint32_t total,
+                         int64_t now)
+{
+    if (high)
+        log_warn("error rate: %u of the last %u finished runs failed (threshold %.0f%%)", failed,
+                 total, w->cfg.error_rate * 100);
+    else
+        log_info("error rate back under its threshold: %u of %u failed", failed, total);
+    node_notify_error_rate(w->n, &w->cfg, high, failed, total, now);
+}
+
 static void on_beat(uv_timer_t *t)
 {
     struct node_watch *w = t->data;
@@ -278,13 +295,9 @@ static void on_beat(uv_timer_t *t)
     check_stuck(w, now, &stuck, shown, &n_shown);
     metric_set(w->stuck_now, stuck);
     health_rate_get(&w->rate, now, &failed, &total);
-    high = total >= (uint32_t)w->cfg.error_min_runs
-           && (double)failed > w->cfg.error_rate * (double)total;
-    if (high && !w->rate_high)
-        log_warn("error rate: %u of the last %u finished runs failed (threshold %.0f%%)", failed,
-                 total, w->cfg.error_rate * 100);
-    else if (!high && w->rate_high)
-        log_info("error rate back under its threshold: %u of %u failed", failed, total);
+    high = health_rate_high(&w->cfg, failed, total);
+    if (high != w->rate_high)
+        rate_crossed(w, high, failed, total, now);
     w->rate_high = high;
     w->expected_us = mono + (int64_t)BEAT_MS * 1000;
     pthread_mutex_lock(&w->pub_lock);

@@ -75,6 +75,7 @@ enum sq {
     SQ_AUDIT_COUNT = SQ_AUDIT_LIST + 4, /* + a mask of SQ_AUDIT_BY_* */
     SQ_AUDIT_END = SQ_AUDIT_COUNT + 3,  /* the last variant */
     SQ_OUTBOX_ADD,
+    SQ_OUTBOX_ADD_DAEMON,
     SQ_OUTBOX_CLAIM,
     SQ_OUTBOX_DONE,
     SQ_OUTBOX_REQUEUE_ONE,

@@ -7,7 +7,12 @@
  * A claim is one UPDATE that takes the row due first and counts the
  * attempt; its result is written only while the row is still that claim
  * (state delivering, the same attempt count), so a late answer of a
- * deliverer whose lease ran out cannot overwrite a newer one. */
+ * deliverer whose lease ran out cannot overwrite a newer one.
+ *
+ * The daemon's own events (error_rate, error_rate_ok) have no job: their
+ * rows go to the channels the add names, job_id NULL, and reads show
+ * them with an empty namespace and name; only a reader that sees every
+ * namespace lists them. */
 #include "store/sqlite_int.h"
 
 #include <inttypes.h>
@@ -21,13 +26,17 @@
 
 #define PRUNE_MAX_DEFAULT 1000
 
+/* A job's event goes to the channels its document lists; a daemon event
+ * (no job) to the channels the op names. Both statements number their
+ * parameters alike; each leaves out those it does not use. */
 int sqlite_outbox_add(struct sqlite_conn *c, struct store_op *op, struct err *err)
 {
+    bool daemon = op->outbox_add.channels != NULL;
     sqlite3_stmt *st = NULL;
     size_t cap = 0;
     int rc;
 
-    if ((rc = sqlite_stmt(c, SQ_OUTBOX_ADD, &st, err)) < 0)
+    if ((rc = sqlite_stmt(c, daemon ? SQ_OUTBOX_ADD_DAEMON : SQ_OUTBOX_ADD, &st, err)) < 0)
         return rc;
     sqlite_bind_str(st, 1, op->outbox_add.ns);
     sqlite_bind_str(st, 2, op->outbox_add.name);
@@ -37,6 +46,7 @@ int sqlite_outbox_add(struct sqlite_conn *c, struct store_op *op, struct err *er
     sqlite_bind_str(st, 6, op->outbox_add.event);
     sqlite_bind_str(st, 7, op->outbox_add.payload);
     sqlite_bind_i64(st, 8, op->outbox_add.now_us);
+    sqlite_bind_str(st, 9, op->outbox_add.channels);
     while ((rc = sqlite_row(c, st, "add notifications", err)) == 1) {
         if ((rc = sqlite_grow(&op->ret_ids, &cap, op->n_ret_ids, sizeof *op->ret_ids, err)) < 0)
             break;
@@ -60,7 +70,7 @@ static int outbox_fill(sqlite3_stmt *st, struct store_outbox *o, struct err *err
     o->id = sqlite3_column_int64(st, 0);
     text = (const char *)sqlite3_column_text(st, 1);
     snprintf(o->delivery_id, sizeof o->delivery_id, "%s", text ? text : "");
-    o->job_id = sqlite3_column_int64(st, 2);
+    o->job_id = sqlite_col_i64(st, 2);         /* STORE_NULL: a daemon event */
     sqlite_col_name(st, 3, o->ns);
     sqlite_col_name(st, 4, o->name);
     o->run_id = sqlite_col_i64(st, 5);

@@ -1,6 +1,7 @@
 /* sqlite_outbox_test.c: the notification outbox: adding an event's rows
  * once, claims and their leases, results fenced by the claim, requeues,
- * pruning, filtered pages, and the migration that makes the table. */
+ * pruning, filtered pages, the daemon's own (job-less) events, and the
+ * migrations that make the table and rebuild it. */
 #include "store/sqlite_int.h"
 
 #include <setjmp.h>
@@ -24,6 +25,7 @@
     "\"on_recovery\":[\"ops\"]}}"
 #define DOC_NONE "{\"name\":\"b\",\"notify\":{}}"
 #define PAYLOAD  "{\"event\":\"failure\"}"
+#define DAEMON_PAYLOAD "{\"event\":\"error_rate\",\"job\":null}"
 
 /* Adds EVENT of ns/name's run RUN with KEY at NOW; how many rows it made. */
 static int add(struct store *s, const char *ns, const char *name, const char *event, int64_t run,
@@ -39,6 +41,30 @@ static int add(struct store *s, const char *ns, const char *name, const char *ev
     op.outbox_add.key = key;
     op.outbox_add.payload = PAYLOAD;
     op.outbox_add.now_us = now;
+    rc = store_exec(s, &op);
+    if (rc < 0) {
+        if (err)
+            *err = op.err;
+        return rc;
+    }
+    free(op.ret_ids);
+    return (int)op.n_ret_ids;
+}
+
+/* Adds the daemon event EVENT with KEY at NOW for CHANNELS (a JSON array);
+ * how many rows it made. */
+static int add_daemon(struct store *s, const char *event, const char *key, const char *channels,
+                      int64_t now, struct err *err)
+{
+    struct store_op op = {.kind = STORE_OP_OUTBOX_ADD};
+    int rc;
+
+    op.outbox_add.run_id = STORE_NULL;
+    op.outbox_add.event = event;
+    op.outbox_add.key = key;
+    op.outbox_add.payload = DAEMON_PAYLOAD;
+    op.outbox_add.now_us = now;
+    op.outbox_add.channels = channels;
     rc = store_exec(s, &op);
     if (rc < 0) {
         if (err)
@@ -387,6 +413,105 @@ static void test_outbox_ops_check_their_fields(void **state)
     assert_string_equal(store_outbox_state_name(STORE_OUTBOX_FAILED), "failed");
 }
 
+static void test_outbox_daemon_event_has_no_job_and_goes_to_the_channels_named(void **state)
+{
+    struct fixture *f = *state;
+    struct store_outbox_filter flt = {0};
+    struct store_outbox_page p = {0};
+    struct store_outbox o, got;
+    struct store_op op = {.kind = STORE_OP_OUTBOX_PRUNE};
+    struct err err = {0};
+    int64_t n = 0;
+
+    fixture_job(f->s, "ns", "a", DOC_OPS);
+    assert_int_equal(add(f->s, "ns", "a", "failure", 1, "failure:1", 100, &err), 2);
+    assert_int_equal(add_daemon(f->s, "error_rate", "error_rate:h:200", "[\"ops\", \"mail\"]",
+                                200, &err), 2);
+    /* the same crossing again (a replay): nothing new; none named: nothing */
+    assert_int_equal(add_daemon(f->s, "error_rate", "error_rate:h:200", "[\"ops\"]", 300, &err),
+                     0);
+    assert_int_equal(add_daemon(f->s, "error_rate_ok", "error_rate_ok:h:400", "[]", 400, &err),
+                     0);
+    /* listed with the jobs' rows, without a job, by a reader of every namespace */
+    assert_int_equal(store_outbox_list(f->s, &flt, &p, &err), 0);
+    assert_int_equal(p.n, 4);
+    assert_string_equal(p.items[0].event, "error_rate");
+    assert_string_equal(p.items[0].channel, "mail");
+    assert_string_equal(p.items[1].channel, "ops");
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(p.items[i].job_id, STORE_NULL);
+        assert_int_equal(p.items[i].run_id, STORE_NULL);
+        assert_string_equal(p.items[i].ns, "");
+        assert_string_equal(p.items[i].name, "");
+        assert_string_equal(p.items[i].payload, DAEMON_PAYLOAD);
+        assert_int_equal(strlen(p.items[i].delivery_id), 32);
+    }
+    assert_string_equal(p.items[2].ns, "ns");
+    store_outbox_page_release(&p);
+    /* a reader limited to namespaces, or asking for a job, never sees them */
+    flt.ns_in = "[\"ns\"]";
+    assert_int_equal(store_outbox_count(f->s, &flt, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(store_outbox_list(f->s, &flt, &p, &err), 0);
+    assert_int_equal(p.n, 2);
+    assert_string_equal(p.items[0].event, "failure");
+    store_outbox_page_release(&p);
+    flt.ns_in = NULL;
+    flt.ns = "ns";
+    assert_int_equal(store_outbox_count(f->s, &flt, &n, &err), 0);
+    assert_int_equal(n, 2);
+    flt.ns = NULL;
+    flt.channel = "mail";
+    assert_int_equal(store_outbox_count(f->s, &flt, &n, &err), 0);
+    assert_int_equal(n, 2);
+    /* claimed, delivered and pruned like any row (the jobs' rows are due first) */
+    assert_true(claim(f->s, 100, 1000000, &o) > 0);
+    assert_int_equal(o.job_id, 1);
+    store_outbox_release(&o);
+    assert_true(claim(f->s, 100, 1000000, &o) > 0);
+    store_outbox_release(&o);
+    assert_true(claim(f->s, 200, 1000000, &o) > 0);
+    assert_string_equal(o.event, "error_rate");
+    assert_int_equal(o.job_id, STORE_NULL);
+    assert_int_equal(done(f->s, &o, STORE_OUTBOX_DELIVERED, STORE_NULL, NULL, 205, &err), 0);
+    assert_int_equal(store_outbox_get(f->s, o.id, &got, &err), 0);
+    assert_int_equal(got.state, STORE_OUTBOX_DELIVERED);
+    assert_string_equal(got.ns, "");
+    store_outbox_release(&got);
+    op.outbox_prune.before_us = 1000;
+    assert_int_equal(store_exec(f->s, &op), 0);
+    assert_int_equal(op.ret_id, 1);
+    assert_int_equal(store_outbox_get(f->s, o.id, &got, &err), -CHIME_ENOTFOUND);
+    store_outbox_release(&o);
+    assert_int_equal(store_check(f->s, &err), 0);
+}
+
+static void test_outbox_only_daemon_events_go_without_a_job(void **state)
+{
+    struct fixture *f = *state;
+    struct store_op op = {.kind = STORE_OP_OUTBOX_ADD};
+    struct err err = {0};
+
+    fixture_job(f->s, "ns", "c", "{\"name\":\"c\",\"notify\":{\"on_error_rate\":[\"ops\"]}}");
+    /* a job's event without a job, a daemon event naming a job, bad names */
+    assert_int_equal(add_daemon(f->s, "failure", "failure:x", "[\"ops\"]", 1, &err),
+                     -CHIME_EINVAL);
+    assert_string_equal(err.field, "event");
+    assert_int_equal(add(f->s, "ns", "c", "error_rate", 1, "error_rate:1", 1, &err),
+                     -CHIME_EINVAL);
+    assert_int_equal(add_daemon(f->s, "error_rate", "error_rate:y", "{\"ops\": 1}", 1, &err), 0);
+    assert_int_equal(add_daemon(f->s, "error_rate", "error_rate:z", "not json", 1, &err),
+                     -CHIME_EIO);
+    op.outbox_add.ns = "ns";
+    op.outbox_add.name = "c";
+    op.outbox_add.event = "error_rate";
+    op.outbox_add.key = "k";
+    op.outbox_add.payload = DAEMON_PAYLOAD;
+    op.outbox_add.channels = "[\"ops\"]";
+    assert_int_equal(store_exec(f->s, &op), -CHIME_EINVAL);
+    assert_string_equal(op.err.field, "channels");
+}
+
 /* A database of the schema before the outbox is migrated when opened: its
  * jobs are kept and their events go to the new table. */
 static void test_outbox_migration_adds_the_table_to_an_older_database(void **state)
@@ -425,6 +550,67 @@ static void test_outbox_migration_adds_the_table_to_an_older_database(void **sta
     assert_int_equal(store_check(f->s, &err), 0);
 }
 
+/* A database of schema 6 with notifications in it: migration 7 rebuilds
+ * the table and keeps every row as it was (id, delivery id, state), the
+ * indexes come back, and daemon events can be added. */
+static void test_outbox_migration_7_keeps_the_rows_of_a_version_6_database(void **state)
+{
+    struct fixture *f = *state;
+    struct store_outbox got;
+    struct err err = {0};
+    sqlite3 *db = NULL;
+    size_t before = 0;
+
+    while (before < sqlite_n_migrations && sqlite_migrations[before].version < 7)
+        before++;
+    store_close(f->s);
+    f->s = NULL;
+    testdir_remove(&f->t);
+    testdir_make(&f->t);
+    assert_int_equal(sqlite3_open(f->t.db, &db), SQLITE_OK);
+    assert_int_equal(sqlite_migrate(db, sqlite_migrations, before, 1, &err), 0);
+    assert_int_equal(testdir_query(db, "SELECT max(version) FROM schema_version"), 6);
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO jobs (namespace, name, version, created_us,"
+                                  " updated_us) VALUES ('ns', 'old', 1, 1, 1);"
+                                  "INSERT INTO job_versions (job_id, version, doc, created_us)"
+                                  " VALUES (1, 1, '{\"notify\":{\"on_failure\":[\"ops\"]}}', 1);"
+                                  "INSERT INTO outbox (id, delivery_id, event_key, job_id, run_id,"
+                                  " event, channel, payload, state, attempts, created_us, due_us,"
+                                  " updated_us, delivered_us, last_status, last_error) VALUES"
+                                  " (5, 'aaaa', 'failure:3', 1, 3, 'failure', 'ops', '{}',"
+                                  "  'delivered', 1, 10, 10, 11, 11, 200, NULL),"
+                                  " (6, 'bbbb', 'failure:4', 1, 4, 'failure', 'ops', '{}',"
+                                  "  'pending', 2, 20, 30, 21, NULL, 503, 'HTTP 503');",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    fixture_open(f);
+    db = testdir_sqlite(&f->t);
+    assert_true(testdir_query(db, "SELECT max(version) FROM schema_version") >= 7);
+    assert_int_equal(testdir_query(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                       " AND name IN ('outbox_due', 'outbox_by_job')"), 2);
+    assert_int_equal(testdir_query(db, "SELECT count(*) FROM sqlite_master"
+                                       " WHERE name = 'outbox_new'"), 0);
+    sqlite3_close(db);
+    assert_int_equal(store_outbox_get(f->s, 5, &got, &err), 0);
+    assert_string_equal(got.delivery_id, "aaaa");
+    assert_int_equal(got.state, STORE_OUTBOX_DELIVERED);
+    assert_int_equal(got.delivered_us, 11);
+    assert_string_equal(got.name, "old");
+    store_outbox_release(&got);
+    assert_int_equal(store_outbox_get(f->s, 6, &got, &err), 0);
+    assert_int_equal(got.attempts, 2);
+    assert_int_equal(got.due_us, 30);
+    assert_string_equal(got.last_error, "HTTP 503");
+    store_outbox_release(&got);
+    /* the kept rows still count as sent: the same event adds nothing */
+    assert_int_equal(add(f->s, "ns", "old", "failure", 3, "failure:3", 40, &err), 0);
+    assert_int_equal(add_daemon(f->s, "error_rate", "error_rate:h:50", "[\"ops\"]", 50, &err), 1);
+    assert_int_equal(store_check(f->s, &err), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +624,9 @@ int main(void)
         T(test_outbox_list_filters_and_pages),
         T(test_outbox_ops_check_their_fields),
         T(test_outbox_migration_adds_the_table_to_an_older_database),
+        T(test_outbox_daemon_event_has_no_job_and_goes_to_the_channels_named),
+        T(test_outbox_only_daemon_events_go_without_a_job),
+        T(test_outbox_migration_7_keeps_the_rows_of_a_version_6_database),
 #undef T
     };
 

@@ -202,6 +202,43 @@ const struct sqlite_migration sqlite_migrations[] = {
      "ALTER TABLE jobs ADD COLUMN retain_output INTEGER CHECK (retain_output > 0);"
      "ALTER TABLE jobs ADD COLUMN retain_dead_letters INTEGER"
      " CHECK (retain_dead_letters > 0);"},
+    {7,
+     /* The daemon's own events (error_rate, error_rate_ok: docs/notify.md)
+      * belong to no job: job_id becomes nullable, NULL exactly for them.
+      * SQLite cannot alter a column or a CHECK, so the table is rebuilt
+      * (its rows, ids and delivery ids kept) and its indexes made again.
+      * Nothing references outbox, so dropping it checks no foreign key. */
+     "CREATE TABLE outbox_new ("
+     " id INTEGER PRIMARY KEY,"
+     " delivery_id TEXT NOT NULL UNIQUE,"
+     " event_key TEXT NOT NULL,"
+     " job_id INTEGER REFERENCES jobs (id),"
+     " run_id INTEGER,"
+     " event TEXT NOT NULL CHECK (event IN ('failure', 'success', 'timeout', 'retry',"
+     "  'recovery', 'disabled', 'stuck', 'error_rate', 'error_rate_ok')),"
+     " channel TEXT NOT NULL,"
+     " payload TEXT NOT NULL CHECK (json_valid(payload)),"
+     " state TEXT NOT NULL CHECK (state IN ('pending', 'delivering', 'delivered', 'failed')),"
+     " attempts INTEGER NOT NULL DEFAULT 0,"
+     " created_us INTEGER NOT NULL,"
+     " due_us INTEGER NOT NULL,"
+     " updated_us INTEGER NOT NULL,"
+     " delivered_us INTEGER,"
+     " last_status INTEGER,"
+     " last_error TEXT,"
+     " UNIQUE (event_key, channel),"
+     " CHECK ((job_id IS NULL) = (event IN ('error_rate', 'error_rate_ok')))"
+     ") STRICT;"
+     "INSERT INTO outbox_new (id, delivery_id, event_key, job_id, run_id, event, channel,"
+     " payload, state, attempts, created_us, due_us, updated_us, delivered_us, last_status,"
+     " last_error)"
+     " SELECT id, delivery_id, event_key, job_id, run_id, event, channel, payload, state,"
+     " attempts, created_us, due_us, updated_us, delivered_us, last_status, last_error"
+     " FROM outbox;"
+     "DROP TABLE outbox;"
+     "ALTER TABLE outbox_new RENAME TO outbox;"
+     "CREATE INDEX outbox_due ON outbox (due_us) WHERE state IN ('pending', 'delivering');"
+     "CREATE INDEX outbox_by_job ON outbox (job_id);"},
 };
 
 const size_t sqlite_n_migrations = sizeof sqlite_migrations / sizeof sqlite_migrations[0];
@@ -235,9 +272,12 @@ const size_t sqlite_n_migrations = sizeof sqlite_migrations / sizeof sqlite_migr
     "o.id, o.delivery_id, o.job_id, j.namespace, j.name, o.run_id, o.event, o.channel,"            \
     " o.payload, o.state, o.attempts, o.created_us, o.due_us, o.updated_us, o.delivered_us,"       \
     " o.last_status, o.last_error"
-#define OUTBOX_FROM " FROM outbox o JOIN jobs j ON j.id = o.job_id"
+/* a daemon event's row has no job: its namespace and name are NULL */
+#define OUTBOX_FROM " FROM outbox o LEFT JOIN jobs j ON j.id = o.job_id"
 /* ?3: one namespace, ?4: a JSON array of the namespaces a token sees;
- * NULL: every one */
+ * NULL: every one. A row without a job (NULL namespace) passes only when
+ * both are NULL: a token limited to namespaces never sees the daemon's
+ * own events. */
 #define OUTBOX_NS_IN                                                                               \
     " AND (?3 IS NULL OR j.namespace = ?3)"                                                        \
     " AND (?4 IS NULL OR j.namespace IN (SELECT value FROM json_each(?4)))"
@@ -404,6 +444,14 @@ static const char *const sql[SQ_COUNT] = {
                       " json_each(v.doc, '$.notify.on_' || ?6) c"
                       " WHERE j.namespace = ?1 AND j.name = ?2 AND c.type = 'text'"
                       " ON CONFLICT (event_key, channel) DO NOTHING RETURNING id",
+    /* a daemon event: no job, one row per channel of the JSON array ?9 */
+    [SQ_OUTBOX_ADD_DAEMON] = "INSERT INTO outbox (delivery_id, event_key, job_id, run_id,"
+                             " event, channel, payload, state, attempts, created_us, due_us,"
+                             " updated_us)"
+                             " SELECT lower(hex(randomblob(16))), ?4, NULL, NULL, ?6, c.value,"
+                             " ?7, 'pending', 0, ?8, ?8, ?8"
+                             " FROM json_each(?9) c WHERE c.type = 'text'"
+                             " ON CONFLICT (event_key, channel) DO NOTHING RETURNING id",
     [SQ_OUTBOX_CLAIM] = "UPDATE outbox SET state = 'delivering', attempts = attempts + 1,"
                         " due_us = ?1 + ?2, updated_us = ?1"
                         " WHERE id = (SELECT id FROM outbox"

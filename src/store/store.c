@@ -268,12 +268,26 @@ static int check_audit_prune(const struct store_op *op, struct err *err)
     return 0;
 }
 
+/* A job's event names its job; a daemon event names channels instead. */
+static int check_outbox_owner(const struct store_op *op, struct err *err)
+{
+    int rc;
+
+    if (op->outbox_add.channels) {
+        if (op->outbox_add.ns || op->outbox_add.name || op->outbox_add.job_version)
+            return err_set(err, CHIME_EINVAL, "channels", "a daemon event names no job");
+        return check_text(op->outbox_add.channels, STORE_PAYLOAD_MAX, "channels", err);
+    }
+    if ((rc = check_name(op->outbox_add.ns, "namespace", err)) < 0)
+        return rc;
+    return check_name(op->outbox_add.name, "name", err);
+}
+
 static int check_outbox_add(const struct store_op *op, struct err *err)
 {
     int rc;
 
-    if ((rc = check_name(op->outbox_add.ns, "namespace", err)) < 0
-        || (rc = check_name(op->outbox_add.name, "name", err)) < 0
+    if ((rc = check_outbox_owner(op, err)) < 0
         || (rc = check_text(op->outbox_add.event, STORE_EVENT_MAX, "event", err)) < 0
         || (rc = check_text(op->outbox_add.key, STORE_TEXT_MAX, "key", err)) < 0
         || (rc = check_text(op->outbox_add.payload, STORE_PAYLOAD_MAX, "payload", err)) < 0)

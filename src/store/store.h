@@ -459,8 +459,8 @@ enum store_outbox_state {
 struct store_outbox {
     int64_t id;
     char delivery_id[STORE_DELIVERY_ID_LEN]; /* random, fixed at enqueue: receivers dedupe by it */
-    int64_t job_id;
-    char ns[STORE_NAME_MAX + 1];
+    int64_t job_id;                     /* STORE_NULL: a daemon event (no job) */
+    char ns[STORE_NAME_MAX + 1];        /* "" for a daemon event */
     char name[STORE_NAME_MAX + 1];
     int64_t run_id;                     /* STORE_NULL: none */
     char event[STORE_EVENT_MAX + 1];    /* "failure", "success", ... */
@@ -483,7 +483,8 @@ struct store_outbox_filter {
     const char *ns;                /* with name: one job's; NULL: every job */
     const char *name;
     const char *channel;           /* NULL: every channel */
-    const char *ns_in;             /* JSON array: only jobs of these namespaces; NULL: any */
+    const char *ns_in;             /* JSON array: only jobs of these namespaces (never a
+                                      daemon event); NULL: any, and the daemon's */
     const char *cursor;
     int limit;
 };
@@ -612,6 +613,9 @@ typedef void store_cb(struct store_op *op);
  *             unique: an event added again (a restart that replays a
  *             run's end) adds nothing. ret_ids lists the new rows (owned,
  *             free()); none when the job lists no channel for the event.
+ *             A daemon event (error_rate, error_rate_ok) has no job: ns,
+ *             name and job_version are NULL and 0, and its rows go to
+ *             the channels named by the JSON array `channels`.
  * outbox_claim takes the pending (or lease-expired delivering) row due
  *             first at now_us: delivering, attempts + 1, due_us now_us +
  *             lease_us. ret_id is its id and *ret the row (owned strings:
@@ -706,6 +710,7 @@ struct store_op {
             const char *key;        /* the event's identity, unique per event */
             const char *payload;    /* JSON text */
             int64_t now_us;
+            const char *channels;   /* a daemon event: a JSON array of channel names; NULL */
         } outbox_add;
         struct {
             int64_t now_us;
