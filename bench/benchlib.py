@@ -208,3 +208,53 @@ def wait_all_ended(port, expect, deadline_s, interval=1.0):
 
 def have(tool):
     return shutil.which(tool) is not None
+
+
+# ---- CPU by process of the daemon's tree ----
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid):
+    """(comm, ppid, own ticks, reaped children's ticks) of PID, or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            s = f.read()
+    except OSError:
+        return None
+    comm = s[s.index("(") + 1:s.rindex(")")]
+    v = s[s.rindex(")") + 2:].split()
+    return comm, int(v[1]), int(v[11]) + int(v[12]), int(v[13]) + int(v[14])
+
+
+def tree_cpu(daemon_pid):
+    """CPU seconds so far of the daemon's processes: the daemon (every
+    thread), its spawner, the spawner's holders, and the jobs the holders
+    reaped (the holders' children's time). Take it before and after a
+    measurement and subtract (cpu_delta): holders live in a pool, so the
+    ones that exit in between (few) take their ticks with them."""
+    out = {"daemon": 0.0, "spawner": 0.0, "holders": 0.0, "jobs": 0.0}
+    st = _stat(daemon_pid)
+    if st:
+        out["daemon"] = st[2] / TICK
+    procs = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            st = _stat(int(name))
+            if st:
+                procs[int(name)] = st
+    spawners = [p for p, st in procs.items() if st[1] == daemon_pid and st[0] == "chime-spawner"]
+    for sp in spawners:
+        out["spawner"] += procs[sp][2] / TICK
+        for p, st in procs.items():
+            if st[1] == sp:
+                out["holders"] += st[2] / TICK
+                out["jobs"] += st[3] / TICK
+    return out
+
+
+def cpu_line(before, after, runs):
+    """'CPU per run: daemon 412 µs, ...' from two tree_cpu() snapshots."""
+    parts = [f"{k} {(after[k] - before[k]) / runs * 1e6:,.0f}" for k in before]
+    total = sum(after[k] - before[k] for k in before) / runs * 1e6
+    return "CPU per run (µs): " + ", ".join(parts) + f"; total {total:,.0f}"

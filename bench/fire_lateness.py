@@ -101,6 +101,7 @@ def main():
         if left < 1:
             print(f"creating the jobs ran into the window ({-left:.2f} s late): use a larger --lead")
             return 1
+        cpu0 = B.tree_cpu(d.proc.pid)
         if not a.wrk:
             print(f"window starts in {left:.2f} s at {B.iso_us(w0)}; sleeping through it")
             time.sleep(left + a.window + 1)
@@ -123,6 +124,7 @@ def main():
                   f"latency p99 {p99.group(1) if p99 else '?'}, "
                   f"non-2xx {non2xx.group(1) if non2xx else 0}")
         ok = B.wait_all_ended(d.port, a.jobs, time.monotonic() + a.deadline)
+        cpu1 = B.tree_cpu(d.proc.pid)
         ended = (B.now_us() - w0) / 1e6 - a.window
         runs = B.all_runs(d.port)
         states = collections.Counter(r["state"] for r in runs)
@@ -130,6 +132,7 @@ def main():
               + ", ".join(f"{s} {n}" for s, n in sorted(states.items()))
               + ("" if ok else f"; NOT ALL ENDED within {a.deadline:g} s after the window"))
         print(f"all ended {ended:.1f} s after the window closed (polled once a second)")
+        print(B.cpu_line(cpu0, cpu1, len(runs)))
 
         start_late = [B.us_of(r["started_at"]) - B.us_of(r["fire_time"])
                       for r in runs if r["started_at"]]

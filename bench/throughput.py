@@ -66,7 +66,9 @@ def fired(a, d):
         print(f"  {len(bad)} refused (first: {bad[:1]}) or too late: use fewer --runs")
         return None
     time.sleep(left)
+    cpu0 = B.tree_cpu(d.proc.pid)
     ok = B.wait_all_ended(d.port, a.runs, time.monotonic() + a.deadline, interval=0.25)
+    cpu1 = B.tree_cpu(d.proc.pid)
     runs = B.all_runs(d.port)
     states = collections.Counter(r["state"] for r in runs)
     print(f"runs in the history: {len(runs)}; " + ", ".join(f"{s} {n}" for s, n in sorted(states.items()))
@@ -80,6 +82,7 @@ def fired(a, d):
     print("  fire -> started   " + med_ms([B.us_of(r["started_at"]) - t for r in done]))
     print("  started -> finished " + med_ms([B.us_of(r["finished_at"]) - B.us_of(r["started_at"])
                                             for r in done]))
+    print("  " + B.cpu_line(cpu0, cpu1, len(runs)))
     return rate
 
 

@@ -3,8 +3,13 @@
  * A run moves through:
  *
  *   SPAWNING    its start request is with the spawner (matched by tag)
+ *   STARTED     the holder started the job; its exit record comes back
+ *               through the spawner, under the same tag. Nothing is open
+ *               for the run: a cancel, or the spawner or holder going,
+ *               connects to the holder's socket instead
  *   CONNECTED   the holder's socket is open: "status" and "cancel" go out, the
- *               holder's "exit" message ends the run
+ *               holder's "exit" message ends the run (a run re-attached
+ *               after a restart, or cancelled, is here)
  *   RETRYING    a connect failed for a passing reason; the retry timer
  *               tries again
  *   READING     the holder is gone: the record at the end of the output is
@@ -43,9 +48,9 @@
 
 #define RETRY_MS       50   /* between connects that failed for a passing reason */
 #define RECONNECTS_MAX 3    /* connections lost without an exit message */
-#define MESSAGE_MAX    4096 /* bytes of a reply from a spawner or holder */
+#define MESSAGE_MAX    8192 /* bytes of a message from a spawner or holder */
 
-enum run_state { RUN_SPAWNING, RUN_CONNECTED, RUN_RETRYING, RUN_READING, RUN_DONE };
+enum run_state { RUN_SPAWNING, RUN_STARTED, RUN_CONNECTED, RUN_RETRYING, RUN_READING, RUN_DONE };
 
 struct msg {
     struct msg *next;
@@ -89,7 +94,7 @@ struct exec_run {
     struct exec_callbacks cb;
     char *output; /* the output file's path */
     enum run_state state;
-    uint64_t tag;          /* RUN_SPAWNING */
+    uint64_t tag;          /* the spawner's, for runs started here; 0 for attached ones */
     struct conn *conn;     /* RUN_CONNECTED */
     struct reader *reader; /* RUN_READING */
     struct exec_status status;
@@ -447,41 +452,81 @@ static void on_retry(uv_timer_t *t)
 
 /* ---- the spawner's socket ---- */
 
-/* The run waiting for the spawner's reply TAG, or for any reply (ANY). */
-static struct exec_run *find_spawning(struct exec *e, uint64_t tag, bool any)
+/* The first run in STATE, or NULL. */
+static struct exec_run *find_state(struct exec *e, enum run_state state)
 {
     struct exec_run *run;
 
     for (run = e->runs; run; run = run->next)
-        if (run->state == RUN_SPAWNING && (any || run->tag == tag))
+        if (run->state == state)
             return run;
     return NULL;
+}
+
+/* The run started here under TAG, in whatever state, or NULL. */
+static struct exec_run *find_tagged(struct exec *e, uint64_t tag)
+{
+    struct exec_run *run;
+
+    for (run = e->runs; run && tag; run = run->next)
+        if (run->tag == tag)
+            return run;
+    return NULL;
+}
+
+/* The end of a run started here: its holder's exit record (EXIT), or word
+ * that its holder went without one (the socket and the file tell the rest). */
+static void spawner_run_end(struct exec *e, struct exec_run *run, json_t *exit)
+{
+    struct exec_result res;
+    struct err err = {0};
+
+    if (!exit) {
+        if (run->state == RUN_STARTED)
+            run_connect(run);
+    } else if (exec_record_from_json(exit, &res, &err) == 0) {
+        run_finish(e, run, &res);
+    } else {
+        run_fail(e, run, EXEC_LOST, "bad exit record from the holder");
+    }
+}
+
+static void spawner_started(struct exec *e, struct exec_run *run, json_t *m)
+{
+    const char *error = json_string_value(json_object_get(m, "error"));
+    json_int_t started = 0;
+    int holder = 0, job = 0;
+
+    if (error
+        || json_unpack(m, "{s:i, s:i, s:I}", "holder_pid", &holder, "job_pid", &job, "started_us",
+                       &started)
+               < 0) {
+        run_fail(e, run, EXEC_FAILED, error ? error : "bad reply from the spawner");
+        return;
+    }
+    run->status.holder_pid = holder;
+    run->status.job_pid = job;
+    run->status.started_us = started;
+    run->state = RUN_STARTED;
+    run_started(run); /* may cancel (and connect) or exec_free() */
+    if (!e->closing && run->state == RUN_STARTED && run->cancel_wanted)
+        run_connect(run); /* cancelled before the spawner answered */
 }
 
 static void spawner_reply(struct exec *e, const char *data, size_t len)
 {
     json_t *m = json_loadb(data, len, 0, NULL);
     json_t *tag = json_object_get(m, "tag");
-    const char *error = json_string_value(json_object_get(m, "error"));
-    struct exec_run *run;
-    json_int_t started = 0;
-    int holder = 0, job = 0;
+    uint64_t t = json_is_integer(tag) ? (uint64_t)json_integer_value(tag) : 0;
+    json_t *exit = json_object_get(m, "exit");
+    struct exec_run *run = find_tagged(e, t);
 
-    run = json_is_integer(tag) ? find_spawning(e, (uint64_t)json_integer_value(tag), false) : NULL;
-    if (!run) {
-        /* a reply to an exec freed before it came: that run is attached anew */
-    } else if (error
-               || json_unpack(m, "{s:i, s:i, s:I}", "holder_pid", &holder, "job_pid", &job,
-                              "started_us", &started)
-                      < 0) {
-        run_fail(e, run, EXEC_FAILED, error ? error : "bad reply from the spawner");
-    } else {
-        run->status.holder_pid = holder;
-        run->status.job_pid = job;
-        run->status.started_us = started;
-        run_started(run);
-        if (!e->closing) /* exec_free() in on_started freed RUN */
-            run_connect(run);
+    /* no run: a reply to a run freed before it came (attached anew later) */
+    if (run && (exit || json_is_true(json_object_get(m, "gone")))) {
+        if (run->state != RUN_SPAWNING)
+            spawner_run_end(e, run, exit);
+    } else if (run && run->state == RUN_SPAWNING) {
+        spawner_started(e, run, m);
     }
     json_decref(m);
 }
@@ -494,8 +539,11 @@ static void spawner_gone(struct exec *e)
     uv_poll_stop(&e->poll);
     /* one at a time from the head: a callback may end or start other runs
      * (exec_start fails now, so no new run is SPAWNING) */
-    while (!e->closing && (run = find_spawning(e, 0, true)))
+    while (!e->closing && (run = find_state(e, RUN_SPAWNING)))
         run_fail(e, run, EXEC_FAILED, "the spawner is gone");
+    /* their ends would have come through it: the holders' sockets tell */
+    while (!e->closing && (run = find_state(e, RUN_STARTED)))
+        run_connect(run);
 }
 
 static void on_spawner_ready(uv_poll_t *p, int status, int events);
@@ -677,7 +725,9 @@ int exec_attach(struct exec *e, const char *output, const struct exec_callbacks 
 void exec_cancel(struct exec_run *run)
 {
     run->cancel_wanted = true;
-    if (run->state == RUN_CONNECTED && run->conn && !run->cancel_sent) {
+    if (run->state == RUN_STARTED && !run->e->closing)
+        run_connect(run); /* sends "cancel" once connected */
+    else if (run->state == RUN_CONNECTED && run->conn && !run->cancel_sent) {
         run_send(run, "cancel");
         run->cancel_sent = true;
     }

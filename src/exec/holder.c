@@ -33,6 +33,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -508,7 +509,10 @@ static void holder_loop(struct holder *h)
 
 /* ---- the end ---- */
 
-static void holder_finish(struct holder *h)
+/* Writes the exit record at the end of the output file and tells the
+ * connected clients; returns the record (JSON text for the spawner, NULL
+ * when out of memory). Nothing is synced yet: holder_free(). */
+static char *holder_finish(struct holder *h)
 {
     struct exec_result r = {.exit_code = -1};
     struct err err = {0};
@@ -541,21 +545,19 @@ static void holder_finish(struct holder *h)
     r.cancelled = h->cancelled;
     snprintf(r.error, sizeof r.error, "%s", h->error);
     exec_record_outcome(&r);
-    /* the record is on disk before anyone hears of the end: a daemon that
-     * misses the message finds it at the end of the output file */
+    /* the record is in the file before anyone hears of the end: a daemon
+     * that misses the message finds it at the end of the output file */
     rec = exec_record_to_json(&r);
     record = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
     if (h->out && exec_output_finish(h->out, record, &err) < 0) {
         snprintf(r.error, sizeof r.error, "%s", err.msg);
         json_decref(rec);
         rec = exec_record_to_json(&r);
+        free(record);
+        record = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
     }
-    free(record);
-    /* the file's name is durable only once its directory is */
-    if (h->dirfd >= 0 && fsync(h->dirfd) < 0 && errno != EINVAL && errno != EBADF)
-        set_error(h, "cannot sync the output file's directory");
     if (rec)
-        msg = json_pack("{s:s, s:o}", "event", "exit", "record", rec);
+        msg = json_pack("{s:s, s:O}", "event", "exit", "record", rec);
     if (msg)
         text = json_dumps(msg, JSON_COMPACT);
     for (i = 0; i < CLIENTS_MAX; i++)
@@ -563,7 +565,31 @@ static void holder_finish(struct holder *h)
             client_send(h, i, text);
     free(text);
     json_decref(msg);
+    json_decref(rec);
     close_fd(&h->listen_fd);
+    return record;
+}
+
+/* Says "F" (free) on CHAN, followed by RECORD when there is one: the
+ * spawner hands it to the daemon, which commits it to its store. Only when
+ * nobody took it (the spawner, so the daemon, is gone) does the record
+ * have to last on its own: then the file and its name are synced, for the
+ * next daemon to find even after the machine went down. Returns false when
+ * the spawner is gone. */
+static bool holder_free(struct holder *h, int chan, const char *record)
+{
+    size_t len = record ? strlen(record) : 0;
+    struct iovec iov[2] = {{"F", 1}, {(void *)record, len}};
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
+    bool told = sendmsg(chan, &m, MSG_NOSIGNAL) >= 0;
+
+    if (!told && h->out && record) {
+        exec_output_sync(h->out);
+        /* the file's name is durable only once its directory is */
+        if (h->dirfd >= 0)
+            fsync(h->dirfd);
+    }
+    return told;
 }
 
 /* Leaves nothing of H's run behind in the process: fds and memory. */
@@ -585,10 +611,13 @@ static void holder_clear(struct holder *h)
     free(h);
 }
 
-/* One run: REQ is the spawner's request (a tag, then the spec as JSON). */
-static void holder_run(const char *req, size_t len, const char *cgroup_parent, int chan, int sig_fd)
+/* One run: REQ is the spawner's request (a tag, then the spec as JSON).
+ * Returns false when the spawner is gone. */
+static bool holder_run(const char *req, size_t len, const char *cgroup_parent, int chan, int sig_fd)
 {
     struct holder *h = calloc(1, sizeof *h);
+    char *record = NULL;
+    bool told;
     struct signalfd_siginfo si;
     struct exec_spec *spec = NULL;
     char why[EXEC_ERROR_MAX];
@@ -628,7 +657,7 @@ static void holder_run(const char *req, size_t len, const char *cgroup_parent, i
         set_error(h, err.msg);
         h->job = 0;
         if (h->dirfd >= 0)
-            holder_finish(h);
+            record = holder_finish(h);
         holder_report(h);
         goto done;
     }
@@ -637,11 +666,14 @@ static void holder_run(const char *req, size_t len, const char *cgroup_parent, i
         set_error(h, why);
     close_fd(&h->exec_fd);
     holder_loop(h);
-    holder_finish(h);
+    record = holder_finish(h);
 done:
+    told = holder_free(h, chan, record);
+    free(record);
     holder_clear(h);
     exec_spec_free(spec);
     json_decref(doc);
+    return told;
 }
 
 void exec_holder_main(const char *cgroup_parent, int chan)
@@ -658,9 +690,8 @@ void exec_holder_main(const char *cgroup_parent, int chan)
             continue;
         if (n <= 0 || n > EXEC_REQUEST_MAX)
             _exit(0); /* the spawner is gone, or wants us gone */
-        holder_run(req, (size_t)n, cgroup_parent ? cgroup_parent : "", chan, sig_fd);
         /* free for the next run; a spawner that is gone ends us */
-        if (send(chan, "F", 1, MSG_NOSIGNAL) < 0)
+        if (!holder_run(req, (size_t)n, cgroup_parent ? cgroup_parent : "", chan, sig_fd))
             _exit(0);
     }
 }

@@ -29,7 +29,9 @@ bool exec_holder_peer_ok(int fd);
 
 /* What a holder tells the spawner once it has started the job, or failed
  * to; one message on its SOCK_SEQPACKET channel, so it arrives whole or
- * not at all. After the run the holder sends the one byte "F" (free). */
+ * not at all. After the run the holder sends "F" (free), followed by the
+ * run's exit record (JSON) when it has one: the spawner passes that on to
+ * the daemon. */
 struct exec_holder_report {
     uint64_t tag; /* the request's */
     int32_t ok;   /* 1: the job was forked */
@@ -44,7 +46,7 @@ struct exec_holder_report {
  * SOCK_SEQPACKET channel to the spawner; every other fd above 2 is closed.
  * It takes one request at a time from CHAN (the spawner's tag, 8 bytes,
  * then the spec as JSON), answers with an exec_holder_report, holds the
- * run to its exit record, says "F", and waits for the next; it exits when
+ * run to its exit record, says "F" with the record, and waits for the next; it exits when
  * CHAN closes. Never returns. */
 void exec_holder_main(const char *cgroup_parent, int chan) __attribute__((noreturn));
 

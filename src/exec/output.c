@@ -246,12 +246,17 @@ int exec_output_finish(struct exec_output *o, const char *record, struct err *er
     }
     if (record)
         put_chunk(o, 'X', record, strlen(record), NULL, 0, strlen(record));
-    if (!o->werr && fsync(o->fd) < 0 && errno != EINVAL)
-        o->werr = errno;
     if (o->werr) {
         err_set(err, CHIME_EIO, "", "output file write failed: %s", strerror(o->werr));
         return -o->werr;
     }
+    return 0;
+}
+
+int exec_output_sync(struct exec_output *o)
+{
+    if (fsync(o->fd) < 0 && errno != EINVAL)
+        return -errno;
     return 0;
 }
 

@@ -51,9 +51,11 @@ int exec_output_redact(struct exec_output *o, const char *const *secrets, struct
 /* The end of STREAM (its pipe closed): writes what its filter holds back. */
 void exec_output_flush(struct exec_output *o, enum exec_stream stream);
 /* Writes the kept tail after its D chunk, then RECORD (JSON text, or NULL
- * for none) as the X chunk, and fsyncs. Returns 0, or the negative errno of
- * the first write error (then ERR says what). */
+ * for none) as the X chunk. Returns 0, or the negative errno of the first
+ * write error (then ERR says what). Nothing is synced: exec_output_sync(). */
 int exec_output_finish(struct exec_output *o, const char *record, struct err *err);
+/* fsync()s the file; 0 or -errno. */
+int exec_output_sync(struct exec_output *o);
 /* Bytes the job wrote on both streams, kept or not. */
 int64_t exec_output_total(const struct exec_output *o);
 /* Closes the file. */

@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -173,7 +174,34 @@ static void request(struct spawner *sp, size_t len)
     s->deadline_ms = now_ms() + SETUP_TIMEOUT_MS;
 }
 
-/* A message from the holder in slot S (LEN bytes in sp->buf, 0: gone). */
+/* Passes a holder's exit RECORD (JSON text, LEN bytes) on to the daemon as
+ * {"tag": TAG, "exit": RECORD}, unread: the daemon parses it. */
+static void forward_exit(int fd, uint64_t tag, char *record, size_t len)
+{
+    char head[48];
+    int n = snprintf(head, sizeof head, "{\"tag\":%" PRIu64 ",\"exit\":", tag);
+    struct iovec iov[3] = {{head, (size_t)n}, {record, len}, {"}", 1}};
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = 3};
+
+    sendmsg(fd, &m, MSG_NOSIGNAL);
+}
+
+/* Whether the LEN bytes in BUF are S's report (exec_holder_report): the
+ * size, and the tag of S's request. "F" and a record never are: their
+ * first 8 bytes ("F{\"versi") read as a tag are far beyond any tag given. */
+static bool is_report(const struct slot *s, const char *buf, ssize_t len)
+{
+    struct exec_holder_report r;
+
+    if (len != (ssize_t)sizeof r)
+        return false;
+    memcpy(&r, buf, sizeof r);
+    return r.tag == s->tag;
+}
+
+/* A message from the holder in slot S (LEN bytes in sp->buf, 0: gone):
+ * its report (after the deadline too late, and dropped), or "F" with the
+ * run's exit record, which goes on to the daemon. */
 static void holder_said(struct spawner *sp, struct slot *s, ssize_t len)
 {
     struct exec_holder_report r;
@@ -182,18 +210,13 @@ static void holder_said(struct spawner *sp, struct slot *s, ssize_t len)
     if (len <= 0) {
         if (s->state == SLOT_SETUP)
             reply_error(sp->fd, tag, "the holder exited during its set-up");
+        else if (s->state == SLOT_BUSY) /* no "F": the daemon looks for its record */
+            reply(sp->fd, json_pack("{s:I, s:b}", "tag", tag, "gone", 1));
         slot_drop(sp, s);
-    } else if (len == 1 && sp->buf[0] == 'F' && s->state == SLOT_BUSY) {
-        if (sp->idle >= IDLE_MAX) {
-            slot_drop(sp, s);
-        } else {
-            s->state = SLOT_IDLE;
-            sp->idle++;
-        }
-    } else if (len == (ssize_t)sizeof r && s->state == SLOT_SETUP) {
-        memcpy(&r, sp->buf, sizeof r);
-        if (r.tag != s->tag)
+    } else if (is_report(s, sp->buf, len)) {
+        if (s->state != SLOT_SETUP)
             return;
+        memcpy(&r, sp->buf, sizeof r);
         s->state = SLOT_BUSY;
         if (!r.ok)
             reply(sp->fd, json_pack("{s:I, s:s, s:i}", "tag", tag, "error", r.error, "holder_pid",
@@ -202,6 +225,15 @@ static void holder_said(struct spawner *sp, struct slot *s, ssize_t len)
             reply(sp->fd,
                   json_pack("{s:I, s:i, s:i, s:I}", "tag", tag, "holder_pid", (int)r.holder_pid,
                             "job_pid", (int)r.job_pid, "started_us", (json_int_t)r.started_us));
+    } else if (sp->buf[0] == 'F' && s->state == SLOT_BUSY) {
+        if (len > 1)
+            forward_exit(sp->fd, s->tag, sp->buf + 1, (size_t)len - 1);
+        if (sp->idle >= IDLE_MAX) {
+            slot_drop(sp, s);
+        } else {
+            s->state = SLOT_IDLE;
+            sp->idle++;
+        }
     }
 }
 
