@@ -97,8 +97,12 @@ struct durations_slot {
     uint8_t n, next;
 };
 
-/* Open addressing on the job key; the table is twice MAX_JOBS so it never
- * fills, and a job past MAX_JOBS is not followed. */
+/* Open addressing on the job key, at most half full: the table starts
+ * small and doubles as jobs come, so the slots in use stay dense (a table
+ * sized for MAX_JOBS up front put each new job on a page of its own, a
+ * page fault per job's first run). A job past MAX_JOBS is not followed. */
+#define DURATIONS_CAP_MIN 64
+
 struct health_durations {
     size_t cap, used, max_jobs;
     struct durations_slot *slots;
@@ -111,9 +115,6 @@ struct health_durations *health_durations_new(size_t max_jobs)
     if (!d)
         return NULL;
     d->max_jobs = max_jobs ? max_jobs : 1;
-    d->cap = 16;
-    while (d->cap < 2 * d->max_jobs)
-        d->cap *= 2;
     d->slots = NULL;            /* allocated on first use */
     return d;
 }
@@ -126,15 +127,37 @@ void health_durations_free(struct health_durations *d)
     free(d);
 }
 
+static size_t slot_index(const struct durations_slot *slots, size_t cap, int64_t key)
+{
+    size_t i = (size_t)(((uint64_t)key * 11400714819323198485u) >> 32) & (cap - 1);
+
+    while (slots[i].key && slots[i].key != key)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
 static struct durations_slot *slot_of(const struct health_durations *d, int64_t key)
 {
-    size_t i = ((uint64_t)key * 11400714819323198485u) & (d->cap - 1);
+    return d->slots ? &d->slots[slot_index(d->slots, d->cap, key)] : NULL;
+}
 
-    if (!d->slots)
-        return NULL;
-    while (d->slots[i].key && d->slots[i].key != key)
-        i = (i + 1) & (d->cap - 1);
-    return &d->slots[i];
+/* Room for one more job: the table at most half full after it. */
+static bool durations_room(struct health_durations *d)
+{
+    size_t cap = d->cap ? d->cap * 2 : DURATIONS_CAP_MIN;
+    struct durations_slot *grown;
+
+    if (d->slots && 2 * (d->used + 1) <= d->cap)
+        return true;
+    if (!(grown = calloc(cap, sizeof *grown)))
+        return false;
+    for (size_t i = 0; i < d->cap; i++)
+        if (d->slots[i].key)
+            grown[slot_index(grown, cap, d->slots[i].key)] = d->slots[i];
+    free(d->slots);
+    d->slots = grown;
+    d->cap = cap;
+    return true;
 }
 
 void health_durations_add(struct health_durations *d, int64_t key, int64_t dur_us)
@@ -144,12 +167,11 @@ void health_durations_add(struct health_durations *d, int64_t key, int64_t dur_u
 
     if (!d || key <= 0 || dur_us < 0)
         return;
-    if (!d->slots && !(d->slots = calloc(d->cap, sizeof *d->slots)))
-        return;
     s = slot_of(d, key);
-    if (!s->key) {
-        if (d->used == d->max_jobs)
+    if (!s || !s->key) {
+        if (d->used == d->max_jobs || !durations_room(d))
             return;
+        s = slot_of(d, key);
         s->key = key;
         d->used++;
     }

@@ -110,6 +110,22 @@ static void test_health_p95_needs_five_runs_and_takes_the_nearest_rank(void **st
     health_durations_free(NULL);
 }
 
+static void test_health_durations_keep_every_job_as_the_table_grows(void **state)
+{
+    struct health_durations *d = health_durations_new(100000);
+
+    (void)state;
+    /* 5,000 jobs, keys far apart and close together: the table doubles
+     * many times, and every job keeps its own durations through it */
+    for (int round = 0; round < 5; round++)
+        for (int64_t k = 1; k <= 5000; k++)
+            health_durations_add(d, k % 2 ? k : k << 32, (k % 7 + 1) * S);
+    for (int64_t k = 1; k <= 5000; k++)
+        assert_int_equal(health_durations_p95(d, k % 2 ? k : k << 32), (k % 7 + 1) * S);
+    assert_int_equal(health_durations_p95(d, 5001), 0);
+    health_durations_free(d);
+}
+
 static void test_health_stuck_after_prefers_the_job_then_p95_and_timeout(void **state)
 {
     (void)state;
@@ -180,6 +196,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_health_loop_lag_is_the_worst_recent_wake),
         cmocka_unit_test(test_health_error_rate_counts_only_its_window),
+        cmocka_unit_test(test_health_durations_keep_every_job_as_the_table_grows),
         cmocka_unit_test(test_health_error_rate_is_high_over_the_threshold_with_enough_runs),
         cmocka_unit_test(test_health_p95_needs_five_runs_and_takes_the_nearest_rank),
         cmocka_unit_test(test_health_stuck_after_prefers_the_job_then_p95_and_timeout),
