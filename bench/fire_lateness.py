@@ -27,7 +27,7 @@ about R requests/s.
 
     /usr/bin/python3 bench/fire_lateness.py [--jobs N] [--window S] [--lead S]
         [--threads T] [--max-concurrent M] [--data-parent DIR] [--keep]
-        [--wrk C [--wrk-rate R]]
+        [--wrk C [--wrk-rate R]] [--command PATH]
 
 Not a test: nothing fails on a slow run. Network: 127.0.0.1 only.
 """
@@ -64,6 +64,9 @@ def main():
     ap.add_argument("--max-concurrent", type=int, default=256)
     ap.add_argument("--deadline", type=float, default=120.0,
                     help="seconds after the window to wait for the runs to end")
+    ap.add_argument("--command", default="/bin/true",
+                    help="the jobs' program (build/bench/true_static: one without the dynamic "
+                         "loader, to see the scheduler's share where exec is dear)")
     ap.add_argument("--keep", action="store_true", help="keep the data directory")
     ap.add_argument("--wrk", type=int, default=0, metavar="C",
                     help="run wrk with C connections on GET of one job during the window")
@@ -75,7 +78,7 @@ def main():
 
     print(B.machine(a.data_parent))
     print(f"busy before the start (other work on this machine): {B.busy():.0f}% of all cores")
-    print(f"chime {B.chime_version()}; {a.jobs} one-shot jobs of /bin/true over {a.window:g} s "
+    print(f"chime {B.chime_version()}; {a.jobs} one-shot jobs of {a.command} over {a.window:g} s "
           f"({a.jobs / a.window:,.0f} fires/s), --max-concurrent {a.max_concurrent}")
     tmp = tempfile.mkdtemp(prefix="chime-bench-", dir=a.data_parent)
     d = B.Daemon(os.path.join(tmp, "data"), args=["--max-concurrent", str(a.max_concurrent)])
@@ -89,7 +92,7 @@ def main():
         fires = [w0 + k * step for k in range(a.jobs)]
         reqs = [("POST", "/api/v1/jobs",
                  {"name": f"f{k:06d}", "schedule": {"at": B.iso_us(fires[k])},
-                  "command": ["/bin/true"]}) for k in range(a.jobs)]
+                  "command": [a.command]}) for k in range(a.jobs)]
         answers, secs = B.parallel(d.port, reqs, a.threads)
         bad = [x for x in answers if x[0] != 201]
         print(f"created {a.jobs - len(bad)} jobs in {secs:.2f} s ({a.jobs / secs:,.0f} jobs/s, "

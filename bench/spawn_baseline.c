@@ -4,7 +4,8 @@
  * for SECONDS seconds; stdin/stdout/stderr on /dev/null. No recording, no
  * holder, no supervision: what chime's per-run work is compared against.
  *
- *     build/bench/spawn_baseline [SECONDS [IN_FLIGHT]]     (default 3 s, 8)
+ *     build/bench/spawn_baseline [SECONDS [IN_FLIGHT [COMMAND]]]
+ *                                         (default 3 s, 8, /bin/true)
  *
  * Prints the machine it ran on. Not a test: figures go to bench/README.md. */
 #include <errno.h>
@@ -21,6 +22,8 @@
 
 extern char **environ;
 
+static const char *command = "/bin/true";
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -31,8 +34,8 @@ static double now_s(void)
 
 static int spawn_one(posix_spawn_file_actions_t *fa, pid_t *pid)
 {
-    char *argv[] = { "/bin/true", NULL };
-    int rc = posix_spawn(pid, "/bin/true", fa, NULL, argv, environ);
+    char *argv[] = { (char *)command, NULL };
+    int rc = posix_spawn(pid, command, fa, NULL, argv, environ);
 
     if (rc != 0) {
         fprintf(stderr, "posix_spawn: %s\n", strerror(rc));
@@ -51,8 +54,10 @@ int main(int argc, char **argv)
     double t0, stop, t1;
     pid_t pid;
 
+    if (argc > 3)
+        command = argv[3];
     if (seconds <= 0 || seconds > 60 || in_flight < 1 || in_flight > 1024) {
-        fprintf(stderr, "usage: spawn_baseline [SECONDS (0-60] [IN_FLIGHT (1-1024)]]\n");
+        fprintf(stderr, "usage: spawn_baseline [SECONDS (0-60] [IN_FLIGHT (1-1024) [COMMAND]]]\n");
         return 2;
     }
     print_machine();
@@ -86,7 +91,7 @@ int main(int argc, char **argv)
     }
     t1 = now_s();
     posix_spawn_file_actions_destroy(&fa);
-    printf("posix_spawn(/bin/true) + waitpid, %d in flight, %.1f s: %ld runs (%ld failed), "
-           "%.0f runs/s\n", in_flight, t1 - t0, done, failed, (double)done / (t1 - t0));
+    printf("posix_spawn(%s) + waitpid, %d in flight, %.1f s: %ld runs (%ld failed), "
+           "%.0f runs/s\n", command, in_flight, t1 - t0, done, failed, (double)done / (t1 - t0));
     return failed != 0;
 }

@@ -27,7 +27,7 @@ for 3 s with 8 in flight right after. Goal: chime >= half the baseline.
 
     /usr/bin/python3 bench/throughput.py [--runs M] [--jobs J] [--threads T]
         [--max-concurrent N] [--keep-runs K] [--data-parent DIR] [--no-baseline]
-        [--fired]
+        [--fired] [--command PATH]
 
 Not a test: nothing fails on a slow run. Network: 127.0.0.1 only.
 """
@@ -56,7 +56,7 @@ def fired(a, d):
     """RUNS {"at": T} jobs, all due at T; returns runs/s."""
     t = (B.now_us() // 1000000 + 3 + a.runs // 500) * 1000000
     reqs = [("POST", "/api/v1/jobs", {"name": f"a{k:06d}", "schedule": {"at": B.iso_us(t)},
-                                      "command": ["/bin/true"]}) for k in range(a.runs)]
+                                      "command": [a.command]}) for k in range(a.runs)]
     answers, secs = B.parallel(d.port, reqs, a.threads)
     bad = [x for x in answers if x[0] != 201]
     left = (t - B.now_us()) / 1e6
@@ -89,7 +89,7 @@ def fired(a, d):
 def triggered(a, d):
     """RUNS API triggers over JOBS jobs; returns runs/s."""
     for j in range(a.jobs):
-        d.put_job({"name": f"t{j}", "schedule": {"manual": True}, "command": ["/bin/true"],
+        d.put_job({"name": f"t{j}", "schedule": {"manual": True}, "command": [a.command],
                    "concurrency": "allow", "max_instances": 1000})
     reqs = [("POST", f"/api/v1/jobs/default/t{k % a.jobs}/trigger", {})
             for k in range(a.runs)]
@@ -139,6 +139,9 @@ def main():
                     help="the daemon's --keep-runs: history kept per job (default 100000, so "
                          "that every run stays to be measured; the daemon's own default is 100)")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--command", default="/bin/true",
+                    help="the jobs' program, for chime and the baseline alike "
+                         "(build/bench/true_static: one without the dynamic loader)")
     ap.add_argument("--fired", action="store_true",
                     help="RUNS one-shot jobs all due at one instant instead of API triggers")
     ap.add_argument("--keep", action="store_true", help="keep the data directory")
@@ -148,7 +151,7 @@ def main():
 
     print(B.machine(a.data_parent))
     print(f"busy before the start (other work on this machine): {B.busy():.0f}% of all cores")
-    print(f"chime {B.chime_version()}; {a.runs} manual runs of /bin/true over {a.jobs} jobs "
+    print(f"chime {B.chime_version()}; {a.runs} manual runs of {a.command} over {a.jobs} jobs "
           f"(allow, max_instances 1000), --max-concurrent {a.max_concurrent}, "
           f"--keep-runs {a.keep_runs}, {a.threads} HTTP connections")
     tmp = tempfile.mkdtemp(prefix="chime-bench-", dir=a.data_parent)
@@ -169,7 +172,7 @@ def main():
     if not os.path.exists(BASELINE):
         print(f"{BASELINE} is missing: make build/bench/spawn_baseline")
         return 1
-    out = subprocess.run([BASELINE, "3", str(a.max_concurrent)], capture_output=True, text=True,
+    out = subprocess.run([BASELINE, "3", str(a.max_concurrent), a.command], capture_output=True, text=True,
                          timeout=60).stdout
     print("baseline: " + out.splitlines()[-1])
     m = re.search(r"([0-9.]+) runs/s", out)
