@@ -242,7 +242,7 @@ int api_query_instant(const struct api_call *c, const char *name, int64_t def, i
 int api_query_page(const struct api_call *c, int64_t *since_us, int64_t *until_us, int *limit,
                    struct err *err)
 {
-    int64_t n;
+    int64_t n = STORE_LIMIT_DEFAULT;
     int rc;
 
     if ((rc = api_query_instant(c, "since", 0, since_us, err)) < 0
