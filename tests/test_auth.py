@@ -221,6 +221,51 @@ def test_a_namespace_admin_writes_its_jobs_but_not_tokens(daemon):
     assert audit and all(e["job"] and e["job"].startswith("team-a/") for e in audit)
 
 
+def test_a_namespace_admin_cannot_hang_its_jobs_on_another_namespace(daemon):
+    """"after" naming a job elsewhere is refused the same way whether that
+    job exists or not, and a cycle through one is told without its path."""
+    adm = make_token(daemon, "adm-a", "admin", namespaces=["team-a"])
+    daemon.put_job(job("secret", ns="team-b"))
+    answers = []
+    for upstream in ["team-b/secret", "team-b/nothing-here"]:
+        status, body = daemon.request("POST", "/api/v1/jobs", job(
+            "hook", ns="team-a", schedule={"after": ["team-a/x", upstream]}), token=adm)
+        assert status == 400, body
+        assert body["field"] == "schedule.after[1]"
+        answers.append(body["detail"].replace(upstream, "UP"))
+    assert answers[0] == answers[1] and "cannot see" in answers[0]
+    # nothing was saved; an import with the same "after" applies nothing
+    assert daemon.request("GET", "/api/v1/jobs/team-a/hook", token=adm)[0] == 404
+    status, body = daemon.request("POST", "/api/v1/import", {"chime_export": 1, "jobs": [
+        job("ok", ns="team-a"),
+        job("hook", ns="team-a", schedule={"after": ["team-b/secret"]})]}, token=adm)
+    assert status == 400 and body["field"] == "jobs[1].schedule.after[0]", body
+    assert daemon.request("GET", "/api/v1/jobs/team-a/ok", token=adm)[0] == 404
+    # within its namespace: fine
+    assert daemon.request("POST", "/api/v1/jobs", job(
+        "up", ns="team-a", schedule={"after": ["team-a/x"]}), token=adm)[0] == 201
+    # a cycle among its own jobs is told with its path
+    assert daemon.request("POST", "/api/v1/jobs", job(
+        "p", ns="team-a", schedule={"after": ["team-a/q"]}), token=adm)[0] == 201
+    status, body = daemon.request("POST", "/api/v1/jobs", job(
+        "q", ns="team-a", schedule={"after": ["team-a/p"]}), token=adm)
+    assert status == 400 and body["detail"].startswith("dependency cycle: "), body
+    assert "team-a/p" in body["detail"] and "team-a/q" in body["detail"]
+    # one through a team-b job (made by an admin of every namespace) is told
+    # without the path, which would name that job
+    daemon.put_job(job("bridge", ns="team-b", schedule={"after": ["team-a/up"]}))
+    daemon.put_job(job("top", ns="team-a", schedule={"after": ["team-b/bridge"]}))
+    status, body = daemon.request("PUT", "/api/v1/jobs/team-a/up", job(
+        "up", ns="team-a", schedule={"after": ["team-a/top"]}), token=adm)
+    assert status == 400 and body["field"] == "schedule.after", body
+    assert body["detail"] == "dependency cycle through a job outside this token's namespaces"
+    assert "bridge" not in json.dumps(body)
+    # the admin of every namespace is told the whole path
+    status, body = daemon.request("PUT", "/api/v1/jobs/team-a/up", job(
+        "up", ns="team-a", schedule={"after": ["team-a/top"]}))
+    assert status == 400 and "team-b/bridge" in body["detail"], body
+
+
 def test_token_create_list_and_bad_input(daemon, chime):
     r = chime("token", "create", "ci", "--role", "operator", "--namespace", "a",
               "--namespace", "b", "--expires", "30d", env=daemon.cli_env())

@@ -284,6 +284,15 @@ int api_auth_route(struct api_call *c);
 int api_auth_require(struct api_call *c, enum api_access need);
 /* Whether C's token sees namespace NS. */
 bool api_auth_sees(const struct api_call *c, const char *ns);
+/* A token names upstream jobs ("after") only in namespaces it sees:
+ * whether a job elsewhere exists, and when it runs, is not its business,
+ * and the answer is the same whether it exists or not. Else ERR names
+ * PREFIX "schedule.after[i]". */
+int api_job_after_visible(const struct api_call *c, const struct job *j, const char *prefix,
+                          struct err *err);
+/* A dependency cycle in ERR that passes through a job outside the token's
+ * namespaces is reported without its path, which would name that job. */
+void api_cycle_scrub(const struct api_call *c, struct err *err);
 /* 404 (as for a job that does not exist) when C's token does not see NS. */
 int api_auth_job(struct api_call *c, const char *ns, const char *name);
 /* The name a change by C is recorded under (author, triggered_by). */

@@ -213,6 +213,49 @@ static int doc_at_path(json_t *doc, const char *ns, const char *name, struct err
     return 0;
 }
 
+int api_job_after_visible(const struct api_call *c, const struct job *j, const char *prefix,
+                          struct err *err)
+{
+    char sub[96];
+
+    for (size_t i = 0; j->sched.kind == JOB_AFTER && i < j->sched.n_after; i++) {
+        const char *id = j->sched.after[i], *slash = strchr(id, '/');
+        char ns[JOB_NAME_MAX + 1];
+
+        snprintf(ns, sizeof ns, "%.*s", slash ? (int)(slash - id) : 0, id);
+        if (!api_auth_sees(c, ns)) {
+            snprintf(sub, sizeof sub, "%sschedule.after[%zu]", prefix, i);
+            return err_set(err, CHIME_EINVAL, sub, "'%s' is in a namespace this token cannot see",
+                           id);
+        }
+    }
+    return 0;
+}
+
+void api_cycle_scrub(const struct api_call *c, struct err *err)
+{
+    const char *p;
+
+    if (!c->token_ns || strncmp(err->msg, "dependency cycle: ", 18) != 0)
+        return;
+    for (p = err->msg + 18; *p;) {
+        const char *slash = strchr(p, '/'), *next = strstr(p, " -> ");
+        char ns[JOB_NAME_MAX + 1];
+
+        if (!slash)
+            break;
+        snprintf(ns, sizeof ns, "%.*s", (int)(slash - p), p);
+        if (!api_auth_sees(c, ns)) {
+            snprintf(err->msg, sizeof err->msg,
+                     "dependency cycle through a job outside this token's namespaces");
+            return;
+        }
+        if (!next)
+            break;
+        p = next + 4;
+    }
+}
+
 /* Saves J (taken) as its job's next version: engine check, store, engine.
  * EXPECT as store_job_put's; *RET_CREATED (may be NULL) says whether the
  * job was new. */
@@ -222,15 +265,15 @@ static int job_save(struct api_call *c, struct job *j, int64_t expect, bool *ret
     const struct api_engine *e = &a->opt.engine;
     struct store_job old = {0};
     struct store_op put = {.kind = STORE_OP_JOB_PUT};
-    json_t *canon = job_to_json(j);
+    json_t *canon;
     char *text = NULL;
     int64_t version = 0;
     bool created = false;
     int rc;
 
-    if (!canon) {
+    if ((rc = api_job_after_visible(c, j, "", &c->err)) < 0 || !(canon = job_to_json(j))) {
         job_free(j);
-        return err_set(&c->err, CHIME_ENOMEM, "", "out of memory writing the job");
+        return rc < 0 ? rc : err_set(&c->err, CHIME_ENOMEM, "", "out of memory writing the job");
     }
     pthread_mutex_lock(&a->write_lock);
     /* the version before, for the audit log (and whether it is new) */
@@ -253,8 +296,10 @@ static int job_save(struct api_call *c, struct job *j, int64_t expect, bool *ret
         goto done;
     }
     rc = e->job_check(e->ctx, j, &c->err);
-    if (rc < 0)
+    if (rc < 0) {
+        api_cycle_scrub(c, &c->err);
         goto done;
+    }
     put.job_put.ns = j->ns;
     put.job_put.name = j->name;
     put.job_put.doc = text;

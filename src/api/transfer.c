@@ -328,9 +328,13 @@ static int plan_job(struct import *im, struct exportdoc_job *ej, struct item *it
     struct api_call *c = im->c;
     struct store_job sj = {0};
     json_t *cur = NULL, *a = NULL, *b = NULL;
+    char prefix[32];
     int rc;
 
     it->ej = ej;
+    snprintf(prefix, sizeof prefix, "jobs[%zu].", ej->index);
+    if ((rc = api_job_after_visible(c, ej->job, prefix, &im->err)) < 0)
+        return rc;
     snprintf(it->id, sizeof it->id, "%s", ej->id);
     snprintf(it->ns, sizeof it->ns, "%s", ej->job->ns);
     snprintf(it->name, sizeof it->name, "%s", ej->job->name);
@@ -465,6 +469,7 @@ static int plan(struct import *im, bool prune, json_t *errors)
 
         rc = jobgraph_check(im->g, starts, im->d->n_jobs, at, sizeof at, &e);
         if (rc == -CHIME_EINVAL) {
+            api_cycle_scrub(c, &e);
             char field[64] = "schedule.after";
             json_t *idx = json_null();
 
