@@ -227,6 +227,7 @@ static int read_secret_file(const json_t *v, const char *path, const char *base_
 {
     char full[4096], *buf = NULL;
     const char *name;
+    struct stat st;
     ssize_t n;
     int fd;
 
@@ -237,10 +238,15 @@ static int read_secret_file(const json_t *v, const char *path, const char *base_
         snprintf(full, sizeof full, "%s/%s", base_dir, name);
     else
         snprintf(full, sizeof full, "%s", name);
-    fd = open(full, O_RDONLY | O_CLOEXEC);
+    /* non-blocking: a FIFO with no writer must not hang a start or a SIGHUP */
+    fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return err_set(err, CHIME_EINVAL, path, "cannot read '%.200s': %s", full,
                        strerror(errno));
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return err_set(err, CHIME_EINVAL, path, "'%.200s' is not a regular file", full);
+    }
     buf = malloc(SECRET_MAX + 1);
     n = buf ? read(fd, buf, SECRET_MAX + 1) : -1;
     close(fd);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -166,6 +167,19 @@ static void test_channel_set_reads_secrets_from_files_beside_it(void **state)
     unlink(secret);
     unlink(path);
     assert_int_equal(channel_set_load(path, &s, &err), -CHIME_ENOTFOUND);
+    /* a FIFO (no writer: a blocking open would hang) and a device are refused */
+    assert_int_equal(mkfifo(secret, 0600), 0);
+    for (int i = 0; i < 2; i++) {
+        char text[256];
+
+        snprintf(text, sizeof text,
+                 "{\"channels\": {\"h\": {\"kind\": \"webhook\", \"url\": \"http://x/\","
+                 " \"secret_file\": \"%s\"}}}", i ? "/dev/zero" : secret);
+        assert_int_equal(channel_set_parse(text, strlen(text), NULL, &s, &err), -CHIME_EINVAL);
+        assert_string_equal(err.field, "channels.h.secret_file");
+        assert_non_null(strstr(err.msg, "is not a regular file"));
+    }
+    unlink(secret);
     rmdir(dir);
 }
 
