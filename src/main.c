@@ -41,6 +41,8 @@ static const struct command {
       "apply an export file all or nothing, printing the plan (create/change/unchanged/remove)" },
     { "backup", cli_backup, "PATH [--force] [--json]",
       "an online, consistent copy of the daemon's database, written to PATH here" },
+    { "restore", cli_restore, "BACKUP [--data-dir DIR] [--json]",
+      "put a backup back as the data directory's database (the daemon stopped; the old one kept)" },
     { "token", cli_token,
       "create NAME --role ROLE [--namespace NS]... [--expires DURATION] [--json] | list | revoke NAME",
       "manage the daemon's API tokens (the secret is shown once, at create)" },

@@ -2,6 +2,7 @@
 copy of the database while the daemon is busy, written atomically where
 the client runs, and a daemon started on the copy works."""
 import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -161,3 +162,101 @@ def test_backup_refuses_to_overwrite_and_leaves_nothing_on_failure(daemon, chime
     assert not [f for f in os.listdir(tmp_path) if ".partial-" in f]
     r = chime("backup")
     assert r.code == 2
+
+
+# ---- restore (chime restore BACKUP), and one daemon per data directory ----
+
+def data_state(d):
+    """What a refused restore must leave as it was: the names in the data
+    directory and the database's bytes."""
+    names = sorted(os.listdir(d.data_dir))
+    with open(os.path.join(d.data_dir, "chime.db"), "rb") as f:
+        return names, hashlib.sha256(f.read()).hexdigest()
+
+
+def job_names(d):
+    return {j["name"] for j in d.request("GET", "/api/v1/jobs")[1]["items"]}
+
+
+def test_restore_puts_a_backup_back_and_keeps_the_database_it_replaces(daemon, chime, tmp_path):
+    for name in ["a", "b"]:
+        daemon.put_job({"name": name, "schedule": {"manual": True}, "command": ["/bin/true"]})
+    rid = daemon.trigger("default/a")
+    assert daemon.wait_run(rid)["state"] == "succeeded"
+    assert cli(chime, daemon, "backup", str(tmp_path / "b.db")).code == 0
+    daemon.put_job({"name": "after-backup", "schedule": {"manual": True}, "shell": "true"})
+    # a daemon running on the directory: refused, nothing touched
+    before = data_state(daemon)
+    r = chime("restore", str(tmp_path / "b.db"), "--data-dir", daemon.data_dir)
+    assert r.code == 1 and "in use by another chime (pid" in r.err
+    assert "stop the daemon first" in r.err and len(r.err.splitlines()) == 1
+    assert data_state(daemon)[0] == before[0]
+    assert job_names(daemon) == {"a", "b", "after-backup"}
+    daemon.stop()
+    # stopped: put back; the database it replaced is kept with its name
+    r = chime("restore", str(tmp_path / "b.db"), "--data-dir", daemon.data_dir, "--json")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert (doc["jobs"], doc["runs"]) == (2, 1) and doc["schema_version"] >= 7
+    assert os.path.basename(doc["set_aside"]).startswith("chime.db.before-restore-")
+    old = sqlite3.connect(f"file:{doc['set_aside']}?mode=ro", uri=True)
+    assert old.execute("SELECT count(*) FROM jobs").fetchone()[0] == 3
+    old.close()
+    assert not [f for f in os.listdir(daemon.data_dir) if f.endswith(".restoring")]
+    d2 = Daemon(daemon.data_dir).start()
+    try:
+        assert job_names(d2) == {"a", "b"}
+        assert len(d2.runs("default/a")) == 1
+        rid = d2.trigger("default/b")
+        assert d2.wait_run(rid)["state"] == "succeeded"
+    finally:
+        d2.stop()
+    # and the text form says where things are
+    r = chime("restore", str(tmp_path / "b.db"), "--data-dir", daemon.data_dir)
+    assert r.code == 0 and r.lines[0].startswith(f"restored {tmp_path / 'b.db'} into ")
+    assert "(2 jobs, 1 runs)" in r.lines[0] and "is kept as" in r.lines[1]
+
+
+def test_restore_refuses_what_is_not_a_sound_chime_backup(daemon, chime, tmp_path):
+    daemon.put_job({"name": "a", "schedule": {"manual": True}, "command": ["/bin/true"]})
+    assert cli(chime, daemon, "backup", str(tmp_path / "good.db")).code == 0
+    daemon.stop()
+    good = (tmp_path / "good.db").read_bytes()
+    (tmp_path / "noise.db").write_bytes(os.urandom(8192))
+    (tmp_path / "cut.db").write_bytes(good[:len(good) // 2])
+    (tmp_path / "empty.db").write_bytes(b"")
+    other = sqlite3.connect(tmp_path / "other.db")
+    other.execute("CREATE TABLE t (x)")
+    other.commit()
+    other.close()
+    shutil.copy(tmp_path / "good.db", tmp_path / "newer.db")
+    newer = sqlite3.connect(tmp_path / "newer.db")
+    newer.execute("INSERT INTO schema_version VALUES (999, 0)")
+    newer.commit()
+    newer.close()
+    before = data_state(daemon)
+    for name, says in [("noise.db", "not a sound SQLite database"),
+                       ("cut.db", "not a sound SQLite database"),
+                       ("empty.db", "not a chime database"),
+                       ("other.db", "not a chime database"),
+                       ("newer.db", "schema version 999 is newer"),
+                       ("missing.db", "is not a file"),
+                       (".", "is not a file")]:
+        r = chime("restore", str(tmp_path / name), "--data-dir", daemon.data_dir)
+        assert r.code == 2, (name, r.err)
+        assert says in r.err and len(r.err.splitlines()) == 1, (name, r.err)
+        assert data_state(daemon) == before, name
+    assert chime("restore", "--data-dir", daemon.data_dir).code == 2
+    assert chime("restore", str(tmp_path / "good.db"), "--data-dir",
+                 str(tmp_path / "nowhere")).code == 2
+    # the good one still goes in
+    assert chime("restore", str(tmp_path / "good.db"), "--data-dir", daemon.data_dir).code == 0
+
+
+def test_a_second_daemon_on_one_data_directory_is_refused(daemon, chime):
+    r = chime("serve", "--data-dir", daemon.data_dir, "--listen", "127.0.0.1:0", timeout=20)
+    assert r.code != 0
+    assert f"in use by another chime (pid {daemon.proc.pid})" in r.err
+    # the first one goes on
+    daemon.put_job({"name": "still", "schedule": {"manual": True}, "command": ["/bin/true"]})
+    assert daemon.wait_run(daemon.trigger("default/still"))["state"] == "succeeded"

@@ -40,6 +40,7 @@
 #include "time/isotime.h"
 #include "time/tz.h"
 #include "util/secret.h"
+#include "util/dirlock.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "../banned.h"
@@ -781,6 +782,9 @@ static int start(struct node *n, struct err *err)
         return err->code ? -err->code
                          : err_set(err, CHIME_EIO, "data-dir", "'%s': %s", n->opt.data_dir,
                                    strerror(errno));
+    /* one daemon per data directory: a second would double every fire */
+    if ((n->lock_fd = dirlock_take(abs_dir, err)) < 0)
+        return n->lock_fd;
     if (!node_path_join(n->runs_dir, sizeof n->runs_dir, abs_dir, "runs")
         || !node_path_join(n->work_dir, sizeof n->work_dir, abs_dir, "work"))
         return err_set(err, CHIME_ETOOBIG, "data-dir", "'%s' is too long", abs_dir);
@@ -922,6 +926,7 @@ int node_run(const struct node_options *opt, struct err *err)
     if (!n->opt.keep_for_us)
         n->opt.keep_for_us = INT64_C(30) * 86400 * 1000000;
     n->tfd = -1;
+    n->lock_fd = -1;
     pthread_mutex_init(&n->mu, NULL);
     pthread_rwlockattr_init(&lk_attr);
     pthread_rwlockattr_setkind_np(&lk_attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -963,6 +968,8 @@ int node_run(const struct node_options *opt, struct err *err)
     exec_spawner_free(n->spawner);
     if (n->tfd >= 0)
         close(n->tfd);
+    if (n->lock_fd >= 0)
+        close(n->lock_fd);              /* last: the store is closed */
     free(n->prune_jobs);
     free(n);
     if (rc == 0)

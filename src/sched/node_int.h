@@ -117,6 +117,7 @@ struct node {
     char host[64];
     char runs_dir[PATH_MAX];
     char work_dir[PATH_MAX];
+    int lock_fd;                    /* the data directory's (util/dirlock.h); -1 */
 };
 
 int64_t node_now_us(void);

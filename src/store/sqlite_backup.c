@@ -69,19 +69,15 @@ static int exec(sqlite3 *db, const char *sql, const char *what, struct err *err)
     return rc == SQLITE_OK ? 0 : fail(db, rc, what, err);
 }
 
-int sqlite_backup(void *h, const char *dest, struct err *err)
+/* Copies the database at SRC_PATH (as of one read snapshot) into a new
+ * file DEST, made self-contained (rollback-journal mode) and synced; DEST
+ * is removed again on failure. */
+static int copy_file(const char *src_path, const char *dest, struct err *err)
 {
-    struct sqlite_store *b = h;
-    const char *path = sqlite3_db_filename(b->writer.db, "main");
     sqlite3 *src = NULL, *dst = NULL;
-    struct stat sb;
     int rc, fd;
 
-    if (!path || !*path)
-        return err_set(err, CHIME_EIO, "", "backup: the database has no file to copy");
-    if (stat(dest, &sb) == 0 && (!S_ISREG(sb.st_mode) || sb.st_size > 0))
-        return err_set(err, CHIME_EINVAL, "path", "backup: the destination exists");
-    rc = sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL);
+    rc = sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL);
     if (rc != SQLITE_OK) {
         rc = fail(src, rc, "opening the database", err);
         goto done;
@@ -129,4 +125,112 @@ done:
             unlink(journal);
     }
     return rc;
+}
+
+int sqlite_backup(void *h, const char *dest, struct err *err)
+{
+    struct sqlite_store *b = h;
+    const char *path = sqlite3_db_filename(b->writer.db, "main");
+    struct stat sb;
+
+    if (!path || !*path)
+        return err_set(err, CHIME_EIO, "", "backup: the database has no file to copy");
+    if (stat(dest, &sb) == 0 && (!S_ISREG(sb.st_mode) || sb.st_size > 0))
+        return err_set(err, CHIME_EINVAL, "path", "backup: the destination exists");
+    return copy_file(path, dest, err);
+}
+
+/* ---- restore ---- */
+
+/* One integer from SQL on DB into *RET; CHIME_EINVAL naming WHAT. */
+static int one_int(sqlite3 *db, const char *sql, const char *what, int64_t *ret, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *ret = sqlite3_column_int64(st, 0);
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    return rc == 0 ? 0
+                   : err_set(err, CHIME_EINVAL, "BACKUP", "not a chime database (%s: %s)", what,
+                             sqlite3_errmsg(db));
+}
+
+/* Whether the file at PATH is a chime database this chime opens: SQLite,
+ * integrity_check ok, chime's schema at a version it knows. */
+static int check_backup(const char *path, struct store_restored *r, struct err *err)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+    const unsigned char *verdict = NULL;
+    int last = sqlite_migrations[sqlite_n_migrations - 1].version;
+
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check(1)", -1, &st, NULL);
+    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        verdict = sqlite3_column_text(st, 0);
+    if (!verdict || strcmp((const char *)verdict, "ok") != 0)
+        rc = err_set(err, CHIME_EINVAL, "BACKUP", "not a sound SQLite database: %.200s",
+                     verdict ? (const char *)verdict : sqlite3_errmsg(db));
+    else if ((rc = one_int(db, "SELECT max(version) FROM schema_version", "schema_version",
+                           &r->schema_version, err)) == 0
+             && (rc = one_int(db, "SELECT count(*) FROM jobs WHERE deleted_us IS NULL", "jobs",
+                              &r->jobs, err)) == 0
+             && (rc = one_int(db, "SELECT count(*) FROM runs", "runs", &r->runs, err)) == 0
+             && r->schema_version > last)
+        rc = err_set(err, CHIME_ERANGE, "BACKUP",
+                     "its schema version %lld is newer than this chime's %d: upgrade chime",
+                     (long long)r->schema_version, last);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc;
+}
+
+int store_restore_file(const char *backup, const char *data_dir, int64_t now_us,
+                       struct store_restored *r, struct err *err)
+{
+    char db[4096], tmp[4200], aside[4200], from[4200], to[4300];
+    struct stat sb;
+    int rc, dfd;
+
+    memset(r, 0, sizeof *r);
+    if (stat(backup, &sb) < 0 || !S_ISREG(sb.st_mode))
+        return err_set(err, CHIME_EINVAL, "BACKUP", "'%.200s' is not a file", backup);
+    if ((size_t)snprintf(db, sizeof db, "%s/chime.db", data_dir) >= sizeof db)
+        return err_set(err, CHIME_ETOOBIG, "data-dir", "'%.200s' is too long", data_dir);
+    if ((rc = check_backup(backup, r, err)) < 0)
+        return rc;
+    snprintf(tmp, sizeof tmp, "%s.restoring", db);
+    unlink(tmp);
+    if ((rc = copy_file(backup, tmp, err)) < 0)
+        return rc;
+    /* the database it replaces is kept, with its WAL (its last commits) */
+    if (stat(db, &sb) == 0) {
+        snprintf(aside, sizeof aside, "%s.before-restore-%lld", db, (long long)(now_us / 1000000));
+        if (rename(db, aside) < 0) {
+            rc = err_set(err, CHIME_EIO, "", "cannot move '%s' aside: %s", db, strerror(errno));
+            unlink(tmp);
+            return rc;
+        }
+        snprintf(r->set_aside, sizeof r->set_aside, "%s", aside);
+        snprintf(from, sizeof from, "%s-wal", db);
+        snprintf(to, sizeof to, "%s-wal", aside);
+        rename(from, to);
+        snprintf(from, sizeof from, "%s-shm", db);
+        unlink(from);
+    }
+    if (rename(tmp, db) < 0) {
+        rc = err_set(err, CHIME_EIO, "", "cannot put the copy in place: %s", strerror(errno));
+        unlink(tmp);
+        return rc;
+    }
+    dfd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return 0;
 }

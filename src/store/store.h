@@ -843,6 +843,24 @@ int store_check(struct store *s, struct err *err);
  * when this returns. CHIME_EIO (DEST is removed again on failure). */
 int store_backup(struct store *s, const char *dest, struct err *err);
 
+/* What store_restore_file() put in place. */
+struct store_restored {
+    int64_t schema_version, jobs, runs;
+    char set_aside[4200];           /* where the database it replaced went; "" for none */
+};
+
+/* Puts the backup file BACKUP in place as the embedded store's database in
+ * DATA_DIR, for a daemon that is not running (the caller holds the data
+ * directory's lock: util/dirlock.h). BACKUP must be an SQLite database
+ * that passes integrity_check, with chime's schema at a version this chime
+ * opens (else CHIME_EINVAL / CHIME_ERANGE naming "BACKUP"). The copy is
+ * made with SQLite's backup API into a new file, synced, and renamed into
+ * place; the database it replaces is renamed aside with its WAL to
+ * chime.db.before-restore-SECONDS (NOW_US), never deleted. On failure
+ * nothing in DATA_DIR has changed. */
+int store_restore_file(const char *backup, const char *data_dir, int64_t now_us,
+                       struct store_restored *r, struct err *err);
+
 /* "queued", "timed_out", "catch_up": the names in the API and the database. */
 const char *store_run_state_name(enum store_run_state st);
 const char *store_reason_name(enum store_reason r);
