@@ -406,7 +406,12 @@ static void op_notify(void *ctx, const struct job *j, const struct sched_run *r,
         "failure", "success", "timeout", "retry", "recovery", "disabled", "stuck",
     };
 
-    node_notify_event(ctx, j, r, ev);   /* into the outbox (nodenotify.c) */
+    const struct hostrun *h = r ? r->user : NULL;
+
+    /* into the outbox (nodenotify.c), unless the run's job version is known
+     * to name no channel for EV: the outbox would add nothing */
+    if (!h || !h->notify_known || (h->notify_events & (1u << ev)))
+        node_notify_event(ctx, j, r, ev);
     if (ev == JOB_ON_SUCCESS)
         return;
     log_info("job %s/%s: %s%s%lld", j->ns, j->name, names[ev], r ? " of run " : "",
@@ -622,6 +627,10 @@ static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
     h->stuck_after_us = b->stuck_after_us;
     h->timeout_us = b->timeout_us;
     h->kill_grace_us = b->kill_grace_us;
+    for (int ev = 0; ev < JOB_ON_COUNT; ev++)
+        if (b->notify[ev] && b->notify[ev][0])
+            h->notify_events |= (uint8_t)(1u << ev);
+    h->notify_known = true;
     with_secrets = *b;
     with_secrets.env = opened;
     env = run_env(r, &with_secrets);

@@ -51,6 +51,11 @@ struct hostrun {
     int64_t timeout_us, kill_grace_us;
     size_t watch_slot;          /* 1 + its index among the watched runs; 0: not there */
     bool stuck_told;            /* its stuck notification went out */
+    /* the events its job version names channels for (a bit per enum
+     * job_notify_event), once start_run() read the document: an event of
+     * none costs no store write */
+    bool notify_known;
+    uint8_t notify_events;
 };
 
 /* A call from an API thread, run on the loop. */
