@@ -57,6 +57,38 @@ def test_run_gets_a_clean_environment_and_chime_variables(daemon):
     assert not any(line.startswith(("HOME=", "CHIME_BIN=", "TZ=")) for line in lines), lines
 
 
+def test_each_run_starts_from_its_own_job_version(tmp_path):
+    """Bodies of recurring jobs are kept between runs (sched/nodebody.c):
+    a new version is what the next run runs, before and after a restart."""
+    def run_says(d):
+        rid = d.trigger("default/ver")
+        assert d.wait_run(rid)["state"] == "succeeded"
+        return d.output(rid).strip()
+
+    def replace(d, word):
+        status, body = d.request("PUT", "/api/v1/jobs/default/ver", job("ver", shell=f"echo {word}"))
+        assert status == 200, body
+
+    d = Daemon(tmp_path / "data").start()
+    try:
+        d.put_job(job("ver", shell="echo one"))
+        assert [run_says(d), run_says(d)] == ["one", "one"]
+        replace(d, "two")
+        assert [run_says(d), run_says(d)] == ["two", "two"]
+    finally:
+        d.stop()
+    d = Daemon(tmp_path / "data").start()      # bodies from the store from here
+    try:
+        assert [run_says(d), run_says(d)] == ["two", "two"]
+        replace(d, "three")
+        assert run_says(d) == "three"
+        status, body = d.request("POST", "/api/v1/jobs/default/ver/rollback", {"version": 1})
+        assert status == 200, body
+        assert [run_says(d), run_says(d)] == ["one", "one"]
+    finally:
+        d.stop()
+
+
 def test_retries_back_off_exponentially_then_dead_letter(daemon):
     daemon.put_job(job("flaky", shell="echo attempt $CHIME_ATTEMPT; exit 3",
                        retry={"max_attempts": 3, "backoff": "1s", "factor": 2}))

@@ -567,34 +567,6 @@ static void op_start(void *ctx, struct sched_run *r)
     start_run(n, r, h);
 }
 
-/* The run's job version with its body: the engine keeps jobs without
- * one, so the document of the run's version is read from the store (one
- * indexed row on a connection of its own) and parsed. *RET_DOC is the
- * job to free, when one was read. */
-static int run_body(struct node *n, const struct sched_run *r, const struct job_body **ret,
-                    struct job **ret_doc, struct err *err)
-{
-    struct job *full = NULL;
-    char *text = NULL;
-    size_t len = 0;
-    int rc;
-
-    if (r->job->body) {
-        *ret = r->job->body;
-        *ret_doc = NULL;
-        return 0;
-    }
-    rc = store_job_doc(n->store, r->job_key, r->job_version, &text, &len, err);
-    if (rc >= 0)
-        rc = job_parse(text, len, r->job->ns, &full, err);
-    free(text);
-    if (rc < 0)
-        return rc;
-    *ret = full->body;
-    *ret_doc = full;
-    return 0;
-}
-
 static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
 {
     const struct job *j = r->job;
@@ -610,7 +582,7 @@ static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
 
     /* the secrets are opened here, live for exec_start() only, and go to
      * the holder in the spec: the job's env, and what its output hides */
-    if (run_body(n, r, &b, &doc, &err) < 0
+    if (node_run_body(n, r, &b, &doc, &err) < 0
         || job_env_open(b, n->secret_key, &opened, &secrets, &err) < 0) {
         char why[sizeof err.field + sizeof err.msg + 2];
 
@@ -980,6 +952,7 @@ int node_run(const struct node_options *opt, struct err *err)
     if (n->lock_fd >= 0)
         close(n->lock_fd);              /* last: the store is closed */
     free(n->prune_jobs);
+    node_bodies_free(n);
     free(n);
     if (rc == 0)
         log_info("stopped");

@@ -123,6 +123,7 @@ struct node {
     char runs_dir[PATH_MAX];
     char work_dir[PATH_MAX];
     int lock_fd;                    /* the data directory's (util/dirlock.h); -1 */
+    struct node_body *bodies;       /* nodebody.c: the documents runs read last */
 };
 
 int64_t node_now_us(void);
@@ -191,6 +192,15 @@ void node_notify_error_rate(struct node *n, const struct health_config *c, bool 
  * runs' output files itself. Start after the store opens; stop before
  * it closes. node_retain_jobs() (any thread) copies the ids. */
 int node_retain_start(struct node *n, struct err *err);
+/* nodebody.c: the run's job version with its body into *RET. The engine
+ * keeps jobs without one, so the document of the run's version is read
+ * from the store and parsed, or taken from the bodies read last. *RET_DOC
+ * is a job to free when one was read and not kept (else NULL); *RET lives
+ * until then, or until the next call. */
+int node_run_body(struct node *n, const struct sched_run *r, const struct job_body **ret,
+                  struct job **ret_doc, struct err *err);
+void node_bodies_free(struct node *n);
+
 void node_retain_jobs(struct node *n, const int64_t *ids, size_t n_ids);
 void node_retain_stop(struct node *n);
 
