@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import threading
 import time
@@ -192,14 +193,18 @@ def test_restore_puts_a_backup_back_and_keeps_the_database_it_replaces(daemon, c
     assert "stop the daemon first" in r.err and len(r.err.splitlines()) == 1
     assert data_state(daemon)[0] == before[0]
     assert job_names(daemon) == {"a", "b", "after-backup"}
-    daemon.stop()
-    # stopped: put back; the database it replaced is kept with its name
+    # killed, so its last commits are still in its WAL
+    daemon.stop(sig=signal.SIGKILL)
+    assert os.path.exists(os.path.join(daemon.data_dir, "chime.db-wal"))
+    # stopped: put back; the database it replaced is kept, with its WAL
     r = chime("restore", str(tmp_path / "b.db"), "--data-dir", daemon.data_dir, "--json")
     assert r.code == 0, r.err
     doc = json.loads(r.out)
     assert (doc["jobs"], doc["runs"]) == (2, 1) and doc["schema_version"] >= 7
     assert os.path.basename(doc["set_aside"]).startswith("chime.db.before-restore-")
-    old = sqlite3.connect(f"file:{doc['set_aside']}?mode=ro", uri=True)
+    assert not os.path.exists(os.path.join(daemon.data_dir, "chime.db-wal"))
+    assert os.path.exists(doc["set_aside"] + "-wal")
+    old = sqlite3.connect(doc["set_aside"])
     assert old.execute("SELECT count(*) FROM jobs").fetchone()[0] == 3
     old.close()
     assert not [f for f in os.listdir(daemon.data_dir) if f.endswith(".restoring")]

@@ -213,20 +213,27 @@ static int doc_at_path(json_t *doc, const char *ns, const char *name, struct err
     return 0;
 }
 
+/* Whether C's token sees the namespace of ID ("ns/name", read up to its
+ * first '/': the rest of a longer text is not looked at). */
+static bool id_seen(const struct api_call *c, const char *id)
+{
+    const char *slash = strchr(id, '/');
+    char ns[JOB_NAME_MAX + 1];
+
+    snprintf(ns, sizeof ns, "%.*s", slash ? (int)(slash - id) : 0, id);
+    return api_auth_sees(c, ns);
+}
+
 int api_job_after_visible(const struct api_call *c, const struct job *j, const char *prefix,
                           struct err *err)
 {
     char sub[96];
 
     for (size_t i = 0; j->sched.kind == JOB_AFTER && i < j->sched.n_after; i++) {
-        const char *id = j->sched.after[i], *slash = strchr(id, '/');
-        char ns[JOB_NAME_MAX + 1];
-
-        snprintf(ns, sizeof ns, "%.*s", slash ? (int)(slash - id) : 0, id);
-        if (!api_auth_sees(c, ns)) {
+        if (!id_seen(c, j->sched.after[i])) {
             snprintf(sub, sizeof sub, "%sschedule.after[%zu]", prefix, i);
             return err_set(err, CHIME_EINVAL, sub, "'%s' is in a namespace this token cannot see",
-                           id);
+                           j->sched.after[i]);
         }
     }
     return 0;
@@ -234,25 +241,18 @@ int api_job_after_visible(const struct api_call *c, const struct job *j, const c
 
 void api_cycle_scrub(const struct api_call *c, struct err *err)
 {
-    const char *p;
+    static const char head[] = "dependency cycle: ", arrow[] = " -> ";
 
-    if (!c->token_ns || strncmp(err->msg, "dependency cycle: ", 18) != 0)
+    if (!c->token_ns || strncmp(err->msg, head, sizeof head - 1) != 0)
         return;
-    for (p = err->msg + 18; *p;) {
-        const char *slash = strchr(p, '/'), *next = strstr(p, " -> ");
-        char ns[JOB_NAME_MAX + 1];
-
-        if (!slash)
-            break;
-        snprintf(ns, sizeof ns, "%.*s", (int)(slash - p), p);
-        if (!api_auth_sees(c, ns)) {
+    /* jobgraph_check()'s path: "ns/a -> ns/b -> ns/a" */
+    for (const char *p = err->msg + sizeof head - 1; p; p = strstr(p, arrow)) {
+        p += *p == ' ' ? sizeof arrow - 1 : 0;      /* past the arrow found */
+        if (!id_seen(c, p)) {
             snprintf(err->msg, sizeof err->msg,
                      "dependency cycle through a job outside this token's namespaces");
             return;
         }
-        if (!next)
-            break;
-        p = next + 4;
     }
 }
 

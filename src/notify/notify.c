@@ -356,13 +356,13 @@ void notify_daemon_event(struct notify *nt, const struct payload_event *e, const
     struct event_op *o = NULL;
     char *channels = NULL;
 
-    if (daemon_channels(nt, &channels) < 0 || (channels && !(o = event_op_new(nt, e, key)))) {
+    if (daemon_channels(nt, &channels) == 0 && !channels)
+        return;                 /* no channel listens: nothing to record */
+    if (!channels || !(o = event_op_new(nt, e, key))) {
         log_error("out of memory recording the daemon's %s notification", e->event);
         free(channels);
         return;
     }
-    if (!o)
-        return;                 /* no channel listens: nothing to record */
     o->channels = channels;
     o->op.outbox_add.channels = channels;
     event_op_submit(o);

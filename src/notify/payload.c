@@ -126,6 +126,12 @@ static void outcome(const json_t *run, char *buf, size_t len)
         snprintf(buf, len, "ended %s", *state ? state : "unknown");
 }
 
+/* The daemon's own events have no job: "job" is null (payload_event_json). */
+static bool is_daemon_event(const json_t *ev)
+{
+    return json_is_null(json_object_get(ev, "job"));
+}
+
 /* A daemon event's error rate as text, for every form. */
 struct rate_text {
     char failed[80];            /* "4 of 8 finished runs" */
@@ -189,7 +195,7 @@ static char *summary_of(const json_t *ev)
     const json_t *run = json_object_get(ev, "run");
     char out[SUMMARY_MAX], how[ERROR_SHOWN + 64], runs[64] = "";
 
-    if (json_is_object(ev) && *event && json_is_null(json_object_get(ev, "job")))
+    if (*event && is_daemon_event(ev))
         return daemon_summary(ev);
     if (!json_is_object(ev) || !*event || !*job)
         return NULL;
@@ -349,7 +355,7 @@ int payload_slack(const char *event_json, const char *delivery_id, char **ret, s
         }
     snprintf(text, sizeof text, "%s %s", emoji, summary);
     fields = json_array();
-    if (json_is_null(json_object_get(ev, "job")))
+    if (is_daemon_event(ev))
         daemon_fields(fields, ev);
     else
         job_fields(fields, ev);
@@ -414,7 +420,7 @@ static const char *subject_value(const json_t *ev, const char *key, char *buf, s
 {
     const char *node = str(ev, "node");
 
-    if (!json_is_null(json_object_get(ev, "job")) || !strcmp(key, "event"))
+    if (!is_daemon_event(ev) || !strcmp(key, "event"))
         return str(ev, key);
     if (strcmp(key, "job") != 0)
         return "-";
@@ -571,7 +577,7 @@ int payload_email(const char *event_json, const char *delivery_id, const struct 
               "Content-Transfer-Encoding: 8bit\r\n\r\n");
     line(&b, "", summary);
     puts_(&b, "\r\n");
-    if (json_is_null(json_object_get(ev, "job")))
+    if (is_daemon_event(ev))
         daemon_lines(&b, ev);
     else
         job_lines(&b, ev);

@@ -189,10 +189,35 @@ static int check_backup(const char *path, struct store_restored *r, struct err *
     return rc;
 }
 
+/* Moves DB (and its WAL, its last commits, which must never meet another
+ * database: SQLite would replay it onto one) aside to ASIDE; its shared
+ * memory index goes. Nothing moved on failure. */
+static int move_aside(const char *db, const char *aside, struct err *err)
+{
+    char wal[4200], wal_aside[4300], shm[4200];
+    bool had_wal;
+
+    snprintf(wal, sizeof wal, "%s-wal", db);
+    snprintf(wal_aside, sizeof wal_aside, "%s-wal", aside);
+    snprintf(shm, sizeof shm, "%s-shm", db);
+    had_wal = access(wal, F_OK) == 0;
+    if (had_wal && rename(wal, wal_aside) < 0)
+        return err_set(err, CHIME_EIO, "", "cannot move '%s' aside: %s", wal, strerror(errno));
+    if (rename(db, aside) < 0) {
+        int rc = err_set(err, CHIME_EIO, "", "cannot move '%s' aside: %s", db, strerror(errno));
+
+        if (had_wal)
+            rename(wal_aside, wal);
+        return rc;
+    }
+    unlink(shm);
+    return 0;
+}
+
 int store_restore_file(const char *backup, const char *data_dir, int64_t now_us,
                        struct store_restored *r, struct err *err)
 {
-    char db[4096], tmp[4200], aside[4200], from[4200], to[4300];
+    char db[4096], tmp[4200], aside[4200];
     struct stat sb;
     int rc, dfd;
 
@@ -207,20 +232,14 @@ int store_restore_file(const char *backup, const char *data_dir, int64_t now_us,
     unlink(tmp);
     if ((rc = copy_file(backup, tmp, err)) < 0)
         return rc;
-    /* the database it replaces is kept, with its WAL (its last commits) */
+    /* the database it replaces is kept, with its WAL */
     if (stat(db, &sb) == 0) {
         snprintf(aside, sizeof aside, "%s.before-restore-%lld", db, (long long)(now_us / 1000000));
-        if (rename(db, aside) < 0) {
-            rc = err_set(err, CHIME_EIO, "", "cannot move '%s' aside: %s", db, strerror(errno));
+        if ((rc = move_aside(db, aside, err)) < 0) {
             unlink(tmp);
             return rc;
         }
         snprintf(r->set_aside, sizeof r->set_aside, "%s", aside);
-        snprintf(from, sizeof from, "%s-wal", db);
-        snprintf(to, sizeof to, "%s-wal", aside);
-        rename(from, to);
-        snprintf(from, sizeof from, "%s-shm", db);
-        unlink(from);
     }
     if (rename(tmp, db) < 0) {
         rc = err_set(err, CHIME_EIO, "", "cannot put the copy in place: %s", strerror(errno));

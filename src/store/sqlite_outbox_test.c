@@ -27,12 +27,25 @@
 #define PAYLOAD  "{\"event\":\"failure\"}"
 #define DAEMON_PAYLOAD "{\"event\":\"error_rate\",\"job\":null}"
 
+/* Runs the outbox add OP; how many rows it made. */
+static int exec_add(struct store *s, struct store_op *op, struct err *err)
+{
+    int rc = store_exec(s, op);
+
+    if (rc < 0) {
+        if (err)
+            *err = op->err;
+        return rc;
+    }
+    free(op->ret_ids);
+    return (int)op->n_ret_ids;
+}
+
 /* Adds EVENT of ns/name's run RUN with KEY at NOW; how many rows it made. */
 static int add(struct store *s, const char *ns, const char *name, const char *event, int64_t run,
                const char *key, int64_t now, struct err *err)
 {
     struct store_op op = {.kind = STORE_OP_OUTBOX_ADD};
-    int rc;
 
     op.outbox_add.ns = ns;
     op.outbox_add.name = name;
@@ -41,14 +54,7 @@ static int add(struct store *s, const char *ns, const char *name, const char *ev
     op.outbox_add.key = key;
     op.outbox_add.payload = PAYLOAD;
     op.outbox_add.now_us = now;
-    rc = store_exec(s, &op);
-    if (rc < 0) {
-        if (err)
-            *err = op.err;
-        return rc;
-    }
-    free(op.ret_ids);
-    return (int)op.n_ret_ids;
+    return exec_add(s, &op, err);
 }
 
 /* Adds the daemon event EVENT with KEY at NOW for CHANNELS (a JSON array);
@@ -57,7 +63,6 @@ static int add_daemon(struct store *s, const char *event, const char *key, const
                       int64_t now, struct err *err)
 {
     struct store_op op = {.kind = STORE_OP_OUTBOX_ADD};
-    int rc;
 
     op.outbox_add.run_id = STORE_NULL;
     op.outbox_add.event = event;
@@ -65,14 +70,7 @@ static int add_daemon(struct store *s, const char *event, const char *key, const
     op.outbox_add.payload = DAEMON_PAYLOAD;
     op.outbox_add.now_us = now;
     op.outbox_add.channels = channels;
-    rc = store_exec(s, &op);
-    if (rc < 0) {
-        if (err)
-            *err = op.err;
-        return rc;
-    }
-    free(op.ret_ids);
-    return (int)op.n_ret_ids;
+    return exec_add(s, &op, err);
 }
 
 /* Claims the row due first at NOW into *O; its id, 0 when none. */
