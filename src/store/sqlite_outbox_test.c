@@ -510,16 +510,16 @@ static void test_outbox_only_daemon_events_go_without_a_job(void **state)
     assert_string_equal(op.err.field, "channels");
 }
 
-/* A database of the schema before the outbox is migrated when opened: its
- * jobs are kept and their events go to the new table. */
-static void test_outbox_migration_adds_the_table_to_an_older_database(void **state)
+/* The fixture's store closed and made again as an empty database at the
+ * schema before migration VERSION, holding the job ns/old (version 1,
+ * on_failure to "ops"); the open connection to it. */
+static sqlite3 *db_before(struct fixture *f, int version)
 {
-    struct fixture *f = *state;
     struct err err = {0};
     sqlite3 *db = NULL;
     size_t before = 0;
 
-    while (before < sqlite_n_migrations && sqlite_migrations[before].version < 4)
+    while (before < sqlite_n_migrations && sqlite_migrations[before].version < version)
         before++;
     store_close(f->s);
     f->s = NULL;
@@ -534,6 +534,17 @@ static void test_outbox_migration_adds_the_table_to_an_older_database(void **sta
                                   " VALUES (1, 1, '{\"notify\":{\"on_failure\":[\"ops\"]}}', 1);",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
+    return db;
+}
+
+/* A database of the schema before the outbox is migrated when opened: its
+ * jobs are kept and their events go to the new table. */
+static void test_outbox_migration_adds_the_table_to_an_older_database(void **state)
+{
+    struct fixture *f = *state;
+    struct err err = {0};
+    sqlite3 *db = db_before(f, 4);
+
     assert_int_equal(testdir_query(db, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"),
                      0);
     sqlite3_close(db);
@@ -556,23 +567,10 @@ static void test_outbox_migration_7_keeps_the_rows_of_a_version_6_database(void 
     struct fixture *f = *state;
     struct store_outbox got;
     struct err err = {0};
-    sqlite3 *db = NULL;
-    size_t before = 0;
+    sqlite3 *db = db_before(f, 7);
 
-    while (before < sqlite_n_migrations && sqlite_migrations[before].version < 7)
-        before++;
-    store_close(f->s);
-    f->s = NULL;
-    testdir_remove(&f->t);
-    testdir_make(&f->t);
-    assert_int_equal(sqlite3_open(f->t.db, &db), SQLITE_OK);
-    assert_int_equal(sqlite_migrate(db, sqlite_migrations, before, 1, &err), 0);
     assert_int_equal(testdir_query(db, "SELECT max(version) FROM schema_version"), 6);
     assert_int_equal(sqlite3_exec(db,
-                                  "INSERT INTO jobs (namespace, name, version, created_us,"
-                                  " updated_us) VALUES ('ns', 'old', 1, 1, 1);"
-                                  "INSERT INTO job_versions (job_id, version, doc, created_us)"
-                                  " VALUES (1, 1, '{\"notify\":{\"on_failure\":[\"ops\"]}}', 1);"
                                   "INSERT INTO outbox (id, delivery_id, event_key, job_id, run_id,"
                                   " event, channel, payload, state, attempts, created_us, due_us,"
                                   " updated_us, delivered_us, last_status, last_error) VALUES"
