@@ -1,5 +1,5 @@
 """`chime serve` end to end: the real binary, a real SQLite file, real HTTP
-over loopback and real child processes (DESIGN.md, Guarantees)."""
+over loopback and real child processes (docs/design.md, Guarantees)."""
 import datetime as dt
 import os
 import signal

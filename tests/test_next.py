@@ -1,4 +1,4 @@
-"""`chime next`: the time engine on the command line (DESIGN.md, Interfaces)."""
+"""`chime next`: the time engine on the command line (docs/design.md, the cron dialect)."""
 import datetime as dt
 import re
 

@@ -217,7 +217,7 @@ int64_t api_now_us(void);
 /* An instant as ISO 8601 UTC with microseconds; null for STORE_NULL,
  * INT64_MAX and INT64_MIN. */
 json_t *api_json_instant(int64_t us);
-/* A run as DESIGN.md shows it. */
+/* A run as docs/design.md shows it. */
 json_t *api_json_run(const struct store_run *r);
 /* {"items": ITEMS (taken), "next_cursor": CURSOR or null, "total": TOTAL
  * or null when negative}. */

@@ -1,7 +1,7 @@
 /* spawner.h: the small process that keeps the pool of run holders.
  *
  * exec_spawner_start() forks it once, early, while the daemon is small and
- * has no threads: forking a large daemon is slow (DESIGN.md), and a holder
+ * has no threads: forking a large daemon is slow (bench/README.md), and a holder
  * forked from it would carry its memory. The spawner keeps nothing but its
  * end of a SOCK_SEQPACKET socketpair (and fds 0-2, on /dev/null), sits in a
  * session of its own, and passes each start request to an idle holder

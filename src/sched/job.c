@@ -97,7 +97,7 @@ const struct job_name_value job_catch_up_names[] = {
     { NULL, 0 },
 };
 
-/* DESIGN.md's priority names; any integer 0-100 is a priority too. */
+/* The priority names of docs/design.md; any integer 0-100 is a priority too. */
 static const struct job_name_value priority_names[] = {
     { "low", 1 },
     { "normal", 5 },

@@ -1,6 +1,6 @@
 /* job.h: a job as chime runs it, and its public JSON document.
  *
- * A job document (DESIGN.md, "Job document") is validated completely
+ * A job document (docs/design.md, "The job document") is validated completely
  * before anything is saved: unknown fields, wrong types, bad durations,
  * bad cron expressions and unknown zones are errors naming the field by its
  * path ("retry.max_attempts", "schedule.cron", "command[2]", "env.MODE";

@@ -76,7 +76,7 @@ static int64_t at(const char *iso)
     return us;
 }
 
-/* ---- the example of DESIGN.md ---- */
+/* ---- the example of docs/design.md ---- */
 
 static const char design_example[] =
     "{\n"

@@ -2,7 +2,7 @@
  *
  * The engine owns the jobs' schedules, the timers of their next fires and
  * retries, the queue of runs waiting for a slot, and every policy of
- * DESIGN.md (concurrency, the global limit with priorities, misfire and
+ * docs/design.md (concurrency, the global limit with priorities, misfire and
  * catch-up, retries with backoff, dead letters, disable after failures,
  * `after` dependencies). It never reads a clock, never blocks and does no
  * I/O: time comes in as arguments (sched_tick(now)), and everything it

@@ -257,7 +257,7 @@ int store_job_doc_find(struct store *s, const char *needle, int64_t newest, char
 
 /* ---- runs ---- */
 
-/* One run, the columns of DESIGN.md's run object. Numbers that may be
+/* One run, the columns of docs/design.md's run object. Numbers that may be
  * unset hold STORE_NULL, strings NULL. Writes borrow the strings; reads
  * return owned ones, freed by store_run_release(). */
 struct store_run {

@@ -1,6 +1,6 @@
 /* cron.h: a compiled cron expression and the instants it fires.
  *
- * The dialect is DESIGN.md's: 5 fields (minute hour day-of-month month
+ * The dialect is docs/design.md's: 5 fields (minute hour day-of-month month
  * day-of-week) or 6 (second first), names, lists, ranges, steps, '?', the
  * Quartz day forms L, L-n, LW, nW, dL and d#n, the macros, "@every
  * DURATION" and "@reboot". An expression compiles into a fixed struct of

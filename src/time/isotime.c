@@ -260,7 +260,7 @@ int isotime_parse(const char *s, const struct tz *z, const char *field,
     } else {
         struct tz_local loc;
 
-        /* DESIGN.md's rule for fixed times: a wall skipped by a gap is the
+        /* docs/design.md's rule for fixed times: a wall skipped by a gap is the
          * first instant after it (the transition itself, whatever the
          * fraction said: every wall in the gap lands there), and a wall
          * that occurs twice is its first occurrence. */

@@ -9,7 +9,7 @@
  * or by nothing: a local time read in the given zone, where a wall skipped
  * by a gap means the first instant after the gap (the fraction is dropped:
  * the whole gap lands there) and a wall that occurs twice means the first
- * occurrence (the rule DESIGN.md gives fixed-time cron expressions). A
+ * occurrence (the rule docs/design.md gives fixed-time cron expressions). A
  * date alone means its local midnight. The fraction is truncated to
  * microseconds; second 60 is refused. Years 0001-9999 bound the written
  * date, not the instant. A NULL zone means UTC, in and out. Malformed text

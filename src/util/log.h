@@ -9,7 +9,7 @@
  *
  * What is logged never contains a job's environment values or a token's
  * secret: callers name jobs, runs and errors, never env (see docs/ops.md).
- * Modules other than the daemon's host and main never log (STYLE.md): they
+ * Modules other than the daemon's host and main never log (docs/contributing.md): they
  * return errors. Thread-safe: each line is one write(2). */
 #ifndef CHIME_LOG_H
 #define CHIME_LOG_H
