@@ -8,6 +8,11 @@
  *   state machine, reproduced below), then as a job.
  * - The five time fields are read by cron's rules and written as an
  *   expression chime reads the same way (crontab_field.c).
+ * - A command that starts with '-' is cronie's options: "-n " (mail only
+ *   on failure) is stripped and dropped, as chime sends no mail; any
+ *   other is an error, as in cronie.
+ * - A last line without its newline is skipped: cronie's parser reads a
+ *   line up to its newline and drops one that reaches the end of the file.
  * - '%' splits the command from its standard input exactly as cronie's
  *   do_command.c does, including the newline it adds at the end. chime
  *   runs jobs with standard input from /dev/null, so a job with input runs
