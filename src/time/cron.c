@@ -227,7 +227,8 @@ static int parse_item(struct cron *c, enum field_id f, const char *item, size_t 
             if (hi < lo)
                 return bad(err, CHIME_ERANGE, f, item, len, "is a range that ends before it starts");
         } else if (p < end && *p == '/') {
-            hi = lo > field_top(f) ? lo : field_top(f);   /* a/n: from a to the end ("7/2": Sunday) */
+            /* a/n: from a to the end; "7/2" is Sunday */
+            hi = lo > field_top(f) ? lo : field_top(f);
         }
     }
     if (p < end && *p == '/') {

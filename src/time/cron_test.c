@@ -797,8 +797,8 @@ static void test_cron_warns_of_each_oversized_step_in_words(void **state)
         const char *first, *last;
     } cases[] = {
         { "0 0 * * */30", 1, "step 30 exceeds day-of-week's range 0-6: selects Sunday only", NULL },
-        { "0 0 */45 * *", 1, "step 45 exceeds day-of-month's range 1-31: selects day-of-month 1 only",
-          NULL },
+        { "0 0 */45 * *", 1,
+          "step 45 exceeds day-of-month's range 1-31: selects day-of-month 1 only", NULL },
         { "0 */30 * * *", 1, "step 30 exceeds hour's range 0-23: selects hour 0 only", NULL },
         { "5/90 0 * * *", 1, "step 90 exceeds minute's range 0-59: selects minute 5 only", NULL },
         { "0 0 1 mar/13 *", 1, "step 13 exceeds month's range 1-12: selects March only", NULL },
@@ -809,7 +809,8 @@ static void test_cron_warns_of_each_oversized_step_in_words(void **state)
         /* one warning a field, the first step; fields in order, seconds first */
         { "0 0 * * 1/30,2/40", 1, "step 30 exceeds day-of-week's range 0-6: selects Monday only",
           NULL },
-        { "*/61 */90 */25 */32 */13 */8", 6, "step 61 exceeds second's range 0-59: selects second 0 only",
+        { "*/61 */90 */25 */32 */13 */8", 6,
+          "step 61 exceeds second's range 0-59: selects second 0 only",
           "step 8 exceeds day-of-week's range 0-6: selects Sunday only" },
         { "0 0 * * *", 0, NULL, NULL },
         { "*/59 */23 */30 */11 */6", 0, NULL, NULL },
