@@ -1,6 +1,7 @@
 /* cron_fuzz.c: libFuzzer target for the cron parser and next().
  * Any bytes: parse must return an error or an expression; an expression's
- * next() must return a later instant or CHIME_ENEVER, never hang. */
+ * next() must return a later instant or CHIME_ENEVER, never hang, and its
+ * warnings are whole messages. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(s, data, size);
     s[size] = '\0';
     if (cron_parse(s, &c, &err) == 0) {
+        char warn[CRON_NFIELDS][CRON_WARNING_MAX];
         const struct tz *z;
         int64_t t = (int64_t)(size * 7919 % 4000000000u) * 1000000;
+        int n = cron_warnings(&c, warn, CRON_NFIELDS);
+
+        if (n < 0 || n > CRON_NFIELDS)
+            abort();
+        for (int i = 0; i < n; i++)
+            if (strnlen(warn[i], CRON_WARNING_MAX) >= CRON_WARNING_MAX
+                || strncmp(warn[i], "step ", 5) != 0)
+                abort();        /* each warning a whole message */
 
         if (tz_load(zones[size % 3], &z, NULL) < 0)
             abort();

@@ -251,3 +251,30 @@ def test_an_unreachable_daemon_is_a_failure(chime):
     r = chime("import-crontab", data("user"), env={"CHIME_URL": "http://127.0.0.1:9"})
     assert r.code == 1
     assert "cannot reach the daemon" in r.err
+
+
+def test_cronie_forms_import_as_cron_reads_them(cli, daemon, tmp_path):
+    path = tmp_path / "forms"
+    path.write_bytes(b"0 6 * * sat-sun echo weekend\n"
+                     b"0 0 * * */30 echo sunday\n"
+                     b"0 1 * * * -n echo quiet\n"
+                     b"0 2 * * * echo never")                 # no newline: cron ignores it
+    r = cli(str(path))
+    assert r.code == 0, r.err
+    assert ("line 2: default/forms-echo-2: created (0 0 * * */30); warning: step 30 exceeds "
+            "day-of-week's range 0-6: selects Sunday only") in r.out
+    assert "line 3: default/forms-echo-3: created (0 1 * * *); the '-n' option" in r.out
+    assert "line 4: skipped: the last line has no newline at its end" in r.out
+    have = jobs(daemon, "default")
+    assert sorted(have) == ["forms-echo-1", "forms-echo-2", "forms-echo-3"]
+    assert job(daemon, "default", "forms-echo-1")["schedule"]["cron"] == "0 6 * * sat-sun"
+    assert job(daemon, "default", "forms-echo-3")["command"] == ["/bin/sh", "-c", "echo quiet"]
+
+    bad = tmp_path / "bad"
+    bad.write_bytes(b"0 0 * * 6-5 echo a\n0 0 * * * -x echo b\n0 0 * * * -n -n echo c\n")
+    r = cli(str(bad))
+    assert r.code == 2
+    assert "line 1: error: day-of-week: range 6-5 runs backwards" in r.out
+    assert "line 2: error: command: '-x' is not a cron option" in r.out
+    assert "line 3: error: command: '-n' is not a cron option" in r.out
+    assert sorted(jobs(daemon, "default")) == ["forms-echo-1", "forms-echo-2", "forms-echo-3"]

@@ -148,3 +148,42 @@ def test_unknown_command_exits_2(chime):
     r = chime("frobnicate")
     assert r.code == 2
     assert "unknown command" in r.err
+
+
+@pytest.mark.parametrize("expr,fires", [
+    # 2026-01-03 is a Saturday, 2026-01-04 a Sunday
+    ("0 0 * * 0-0", ["2026-01-04", "2026-01-11", "2026-01-18"]),
+    ("0 0 * * SUN-SUN", ["2026-01-04", "2026-01-11", "2026-01-18"]),
+    ("0 0 * * 7-7", ["2026-01-04", "2026-01-11", "2026-01-18"]),
+    ("0 0 * * sat-sun", ["2026-01-03", "2026-01-04", "2026-01-10"]),
+    ("0 0 * * 0-7", ["2026-01-02", "2026-01-03", "2026-01-04"]),
+])
+def test_day_of_week_ranges_ending_on_sunday(chime, expr, fires):
+    r = chime("next", expr, "--tz", "UTC", "--from", "2026-01-01T00:00:00Z", "--count", "3")
+    assert r.code == 0, r.err
+    assert r.lines == [f + "T00:00:00+00:00" for f in fires]
+    assert r.err == ""
+
+
+def test_a_step_past_its_field_warns_and_fires_on_the_first_value(chime):
+    r = chime("next", "0 0 * * */30", "--tz", "UTC", "--from", "2026-01-01T00:00:00Z",
+              "--count", "2")
+    assert r.code == 0, r.err
+    assert r.lines == ["2026-01-04T00:00:00+00:00", "2026-01-11T00:00:00+00:00"]
+    assert r.err == ("chime next: warning: step 30 exceeds day-of-week's range 0-6: "
+                     "selects Sunday only\n")
+    r = chime("next", "*/90 */30 */45 * *", "--tz", "UTC", "--count", "1")
+    assert r.code == 0 and len(r.err.splitlines()) == 3, r.err
+
+
+@pytest.mark.parametrize("expr,field", [
+    ("0 0 * * */65536", "day-of-week"),
+    ("*/99999999999999999999999999 * * * *", "minute"),
+    ("0 0 * * */0", "day-of-week"),
+    ("0 0 * * 6-5", "day-of-week"),
+    ("0 */x * * *", "hour"),
+])
+def test_bad_steps_and_ranges_name_the_field(chime, expr, field):
+    r = chime("next", expr)
+    assert r.code == 2 and r.out == ""
+    assert r.err.startswith(f"chime next: {field}: "), r.err

@@ -8,6 +8,11 @@
  *   state machine, reproduced below), then as a job.
  * - The five time fields are read by cron's rules and written as an
  *   expression chime reads the same way (crontab_field.c).
+ * - A command that starts with '-' is cronie's options: "-n " (mail only
+ *   on failure) is stripped and dropped, as chime sends no mail; any
+ *   other is an error, as in cronie.
+ * - A last line without its newline is skipped: cronie's parser reads a
+ *   line up to its newline and drops one that reaches the end of the file.
  * - '%' splits the command from its standard input exactly as cronie's
  *   do_command.c does, including the newline it adds at the end. chime
  *   runs jobs with standard input from /dev/null, so a job with input runs
@@ -174,7 +179,7 @@ struct job_line {
     char *command;                  /* owned: the part before the first '%' */
     char *input;                    /* owned: standard input, NULL when none */
     size_t input_len;
-    char note[256];
+    char note[1280];
 };
 
 /* The state the lines above a line leave: its environment. */
@@ -579,7 +584,7 @@ static void job_name(const struct ctx *x, const char *cmd, size_t line, char *bu
 /* The schedule of a job line, into J->schedule; J->note tells of a '~' pick. */
 static int job_schedule(struct job_line *j, const char *line, size_t n, struct err *err)
 {
-    char expr[CRONTAB_LINE_MAX + 64], picks[200];
+    char expr[CRONTAB_LINE_MAX + 64], picks[1024];
     size_t used = strlen(j->note);
     int rc;
 
@@ -794,6 +799,35 @@ static int job_line(struct ctx *x, size_t line, const char *text, size_t n, stru
                 x->o->format == CRONTAB_SYSTEM ? "user" : "time fields");
         goto bad;
     }
+    /* cronie reads a command that starts with '-' as its options: "-n"
+     * and a blank (mail the output only when the command fails), once */
+    for (bool mail_on_error = false; *p == '-';) {
+        if (p + 1 == end || p[1] != 'n' || mail_on_error) {
+            tok = p;
+            while (p < end && !is_blank(*p))
+                p++;
+            err_set(&why, CHIME_EINVAL, "command",
+                    "'%s' is not a cron option: cron reads a command that starts with '-' as "
+                    "options, and knows '-n' once",
+                    err_quote(tok, (size_t)(p - tok), q, sizeof q));
+            goto bad;
+        }
+        if (p + 2 == end || !is_blank(p[2])) {
+            err_set(&why, CHIME_EINVAL, "command", "'-n' is not followed by a blank");
+            goto bad;
+        }
+        mail_on_error = true;
+        for (p += 2; p < end && is_blank(*p); p++)
+            ;
+        if (p == end) {
+            err_set(&why, CHIME_EINVAL, "command", "missing: nothing after '-n'");
+            goto bad;
+        }
+        snprintf(j.note + strlen(j.note), sizeof j.note - strlen(j.note), "%s%s",
+                 j.note[0] ? "; " : "",
+                 "the '-n' option (mail only when the command fails) is dropped: chime sends "
+                 "no mail, and keeps every run's output");
+    }
     if (split_input(p, (size_t)(end - p), &j) < 0)
         goto nomem;
     if ((rc = job_schedule(&j, text, n, &why)) < 0) {
@@ -832,7 +866,9 @@ done:
     return rc;
 }
 
-static int one_line(struct ctx *x, size_t line, const char *text, size_t n, struct err *err)
+/* Line LINE, TEXT (N bytes, without its newline; ENDED: it had one). */
+static int one_line(struct ctx *x, size_t line, const char *text, size_t n, bool ended,
+                    struct err *err)
 {
     const char *p = text, *nul, *end = text + n;
     char *name = NULL, *value = NULL;
@@ -843,6 +879,13 @@ static int one_line(struct ctx *x, size_t line, const char *text, size_t n, stru
         p++;
     if (p == end || *p == '#')
         return 0;       /* blank, or a comment: of any length, as cron reads them */
+    if (!ended)
+        /* cronie reads a line only up to its newline: a last line without
+         * one is an error to cron, and never runs (crontab -e refuses it) */
+        return add(x, line, CRONTAB_SKIPPED,
+                   "the last line has no newline at its end: cron ignores it, and so does "
+                   "the import (end it with a newline to import it)",
+                   NULL, err);
     if (n > CRONTAB_LINE_MAX) {
         err_set(&why, CHIME_ETOOBIG, "line", "is %zu bytes long, more than %d", n,
                 CRONTAB_LINE_MAX);
@@ -903,7 +946,7 @@ int crontab_convert(const char *text, size_t len, const struct crontab_opts *o,
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p), before = x.out->n;
 
         line++;
-        rc = one_line(&x, line, p, n, err);
+        rc = one_line(&x, line, p, n, nl != NULL, err);
         if (rc < 0)
             goto fail;
         if (x.out->n > before) {

@@ -5,12 +5,15 @@
  * of /etc/crontab and /etc/cron.d (a user name between the fields and the
  * command); environment settings (NAME = VALUE, quoted or not), which
  * apply to the lines below them; comments and blank lines; the @ macros;
- * lists, ranges, steps, names and cronie's '~' random pick; and '%' in
- * the command (the rest of the line is the command's standard input).
+ * lists, ranges, steps, names and cronie's '~' random pick; cronie's "-n"
+ * command option; '%' in the command (the rest of the line is the
+ * command's standard input); and a last line without a newline, which cron
+ * never runs ("skipped").
  *
  * Each line that says something gets one entry: a job (with its complete,
  * validated document), an environment setting, a line chime has no use for
- * (MAILTO, RANDOM_DELAY, ...: "skipped", with the reason), or an error with
+ * (MAILTO, RANDOM_DELAY, ...: "skipped", with the reason; a job's "what"
+ * holds its notes and warnings, such as a step past its field's range), or an error with
  * the reason. Comments and blank lines get none. Whether to import when
  * some lines are errors is the caller's choice.
  *

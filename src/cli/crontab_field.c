@@ -4,7 +4,9 @@
  * list of '*', N, N-M, either of them with "/STEP", and cronie's N~M; names
  * are three letters, in ranges and lists too; 0 and 7 are both Sunday; a
  * step follows only '*' or a range; a range does not wrap. The fields are
- * read here into bit sets by those rules, and then given to chime's own
+ * read here into bit sets by those rules (a day-of-week range ending on
+ * Sunday by cron_dow_range_end(), the rule chime's parser follows), and
+ * then given to chime's own
  * cron parser, whose bit sets must come back equal (and the '*' at the
  * start of each field with them: cron's day rule and its daylight saving
  * rule both look at it). When they do not, or when chime does not read
@@ -142,6 +144,8 @@ static int field_parse(const struct field_def *d, const char *s, size_t n, uint6
             p++;
             if (field_number(&p, end, d, true, &b) < 0)
                 return field_bad(d, el, (size_t)(end - el), err, "is not a range");
+            if (d == &field_defs[F_DOW] && a <= 7 && b <= 7)
+                b = cron_dow_range_end((int)a, (int)b);     /* "sat-sun" is 6-7 */
             if (a < d->low || a > d->high || b < d->low || b > d->high)
                 return err_set(err, CHIME_ERANGE, d->name, "range %ld-%ld is out of %d-%d", a, b,
                                d->low, d->high);
@@ -240,6 +244,19 @@ static bool cron_same(const struct cron *c, const struct field_val v[CRONTAB_FIE
            && !!(c->flags & CRON_DOW_STAR) == dow_star;
 }
 
+/* Appends C's warnings (a step past its field's range) to NOTES, after
+ * the USED bytes already there. Returns 0. */
+static int warnings(const struct cron *c, char *notes, size_t len, size_t used)
+{
+    char warn[CRON_NFIELDS][CRON_WARNING_MAX];
+    int n = cron_warnings(c, warn, CRON_NFIELDS);
+
+    for (int i = 0; i < n && used < len; i++)
+        used += (size_t)snprintf(notes + used, len - used, "%swarning: %s", used ? "; " : "",
+                                 warn[i]);
+    return 0;
+}
+
 /* Writes the expression of fields F into EXPR; see crontab_field.h. */
 int crontab_field_schedule(const char *const f[CRONTAB_FIELDS],
                            const size_t flen[CRONTAB_FIELDS], const char *line, size_t line_len,
@@ -270,7 +287,7 @@ int crontab_field_schedule(const char *const f[CRONTAB_FIELDS],
     if (rc == -CHIME_ENEVER)
         return rc;
     if (rc == 0 && cron_same(&c, v, dom_star, dow_star))
-        return 0;
+        return warnings(&c, picks, picks_len, used);
     /* chime reads the text otherwise (or not at all): the values as lists */
     k = 0;
     for (int i = 0; i < CRONTAB_FIELDS; i++) {
@@ -303,5 +320,5 @@ int crontab_field_schedule(const char *const f[CRONTAB_FIELDS],
     if (!cron_same(&c, v, dom_star, dow_star))
         return err_set(err, CHIME_EINVAL, "expression",
                        "'%s' cannot be written in chime's cron dialect", expr);
-    return 0;
+    return warnings(&c, picks, picks_len, used);
 }

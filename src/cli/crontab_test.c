@@ -404,7 +404,7 @@ static void test_crontab_fields_refuse_what_cron_refuses(void **state)
                                 "* * * * monday a\n"
                                 "* * * * 5#2 a\n"
                                 "*x * * * * a\n"
-                                "* * * * sat-sun a\n"
+                                "* * * * 6-1 a\n"
                                 "99999999999999999999 * * * * a\n"
                                 "* * * jan/2 * a\n");
 
@@ -612,7 +612,7 @@ static void test_crontab_reports_broken_lines_with_their_number(void **state)
     k += (size_t)snprintf(text + k, sizeof text - k, "\n* * * * * ");
     memset(text + k, 'l', 4090);                        /* 10: too long */
     k += 4090;
-    k += (size_t)snprintf(text + k, sizeof text - k, "\n* * * * * last");   /* 11, no newline */
+    k += (size_t)snprintf(text + k, sizeof text - k, "\n* * * * * last");   /* 11: no newline */
     assert_int_equal(crontab_convert(text, k, &o, &c, &err), 0);
     assert_non_null(strstr(error_at(c, 1), "has 4 fields"));
     assert_non_null(strstr(error_at(c, 2), "not 6"));
@@ -624,7 +624,8 @@ static void test_crontab_reports_broken_lines_with_their_number(void **state)
     assert_non_null(strstr(error_at(c, 7), "has 2 fields"));
     assert_non_null(strstr(error_at(c, 8), "NUL byte at column 14"));
     assert_non_null(strstr(error_at(c, 10), "more than 4096"));
-    assert_string_equal(arg(job_at(c, 11), 2), "last");
+    assert_int_equal(at(c, 11)->kind, CRONTAB_SKIPPED);     /* cron ignores it too */
+    assert_non_null(strstr(at(c, 11)->what, "no newline at its end"));
     assert_int_equal(crontab_tally(c, CRONTAB_ERROR), 7);
     assert_int_equal(crontab_count(c), 10);
     crontab_free(c);
@@ -683,6 +684,129 @@ static void test_crontab_every_document_is_a_valid_job(void **state)
     crontab_free(c);
 }
 
+
+/* The dow bits chime reads from the schedule of the job at LINE. */
+static unsigned dow_of(const struct crontab *c, size_t line)
+{
+    struct cron cr;
+
+    assert_int_equal(cron_parse(job_at(c, line)->schedule, &cr, NULL), 0);
+    return cr.dow;
+}
+
+static void test_crontab_ranges_ending_on_sunday_read_as_cronie(void **state)
+{
+    /* cronie: a range whose end is Sunday's 0 and before its start ends on
+     * 7; "sun-sun" and "0-0" are one Sunday */
+    struct crontab *c = convert("0 0 * * sat-sun a\n"
+                                "0 0 * * SUN-SUN b\n"
+                                "0 0 * * 0-0 c\n"
+                                "0 0 * * 7-7 d\n"
+                                "0 0 * * 5-0 e\n"
+                                "0 0 * * fri-sun/2 f\n"
+                                "0 0 * * 0-7 g\n"
+                                "0 0 * * mon-sun h\n"
+                                "0 0 * * sat-sun,wed i\n");
+
+    (void)state;
+    assert_int_equal(dow_of(c, 1), 0x41);
+    assert_string_equal(job_at(c, 1)->schedule, "0 0 * * sat-sun");    /* kept as written */
+    assert_int_equal(dow_of(c, 2), 0x01);
+    assert_int_equal(dow_of(c, 3), 0x01);
+    assert_int_equal(dow_of(c, 4), 0x01);
+    assert_int_equal(dow_of(c, 5), 0x61);
+    assert_int_equal(dow_of(c, 6), 0x21);
+    assert_int_equal(dow_of(c, 7), 0x7f);
+    assert_int_equal(dow_of(c, 8), 0x7f);
+    assert_int_equal(dow_of(c, 9), 0x49);
+    assert_int_equal(crontab_tally(c, CRONTAB_ERROR), 0);
+    crontab_free(c);
+}
+
+static void test_crontab_oversized_steps_import_with_a_warning(void **state)
+{
+    struct crontab *c = convert("0 0 * * */30 a\n"
+                                "0 0 */45 * * b\n"
+                                "0 */30 * * * c\n"
+                                "*/90 * * * * d\n"
+                                "0 0 1 */13 * e\n"
+                                "0 0 * * */70000 f\n"
+                                "*/90 */30 * * * g\n"
+                                "*/59 * * * * h\n");
+    struct cron cr;
+
+    (void)state;
+    assert_string_equal(job_at(c, 1)->schedule, "0 0 * * */30");
+    assert_string_equal(job_at(c, 1)->what,
+                        "warning: step 30 exceeds day-of-week's range 0-6: selects Sunday only");
+    assert_non_null(strstr(job_at(c, 2)->what, "step 45 exceeds day-of-month's range"));
+    assert_non_null(strstr(job_at(c, 3)->what, "step 30 exceeds hour's range"));
+    assert_non_null(strstr(job_at(c, 4)->what, "step 90 exceeds minute's range"));
+    assert_non_null(strstr(job_at(c, 5)->what, "selects January only"));
+    /* past chime's largest step: written as a step chime reads the same way */
+    assert_int_equal(cron_parse(job_at(c, 6)->schedule, &cr, NULL), 0);
+    assert_int_equal(cr.dow, 0x01);
+    assert_non_null(strstr(job_at(c, 6)->what, "selects Sunday only"));
+    assert_string_equal(job_at(c, 7)->what,
+                        "warning: step 90 exceeds minute's range 0-59: selects minute 0 only; "
+                        "warning: step 30 exceeds hour's range 0-23: selects hour 0 only");
+    assert_null(job_at(c, 8)->what);
+    crontab_free(c);
+}
+
+static void test_crontab_n_option_is_cronies(void **state)
+{
+    struct crontab *c = convert("0 0 * * * -n echo hi\n"
+                                "0 0 * * * -n\t cat%in\n"
+                                "0 0 * * * -n -n echo twice\n"
+                                "0 0 * * * -x echo\n"
+                                "0 0 * * * -n\n"
+                                "0 0 * * * -nfoo\n"
+                                "0 0 * * * -n   \n"
+                                "0 0 * * * - n echo\n"
+                                "0 0 * * * echo -n x\n");
+    struct crontab *sys = convert_as("0 0 * * * root -n echo hi\n", CRONTAB_SYSTEM);
+
+    (void)state;
+    assert_string_equal(arg(job_at(c, 1), 2), "echo hi");
+    assert_non_null(strstr(job_at(c, 1)->what, "'-n' option"));
+    assert_string_equal(arg(job_at(c, 2), 5), "cat");       /* with input: the pipe form */
+    assert_string_equal(arg(job_at(c, 2), 4), "in\n");
+    assert_non_null(strstr(error_at(c, 3), "'-n' is not a cron option"));
+    assert_non_null(strstr(error_at(c, 4), "'-x' is not a cron option"));
+    assert_non_null(strstr(error_at(c, 5), "'-n' is not followed by a blank"));
+    assert_non_null(strstr(error_at(c, 6), "not followed by a blank"));
+    assert_non_null(strstr(error_at(c, 7), "nothing after '-n'"));
+    assert_non_null(strstr(error_at(c, 8), "'-' is not a cron option"));
+    assert_string_equal(arg(job_at(c, 9), 2), "echo -n x");   /* only before the command */
+    assert_string_equal(arg(job_at(sys, 1), 2), "echo hi");
+    crontab_free(c);
+    crontab_free(sys);
+}
+
+static void test_crontab_ignores_a_last_line_without_newline(void **state)
+{
+    struct crontab *job = convert("0 0 * * * a\n0 0 * * * b");
+    struct crontab *env = convert("0 0 * * * a\nFOO=bar");
+    struct crontab *comment = convert("0 0 * * * a\n# the end");
+    struct crontab *blank = convert("0 0 * * * a\n   ");
+    struct crontab *bad = convert("0 0 * * * a\n99 0 * * * b");
+
+    (void)state;
+    assert_int_equal(at(job, 2)->kind, CRONTAB_SKIPPED);
+    assert_non_null(strstr(at(job, 2)->what, "the last line has no newline at its end"));
+    assert_int_equal(crontab_tally(job, CRONTAB_JOB), 1);
+    assert_int_equal(at(env, 2)->kind, CRONTAB_SKIPPED);        /* cronie's load_env too */
+    assert_int_equal(crontab_count(comment), 1);
+    assert_int_equal(crontab_count(blank), 1);
+    assert_int_equal(at(bad, 2)->kind, CRONTAB_SKIPPED);        /* not an error: never read */
+    crontab_free(job);
+    crontab_free(env);
+    crontab_free(comment);
+    crontab_free(blank);
+    crontab_free(bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -709,6 +833,10 @@ int main(void)
         cmocka_unit_test(test_crontab_reports_broken_lines_with_their_number),
         cmocka_unit_test(test_crontab_refuses_files_past_their_ceilings),
         cmocka_unit_test(test_crontab_every_document_is_a_valid_job),
+        cmocka_unit_test(test_crontab_ranges_ending_on_sunday_read_as_cronie),
+        cmocka_unit_test(test_crontab_oversized_steps_import_with_a_warning),
+        cmocka_unit_test(test_crontab_n_option_is_cronies),
+        cmocka_unit_test(test_crontab_ignores_a_last_line_without_newline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,6 +79,14 @@ int cli_next(int argc, char **argv)
         || (zone_name ? tz_load(zone_name, &zone, &err) : tz_system(&zone, &err)) < 0
         || (count_arg && parse_count(count_arg, &count, &err) < 0))
         goto invalid;
+    {
+        char warn[CRON_NFIELDS][CRON_WARNING_MAX];
+        int nwarn = cron_warnings(&cron, warn, CRON_NFIELDS);
+
+        /* valid, so the fires follow; but say what the text likely did not mean */
+        for (int i = 0; i < nwarn; i++)
+            fprintf(stderr, "chime next: warning: %s\n", warn[i]);
+    }
     if (from) {
         if (isotime_parse(from, zone, "from", &t_us, &err) < 0)
             goto invalid;

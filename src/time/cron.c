@@ -31,14 +31,18 @@ enum field_id { F_SEC, F_MIN, F_HOUR, F_DOM, F_MONTH, F_DOW, F_COUNT };
 struct field_def {
     const char *name;
     int min, max;
-    const char *const *names;   /* 3-letter names for min.., or NULL */
+    const char *const *names;   /* names for min.., or NULL */
 };
 
-static const char *const month_names[] = { "jan", "feb", "mar", "apr", "may", "jun",
-                                           "jul", "aug", "sep", "oct", "nov", "dec",
+_Static_assert(F_COUNT == CRON_NFIELDS, "one warning slot per field");
+
+/* Read by their first three letters; shown whole in warnings. */
+static const char *const month_names[] = { "January", "February", "March",     "April",
+                                           "May",     "June",     "July",      "August",
+                                           "September", "October", "November", "December",
                                            NULL };
-static const char *const dow_names[] = { "sun", "mon", "tue", "wed", "thu",
-                                         "fri", "sat", NULL };
+static const char *const dow_names[] = { "Sunday",   "Monday", "Tuesday", "Wednesday",
+                                         "Thursday", "Friday", "Saturday", NULL };
 
 static const struct field_def fields[F_COUNT] = {
     [F_SEC] = { "second", 0, 59, NULL },
@@ -48,6 +52,12 @@ static const struct field_def fields[F_COUNT] = {
     [F_MONTH] = { "month", 1, 12, month_names },
     [F_DOW] = { "day-of-week", 0, 7, dow_names },   /* 7 is Sunday again */
 };
+
+/* The last value of field F a '*' covers: day-of-week's 7 repeats its 0. */
+static int field_top(enum field_id f)
+{
+    return f == F_DOW ? 6 : fields[f].max;
+}
 
 static const struct macro {
     const char *name;
@@ -199,7 +209,7 @@ static int parse_item(struct cron *c, enum field_id f, const char *item, size_t 
             return bad(err, CHIME_EINVAL, f, item, len, "uses '?' outside the day fields");
         p++;
         lo = d->min;
-        hi = f == F_DOW ? 6 : d->max;
+        hi = field_top(f);
         if (p < end && *p != '/')
             return bad(err, CHIME_EINVAL, f, item, len, "is not a value, range or step");
     } else {
@@ -212,30 +222,53 @@ static int parse_item(struct cron *c, enum field_id f, const char *item, size_t 
             rc = parse_value(f, &p, end, &hi, err);
             if (rc < 0)
                 return rc;
-            if (f == F_DOW && hi == 0)
-                hi = 7;         /* "FRI-SUN" ends on the Sunday that is 7 */
+            if (f == F_DOW)
+                hi = cron_dow_range_end(lo, hi);
             if (hi < lo)
                 return bad(err, CHIME_ERANGE, f, item, len, "is a range that ends before it starts");
         } else if (p < end && *p == '/') {
-            hi = f == F_DOW ? 6 : d->max;      /* a/n: from a to the end */
+            /* a/n: from a to the end; "7/2" is Sunday */
+            hi = lo > field_top(f) ? lo : field_top(f);
         }
     }
     if (p < end && *p == '/') {
         const char *s = ++p;
+        long n = 0;
 
-        step = 0;
-        while (p < end && isdigit((unsigned char)*p) && step <= 1000)
-            step = step * 10 + (*p++ - '0');
+        while (p < end && isdigit((unsigned char)*p) && n <= CRON_STEP_MAX)
+            n = n * 10 + (*p++ - '0');
+        if (p < end && isdigit((unsigned char)*p))
+            n = CRON_STEP_MAX + 1;      /* more digits than any step has */
+        while (p < end && isdigit((unsigned char)*p))
+            p++;
         if (p == s || p != end)
             return bad(err, CHIME_EINVAL, f, item, len, "has a step that is not a number");
-        if (step < 1 || step > d->max - d->min + 1)
-            return bad(err, CHIME_ERANGE, f, item, len, "has a step out of range");
+        if (n < 1 || n > CRON_STEP_MAX) {
+            char why[48];
+
+            snprintf(why, sizeof why, "has a step out of range 1-%d", CRON_STEP_MAX);
+            return bad(err, CHIME_ERANGE, f, item, len, why);
+        }
+        step = (int)n;
+        /* crontab(5) takes it and cron selects the first value only:
+         * valid, but worth a warning (the first such step of the field) */
+        if (step > field_top(f) - d->min && !c->big_step[f]) {
+            c->big_step[f] = (uint16_t)step;
+            c->big_first[f] = (uint8_t)(f == F_DOW ? lo % 7 : lo);
+        }
     }
     if (p != end)
         return bad(err, CHIME_EINVAL, f, item, len, "is not a value, range or step");
     for (int v = lo; v <= hi; v += step)
         *set |= UINT64_C(1) << (f == F_DOW ? v % 7 : v);
     return 0;
+}
+
+int cron_dow_range_end(int lo, int hi)
+{
+    /* Only a range that would run backwards ends on the 7: "0-0" is one
+     * Sunday, not the week from Sunday to Sunday. */
+    return hi == 0 && lo > 0 ? 7 : hi;
 }
 
 static int parse_field(struct cron *c, enum field_id f, const char *s, size_t len,
@@ -646,6 +679,27 @@ int cron_next(const struct cron *c, const struct tz *z, int64_t after_us,
                        CRON_LAST_YEAR + 1);
     *ret_us = fire * 1000000;
     return 0;
+}
+
+int cron_warnings(const struct cron *c, char (*out)[CRON_WARNING_MAX], int max)
+{
+    int n = 0;
+
+    for (int f = 0; f < F_COUNT && n < max; f++) {
+        const struct field_def *d = &fields[f];
+        int first = c->big_first[f];
+        char value[32];
+
+        if (!c->big_step[f])
+            continue;
+        if (d->names)
+            snprintf(value, sizeof value, "%s", d->names[first - d->min]);
+        else
+            snprintf(value, sizeof value, "%s %d", d->name, first);
+        snprintf(out[n++], CRON_WARNING_MAX, "step %d exceeds %s's range %d-%d: selects %s only",
+                 c->big_step[f], d->name, d->min, field_top((enum field_id)f), value);
+    }
+    return n;
 }
 
 int cron_matches_wall(const struct cron *c, int64_t wall_s)

@@ -8,6 +8,13 @@
  * small: see the static assertion below); it holds no pointers, is
  * immutable after cron_parse() and needs no release.
  *
+ * Ranges: 0 and 7 are both Sunday, and a day-of-week range that ends on
+ * Sunday written as 0 ends on the 7 ("sat-sun", "5-0": Friday to Sunday),
+ * as in cronie; "0-0", "sun-sun" and "7-7" are Sunday only, "0-7" every
+ * day. A step larger than its field's range ("* / 30" in day-of-week) is
+ * valid crontab(5): it selects the first value of its range only. The
+ * expression keeps a warning for it (cron_warnings()).
+ *
  * Daylight saving: a fixed-time expression (second, minute and hour fields
  * that do not start with '*') fires once at the first instant after a gap
  * that skipped its wall time, and once, at the first occurrence, for a wall
@@ -23,6 +30,9 @@ struct err;
 
 #define CRON_MAX_LEN 1024       /* longer expressions are rejected */
 #define CRON_LAST_YEAR 9999     /* next() finds nothing past this year */
+#define CRON_STEP_MAX 65535     /* larger steps are rejected */
+#define CRON_WARNING_MAX 160    /* bytes of one warning, NUL included */
+#define CRON_NFIELDS 6          /* second minute hour day-of-month month day-of-week */
 
 enum cron_flag {
     CRON_SECONDS = 1 << 0,      /* written with 6 fields */
@@ -46,9 +56,13 @@ struct cron {
     uint8_t dow;            /* bit d: weekday d, 0 Sunday - 6 Saturday */
     uint8_t dow_last;       /* bit d: the last weekday d of the month (dL) */
     uint8_t flags;          /* enum cron_flag */
+    /* Per field, second first: the first step larger than the field's
+     * range (0: none) and the value it selects, for cron_warnings(). */
+    uint16_t big_step[CRON_NFIELDS];
+    uint8_t big_first[CRON_NFIELDS];
 };
 
-_Static_assert(sizeof(struct cron) <= 64, "a compiled expression fits 64 bytes");
+_Static_assert(sizeof(struct cron) <= 72, "a compiled expression fits 72 bytes");
 
 /* Compiles EXPR into *RET. Errors name the field ("minute", "day-of-week",
  * "expression") and quote the value; an expression that can never fire
@@ -61,6 +75,17 @@ int cron_parse(const char *expr, struct cron *ret, struct err *err);
  * no fire exists before the end of CRON_LAST_YEAR. */
 int cron_next(const struct cron *c, const struct tz *z, int64_t after_us,
               int64_t *ret_us, struct err *err);
+
+/* Writes at most MAX warnings about C (such as "step 30 exceeds
+ * day-of-week's range 0-6: selects Sunday only") into OUT, one per field
+ * with a step larger than its range, and returns how many it wrote. A
+ * warning is about an expression that is valid but likely not meant. */
+int cron_warnings(const struct cron *c, char (*out)[CRON_WARNING_MAX], int max);
+
+/* The end of day-of-week range LO-HI (values 0-7) as cron reads it: a
+ * range that ends on Sunday written as 0 ends on 7 when LO is past 0
+ * ("sat-sun" is 6-7); any other range ends on HI ("sun-sun" is 0-0). */
+int cron_dow_range_end(int lo, int hi);
 
 /* Whether the expression matches wall time WALL_S, ignoring the DST rule
  * (for tests and for showing why a time fires). */

@@ -469,9 +469,19 @@ static const struct bad_case bad_cases[] = {
     { "* * * 13 *", CHIME_ERANGE, "month", "'13' is out of range 1-12" },
     { "* * * * 8", CHIME_ERANGE, "day-of-week", "'8' is out of range 0-7" },
     { "*/0 * * * *", CHIME_ERANGE, "minute", "step out of range" },
-    { "*/61 * * * *", CHIME_ERANGE, "minute", "step out of range" },
+    { "*/61 * * * *", 0, NULL, NULL },  /* valid: a step past the range, minute 0 only */
+    { "*/65536 * * * *", CHIME_ERANGE, "minute", "'*/65536' has a step out of range 1-65535" },
+    { "0 0 * * */65536", CHIME_ERANGE, "day-of-week", "step out of range 1-65535" },
+    { "0 0 1 1-2/0 *", CHIME_ERANGE, "month", "'1-2/0' has a step out of range" },
+    { "0 0 1/00000000000000000000 * *", CHIME_ERANGE, "day-of-month", "step out of range" },
     { "*/ * * * *", CHIME_EINVAL, "minute", "step that is not a number" },
-    { "*/99999999999999999999 * * * *", CHIME_EINVAL, "minute", "step" },
+    { "*/-1 * * * *", CHIME_EINVAL, "minute", "step that is not a number" },
+    { "* */1x * * *", CHIME_EINVAL, "hour", "step that is not a number" },
+    { "*/99999999999999999999 * * * *", CHIME_ERANGE, "minute", "step out of range" },
+    { "0 0 * * 6-5", CHIME_ERANGE, "day-of-week", "ends before it starts" },
+    { "0 0 * * 7-1", CHIME_ERANGE, "day-of-week", "ends before it starts" },
+    { "0 0 * * sun-sat-sun", CHIME_EINVAL, "day-of-week", "is not a value, range or step" },
+    { "0 0 * * sat-", CHIME_EINVAL, "day-of-week", "is not a value" },
     { "5-1 * * * *", CHIME_ERANGE, "minute", "ends before it starts" },
     { "a * * * *", CHIME_EINVAL, "minute", "'a' is not a value" },
     { "1,,2 * * * *", CHIME_EINVAL, "minute", "empty list item" },
@@ -614,10 +624,229 @@ static void test_cron_matches_wall(void **state)
     assert_false(cron_matches_wall(&c, at("2026-01-05T18:00:00Z", z) / 1000000));
 }
 
+/* ---- single-value ranges and oversized steps, against brute force ----
+ *
+ * Each case names what its field selects, worked out from crontab(5)'s
+ * words, not from the parser: "a-a" is a alone (day-of-week 7 is Sunday),
+ * a step larger than the field's range selects the first value of its
+ * range. A brute-force walk, minute by minute (second by second for the
+ * seconds field), over a UTC span then finds the first fires and must
+ * agree with cron_next(). The other fields are '*', so the day rule is
+ * "both must match" and the restricted field alone decides. */
+
+static const struct {
+    int lo, hi;                 /* day-of-week: 0-7 */
+    const char *const *names;
+} bf_fields[CRON_NFIELDS] = {
+    { 0, 59, NULL }, { 0, 59, NULL }, { 0, 23, NULL }, { 1, 31, NULL },
+    { 1, 12, (const char *const[]){ "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug",
+                                   "sep", "oct", "nov", "dec" } },
+    { 0, 7, (const char *const[]){ "sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun" } },
+};
+
+enum { BF_SEC, BF_MIN, BF_HOUR, BF_DOM, BF_MONTH, BF_DOW };
+
+static bool bf_match(const uint64_t want[CRON_NFIELDS], int64_t wall)
+{
+    struct civil t;
+    int wd;
+
+    civil_from_seconds(wall, &t);
+    wd = civil_wday(civil_days(t.year, t.month, t.day));
+    return (want[BF_SEC] >> t.sec & 1) && (want[BF_MIN] >> t.min & 1)
+        && (want[BF_HOUR] >> t.hour & 1) && (want[BF_DOM] >> t.day & 1)
+        && (want[BF_MONTH] >> t.month & 1) && (want[BF_DOW] >> wd & 1);
+}
+
+/* Field F written as TEXT selects the values of WANT (bit n: value n;
+ * day-of-week's bit 7 is Sunday) and gives NWARN warnings; the next three
+ * fires from 2026-01-01 must be the brute force's. Returns the instants
+ * walked, for the caller's tally. */
+static long bf_check(int f, const char *text, uint64_t want_bits, int nwarn)
+{
+    const struct tz *utc = zone("UTC");
+    uint64_t want[CRON_NFIELDS];
+    char expr[96], warn[CRON_NFIELDS][CRON_WARNING_MAX];
+    const char *col[CRON_NFIELDS] = { "*", "*", "*", "*", "*", "*" };
+    struct err err = { 0 };
+    struct cron c;
+    int64_t t = 1767225600;     /* 2026-01-01T00:00:00Z, a Thursday */
+    int64_t step = f == BF_SEC ? 1 : 60;
+    long walked = 0;
+    int got;
+
+    for (int i = 0; i < CRON_NFIELDS; i++)
+        want[i] = (UINT64_C(2) << bf_fields[i].hi) - (UINT64_C(1) << bf_fields[i].lo);
+    if (f == BF_DOW && (want_bits >> 7 & 1))
+        want_bits = (want_bits | 1) & 0x7f;
+    want[f] = want_bits;
+    col[f] = text;
+    if (f == BF_SEC) {
+        snprintf(expr, sizeof expr, "%s * * * * *", text);
+    } else {
+        want[BF_SEC] = 1;
+        snprintf(expr, sizeof expr, "%s %s %s %s %s", col[1], col[2], col[3], col[4], col[5]);
+    }
+    if (cron_parse(expr, &c, &err) < 0)
+        fail_msg("'%s' should parse: %s: %s", expr, err.field, err.msg);
+    got = cron_warnings(&c, warn, CRON_NFIELDS);
+    if (got != nwarn)
+        fail_msg("'%s': %d warnings, expected %d", expr, got, nwarn);
+    for (int k = 0; k < 3; k++) {
+        int64_t next_us, w = t + step;
+
+        assert_int_equal(cron_next(&c, utc, t * 1000000, &next_us, NULL), 0);
+        while (!bf_match(want, w)) {
+            w += step;
+            if (w - t > INT64_C(400) * 86400)
+                fail_msg("'%s': brute force found no fire within 400 days", expr);
+        }
+        walked += (long)((w - t) / step);
+        if (next_us != w * 1000000)
+            fail_msg("'%s' fire %d: next() says %lld, brute force %lld", expr, k,
+                     (long long)(next_us / 1000000), (long long)w);
+        t = w;
+    }
+    return walked;
+}
+
+static void test_cron_single_value_ranges_match_brute_force(void **state)
+{
+    static const struct {
+        const char *text;
+        uint64_t want;          /* bit d: weekday d, 0 Sunday */
+    } dow_cases[] = {
+        { "0-0", 1 },         { "SUN-SUN", 1 },   { "sun-sun", 1 },     { "7-7", 1 },
+        { "7-0", 1 },         { "0-7", 0x7f },    { "sun-sat", 0x7f },  { "mon-sun", 0x7f },
+        { "sat-sun", 0x41 },  { "SAT-SUN", 0x41 }, { "6-0", 0x41 },     { "6-7", 0x41 },
+        { "5-0", 0x61 },      { "fri-sun", 0x61 }, { "0-1", 0x03 },     { "sun-mon", 0x03 },
+        { "7", 1 },           { "0", 1 },          { "sat-sun,3", 0x49 }, { "0-0,6-6", 0x41 },
+        { "1-0/2", 0x2b },    { "sat-sun/1", 0x41 }, { "7/1", 1 },
+    };
+    char text[32];
+    long walked = 0, n = 0;
+
+    (void)state;
+    for (int f = 0; f < CRON_NFIELDS; f++)
+        for (int a = bf_fields[f].lo; a <= bf_fields[f].hi; a++) {
+            snprintf(text, sizeof text, "%d-%d", a, a);
+            walked += bf_check(f, text, UINT64_C(1) << a, 0), n++;
+            if (f == BF_SEC || f == BF_HOUR) {
+                snprintf(text, sizeof text, "%d-%d/%d", a, a, 2 + a % 7);
+                walked += bf_check(f, text, UINT64_C(1) << a, 0), n++;
+            }
+            if (bf_fields[f].names) {
+                snprintf(text, sizeof text, "%s-%s", bf_fields[f].names[a - bf_fields[f].lo],
+                         bf_fields[f].names[a - bf_fields[f].lo]);
+                walked += bf_check(f, text, UINT64_C(1) << a, 0), n++;
+            }
+        }
+    for (size_t i = 0; i < sizeof dow_cases / sizeof dow_cases[0]; i++)
+        walked += bf_check(BF_DOW, dow_cases[i].text, dow_cases[i].want, 0), n++;
+    print_message("%ld expressions, %ld instants walked\n", n, walked);
+}
+
+static void test_cron_oversized_steps_select_the_first_value_by_brute_force(void **state)
+{
+    char text[48];
+    long walked = 0, n = 0;
+
+    (void)state;
+    for (int f = 0; f < CRON_NFIELDS; f++) {
+        int lo = bf_fields[f].lo, top = f == BF_DOW ? 6 : bf_fields[f].hi, span = top - lo;
+        const int steps[] = { span + 1, span + 2, span + 7, 30, 45, 90, 100, 1000, CRON_STEP_MAX };
+        const int starts[] = { lo, lo + 1, (lo + top) / 2, top };
+
+        /* the largest step that keeps two values: no warning */
+        snprintf(text, sizeof text, "*/%d", span);
+        walked += bf_check(f, text, UINT64_C(1) << lo | UINT64_C(1) << top, 0), n++;
+        for (size_t s = 0; s < sizeof steps / sizeof steps[0]; s++) {
+            if (steps[s] <= span)
+                continue;       /* 30 fits minutes, 45 hours... */
+            snprintf(text, sizeof text, "*/%d", steps[s]);
+            walked += bf_check(f, text, UINT64_C(1) << lo, 1), n++;
+            for (size_t a = 0; a < sizeof starts / sizeof starts[0]; a++) {
+                int v = starts[a];
+
+                snprintf(text, sizeof text, "%d/%d", v, steps[s]);
+                walked += bf_check(f, text, UINT64_C(1) << v, 1), n++;
+                snprintf(text, sizeof text, "%d-%d/%d", v, top, steps[s]);
+                walked += bf_check(f, text, UINT64_C(1) << v, 1), n++;
+            }
+            /* a list: the step's value and the rest; one warning a field */
+            snprintf(text, sizeof text, "*/%d,%d,%d/%d", steps[s], top, lo + 1, steps[s]);
+            walked += bf_check(f, text, UINT64_C(1) << lo | UINT64_C(1) << top
+                                            | UINT64_C(1) << (lo + 1), 1), n++;
+        }
+    }
+    /* day-of-week's 7 and ranges that end on Sunday */
+    walked += bf_check(BF_DOW, "7/30", 1, 1), n++;
+    walked += bf_check(BF_DOW, "sat-sun/30", 1 << 6, 1), n++;
+    walked += bf_check(BF_DOW, "SUN/30", 1, 1), n++;
+    walked += bf_check(BF_DOW, "?/30", 1, 1), n++;
+    walked += bf_check(BF_DOM, "?/45", 1 << 1, 1), n++;
+    walked += bf_check(BF_MONTH, "feb/13", 1 << 2, 1), n++;
+    print_message("%ld expressions, %ld instants walked\n", n, walked);
+}
+
+static void test_cron_warns_of_each_oversized_step_in_words(void **state)
+{
+    static const struct {
+        const char *expr;
+        int n;
+        const char *first, *last;
+    } cases[] = {
+        { "0 0 * * */30", 1, "step 30 exceeds day-of-week's range 0-6: selects Sunday only", NULL },
+        { "0 0 */45 * *", 1,
+          "step 45 exceeds day-of-month's range 1-31: selects day-of-month 1 only", NULL },
+        { "0 */30 * * *", 1, "step 30 exceeds hour's range 0-23: selects hour 0 only", NULL },
+        { "5/90 0 * * *", 1, "step 90 exceeds minute's range 0-59: selects minute 5 only", NULL },
+        { "0 0 1 mar/13 *", 1, "step 13 exceeds month's range 1-12: selects March only", NULL },
+        { "*/90 0 0 1 * *", 1, "step 90 exceeds second's range 0-59: selects second 0 only", NULL },
+        { "0 0 * * fri-sun/9", 1, "step 9 exceeds day-of-week's range 0-6: selects Friday only",
+          NULL },
+        { "0 0 * * 7/7", 1, "step 7 exceeds day-of-week's range 0-6: selects Sunday only", NULL },
+        /* one warning a field, the first step; fields in order, seconds first */
+        { "0 0 * * 1/30,2/40", 1, "step 30 exceeds day-of-week's range 0-6: selects Monday only",
+          NULL },
+        { "*/61 */90 */25 */32 */13 */8", 6,
+          "step 61 exceeds second's range 0-59: selects second 0 only",
+          "step 8 exceeds day-of-week's range 0-6: selects Sunday only" },
+        { "0 0 * * *", 0, NULL, NULL },
+        { "*/59 */23 */30 */11 */6", 0, NULL, NULL },
+        { "0 0 1-5/10 * *", 0, NULL, NULL },     /* beyond its item, not its field */
+        { "@every 90m", 0, NULL, NULL },
+        { "@weekly", 0, NULL, NULL },
+    };
+    char warn[CRON_NFIELDS][CRON_WARNING_MAX];
+    struct cron c;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int n;
+
+        assert_int_equal(cron_parse(cases[i].expr, &c, NULL), 0);
+        n = cron_warnings(&c, warn, CRON_NFIELDS);
+        if (n != cases[i].n)
+            fail_msg("'%s': %d warnings, expected %d", cases[i].expr, n, cases[i].n);
+        if (n > 0)
+            assert_string_equal(warn[0], cases[i].first);
+        if (cases[i].last)
+            assert_string_equal(warn[n - 1], cases[i].last);
+    }
+    /* MAX bounds what is written */
+    assert_int_equal(cron_parse("*/90 */30 */45 * *", &c, NULL), 0);
+    memset(warn, 'x', sizeof warn);
+    assert_int_equal(cron_warnings(&c, warn, 2), 2);
+    assert_string_equal(warn[1], "step 30 exceeds hour's range 0-23: selects hour 0 only");
+    assert_int_equal(warn[2][0], 'x');
+    assert_int_equal(cron_warnings(&c, warn, 0), 0);
+}
+
 static void test_cron_compiled_expression_is_small(void **state)
 {
     (void)state;
-    assert_true(sizeof(struct cron) <= 64);
+    assert_true(sizeof(struct cron) <= 72);
 }
 
 int main(void)
@@ -633,6 +862,9 @@ int main(void)
         cmocka_unit_test(test_cron_finds_nothing_past_the_last_year),
         cmocka_unit_test(test_cron_matches_wall),
         cmocka_unit_test(test_cron_compiled_expression_is_small),
+        cmocka_unit_test(test_cron_single_value_ranges_match_brute_force),
+        cmocka_unit_test(test_cron_oversized_steps_select_the_first_value_by_brute_force),
+        cmocka_unit_test(test_cron_warns_of_each_oversized_step_in_words),
     };
 
     return cmocka_run_group_tests_name("cron", tests, NULL, NULL);
