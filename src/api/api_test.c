@@ -53,7 +53,7 @@ static void test_api_creates_shows_and_lists_jobs(void **state)
         reply_free(&r);
     }
     assert_int_equal(fx->fake.puts, 3);
-    assert_int_equal(fx->fake.checks, 3);
+    assert_int_equal(fx->fake.saves, 3);
 
     http(fx, "GET", "/api/v1/jobs/default/alpha", NULL, NULL, &r);
     assert_int_equal(r.status, 200);
@@ -188,7 +188,8 @@ static void test_api_replaces_patches_and_deletes_a_job(void **state)
     reply_free(&r);
 
     http(fx, "POST", "/api/v1/jobs",
-         "{\"name\": \"cycle\", \"schedule\": {\"manual\": true}, \"shell\": \"x\"}", NULL, &r);
+         "{\"name\": \"cycle\", \"schedule\": {\"after\": [\"cycle\"]}, \"shell\": \"x\"}", NULL,
+         &r);
     assert_problem(&r, 400, "invalid", "schedule.after");
     reply_free(&r);
 
