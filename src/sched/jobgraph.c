@@ -185,6 +185,11 @@ bool jobgraph_has(const struct jobgraph *g, const char *id)
     return k != NONE && g->nodes[k].live;
 }
 
+bool jobgraph_known(const struct jobgraph *g, const char *id)
+{
+    return find(g, id) != NONE;
+}
+
 size_t jobgraph_size(const struct jobgraph *g)
 {
     return g->n_live;

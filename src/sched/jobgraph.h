@@ -33,6 +33,8 @@ int jobgraph_set(struct jobgraph *g, const char *id, const char *const *after, s
  * that wait for it then wait for a job that does not exist. */
 void jobgraph_remove(struct jobgraph *g, const char *id);
 bool jobgraph_has(const struct jobgraph *g, const char *id);
+/* Whether ID was ever set, removed since or not. */
+bool jobgraph_known(const struct jobgraph *g, const char *id);
 /* How many jobs the graph has. */
 size_t jobgraph_size(const struct jobgraph *g);
 

@@ -1,12 +1,12 @@
 /* jobsave.c: saving a batch of job versions (jobsave.h).
  *
- * Costs: the check reads each changed job's stored version once and the
- * store's jobs once (one scan of their plans) for the cycle check, which
- * is linear in jobs and edges; the write is one transaction; the engine
- * gets the batch in one call on its loop. A batch of one pays the scan
- * too: that is what makes a cycle of any length through any job visible
- * to a single save. With JOBSAVE_EACH a change that closes a cycle is
- * left out and the check runs again without it, once per such change. */
+ * Costs: the check reads each changed job's stored version once, and for
+ * the cycle check the stored jobs its `after` lists reach, each once
+ * (none for jobs that wait for nothing); the check itself is linear in
+ * those jobs and their edges, whatever the length of a cycle. The write
+ * is one transaction; the engine gets the batch in one call on its loop.
+ * With JOBSAVE_EACH a change that closes a cycle is left out and the
+ * check runs again without it, once per such change. */
 #include "sched/jobsave.h"
 
 #include <stdio.h>
@@ -241,86 +241,100 @@ static int check_item(struct jobsave *b, struct jobsave_item *it, struct err *er
 
 /* ---- dependencies ---- */
 
-/* Splits the store plan's "a b c" list of upstreams into the graph. */
-static int graph_set_list(struct jobgraph *g, const char *id, const char *list, struct err *err)
-{
-    char *copy = strdup(list ? list : ""), *p, *save = NULL;
-    size_t n = 1, i = 0;
-    const char **after;
-    int rc;
-
-    for (p = copy; p && *p; p++)
-        n += *p == ' ';
-    after = calloc(n, sizeof *after);
-    if (!copy || !after) {
-        free(copy);
-        free(after);
-        return err_set(err, CHIME_ENOMEM, "", "out of memory");
-    }
-    for (p = strtok_r(copy, " ", &save); p && i < n; p = strtok_r(NULL, " ", &save))
-        after[i++] = p;
-    rc = jobgraph_set(g, id, after, i, err);
-    free(after);
-    free(copy);
-    return rc;
-}
-
-struct scan {
-    struct jobgraph *g;
-    struct err *err;
+/* The ids still to read from the store (owned). */
+struct todo {
+    char **ids;
+    size_t n, cap;
 };
 
-/* A live job of the store: its upstreams into the graph. */
-static int on_stored(void *ctx, const struct store_job_entry *e)
+static int todo_push(struct todo *t, char *const *ids, size_t n, struct err *err)
 {
-    struct scan *sc = ctx;
-    char id[JOBSAVE_ID_LEN];
-    struct job *j = NULL;
-    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (t->n == t->cap) {
+            size_t cap = t->cap ? 2 * t->cap : 64;
+            char **more = realloc(t->ids, cap * sizeof *more);
 
-    snprintf(id, sizeof id, "%s/%s", e->ns, e->name);
-    if (e->plan)
-        return graph_set_list(sc->g, id,
-                              e->plan->kind && !strcmp(e->plan->kind, "after") ? e->plan->after
-                                                                               : NULL,
-                              sc->err);
-    /* a job whose plan is not written yet: its document says */
-    if (e->doc && job_parse(e->doc, e->doc_len, e->ns, &j, NULL) == 0 && j->sched.kind == JOB_AFTER)
-        rc = jobgraph_set(sc->g, id, (const char *const *)j->sched.after, j->sched.n_after,
-                          sc->err);
-    else
-        rc = jobgraph_set(sc->g, id, NULL, 0, sc->err);
+            if (!more)
+                return err_set(err, CHIME_ENOMEM, "", "out of memory checking dependencies");
+            t->ids = more;
+            t->cap = cap;
+        }
+        if (!(t->ids[t->n] = strdup(ids[i])))
+            return err_set(err, CHIME_ENOMEM, "", "out of memory checking dependencies");
+        t->n++;
+    }
+    return 0;
+}
+
+/* Job ID as stored into the graph, its upstreams into T. One the store
+ * does not have is known, and not a job. */
+static int graph_add_stored(struct jobsave *b, const char *id, struct todo *t, struct err *err)
+{
+    char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1];
+    struct store_job sj = {0};
+    struct job *j = NULL;
+    int rc = -CHIME_ENOTFOUND;
+
+    if (job_id_parse(id, NULL, ns, name, NULL) == 0)
+        rc = store_job_get(b->opt.store, ns, name, &sj, err);
+    if (rc == -CHIME_ENOTFOUND) {
+        rc = jobgraph_set(b->g, id, NULL, 0, err);
+        jobgraph_remove(b->g, id);
+        return rc;
+    }
+    if (rc < 0)
+        return rc;
+    /* a stored document that no longer parses waits for nothing */
+    if (job_parse(sj.doc, sj.doc_len, ns, &j, NULL) == 0 && j->sched.kind == JOB_AFTER) {
+        rc = jobgraph_set(b->g, id, (const char *const *)j->sched.after, j->sched.n_after, err);
+        if (rc == 0)
+            rc = todo_push(t, j->sched.after, j->sched.n_after, err);
+    } else {
+        rc = jobgraph_set(b->g, id, NULL, 0, err);
+    }
     job_free(j);
+    store_job_release(&sj);
     return rc;
 }
 
-/* The jobs as they will be: the store's, the batch's laid over them,
- * its removals gone (changes that failed leave the job as stored). */
+/* The jobs as they will be, as far as the batch reaches: the batch's laid
+ * over the store's, its removals gone (changes that failed leave the job
+ * as stored). Only the jobs reachable from the batch's upstreams are read
+ * from the store, each once: a cycle the batch closes runs through them,
+ * and a batch of jobs that wait for nothing reads none. */
 static int graph_build(struct jobsave *b, struct err *err)
 {
-    struct scan sc = {NULL, err};
+    struct todo t = {0};
     int rc;
 
     jobgraph_free(b->g);
     b->g = NULL;
-    if ((rc = jobgraph_new(&sc.g, err)) < 0)
+    if ((rc = jobgraph_new(&b->g, err)) < 0)
         return rc;
-    b->g = sc.g;
-    rc = store_job_scan(b->opt.store, on_stored, &sc, err);
     for (size_t i = 0; rc == 0 && i < b->n; i++) {
         const struct jobsave_item *it = &b->items[i];
         const struct job *j = it->job;
+        bool after = j && j->sched.kind == JOB_AFTER;
 
         if (it->failed)
             continue;
-        if (it->act == JOBSAVE_REMOVE)
+        if (it->act == JOBSAVE_REMOVE) {
+            rc = jobgraph_set(b->g, it->id, NULL, 0, err);
             jobgraph_remove(b->g, it->id);
-        else
-            rc = jobgraph_set(b->g, it->id,
-                              j->sched.kind == JOB_AFTER ? (const char *const *)j->sched.after
-                                                         : NULL,
-                              j->sched.kind == JOB_AFTER ? j->sched.n_after : 0, err);
+            continue;
+        }
+        rc = jobgraph_set(b->g, it->id, after ? (const char *const *)j->sched.after : NULL,
+                          after ? j->sched.n_after : 0, err);
+        if (rc == 0 && after)
+            rc = todo_push(&t, j->sched.after, j->sched.n_after, err);
     }
+    /* then what they wait for, as far as it goes */
+    for (size_t i = 0; rc == 0 && i < t.n; i++)
+        if (!jobgraph_known(b->g, t.ids[i]))
+            rc = graph_add_stored(b, t.ids[i], &t, err);
+    for (size_t i = 0; i < t.n; i++)
+        free(t.ids[i]);
+    free(t.ids);
     return rc;
 }
 
