@@ -5,21 +5,22 @@
  * sees, taken under the API's job write lock so that no API change lands
  * halfway through it.
  *
- * An import is all or nothing. Everything is checked before anything is
+ * An import is all or nothing, and one save of job versions (jobsave.h),
+ * the same path a PUT takes: everything is checked before anything is
  * written: the file whole (exportdoc_parse: every document, no name
- * twice, sizes), that the token may change every namespace in it, and
- * the dependencies of the jobs as they would be after the import (the
+ * twice, sizes), then every job as a PUT checks it (the token's
+ * namespaces, its `after` upstreams, its channels, its secrets) and the
+ * dependencies of the jobs as they would be after the import (the
  * store's jobs, with the file's laid over them and the pruned ones gone:
- * jobgraph.h finds a cycle of any length, inside the file or through jobs
- * already there). The plan says, per job, create, change (with the fields
- * that change), unchanged, or remove (--prune: jobs of the namespaces in
- * scope that the file does not have). Then every write, with an audit
- * entry for each job, is one store transaction (store_exec_atomic): a
- * failure anywhere, such as a job changed by somebody else since the plan
- * was made (the writes carry the versions the plan saw), leaves the store
- * as it was. Only after the commit is the engine told, removals first and
- * then the jobs in dependency order (upstreams before the jobs that wait
- * for them), so that the engine never holds a cycle on the way.
+ * a cycle of any length, inside the file or through jobs already there).
+ * The plan says, per job, create, change (with the fields that change),
+ * unchanged, or remove (--prune: jobs of the namespaces in scope that
+ * the file does not have). Then every write, with an audit entry for
+ * each job, is one store transaction: a failure anywhere, such as a job
+ * changed by somebody else since the plan was made (the writes carry the
+ * versions the plan saw), leaves the store as it was. Only after the
+ * commit is the engine told, in one call: removals first, then the jobs
+ * in dependency order (upstreams before the jobs that wait for them).
  *
  * "paused" is part of what is imported: a job whose document is the same
  * but for "paused" is a change of its state only, which makes no version

@@ -427,9 +427,20 @@ static int check_twice(struct jobsave *b, struct err *err)
     return 0;
 }
 
+/* All or nothing: the first failed change fails the batch (0 when none
+ * has, or with JOBSAVE_EACH). */
+static int first_failure(const struct jobsave *b, struct err *err)
+{
+    for (size_t i = 0; !(b->opt.flags & JOBSAVE_EACH) && i < b->n; i++)
+        if (b->items[i].failed) {
+            *err = b->items[i].err;
+            return -err->code;
+        }
+    return 0;
+}
+
 int jobsave_check(struct jobsave *b, struct err *err)
 {
-    const struct err *first = NULL;
     int rc;
 
     for (size_t i = 0; i < b->n; i++) {
@@ -443,27 +454,13 @@ int jobsave_check(struct jobsave *b, struct err *err)
             fail(&b->items[i], &e);
         }
     }
-    if ((rc = check_twice(b, err)) < 0)
+    /* a batch that failed already is not checked further */
+    if ((rc = check_twice(b, err)) < 0 || (rc = first_failure(b, err)) < 0)
         return rc;
-    for (size_t i = 0; !first && i < b->n; i++)
-        if (b->items[i].failed)
-            first = &b->items[i].err;
-    /* all or nothing: a batch that failed already is not checked further */
-    if (first && !(b->opt.flags & JOBSAVE_EACH)) {
-        *err = *first;
-        return -first->code;
-    }
     rc = check_cycles(b, err);
     if (rc < 0 && rc != -CHIME_EINVAL)
         return rc;
-    for (size_t i = 0; !first && i < b->n; i++)
-        if (b->items[i].failed)
-            first = &b->items[i].err;
-    if (first && !(b->opt.flags & JOBSAVE_EACH)) {
-        *err = *first;
-        return -first->code;
-    }
-    return 0;
+    return first_failure(b, err);
 }
 
 bool jobsave_has(const struct jobsave *b, const char *id)
