@@ -6,7 +6,8 @@
  * api_engine, which the daemon implements by handing the call to its loop
  * thread and waiting for the answer; store writes of job documents are
  * made by the API thread itself (store_exec, synchronously) under the
- * daemon's job lock, then applied to the engine.
+ * API's write lock, then applied to the engine; every save of a job
+ * version goes through jobsave.h.
  *
  * Every route is a row of one table (routes.c); dispatch and the OpenAPI
  * document at /api/v1/openapi.json both read it. Errors are
@@ -25,6 +26,7 @@ struct health_view;
 struct metrics;
 struct notify;
 struct job;
+struct jobsave;
 struct secret_key;
 struct store;
 struct tz;
@@ -33,10 +35,11 @@ struct tz;
  * thread; the daemon runs it on its loop and returns when it is done. */
 struct api_engine {
     void *ctx;
-    /* Would J close a dependency cycle (or fail otherwise)? Borrows J. */
-    int (*job_check)(void *ctx, const struct job *j, struct err *err);
-    /* J (taken, also on failure) was saved as VERSION: schedule it. */
-    int (*job_put)(void *ctx, struct job *j, int64_t version, struct err *err);
+    /* Batch B (jobsave.h), checked and written, is the engine's now: it
+     * runs jobsave_apply() on its loop. Returns how many changes the
+     * engine refused (each item says why), or a negative code when the
+     * call never reached the engine. */
+    int (*jobs_apply)(void *ctx, struct jobsave *b, struct err *err);
     int (*job_remove)(void *ctx, const char *id, struct err *err);
     int (*job_pause)(void *ctx, const char *id, bool paused, struct err *err);
     /* A manual run of ID now; EXTRA_ENV is a JSON object text or NULL.

@@ -27,6 +27,7 @@ struct MHD_Daemon;
 struct MHD_Response;
 struct store_audit;
 struct store_job;
+struct jobsave;
 struct store_op;
 struct store_run;
 struct ratelimit;
@@ -260,6 +261,12 @@ int api_backup(struct api_call *c);
 int api_job_path(const struct api_call *c, char *ns, char *name, char *id, struct err *err);
 int api_job_if_match(const struct api_call *c, int64_t *ret, struct err *err);
 int api_job_save(struct api_call *c, struct job *j, int64_t expect);
+/* A new batch of saves by C (jobsave.h): its namespaces, its name as the
+ * author, and AUDIT (filled here, with TARGET's TARGET_LEN bytes; both
+ * must outlive the batch) as every change's audit entry, STATUS_CREATED
+ * that of a job created. */
+int api_save_new(struct api_call *c, unsigned status_created, struct store_audit *audit,
+                 char *target, size_t target_len, struct jobsave **ret);
 int api_job_reply(struct api_call *c, unsigned status, const char *ns, const char *name);
 int api_preview(struct api_call *c);
 int api_runs_list(struct api_call *c);
@@ -284,21 +291,15 @@ int api_auth_route(struct api_call *c);
 int api_auth_require(struct api_call *c, enum api_access need);
 /* Whether C's token sees namespace NS. */
 bool api_auth_sees(const struct api_call *c, const char *ns);
-/* A token names upstream jobs ("after") only in namespaces it sees:
- * whether a job elsewhere exists, and when it runs, is not its business,
- * and the answer is the same whether it exists or not. Else ERR names
- * PREFIX "schedule.after[i]". */
-int api_job_after_visible(const struct api_call *c, const struct job *j, const char *prefix,
-                          struct err *err);
-/* A dependency cycle in ERR that passes through a job outside the token's
- * namespaces is reported without its path, which would name that job. */
-void api_cycle_scrub(const struct api_call *c, struct err *err);
 /* 404 (as for a job that does not exist) when C's token does not see NS. */
 int api_auth_job(struct api_call *c, const char *ns, const char *name);
 /* The name a change by C is recorded under (author, triggered_by). */
 const char *api_auth_who(const struct api_call *c);
 /* Sets the job the audit entry of C names. */
 void api_audit_job(struct api_call *c, const char *ns, const char *name);
+/* C's audit entry with STATUS into E; its target is written to TARGET. */
+void api_audit_entry(struct api_call *c, struct store_audit *e, unsigned status, char *target,
+                     size_t target_len);
 /* Runs CHANGE and C's audit entry (with STATUS) in one transaction; the
  * entry is written only when CHANGE succeeds. Returns CHANGE's result,
  * with c->err filled when it failed. */

@@ -53,7 +53,7 @@ static void test_api_creates_shows_and_lists_jobs(void **state)
         reply_free(&r);
     }
     assert_int_equal(fx->fake.puts, 3);
-    assert_int_equal(fx->fake.checks, 3);
+    assert_int_equal(fx->fake.saves, 3);
 
     http(fx, "GET", "/api/v1/jobs/default/alpha", NULL, NULL, &r);
     assert_int_equal(r.status, 200);
@@ -188,7 +188,13 @@ static void test_api_replaces_patches_and_deletes_a_job(void **state)
     reply_free(&r);
 
     http(fx, "POST", "/api/v1/jobs",
-         "{\"name\": \"cycle\", \"schedule\": {\"manual\": true}, \"shell\": \"x\"}", NULL, &r);
+         "{\"name\": \"up\", \"schedule\": {\"after\": [\"cycle\"]}, \"shell\": \"x\"}", NULL,
+         &r);
+    assert_int_equal(r.status, 201);
+    reply_free(&r);
+    http(fx, "POST", "/api/v1/jobs",
+         "{\"name\": \"cycle\", \"schedule\": {\"after\": [\"up\"]}, \"shell\": \"x\"}", NULL,
+         &r);
     assert_problem(&r, 400, "invalid", "schedule.after");
     reply_free(&r);
 
@@ -711,8 +717,8 @@ static void test_api_listen_addresses(void **state)
     (void)state;
     ao.data_dir = "/nonexistent";
     ao.store = (struct store *)&ao; /* never read: the address fails first */
-    ao.engine = (struct api_engine){NULL,           fake_job_check, fake_job_put, fake_job_remove,
-                                    fake_job_pause, fake_trigger,   fake_cancel,  fake_job_next};
+    ao.engine = (struct api_engine){NULL,         fake_jobs_apply, fake_job_remove, fake_job_pause,
+                                    fake_trigger, fake_cancel,     fake_job_next};
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ao.listen = bad[i];
         err = (struct err){0};

@@ -317,8 +317,8 @@ static void call_target(const struct api_call *c, char *buf, size_t len)
         buf[len - 1] = '\0';
 }
 
-static void audit_fill(struct api_call *c, struct store_audit *e, unsigned status, char *target,
-                       size_t target_len)
+void api_audit_entry(struct api_call *c, struct store_audit *e, unsigned status, char *target,
+                     size_t target_len)
 {
     call_target(c, target, target_len);
     store_audit_init(e);
@@ -348,7 +348,7 @@ int api_audit_exec(struct api_call *c, struct store_op *change, unsigned status)
     char target[API_PATH_MAX];
     int rc;
 
-    audit_fill(c, &audit.audit_insert.entry, status, target, sizeof target);
+    api_audit_entry(c, &audit.audit_insert.entry, status, target, sizeof target);
     audit.audit_insert.after = change;
     rc = store_exec_all(c->api->opt.store, ops, 2);
     if (rc == 0 && change->rc >= 0) {
@@ -373,7 +373,7 @@ void api_audit_request(struct api_call *c)
     if (!c->route || !c->authed || c->audit.done || c->route->no_audit
         || !strcmp(c->method, "GET") || !strcmp(c->method, "HEAD"))
         return;
-    audit_fill(c, &e, c->status ? c->status : 500, target, sizeof target);
+    api_audit_entry(c, &e, c->status ? c->status : 500, target, sizeof target);
     if (store_audit_insert(c->api->opt.store, &e, NULL, &err) < 0)
         log_error("audit: cannot record %s %s by %s: %s", c->method, target, c->token, err.msg);
     c->audit.done = true;

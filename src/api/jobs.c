@@ -1,8 +1,8 @@
 /* jobs.c: the handlers of /api/v1/jobs and /api/v1/preview.
  *
- * A job write is: validate the whole document (job_from_json), ask the
- * engine whether it fits (job_check: dependency cycles), write the store
- * (a new version), then hand the job to the engine (job_put), all under
+ * A job write is: validate the whole document (job_from_json), then save
+ * it through jobsave.h as every save of a job version is (checks, cycle
+ * check, the store with its audit entry, the engine), all under
  * api->write_lock so the engine learns of versions in the order the store
  * wrote them. The store keeps the canonical document (job_to_json), so a
  * GET shows every effective value and a PATCH applies to what a GET shows.
@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "sched/job.h"
+#include "sched/jobsave.h"
 #include "sched/jobsecret.h"
 #include "sched/sched.h"
 #include "store/store.h"
@@ -213,118 +214,80 @@ static int doc_at_path(json_t *doc, const char *ns, const char *name, struct err
     return 0;
 }
 
-/* Whether C's token sees the namespace of ID ("ns/name", read up to its
- * first '/': the rest of a longer text is not looked at). */
-static bool id_seen(const struct api_call *c, const char *id)
+static bool call_sees(void *ctx, const char *ns)
 {
-    const char *slash = strchr(id, '/');
-    char ns[JOB_NAME_MAX + 1];
-
-    snprintf(ns, sizeof ns, "%.*s", slash ? (int)(slash - id) : 0, id);
-    return api_auth_sees(c, ns);
+    return api_auth_sees(ctx, ns);
 }
 
-int api_job_after_visible(const struct api_call *c, const struct job *j, const char *prefix,
-                          struct err *err)
+int api_save_new(struct api_call *c, unsigned status_created, struct store_audit *audit,
+                 char *target, size_t target_len, struct jobsave **ret)
 {
-    char sub[96];
+    const struct api_options *o = &c->api->opt;
+    struct jobsave_options so = {
+        .store = o->store,
+        .notify = o->notify,
+        .secret_key = o->secret_key,
+        .author = api_auth_who(c),
+        .sees = call_sees,
+        .ctx = c,
+        .audit = audit,
+        .status = 200,
+        .status_created = status_created,
+        .now_us = api_now_us(),
+    };
 
-    for (size_t i = 0; j->sched.kind == JOB_AFTER && i < j->sched.n_after; i++) {
-        if (!id_seen(c, j->sched.after[i])) {
-            snprintf(sub, sizeof sub, "%sschedule.after[%zu]", prefix, i);
-            return err_set(err, CHIME_EINVAL, sub, "'%s' is in a namespace this token cannot see",
-                           j->sched.after[i]);
-        }
-    }
-    return 0;
+    api_audit_entry(c, audit, 200, target, target_len);
+    return jobsave_new(&so, ret, &c->err);
 }
 
-void api_cycle_scrub(const struct api_call *c, struct err *err)
-{
-    static const char head[] = "dependency cycle: ", arrow[] = " -> ";
-
-    if (!c->token_ns || strncmp(err->msg, head, sizeof head - 1) != 0)
-        return;
-    /* jobgraph_check()'s path: "ns/a -> ns/b -> ns/a" */
-    for (const char *p = err->msg + sizeof head - 1; p; p = strstr(p, arrow)) {
-        p += *p == ' ' ? sizeof arrow - 1 : 0;      /* past the arrow found */
-        if (!id_seen(c, p)) {
-            snprintf(err->msg, sizeof err->msg,
-                     "dependency cycle through a job outside this token's namespaces");
-            return;
-        }
-    }
-}
-
-/* Saves J (taken) as its job's next version: engine check, store, engine.
- * EXPECT as store_job_put's; *RET_CREATED (may be NULL) says whether the
- * job was new. */
+/* Saves J (taken) as its job's next version (jobsave.h), under the write
+ * lock so that the engine learns of versions in the order the store wrote
+ * them. EXPECT as jobsave_put()'s; *RET_CREATED (may be NULL) says
+ * whether the job was new. */
 static int job_save(struct api_call *c, struct job *j, int64_t expect, bool *ret_created)
 {
     struct api *a = c->api;
     const struct api_engine *e = &a->opt.engine;
-    struct store_job old = {0};
-    struct store_op put = {.kind = STORE_OP_JOB_PUT};
-    json_t *canon;
-    char *text = NULL;
-    int64_t version = 0;
-    bool created = false;
+    struct store_audit audit;
+    char target[API_PATH_MAX];
+    struct jobsave *b = NULL;
+    struct jobsave_item *it;
     int rc;
 
-    if ((rc = api_job_after_visible(c, j, "", &c->err)) < 0 || !(canon = job_to_json(j))) {
-        job_free(j);
-        return rc < 0 ? rc : err_set(&c->err, CHIME_ENOMEM, "", "out of memory writing the job");
-    }
-    pthread_mutex_lock(&a->write_lock);
-    /* the version before, for the audit log (and whether it is new) */
-    rc = store_job_get(a->opt.store, j->ns, j->name, &old, &c->err);
-    if (rc < 0 && rc != -CHIME_ENOTFOUND)
-        goto done;
-    created = rc == -CHIME_ENOTFOUND;
-    c->audit.before = created ? 0 : old.version;
     api_audit_job(c, j->ns, j->name);
-    /* secrets are stored sealed, against the version they replace: an
-     * unchanged or redacted one keeps its box (jobsecret.h) */
-    rc = job_doc_seal_text(canon, created ? NULL : old.doc, created ? 0 : old.doc_len,
-                           a->opt.secret_key, &c->err);
-    store_job_release(&old);
-    if (rc < 0)
-        goto done;
-    text = json_dumps(canon, JSON_COMPACT);
-    if (!text) {
-        rc = err_set(&c->err, CHIME_ENOMEM, "", "out of memory writing the job");
-        goto done;
-    }
-    rc = e->job_check(e->ctx, j, &c->err);
+    pthread_mutex_lock(&a->write_lock);
+    rc = api_save_new(c, ret_created || expect == STORE_NEW ? 201 : 200, &audit, target,
+                      sizeof target, &b);
     if (rc < 0) {
-        api_cycle_scrub(c, &c->err);
+        job_free(j);
         goto done;
     }
-    put.job_put.ns = j->ns;
-    put.job_put.name = j->name;
-    put.job_put.doc = text;
-    put.job_put.author = api_auth_who(c);
-    put.job_put.expect_version = expect;
-    put.job_put.paused = j->paused;
-    put.job_put.now_us = api_now_us();
-    /* the change and its audit entry in one transaction */
-    rc = api_audit_exec(c, &put, created && (ret_created || expect == STORE_NEW) ? 201 : 200);
+    rc = jobsave_put(b, j, expect, false, NULL, &c->err);
     if (rc < 0)
         goto done;
-    version = put.ret_version;
+    it = jobsave_item(b, 0);
+    rc = jobsave_check(b, &c->err);
+    c->audit.before = it->cur_version; /* for the audit log (0: new) */
+    if (rc == 0)
+        rc = jobsave_write(b, &c->err);
+    if (rc < 0)
+        goto done;
+    /* an unchanged job writes nothing: its entry goes with the answer */
+    c->audit.after = it->act == JOBSAVE_UNCHANGED ? it->cur_version : it->version;
+    c->audit.done = it->act != JOBSAVE_UNCHANGED;
     /* Saved: from here a failure leaves the store ahead of the engine,
      * which reads the store again when the daemon starts. */
-    rc = e->job_put(e->ctx, j, version, &c->err);
-    j = NULL;
+    if (it->act != JOBSAVE_UNCHANGED && (rc = e->jobs_apply(e->ctx, b, &c->err)) > 0) {
+        c->err = it->err;
+        rc = -it->err.code;
+    }
     if (rc < 0)
         goto done;
     if (ret_created)
-        *ret_created = created;
+        *ret_created = it->act == JOBSAVE_CREATE;
 done:
     pthread_mutex_unlock(&a->write_lock);
-    job_free(j);
-    json_decref(canon);
-    free(text);
+    jobsave_free(b);
     return rc < 0 ? rc : 0;
 }
 
@@ -414,6 +377,8 @@ int api_job_create(struct api_call *c)
     if (rc < 0)
         return rc;
     api_reply_header(c, "Location", "/api/v1/jobs/%s/%s", ns, name);
+    /* the reply of a save is the job's view (what a save has to tell
+     * beside it, such as warnings, goes into that view here) */
     return reply_job(c, 201, ns, name);
 }
 

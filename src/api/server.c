@@ -595,7 +595,7 @@ int api_start(const struct api_options *opt, char *bound, size_t bound_len, stru
         return err_set(err, CHIME_EINVAL, "",
                        "the API needs a store, a data directory and "
                        "an address");
-    if (!e->job_check || !e->job_put || !e->job_remove || !e->job_pause || !e->trigger || !e->cancel
+    if (!e->jobs_apply || !e->job_remove || !e->job_pause || !e->trigger || !e->cancel
         || !e->job_next)
         return err_set(err, CHIME_EINVAL, "engine", "every engine call must be set");
     rc = listen_parse(opt->listen, &ss, host, sizeof host, &port, err);

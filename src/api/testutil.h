@@ -24,6 +24,7 @@
 #include "api/api_int.h"
 #include "api/token.h"
 #include "sched/job.h"
+#include "sched/jobsave.h"
 #include "store/store.h"
 #include "store/testutil.h"
 #include "util/err.h"
@@ -36,35 +37,38 @@
 struct fake {
     pthread_mutex_t mu;
     struct store *store;
-    int checks, puts, removes, pauses, triggers, cancels;
+    int saves, puts, removes, pauses, triggers, cancels;
     bool paused;
     int64_t last_version, cancelled;
     char env[256];
     char who[64];
 };
 
-static inline int fake_job_check(void *ctx, const struct job *j, struct err *err)
-{
-    struct fake *f = ctx;
-
-    pthread_mutex_lock(&f->mu);
-    f->checks++;
-    pthread_mutex_unlock(&f->mu);
-    if (!strcmp(j->name, "cycle"))
-        return err_set(err, CHIME_EINVAL, "schedule.after", "'cycle' would close a cycle");
-    return 0;
-}
-
-static inline int fake_job_put(void *ctx, struct job *j, int64_t version, struct err *err)
+/* As the daemon does (jobsave_apply), counting instead of scheduling: the
+ * batch keeps its jobs. */
+static inline int fake_jobs_apply(void *ctx, struct jobsave *b, struct err *err)
 {
     struct fake *f = ctx;
 
     (void)err;
     pthread_mutex_lock(&f->mu);
-    f->puts++;
-    f->last_version = version;
+    f->saves++;
+    for (size_t i = 0; i < jobsave_count(b); i++) {
+        const struct jobsave_item *it = jobsave_item(b, i);
+
+        if (it->failed)
+            continue;
+        if (it->act == JOBSAVE_CREATE || it->act == JOBSAVE_CHANGE) {
+            f->puts++;
+            f->last_version = it->version;
+        } else if (it->act == JOBSAVE_STATE) {
+            f->pauses++;
+            f->paused = it->job->paused;
+        } else if (it->act == JOBSAVE_REMOVE) {
+            f->removes++;
+        }
+    }
     pthread_mutex_unlock(&f->mu);
-    job_free(j);
     return 0;
 }
 
@@ -199,8 +203,8 @@ static inline void fx_start(struct fx *fx, unsigned threads, unsigned idle_s)
     ao.listen = "127.0.0.1:0";
     ao.data_dir = fx->t.dir;
     ao.store = fx->store;
-    ao.engine = (struct api_engine){&fx->fake,      fake_job_check, fake_job_put, fake_job_remove,
-                                    fake_job_pause, fake_trigger,   fake_cancel,  fake_job_next};
+    ao.engine = (struct api_engine){&fx->fake,   fake_jobs_apply, fake_job_remove, fake_job_pause,
+                                    fake_trigger, fake_cancel,     fake_job_next};
     ao.threads = threads;
     ao.idle_timeout_s = idle_s;
     if (api_start(&ao, fx->bound, sizeof fx->bound, &fx->api, &err) < 0)

@@ -5,21 +5,22 @@
  * sees, taken under the API's job write lock so that no API change lands
  * halfway through it.
  *
- * An import is all or nothing. Everything is checked before anything is
+ * An import is all or nothing, and one save of job versions (jobsave.h),
+ * the same path a PUT takes: everything is checked before anything is
  * written: the file whole (exportdoc_parse: every document, no name
- * twice, sizes), that the token may change every namespace in it, and
- * the dependencies of the jobs as they would be after the import (the
+ * twice, sizes), then every job as a PUT checks it (the token's
+ * namespaces, its `after` upstreams, its channels, its secrets) and the
+ * dependencies of the jobs as they would be after the import (the
  * store's jobs, with the file's laid over them and the pruned ones gone:
- * jobgraph.h finds a cycle of any length, inside the file or through jobs
- * already there). The plan says, per job, create, change (with the fields
- * that change), unchanged, or remove (--prune: jobs of the namespaces in
- * scope that the file does not have). Then every write, with an audit
- * entry for each job, is one store transaction (store_exec_atomic): a
- * failure anywhere, such as a job changed by somebody else since the plan
- * was made (the writes carry the versions the plan saw), leaves the store
- * as it was. Only after the commit is the engine told, removals first and
- * then the jobs in dependency order (upstreams before the jobs that wait
- * for them), so that the engine never holds a cycle on the way.
+ * a cycle of any length, inside the file or through jobs already there).
+ * The plan says, per job, create, change (with the fields that change),
+ * unchanged, or remove (--prune: jobs of the namespaces in scope that
+ * the file does not have). Then every write, with an audit entry for
+ * each job, is one store transaction: a failure anywhere, such as a job
+ * changed by somebody else since the plan was made (the writes carry the
+ * versions the plan saw), leaves the store as it was. Only after the
+ * commit is the engine told, in one call: removals first, then the jobs
+ * in dependency order (upstreams before the jobs that wait for them).
  *
  * "paused" is part of what is imported: a job whose document is the same
  * but for "paused" is a change of its state only, which makes no version
@@ -33,7 +34,7 @@
 
 #include "api/exportdoc.h"
 #include "sched/job.h"
-#include "sched/jobgraph.h"
+#include "sched/jobsave.h"
 #include "sched/jobsecret.h"
 #include "store/store.h"
 #include "util/jsondiff.h"
@@ -42,43 +43,20 @@
 
 #define ID_LEN EXPORTDOC_ID_LEN
 
-enum action { ACT_CREATE, ACT_CHANGE, ACT_STATE, ACT_UNCHANGED, ACT_REMOVE };
-
-static const char *const action_names[] = {
-    [ACT_CREATE] = "create",       [ACT_CHANGE] = "change", [ACT_STATE] = "change",
-    [ACT_UNCHANGED] = "unchanged", [ACT_REMOVE] = "remove",
-};
-
-/* One line of the plan. */
-struct item {
-    enum action act;
-    char id[ID_LEN];
-    char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1];
-    struct exportdoc_job *ej; /* NULL for a removal */
-    int64_t job_id;           /* the store's, for a state change */
-    int64_t version;          /* the job's now; 0: new */
-    int64_t new_version;      /* after the import */
-    bool paused;              /* a state change: paused after it */
-    json_t *changes;          /* a change: what changes (jsondiff), owned */
-    char *text;               /* create, change: the document to write, owned */
-};
-
-/* A job the store has, as the scan found it. */
+/* A job the store has, as the scan found it (--prune looks at them). */
 struct existing {
     char id[ID_LEN];
     char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1];
-    int64_t version;
 };
 
 struct import {
     struct api_call *c;
     const char *only_ns;
     struct exportdoc *d;
-    struct jobgraph *g;
+    struct jobsave *b;        /* the file's jobs, then the removals */
+    json_t **changes;         /* per change of B: what changes (jsondiff), owned */
     struct existing *have;
     size_t n_have, cap_have;
-    struct item *items;
-    size_t n_items;
     json_t *warnings;
     struct err err;
 };
@@ -257,54 +235,12 @@ done:
 
 /* ---- import: the plan ---- */
 
-/* Splits the store plan's "a b c" list of upstreams into the graph. */
-static int graph_set_list(struct jobgraph *g, const char *id, const char *list, struct err *err)
-{
-    char *copy = strdup(list ? list : ""), *p, *save = NULL;
-    size_t n = 1, i = 0;
-    const char **after;
-    int rc;
-
-    for (p = copy; p && *p; p++)
-        n += *p == ' ';
-    after = calloc(n, sizeof *after);
-    if (!copy || !after) {
-        free(copy);
-        free(after);
-        return err_set(err, CHIME_ENOMEM, "", "out of memory");
-    }
-    for (p = strtok_r(copy, " ", &save); p && i < n; p = strtok_r(NULL, " ", &save))
-        after[i++] = p;
-    rc = jobgraph_set(g, id, after, i, err);
-    free(after);
-    free(copy);
-    return rc;
-}
-
-/* Every live job of the store: its upstreams into the graph, and the job
- * into the list that --prune looks at. */
+/* Every live job of the store, into the list that --prune looks at. */
 static int on_existing(void *ctx, const struct store_job_entry *e)
 {
     struct import *im = ctx;
     struct existing *x;
-    char id[ID_LEN];
-    int rc = 0;
 
-    snprintf(id, sizeof id, "%s/%s", e->ns, e->name);
-    if (e->plan) {
-        if (e->plan->kind && !strcmp(e->plan->kind, "after"))
-            rc = graph_set_list(im->g, id, e->plan->after, &im->err);
-    } else if (e->doc) {
-        struct job *j = NULL;
-
-        /* a job whose plan is not written yet: its document says */
-        if (job_parse(e->doc, e->doc_len, e->ns, &j, NULL) == 0 && j->sched.kind == JOB_AFTER)
-            rc = jobgraph_set(im->g, id, (const char *const *)j->sched.after, j->sched.n_after,
-                              &im->err);
-        job_free(j);
-    }
-    if (rc < 0)
-        return rc;
     if (im->n_have == im->cap_have) {
         size_t cap = im->cap_have ? 2 * im->cap_have : 256;
         struct existing *more = realloc(im->have, cap * sizeof *more);
@@ -315,395 +251,222 @@ static int on_existing(void *ctx, const struct store_job_entry *e)
         im->cap_have = cap;
     }
     x = &im->have[im->n_have++];
-    snprintf(x->id, sizeof x->id, "%s", id);
+    snprintf(x->id, sizeof x->id, "%s/%s", e->ns, e->name);
     snprintf(x->ns, sizeof x->ns, "%s", e->ns);
     snprintf(x->name, sizeof x->name, "%s", e->name);
-    x->version = e->version;
     return 0;
 }
 
-/* Compares job EJ of the file with what the store has, into IT. */
-static int plan_job(struct import *im, struct exportdoc_job *ej, struct item *it)
+static int by_id(const void *a, const void *b)
 {
-    struct api_call *c = im->c;
-    struct store_job sj = {0};
-    json_t *cur = NULL, *a = NULL, *b = NULL;
-    char prefix[32];
+    return strcmp(((const struct exportdoc_job *)a)->id, ((const struct exportdoc_job *)b)->id);
+}
+
+/* The removals of --prune: jobs of the namespaces in scope that the file
+ * does not have. */
+static int add_removals(struct import *im)
+{
+    struct exportdoc_job *sorted = NULL;
     int rc;
 
-    it->ej = ej;
-    snprintf(prefix, sizeof prefix, "jobs[%zu].", ej->index);
-    if ((rc = api_job_after_visible(c, ej->job, prefix, &im->err)) < 0)
-        return rc;
-    snprintf(it->id, sizeof it->id, "%s", ej->id);
-    snprintf(it->ns, sizeof it->ns, "%s", ej->job->ns);
-    snprintf(it->name, sizeof it->name, "%s", ej->job->name);
-    rc = store_job_get(c->api->opt.store, it->ns, it->name, &sj, &im->err);
-    if (rc == -CHIME_ENOTFOUND || rc == 0) {
-        /* secrets sealed, as a PUT seals them: a redacted one (an export
-         * of this store) or an unchanged value keeps its box */
-        int src = job_doc_seal_text(ej->doc, rc == 0 ? sj.doc : NULL, rc == 0 ? sj.doc_len : 0,
-                                    c->api->opt.secret_key, &im->err);
-
-        if (src < 0) {
-            char why[sizeof im->err.msg], field[64];
-
-            snprintf(why, sizeof why, "%s", im->err.msg);
-            snprintf(field, sizeof field, "jobs[%zu].%s", ej->index, im->err.field);
-            err_set(&im->err, -src, field, "%s: %s", it->id, why);
-            if (rc == 0)
-                store_job_release(&sj);
-            return src;
-        }
-    }
-    if (rc == -CHIME_ENOTFOUND) {
-        it->act = ACT_CREATE;
-        rc = 0;
-        goto text;
-    }
+    rc = store_job_scan(im->c->api->opt.store, on_existing, im, &im->err);
     if (rc < 0)
         return rc;
-    it->version = sj.version;
-    it->job_id = sj.id;
-    cur = json_loadb(sj.doc, sj.doc_len, 0, NULL);
-    if (!json_is_object(cur)) {
-        rc = err_set(&im->err, CHIME_EIO, "", "the stored document of %s is not JSON", it->id);
-        goto done;
+    /* the file's ids, sorted, to look each job up in */
+    sorted = malloc((im->d->n_jobs ? im->d->n_jobs : 1) * sizeof *sorted);
+    if (!sorted)
+        return err_set(&im->err, CHIME_ENOMEM, "", "out of memory");
+    memcpy(sorted, im->d->jobs, im->d->n_jobs * sizeof *sorted);
+    qsort(sorted, im->d->n_jobs, sizeof *sorted, by_id);
+    for (size_t k = 0; rc == 0 && k < im->n_have; k++) {
+        const struct existing *x = &im->have[k];
+        struct exportdoc_job key;
+
+        snprintf(key.id, sizeof key.id, "%s", x->id);
+        if ((im->only_ns && strcmp(x->ns, im->only_ns) != 0) || !api_auth_sees(im->c, x->ns)
+            || bsearch(&key, sorted, im->d->n_jobs, sizeof *sorted, by_id))
+            continue;
+        rc = jobsave_remove(im->b, x->ns, x->name, NULL, &im->err);
     }
-    /* the document as a GET shows it: paused as the job is now */
-    json_object_set_new(cur, "paused", json_boolean(sj.paused));
-    a = json_deep_copy(cur);
-    b = json_deep_copy(ej->doc);
-    if (!a || !b) {
-        rc = err_set(&im->err, CHIME_ENOMEM, "", "out of memory");
-        goto done;
-    }
-    /* the plan shows secrets as a view does (a changed one by its tag) */
-    if (job_doc_redact(a) < 0 || job_doc_redact(b) < 0) {
-        rc = err_set(&im->err, CHIME_ENOMEM, "", "out of memory");
-        goto done;
-    }
-    rc = jsondiff_compute(a, b, &it->changes, &im->err);
-    if (rc < 0)
-        goto done;
-    json_object_del(a, "paused");
-    json_object_del(b, "paused");
-    if (!json_equal(a, b)) {
-        it->act = ACT_CHANGE;
-    } else if (sj.paused != ej->job->paused) {
-        it->act = ACT_STATE;
-        it->paused = ej->job->paused;
-        goto done;
-    } else {
-        it->act = ACT_UNCHANGED;
-        goto done;
-    }
-text:
-    it->text = json_dumps(ej->doc, JSON_COMPACT);
-    if (!it->text)
-        rc = err_set(&im->err, CHIME_ENOMEM, "", "out of memory");
-done:
-    json_decref(a);
-    json_decref(b);
-    json_decref(cur);
-    store_job_release(&sj);
+    free(sorted);
     return rc;
 }
 
-static bool in_file(const struct import *im, const char *id)
+/* The failed changes of the batch as the file's errors: each with its
+ * place in the file; the first also into im->err. */
+static void file_errors(struct import *im, json_t *errors)
 {
-    for (size_t i = 0; i < im->d->n_jobs; i++)
-        if (!strcmp(im->d->jobs[i].id, id))
-            return true;
-    return false;
+    for (size_t i = 0; i < jobsave_count(im->b); i++) {
+        const struct jobsave_item *it = jobsave_item(im->b, i);
+        const struct exportdoc_job *ej = it->data;
+        char field[64];
+
+        if (!it->failed)
+            continue;
+        if (ej)
+            snprintf(field, sizeof field, "jobs[%zu].%s", ej->index, it->err.field);
+        else
+            snprintf(field, sizeof field, "%s", it->err.field);
+        if (!json_array_size(errors))
+            err_set(&im->err, it->err.code, field, "%s", it->err.msg);
+        json_array_append_new(errors,
+                              json_pack("{s:o, s:s, s:s, s:s}", "index",
+                                        ej ? json_integer((json_int_t)ej->index) : json_null(),
+                                        "job", it->id, "field", field, "detail", it->err.msg));
+    }
 }
 
-/* The plan: one item per job of the file, then the removals. Errors that
- * are the file's (a cycle) go to ERRORS. */
-static int plan(struct import *im, bool prune, json_t *errors)
+/* What each change changes, as a diff shows it: the stored document as a
+ * GET shows it (paused as the job is now) against the file's, secrets
+ * redacted (a changed one by its tag). */
+static int plan_changes(struct import *im)
 {
-    struct api_call *c = im->c;
-    const char **starts = NULL;
-    char at[ID_LEN] = "";
-    size_t n_max = im->d->n_jobs + im->n_have;
-    int rc = 0;
+    size_t n = jobsave_count(im->b);
 
-    im->items = calloc(n_max ? n_max : 1, sizeof *im->items);
-    starts = calloc(im->d->n_jobs ? im->d->n_jobs : 1, sizeof *starts);
-    if (!im->items || !starts) {
-        free(starts);
+    im->changes = calloc(n ? n : 1, sizeof *im->changes);
+    if (!im->changes)
         return err_set(&im->err, CHIME_ENOMEM, "", "out of memory");
-    }
-    for (size_t i = 0; i < im->d->n_jobs; i++) {
-        struct exportdoc_job *ej = &im->d->jobs[i];
-        const struct job *j = ej->job;
+    for (size_t i = 0; i < n; i++) {
+        const struct jobsave_item *it = jobsave_item(im->b, i);
+        json_t *a, *b;
+        int rc;
 
-        rc = plan_job(im, ej, &im->items[im->n_items++]);
-        if (rc < 0)
-            goto done;
-        starts[i] = ej->id;
-        rc = jobgraph_set(im->g, ej->id,
-                          j->sched.kind == JOB_AFTER ? (const char *const *)j->sched.after : NULL,
-                          j->sched.kind == JOB_AFTER ? j->sched.n_after : 0, &im->err);
-        if (rc < 0)
-            goto done;
-    }
-    for (size_t k = 0; prune && k < im->n_have; k++) {
-        const struct existing *x = &im->have[k];
-        struct item *it;
-
-        if ((im->only_ns && strcmp(x->ns, im->only_ns) != 0) || !api_auth_sees(c, x->ns)
-            || in_file(im, x->id))
+        if (it->act != JOBSAVE_CHANGE && it->act != JOBSAVE_STATE)
             continue;
-        it = &im->items[im->n_items++];
-        it->act = ACT_REMOVE;
-        it->version = x->version;
-        snprintf(it->id, sizeof it->id, "%s", x->id);
-        snprintf(it->ns, sizeof it->ns, "%s", x->ns);
-        snprintf(it->name, sizeof it->name, "%s", x->name);
-        jobgraph_remove(im->g, x->id);
-    }
-    /* the dependencies as they would be: a cycle is the file's error */
-    {
-        struct err e = {0};
-
-        rc = jobgraph_check(im->g, starts, im->d->n_jobs, at, sizeof at, &e);
-        if (rc == -CHIME_EINVAL) {
-            api_cycle_scrub(c, &e);
-            char field[64] = "schedule.after";
-            json_t *idx = json_null();
-
-            for (size_t i = 0; i < im->d->n_jobs; i++)
-                if (!strcmp(im->d->jobs[i].id, at)) {
-                    snprintf(field, sizeof field, "jobs[%zu].schedule.after", im->d->jobs[i].index);
-                    idx = json_integer((json_int_t)im->d->jobs[i].index);
-                }
-            json_array_append_new(errors, json_pack("{s:o, s:s, s:s, s:s}", "index", idx, "job",
-                                                    at, "field", field, "detail", e.msg));
-            err_set(&im->err, CHIME_EINVAL, field, "%s", e.msg);
-            goto done;
+        a = json_loadb(it->cur_doc, it->cur_len, 0, NULL);
+        b = json_deep_copy(it->doc);
+        if (!json_is_object(a) || !b || json_object_set_new(a, "paused", json_boolean(it->cur_paused))
+            || job_doc_redact(a) < 0 || job_doc_redact(b) < 0) {
+            json_decref(a);
+            json_decref(b);
+            return err_set(&im->err, CHIME_ENOMEM, "", "out of memory");
         }
-        if (rc < 0) {
-            im->err = e;
-            goto done;
-        }
+        rc = jsondiff_compute(a, b, &im->changes[i], &im->err);
+        json_decref(a);
+        json_decref(b);
+        if (rc < 0)
+            return rc;
     }
     /* an upstream that is not a job: allowed (it may come later), but said */
     for (size_t i = 0; i < im->d->n_jobs; i++) {
-        const struct job *j = im->d->jobs[i].job;
+        const struct jobsave_item *it = jobsave_item(im->b, i);
+        const struct job *j = it->job;
 
-        for (size_t u = 0; j->sched.kind == JOB_AFTER && u < j->sched.n_after; u++)
-            if (!jobgraph_has(im->g, j->sched.after[u])) {
+        for (size_t u = 0; j && j->sched.kind == JOB_AFTER && u < j->sched.n_after; u++)
+            if (!jobsave_has(im->b, j->sched.after[u])) {
                 char w[300];
 
-                snprintf(w, sizeof w, "%s waits for %s, which is not a job", im->d->jobs[i].id,
+                snprintf(w, sizeof w, "%s waits for %s, which is not a job", it->id,
                          j->sched.after[u]);
                 json_array_append_new(im->warnings, json_string(w));
             }
     }
-done:
-    free(starts);
-    return rc;
+    return 0;
 }
 
 /* ---- import: applying it ---- */
-
-/* An audit entry for IT's change, written with OP in its transaction. */
-static void audit_op(struct api_call *c, const struct item *it, struct store_op *change,
-                     struct store_op *op)
-{
-    struct store_audit *e = &op->audit_insert.entry;
-
-    op->kind = STORE_OP_AUDIT_INSERT;
-    store_audit_init(e);
-    e->at_us = api_now_us();
-    e->token = c->authed ? c->token : NULL;
-    e->address = c->address;
-    e->method = c->method;
-    e->route = (char *)c->route->path;
-    e->target = (char *)c->route->path;
-    snprintf(e->ns, sizeof e->ns, "%s", it->ns);
-    snprintf(e->name, sizeof e->name, "%s", it->name);
-    if (it->version > 0)
-        e->version_before = it->version;
-    if (it->act == ACT_STATE)
-        e->version_after = it->version;
-    e->status = 200;
-    op->audit_insert.after = change;
-}
 
 /* The store's writes, all in one transaction, then the engine's. */
 static int apply(struct import *im)
 {
     struct api_call *c = im->c;
     const struct api_engine *e = &c->api->opt.engine;
-    struct store_op *ops = calloc(2 * im->n_items + 1, sizeof *ops);
-    struct store_op **list = calloc(2 * im->n_items + 1, sizeof(struct store_op *));
-    const char **ids = calloc(im->n_items + 1, sizeof *ids);
-    size_t *order = calloc(im->n_items + 1, sizeof *order), *at = NULL;
-    size_t n_ops = 0, n_ids = 0, failed = 0;
-    int64_t now = api_now_us();
-    int rc = 0;
+    struct err err = {0};
+    int rc;
 
-    at = calloc(im->n_items + 1, sizeof *at);
-    if (!ops || !list || !ids || !order || !at) {
-        rc = err_set(&im->err, CHIME_ENOMEM, "", "out of memory");
-        goto done;
-    }
-    /* the puts in dependency order, so the engine can take them in it */
-    for (size_t i = 0; i < im->n_items; i++)
-        if (im->items[i].act == ACT_CREATE || im->items[i].act == ACT_CHANGE) {
-            at[n_ids] = i;
-            ids[n_ids++] = im->items[i].id;
-        }
-    rc = jobgraph_order(im->g, ids, n_ids, order, &im->err);
-    if (rc < 0)
-        goto done;
-    for (size_t i = 0; i < im->n_items; i++) {
-        struct item *it = &im->items[i];
-        struct store_op *op = &ops[n_ops];
-
-        if (it->act == ACT_REMOVE) {
-            op->kind = STORE_OP_JOB_DELETE;
-            op->job_delete.ns = it->ns;
-            op->job_delete.name = it->name;
-            op->job_delete.expect_version = it->version;
-            op->job_delete.now_us = now;
-        } else if (it->act == ACT_STATE) {
-            op->kind = STORE_OP_JOB_STATE;
-            op->job_state.job_id = it->job_id;
-            op->job_state.set = STORE_STATE_PAUSED;
-            op->job_state.paused = it->paused;
-        } else {
-            continue;
-        }
-        op->data = it;
-        list[n_ops++] = op;
-        audit_op(c, it, op, &ops[n_ops]);
-        list[n_ops] = &ops[n_ops];
-        n_ops++;
-    }
-    for (size_t k = 0; k < n_ids; k++) {
-        struct item *it = &im->items[at[order[k]]];
-        struct store_op *op = &ops[n_ops];
-
-        op->kind = STORE_OP_JOB_PUT;
-        op->job_put.ns = it->ns;
-        op->job_put.name = it->name;
-        op->job_put.doc = it->text;
-        op->job_put.author = api_auth_who(c);
-        op->job_put.expect_version = it->act == ACT_CREATE ? STORE_NEW : it->version;
-        op->job_put.paused = it->ej->job->paused;
-        op->job_put.now_us = now;
-        op->data = it;
-        list[n_ops++] = op;
-        audit_op(c, it, op, &ops[n_ops]);
-        list[n_ops] = &ops[n_ops];
-        n_ops++;
-    }
-    if (n_ops == 0)
-        goto done;
-    rc = store_exec_atomic(c->api->opt.store, list, n_ops, &failed, &im->err);
+    rc = jobsave_write(im->b, &im->err);
     if (rc < 0) {
-        const struct item *it = failed < n_ops ? list[failed]->data : NULL;
-
-        if (it && rc == -CHIME_ECONFLICT)
-            err_set(&im->err, CHIME_ECONFLICT, "", "%s changed while the import was checked: "
-                    "nothing was imported (import again to see the new plan)", it->id);
-        else if (it && list[failed]->kind != STORE_OP_AUDIT_INSERT) {
+        for (size_t i = 0; i < jobsave_count(im->b); i++) {
+            const struct jobsave_item *it = jobsave_item(im->b, i);
             char why[sizeof im->err.msg];
 
+            if (!it->failed)
+                continue;
             snprintf(why, sizeof why, "%s", im->err.msg);
-            err_set(&im->err, -rc, im->err.field, "%s: %s: nothing was imported", it->id, why);
+            if (rc == -CHIME_ECONFLICT)
+                err_set(&im->err, CHIME_ECONFLICT, "",
+                        "%s changed while the import was checked: "
+                        "nothing was imported (import again to see the new plan)",
+                        it->id);
+            else
+                err_set(&im->err, -rc, im->err.field, "%s: %s: nothing was imported", it->id, why);
+            break;
         }
-        goto done;
+        return rc;
     }
     c->audit.done = true; /* an entry per job is written */
-    for (size_t k = 0; k < n_ops; k++)
-        if (list[k]->kind == STORE_OP_JOB_PUT)
-            ((struct item *)list[k]->data)->new_version = list[k]->ret_version;
     /* Committed. The engine now: from here a failure leaves the store
      * ahead of the engine, which reads the store again when the daemon
      * starts; it is logged and said, not undone. */
-    for (size_t i = 0; i < im->n_items; i++) {
-        struct item *it = &im->items[i];
-        struct err err = {0};
-        int erc = 0;
-
-        if (it->act == ACT_REMOVE) {
-            erc = e->job_remove(e->ctx, it->id, &err);
-            if (erc == -CHIME_ENOTFOUND)
-                erc = 0;
-        } else if (it->act == ACT_STATE) {
-            erc = e->job_pause(e->ctx, it->id, it->paused, &err);
-        }
-        if (erc < 0) {
-            log_error("import: the engine refused %s: %s", it->id, err.msg);
-            json_array_append_new(im->warnings,
-                                  json_sprintf("%s: saved, but the engine refused it: %s (it "
-                                               "is scheduled at the next start)",
-                                               it->id, err.msg));
-        }
+    rc = e->jobs_apply(e->ctx, im->b, &err);
+    if (rc < 0) {
+        log_error("import: the engine refused the import: %s", err.msg);
+        json_array_append_new(im->warnings,
+                              json_sprintf("saved, but the engine refused the import: %s (it is "
+                                           "scheduled at the next start)",
+                                           err.msg));
     }
-    for (size_t k = 0; k < n_ids; k++) {
-        struct item *it = &im->items[at[order[k]]];
-        struct job *j = it->ej->job;
-        struct err err = {0};
+    for (size_t i = 0; rc > 0 && i < jobsave_count(im->b); i++) {
+        const struct jobsave_item *it = jobsave_item(im->b, i);
 
-        it->ej->job = NULL; /* the engine takes it, also when it fails */
-        if (e->job_put(e->ctx, j, it->new_version, &err) < 0) {
-            log_error("import: the engine refused %s: %s", it->id, err.msg);
-            json_array_append_new(im->warnings,
-                                  json_sprintf("%s: saved, but the engine refused it: %s (it "
-                                               "is scheduled at the next start)",
-                                               it->id, err.msg));
-        }
+        if (!it->engine_failed)
+            continue;
+        log_error("import: the engine refused %s: %s", it->id, it->err.msg);
+        json_array_append_new(im->warnings,
+                              json_sprintf("%s: saved, but the engine refused it: %s (it "
+                                           "is scheduled at the next start)",
+                                           it->id, it->err.msg));
     }
-done:
-    free(ops);
-    free(list);
-    free(ids);
-    free(order);
-    free(at);
-    return rc;
+    return 0;
 }
 
-static json_t *plan_json(const struct import *im, bool dry_run, bool prune, bool applied)
+static const char *action_name(enum jobsave_act act)
 {
-    size_t counts[ACT_REMOVE + 1] = {0};
+    static const char *const names[] = {
+        [JOBSAVE_CREATE] = "create",       [JOBSAVE_CHANGE] = "change", [JOBSAVE_STATE] = "change",
+        [JOBSAVE_UNCHANGED] = "unchanged", [JOBSAVE_REMOVE] = "remove",
+    };
+
+    return names[act];
+}
+
+static json_t *plan_json(struct import *im, bool dry_run, bool prune, bool applied)
+{
+    json_int_t counts[JOBSAVE_REMOVE + 1] = {0};
     json_t *items = json_array();
 
-    for (size_t i = 0; items && i < im->n_items; i++) {
-        const struct item *it = &im->items[i];
+    for (size_t i = 0; items && i < jobsave_count(im->b); i++) {
+        const struct jobsave_item *it = jobsave_item(im->b, i);
+        const struct exportdoc_job *ej = it->data;
+        int64_t after = applied && it->act != JOBSAVE_UNCHANGED ? it->version : 0;
         json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:o}", "job", it->id, "action",
-                              action_names[it->act], "index",
-                              it->ej ? json_integer((json_int_t)it->ej->index) : json_null(),
-                              "version", it->version ? json_integer(it->version) : json_null(),
-                              "new_version",
-                              it->new_version ? json_integer(it->new_version)
-                              : it->act == ACT_STATE && applied ? json_integer(it->version)
-                                                                : json_null());
+                              action_name(it->act), "index",
+                              ej ? json_integer((json_int_t)ej->index) : json_null(), "version",
+                              it->cur_version ? json_integer(it->cur_version) : json_null(),
+                              "new_version", after ? json_integer(after) : json_null());
 
-        counts[it->act == ACT_STATE ? ACT_CHANGE : it->act]++;
-        if (o && (it->act == ACT_CHANGE || it->act == ACT_STATE))
-            json_object_set(o, "changes", it->changes);
+        counts[it->act == JOBSAVE_STATE ? JOBSAVE_CHANGE : it->act]++;
+        if (o && (it->act == JOBSAVE_CHANGE || it->act == JOBSAVE_STATE))
+            json_object_set(o, "changes", im->changes[i]);
         json_array_append_new(items, o);
     }
     return json_pack("{s:b, s:b, s:b, s:o, s:o, s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:O}",
                      "dry_run", dry_run, "prune", prune, "applied", applied, "namespace",
                      im->only_ns ? json_string(im->only_ns) : json_null(), "items", items,
-                     "summary", "create", (json_int_t)counts[ACT_CREATE], "change",
-                     (json_int_t)counts[ACT_CHANGE], "unchanged", (json_int_t)counts[ACT_UNCHANGED],
-                     "remove", (json_int_t)counts[ACT_REMOVE], "other_namespaces",
-                     (json_int_t)im->d->n_other, "tokens_not_imported",
-                     (json_int_t)im->d->n_tokens, "warnings", im->warnings);
+                     "summary", "create", counts[JOBSAVE_CREATE], "change",
+                     counts[JOBSAVE_CHANGE], "unchanged", counts[JOBSAVE_UNCHANGED], "remove",
+                     counts[JOBSAVE_REMOVE], "other_namespaces", (json_int_t)im->d->n_other,
+                     "tokens_not_imported", (json_int_t)im->d->n_tokens, "warnings",
+                     im->warnings);
 }
 
 int api_import(struct api_call *c)
 {
     struct import im = {.c = c};
+    struct store_audit audit;
+    char target[API_PATH_MAX];
     json_t *errors = NULL;
-    bool dry_run, prune, locked = false;
+    bool dry_run, prune;
     int rc;
 
     if ((rc = query_ns(c, &im.only_ns)) < 0 || (rc = query_bool(c, "dry_run", &dry_run)) < 0
@@ -718,69 +481,49 @@ int api_import(struct api_call *c)
     }
     errors = json_array();
     im.warnings = json_array();
-    if (!errors || !im.warnings || jobgraph_new(&im.g, &im.err) < 0) {
+    if (!errors || !im.warnings) {
         rc = err_set(&c->err, CHIME_ENOMEM, "", "out of memory");
         goto done;
     }
-    /* a namespace the token does not see has no jobs to change */
-    for (size_t i = 0; i < im.d->n_jobs; i++)
-        if (!api_auth_sees(c, im.d->jobs[i].job->ns)) {
-            char field[48];
-
-            snprintf(field, sizeof field, "jobs[%zu].namespace", im.d->jobs[i].index);
-            if (!json_array_size(errors))
-                err_set(&im.err, CHIME_ENOTFOUND, field, "namespace '%s' does not exist",
-                        im.d->jobs[i].job->ns);
-            json_array_append_new(errors, json_pack("{s:I, s:s, s:s, s:s}", "index",
-                                                    (json_int_t)im.d->jobs[i].index, "job",
-                                                    im.d->jobs[i].id, "field", field, "detail",
-                                                    im.err.msg));
-        }
-    if (json_array_size(errors)) {
-        rc = reply_errors(c, &im.err, errors);
-        errors = NULL;
-        goto done;
-    }
     pthread_mutex_lock(&c->api->write_lock);
-    locked = true;
-    rc = store_job_scan(c->api->opt.store, on_existing, &im, &c->err);
-    if (rc < 0) {
-        if (im.err.code)
-            c->err = im.err;
-        goto done;
+    /* the file's jobs as one save (jobsave.h): checked as a PUT checks
+     * one, the dependencies as they would be after the import */
+    rc = api_save_new(c, 200, &audit, target, sizeof target, &im.b);
+    for (size_t i = 0; rc == 0 && i < im.d->n_jobs; i++) {
+        struct exportdoc_job *ej = &im.d->jobs[i];
+
+        rc = jobsave_put(im.b, ej->job, 0, false, ej, &c->err);
+        ej->job = NULL; /* the batch has it */
     }
-    rc = plan(&im, prune, errors);
-    if (rc == -CHIME_EINVAL && json_array_size(errors)) {
-        rc = reply_errors(c, &im.err, errors);
-        errors = NULL;
-        goto done;
-    }
-    if (rc < 0) {
+    if (rc == 0 && prune && (rc = add_removals(&im)) < 0)
         c->err = im.err;
-        goto done;
-    }
-    if (!dry_run) {
-        rc = apply(&im);
-        if (rc < 0) {
-            c->err = im.err;
+    if (rc == 0 && (rc = jobsave_check(im.b, &im.err)) < 0) {
+        file_errors(&im, errors);
+        if (json_array_size(errors)) {
+            /* the file's errors, every one of them, as one problem */
+            rc = reply_errors(c, &im.err, errors);
+            errors = NULL;
+            pthread_mutex_unlock(&c->api->write_lock);
             goto done;
         }
+        c->err = im.err;
     }
+    if (rc == 0 && (rc = plan_changes(&im)) < 0)
+        c->err = im.err;
+    if (rc == 0 && !dry_run && (rc = apply(&im)) < 0)
+        c->err = im.err;
     pthread_mutex_unlock(&c->api->write_lock);
-    locked = false;
-    rc = api_reply_json(c, 200, plan_json(&im, dry_run, prune, !dry_run));
+    if (rc == 0)
+        rc = api_reply_json(c, 200, plan_json(&im, dry_run, prune, !dry_run));
 done:
-    if (locked)
-        pthread_mutex_unlock(&c->api->write_lock);
-    for (size_t i = 0; i < im.n_items; i++) {
-        json_decref(im.items[i].changes);
-        free(im.items[i].text);
-    }
-    free(im.items);
+    if (im.changes)
+        for (size_t i = 0; i < jobsave_count(im.b); i++)
+            json_decref(im.changes[i]);
+    free(im.changes);
     free(im.have);
     json_decref(im.warnings);
     json_decref(errors);
-    jobgraph_free(im.g);
+    jobsave_free(im.b);
     exportdoc_free(im.d);
     return rc;
 }

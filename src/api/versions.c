@@ -4,8 +4,8 @@
  * A diff compares the two stored documents field by field (jsondiff.h:
  * objects member by member, arrays whole). A rollback is a change like any
  * other: version V's document goes through the same path as a PUT
- * (validated again, checked by the engine for cycles, written with
- * If-Match so that it cannot overwrite a change made meanwhile) and
+ * (validated again, saved through jobsave.h with its cycle check, written
+ * with If-Match so that it cannot overwrite a change made meanwhile) and
  * becomes a new version; rolling back to a document equal to the current
  * one makes none. "paused" is the one member a rollback does not take from
  * V: pause and resume are operations on the job, not versions of it, so

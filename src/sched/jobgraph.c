@@ -17,6 +17,7 @@
 #include "../banned.h"
 
 #define NONE SIZE_MAX
+#define CYCLE_TEXT_MAX 160 /* bytes of a cycle's path in its message */
 
 struct node {
     char *id;
@@ -184,6 +185,11 @@ bool jobgraph_has(const struct jobgraph *g, const char *id)
     return k != NONE && g->nodes[k].live;
 }
 
+bool jobgraph_known(const struct jobgraph *g, const char *id)
+{
+    return find(g, id) != NONE;
+}
+
 size_t jobgraph_size(const struct jobgraph *g)
 {
     return g->n_live;
@@ -254,12 +260,19 @@ int jobgraph_check(const struct jobgraph *g, const char *const *starts, size_t n
 {
     unsigned char *color = calloc(g->n ? g->n : 1, 1);
     struct frame *stack = malloc((g->n ? g->n : 1) * sizeof *stack);
+    bool *start = calloc(g->n ? g->n : 1, sizeof *start);
     size_t depth = 0, closer = NONE;
     int rc = 0;
 
-    if (!color || !stack || resolve(g) < 0) {
+    if (!color || !stack || !start || resolve(g) < 0) {
         rc = err_set(err, CHIME_ENOMEM, "", "out of memory checking dependencies");
         goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t k = find(g, starts[i]);
+
+        if (k != NONE)
+            start[k] = true;
     }
     for (size_t i = 0; closer == NONE && i < n + g->n; i++) {
         size_t k = i < n ? find(g, starts[i]) : i - n;
@@ -268,23 +281,37 @@ int jobgraph_check(const struct jobgraph *g, const char *const *starts, size_t n
             closer = walk(g, k, color, stack, &depth, NULL, NULL);
     }
     if (closer != NONE) {
-        char msg[200];
-        size_t used = 0, from = 0;
+        char msg[CYCLE_TEXT_MAX + 140];
+        size_t used = 0, from = 0, at, cycle_len;
 
-        /* the cycle is the stack from CLOSER's frame on, then CLOSER again */
+        /* the cycle is the stack from CLOSER's frame on; it is told from
+         * its first job among STARTS (the one being saved), round to it */
         while (stack[from].node != closer)
             from++;
+        cycle_len = depth - from;
+        at = 0;
+        while (at < cycle_len && !start[stack[from + at].node])
+            at++;
+        if (at == cycle_len)
+            at = 0;
         msg[0] = '\0';
-        for (size_t d = from; d <= depth && used < sizeof msg; d++)
-            used += (size_t)snprintf(msg + used, sizeof msg - used, "%s%s", d > from ? " -> " : "",
-                                     g->nodes[d < depth ? stack[d].node : closer].id);
+        for (size_t d = 0; d <= cycle_len; d++) {
+            const char *id = g->nodes[stack[from + (at + d) % cycle_len].node].id;
+
+            if (used + strlen(id) + 4 > CYCLE_TEXT_MAX && d < cycle_len) {
+                snprintf(msg + used, sizeof msg - used, " -> ... (%zu jobs)", cycle_len);
+                break;
+            }
+            used += (size_t)snprintf(msg + used, sizeof msg - used, "%s%s", d ? " -> " : "", id);
+        }
         if (cycle_at && len)
-            snprintf(cycle_at, len, "%s", g->nodes[closer].id);
+            snprintf(cycle_at, len, "%s", g->nodes[stack[from + at].node].id);
         rc = err_set(err, CHIME_EINVAL, "schedule.after", "dependency cycle: %s", msg);
     }
 done:
     free(color);
     free(stack);
+    free(start);
     return rc;
 }
 

@@ -1,15 +1,15 @@
 /* jobgraph.h: the `after` dependencies of a whole set of jobs, checked at
- * once: an import (src/api/transfer.c) adds the jobs the store has, lays
- * the imported documents over them, drops the pruned ones, and asks
- * whether the result has a cycle and in which order to hand the jobs to
- * the engine.
+ * once. Every save of job versions (jobsave.h: the API, an import, the
+ * jobs directory) adds the jobs the store has, lays the saved documents
+ * over them, drops the removed ones, and asks whether the result has a
+ * cycle and in which order to hand the jobs to the engine. It is the one
+ * cycle check chime has.
  *
  * A job is its id ("namespace/name") and its upstreams (the ids of its
  * `after` list). An upstream that is not a job of the graph is allowed (a
- * job may wait for one that does not exist yet) and ends a path. Unlike
- * the engine's check of one job (sched_job_check, which follows at most 64
- * steps), a check here finds every cycle, however long: the walk is
- * iterative, so a chain of 100,000 jobs needs no deep C stack.
+ * job may wait for one that does not exist yet) and ends a path. A check
+ * finds every cycle, however long, in time linear in the jobs and edges:
+ * the walk is iterative, so a chain of 100,000 jobs needs no deep C stack.
  *
  * Not thread-safe; the caller owns a graph and frees it with
  * jobgraph_free(). Ids and upstream lists are copied. */
@@ -33,6 +33,8 @@ int jobgraph_set(struct jobgraph *g, const char *id, const char *const *after, s
  * that wait for it then wait for a job that does not exist. */
 void jobgraph_remove(struct jobgraph *g, const char *id);
 bool jobgraph_has(const struct jobgraph *g, const char *id);
+/* Whether ID was ever set, removed since or not. */
+bool jobgraph_known(const struct jobgraph *g, const char *id);
 /* How many jobs the graph has. */
 size_t jobgraph_size(const struct jobgraph *g);
 
@@ -40,8 +42,10 @@ size_t jobgraph_size(const struct jobgraph *g);
  * STARTS first (those not in the graph are skipped), then from every
  * other job, so a cycle reachable from STARTS is the one reported. A
  * cycle is CHIME_EINVAL, field "schedule.after", "dependency cycle: a ->
- * b -> a", and the id of the job the message starts with is copied into
- * CYCLE_AT (LEN bytes; may be NULL). CHIME_ENOMEM. */
+ * b -> a", told from its first job that is among STARTS (else from the
+ * job the walk met twice); a path too long for the message ends with
+ * "-> ... (N jobs)". That first job's id is copied into CYCLE_AT (LEN
+ * bytes; may be NULL). CHIME_ENOMEM. */
 int jobgraph_check(const struct jobgraph *g, const char *const *starts, size_t n,
                    char *cycle_at, size_t len, struct err *err);
 

@@ -183,6 +183,78 @@ static void test_jobgraph_walks_a_long_chain_without_recursion(void **state)
     jobgraph_free(g);
 }
 
+/* A ring of N jobs d/r0 -> d/r1 -> ... -> d/r(N-1) -> d/r0. */
+static struct jobgraph *ring(int n)
+{
+    struct jobgraph *g = graph();
+    char id[32], up[32];
+
+    for (int i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "d/r%d", i);
+        snprintf(up, sizeof up, "d/r%d", (i + 1) % n);
+        set(g, id, up);
+    }
+    return g;
+}
+
+/* What the engine's old check missed (it stopped at 64 steps): rings of
+ * 2, 63, 64, 65 and 1,000 jobs are each one cycle, told from the job
+ * saved. */
+static void test_jobgraph_finds_a_cycle_of_any_length(void **state)
+{
+    const int sizes[] = {2, 63, 64, 65, 1000};
+
+    (void)state;
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        struct jobgraph *g = ring(sizes[k]);
+        const char *starts[] = {"d/r1"};
+        struct err err = {0};
+        char at[64] = "", want[64];
+
+        assert_int_equal(jobgraph_check(g, starts, 1, at, sizeof at, &err), -CHIME_EINVAL);
+        assert_string_equal(err.field, "schedule.after");
+        assert_string_equal(at, "d/r1");
+        snprintf(want, sizeof want, "dependency cycle: d/r1 -> d/r%d", 2 % sizes[k]);
+        assert_memory_equal(err.msg, want, strlen(want));
+        /* opened at one edge, it is a chain: no cycle */
+        snprintf(want, sizeof want, "d/r%d", sizes[k] - 1);
+        set(g, want, "");
+        assert_int_equal(jobgraph_check(g, starts, 1, NULL, 0, &err), 0);
+        jobgraph_free(g);
+    }
+}
+
+static void test_jobgraph_tells_a_long_cycle_shortened_with_its_length(void **state)
+{
+    struct jobgraph *g = ring(1000);
+    struct err err = {0};
+
+    (void)state;
+    assert_int_equal(jobgraph_check(g, NULL, 0, NULL, 0, &err), -CHIME_EINVAL);
+    assert_non_null(strstr(err.msg, " -> ... (1000 jobs)"));
+    assert_true(strlen(err.msg) < sizeof err.msg - 1); /* not cut by the buffer */
+    jobgraph_free(g);
+}
+
+/* A cycle found from a job that only leads into it is told from the
+ * first job of the cycle among the starts, so a save is told its job. */
+static void test_jobgraph_tells_a_cycle_from_the_job_saved(void **state)
+{
+    struct jobgraph *g = graph();
+    const char *starts[] = {"d/x", "d/b"};
+    struct err err = {0};
+    char at[64] = "";
+
+    (void)state;
+    set(g, "d/x", "d/a");       /* leads into the cycle, is not in it */
+    set(g, "d/a", "d/b");
+    set(g, "d/b", "d/a");
+    assert_int_equal(jobgraph_check(g, starts, 2, at, sizeof at, &err), -CHIME_EINVAL);
+    assert_string_equal(at, "d/b");
+    assert_string_equal(err.msg, "dependency cycle: d/b -> d/a -> d/b");
+    jobgraph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +265,9 @@ int main(void)
         cmocka_unit_test(test_jobgraph_removing_a_job_breaks_its_cycle),
         cmocka_unit_test(test_jobgraph_orders_upstreams_first_even_through_other_jobs),
         cmocka_unit_test(test_jobgraph_walks_a_long_chain_without_recursion),
+        cmocka_unit_test(test_jobgraph_finds_a_cycle_of_any_length),
+        cmocka_unit_test(test_jobgraph_tells_a_long_cycle_shortened_with_its_length),
+        cmocka_unit_test(test_jobgraph_tells_a_cycle_from_the_job_saved),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

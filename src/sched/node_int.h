@@ -24,6 +24,7 @@
 
 struct exec;
 struct health_config;
+struct jobsave;
 struct health_view;
 struct metrics;
 struct node_retain;
@@ -62,9 +63,7 @@ struct hostrun {
 struct call {
     int (*fn)(struct node *n, struct call *c);
     const char *id;
-    const struct job *cjob;
-    struct job *job;
-    int64_t version;
+    struct jobsave *batch;
     bool flag;
     const char *text;
     const char *who;

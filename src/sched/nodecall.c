@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sched/jobsave.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "../banned.h"
@@ -67,27 +68,10 @@ static int call(struct node *n, struct call *c)
     return c->rc;
 }
 
-static int do_job_check(struct node *n, struct call *c)
+static int do_jobs_apply(struct node *n, struct call *c)
 {
-    int rc = node_notify_check(n, c->cjob, &c->err);   /* its channels exist */
-
-    return rc < 0 ? rc : sched_job_check(n->sched, c->cjob, &c->err);
-}
-
-static int do_job_put(struct node *n, struct call *c)
-{
-    char id[ID_LEN];
-    struct store_job sj;
-    int64_t key = 0, last = INT64_MIN;
-
-    job_id(c->job, id, sizeof id);
-    /* the store has the job's id (and newest fire) for runs to point at */
-    if (store_job_get(n->store, c->job->ns, c->job->name, &sj, NULL) == 0) {
-        key = sj.id;
-        store_job_release(&sj);
-    }
-    (void)last;
-    return sched_job_put(n->sched, c->job, key, c->version, INT64_MIN, node_now_us(), &c->err);
+    c->num = jobsave_apply(c->batch, n->sched, node_now_us());
+    return 0;
 }
 
 static int do_job_remove(struct node *n, struct call *c)
@@ -124,28 +108,17 @@ static int do_cancel(struct node *n, struct call *c)
     return sched_cancel(n->sched, c->num, &c->err);
 }
 
-static int api_job_check(void *ctx, const struct job *j, struct err *err)
+static int api_jobs_apply(void *ctx, struct jobsave *b, struct err *err)
 {
-    struct call c = { .fn = do_job_check, .cjob = j };
-    int rc = call(ctx, &c);
-
-    if (rc < 0 && err)
-        *err = c.err;
-    return rc;
-}
-
-static int api_job_put(void *ctx, struct job *j, int64_t version, struct err *err)
-{
-    struct call c = { .fn = do_job_put, .job = j, .version = version };
+    struct call c = { .fn = do_jobs_apply, .batch = b };
     int rc = call(ctx, &c);
 
     if (rc < 0) {
         if (err)
             *err = c.err;
-        if (c.err.code == CHIME_EIO)    /* never reached the engine */
-            job_free(j);
+        return rc;
     }
-    return rc;
+    return (int)c.num;
 }
 
 static int api_job_remove(void *ctx, const char *id, struct err *err)
@@ -235,6 +208,6 @@ void node_refuse_calls(struct node *n)
 
 struct api_engine node_api_engine(struct node *n)
 {
-    return (struct api_engine){ n, api_job_check, api_job_put, api_job_remove,
+    return (struct api_engine){ n, api_jobs_apply, api_job_remove,
                                 api_job_pause, api_trigger, api_cancel, api_job_next };
 }

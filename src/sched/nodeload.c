@@ -18,7 +18,7 @@
 #include <jansson.h>
 
 #include "exec/exec.h"
-#include "sched/jobsecret.h"
+#include "sched/jobsave.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -184,131 +184,141 @@ static char *read_file(const char *path, size_t *ret_len, struct err *err)
     return buf;
 }
 
-/* Applies every *.json file of the jobs directory: new and changed jobs
- * are saved (a new version only when the document changed) and scheduled;
- * jobs saved from the directory earlier whose file is gone are removed. A
- * bad file is reported with its path and field and changes nothing. */
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Removals: jobs saved from the directory earlier whose file is gone
+ * (IDS, N sorted, are the files' jobs). */
+static void jobs_dir_removals(struct node *n, struct jobsave *b, char **ids, size_t nids)
+{
+    struct store_job_filter f = { 0 };
+    struct store_job_page page;
+    char cursor[STORE_CURSOR_MAX] = "";
+
+    f.limit = STORE_LIMIT_MAX;
+    do {
+        f.cursor = cursor;
+        if (store_job_list(n->store, &f, &page, NULL) < 0)
+            return;
+        for (size_t i = 0; i < page.n; i++) {
+            const struct store_job *sj = &page.items[i];
+            char id[ID_LEN], *key = id;
+
+            if (!sj->author || strcmp(sj->author, JOBS_DIR_AUTHOR) != 0)
+                continue;
+            snprintf(id, sizeof id, "%s/%s", sj->ns, sj->name);
+            if (!bsearch(&key, ids, nids, sizeof *ids, by_text))
+                jobsave_remove(b, sj->ns, sj->name, NULL, NULL);
+        }
+        snprintf(cursor, sizeof cursor, "%s", page.next_cursor);
+        store_job_page_release(&page);
+    } while (cursor[0]);
+}
+
+/* Applies every *.json file of the jobs directory, as one save
+ * (jobsave.h, each file on its own): new and changed jobs are saved (a
+ * new version only when the document changed) and scheduled; jobs saved
+ * from the directory earlier whose file is gone are removed. A bad file
+ * is reported with its path and field and changes nothing; while a file
+ * cannot be read as a job (it may be a saved job's), nothing is removed.
+ * A job that exists keeps its paused state: pause and resume are the
+ * operator's, not the file's. */
 void node_apply_jobs_dir(struct node *n)
 {
+    struct jobsave_options so = { .store = n->store, .notify = n->notify,
+                                  .secret_key = n->secret_key, .author = JOBS_DIR_AUTHOR,
+                                  .flags = JOBSAVE_EACH, .now_us = node_now_us() };
     DIR *d = opendir(n->opt.jobs_dir);
+    struct jobsave *b = NULL;
     struct dirent *e;
-    char **seen = NULL;
-    size_t nseen = 0;
+    struct err err = { 0 };
+    char **ids = NULL;
+    size_t nids = 0, count;
     int added = 0, changed = 0, removed = 0, bad = 0;
-    int64_t now = node_now_us();
 
     if (!d) {
         log_error("jobs directory %s: %s", n->opt.jobs_dir, strerror(errno));
         return;
     }
+    if (jobsave_new(&so, &b, &err) < 0) {
+        closedir(d);
+        log_error("jobs directory %s: %s", n->opt.jobs_dir, err.msg);
+        return;
+    }
     while ((e = readdir(d))) {
         size_t nl = strlen(e->d_name), len;
-        char path[PATH_MAX], id[ID_LEN], *text, *canon = NULL;
-        struct err err = { 0 };
+        char path[PATH_MAX], *text, *where, **more;
         struct job *j = NULL;
-        struct store_job old;
-        int64_t version = 0;
-        bool existed;
-        json_t *doc;
 
         if (nl < 6 || strcmp(e->d_name + nl - 5, ".json") != 0 || e->d_name[0] == '.')
             continue;
         snprintf(path, sizeof path, "%s/%s", n->opt.jobs_dir, e->d_name);
         text = read_file(path, &len, &err);
-        if (!text || job_parse(text, len, "default", &j, &err) < 0
-            || node_notify_check(n, j, &err) < 0 || sched_job_check(n->sched, j, &err) < 0) {
+        if (!text || job_parse(text, len, "default", &j, &err) < 0) {
             log_error("jobs directory: %s: %s%s%s", path, err.field, err.field[0] ? ": " : "",
                       err.msg);
             free(text);
-            job_free(j);
             bad++;
             continue;
         }
         free(text);
-        job_id(j, id, sizeof id);
-        doc = job_to_json(j);
-        existed = store_job_get(n->store, j->ns, j->name, &old, NULL) == 0;
-        /* secrets are stored sealed; one that did not change keeps its
-         * box, so an unchanged file makes no new version */
-        if (doc && job_doc_seal_text(doc, existed ? old.doc : NULL, existed ? old.doc_len : 0,
-                                     n->secret_key, &err) < 0) {
-            log_error("jobs directory: %s: %s: %s", path, err.field, err.msg);
-            json_decref(doc);
+        more = realloc(ids, (nids + 1) * sizeof *ids);
+        where = strdup(path);
+        if (!more || !where || !(more[nids] = malloc(ID_LEN))) {
+            ids = more ? more : ids;
+            free(where);
             job_free(j);
-            if (existed)
-                store_job_release(&old);
+            log_error("jobs directory: %s: out of memory", path);
             bad++;
             continue;
         }
-        canon = doc ? json_dumps(doc, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
-        json_decref(doc);
-        if (!canon || store_job_put(n->store, j->ns, j->name, canon, JOBS_DIR_AUTHOR, 0,
-                                    existed ? old.paused : j->paused, now, &version, &err) < 0) {
-            log_error("jobs directory: %s: saving %s failed: %s", path, id, err.msg);
-            free(canon);
-            job_free(j);
-            if (existed)
-                store_job_release(&old);
+        ids = more;
+        job_id(j, ids[nids++], ID_LEN);
+        if (jobsave_put(b, j, 0, true, where, &err) < 0) {
+            free(where);
             bad++;
-            continue;
         }
-        free(canon);
-        if (!existed)
-            added++;
-        else if (version != old.version)
-            changed++;
-        if (!existed || version != old.version) {
-            struct store_job cur;
-
-            if (store_job_get(n->store, j->ns, j->name, &cur, &err) == 0) {
-                if (sched_job_put(n->sched, j, cur.id, version, INT64_MIN, now, &err) < 0)
-                    log_error("jobs directory: %s: %s", path, err.msg);
-                store_job_release(&cur);
-                j = NULL;
-            }
-            log_info("jobs directory: %s %s (version %lld)", existed ? "changed" : "added", id,
-                     (long long)version);
-        }
-        job_free(j);
-        if (existed)
-            store_job_release(&old);
-        seen = realloc(seen, (nseen + 1) * sizeof *seen);
-        if (seen)
-            seen[nseen++] = strdup(id);
     }
     closedir(d);
-    /* jobs that came from the directory and whose file is gone */
-    {
-        struct store_job_filter f = { 0 };
-        struct store_job_page page;
+    count = jobsave_count(b);
+    qsort(ids, nids, sizeof *ids, by_text);
+    if (!bad)
+        jobs_dir_removals(n, b, ids, nids);
+    if (jobsave_check(b, &err) < 0 || jobsave_write(b, &err) < 0)
+        log_error("jobs directory %s: %s", n->opt.jobs_dir, err.msg);
+    else
+        jobsave_apply(b, n->sched, node_now_us());
+    for (size_t i = 0; i < jobsave_count(b); i++) {
+        struct jobsave_item *it = jobsave_item(b, i);
+        const char *where = it->data ? it->data : it->id;
 
-        f.limit = STORE_LIMIT_MAX;
-        if (store_job_list(n->store, &f, &page, NULL) == 0) {
-            for (size_t i = 0; i < page.n; i++) {
-                const struct store_job *sj = &page.items[i];
-                char id[ID_LEN];
-                bool keep = false;
-
-                if (!sj->author || strcmp(sj->author, JOBS_DIR_AUTHOR) != 0)
-                    continue;
-                snprintf(id, sizeof id, "%s/%s", sj->ns, sj->name);
-                for (size_t k = 0; k < nseen && !keep; k++)
-                    keep = seen[k] && strcmp(seen[k], id) == 0;
-                if (keep || bad)    /* a bad file may be the job's: keep it */
-                    continue;
-                if (store_job_delete(n->store, sj->ns, sj->name, 0, now, NULL) == 0) {
-                    sched_job_remove(n->sched, id, NULL);
-                    log_info("jobs directory: removed %s", id);
-                    removed++;
-                }
-            }
-            store_job_page_release(&page);
+        if (it->failed) {
+            log_error("jobs directory: %s: %s%s%s", where, it->err.field,
+                      it->err.field[0] ? ": " : "", it->err.msg);
+            bad++;
+            continue;
+        }
+        if (it->engine_failed)
+            log_error("jobs directory: %s: %s", where, it->err.msg);
+        if (it->act == JOBSAVE_REMOVE) {
+            log_info("jobs directory: removed %s", it->id);
+            removed++;
+        } else if (it->act == JOBSAVE_CREATE || it->act == JOBSAVE_CHANGE) {
+            log_info("jobs directory: %s %s (version %lld)",
+                     it->act == JOBSAVE_CREATE ? "added" : "changed", it->id,
+                     (long long)it->version);
+            added += it->act == JOBSAVE_CREATE;
+            changed += it->act == JOBSAVE_CHANGE;
         }
     }
-    for (size_t k = 0; k < nseen; k++)
-        free(seen[k]);
-    free(seen);
+    for (size_t i = 0; i < count; i++)
+        free(jobsave_item(b, i)->data);
+    for (size_t k = 0; k < nids; k++)
+        free(ids[k]);
+    free(ids);
+    jobsave_free(b);
     log_info("jobs directory %s: %d added, %d changed, %d removed, %d bad", n->opt.jobs_dir,
              added, changed, removed, bad);
 }
-

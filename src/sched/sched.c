@@ -808,51 +808,6 @@ void sched_run_exited(struct sched *s, struct sched_run *r, const struct sched_r
 
 /* ---- jobs ---- */
 
-/* Follows `after` edges from NAME looking for TARGET; the path so far is in
- * PATH (DEPTH names). J stands in for the job of its own id. */
-static bool reaches(const struct sched *s, const struct job *j, const char *name,
-                    const char *target, const char **path, int depth, int *ret_depth)
-{
-    char jid[ID_LEN];
-    const struct job *cur;
-    const struct sched_job *sj;
-
-    if (depth >= 64)
-        return false;           /* deeper chains are not cycles we can name */
-    path[depth] = name;
-    if (depth > 0 && strcmp(name, target) == 0) {
-        *ret_depth = depth + 1;
-        return true;
-    }
-    job_id(j, jid, sizeof jid);
-    sj = find(s, name);
-    cur = strcmp(name, jid) == 0 ? j : sj ? sj->ver->job : NULL;
-    if (!cur || cur->sched.kind != JOB_AFTER)
-        return false;
-    for (size_t i = 0; i < cur->sched.n_after; i++)
-        if (reaches(s, j, cur->sched.after[i], target, path, depth + 1, ret_depth))
-            return true;
-    return false;
-}
-
-int sched_job_check(const struct sched *s, const struct job *j, struct err *err)
-{
-    const char *path[65];
-    char id[ID_LEN], msg[200];
-    int n = 0;
-    size_t len = 0;
-
-    if (j->sched.kind != JOB_AFTER)
-        return 0;
-    job_id(j, id, sizeof id);
-    if (!reaches(s, j, id, id, path, 0, &n))
-        return 0;
-    msg[0] = '\0';
-    for (int i = 0; i < n && len < sizeof msg; i++)
-        len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s", i ? " -> " : "", path[i]);
-    return err_set(err, CHIME_EINVAL, "schedule.after", "dependency cycle: %s", msg);
-}
-
 /* The engine keeps what it schedules by: the host sees the body first. */
 static void keep_head(struct sched *s, struct job *j, int64_t key, int64_t version)
 {
@@ -872,9 +827,6 @@ int sched_job_put(struct sched *s, struct job *j, int64_t key, int64_t version,
     char id[ID_LEN];
     int rc;
 
-    rc = sched_job_check(s, j, err);
-    if (rc < 0)
-        goto fail;
     v = calloc(1, sizeof *v);
     if (!v || (j->sched.kind == JOB_AFTER && !(up = calloc(j->sched.n_after, 1)))
         || after_reserve(s) < 0) {

@@ -135,13 +135,12 @@ void sched_free(struct sched *s);
  * and keeps it without its body (ops->job_put sees the body first).
  * LAST_FIRE_US is the newest fire already handled (from the store after a
  * restart; INT64_MIN for a new job): fires after it that are due by NOW go
- * through the misfire policy at the next tick. An `after` job that would
- * close a cycle is refused naming it. KEY and VERSION are the host's (the
- * store's job id and version), copied into every run. */
+ * through the misfire policy at the next tick. The engine does not look
+ * for dependency cycles: every save checks them first (jobsave.h). KEY
+ * and VERSION are the host's (the store's job id and version), copied
+ * into every run. */
 int sched_job_put(struct sched *s, struct job *j, int64_t key, int64_t version,
                   int64_t last_fire_us, int64_t now_us, struct err *err);
-/* Would J close a dependency cycle? CHIME_EINVAL naming it ("a -> b -> a"). */
-int sched_job_check(const struct sched *s, const struct job *j, struct err *err);
 /* Removes a job; its live runs go on and are recorded. */
 int sched_job_remove(struct sched *s, const char *id, struct err *err);
 int sched_job_pause(struct sched *s, const char *id, bool paused, int64_t now_us,

@@ -600,25 +600,6 @@ static void test_sched_after_chain_fans_in(void **state)
     teardown();
 }
 
-static void test_sched_rejects_a_dependency_cycle_naming_it(void **state)
-{
-    int64_t t = T("2026-01-01T00:00:00Z");
-    const char *c = "{\"name\":\"c\",\"schedule\":{\"after\":[\"a\"]},\"command\":[\"x\"]}";
-    struct err err = { 0 };
-    struct job *j = NULL;
-
-    (void)state;
-    setup(0);
-    put("{\"name\":\"a\",\"schedule\":{\"after\":[\"b\"]},\"command\":[\"x\"]}", t);
-    put("{\"name\":\"b\",\"schedule\":{\"after\":[\"c\"]},\"command\":[\"x\"]}", t);
-    assert_int_equal(job_parse(c, strlen(c), "default", &j, &err), 0);
-    assert_int_equal(sched_job_put(H.s, j, 0, 1, INT64_MIN, t, &err), -CHIME_EINVAL);
-    assert_string_equal(err.field, "schedule.after");
-    assert_non_null(strstr(err.msg, "default/c -> default/a -> default/b -> default/c"));
-    assert_null(sched_job_get(H.s, "default/c"));
-    teardown();
-}
-
 static void test_sched_cancels_a_queued_run_at_once(void **state)
 {
     int64_t t = T("2026-01-01T00:00:00Z");
@@ -826,7 +807,6 @@ int main(void)
         cmocka_unit_test(test_sched_catch_up_after_downtime_follows_policy),
         cmocka_unit_test(test_sched_clock_jumps_neither_burst_nor_double),
         cmocka_unit_test(test_sched_after_chain_fans_in),
-        cmocka_unit_test(test_sched_rejects_a_dependency_cycle_naming_it),
         cmocka_unit_test(test_sched_cancels_a_queued_run_at_once),
         cmocka_unit_test(test_sched_drops_a_fire_the_store_already_has),
         cmocka_unit_test(test_sched_every_jitter_delays_within_bound),
