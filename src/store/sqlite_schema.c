@@ -292,7 +292,11 @@ static const char *const sql[SQ_COUNT] = {
 
     [SQ_JOB_FIND] = "SELECT id, version, deleted_us IS NULL FROM jobs"
                     " WHERE namespace = ?1 AND name = ?2",
-    [SQ_VERSION_SAME] = "SELECT doc = ?3 FROM job_versions WHERE job_id = ?1 AND version = ?2",
+    /* equal but for "paused", which is the job's state (the jobs row), not
+     * a version of its document */
+    [SQ_VERSION_SAME] = "SELECT CASE WHEN doc = ?3 THEN 1 WHEN json_valid(?3)"
+                        " THEN json_remove(doc, '$.paused') = json_remove(?3, '$.paused')"
+                        " ELSE 0 END FROM job_versions WHERE job_id = ?1 AND version = ?2",
     [SQ_JOB_INSERT] = "INSERT INTO jobs (namespace, name, version, created_us, updated_us, paused)"
                       " VALUES (?1, ?2, 1, ?3, ?3, ?4) RETURNING id",
     /* a new version; a deleted job comes back with fresh state */
