@@ -40,6 +40,8 @@ static const struct command {
       "write every job document (and the tokens' names, never secrets) as one JSON file" },
     { "import", cli_import, "FILE|- [--dry-run] [--prune] [--namespace NS] [--json]",
       "apply an export file all or nothing, printing the plan (create/change/unchanged/remove)" },
+    { "apply", cli_apply, "FILE|DIR|- [--dry-run] [--json]",
+      "create or change jobs from job documents, printing the plan (never removes; again: no change)" },
     { "backup", cli_backup, "PATH [--force] [--json]",
       "an online, consistent copy of the daemon's database, written to PATH here" },
     { "restore", cli_restore, "BACKUP [--data-dir DIR] [--json]",

@@ -23,7 +23,9 @@
  *
  * "paused" is part of what is imported: a job whose document is the same
  * but for "paused" is a change of its state only, which makes no version
- * (as pause and resume make none). */
+ * (as pause and resume make none). A document without "paused" (`chime
+ * apply`'s, written by hand) leaves an existing job paused or running as
+ * it is. */
 #include "api_int.h"
 
 #include <inttypes.h>
@@ -365,6 +367,11 @@ static int plan_job(struct import *im, struct exportdoc_job *ej, struct item *it
         return rc;
     it->version = sj.version;
     it->job_id = sj.id;
+    /* a document that does not say "paused" leaves the job as it is */
+    if (!ej->paused_given) {
+        ej->job->paused = sj.paused;
+        json_object_set_new(ej->doc, "paused", json_boolean(sj.paused));
+    }
     cur = json_loadb(sj.doc, sj.doc_len, 0, NULL);
     if (!json_is_object(cur)) {
         rc = err_set(&im->err, CHIME_EIO, "", "the stored document of %s is not JSON", it->id);
