@@ -452,7 +452,7 @@ static int apply_read(struct apply *a, const char *path, const char *where)
     a->bytes += len;
     if (memchr(text, '\0', len)) {
         apply_error(a, where, "a NUL byte: not a JSON job document");
-    } else if (!(doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr))) {
+    } else if (!(doc = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr))) {
         apply_error(a, where, "not JSON: line %d, column %d: %s", jerr.line, jerr.column,
                     jerr.text);
     } else if (json_is_object(doc)) {
