@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "banned.h"
 
 #ifndef CHIME_VERSION
@@ -39,6 +40,8 @@ static const struct command {
       "write every job document (and the tokens' names, never secrets) as one JSON file" },
     { "import", cli_import, "FILE|- [--dry-run] [--prune] [--namespace NS] [--json]",
       "apply an export file all or nothing, printing the plan (create/change/unchanged/remove)" },
+    { "apply", cli_apply, "FILE|DIR|- [--dry-run] [--json]",
+      "create or change jobs from job documents, printing the plan (never removes; again: no change)" },
     { "backup", cli_backup, "PATH [--force] [--json]",
       "an online, consistent copy of the daemon's database, written to PATH here" },
     { "restore", cli_restore, "BACKUP [--data-dir DIR] [--json]",
@@ -56,15 +59,21 @@ static const struct command {
 
 static void usage(FILE *f)
 {
-    fputs("chime: a batch job scheduler\n\nusage: chime COMMAND [ARGS]\n\n", f);
+    fputs("chime: a batch job scheduler\n\nusage: chime [--url URL] [--token TOKEN | --token-file FILE]"
+          " COMMAND [ARGS]\n\n", f);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  chime %s %s\n      %s\n", commands[i].name, commands[i].args,
                 commands[i].help);
-    fputs("\n  chime help | --help      this text\n  chime --version\n", f);
+    fputs("\n  --url, --token, --token-file (before or after COMMAND) win over CHIME_URL and"
+          " CHIME_TOKEN\n  chime help | --help      this text\n  chime --version\n", f);
 }
 
 int main(int argc, char **argv)
 {
+    int rc = client_options(&argc, argv);
+
+    if (rc)
+        return rc;
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -315,6 +315,82 @@ def test_the_token_goes_as_a_bearer(chime_at, fake_daemon):
     assert fake_daemon.sent()[1].headers["Authorization"] is None
 
 
+# ---- --url, --token, --token-file ----
+
+EMPTY = {"items": [], "next_cursor": None, "total": 0}
+
+
+@pytest.mark.parametrize("where", ["before", "after", "equals"])
+def test_url_and_token_options_win_over_the_environment(chime, fake_daemon, where):
+    fake_daemon.route("GET", "/api/v1/jobs", js(EMPTY))
+    env = {"CHIME_URL": "http://127.0.0.1:9", "CHIME_TOKEN": "from-env"}
+    args = {"before": ["--url", fake_daemon.url, "--token", "opt", "jobs"],
+            "after": ["jobs", "--url", fake_daemon.url, "--token", "opt"],
+            "equals": ["--url=" + fake_daemon.url, "jobs", "--token=opt"]}[where]
+    r = chime(*args, env=env)
+    assert r.code == 0, r.err
+    assert fake_daemon.sent()[0].headers["Authorization"] == "Bearer opt"
+
+
+def test_token_file_gives_the_token(chime_at, fake_daemon, tmp_path):
+    fake_daemon.route("GET", "/api/v1/jobs", js(EMPTY))
+    path = tmp_path / "tok"
+    path.write_text("filetoken\n")
+    r = chime_at("--token-file", str(path), "jobs", env={"CHIME_TOKEN": "from-env"})
+    assert r.code == 0, r.err
+    assert fake_daemon.sent()[0].headers["Authorization"] == "Bearer filetoken"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["jobs", "--url"], "chime: --url needs a value (see chime help)\n"),
+    (["--token=", "jobs"], "chime: --token needs a value (see chime help)\n"),
+    (["--token", "a", "--token-file", "b", "jobs"],
+     "chime: give --token or --token-file, not both\n"),
+    (["--url", "ftp://x", "jobs"],
+     "chime jobs: --url: 'ftp://x' is not an http:// or https:// URL\n"),
+    (["--token-file", "/nonexistent/tok", "jobs"],
+     "chime jobs: --token-file: cannot read a token from '/nonexistent/tok': "
+     "No such file or directory\n"),
+    (["jobs", "--token", "a\nb"], "chime jobs: --token: the token holds a line break\n"),
+])
+def test_bad_global_options_are_bad_usage_without_a_request(chime_at, fake_daemon, args,
+                                                            message):
+    r = chime_at(*args)
+    assert r.code == 2
+    assert r.err == message
+    assert fake_daemon.sent() == []
+
+
+def test_a_token_file_of_two_lines_or_too_long_is_refused(chime_at, fake_daemon, tmp_path):
+    for body in ("a\nb\n", "x" * 5000, "", "a\0b"):
+        path = tmp_path / "tok"
+        path.write_text(body)
+        r = chime_at("jobs", "--token-file", str(path))
+        assert r.code == 2, body
+        assert "--token-file: cannot read a token from" in r.err
+    assert fake_daemon.sent() == []
+
+
+def test_the_no_token_error_names_the_options_and_the_variables(chime_at, fake_daemon):
+    fake_daemon.route("GET", "/api/v1/jobs",
+                      problem(401, "a token is required: Authorization: Bearer TOKEN",
+                              "Authorization"))
+    r = chime_at("jobs")
+    assert r.code == 1
+    assert r.err.count("\n") == 1
+    for name in ("--token TOKEN", "--token-file FILE", "CHIME_TOKEN", "--url URL", "CHIME_URL"):
+        assert name in r.err, name
+
+
+def test_audit_keeps_its_own_token_filter(chime_at, fake_daemon):
+    fake_daemon.route("GET", "/api/v1/audit", js(EMPTY))
+    r = chime_at("--token", "secret", "audit", "--token", "ci")
+    assert r.code == 0, r.err
+    (q,) = fake_daemon.sent()
+    assert q.query["token"] == ["ci"]
+    assert q.headers["Authorization"] == "Bearer secret"
+
+
 # ---- run, run --wait, logs ----
 
 def test_run_prints_the_run_id_and_sends_env(chime_at, fake_daemon):

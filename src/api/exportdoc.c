@@ -192,7 +192,8 @@ static int check_job(struct parse *p, size_t i, json_t *doc, const char *only_ns
         return 0;
     }
     ej = &d->jobs[d->n_jobs];
-    *ej = (struct exportdoc_job){.index = i, .job = j, .doc = job_to_json(j)};
+    *ej = (struct exportdoc_job){.index = i, .job = j, .doc = job_to_json(j),
+                                 .paused_given = json_is_boolean(json_object_get(doc, "paused"))};
     snprintf(ej->id, sizeof ej->id, "%s", id);
     d->n_jobs++;
     if (!ej->doc)

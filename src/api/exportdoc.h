@@ -4,7 +4,9 @@
  *     {"chime_export": 1, "exported_at": "2026-11-24T01:00:00.000000Z",
  *      "jobs": [JOB DOCUMENT, ...], "tokens": [TOKEN, ...]}
  *
- * "jobs" are canonical job documents with "paused" as the job was. "tokens"
+ * "jobs" are canonical job documents with "paused" as the job was (a
+ * document without "paused" leaves a job's state as it is: `chime apply`
+ * sends documents as people write them). "tokens"
  * (only when asked for) describe API tokens by name, role, namespaces and
  * expiry, never a secret or its hash; an import never creates tokens from
  * them (a token without its secret is no token), it only counts them.
@@ -20,6 +22,7 @@
 #ifndef CHIME_EXPORTDOC_H
 #define CHIME_EXPORTDOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +44,7 @@ struct exportdoc_job {
     char id[EXPORTDOC_ID_LEN]; /* "namespace/name" */
     struct job *job;           /* owned */
     json_t *doc;               /* the canonical document (job_to_json), owned */
+    bool paused_given;         /* the document says "paused"; else the job's state stays */
 };
 
 /* A file, validated: the jobs of the namespace asked for, in file order. */

@@ -73,6 +73,9 @@ static void test_exportdoc_reads_a_valid_file(void **state)
     assert_string_equal(d->jobs[1].id, "team/b");
     assert_int_equal(d->jobs[1].index, 1);
     assert_true(d->jobs[1].job->paused);
+    /* a document without "paused" leaves the job's state to the import */
+    assert_false(d->jobs[0].paused_given);
+    assert_true(d->jobs[1].paused_given);
     /* the canonical document: every member, with its effective value */
     assert_true(json_is_object(json_object_get(d->jobs[0].doc, "retry")));
     assert_string_equal(json_string_value(json_object_get(d->jobs[0].doc, "namespace")), "default");

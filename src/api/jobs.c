@@ -50,10 +50,13 @@ static int path_job(const struct api_call *c, char *ns, char *name, char *id, st
     return 0;
 }
 
-/* The newest run of job NS/NAME, briefly; null when it has none. */
+/* The newest run of job NS/NAME that ran or runs, briefly; null when it
+ * has none. A skipped or missed run never ran: "last run" is how the job
+ * went, and a fire that the concurrency policy skipped while the real run
+ * went on says nothing about that (GET /runs lists those). */
 static json_t *last_run(struct api_call *c, const char *ns, const char *name)
 {
-    struct store_run_filter f = {.ns = ns, .name = name, .limit = 1};
+    struct store_run_filter f = {.ns = ns, .name = name, .ran = true, .limit = 1};
     struct store_run_page page = {0};
     struct err err = {0};
     json_t *r;

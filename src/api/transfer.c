@@ -24,7 +24,9 @@
  *
  * "paused" is part of what is imported: a job whose document is the same
  * but for "paused" is a change of its state only, which makes no version
- * (as pause and resume make none). */
+ * (as pause and resume make none). A document without "paused" (`chime
+ * apply`'s, written by hand) leaves an existing job paused or running as
+ * it is. */
 #include "api_int.h"
 
 #include <inttypes.h>
@@ -492,7 +494,8 @@ int api_import(struct api_call *c)
     for (size_t i = 0; rc == 0 && i < im.d->n_jobs; i++) {
         struct exportdoc_job *ej = &im.d->jobs[i];
 
-        rc = jobsave_put(im.b, ej->job, 0, false, ej, &c->err);
+        /* a document that does not say "paused" leaves the job as it is */
+        rc = jobsave_put(im.b, ej->job, 0, !ej->paused_given, ej, &c->err);
         ej->job = NULL; /* the batch has it */
     }
     if (rc == 0 && prune && (rc = add_removals(&im)) < 0)

@@ -20,6 +20,7 @@ int cli_logs(int argc, char **argv);     /* chime logs RUN [--follow] */
 int cli_import_crontab(int argc, char **argv); /* chime import-crontab FILE */
 int cli_export(int argc, char **argv);   /* chime export: job documents as one file */
 int cli_import(int argc, char **argv);   /* chime import FILE: all or nothing */
+int cli_apply(int argc, char **argv);    /* chime apply FILE|DIR|-: declarative create/update */
 int cli_backup(int argc, char **argv);   /* chime backup PATH: the database, online */
 int cli_restore(int argc, char **argv);  /* chime restore BACKUP: a backup put back, offline */
 int cli_token(int argc, char **argv);    /* chime token create|list|revoke */

@@ -27,6 +27,9 @@
 #define CLIENT_REQUEST_TIMEOUT_S 120
 #define CLIENT_EVENT_MAX         ((size_t)4 << 20) /* bytes of one SSE event */
 #define CLIENT_URL_MAX           1024
+#define NO_TOKEN_HINT                                                                              \
+    "give a token it accepts with --token TOKEN, --token-file FILE or CHIME_TOKEN (and the "      \
+    "daemon with --url URL or CHIME_URL)"
 
 struct client {
     CURL *curl;
@@ -68,6 +71,85 @@ static int body_add(struct body *b, const char *data, size_t n)
     return 0;
 }
 
+/* The global options (client_options()), borrowed from argv. */
+static struct {
+    const char *url, *token, *token_file;
+} given;
+
+static const char *const option_names[] = {"--url", "--token", "--token-file"};
+
+int client_options(int *argc, char **argv)
+{
+    const char **slot[] = {&given.url, &given.token, &given.token_file};
+    bool before = true, audit = false;
+    int i = 1, out = 1;
+
+    for (; i < *argc; i++) {
+        const char *a = argv[i], *value = NULL;
+        size_t k, n = 0;
+
+        if (!strcmp(a, "--")) {
+            break;
+        }
+        for (k = 0; k < sizeof option_names / sizeof option_names[0]; k++) {
+            n = strlen(option_names[k]);
+            if (!strncmp(a, option_names[k], n) && (a[n] == '\0' || a[n] == '='))
+                break;
+        }
+        /* `chime audit --token NAME` is audit's own filter */
+        if (k == sizeof option_names / sizeof option_names[0] || (audit && k == 1)) {
+            if (before && a[0] != '-') {
+                before = false;
+                audit = !strcmp(a, "audit");
+            }
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (a[n] == '=')
+            value = a + n + 1;
+        else if (i + 1 < *argc)
+            value = argv[++i];
+        if (!value || !*value) {
+            fprintf(stderr, "chime: %s needs a value (see chime help)\n", option_names[k]);
+            return 2;
+        }
+        *slot[k] = value;
+    }
+    for (; i < *argc; i++)
+        argv[out++] = argv[i];
+    argv[out] = NULL;
+    *argc = out;
+    if (given.token && given.token_file) {
+        fputs("chime: give --token or --token-file, not both\n", stderr);
+        return 2;
+    }
+    return 0;
+}
+
+/* The first line of the file at PATH, a token, into BUF; -1 (errno set,
+ * or EINVAL for a file that is not a token) when it cannot be read. */
+static int token_read(const char *path, char *buf, size_t len)
+{
+    size_t n = 0;
+    FILE *f;
+
+    buf[0] = '\0';
+    f = fopen(path, "re");
+    if (!f)
+        return -1;
+    n = fread(buf, 1, len - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    if (n == 0 || n >= len - 1 || strpbrk(buf, "\r\n") || strlen(buf) != n) {
+        buf[0] = '\0'; /* not a token file */
+        errno = EINVAL;
+        return -1;
+    }
+    return 0;
+}
+
 /* The admin token the daemon wrote to DATA_DIR/admin.token, where
  * DATA_DIR is $CHIME_DATA_DIR, else ./chime-data (as for `chime serve`),
  * into BUF; "" when there is no such file or it cannot be read. */
@@ -75,29 +157,19 @@ static void token_file(char *buf, size_t len)
 {
     const char *dir = getenv("CHIME_DATA_DIR");
     char path[4096];
-    size_t n = 0;
-    FILE *f;
 
     buf[0] = '\0';
     if (!dir || !*dir)
         dir = "./chime-data";
-    if ((size_t)snprintf(path, sizeof path, "%s/admin.token", dir) >= sizeof path)
-        return;
-    f = fopen(path, "re");
-    if (!f)
-        return;
-    n = fread(buf, 1, len - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-        buf[--n] = '\0';
-    if (n == 0 || strpbrk(buf, "\r\n") || strlen(buf) != n)
-        buf[0] = '\0'; /* not a token file */
+    if ((size_t)snprintf(path, sizeof path, "%s/admin.token", dir) < sizeof path)
+        token_read(path, buf, len);
 }
 
 int client_new(struct client **ret, struct err *err)
 {
-    const char *url = getenv("CHIME_URL"), *token = getenv("CHIME_TOKEN");
+    const char *url = given.url ? given.url : getenv("CHIME_URL");
+    const char *token = given.token ? given.token : getenv("CHIME_TOKEN");
+    const char *url_field = given.url ? "--url" : "CHIME_URL";
     struct client *c;
     size_t n;
     char quoted[80], file_token[256];
@@ -109,10 +181,19 @@ int client_new(struct client **ret, struct err *err)
         n--;
     if ((strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0) || n <= 8
         || n >= CLIENT_URL_MAX)
-        return err_set(err, CHIME_EINVAL, "CHIME_URL", "'%s' is not an http:// or https:// URL",
+        return err_set(err, CHIME_EINVAL, url_field, "'%s' is not an http:// or https:// URL",
                        err_quote(url, n, quoted, sizeof quoted));
+    if (given.token_file) {
+        if (token_read(given.token_file, file_token, sizeof file_token) < 0)
+            return err_set(err, CHIME_EINVAL, "--token-file", "cannot read a token from '%s': %s",
+                           err_quote(given.token_file, strlen(given.token_file), quoted,
+                                     sizeof quoted),
+                           errno == EINVAL ? "not one line of at most 254 bytes" : strerror(errno));
+        token = file_token;
+    }
     if (token && strpbrk(token, "\r\n"))
-        return err_set(err, CHIME_EINVAL, "CHIME_TOKEN", "the token holds a line break");
+        return err_set(err, CHIME_EINVAL, given.token ? "--token" : "CHIME_TOKEN",
+                       "the token holds a line break");
     if (!token || !*token) {
         token_file(file_token, sizeof file_token);
         token = file_token;
@@ -276,16 +357,18 @@ static int http_error(struct client *c, const struct body *b, struct err *err)
         if (json_is_string(v))
             detail = json_string_value(v);
     }
-    if (detail) {
+    if (detail && c->status == 401) {
+        /* no token, or a wrong one: say how to give one */
+        rc = err_set(err, code, "", "%s: %s", err_quote(detail, strlen(detail), quoted, 120),
+                     NO_TOKEN_HINT);
+    } else if (detail) {
         char f[32];
 
         err_quote(field, strlen(field), f, sizeof f);
         rc = err_set(err, code, f, "%s", err_quote(detail, strlen(detail), quoted, sizeof quoted));
     } else if (c->status == 401 || c->status == 403) {
-        rc = err_set(err, code, "",
-                     "the daemon refused the request (HTTP %ld): set CHIME_TOKEN to a "
-                     "token it accepts",
-                     c->status);
+        rc = err_set(err, code, "", "the daemon refused the request (HTTP %ld): %s", c->status,
+                     NO_TOKEN_HINT);
     } else if (b->len) {
         rc = err_set(err, code, "", "the daemon answered HTTP %ld: %s", c->status,
                      err_quote(b->data, b->len, quoted, 80));

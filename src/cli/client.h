@@ -1,7 +1,8 @@
 /* client.h: the CLI's HTTP client for the daemon's REST API (libcurl).
  *
- * The daemon is found at $CHIME_URL (default http://127.0.0.1:8717), and
- * every request carries a bearer token: $CHIME_TOKEN when it is set, else
+ * The daemon is found at --url, else $CHIME_URL (default
+ * http://127.0.0.1:8717), and every request carries a bearer token: --token
+ * or --token-file's, else $CHIME_TOKEN when it is set, else
  * the admin token the daemon wrote to DATA_DIR/admin.token (DATA_DIR is
  * $CHIME_DATA_DIR, else ./chime-data) when that file can be read, else
  * none.
@@ -25,8 +26,19 @@ struct json_t;
 #define CLIENT_DEFAULT_URL "http://127.0.0.1:8717"
 #define CLIENT_BODY_MAX    ((size_t)64 << 20) /* bytes of one answer */
 
-/* Reads CHIME_URL and CHIME_TOKEN. A malformed URL is CHIME_EINVAL with
- * field "CHIME_URL". Returns an owned client. */
+/* Takes the global options out of main()'s ARGV, before the command or
+ * after it (up to a "--"): --url URL, --token TOKEN, --token-file FILE
+ * (its first line is the token), each also as --opt=VALUE. They win over
+ * CHIME_URL and CHIME_TOKEN for every client_new() after. After `audit`,
+ * --token is audit's own filter and is left in place. The rest of ARGV is
+ * kept in order and *ARGC updated. Returns 0, or the exit status 2 after
+ * telling what is wrong (a missing value, --token and --token-file both). */
+int client_options(int *argc, char **argv);
+
+/* Reads --url, else CHIME_URL, and --token or --token-file, else
+ * CHIME_TOKEN. A malformed URL is CHIME_EINVAL with field "--url" or
+ * "CHIME_URL"; a token file that cannot be read, with "--token-file".
+ * Returns an owned client. */
 int client_new(struct client **ret, struct err *err);
 void client_free(struct client *c);
 

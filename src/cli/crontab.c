@@ -340,7 +340,7 @@ static bool env_name_ok(const char *s)
 {
     size_t n = strlen(s);
 
-    if (n == 0 || n > 128 || !strncmp(s, "CHIME_", 6))
+    if (n == 0 || n > 128 || job_env_reserved(s, n))
         return false;
     for (size_t i = 0; i < n; i++)
         if (!(isalpha((unsigned char)s[i]) || s[i] == '_' || (i && isdigit((unsigned char)s[i])))
@@ -385,7 +385,7 @@ static int env_line(struct ctx *x, size_t line, const char *name, const char *va
     if (!env_name_ok(name)) {
         err_set(&why, CHIME_EINVAL, "env",
                 "'%s' cannot be a chime environment variable: want [A-Za-z_][A-Za-z0-9_]*, "
-                "not starting with CHIME_",
+                "not one chime sets in every run (CHIME_JOB, CHIME_RUN_ID, ...)",
                 qn);
         return add_error(x, line, &why, err);
     }

@@ -188,9 +188,12 @@ int jobs_edit(int argc, char **argv)
         goto done;
     }
     unlink(tmp);
-    if (json_is_integer(json_object_get(saved, "version")))
-        printf("saved %s (version %lld)\n", id,
-               (long long)json_integer_value(json_object_get(saved, "version")));
+    snprintf(tmp, sizeof tmp, "%lld", (long long)json_integer_value(json_object_get(saved, "version")));
+    if (version[0] && !strcmp(tmp, version))
+        /* the same document (paused aside: that is the job's state): no version */
+        fprintf(stderr, "chime job edit: no change to %s\n", id);
+    else if (json_is_integer(json_object_get(saved, "version")))
+        printf("saved %s (version %s)\n", id, tmp);
     else
         printf("saved %s\n", id);
     rc = 0;

@@ -12,10 +12,12 @@
  * fields each change touches. */
 #include "cli/cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,7 +222,9 @@ static void print_item(const json_t *it, bool dry_run)
     }
 }
 
-static int print_plan(const json_t *plan, bool dry_run)
+/* The plan as CMD ("import", "apply") tells it; REMOVALS: with the count
+ * of removals (an apply never removes). */
+static int print_plan(const json_t *plan, bool dry_run, const char *cmd, bool removals)
 {
     const json_t *items = json_object_get(plan, "items"), *sum = json_object_get(plan, "summary");
     const json_t *it, *w;
@@ -229,30 +233,31 @@ static int print_plan(const json_t *plan, bool dry_run)
     size_t i;
 
     json_array_foreach(items, i, it) print_item(it, dry_run);
-    printf("%s%zu job%s: %lld %s, %lld %s, %lld unchanged, %lld %s\n",
-           dry_run ? "dry run, nothing written: " : "", json_array_size(items),
-           json_array_size(items) == 1 ? "" : "s",
+    printf("%s%zu job%s: %lld %s, %lld %s, %lld unchanged", dry_run ? "dry run, nothing written: " : "",
+           json_array_size(items), json_array_size(items) == 1 ? "" : "s",
            (long long)json_integer_value(json_object_get(sum, "create")),
            dry_run ? "to create" : "created",
            (long long)json_integer_value(json_object_get(sum, "change")),
            dry_run ? "to change" : "changed",
-           (long long)json_integer_value(json_object_get(sum, "unchanged")),
-           (long long)json_integer_value(json_object_get(sum, "remove")),
-           dry_run ? "to remove" : "removed");
+           (long long)json_integer_value(json_object_get(sum, "unchanged")));
+    if (removals)
+        printf(", %lld %s", (long long)json_integer_value(json_object_get(sum, "remove")),
+               dry_run ? "to remove" : "removed");
+    putchar('\n');
     if (other > 0)
-        fprintf(stderr, "chime import: %lld %s left out\n", (long long)other,
+        fprintf(stderr, "chime %s: %lld %s left out\n", cmd, (long long)other,
                 other == 1 ? "job of another namespace is" : "jobs of other namespaces are");
     if (tokens > 0)
         fprintf(stderr,
-                "chime import: the file lists %lld token(s), which are not imported (a token "
+                "chime %s: the file lists %lld token(s), which are not imported (a token "
                 "is made with `chime token create`: its secret is never exported)\n",
-                (long long)tokens);
+                cmd, (long long)tokens);
     json_array_foreach(json_object_get(plan, "warnings"), i, w)
     {
         char q[300];
 
         if (json_is_string(w))
-            fprintf(stderr, "chime import: warning: %s\n",
+            fprintf(stderr, "chime %s: warning: %s\n", cmd,
                     err_quote(json_string_value(w), json_string_length(w), q, sizeof q));
     }
     return fflush(stdout) == 0 ? 0 : 1;
@@ -354,7 +359,7 @@ int cli_import(int argc, char **argv)
             fputs("chime import: nothing was imported\n", stderr);
         goto done;
     }
-    rc = json ? cli_json_print(plan) : print_plan(plan, dry_run);
+    rc = json ? cli_json_print(plan) : print_plan(plan, dry_run, "import", true);
     goto done;
 invalid:
     cli_error("import", &err);
@@ -362,6 +367,322 @@ invalid:
 done:
     free(text);
     json_decref(doc);
+    json_decref(plan);
+    client_free(c);
+    return rc;
+}
+
+/* ---- chime apply ----
+ *
+ * Job documents as people keep them (a file, a directory of NAME.json
+ * files, standard input) go to the daemon as one import file without
+ * --prune: the import's plan (create, change with the fields, unchanged),
+ * its checks of everything before anything, and its all-or-nothing
+ * transaction serve apply as they serve import. The daemon compares the
+ * canonical documents, so applying the same documents again is all
+ * "unchanged" and makes no version; a document without "paused" leaves
+ * the job paused or running as it is. Errors name the file a document
+ * came from rather than its place in the import. */
+
+#define APPLY_WHERE_MAX 300
+
+/* The job documents an apply sends, and where each came from. */
+struct apply {
+    json_t *jobs;   /* the documents, in order */
+    char **where;   /* per document: "jobs/a.json", "all.json[2]", "standard input" */
+    size_t n, cap;
+    size_t bytes;   /* of every file read */
+    size_t errors;  /* told so far */
+};
+
+static void apply_error(struct apply *a, const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void apply_error(struct apply *a, const char *where, const char *fmt, ...)
+{
+    char msg[400], q[300];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+    va_end(ap);
+    fprintf(stderr, "chime apply: %s: %s\n", err_quote(where, strlen(where), q, sizeof q), msg);
+    a->errors++;
+}
+
+/* Appends DOC (taken) read from WHERE; -1 when out of memory. */
+static int apply_add(struct apply *a, json_t *doc, const char *where)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 64;
+        char **more = realloc(a->where, cap * sizeof *more);
+
+        if (!more) {
+            json_decref(doc);
+            return -1;
+        }
+        a->where = more;
+        a->cap = cap;
+    }
+    if (!(a->where[a->n] = strdup(where)) || json_array_append_new(a->jobs, doc) < 0) {
+        free(a->where[a->n]);
+        return -1;
+    }
+    a->n++;
+    return 0;
+}
+
+/* Reads the file at PATH ("-": standard input), called WHERE: one job
+ * document, or an array of them. Errors are told and counted; -1 only
+ * when out of memory. */
+static int apply_read(struct apply *a, const char *path, const char *where)
+{
+    struct err err = {0};
+    json_error_t jerr;
+    json_t *doc, *v;
+    char *text = NULL, at[APPLY_WHERE_MAX + 32];
+    size_t len, i;
+    int rc = 0;
+
+    if (cli_read_file(path, EXPORTDOC_BYTES_MAX, &text, &len, &err) < 0) {
+        fprintf(stderr, "chime apply: %s\n", err.msg);
+        a->errors++;
+        return err.code == CHIME_ENOMEM ? -1 : 0;
+    }
+    a->bytes += len;
+    if (memchr(text, '\0', len)) {
+        apply_error(a, where, "a NUL byte: not a JSON job document");
+    } else if (!(doc = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr))) {
+        apply_error(a, where, "not JSON: line %d, column %d: %s", jerr.line, jerr.column,
+                    jerr.text);
+    } else if (json_is_object(doc)) {
+        rc = apply_add(a, doc, where);
+    } else if (json_is_array(doc)) {
+        json_array_foreach(doc, i, v)
+        {
+            snprintf(at, sizeof at, "%s[%zu]", where, i);
+            if (!json_is_object(v))
+                apply_error(a, at, "not a job document (a JSON object)");
+            else if ((rc = apply_add(a, json_incref(v), at)) < 0)
+                break;
+        }
+        json_decref(doc);
+    } else {
+        apply_error(a, where, "not a job document: a JSON object, or an array of them");
+        json_decref(doc);
+    }
+    free(text);
+    return rc;
+}
+
+static int by_name(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* Reads every *.json file of directory DIR, in name order; anything else
+ * in it is an error (a stray file is more likely a mistake than not). */
+static int apply_dir(struct apply *a, const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char **names = NULL, path[PATH_MAX];
+    size_t n = 0, cap = 0;
+    int rc = 0;
+
+    if (!d) {
+        apply_error(a, dir, "cannot read the directory: %s", strerror(errno));
+        return 0;
+    }
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (n == EXPORTDOC_JOBS_MAX) {
+            apply_error(a, dir, "more than %d files", EXPORTDOC_JOBS_MAX);
+            break;
+        }
+        if (n == cap) {
+            char **more = realloc(names, (cap = cap ? 2 * cap : 64) * sizeof *more);
+
+            if (!more) {
+                rc = -1;
+                break;
+            }
+            names = more;
+        }
+        if (!(names[n] = strdup(e->d_name))) {
+            rc = -1;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (n)
+        qsort(names, n, sizeof *names, by_name);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        size_t len = strlen(names[i]);
+        struct stat st;
+
+        if ((size_t)snprintf(path, sizeof path, "%s%s%s", dir,
+                             dir[strlen(dir) - 1] == '/' ? "" : "/", names[i])
+            >= sizeof path) {
+            apply_error(a, names[i], "the path is too long");
+            continue;
+        }
+        if (len <= 5 || strcmp(names[i] + len - 5, ".json") != 0 || stat(path, &st) < 0
+            || !S_ISREG(st.st_mode)) {
+            apply_error(a, path, "not a *.json file: a directory to apply holds job documents "
+                                 "(NAME.json) and nothing else");
+            continue;
+        }
+        rc = apply_read(a, path, path);
+        if (a->bytes > EXPORTDOC_BYTES_MAX) {
+            apply_error(a, dir, "its files are larger than %zu MiB together",
+                        EXPORTDOC_BYTES_MAX >> 20);
+            break;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+/* A refused apply: every error of the daemon's problem document, each
+ * named by the file its document came from. Returns 0 when there was
+ * none to tell (client_fail() tells the error then). */
+static int apply_told(const struct apply *a, const struct client *c)
+{
+    const json_t *errors = json_object_get(client_problem(c), "errors"), *e;
+    size_t i, told = 0;
+
+    json_array_foreach(errors, i, e)
+    {
+        const json_t *idx = json_object_get(e, "index");
+        const char *field = cli_json_str(e, "field"), *detail = cli_json_str(e, "detail");
+        const char *where = "the documents";
+        char qf[80], qd[300], qw[300];
+
+        if (!detail)
+            continue;
+        if (json_is_integer(idx) && (size_t)json_integer_value(idx) < a->n) {
+            where = a->where[json_integer_value(idx)];
+            /* "jobs[3].schedule.cron": the file is named instead */
+            if (field && !strncmp(field, "jobs[", 5))
+                field = strchr(field, ']') ? strchr(field, ']') + 1 : field;
+            if (field && *field == '.')
+                field++;
+        }
+        fprintf(stderr, "chime apply: %s: %s%s%s\n", err_quote(where, strlen(where), qw, sizeof qw),
+                field && *field ? err_quote(field, strlen(field), qf, sizeof qf) : "",
+                field && *field ? ": " : "", err_quote(detail, strlen(detail), qd, sizeof qd));
+        told++;
+    }
+    return told > 0;
+}
+
+int cli_apply(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: chime apply FILE|DIR|- [--dry-run] [--json]\n"
+        "  FILE     one job document (as chime job add takes), or a JSON array of them\n"
+        "  DIR      every NAME.json file in it, one job document each (nothing else may be there)\n"
+        "  -        standard input: one job document or an array of them\n"
+        "  --dry-run  check everything and print the plan; change nothing\n"
+        "  --json     the daemon's plan as JSON\n"
+        "Creates the jobs that do not exist and changes the ones that differ; the rest\n"
+        "are unchanged (applying again changes nothing). It never removes a job.\n"
+        "Everything is checked first, and applied all or nothing.\n";
+    static const struct option opts[] = {
+        {"dry-run", no_argument, NULL, 'd'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *kv[] = {"dry_run", NULL, NULL};
+    struct apply a = {.jobs = json_array()};
+    struct client *c = NULL;
+    struct err err = {0};
+    json_t *body = NULL, *plan = NULL;
+    char path[64], *text = NULL;
+    bool json = false, dry_run = false;
+    struct stat st;
+    int ch, rc;
+
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":djh", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'd':
+            dry_run = true;
+            kv[1] = "true";
+            break;
+        case 'j': json = true; break;
+        case 'h': fputs(usage, stdout); json_decref(a.jobs); return 0;
+        default: json_decref(a.jobs); return cli_bad_option("apply", ch, argv);
+        }
+    }
+    if (optind != argc - 1) {
+        json_decref(a.jobs);
+        return cli_bad_args("apply", optind == argc ? "missing FILE, DIR or - (standard input)"
+                                                    : "more than one FILE or DIR");
+    }
+    if (!a.jobs) {
+        rc = 1;
+        goto nomem;
+    }
+    /* everything read and checked before anything is sent */
+    if (strcmp(argv[optind], "-") != 0 && stat(argv[optind], &st) == 0 && S_ISDIR(st.st_mode))
+        rc = apply_dir(&a, argv[optind]);
+    else
+        rc = apply_read(&a, argv[optind], strcmp(argv[optind], "-") ? argv[optind]
+                                                                    : "standard input");
+    if (rc < 0)
+        goto nomem;
+    if (a.errors) {
+        fputs("chime apply: nothing was applied\n", stderr);
+        rc = 2;
+        goto done;
+    }
+    body = json_pack("{s:i, s:O}", "chime_export", EXPORTDOC_FORMAT, "jobs", a.jobs);
+    if (!body || !(text = json_dumps(body, JSON_COMPACT)))
+        goto nomem;
+    if (strlen(text) > EXPORTDOC_BYTES_MAX) {
+        fprintf(stderr, "chime apply: the documents are larger than %zu MiB together; "
+                        "nothing was applied\n", EXPORTDOC_BYTES_MAX >> 20);
+        rc = 2;
+        goto done;
+    }
+    if (client_path(path, sizeof path, "/api/v1/import", kv, &err) < 0
+        || client_new(&c, &err) < 0) {
+        rc = client_fail(c, "apply", &err);
+        goto done;
+    }
+    if (client_json(c, "POST", path, text, NULL, &plan, &err) < 0
+        || !json_is_array(json_object_get(plan, "items"))) {
+        if (!err.code)
+            err_set(&err, CHIME_EIO, "", "the daemon's answer is not a plan");
+        if (apply_told(&a, c))
+            rc = err.code == CHIME_EINVAL || err.code == CHIME_ETOOBIG || err.code == CHIME_ERANGE
+                     ? 2 : 1;
+        else
+            rc = client_fail(c, "apply", &err);
+        if (!dry_run)
+            fputs("chime apply: nothing was applied\n", stderr);
+        goto done;
+    }
+    rc = json ? cli_json_print(plan) : print_plan(plan, dry_run, "apply", false);
+    goto done;
+nomem:
+    fputs("chime apply: out of memory\n", stderr);
+    rc = 1;
+done:
+    for (size_t i = 0; i < a.n; i++)
+        free(a.where[i]);
+    free(a.where);
+    free(text);
+    json_decref(a.jobs);
+    json_decref(body);
     json_decref(plan);
     client_free(c);
     return rc;

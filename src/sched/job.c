@@ -42,7 +42,6 @@
 #define LABELS_MAX 64
 #define LABEL_VALUE_MAX 256
 #define CHANNELS_MAX 16             /* per notify event */
-#define ENV_RESERVED "CHIME_"       /* the runner sets these itself */
 
 /* ---- the tables ---- */
 
@@ -508,6 +507,20 @@ typedef int (*key_check_fn)(const char *key, size_t len, const char *path,
                             struct err *err);
 
 /* An object of strings into a key-sorted array: env and labels. */
+const char *const job_run_var_names[JOB_VAR_COUNT] = {
+#define JOB_RUN_VAR_NAME(n) [JOB_VAR_##n] = "CHIME_" #n,
+    JOB_RUN_VARS(JOB_RUN_VAR_NAME)
+#undef JOB_RUN_VAR_NAME
+};
+
+bool job_env_reserved(const char *key, size_t len)
+{
+    for (size_t i = 0; i < JOB_VAR_COUNT; i++)
+        if (strlen(job_run_var_names[i]) == len && !memcmp(key, job_run_var_names[i], len))
+            return true;
+    return false;
+}
+
 static int check_env_key(const char *key, size_t len, const char *path, struct err *err);
 
 /* An env value may be a secret, and errors reach clients and logs: the
@@ -600,10 +613,9 @@ static int check_env_key(const char *key, size_t len, const char *path, struct e
             return err_set(err, CHIME_EINVAL, path,
                            "'%s' is not a variable name: want [A-Za-z_][A-Za-z0-9_]*", q);
     }
-    if (strncmp(key, ENV_RESERVED, strlen(ENV_RESERVED)) == 0)
+    if (job_env_reserved(key, len))
         return err_set(err, CHIME_EINVAL, path,
-                       "'%s' is reserved: chime sets the %s* variables itself", q,
-                       ENV_RESERVED);
+                       "'%s' is reserved: chime sets it in every run itself", q);
     return 0;
 }
 

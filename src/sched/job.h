@@ -189,4 +189,22 @@ char *job_id(const struct job *j, char *buf, size_t len);
 int job_id_parse(const char *id, const char *default_ns, char *ns, char *name,
                  struct err *err);
 
+/* The variables chime sets in every run's environment, one table: the
+ * runner writes them (node.c) and a job's env may not set them. Any other
+ * name is the job's, CHIME_URL and CHIME_TOKEN included (a backup job
+ * talks to the daemon). */
+#define JOB_RUN_VARS(X) X(JOB) X(NAMESPACE) X(RUN_ID) X(FIRE_TIME) X(ATTEMPT)
+
+enum job_run_var {
+#define JOB_RUN_VAR_ENUM(n) JOB_VAR_##n,
+    JOB_RUN_VARS(JOB_RUN_VAR_ENUM)
+#undef JOB_RUN_VAR_ENUM
+    JOB_VAR_COUNT
+};
+
+/* "CHIME_JOB", ..., by enum job_run_var. */
+extern const char *const job_run_var_names[JOB_VAR_COUNT];
+/* Whether the LEN bytes of KEY are one of the run variables' names. */
+bool job_env_reserved(const char *key, size_t len);
+
 #endif

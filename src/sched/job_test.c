@@ -973,6 +973,40 @@ static void test_job_refuses_oversized_parts(void **state)
                       "\"a\"", ",", 65, CHIME_ETOOBIG, "schedule.after", "65 jobs are more than 64");
 }
 
+/* A job may set any variable but the five chime sets in every run:
+ * CHIME_URL for a job that talks to the daemon, say. */
+static void test_job_env_may_set_chime_url_but_not_the_run_variables(void **state)
+{
+    static const char *const run_vars[] = {
+        "CHIME_JOB", "CHIME_NAMESPACE", "CHIME_RUN_ID", "CHIME_FIRE_TIME", "CHIME_ATTEMPT",
+    };
+    struct job *j = parse_ok(
+        "{\"name\": \"backup\", \"schedule\": {\"manual\": true}, \"shell\": \"chime backup x\","
+        " \"env\": {\"CHIME_URL\": \"http://127.0.0.1:8717\", \"CHIME_TOKEN\": \"t\","
+        " \"CHIME_JOBS\": \"1\", \"CHIME\": \"2\"}}");
+
+    (void)state;
+    assert_int_equal(j->body->n_env, 4);
+    assert_string_equal(j->body->env[3].key, "CHIME_URL");
+    job_free(j);
+    assert_int_equal(JOB_VAR_COUNT, 5);
+    for (size_t i = 0; i < sizeof run_vars / sizeof run_vars[0]; i++) {
+        char text[300], field[64], says[80];
+
+        snprintf(text, sizeof text,
+                 "{\"name\": \"r\", \"schedule\": {\"manual\": true}, \"shell\": \"true\","
+                 " \"env\": {\"%s\": \"x\"}}", run_vars[i]);
+        snprintf(field, sizeof field, "env.%s", run_vars[i]);
+        snprintf(says, sizeof says, "'%s' is reserved: chime sets it in every run", run_vars[i]);
+        expect_refusal(text, strlen(text), CHIME_EINVAL, field, says);
+        assert_true(job_env_reserved(run_vars[i], strlen(run_vars[i])));
+        assert_string_equal(job_run_var_names[i], run_vars[i]);
+    }
+    /* a prefix or an extension of a run variable is not one */
+    assert_false(job_env_reserved("CHIME_JOB", 8));
+    assert_false(job_env_reserved("CHIME_JOBX", 10));
+}
+
 static void test_job_refuses_too_many_env_entries_and_labels(void **state)
 {
     char *env = malloc(257 * 16 + 64), *labels = malloc(65 * 16 + 64), *text;
@@ -1310,6 +1344,7 @@ int main(void)
         cmocka_unit_test(test_job_qualifies_after_names_with_its_namespace),
         cmocka_unit_test(test_job_reads_a_manual_schedule),
         cmocka_unit_test(test_job_sorts_env_and_labels_by_key),
+        cmocka_unit_test(test_job_env_may_set_chime_url_but_not_the_run_variables),
         cmocka_unit_test(test_job_reads_priority_names_and_integers),
         cmocka_unit_test(test_job_reads_durations_and_sizes_as_integers_too),
         cmocka_unit_test(test_job_accepts_the_edges_of_every_range),

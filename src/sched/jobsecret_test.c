@@ -98,7 +98,7 @@ static void test_jobsecret_malformed_secrets_name_the_field(void **state)
         {"{\"K\": {\"secret\": {\"redacted\": \"t\", \"box\": \"x\"}}}", "env.K.secret", "alone"},
         {"{\"K\": {\"secret\": {\"redacted\": \"\"}}}", "env.K.secret.redacted", "empty"},
         {"{\"K\": {\"secret\": {\"bo\": 1}}}", "env.K.secret", "unknown field 'bo'"},
-        {"{\"CHIME_X\": {\"secret\": \"x\"}}", "env.CHIME_X", "reserved"},
+        {"{\"CHIME_RUN_ID\": {\"secret\": \"x\"}}", "env.CHIME_RUN_ID", "reserved"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {

@@ -414,8 +414,10 @@ static void op_notify(void *ctx, const struct job *j, const struct sched_run *r,
         node_notify_event(ctx, j, r, ev);
     if (ev == JOB_ON_SUCCESS)
         return;
-    log_info("job %s/%s: %s%s%lld", j->ns, j->name, names[ev], r ? " of run " : "",
-             r ? (long long)r->id : 0LL);
+    if (r)
+        log_info("job %s/%s: %s of run %lld", j->ns, j->name, names[ev], (long long)r->id);
+    else
+        log_info("job %s/%s: %s", j->ns, j->name, names[ev]);
 }
 
 void node_notify(struct node *n, const struct job *j, const struct sched_run *r,
@@ -512,9 +514,13 @@ static char **run_env(const struct sched_run *r, const struct job_body *b)
 {
     const struct job *j = r->job;
     json_t *extra = r->extra_env ? json_loads(r->extra_env, 0, NULL) : NULL;
-    size_t cap = b->n_env + (extra ? json_object_size(extra) : 0) + 8, k = 0;
+    size_t cap = b->n_env + (extra ? json_object_size(extra) : 0) + JOB_VAR_COUNT + 1, k = 0;
     char **env = calloc(cap, sizeof *env);
-    char fire[ISOTIME_LEN];
+    char fire[ISOTIME_LEN], id[24], attempt[16];
+    const char *const value[JOB_VAR_COUNT] = {
+        [JOB_VAR_JOB] = j->name,  [JOB_VAR_NAMESPACE] = j->ns, [JOB_VAR_RUN_ID] = id,
+        [JOB_VAR_FIRE_TIME] = fire, [JOB_VAR_ATTEMPT] = attempt,
+    };
     const char *key;
     json_t *v;
 
@@ -524,16 +530,15 @@ static char **run_env(const struct sched_run *r, const struct job_body *b)
         if (asprintf(&env[k], "%s=%s", b->env[i].key, b->env[i].value) >= 0)
             k++;
     json_object_foreach(extra, key, v)
-        if (json_is_string(v) && strncmp(key, "CHIME_", 6) != 0
+        if (json_is_string(v) && !job_env_reserved(key, strlen(key))
             && asprintf(&env[k], "%s=%s", key, json_string_value(v)) >= 0)
             k++;
     isotime_format_utc(r->fire_us, fire, sizeof fire);
-    k += asprintf(&env[k], "CHIME_JOB=%s", j->name) >= 0;
-    k += asprintf(&env[k], "CHIME_NAMESPACE=%s", j->ns) >= 0;
-    k += asprintf(&env[k], "CHIME_RUN_ID=%lld", (long long)r->id) >= 0;
-    k += asprintf(&env[k], "CHIME_FIRE_TIME=%s", fire) >= 0;
-    if (asprintf(&env[k], "CHIME_ATTEMPT=%d", r->attempt) < 0)
-        env[k] = NULL;
+    snprintf(id, sizeof id, "%lld", (long long)r->id);
+    snprintf(attempt, sizeof attempt, "%d", r->attempt);
+    for (size_t i = 0; i < JOB_VAR_COUNT; i++)
+        k += asprintf(&env[k], "%s=%s", job_run_var_names[i], value[i]) >= 0;
+    env[k] = NULL;
 done:
     json_decref(extra);
     return env;

@@ -52,8 +52,8 @@ enum sq {
     SQ_RUN_GET,
     SQ_RUN_UNFINISHED,
     SQ_RUN_LIST,                    /* + a mask of SQ_RUN_BY_* */
-    SQ_RUN_COUNT = SQ_RUN_LIST + 8, /* + a mask of SQ_RUN_BY_* */
-    SQ_DEAD_INSERT = SQ_RUN_COUNT + 8,
+    SQ_RUN_COUNT = SQ_RUN_LIST + 16, /* + a mask of SQ_RUN_BY_* */
+    SQ_DEAD_INSERT = SQ_RUN_COUNT + 16,
     SQ_DEAD_REMOVE,
     SQ_DEAD_LIST, /* + a mask of SQ_DEAD_BY_* */
     SQ_RETAIN_JOBS = SQ_DEAD_LIST + 4, /* sqlite_retain.c */
@@ -91,7 +91,7 @@ enum sq {
 };
 
 enum { SQ_JOB_BY_NS = 1, SQ_JOB_BY_LABEL = 2 };
-enum { SQ_RUN_BY_JOB = 1, SQ_RUN_BY_NS = 2, SQ_RUN_BY_STATE = 4 };
+enum { SQ_RUN_BY_JOB = 1, SQ_RUN_BY_NS = 2, SQ_RUN_BY_STATE = 4, SQ_RUN_BY_RAN = 8 };
 enum { SQ_DEAD_BY_JOB = 1, SQ_DEAD_BY_NS = 2 };
 enum { SQ_AUDIT_BY_JOB = 1, SQ_AUDIT_BY_TOKEN = 2 };
 enum { SQ_OUTBOX_BY_JOB = 1, SQ_OUTBOX_BY_STATE = 2, SQ_OUTBOX_BY_CHANNEL = 4 };

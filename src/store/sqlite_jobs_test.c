@@ -100,8 +100,41 @@ static void test_store_job_put_of_an_equal_document_makes_no_version(void **stat
     assert_int_equal(j.version, 1);
     assert_true(j.paused); /* the put's paused applies still */
     store_job_release(&j);
-    /* as text: a different spelling of the same JSON is a new version */
-    assert_int_equal(store_job_put(f->s, "a", "b", "{ }", NULL, 0, false, 3, &v, &err), 0);
+    /* another document is a new version */
+    assert_int_equal(store_job_put(f->s, "a", "b", "{\"v\": 1}", NULL, 0, false, 3, &v, &err), 0);
+    assert_int_equal(v, 2);
+}
+
+/* "paused" is the job's state, not its document: a put that changes only
+ * it (a paused job's view PUT back, a rollback, an import) sets the state
+ * and makes no version, whatever "paused" the stored version says. */
+static void test_store_job_put_that_differs_only_in_paused_makes_no_version(void **state)
+{
+    struct fixture *f = *state;
+    struct store_job j;
+    struct err err = {0};
+    int64_t v = 0;
+
+    assert_int_equal(store_job_put(f->s, "a", "p", "{\"a\":1,\"paused\":false,\"z\":[2]}", NULL,
+                                   0, false, 1, &v, &err), 0);
+    assert_int_equal(store_job_put(f->s, "a", "p", "{\"a\":1,\"paused\":true,\"z\":[2]}", NULL,
+                                   0, true, 2, &v, &err), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(store_job_get(f->s, "a", "p", &j, &err), 0);
+    assert_int_equal(j.version, 1);
+    assert_true(j.paused);
+    assert_string_equal(j.doc, "{\"a\":1,\"paused\":false,\"z\":[2]}");
+    store_job_release(&j);
+    /* without it at all, and resumed: still the same document */
+    assert_int_equal(store_job_put(f->s, "a", "p", "{\"a\":1,\"z\":[2]}", NULL, 0, false, 3,
+                                   &v, &err), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(store_job_get(f->s, "a", "p", &j, &err), 0);
+    assert_false(j.paused);
+    store_job_release(&j);
+    /* any other member changed is a version, paused or not */
+    assert_int_equal(store_job_put(f->s, "a", "p", "{\"a\":2,\"paused\":true,\"z\":[2]}", NULL,
+                                   0, true, 4, &v, &err), 0);
     assert_int_equal(v, 2);
 }
 
@@ -782,6 +815,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
         T(test_store_job_put_keeps_every_version),
         T(test_store_job_put_of_an_equal_document_makes_no_version),
+    T(test_store_job_put_that_differs_only_in_paused_makes_no_version),
         T(test_store_job_put_checks_the_expected_version),
         T(test_store_job_delete_hides_it_and_a_put_brings_it_back),
         T(test_store_job_put_of_invalid_json_leaves_no_trace),

@@ -305,6 +305,8 @@ static int run_filter_stmt(struct sqlite_conn *c, int base, const struct store_r
     }
     if (f->state)
         mask |= SQ_RUN_BY_STATE;
+    if (f->ran)
+        mask |= SQ_RUN_BY_RAN;
     if ((rc = sqlite_stmt(c, base + mask, ret, err)) < 0)
         return rc;
     sqlite_bind_i64(*ret, 3, f->since_us ? f->since_us : LOWEST_US);

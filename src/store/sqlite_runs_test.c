@@ -316,6 +316,46 @@ static void test_store_run_list_filters_and_counts(void **state)
     assert_int_equal(store_run_count(f->s, &flt, &count, &err), -CHIME_EINVAL);
 }
 
+/* "ran": the runs that ran or run, never a skipped or missed one; the
+ * newest of them is a job's last run (the API's last_run). */
+static void test_store_run_list_of_runs_that_ran_leaves_out_skipped_and_missed(void **state)
+{
+    struct fixture *f = *state;
+    struct store_run_filter flt = {.ns = "a", .name = "x", .ran = true, .limit = 1};
+    struct store_run_page p;
+    struct err err = {0};
+    int64_t job, ran, ids[10], count = -1;
+
+    job = fixture_job(f->s, "a", "x", "{}");
+    ran = fixture_run(f->s, job, 1000, 1, STORE_RUN_FAILED);
+    fixture_run(f->s, job, 2000, 1, STORE_RUN_SKIPPED);
+    fixture_run(f->s, job, 3000, 1, STORE_RUN_MISSED);
+    fixture_run(f->s, job, 4000, 1, STORE_RUN_SKIPPED);
+    assert_int_equal(store_run_list(f->s, &flt, &p, &err), 0);
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.items[0].id, ran);
+    assert_int_equal(p.items[0].state, STORE_RUN_FAILED);
+    store_run_page_release(&p);
+    flt.limit = 5;
+    assert_int_equal(list_all(f->s, &flt, ids, 10), 1);
+    assert_int_equal(store_run_count(f->s, &flt, &count, &err), 0);
+    assert_int_equal(count, 1);
+    /* a live run ran too */
+    ran = fixture_run(f->s, job, 5000, 1, STORE_RUN_RUNNING);
+    flt.limit = 1;
+    assert_int_equal(store_run_list(f->s, &flt, &p, &err), 0);
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.items[0].id, ran);
+    store_run_page_release(&p);
+    /* with a state: both hold */
+    flt.state = STORE_RUN_SKIPPED;
+    assert_int_equal(store_run_count(f->s, &flt, &count, &err), 0);
+    assert_int_equal(count, 0);
+    flt.ran = false;
+    assert_int_equal(store_run_count(f->s, &flt, &count, &err), 0);
+    assert_int_equal(count, 2);
+}
+
 static void test_store_run_unfinished_lists_queued_and_running(void **state)
 {
     struct fixture *f = *state;
@@ -494,6 +534,7 @@ int main(void)
         T(test_store_run_insert_moves_last_fire_forward_only),
         T(test_store_run_pages_return_every_run_exactly_once),
         T(test_store_run_list_filters_and_counts),
+        T(test_store_run_list_of_runs_that_ran_leaves_out_skipped_and_missed),
         T(test_store_run_unfinished_lists_queued_and_running),
         T(test_store_dead_letters_are_listed_and_removed),
         T(test_store_run_error_text_is_cut_at_a_character_boundary),

@@ -292,7 +292,11 @@ static const char *const sql[SQ_COUNT] = {
 
     [SQ_JOB_FIND] = "SELECT id, version, deleted_us IS NULL FROM jobs"
                     " WHERE namespace = ?1 AND name = ?2",
-    [SQ_VERSION_SAME] = "SELECT doc = ?3 FROM job_versions WHERE job_id = ?1 AND version = ?2",
+    /* equal but for "paused", which is the job's state (the jobs row), not
+     * a version of its document */
+    [SQ_VERSION_SAME] = "SELECT CASE WHEN doc = ?3 THEN 1 WHEN json_valid(?3)"
+                        " THEN json_remove(doc, '$.paused') = json_remove(?3, '$.paused')"
+                        " ELSE 0 END FROM job_versions WHERE job_id = ?1 AND version = ?2",
     [SQ_JOB_INSERT] = "INSERT INTO jobs (namespace, name, version, created_us, updated_us, paused)"
                       " VALUES (?1, ?2, 1, ?3, ?3, ?4) RETURNING id",
     /* a new version; a deleted job comes back with fresh state */
@@ -474,6 +478,9 @@ static const char *const sql[SQ_COUNT] = {
                            " WHERE state IN ('pending', 'delivering')",
 };
 
+/* A run that ran, or runs: one the policy did not skip or the daemon miss. */
+#define RUN_RAN " AND r.state NOT IN ('skipped', 'missed')"
+
 /* Filtered lists: the statement BASE + mask is HEAD, then the fragment of
  * every bit set in the mask, then TAIL. Parameters keep their numbers in
  * every variant, so one binding code serves all. */
@@ -481,7 +488,7 @@ static const struct {
     int base;
     int n; /* variants: 1 << fragments */
     const char *head;
-    const char *frag[3];
+    const char *frag[4];
     const char *tail;
 } variants[] = {
     {SQ_JOB_LIST,
@@ -498,15 +505,15 @@ static const struct {
                                " WHERE l.job_id = j.id AND l.key = ?4 AND l.value = ?5)"},
      ""},
     {SQ_RUN_LIST,
-     8,
+     16,
      "SELECT " RUN_COLS RUN_FROM
      " WHERE (r.fire_us, r.id) < (?1, ?2) AND r.fire_us >= ?3 AND r.fire_us < ?4" NS_IN("?9"),
-     {" AND r.job_id = ?5", " AND j.namespace = ?6", " AND r.state = ?7"},
+     {" AND r.job_id = ?5", " AND j.namespace = ?6", " AND r.state = ?7", RUN_RAN},
      " ORDER BY r.fire_us DESC, r.id DESC LIMIT ?8"},
     {SQ_RUN_COUNT,
-     8,
+     16,
      "SELECT count(*)" RUN_FROM " WHERE r.fire_us >= ?3 AND r.fire_us < ?4" NS_IN("?9"),
-     {" AND r.job_id = ?5", " AND j.namespace = ?6", " AND r.state = ?7"},
+     {" AND r.job_id = ?5", " AND j.namespace = ?6", " AND r.state = ?7", RUN_RAN},
      ""},
     {SQ_DEAD_LIST,
      4,
@@ -546,7 +553,7 @@ const char *sqlite_sql(int id, char *buf, size_t len)
         if (mask < 0 || mask >= variants[v].n)
             continue;
         o = (size_t)snprintf(buf, len, "%s", variants[v].head);
-        for (int bit = 0; bit < 3; bit++)
+        for (int bit = 0; bit < 4; bit++)
             if (o < len && (mask & 1 << bit))
                 o += (size_t)snprintf(buf + o, len - o, "%s", variants[v].frag[bit]);
         if (o < len)

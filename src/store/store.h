@@ -298,6 +298,7 @@ struct store_run_filter {
     const char *ns;             /* NULL: every namespace */
     const char *name;           /* with ns: one job; NULL: every job */
     enum store_run_state state; /* 0: every state */
+    bool ran;                   /* only runs that ran or run: no skipped or missed one */
     int64_t since_us;           /* fire_us >= since_us; 0: no bound */
     int64_t until_us;           /* fire_us < until_us; 0: no bound */
     const char *ns_in;          /* a JSON array: only these namespaces' runs; NULL: any */
