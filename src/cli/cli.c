@@ -265,6 +265,9 @@ int cli_list_show(const struct cli_list *l, const char *const *kv, bool json)
         fprintf(stderr, "chime %s: %zu of %lld%s%s shown (--limit N for more)\n", l->cmd,
                 json_array_size(items), (long long)json_integer_value(total),
                 l->noun[0] ? " " : "", l->noun);
+    else if (!json_is_integer(total) && json_is_string(json_object_get(list, "next_cursor")))
+        fprintf(stderr, "chime %s: the first %zu%s%s shown (--limit N for more)\n", l->cmd,
+                json_array_size(items), l->noun[0] ? " " : "", l->noun);
     goto done;
 fail:
     rc = client_fail(c, l->cmd, &err);

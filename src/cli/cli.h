@@ -26,6 +26,9 @@ int cli_token(int argc, char **argv);    /* chime token create|list|revoke */
 int cli_audit(int argc, char **argv);    /* chime audit: who changed what */
 int cli_notifications(int argc, char **argv); /* chime notifications [retry ID]: the outbox */
 int cli_channels(int argc, char **argv); /* chime channels: the notification channels */
+int cli_dead_letters(int argc, char **argv); /* chime dead-letters [JOB]: failed fires */
+int cli_requeue(int argc, char **argv);  /* chime requeue RUN: a dead letter run again */
+int cli_cancel(int argc, char **argv);   /* chime cancel RUN: a queued or running run ended */
 
 /* Prints "chime CMD: FIELD: MESSAGE" (or without FIELD) on stderr. */
 struct err;

@@ -1,5 +1,5 @@
-/* runs.c: `chime runs [JOB]`, the run history newest first, and
- * `chime logs RUN [--follow]`, one run's output. */
+/* runs.c: `chime runs [JOB]`, the run history newest first,
+ * `chime logs RUN [--follow]`, one run's output, and `chime cancel RUN`. */
 #include "cli/cli.h"
 
 #include <getopt.h>
@@ -228,6 +228,61 @@ fail:
     rc = client_fail(c, "logs", &err);
 done:
     free(text);
+    json_decref(run);
+    client_free(c);
+    return rc;
+}
+
+int cli_cancel(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: chime cancel RUN [--json]\n"
+        "  RUN     a queued or running run (chime runs lists them): a queued one ends\n"
+        "          cancelled at once, a running one once its process tree is ended\n"
+        "  --json  the run as the daemon answered\n";
+    static const struct option opts[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct client *c = NULL;
+    struct err err = { 0 };
+    json_t *run = NULL;
+    char path[80];
+    int64_t id;
+    bool json = false;
+    int ch, rc;
+
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'j': json = true; break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: return cli_bad_option("cancel", ch, argv);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_bad_args("cancel", optind == argc ? "missing RUN" : "more than one RUN");
+    if (cli_run_id(argv[optind], &id, &err) < 0) {
+        cli_error("cancel", &err);
+        return 2;
+    }
+    snprintf(path, sizeof path, "/api/v1/runs/%lld/cancel", (long long)id);
+    if (client_new(&c, &err) < 0 || client_json(c, "POST", path, NULL, NULL, &run, &err) < 0) {
+        rc = client_fail(c, "cancel", &err);
+        goto done;
+    }
+    if (json) {
+        rc = cli_json_print(run);
+        goto done;
+    }
+    printf("run %lld: %s\n", (long long)id,
+           cli_json_str(run, "state") && !strcmp(cli_json_str(run, "state"), "cancelled")
+               ? "cancelled"
+               : "cancelling (its process tree is being ended)");
+    rc = fflush(stdout) ? 1 : 0;
+done:
     json_decref(run);
     client_free(c);
     return rc;
