@@ -1,12 +1,16 @@
-"""Online backup (`chime backup PATH`, POST /api/v1/backup): a consistent
-copy of the database while the daemon is busy, written atomically where
-the client runs, and a daemon started on the copy works."""
+"""Online backup (`chime backup PATH`, POST /api/v1/backup): one tar
+archive of a consistent copy of the database and the run output files,
+made while the daemon is busy, written atomically where the client runs;
+`chime restore` puts both back, and refuses a hostile archive with
+nothing changed."""
 import hashlib
+import io
 import json
 import os
 import shutil
 import signal
 import sqlite3
+import tarfile
 import threading
 import time
 import urllib.error
@@ -37,7 +41,45 @@ def busy(d, n=5):
     wait_for("the ticks to have run", lambda: len(d.runs("default/tick0")) >= 2)
 
 
+def members(path):
+    """The archive's members: name -> bytes."""
+    with tarfile.open(path) as t:
+        return {m.name: t.extractfile(m).read() for m in t.getmembers()}
+
+
+def db_of(path, dest):
+    """The archive's database, written to DEST."""
+    with open(dest, "wb") as f:
+        f.write(members(path)["chime.db"])
+    return dest
+
+
+def check_outputs(path):
+    """Every started run of the archive's database has its output file in
+    it, or is named missing; and every member is what the manifest says."""
+    m = members(path)
+    manifest = json.loads(m["chime-backup.json"])
+    assert list(m)[0] == "chime.db" and list(m)[-1] == "chime-backup.json"
+    listed = {x["name"]: x for x in manifest["members"]}
+    assert set(listed) == set(m) - {"chime-backup.json"}
+    for name, x in listed.items():
+        assert x["size"] == len(m[name])
+        assert x["sha256"] == hashlib.sha256(m[name]).hexdigest()
+    tmp = path + ".check.db"
+    db = sqlite3.connect(db_of(path, tmp))
+    started = {r[0] for r in db.execute("SELECT id FROM runs WHERE started_us IS NOT NULL")}
+    db.close()
+    os.unlink(tmp)
+    outputs = {int(n[5:-4]) for n in m if n.startswith("runs/")}
+    assert outputs <= started | outputs     # a run that never started has none
+    assert started == outputs | set(manifest["missing_outputs"]), (started, outputs)
+    return manifest
+
+
 def check_copy(path, want_jobs):
+    if tarfile.is_tarfile(path):
+        check_outputs(str(path))
+        path = db_of(path, str(path) + ".db")
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
@@ -57,28 +99,29 @@ def test_backup_while_jobs_fire_is_consistent_and_restores(daemon, chime, tmp_pa
     # a few backups while the ticks go on, each checked
     counts = []
     for k in range(3):
-        out = tmp_path / f"b{k}.db"
+        out = tmp_path / f"b{k}.tar"
         r = cli(chime, daemon, "backup", str(out))
         assert r.code == 0, r.err
         assert r.out.startswith(f"backed up to {out} (")
         digest = hashlib.sha256(out.read_bytes()).hexdigest()
-        assert f"sha256 {digest})" in r.out
-        assert not os.path.exists(f"{out}-wal") and not os.path.exists(f"{out}-journal")
+        assert f"sha256 {digest}): the database and " in r.out
+        assert check_outputs(str(out))["missing_outputs"] == []
         counts.append(check_copy(out, want))
         time.sleep(0.3)
     assert counts[0] > 0 and counts == sorted(counts)
     # nothing left behind, here or in the data directory
-    assert sorted(os.listdir(tmp_path)) == sorted(["b0.db", "b1.db", "b2.db", "data",
-                                                   *[f for f in os.listdir(tmp_path)
-                                                     if f.startswith("daemon-")]])
+    assert sorted(f for f in os.listdir(tmp_path) if not f.endswith(".db")) == sorted(
+        ["b0.tar", "b1.tar", "b2.tar", "data",
+         *[f for f in os.listdir(tmp_path) if f.startswith("daemon-")]])
     assert not [f for f in os.listdir(daemon.data_dir) if f.startswith(".backup-")]
 
     # restore: a daemon started on the copy (with the admin token kept from before)
     restored = tmp_path / "restored"
     restored.mkdir()
-    shutil.copy(tmp_path / "b2.db", restored / "chime.db")
     shutil.copy(os.path.join(daemon.data_dir, "admin.token"), restored / "admin.token")
     daemon.stop()
+    r = chime("restore", str(tmp_path / "b2.tar"), "--data-dir", str(restored))
+    assert r.code == 0, r.err
     d2 = Daemon(restored).start()
     try:
         status, jobs = d2.request("GET", "/api/v1/jobs")
@@ -98,10 +141,15 @@ def test_backup_api_streams_a_database_with_its_digest(daemon):
     busy(daemon, 2)
     status, headers, body = post_backup(daemon, daemon.token)
     assert status == 200
-    assert headers["Content-Type"] == "application/vnd.sqlite3"
+    assert headers["Content-Type"] == "application/x-tar"
     assert "attachment" in headers["Content-Disposition"]
+    assert ".tar" in headers["Content-Disposition"]
     assert hashlib.sha256(body).hexdigest() == headers["X-Chime-Sha256"]
-    assert body.startswith(b"SQLite format 3\0")
+    with tarfile.open(fileobj=io.BytesIO(body)) as t:
+        names = t.getnames()
+        assert t.extractfile("chime.db").read().startswith(b"SQLite format 3\0")
+    assert names[0] == "chime.db" and names[-1] == "chime-backup.json"
+    assert any(n.startswith("runs/") and n.endswith(".out") for n in names)
     # without a token, or with a bad one: refused, and no copy is made
     assert post_backup(daemon, None)[0] == 401
     assert post_backup(daemon, "chime_forged")[0] == 401
@@ -224,7 +272,9 @@ def test_restore_puts_a_backup_back_and_keeps_the_database_it_replaces(daemon, c
 
 def test_restore_refuses_what_is_not_a_sound_chime_backup(daemon, chime, tmp_path):
     daemon.put_job({"name": "a", "schedule": {"manual": True}, "command": ["/bin/true"]})
-    assert cli(chime, daemon, "backup", str(tmp_path / "good.db")).code == 0
+    assert cli(chime, daemon, "backup", str(tmp_path / "good.tar")).code == 0
+    # a bare database (a backup of an older chime) goes through the same checks
+    db_of(str(tmp_path / "good.tar"), str(tmp_path / "good.db"))
     daemon.stop()
     good = (tmp_path / "good.db").read_bytes()
     (tmp_path / "noise.db").write_bytes(os.urandom(8192))
@@ -240,9 +290,9 @@ def test_restore_refuses_what_is_not_a_sound_chime_backup(daemon, chime, tmp_pat
     newer.commit()
     newer.close()
     before = data_state(daemon)
-    for name, says in [("noise.db", "not a sound SQLite database"),
+    for name, says in [("noise.db", "not a chime backup"),
                        ("cut.db", "not a sound SQLite database"),
-                       ("empty.db", "not a chime database"),
+                       ("empty.db", "not a chime backup"),
                        ("other.db", "not a chime database"),
                        ("newer.db", "schema version 999 is newer"),
                        ("missing.db", "is not a file"),

@@ -121,12 +121,24 @@ static int restore(const char *backup, const char *dir, int64_t now_us, struct r
     snprintf(runs, sizeof runs, "%s/" BUNDLE_RUNS, dir);
     /* the archive whole, then the database: until both pass, nothing
      * but the staging directory (removed again) was touched */
-    if ((rc = bundle_read(backup, stage, &x->info, err)) < 0
-        || (rc = store_restore_file(db, dir, now_us, &x->db, err)) < 0)
+    if ((rc = bundle_read(backup, stage, &x->info, err)) < 0)
         goto done;
-    if (stat(runs, &sb) == 0) {
-        snprintf(x->runs_aside, sizeof x->runs_aside, "%s.before-restore-%lld", runs,
-                 (long long)(now_us / 1000000));
+    /* a name no earlier restore took (two in one second) */
+    for (int k = 0; stat(runs, &sb) == 0 && k < 100; k++) {
+        snprintf(x->runs_aside, sizeof x->runs_aside, k ? "%s.before-restore-%lld.%d"
+                                                         : "%s.before-restore-%lld",
+                 runs, (long long)(now_us / 1000000), k);
+        if (lstat(x->runs_aside, &sb) < 0 && errno == ENOENT)
+            break;
+        x->runs_aside[0] = '\0';
+    }
+    if (stat(runs, &sb) == 0 && !x->runs_aside[0]) {
+        rc = err_set(err, CHIME_EIO, "", "cannot find a name to keep %s under", runs);
+        goto done;
+    }
+    if ((rc = store_restore_file(db, dir, now_us, &x->db, err)) < 0)
+        goto done;
+    if (x->runs_aside[0]) {
         if (rename(runs, x->runs_aside) < 0) {
             rc = err_set(err, CHIME_EIO, "", "the database is restored, but its output files "
                          "are not: cannot move %s aside: %s", runs, strerror(errno));
