@@ -79,6 +79,13 @@ const char *cli_json_str(const struct json_t *o, const char *key);
  * status (1 when stdout fails). */
 int cli_json_print(const struct json_t *j);
 
+/* `chime CMD RUN [--json]` (cancel, requeue): POSTs to PATH_FMT with the
+ * run id (a "%lld" in it), then prints the daemon's answer with --json,
+ * else PRINT(id, answer). USAGE is the --help text. Returns the exit
+ * status: a malformed RUN is 2, an error answer 1. */
+int cli_run_post(const char *cmd, const char *usage, const char *path_fmt, int argc, char **argv,
+                 void (*print)(long long id, const struct json_t *answer));
+
 /* ---- the list commands (runs, audit, notifications) ---- */
 
 #define CLI_LIST_MAX 1000 /* the most items the API lists in one page */

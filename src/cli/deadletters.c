@@ -98,6 +98,12 @@ invalid:
     return 2;
 }
 
+static void requeued(long long id, const json_t *ref)
+{
+    printf("dead letter %lld requeued: run %lld\n", id,
+           (long long)json_integer_value(json_object_get(ref, "run_id")));
+}
+
 int cli_requeue(int argc, char **argv)
 {
     static const char usage[] =
@@ -105,48 +111,7 @@ int cli_requeue(int argc, char **argv)
         "  RUN     the run id of a dead letter (chime dead-letters lists them): its job runs\n"
         "          again now, and the dead letter goes\n"
         "  --json  {\"run_id\"} of the new run\n";
-    static const struct option opts[] = {
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    struct client *c = NULL;
-    struct err err = { 0 };
-    json_t *ref = NULL;
-    char path[96];
-    int64_t id;
-    bool json = false;
-    int ch, rc;
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'j': json = true; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: return cli_bad_option("requeue", ch, argv);
-        }
-    }
-    if (optind != argc - 1)
-        return cli_bad_args("requeue", optind == argc ? "missing RUN" : "more than one RUN");
-    if (cli_run_id(argv[optind], &id, &err) < 0) {
-        cli_error("requeue", &err);
-        return 2;
-    }
-    snprintf(path, sizeof path, "/api/v1/dead-letters/%lld/requeue", (long long)id);
-    if (client_new(&c, &err) < 0 || client_json(c, "POST", path, NULL, NULL, &ref, &err) < 0) {
-        rc = client_fail(c, "requeue", &err);
-        goto done;
-    }
-    if (json) {
-        rc = cli_json_print(ref);
-        goto done;
-    }
-    printf("dead letter %lld requeued: run %lld\n", (long long)id,
-           (long long)json_integer_value(json_object_get(ref, "run_id")));
-    rc = fflush(stdout) ? 1 : 0;
-done:
-    json_decref(ref);
-    client_free(c);
-    return rc;
+    return cli_run_post("requeue", usage, "/api/v1/dead-letters/%lld/requeue", argc, argv,
+                        requeued);
 }

@@ -233,6 +233,15 @@ done:
     return rc;
 }
 
+static void cancelled(long long id, const json_t *run)
+{
+    const char *state = cli_json_str(run, "state");
+
+    printf("run %lld: %s\n", id, state && !strcmp(state, "cancelled")
+                                     ? "cancelled"
+                                     : "cancelling (its process tree is being ended)");
+}
+
 int cli_cancel(int argc, char **argv)
 {
     static const char usage[] =
@@ -240,50 +249,6 @@ int cli_cancel(int argc, char **argv)
         "  RUN     a queued or running run (chime runs lists them): a queued one ends\n"
         "          cancelled at once, a running one once its process tree is ended\n"
         "  --json  the run as the daemon answered\n";
-    static const struct option opts[] = {
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    struct client *c = NULL;
-    struct err err = { 0 };
-    json_t *run = NULL;
-    char path[80];
-    int64_t id;
-    bool json = false;
-    int ch, rc;
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'j': json = true; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: return cli_bad_option("cancel", ch, argv);
-        }
-    }
-    if (optind != argc - 1)
-        return cli_bad_args("cancel", optind == argc ? "missing RUN" : "more than one RUN");
-    if (cli_run_id(argv[optind], &id, &err) < 0) {
-        cli_error("cancel", &err);
-        return 2;
-    }
-    snprintf(path, sizeof path, "/api/v1/runs/%lld/cancel", (long long)id);
-    if (client_new(&c, &err) < 0 || client_json(c, "POST", path, NULL, NULL, &run, &err) < 0) {
-        rc = client_fail(c, "cancel", &err);
-        goto done;
-    }
-    if (json) {
-        rc = cli_json_print(run);
-        goto done;
-    }
-    printf("run %lld: %s\n", (long long)id,
-           cli_json_str(run, "state") && !strcmp(cli_json_str(run, "state"), "cancelled")
-               ? "cancelled"
-               : "cancelling (its process tree is being ended)");
-    rc = fflush(stdout) ? 1 : 0;
-done:
-    json_decref(run);
-    client_free(c);
-    return rc;
+    return cli_run_post("cancel", usage, "/api/v1/runs/%lld/cancel", argc, argv, cancelled);
 }
