@@ -17,7 +17,7 @@ CPPFLAGS += -D_GNU_SOURCE -Isrc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 $(WARN)
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-LDLIBS   += -lmicrohttpd -lcurl -luv -ljansson -lsqlite3 -lsodium -lpthread -lm
+LDLIBS   += -larchive -lmicrohttpd -lcurl -luv -ljansson -lsqlite3 -lsodium -lpthread -lm
 
 SHELL := /bin/bash
 B := build

@@ -493,7 +493,6 @@ static int cmd_probe(const char *dir)
     ops.start = op_nothing;
     ops.cancel = op_nothing;
     ops.update = op_update;
-    ops.dead_letter = op_update;
     ops.random = op_random;
     if (tz_load("UTC", &cfg.default_zone, &err) < 0 || sched_new(&ops, &cfg, &s) < 0) {
         fprintf(stderr, "jobs_seed: %s\n", err.msg);

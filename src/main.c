@@ -55,6 +55,11 @@ static const struct command {
       "[--state S] [--job JOB] [--channel C] [--limit N] [--json] | retry ID",
       "notifications sent (or being sent) for jobs' events, newest first" },
     { "channels", cli_channels, "[--json]", "the notification channels the daemon has" },
+    { "dead-letters", cli_dead_letters, "[JOB] [--limit N] [--json]",
+      "fires whose last attempt failed, with why, newest first" },
+    { "requeue", cli_requeue, "RUN [--json]",
+      "run a dead letter's job again now and drop the dead letter" },
+    { "cancel", cli_cancel, "RUN [--json]", "cancel a queued or running run" },
 };
 
 static void usage(FILE *f)

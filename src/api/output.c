@@ -92,6 +92,23 @@ static int output_path(const struct api *a, int64_t run_id, char *buf, size_t le
     return 0;
 }
 
+/* A run that started has an output file (its holder makes it before it
+ * starts the job): one that is not there was lost (deleted by hand, or a
+ * restore of a backup without it), and saying nothing would pass that off
+ * as a run that printed nothing. */
+static int output_present(struct api_call *c, int64_t run_id)
+{
+    char path[PATH_MAX];
+    int rc = output_path(c->api, run_id, path, sizeof path, &c->err);
+
+    if (rc < 0)
+        return rc;
+    if (access(path, F_OK) < 0 && errno == ENOENT)
+        return err_set(&c->err, CHIME_ENOTFOUND, "", "the output of run %" PRId64 " is missing: "
+                       "it ran, but the daemon has no file runs/%" PRId64 ".out", run_id, run_id);
+    return 0;
+}
+
 /* A Range header against LEN bytes: 1 and the inclusive span for one
  * satisfiable range, 0 to serve everything (no header, a malformed one,
  * or several ranges), -1 when nothing of LEN is asked for. */
@@ -148,7 +165,7 @@ static int reply_plain(struct api_call *c, int64_t run_id, unsigned streams)
         return rc;
     rc = exec_output_read(path, streams, &text, &len, &c->err);
     if (rc == -CHIME_ENOTFOUND) {
-        /* not started (or nothing kept): no output yet */
+        /* not started: no output yet */
         text = calloc(1, 1);
         len = 0;
         rc = text ? 0 : err_set(&c->err, CHIME_ENOMEM, "", "out of memory");
@@ -555,6 +572,7 @@ int api_run_output(struct api_call *c)
     char q[48];
     int64_t id;
     size_t i;
+    bool started;
     int rc;
 
     store_run_init(&r);
@@ -571,8 +589,11 @@ int api_run_output(struct api_call *c)
         streams = stream_names[i].streams;
     }
     rc = store_run_get(c->api->opt.store, id, &r, &c->err);
+    started = rc == 0 && r.started_us != STORE_NULL;
     store_run_release(&r);
     if (rc < 0)
+        return rc;
+    if (started && (rc = output_present(c, id)) < 0)
         return rc;
     if (accept && strstr(accept, "text/event-stream"))
         return reply_follow(c, id, streams);

@@ -279,10 +279,10 @@ static const struct api_route routes[] = {
     {.method = "POST",
      .path = "/api/v1/backup",
      .fn = api_backup,
-     .summary = "An online backup of the database (SQLite), consistent as of one moment, "
-                "streamed; X-Chime-Sha256 is its SHA-256",
+     .summary = "An online backup: a tar archive of the database, consistent as of one "
+                "moment, and the run output files, streamed; X-Chime-Sha256 is its SHA-256",
      .status = 200,
-     .reply_type = "application/vnd.sqlite3",
+     .reply_type = "application/x-tar",
      .access = API_ROOT},
     {.method = "GET",
      .path = "/api/v1/runs",

@@ -1,12 +1,13 @@
 /* backup.c: `chime backup PATH`, an online backup of the daemon's database
- * written where the command runs (the daemon streams it: POST
- * /api/v1/backup).
+ * and run output files, one tar archive (store/bundle.h) written where the
+ * command runs (the daemon streams it: POST /api/v1/backup).
  *
- * The copy goes to a new file next to PATH, is checked (the length the
- * daemon sent, the SHA-256 it computed, SQLite's header), synced, and only
- * then renamed to PATH, so PATH is either the whole backup or not there:
- * never a torn one. An existing PATH is kept unless --force says to
- * replace it. */
+ * The copy goes to a new file next to PATH, is checked (the SHA-256 the
+ * daemon computed, then the archive read whole as a restore reads it),
+ * synced, and only then renamed to PATH, so PATH is either the whole
+ * backup or not there: never a torn one. An existing PATH is kept unless
+ * --force says to replace it. Started runs whose output file the daemon
+ * did not have are named on stderr. */
 #include "cli/cli.h"
 
 #include <errno.h>
@@ -26,12 +27,11 @@
 #include <sodium.h>
 
 #include "cli/client.h"
+#include "store/bundle.h"
 #include "util/err.h"
 #include "../banned.h"
 
-#define SQLITE_MAGIC "SQLite format 3"
-
-/* The SHA-256 of FD as hex; checks SQLite's header on the way. */
+/* The SHA-256 of FD as hex. */
 static int check_copy(int fd, uint64_t len, char hex[2 * crypto_hash_sha256_BYTES + 1],
                       struct err *err)
 {
@@ -40,7 +40,7 @@ static int check_copy(int fd, uint64_t len, char hex[2 * crypto_hash_sha256_BYTE
     uint64_t off = 0;
 
     if (len < 512)
-        return err_set(err, CHIME_EIO, "", "the daemon sent %" PRIu64 " bytes: not a database",
+        return err_set(err, CHIME_EIO, "", "the daemon sent %" PRIu64 " bytes: not a backup",
                        len);
     crypto_hash_sha256_init(&st);
     while (off < len) {
@@ -51,8 +51,6 @@ static int check_copy(int fd, uint64_t len, char hex[2 * crypto_hash_sha256_BYTE
         if (n <= 0)
             return err_set(err, CHIME_EIO, "file", "reading the copy back failed: %s",
                            n < 0 ? strerror(errno) : "it is shorter than written");
-        if (off == 0 && (n < 16 || memcmp(buf, SQLITE_MAGIC, sizeof SQLITE_MAGIC) != 0))
-            return err_set(err, CHIME_EIO, "", "the daemon's answer is not an SQLite database");
         crypto_hash_sha256_update(&st, buf, (unsigned long long)n);
         off += (uint64_t)n;
     }
@@ -79,11 +77,11 @@ int cli_backup(int argc, char **argv)
 {
     static const char usage[] =
         "usage: chime backup PATH [--force] [--json]\n"
-        "  PATH     where to write the backup, on this machine: an SQLite database, consistent\n"
-        "           as of one moment while the daemon runs (to restore: stop the daemon, put\n"
-        "           it in place of DATA_DIR/chime.db, start the daemon)\n"
+        "  PATH     where to write the backup, on this machine: a tar archive of the database,\n"
+        "           consistent as of one moment while the daemon runs, and the output files\n"
+        "           of its runs (to restore: stop the daemon, chime restore PATH)\n"
         "  --force  replace PATH when it exists\n"
-        "  --json   {\"path\", \"bytes\", \"sha256\"} when done\n";
+        "  --json   {\"path\", \"bytes\", \"sha256\", \"outputs\", \"missing_outputs\"} when done\n";
     static const struct option opts[] = {
         {"force", no_argument, NULL, 'f'},
         {"json", no_argument, NULL, 'j'},
@@ -93,6 +91,7 @@ int cli_backup(int argc, char **argv)
     char tmp[PATH_MAX], want[2 * crypto_hash_sha256_BYTES + 8], got[2 * crypto_hash_sha256_BYTES + 1];
     struct client *c = NULL;
     struct err err = {0};
+    struct bundle_info info;
     struct stat sb;
     const char *path;
     bool force = false, json = false, made = false;
@@ -156,6 +155,10 @@ int cli_backup(int argc, char **argv)
         rc = client_fail(c, "backup", &err);
         goto done;
     }
+    if (bundle_read(tmp, NULL, &info, &err) < 0) {
+        rc = client_fail(c, "backup", &err);
+        goto done;
+    }
     if (fsync(fd) < 0 || close(fd) < 0) {
         fd = -1;
         err_set(&err, CHIME_EIO, "file", "writing %s failed: %s", tmp, strerror(errno));
@@ -170,14 +173,30 @@ int cli_backup(int argc, char **argv)
     }
     made = false;
     sync_dir(path);
+    if (info.missing) {
+        char ids[BUNDLE_MISSING_SHOWN * 24] = "";
+        size_t k = 0;
+
+        for (int64_t i = 0; i < info.missing && i < BUNDLE_MISSING_SHOWN; i++)
+            k += (size_t)snprintf(ids + k, sizeof ids - k, "%s%" PRId64, i ? ", " : "",
+                                  info.missing_ids[i]);
+        fprintf(stderr, "chime backup: %" PRId64 " started run%s without an output file in the "
+                        "daemon's data directory: %s%s (the backup names them)\n",
+                info.missing, info.missing == 1 ? "" : "s", ids,
+                info.missing > BUNDLE_MISSING_SHOWN ? ", ..." : "");
+    }
     if (json) {
-        json_t *o = json_pack("{s:s, s:I, s:s}", "path", path, "bytes", (json_int_t)bytes,
-                              "sha256", got);
+        json_t *o = json_pack("{s:s, s:I, s:s, s:I, s:I}", "path", path, "bytes",
+                              (json_int_t)bytes, "sha256", got, "outputs",
+                              (json_int_t)info.outputs, "missing_outputs",
+                              (json_int_t)info.missing);
 
         rc = cli_json_print(o);
         json_decref(o);
     } else {
-        printf("backed up to %s (%" PRIu64 " bytes, sha256 %s)\n", path, bytes, got);
+        printf("backed up to %s (%" PRIu64 " bytes, sha256 %s): the database and %" PRId64
+               " run output file%s\n",
+               path, bytes, got, info.outputs, info.outputs == 1 ? "" : "s");
         rc = fflush(stdout) == 0 ? 0 : 1;
     }
 done:

@@ -265,11 +265,62 @@ int cli_list_show(const struct cli_list *l, const char *const *kv, bool json)
         fprintf(stderr, "chime %s: %zu of %lld%s%s shown (--limit N for more)\n", l->cmd,
                 json_array_size(items), (long long)json_integer_value(total),
                 l->noun[0] ? " " : "", l->noun);
+    else if (!json_is_integer(total) && json_is_string(json_object_get(list, "next_cursor")))
+        fprintf(stderr, "chime %s: the first %zu%s%s shown (--limit N for more)\n", l->cmd,
+                json_array_size(items), l->noun[0] ? " " : "", l->noun);
     goto done;
 fail:
     rc = client_fail(c, l->cmd, &err);
 done:
     json_decref(list);
+    client_free(c);
+    return rc;
+}
+
+int cli_run_post(const char *cmd, const char *usage, const char *path_fmt, int argc, char **argv,
+                 void (*print)(long long id, const json_t *answer))
+{
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct client *c = NULL;
+    struct err err = {0};
+    json_t *answer = NULL;
+    char path[128];
+    int64_t id;
+    bool json = false;
+    int ch, rc;
+
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'j': json = true; break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: return cli_bad_option(cmd, ch, argv);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_bad_args(cmd, optind == argc ? "missing RUN" : "more than one RUN");
+    if (cli_run_id(argv[optind], &id, &err) < 0) {
+        cli_error(cmd, &err);
+        return 2;
+    }
+    snprintf(path, sizeof path, path_fmt, (long long)id);
+    if (client_new(&c, &err) < 0 || client_json(c, "POST", path, NULL, NULL, &answer, &err) < 0) {
+        rc = client_fail(c, cmd, &err);
+        goto done;
+    }
+    if (json) {
+        rc = cli_json_print(answer);
+        goto done;
+    }
+    print((long long)id, answer);
+    rc = fflush(stdout) ? 1 : 0;
+done:
+    json_decref(answer);
     client_free(c);
     return rc;
 }

@@ -27,6 +27,9 @@ int cli_token(int argc, char **argv);    /* chime token create|list|revoke */
 int cli_audit(int argc, char **argv);    /* chime audit: who changed what */
 int cli_notifications(int argc, char **argv); /* chime notifications [retry ID]: the outbox */
 int cli_channels(int argc, char **argv); /* chime channels: the notification channels */
+int cli_dead_letters(int argc, char **argv); /* chime dead-letters [JOB]: failed fires */
+int cli_requeue(int argc, char **argv);  /* chime requeue RUN: a dead letter run again */
+int cli_cancel(int argc, char **argv);   /* chime cancel RUN: a queued or running run ended */
 
 /* Prints "chime CMD: FIELD: MESSAGE" (or without FIELD) on stderr. */
 struct err;
@@ -76,6 +79,13 @@ const char *cli_json_str(const struct json_t *o, const char *key);
 /* Prints J as indented JSON and a newline on stdout; returns the exit
  * status (1 when stdout fails). */
 int cli_json_print(const struct json_t *j);
+
+/* `chime CMD RUN [--json]` (cancel, requeue): POSTs to PATH_FMT with the
+ * run id (a "%lld" in it), then prints the daemon's answer with --json,
+ * else PRINT(id, answer). USAGE is the --help text. Returns the exit
+ * status: a malformed RUN is 2, an error answer 1. */
+int cli_run_post(const char *cmd, const char *usage, const char *path_fmt, int argc, char **argv,
+                 void (*print)(long long id, const struct json_t *answer));
 
 /* ---- the list commands (runs, audit, notifications) ---- */
 

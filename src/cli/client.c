@@ -691,7 +691,7 @@ int client_download(struct client *c, const char *method, const char *path, int 
 
     if (value && value_len)
         value[0] = '\0';
-    rc = prepare(c, path, "Accept: application/octet-stream, application/vnd.sqlite3, "
+    rc = prepare(c, path, "Accept: application/x-tar, application/octet-stream, "
                           "application/problem+json", &hdr, errbuf, err);
     if (rc < 0)
         goto done;

@@ -1,5 +1,5 @@
-/* runs.c: `chime runs [JOB]`, the run history newest first, and
- * `chime logs RUN [--follow]`, one run's output. */
+/* runs.c: `chime runs [JOB]`, the run history newest first,
+ * `chime logs RUN [--follow]`, one run's output, and `chime cancel RUN`. */
 #include "cli/cli.h"
 
 #include <getopt.h>
@@ -231,4 +231,24 @@ done:
     json_decref(run);
     client_free(c);
     return rc;
+}
+
+static void cancelled(long long id, const json_t *run)
+{
+    const char *state = cli_json_str(run, "state");
+
+    printf("run %lld: %s\n", id, state && !strcmp(state, "cancelled")
+                                     ? "cancelled"
+                                     : "cancelling (its process tree is being ended)");
+}
+
+int cli_cancel(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: chime cancel RUN [--json]\n"
+        "  RUN     a queued or running run (chime runs lists them): a queued one ends\n"
+        "          cancelled at once, a running one once its process tree is ended\n"
+        "  --json  the run as the daemon answered\n";
+
+    return cli_run_post("cancel", usage, "/api/v1/runs/%lld/cancel", argc, argv, cancelled);
 }

@@ -274,6 +274,29 @@ static void prune_soon(struct node *n, int64_t job_id)
         uv_timer_start(&n->prune_timer, on_prune_timer, PRUNE_EVERY_MS, 0);
 }
 
+/* R's dead letter: its reason is R's final state, how its process ended
+ * and the error, e.g. "failed (exit code 3) after 2 attempts". */
+static void dead_letter(struct node *n, const struct sched_run *r)
+{
+    struct run_op *o = run_op_new(n, STORE_OP_DEAD_INSERT);
+    char how[48] = "";
+
+    if (!o)
+        return;
+    if (r->signal > 0)
+        snprintf(how, sizeof how, " (signal %d)", r->signal);
+    else if (r->exit_code >= 0)
+        snprintf(how, sizeof how, " (exit code %d)", r->exit_code);
+    snprintf(o->error, sizeof o->error, "%s%s after %d attempt%s%s%s", sched_state_name(r->state),
+             how, r->attempt, r->attempt == 1 ? "" : "s", r->error ? ": " : "",
+             r->error ? r->error : "");
+    o->op.dead_insert.run_id = r->id;
+    o->op.dead_insert.reason = o->error;
+    o->op.dead_insert.now_us = node_now_us();
+    if (store_submit(n->store, &o->op, on_written) < 0)
+        free(o);
+}
+
 static void op_update(void *ctx, const struct sched_run *r)
 {
     struct node *n = ctx;
@@ -285,6 +308,8 @@ static void op_update(void *ctx, const struct sched_run *r)
             free(o);
     }
     if (r->state != SCHED_QUEUED && r->state != SCHED_RUNNING) {
+        if (r->dead_letter)
+            dead_letter(n, r);      /* after the run's final state, in the same order */
         node_watch_run_final(n, r);
         prune_soon(n, r->job_key);
         /* final: the engine frees R next, so its host part goes now */
@@ -296,23 +321,6 @@ static void op_update(void *ctx, const struct sched_run *r)
             ((struct sched_run *)r)->user = NULL;
         }
     }
-}
-
-static void op_dead_letter(void *ctx, const struct sched_run *r)
-{
-    struct node *n = ctx;
-    struct run_op *o = run_op_new(n, STORE_OP_DEAD_INSERT);
-
-    if (!o)
-        return;
-    snprintf(o->error, sizeof o->error, "%s after %d attempt%s%s%s",
-             sched_state_name(r->state), r->attempt, r->attempt == 1 ? "" : "s",
-             r->error ? ": " : "", r->error ? r->error : "");
-    o->op.dead_insert.run_id = r->id;
-    o->op.dead_insert.reason = o->error;
-    o->op.dead_insert.now_us = node_now_us();
-    if (store_submit(n->store, &o->op, on_written) < 0)
-        free(o);
 }
 
 static void op_job_state(void *ctx, const struct job *j, int64_t key, bool paused,
@@ -656,7 +664,7 @@ static void op_cancel(void *ctx, struct sched_run *r)
 }
 
 static const struct sched_ops node_ops = {
-    NULL, op_record, op_update, op_start, op_cancel, op_dead_letter, op_job_state,
+    NULL, op_record, op_update, op_start, op_cancel, op_job_state,
     op_notify, op_random, op_job_put,
 };
 

@@ -110,7 +110,6 @@ struct node {
     /* the last failure notified: a "disabled" that follows it is about its run */
     const struct job *notify_failed_job;
     int64_t notify_failed_run, notify_failed_version;
-    int64_t notify_timed_out_run; /* the last run a "timeout" was notified of */
     struct call *calls;
     struct call *deferred;      /* triggers waiting for their run's record */
     bool stopping;

@@ -96,30 +96,6 @@ int node_notify_check(struct node *n, const struct job *j, struct err *err)
     return n->notify ? notify_check_job(n->notify, j, err) : 0;
 }
 
-/* The state R ends in, as the API names it: the engine tells the ops of
- * an event before it sets the run's final state. */
-static const char *run_state(struct node *n, const struct sched_run *r,
-                             enum job_notify_event ev)
-{
-    switch (ev) {
-    case JOB_ON_SUCCESS:
-    case JOB_ON_RECOVERY:
-        return "succeeded";
-    case JOB_ON_TIMEOUT:
-        return "timed_out";
-    case JOB_ON_FAILURE:
-    case JOB_ON_RETRY:
-        if (n->notify_timed_out_run == r->id)
-            return "timed_out";
-        if (r->exit_code < 0 && r->signal == 0 && r->error
-            && !strncmp(r->error, "its holder is gone", 18))
-            return "lost";
-        return "failed";
-    default:
-        return sched_state_name(r->state);
-    }
-}
-
 void node_notify_event(struct node *n, const struct job *j, const struct sched_run *r,
                        enum job_notify_event ev)
 {
@@ -138,7 +114,7 @@ void node_notify_event(struct node *n, const struct job *j, const struct sched_r
     if (r && r->id > 0) {
         e.run_id = r->id;
         e.attempt = r->attempt;
-        e.state = run_state(n, r, ev);
+        e.state = sched_state_name(r->state);
         e.reason = sched_reason_name(r->reason);
         e.fire_us = r->fire_us;
         e.started_us = r->started_us;
@@ -149,8 +125,6 @@ void node_notify_event(struct node *n, const struct job *j, const struct sched_r
         e.error = r->error;
         version = r->job_version;
         snprintf(key, sizeof key, "%s:%lld", e.event, (long long)r->id);
-        if (ev == JOB_ON_TIMEOUT)
-            n->notify_timed_out_run = r->id;
         if (ev == JOB_ON_FAILURE) {
             n->notify_failed_job = j;
             n->notify_failed_run = r->id;

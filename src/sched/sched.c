@@ -762,6 +762,10 @@ void sched_run_exited(struct sched *s, struct sched_run *r, const struct sched_r
         st = SCHED_SUCCEEDED;
     else
         st = SCHED_FAILED;
+    /* the run's end is applied before anything reads it: the dead letter,
+     * the notifications and the retry all see its final state */
+    r->state = st;
+    r->finished_us = now_us;
     ok = st == SCHED_SUCCEEDED;
     retry = !ok && st != SCHED_CANCELLED && r->attempt < j->retry.max_attempts && !sj->removed;
     if (st == SCHED_TIMED_OUT)
@@ -786,7 +790,7 @@ void sched_run_exited(struct sched *s, struct sched_run *r, const struct sched_r
     } else if (st != SCHED_CANCELLED) {
         sj->failures++;
         s->stats.dead_letters++;
-        s->ops.dead_letter(s->ops.ctx, r);
+        r->dead_letter = true;      /* written with its final state, by finish() */
         notify(s, j, r, JOB_ON_FAILURE);
     }
     if (!retry && st != SCHED_CANCELLED)

@@ -67,6 +67,9 @@ struct sched_run {
     uint64_t seq;               /* FIFO among equals */
     bool recorded;
     bool cancel_requested;
+    /* set at the end of a fire's last attempt that failed: its final
+     * update is also its dead letter */
+    bool dead_letter;
     bool waiting;               /* concurrency queue: waits for the job's active run */
     struct sched_run *next, *prev; /* the engine's list of live runs */
 };
@@ -86,14 +89,14 @@ struct sched_ops {
     /* Record R durably (a new run, in any state), then call
      * sched_run_recorded(). A duplicate (job, fire, attempt) reports id 0. */
     void (*record)(void *ctx, struct sched_run *r);
-    /* Persist R's new state; for a final state the engine frees R after. */
+    /* Persist R's new state; for a final state the engine frees R after.
+     * A final R with dead_letter set failed its fire's last attempt: the
+     * host writes its dead letter from this final state. */
     void (*update)(void *ctx, const struct sched_run *r);
     /* Start R's process; report sched_run_started() and sched_run_exited(). */
     void (*start)(void *ctx, struct sched_run *r);
     /* End R's process tree (it then exits with result.cancelled). */
     void (*cancel)(void *ctx, struct sched_run *r);
-    /* R failed its last attempt. */
-    void (*dead_letter)(void *ctx, const struct sched_run *r);
     /* The job's durable state changed. */
     void (*job_state)(void *ctx, const struct job *j, int64_t key, bool paused, int failures,
                       int64_t last_fire_us);

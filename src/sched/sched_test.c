@@ -41,7 +41,10 @@ struct harness {
     struct rec runs[MAXEV];             /* by id - 1 */
     int nruns;
     int cancels, dead, duplicates_left;
+    struct rec dead_run;                /* the last run dead-lettered, as its update said */
+    int dead_exit_code;
     int notified[JOB_ON_COUNT];
+    enum sched_state notified_state[JOB_ON_COUNT]; /* of the run, as the last one was told */
     uint64_t rnd;
     int puts_with_body;                 /* ops->job_put calls */
     int64_t put_key, put_version;
@@ -77,6 +80,11 @@ static void fake_update(void *ctx, const struct sched_run *r)
     (void)ctx;
     assert_true(r->id > 0);     /* only recorded runs are updated */
     save(r);
+    if (r->dead_letter) {
+        H.dead++;
+        H.dead_run = H.runs[r->id - 1];
+        H.dead_exit_code = r->exit_code;
+    }
 }
 
 static void fake_start(void *ctx, struct sched_run *r)
@@ -93,13 +101,6 @@ static void fake_cancel(void *ctx, struct sched_run *r)
     H.cancels++;
 }
 
-static void fake_dead_letter(void *ctx, const struct sched_run *r)
-{
-    (void)ctx;
-    (void)r;
-    H.dead++;
-}
-
 static void fake_job_state(void *ctx, const struct job *j, int64_t key, bool paused,
                            int failures, int64_t last_fire_us)
 {
@@ -109,8 +110,10 @@ static void fake_job_state(void *ctx, const struct job *j, int64_t key, bool pau
 static void fake_notify(void *ctx, const struct job *j, const struct sched_run *r,
                         enum job_notify_event ev)
 {
-    (void)ctx, (void)j, (void)r;
+    (void)ctx, (void)j;
     H.notified[ev]++;
+    if (r)
+        H.notified_state[ev] = r->state;
 }
 
 static uint64_t fake_random(void *ctx)
@@ -132,7 +135,7 @@ static void fake_job_put(void *ctx, const struct job *j, int64_t key, int64_t ve
 }
 
 static const struct sched_ops ops = {
-    NULL, fake_record, fake_update, fake_start, fake_cancel, fake_dead_letter,
+    NULL, fake_record, fake_update, fake_start, fake_cancel,
     fake_job_state, fake_notify, fake_random, fake_job_put,
 };
 
@@ -441,6 +444,12 @@ static void test_sched_retries_with_exponential_backoff_then_dead_letters(void *
     flush(now + 20 * SEC);
     exit_run(0, 2, 0, false, now + 21 * SEC);
     assert_int_equal(H.dead, 1);
+    /* the dead letter is the last attempt as it ended */
+    assert_int_equal(H.dead_run.attempt, 3);
+    assert_int_equal(H.dead_run.state, SCHED_FAILED);
+    assert_int_equal(H.dead_exit_code, 2);
+    assert_int_equal(H.notified_state[JOB_ON_FAILURE], SCHED_FAILED);
+    assert_int_equal(H.notified_state[JOB_ON_RETRY], SCHED_FAILED);
     assert_int_equal(H.notified[JOB_ON_RETRY], 2);
     assert_int_equal(H.notified[JOB_ON_FAILURE], 1);
     assert_int_equal(count("default/flaky", SCHED_FAILED), 3);

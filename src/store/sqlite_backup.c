@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -138,6 +139,47 @@ int sqlite_backup(void *h, const char *dest, struct err *err)
     if (stat(dest, &sb) == 0 && (!S_ISREG(sb.st_mode) || sb.st_size > 0))
         return err_set(err, CHIME_EINVAL, "path", "backup: the destination exists");
     return copy_file(path, dest, err);
+}
+
+int store_backup_runs(const char *backup, struct store_backup_run **ret, size_t *ret_n,
+                      struct err *err)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    struct store_backup_run *v = NULL, *grown;
+    size_t n = 0, cap = 0;
+    int rc = sqlite3_open_v2(backup, &db, SQLITE_OPEN_READONLY, NULL);
+
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, "SELECT id, started_us IS NOT NULL FROM runs ORDER BY id", -1,
+                                &st, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 256;
+            grown = realloc(v, cap * sizeof *v);
+            if (!grown) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            v = grown;
+        }
+        v[n].id = sqlite3_column_int64(st, 0);
+        v[n++].started = sqlite3_column_int(st, 1) != 0;
+        rc = SQLITE_OK;
+    }
+    if (rc == SQLITE_DONE) {
+        *ret = v;
+        *ret_n = n;
+        v = NULL;
+        rc = 0;
+    } else {
+        rc = err_set(err, rc == SQLITE_NOMEM ? CHIME_ENOMEM : CHIME_EINVAL, "BACKUP",
+                     "not a chime database (runs: %s)", db ? sqlite3_errmsg(db) : "no memory");
+    }
+    free(v);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc;
 }
 
 /* ---- restore ---- */

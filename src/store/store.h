@@ -844,6 +844,18 @@ int store_check(struct store *s, struct err *err);
  * when this returns. CHIME_EIO (DEST is removed again on failure). */
 int store_backup(struct store *s, const char *dest, struct err *err);
 
+/* A run of a backup file: whether it started, and so has an output file. */
+struct store_backup_run {
+    int64_t id;
+    bool started;
+};
+
+/* The runs in the backup file BACKUP (a copy store_backup() made), by id:
+ * *RET (owned, free()) and *RET_N. CHIME_EINVAL when it is no chime
+ * database. */
+int store_backup_runs(const char *backup, struct store_backup_run **ret, size_t *ret_n,
+                      struct err *err);
+
 /* What store_restore_file() put in place. */
 struct store_restored {
     int64_t schema_version, jobs, runs;
