@@ -78,7 +78,7 @@ static int do_job_put(struct node *n, struct call *c)
 {
     char id[ID_LEN];
     struct store_job sj;
-    int64_t key = 0, last = INT64_MIN;
+    int64_t key = 0, now = node_now_us();
 
     job_id(c->job, id, sizeof id);
     /* the store has the job's id (and newest fire) for runs to point at */
@@ -86,8 +86,9 @@ static int do_job_put(struct node *n, struct call *c)
         key = sj.id;
         store_job_release(&sj);
     }
-    (void)last;
-    return sched_job_put(n->sched, c->job, key, c->version, INT64_MIN, node_now_us(), &c->err);
+    /* a live save: the version takes effect now (the engine keeps the
+     * newest fire it handled of a job it has) */
+    return sched_job_put(n->sched, c->job, key, c->version, INT64_MIN, now, now, &c->err);
 }
 
 static int do_job_remove(struct node *n, struct call *c)
