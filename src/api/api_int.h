@@ -154,6 +154,7 @@ struct api_call {
     size_t text_len;
     const char *text_type;
     struct MHD_Response *response; /* owned; a streamed reply */
+    json_t *warnings; /* owned: a job save's warnings, for its reply (jobs.c) */
     struct api_header headers[API_HEADERS_MAX];
     size_t n_headers;
     /* who asks (auth.c), set once the request is authenticated */
@@ -260,6 +261,11 @@ int api_backup(struct api_call *c);
 int api_job_path(const struct api_call *c, char *ns, char *name, char *id, struct err *err);
 int api_job_if_match(const struct api_call *c, int64_t *ret, struct err *err);
 int api_job_save(struct api_call *c, struct job *j, int64_t expect);
+/* What a save of J warns of, as a JSON array of strings (owned; empty
+ * when nothing): the one place every save and the preview take their
+ * warnings from. LAST_FIRE_US: the job's newest fire handled (INT64_MIN:
+ * none or a new job). */
+json_t *api_job_warnings(const struct api_call *c, const struct job *j, int64_t last_fire_us);
 int api_job_reply(struct api_call *c, unsigned status, const char *ns, const char *name);
 int api_preview(struct api_call *c);
 int api_runs_list(struct api_call *c);
