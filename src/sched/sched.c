@@ -559,11 +559,12 @@ static struct sched_run *fire(struct sched *s, struct sched_job *sj, int64_t fir
     return r;
 }
 
-/* A catch-up fire behind the first of its backlog: it waits in the job's
- * own queue (as under `queue`) whatever the concurrency policy, so the
- * backlog runs one fire after another, oldest first. It skips nothing and
- * cancels nothing: the policy decides about overlap with a live run, and
- * a backlog is no overlap. */
+/* A fire of a catch-up backlog: it waits in the job's own queue (as
+ * under `queue`) whatever the concurrency policy, and starts when no
+ * run of the job is live and every older one of the backlog has ended,
+ * so the backlog runs one fire after another, oldest first. A backlog is
+ * no overlap: it skips nothing and cancels nothing (a run still live
+ * from before a restart is waited for, not replaced or skipped for). */
 static void fire_behind(struct sched *s, struct sched_job *sj, int64_t fire_us, int64_t now_us)
 {
     struct sched_run *r = run_new(s, sj, sj->ver, fire_us, 1, SCHED_CATCH_UP, SCHED_QUEUED,
@@ -642,10 +643,7 @@ static void job_due(struct sched *s, struct sched_job *sj, int64_t at_us, int64_
     } else {
         int run = nkeep < j->misfire.max_catch_up ? nkeep : j->misfire.max_catch_up;
 
-        /* the oldest goes by the concurrency policy, the rest queue behind it */
-        if (run > 0)
-            fire(s, sj, keep[0], why, NULL, NULL, now_us);
-        for (int i = 1; i < run; i++)
+        for (int i = 0; i < run; i++)
             fire_behind(s, sj, keep[i], now_us);
         miss_range(s, sj, keep, run, nkeep, "past max_catch_up", now_us);
     }

@@ -1009,9 +1009,10 @@ static void test_sched_first_fire_counts_after_the_last_fire_and_the_version(voi
     job_free(a);
 }
 
-/* catch_up: all under every concurrency policy: the backlog runs one fire
- * after another, oldest first; no catch-up fire is skipped or cancelled
- * for another. */
+/* catch_up: all under every concurrency policy: the backlog waits for the
+ * run still live (one adopted after a restart, a manual one), then runs
+ * one fire after another, oldest first; no catch-up fire is skipped, and
+ * none cancels a run or is cancelled. */
 static void test_sched_catch_up_all_runs_the_backlog_in_turn_under_every_policy(void **state)
 {
     static const char *const policies[] = { "forbid", "allow", "queue", "replace" };
@@ -1027,21 +1028,26 @@ static void test_sched_catch_up_all_runs_the_backlog_in_turn_under_every_policy(
                  "\"concurrency\":\"%s\",\"max_instances\":3,"
                  "\"misfire\":{\"grace\":\"6h\",\"catch_up\":\"all\"}}", policies[i]);
         put_at(doc, T("2026-01-01T05:00:00Z"), T("2026-01-01T00:00:00Z"), now);
+        assert_int_equal(sched_trigger(H.s, "default/b", NULL, NULL, now, NULL, NULL), 0);
+        flush(now);
         sched_tick(H.s, now);
         flush(now);
+        assert_int_equal(H.nstarted, 1);
+        assert_int_equal(H.started[0]->reason, SCHED_MANUAL);
+        exit_run(0, 0, 0, false, now + SEC / 4);
         for (int k = 0; k < 3; k++) {
             assert_int_equal(H.nstarted, 1);
             assert_int_equal(H.started[0]->fire_us, T("2026-01-01T06:00:00Z") + k * H1);
             assert_int_equal(H.started[0]->reason, SCHED_CATCH_UP);
-            sched_run_started(H.s, H.started[0], 100 + k, now + k * SEC);
-            exit_run(0, 0, 0, false, now + k * SEC + SEC / 2);
+            sched_run_started(H.s, H.started[0], 100 + k, now + (k + 1) * SEC);
+            exit_run(0, 0, 0, false, now + (k + 1) * SEC + SEC / 2);
         }
         assert_int_equal(H.nstarted, 0);
-        assert_int_equal(count("default/b", SCHED_SUCCEEDED), 3);
+        assert_int_equal(count("default/b", SCHED_SUCCEEDED), 4);
         assert_int_equal(count("default/b", SCHED_SKIPPED), 0);
         assert_int_equal(count("default/b", SCHED_CANCELLED), 0);
         assert_int_equal(H.cancels, 0);
-        assert_int_equal(H.nruns, 3);
+        assert_int_equal(H.nruns, 4);
         teardown();
     }
 }
