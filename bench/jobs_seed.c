@@ -422,8 +422,8 @@ static int probe_job(void *ctx, const struct store_job_entry *e)
     b = now_s();
     pr->t_make += b - a;
     if (sched_job_put(pr->s, j, e->id, e->version,
-                      e->last_fire_us == STORE_NULL ? INT64_MIN : e->last_fire_us, pr->now,
-                      &err) < 0) {
+                      e->last_fire_us == STORE_NULL ? INT64_MIN : e->last_fire_us, e->version_us,
+                      pr->now, &err) < 0) {
         fprintf(stderr, "jobs_seed: put: %s\n", err.msg);
         pr->failed = 1;
         return -1;

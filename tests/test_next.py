@@ -187,3 +187,26 @@ def test_bad_steps_and_ranges_name_the_field(chime, expr, field):
     r = chime("next", expr)
     assert r.code == 2 and r.out == ""
     assert r.err.startswith(f"chime next: {field}: "), r.err
+
+
+def test_a_save_and_a_preview_carry_the_cron_warnings(tmp_path):
+    """A step past its field's range is valid crontab(5) and saved, and the
+    save's answer and the preview say what it selects; a plain expression
+    says nothing."""
+    from daemon import Daemon
+    d = Daemon(tmp_path / "data").start()
+    try:
+        doc = {"name": "odd", "schedule": {"cron": "0 0 * * */30"}, "shell": "true"}
+        status, body = d.request("POST", "/api/v1/jobs", doc)
+        assert status == 201, (status, body)
+        assert len(body["warnings"]) == 1, body
+        assert "day-of-week" in body["warnings"][0] and "Sunday" in body["warnings"][0]
+        status, body = d.request("POST", "/api/v1/preview?count=2", dict(doc, name="draft"))
+        assert status == 200, (status, body)
+        assert any("day-of-week" in w for w in body["warnings"]), body
+        status, body = d.request("POST", "/api/v1/jobs",
+                                 {"name": "plain", "schedule": {"cron": "*/30 * * * *"},
+                                  "shell": "true"})
+        assert status == 201 and body["warnings"] == [], body
+    finally:
+        d.stop()

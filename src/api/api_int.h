@@ -155,6 +155,7 @@ struct api_call {
     size_t text_len;
     const char *text_type;
     struct MHD_Response *response; /* owned; a streamed reply */
+    json_t *warnings; /* owned: a job save's warnings, for its reply (jobs.c) */
     struct api_header headers[API_HEADERS_MAX];
     size_t n_headers;
     /* who asks (auth.c), set once the request is authenticated */
@@ -267,6 +268,11 @@ int api_job_save(struct api_call *c, struct job *j, int64_t expect);
  * that of a job created. */
 int api_save_new(struct api_call *c, unsigned status_created, struct store_audit *audit,
                  char *target, size_t target_len, struct jobsave **ret);
+/* What a save of J warns of, as a JSON array of strings (owned; empty
+ * when nothing): the one place every save and the preview take their
+ * warnings from. LAST_FIRE_US: the job's newest fire handled (INT64_MIN:
+ * none or a new job). */
+json_t *api_job_warnings(const struct api_call *c, const struct job *j, int64_t last_fire_us);
 int api_job_reply(struct api_call *c, unsigned status, const char *ns, const char *name);
 int api_preview(struct api_call *c);
 int api_runs_list(struct api_call *c);

@@ -595,6 +595,58 @@ static void test_api_previews_the_next_fires(void **state)
     reply_free(&r);
 }
 
+/* A save whose first fire is already older than the misfire grace is
+ * made, and its answer says the fire is recorded missed; a later one, a
+ * paused job and a read say nothing; the preview warns the same. */
+static void test_api_save_warns_of_a_first_fire_past_the_grace(void **state)
+{
+    struct fx *fx = *state;
+    struct reply r;
+    json_t *w;
+    char *back;
+
+    http(fx, "POST", "/api/v1/jobs",
+         "{\"name\": \"late\", \"schedule\": {\"at\": \"2020-01-01T00:00:00Z\"}, \"shell\": \"x\","
+         " \"misfire\": {\"grace\": \"1h\"}}", NULL, &r);
+    assert_int_equal(r.status, 201);
+    w = json_object_get(r.json, "warnings");
+    assert_int_equal(json_array_size(w), 1);
+    assert_non_null(strstr(json_string_value(json_array_get(w, 0)),
+                           "2020-01-01T00:00:00.000000Z, is older than the misfire grace (1h)"));
+    /* the answer PUT back as it is: warnings is read-only like the view's members */
+    back = json_dumps(r.json, 0);
+    reply_free(&r);
+    http(fx, "PUT", "/api/v1/jobs/default/late", back, NULL, &r);
+    free(back);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "warnings")), 1);
+    reply_free(&r);
+    http(fx, "GET", "/api/v1/jobs/default/late", NULL, NULL, &r);
+    assert_null(json_object_get(r.json, "warnings"));      /* a read is no save */
+    reply_free(&r);
+
+    /* a fire to come, or a paused job: nothing to say */
+    http(fx, "POST", "/api/v1/jobs",
+         "{\"name\": \"soon\", \"schedule\": {\"at\": \"2099-01-01T00:00:00Z\"}, \"shell\": \"x\"}",
+         NULL, &r);
+    assert_int_equal(r.status, 201);
+    assert_true(json_is_array(json_object_get(r.json, "warnings")));
+    assert_int_equal(json_array_size(json_object_get(r.json, "warnings")), 0);
+    reply_free(&r);
+    http(fx, "PATCH", "/api/v1/jobs/default/late", "{\"paused\": true}", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "warnings")), 0);
+    reply_free(&r);
+
+    http(fx, "POST", "/api/v1/preview",
+         "{\"name\": \"draft\", \"schedule\": {\"at\": \"2020-01-01T00:00:00Z\"}, \"shell\": \"x\"}",
+         NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
+    assert_int_equal(json_array_size(json_object_get(r.json, "warnings")), 1);
+    reply_free(&r);
+}
+
 /* ---- the route table and the OpenAPI document ---- */
 
 static void test_api_openapi_has_every_route(void **state)
@@ -747,6 +799,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_api_triggers_cancels_and_requeues, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_previews_the_next_fires, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api_save_warns_of_a_first_fire_past_the_grace, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_api_openapi_has_every_route, setup, teardown),
         cmocka_unit_test(test_api_slow_clients_do_not_block_others),
         cmocka_unit_test(test_api_listen_addresses),

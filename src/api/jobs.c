@@ -12,7 +12,8 @@
  * created_at, updated_at, state and last_run. Writes drop those members,
  * so a view can be edited and PUT back. A single job's reply carries its
  * version as ETag, and PUT, PATCH and DELETE take it back in If-Match:
- * a job changed since is 409. */
+ * a job changed since is 409. The answer to a save also carries
+ * "warnings", collected by api_job_warnings() alone. */
 #include "api_int.h"
 
 #include <errno.h>
@@ -26,15 +27,19 @@
 #include "sched/jobsecret.h"
 #include "sched/sched.h"
 #include "store/store.h"
+#include "time/cron.h"
+#include "time/isotime.h"
+#include "time/units.h"
 #include "../banned.h"
 
 #define JOB_ID_LEN         (2 * JOB_NAME_MAX + 2)
 #define NEXT_COUNT_DEFAULT 10
 #define NEXT_COUNT_MAX     1000
+#define CRON_FIELDS_MAX    6    /* second minute hour day month weekday */
 
-/* Members of a view that a write ignores. */
+/* Members of a view (and of a save's reply) that a write ignores. */
 static const char *const view_only[] = {
-    "version", "next_fire", "created_at", "updated_at", "state", "last_run",
+    "version", "next_fire", "created_at", "updated_at", "state", "last_run", "warnings",
 };
 
 /* The job a route's {namespace}/{name} names. */
@@ -135,7 +140,30 @@ static int if_match(const struct api_call *c, int64_t *ret, struct err *err)
     return 0;
 }
 
-/* Reads NS/NAME back and replies with its view. */
+json_t *api_job_warnings(const struct api_call *c, const struct job *j, int64_t last_fire_us)
+{
+    json_t *w = json_array();
+    int64_t now = api_now_us();
+    int64_t first = sched_first_fire(j, c->api->opt.default_zone, last_fire_us, now);
+    char when[ISOTIME_LEN], grace[32], cw[CRON_FIELDS_MAX][CRON_WARNING_MAX];
+    int ncw = j->sched.kind == JOB_CRON ? cron_warnings(&j->sched.cron, cw, CRON_FIELDS_MAX) : 0;
+
+    /* what crontab(5) accepts but probably was not meant (cron.h) */
+    for (int i = 0; w && i < ncw; i++)
+        json_array_append_new(w, json_sprintf("schedule.cron: %s", cw[i]));
+    /* a first fire already past the grace is recorded missed, never run
+     * (sched.h); a paused job's fires wait for no one */
+    if (w && !j->paused && first != INT64_MAX && now - first > j->misfire.grace_us)
+        json_array_append_new(
+            w, json_sprintf("the first fire, %s, is older than the misfire grace (%s): it is "
+                            "recorded as missed and does not run",
+                            isotime_format_utc(first, when, sizeof when),
+                            units_duration_format(j->misfire.grace_us, grace, sizeof grace)));
+    return w;
+}
+
+/* Reads NS/NAME back and replies with its view (and, after a save, the
+ * save's warnings). */
 static int reply_job(struct api_call *c, unsigned status, const char *ns, const char *name)
 {
     struct store_job sj = {0};
@@ -146,6 +174,10 @@ static int reply_job(struct api_call *c, unsigned status, const char *ns, const 
     if (rc < 0)
         return rc;
     rc = job_view(c, &sj, &v);
+    if (rc == 0 && c->warnings) {
+        json_object_set_new(v, "warnings", c->warnings);
+        c->warnings = NULL;
+    }
     if (rc == 0)
         api_reply_header(c, "ETag", "\"%" PRId64 "\"", sj.version);
     store_job_release(&sj);
@@ -280,6 +312,8 @@ static int job_save(struct api_call *c, struct job *j, int64_t expect, bool *ret
     c->audit.done = it->act != JOBSAVE_UNCHANGED;
     /* Saved: from here a failure leaves the store ahead of the engine,
      * which reads the store again when the daemon starts. */
+    json_decref(c->warnings);
+    c->warnings = api_job_warnings(c, it->job, it->cur_last_fire_us);
     if (it->act != JOBSAVE_UNCHANGED && (rc = e->jobs_apply(e->ctx, b, &c->err)) > 0) {
         c->err = it->err;
         rc = -it->err.code;
@@ -701,6 +735,8 @@ int api_preview(struct api_call *c)
     if (rc < 0)
         return rc;
     rc = reply_fires(c, j, count, from);
+    if (rc == 0)
+        json_object_set_new(c->json, "warnings", api_job_warnings(c, j, INT64_MIN));
     job_free(j);
     return rc;
 }

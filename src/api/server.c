@@ -513,6 +513,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     count_request(c);
     json_decref(c->json);
+    json_decref(c->warnings);
     free(c->text);
     if (c->response)
         MHD_destroy_response(c->response);

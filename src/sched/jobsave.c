@@ -87,6 +87,7 @@ int jobsave_put(struct jobsave *b, struct job *j, int64_t expect, bool keep_paus
     job_id(j, it->id, sizeof it->id);
     it->expect = expect;
     it->keep_paused = keep_paused;
+    it->cur_last_fire_us = INT64_MIN;
     return 0;
 }
 
@@ -166,6 +167,7 @@ static int read_current(struct jobsave *b, struct jobsave_item *it, struct err *
     it->key = sj.id;
     it->cur_version = sj.version;
     it->cur_paused = sj.paused;
+    it->cur_last_fire_us = sj.last_fire_us == STORE_NULL ? INT64_MIN : sj.last_fire_us;
     it->cur_doc = sj.doc;
     it->cur_len = sj.doc_len;
     sj.doc = NULL;
@@ -639,7 +641,7 @@ int jobsave_apply(struct jobsave *b, struct sched *s, int64_t now_us)
         struct err e = {0};
 
         it->job = NULL; /* the engine takes it, also when it fails */
-        if (sched_job_put(s, j, it->key, it->version, INT64_MIN, now_us, &e) < 0)
+        if (sched_job_put(s, j, it->key, it->version, INT64_MIN, now_us, now_us, &e) < 0)
             engine_fail(it, &e, &refused);
     }
 done:

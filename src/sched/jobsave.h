@@ -77,6 +77,7 @@ struct jobsave_item {
     enum jobsave_act act;
     int64_t cur_version;     /* the job's version before the save; 0: it had none */
     bool cur_paused;
+    int64_t cur_last_fire_us; /* its newest fire handled; INT64_MIN: none */
     char *cur_doc;           /* its stored document (owned; NULL: none) */
     size_t cur_len;
     json_t *doc;             /* the canonical document to save, secrets sealed (owned) */

@@ -49,7 +49,9 @@ static int job_of_doc(struct node *n, const struct store_job_entry *e, struct jo
     return rc;
 }
 
-/* Schedules a job read from the store, with the newest fire it handled:
+/* Schedules a job read from the store, with the newest fire it handled
+ * and the instant its version was written (fires the daemon was down for
+ * count from there, the first ones of a job that never fired included):
  * from its plan when the store has the current version's, else from its
  * document (whose plan the engine then hands to op_job_put, which writes
  * it for the next start). */
@@ -68,8 +70,8 @@ static int load_job(void *ctx, const struct store_job_entry *e)
     }
     j->paused = e->paused;
     if (sched_job_put(l->n->sched, j, e->id, e->version,
-                      e->last_fire_us == STORE_NULL ? INT64_MIN : e->last_fire_us, l->now,
-                      &err) < 0) {
+                      e->last_fire_us == STORE_NULL ? INT64_MIN : e->last_fire_us, e->version_us,
+                      l->now, &err) < 0) {
         log_error("job %s/%s: %s", e->ns, e->name, err.msg);
         l->bad++;
         return 0;

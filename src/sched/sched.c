@@ -13,10 +13,15 @@
  *
  * Due fires are handled in one place, job_due(), whether one fire is due
  * (the normal case), several (the daemon was down, the clock jumped
- * forward, the loop stalled) or a backlog after a restart: fires older than
- * the misfire grace are missed, and those within it follow catch_up. So a
- * clock jump forward never bursts, and because the next fire is always
- * computed after the newest fire handled, a jump backward never doubles. */
+ * forward, the loop stalled), a backlog after a restart, or a first fire
+ * already past when the job was put (an `at` in the past, a job that never
+ * fired before the daemon went down): fires older than the misfire grace
+ * are missed, and those within it follow catch_up. So a clock jump
+ * forward never bursts, and because the next fire is always computed
+ * after the newest fire handled, a jump backward never doubles. Which
+ * fires count at all is sched_first_fire()'s rule: those after the newest
+ * fire handled and after the job's version took effect (an `at` job's
+ * one fire whenever its version was saved). */
 #include "sched/sched.h"
 
 #include <stdio.h>
@@ -55,7 +60,8 @@ struct sched_job {
     int active;                 /* live runs, not counting those waiting */
     int waiting;                /* concurrency "queue": runs waiting their turn */
     int pending;                /* retries waiting for their delay */
-    bool recovering;            /* put after a restart: catch_up applies */
+    bool recovering;            /* a fire was already due when the job was put:
+                                   catch_up applies to it */
     bool removed;               /* freed once its last run is over */
     bool paused;                /* job state, from the document or a pause */
 };
@@ -306,6 +312,20 @@ int sched_preview(const struct job *j, const struct tz *default_zone, int64_t fr
     return k;
 }
 
+/* The instant after which J's fires count (sched_first_fire()). */
+static int64_t count_after(const struct job *j, int64_t last_fire_us, int64_t since_us)
+{
+    if (j->sched.kind == JOB_AT)
+        return last_fire_us;
+    return last_fire_us > since_us ? last_fire_us : since_us;
+}
+
+int64_t sched_first_fire(const struct job *j, const struct tz *default_zone,
+                         int64_t last_fire_us, int64_t since_us)
+{
+    return next_fire(j, default_zone, count_after(j, last_fire_us, since_us));
+}
+
 /* Sets the job's next fire after AFTER_US and (re)places its timer. */
 static void arm(struct sched *s, struct sched_job *sj, int64_t after_us)
 {
@@ -539,6 +559,22 @@ static struct sched_run *fire(struct sched *s, struct sched_job *sj, int64_t fir
     return r;
 }
 
+/* A fire of a catch-up backlog: it waits in the job's own queue (as
+ * under `queue`) whatever the concurrency policy, and starts when no
+ * run of the job is live and every older one of the backlog has ended,
+ * so the backlog runs one fire after another, oldest first. A backlog is
+ * no overlap: it skips nothing and cancels nothing (a run still live
+ * from before a restart is waited for, not replaced or skipped for). */
+static void fire_behind(struct sched *s, struct sched_job *sj, int64_t fire_us, int64_t now_us)
+{
+    struct sched_run *r = run_new(s, sj, sj->ver, fire_us, 1, SCHED_CATCH_UP, SCHED_QUEUED,
+                                  now_us);
+
+    s->stats.fires++;
+    if (r)
+        run_enter(s, r, true);
+}
+
 /* Records the fires FIRES[FROM..TO) as missed: the newest
  * MISSED_RECORD_MAX one by one, the older ones only counted, so an outage
  * of a frequent job costs a bounded number of rows. */
@@ -554,10 +590,9 @@ static void miss_range(struct sched *s, struct sched_job *sj, const int64_t *fir
                      now_us);
 }
 
-/* Every fire of SJ due by NOW: missed beyond the grace, the rest by
- * catch_up (see the file comment). */
-/* The fires of SJ due by AT_US (its timer's instant, which is after NOW_US
- * when the fire is handled early: sched_config.lead_us). */
+/* Every fire of SJ due by AT_US: missed beyond the grace, the rest by
+ * catch_up (see the file comment). AT_US is its timer's instant, after
+ * NOW_US when the fire is handled early (sched_config.lead_us). */
 static void job_due(struct sched *s, struct sched_job *sj, int64_t at_us, int64_t now_us)
 {
     const struct job *j = sj->ver->job;
@@ -609,7 +644,7 @@ static void job_due(struct sched *s, struct sched_job *sj, int64_t at_us, int64_
         int run = nkeep < j->misfire.max_catch_up ? nkeep : j->misfire.max_catch_up;
 
         for (int i = 0; i < run; i++)
-            fire(s, sj, keep[i], why, NULL, NULL, now_us);
+            fire_behind(s, sj, keep[i], now_us);
         miss_range(s, sj, keep, run, nkeep, "past max_catch_up", now_us);
     }
     sj->recovering = false;
@@ -822,8 +857,19 @@ static void keep_head(struct sched *s, struct job *j, int64_t key, int64_t versi
     job_body_drop(j);
 }
 
+/* Arms SJ from the first fire that counts (sched_first_fire()). One
+ * already due is handled at the next tick by job_due(), like a backlog:
+ * it runs as a catch-up within the grace and is missed beyond it, so a
+ * job created with its instant past, or one whose first fires fell while
+ * the daemon was down, leaves a run for each. */
+static void arm_put(struct sched *s, struct sched_job *sj, int64_t since_us, int64_t now_us)
+{
+    arm(s, sj, count_after(sj->ver->job, sj->last_fire_us, since_us));
+    sj->recovering = sj->next_us < now_us;
+}
+
 int sched_job_put(struct sched *s, struct job *j, int64_t key, int64_t version,
-                  int64_t last_fire_us, int64_t now_us, struct err *err)
+                  int64_t last_fire_us, int64_t since_us, int64_t now_us, struct err *err)
 {
     struct version *v = NULL;
     struct sched_job *sj;
@@ -851,7 +897,9 @@ int sched_job_put(struct sched *s, struct job *j, int64_t key, int64_t version,
         version_put(sj->ver);
         sj->ver = v;
         sj->paused = j->paused;
-        arm(s, sj, sj->last_fire_us > now_us ? sj->last_fire_us : now_us);
+        if (last_fire_us > sj->last_fire_us)
+            sj->last_fire_us = last_fire_us;
+        arm_put(s, sj, since_us, now_us);
         return 0;
     }
     sj = calloc(1, sizeof *sj);
@@ -869,8 +917,7 @@ int sched_job_put(struct sched *s, struct job *j, int64_t key, int64_t version,
     sj->pos = HEAP_NONE;
     sj->paused = j->paused;
     sj->last_fire_us = last_fire_us;
-    sj->recovering = last_fire_us != INT64_MIN;
-    arm(s, sj, last_fire_us != INT64_MIN ? last_fire_us : now_us);
+    arm_put(s, sj, since_us, now_us);
     return 0;
 fail:
     job_free(j);

@@ -23,6 +23,7 @@
 struct sched;
 struct sched_job;
 struct err;
+struct tz;
 
 enum sched_state {
     SCHED_QUEUED, SCHED_RUNNING, SCHED_SUCCEEDED, SCHED_FAILED, SCHED_TIMED_OUT,
@@ -136,14 +137,25 @@ void sched_free(struct sched *s);
 
 /* Adds J or replaces the job of the same id; takes J (also on failure)
  * and keeps it without its body (ops->job_put sees the body first).
- * LAST_FIRE_US is the newest fire already handled (from the store after a
- * restart; INT64_MIN for a new job): fires after it that are due by NOW go
- * through the misfire policy at the next tick. The engine does not look
- * for dependency cycles: every save checks them first (jobsave.h). KEY
- * and VERSION are the host's (the store's job id and version), copied
+ * Which fires count (sched_first_fire()): LAST_FIRE_US is the newest fire
+ * already handled (from the store after a restart; INT64_MIN: none), and
+ * SINCE_US the instant this version of the job took effect (the store's
+ * write of the version after a restart; NOW for a live save). A counted
+ * fire already due at NOW goes through the misfire policy at the next
+ * tick: within the grace it runs (reason catch_up), beyond it is recorded
+ * missed. The engine does not look for dependency cycles: every save
+ * checks them first (jobsave.h).
+ * KEY and VERSION are the host's (the store's job id and version), copied
  * into every run. */
 int sched_job_put(struct sched *s, struct job *j, int64_t key, int64_t version,
-                  int64_t last_fire_us, int64_t now_us, struct err *err);
+                  int64_t last_fire_us, int64_t since_us, int64_t now_us, struct err *err);
+/* The first fire of J that counts, given the newest fire handled and the
+ * instant its version took effect (as sched_job_put's); INT64_MAX: none.
+ * A cron or every job's fires count after both; an `at` job's one fire
+ * counts unless it was handled already, however long ago its version was
+ * saved (an instant in the past is a fire due, not a fire void). */
+int64_t sched_first_fire(const struct job *j, const struct tz *default_zone,
+                         int64_t last_fire_us, int64_t since_us);
 /* Removes a job; its live runs go on and are recorded. */
 int sched_job_remove(struct sched *s, const char *id, struct err *err);
 int sched_job_pause(struct sched *s, const char *id, bool paused, int64_t now_us,

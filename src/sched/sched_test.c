@@ -187,20 +187,23 @@ static void setup(int max_concurrent)
     setup_lead(max_concurrent, 0);
 }
 
-static void put_at(const char *doc, int64_t last_fire, int64_t now)
+/* Puts DOC as the store hands a job over: with its newest fire handled
+ * (INT64_MIN: none) and the instant its version was written. */
+static void put_at(const char *doc, int64_t last_fire, int64_t since, int64_t now)
 {
     struct err err = { 0 };
     struct job *j = NULL;
 
     if (job_parse(doc, strlen(doc), "default", &j, &err) < 0)
         fail_msg("job: %s: %s", err.field, err.msg);
-    if (sched_job_put(H.s, j, 0, 1, last_fire, now, &err) < 0)
+    if (sched_job_put(H.s, j, 0, 1, last_fire, since, now, &err) < 0)
         fail_msg("put: %s: %s", err.field, err.msg);
 }
 
+/* A live save at NOW. */
 static void put(const char *doc, int64_t now)
 {
-    put_at(doc, INT64_MIN, now);
+    put_at(doc, INT64_MIN, now, now);
 }
 
 /* Started run number I (0-based among those not yet exited) exits. */
@@ -539,17 +542,20 @@ static void test_sched_catch_up_after_downtime_follows_policy(void **state)
                  "{\"name\":\"h\",\"schedule\":{\"cron\":\"0 * * * *\"},\"command\":[\"x\"],"
                  "\"concurrency\":\"allow\",\"max_instances\":10,"
                  "\"misfire\":{\"grace\":\"3h\",\"catch_up\":\"%s\"}}", cases[i].catch_up);
-        put_at(doc, T("2026-01-01T05:00:00Z"), now);
+        put_at(doc, T("2026-01-01T05:00:00Z"), T("2026-01-01T00:00:00Z"), now);
         assert_int_equal(sched_tick(H.s, now), T("2026-01-01T11:00:00Z"));
         flush(now);
-        assert_int_equal(H.nstarted, cases[i].runs);
         assert_int_equal(count("default/h", SCHED_MISSED), cases[i].missed);
-        for (int k = 0; k < H.nstarted; k++)
-            assert_int_equal(H.started[k]->reason, SCHED_CATCH_UP);
-        if (cases[i].runs == 1)
-            assert_int_equal(H.started[0]->fire_us, T("2026-01-01T10:00:00Z"));
-        if (cases[i].runs == 3)
-            assert_int_equal(H.started[0]->fire_us, T("2026-01-01T08:00:00Z"));
+        /* the backlog runs one fire after another, oldest first */
+        for (int k = 0; k < cases[i].runs; k++) {
+            int64_t want = T("2026-01-01T10:00:00Z") - (cases[i].runs - 1 - k) * 3600 * SEC;
+
+            assert_int_equal(H.nstarted, 1);
+            assert_int_equal(H.started[0]->reason, SCHED_CATCH_UP);
+            assert_int_equal(H.started[0]->fire_us, want);
+            exit_run(0, 0, 0, false, now + (k + 1) * SEC);
+        }
+        assert_int_equal(H.nstarted, 0);
         teardown();
     }
 }
@@ -711,7 +717,7 @@ static void test_sched_keeps_jobs_without_their_body(void **state)
     assert_int_equal(job_parse(doc, strlen(doc), "default", &j, NULL), 0);
     assert_int_equal(job_plan_make(j, 4, &plan, &texts), 0);
     assert_int_equal(job_from_plan(&plan, "default", "p", &planned, NULL), 0);
-    assert_int_equal(sched_job_put(H.s, j, 11, 4, INT64_MIN, t, NULL), 0);
+    assert_int_equal(sched_job_put(H.s, j, 11, 4, INT64_MIN, t, t, NULL), 0);
     /* the host saw the body before the engine dropped it */
     assert_int_equal(H.puts_with_body, 1);
     assert_int_equal(H.put_key, 11);
@@ -721,7 +727,7 @@ static void test_sched_keeps_jobs_without_their_body(void **state)
     assert_non_null(kept);
     assert_null(kept->body);
     /* a job made from a plan has no body to show */
-    assert_int_equal(sched_job_put(H.s, planned, 12, 4, INT64_MIN, t, NULL), 0);
+    assert_int_equal(sched_job_put(H.s, planned, 12, 4, INT64_MIN, t, t, NULL), 0);
     assert_int_equal(H.puts_with_body, 1);
     assert_int_equal(sched_job_next(H.s, "default/p"), T("2026-01-01T01:00:00Z"));
     assert_int_equal(sched_job_next(H.s, "default/b"), T("2026-01-01T01:00:00Z"));
@@ -798,6 +804,244 @@ static void test_sched_adopts_runs_after_a_restart(void **state)
     teardown();
 }
 
+/* ---- which fires count: a first fire already past when the job is put ---- */
+
+#define H1 (3600 * SEC)
+
+/* An `at` job saved with its instant 10 minutes past and a grace of 1h
+ * runs once, as a catch-up; with its instant 2h past it leaves one missed
+ * run. Either way the job is then done. */
+static void test_sched_at_created_in_the_past_follows_the_misfire_grace(void **state)
+{
+    static const struct {
+        int64_t ago;
+        enum sched_state want;
+    } cases[] = {
+        { 10 * 60 * SEC, SCHED_RUNNING }, { 2 * H1, SCHED_MISSED },
+    };
+    int64_t now = T("2026-03-01T12:00:00Z");
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char doc[300], at[40];
+        int64_t when = now - cases[i].ago;
+
+        setup(0);
+        snprintf(at, sizeof at, "2026-03-01T%02d:%02d:00Z", (int)(when / H1 % 24),
+                 (int)(when / (60 * SEC) % 60));
+        snprintf(doc, sizeof doc,
+                 "{\"name\":\"past\",\"schedule\":{\"at\":\"%s\"},\"command\":[\"x\"],"
+                 "\"misfire\":{\"grace\":\"1h\"}}", at);
+        put(doc, now);
+        assert_int_equal(sched_job_next(H.s, "default/past"), when);
+        assert_int_equal(sched_tick(H.s, now), INT64_MAX);
+        flush(now);
+        assert_int_equal(H.nruns, 1);
+        assert_int_equal(H.runs[0].fire_us, when);
+        if (cases[i].want == SCHED_RUNNING) {
+            assert_int_equal(H.nstarted, 1);
+            assert_int_equal(H.runs[0].reason, SCHED_CATCH_UP);
+            exit_run(0, 0, 0, false, now + SEC);
+            assert_int_equal(H.runs[0].state, SCHED_SUCCEEDED);
+        } else {
+            assert_int_equal(H.nstarted, 0);
+            assert_int_equal(H.runs[0].state, SCHED_MISSED);
+        }
+        /* one fire, one entry: nothing more, however long we wait */
+        assert_int_equal(sched_tick(H.s, now + 24 * H1), INT64_MAX);
+        flush(now + 24 * H1);
+        assert_int_equal(H.nruns, 1);
+        teardown();
+    }
+}
+
+/* A replace (or patch) that moves an `at` job's instant into the past is
+ * a save like a create: its fire is due now. */
+static void test_sched_at_replaced_into_the_past_fires_once(void **state)
+{
+    int64_t now = T("2026-03-01T12:00:00Z");
+
+    (void)state;
+    setup(0);
+    put("{\"name\":\"a\",\"schedule\":{\"at\":\"2026-03-02T00:00:00Z\"},\"command\":[\"x\"]}",
+        now - H1);
+    put("{\"name\":\"a\",\"schedule\":{\"at\":\"2026-03-01T11:30:00Z\"},\"command\":[\"x\"]}",
+        now);
+    sched_tick(H.s, now);
+    flush(now);
+    assert_int_equal(H.nstarted, 1);
+    assert_int_equal(H.started[0]->fire_us, T("2026-03-01T11:30:00Z"));
+    assert_int_equal(H.started[0]->reason, SCHED_CATCH_UP);
+    exit_run(0, 0, 0, false, now + SEC);
+    /* saved again unchanged: the fire was handled, it does not come back */
+    put("{\"name\":\"a\",\"schedule\":{\"at\":\"2026-03-01T11:30:00Z\"},\"command\":[\"y\"]}",
+        now + 2 * SEC);
+    assert_int_equal(sched_tick(H.s, now + 3 * SEC), INT64_MAX);
+    flush(now + 3 * SEC);
+    assert_int_equal(H.nruns, 1);
+    teardown();
+}
+
+/* Restart after downtime, for jobs that never fired: their version was
+ * written at 00:00, the daemon went down before any fire and starts
+ * again at 03:30 with a grace of 2h. The fires of the downtime count
+ * from the version: 01:00 is past the grace (missed), 02:00 and 03:00
+ * are within it and follow catch_up; the `at` job's one fire (02:15) is
+ * within it; one at 00:30 is past it. Nothing is left without a run. */
+static void test_sched_restart_handles_the_first_fires_of_jobs_that_never_fired(void **state)
+{
+    static const struct {
+        const char *schedule, *catch_up;
+        int64_t runs[3];        /* the fires run, oldest first, as hours * 4 (15 min) */
+        int nruns, missed;
+        const char *next;       /* the next fire after the backlog; NULL: none */
+    } cases[] = {
+        { "{\"every\":\"1h\"}", "none", { 0 }, 0, 3, "2026-01-01T04:00:00Z" },
+        { "{\"every\":\"1h\"}", "latest", { 12 }, 1, 2, "2026-01-01T04:00:00Z" },
+        { "{\"every\":\"1h\"}", "all", { 8, 12 }, 2, 1, "2026-01-01T04:00:00Z" },
+        { "{\"cron\":\"0 * * * *\"}", "none", { 0 }, 0, 3, "2026-01-01T04:00:00Z" },
+        { "{\"cron\":\"0 * * * *\"}", "latest", { 12 }, 1, 2, "2026-01-01T04:00:00Z" },
+        { "{\"cron\":\"0 * * * *\"}", "all", { 8, 12 }, 2, 1, "2026-01-01T04:00:00Z" },
+        { "{\"at\":\"2026-01-01T02:15:00Z\"}", "none", { 0 }, 0, 1, NULL },
+        { "{\"at\":\"2026-01-01T02:15:00Z\"}", "latest", { 9 }, 1, 0, NULL },
+        { "{\"at\":\"2026-01-01T02:15:00Z\"}", "all", { 9 }, 1, 0, NULL },
+        { "{\"at\":\"2026-01-01T00:30:00Z\"}", "latest", { 0 }, 0, 1, NULL },
+        { "{\"at\":\"2026-01-01T00:30:00Z\"}", "all", { 0 }, 0, 1, NULL },
+    };
+    int64_t written = T("2026-01-01T00:00:00Z"), now = T("2026-01-01T03:30:00Z");
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char doc[300];
+
+        setup(0);
+        snprintf(doc, sizeof doc,
+                 "{\"name\":\"n\",\"schedule\":%s,\"command\":[\"x\"],"
+                 "\"misfire\":{\"grace\":\"2h\",\"catch_up\":\"%s\"}}", cases[i].schedule,
+                 cases[i].catch_up);
+        put_at(doc, INT64_MIN, written, now);
+        sched_tick(H.s, now);
+        flush(now);
+        assert_int_equal(count("default/n", SCHED_MISSED), cases[i].missed);
+        for (int k = 0; k < cases[i].nruns; k++) {
+            assert_int_equal(H.nstarted, 1);
+            assert_int_equal(H.started[0]->fire_us, written + cases[i].runs[k] * H1 / 4);
+            assert_int_equal(H.started[0]->reason, SCHED_CATCH_UP);
+            exit_run(0, 0, 0, false, now + (k + 1) * SEC);
+        }
+        assert_int_equal(H.nstarted, 0);
+        assert_int_equal(H.nruns, cases[i].nruns + cases[i].missed);
+        assert_int_equal(sched_job_next(H.s, "default/n"),
+                         cases[i].next ? T(cases[i].next) : INT64_MAX);
+        teardown();
+    }
+}
+
+/* A job whose version was written after its last fire counts its fires
+ * from the version: the old schedule's instants in between are no fires. */
+static void test_sched_restart_counts_fires_from_the_newer_version(void **state)
+{
+    int64_t now = T("2026-01-01T03:30:00Z");
+
+    (void)state;
+    setup(0);
+    put_at("{\"name\":\"v\",\"schedule\":{\"cron\":\"0 * * * *\"},\"command\":[\"x\"]}",
+           T("2026-01-01T01:00:00Z"), T("2026-01-01T02:30:00Z"), now);
+    sched_tick(H.s, now);
+    flush(now);
+    assert_int_equal(H.nruns, 1);           /* 03:00 only; 02:00 was no fire of it */
+    assert_int_equal(H.runs[0].fire_us, T("2026-01-01T03:00:00Z"));
+    assert_int_equal(count("default/v", SCHED_MISSED), 0);
+    teardown();
+}
+
+/* After a restart with nothing due, the next fire is on time: reason
+ * schedule, and handled early within the lead like any other. */
+static void test_sched_restart_without_a_due_fire_fires_on_schedule(void **state)
+{
+    int64_t now = T("2026-01-01T03:30:00Z"), due = T("2026-01-01T04:00:00Z");
+
+    (void)state;
+    setup_lead(0, 1000);
+    put_at("{\"name\":\"o\",\"schedule\":{\"cron\":\"0 * * * *\"},\"command\":[\"x\"]}",
+           T("2026-01-01T03:00:00Z"), T("2026-01-01T00:00:00Z"), now);
+    assert_int_equal(sched_tick(H.s, now), due - 1000);
+    sched_tick(H.s, due - 1000);
+    flush(due - 1000);
+    assert_int_equal(H.nstarted, 1);
+    assert_int_equal(H.started[0]->reason, SCHED_SCHEDULE);
+    assert_int_equal(H.started[0]->start_at_us, due);
+    teardown();
+}
+
+static void test_sched_first_fire_counts_after_the_last_fire_and_the_version(void **state)
+{
+    const char *cron = "{\"name\":\"c\",\"schedule\":{\"cron\":\"0 * * * *\"},\"command\":[\"x\"]}";
+    const char *at = "{\"name\":\"a\",\"schedule\":{\"at\":\"2026-01-01T02:15:00Z\"},"
+                     "\"command\":[\"x\"]}";
+    const struct tz *utc;
+    struct job *c = NULL, *a = NULL;
+
+    (void)state;
+    assert_int_equal(tz_load("UTC", &utc, NULL), 0);
+    assert_int_equal(job_parse(cron, strlen(cron), "default", &c, NULL), 0);
+    assert_int_equal(job_parse(at, strlen(at), "default", &a, NULL), 0);
+    assert_int_equal(sched_first_fire(c, utc, INT64_MIN, T("2026-01-01T00:30:00Z")),
+                     T("2026-01-01T01:00:00Z"));
+    assert_int_equal(sched_first_fire(c, utc, T("2026-01-01T05:00:00Z"),
+                                      T("2026-01-01T00:30:00Z")),
+                     T("2026-01-01T06:00:00Z"));
+    /* an `at` counts whenever its version was saved, unless handled already */
+    assert_int_equal(sched_first_fire(a, utc, INT64_MIN, T("2026-01-01T09:00:00Z")),
+                     T("2026-01-01T02:15:00Z"));
+    assert_int_equal(sched_first_fire(a, utc, T("2026-01-01T02:15:00Z"), INT64_MIN), INT64_MAX);
+    job_free(c);
+    job_free(a);
+}
+
+/* catch_up: all under every concurrency policy: the backlog waits for the
+ * run still live (one adopted after a restart, a manual one), then runs
+ * one fire after another, oldest first; no catch-up fire is skipped, and
+ * none cancels a run or is cancelled. */
+static void test_sched_catch_up_all_runs_the_backlog_in_turn_under_every_policy(void **state)
+{
+    static const char *const policies[] = { "forbid", "allow", "queue", "replace" };
+    int64_t now = T("2026-01-01T08:30:00Z");
+
+    (void)state;
+    for (size_t i = 0; i < sizeof policies / sizeof policies[0]; i++) {
+        char doc[300];
+
+        setup(0);
+        snprintf(doc, sizeof doc,
+                 "{\"name\":\"b\",\"schedule\":{\"cron\":\"0 * * * *\"},\"command\":[\"x\"],"
+                 "\"concurrency\":\"%s\",\"max_instances\":3,"
+                 "\"misfire\":{\"grace\":\"6h\",\"catch_up\":\"all\"}}", policies[i]);
+        put_at(doc, T("2026-01-01T05:00:00Z"), T("2026-01-01T00:00:00Z"), now);
+        assert_int_equal(sched_trigger(H.s, "default/b", NULL, NULL, now, NULL, NULL), 0);
+        flush(now);
+        sched_tick(H.s, now);
+        flush(now);
+        assert_int_equal(H.nstarted, 1);
+        assert_int_equal(H.started[0]->reason, SCHED_MANUAL);
+        exit_run(0, 0, 0, false, now + SEC / 4);
+        for (int k = 0; k < 3; k++) {
+            assert_int_equal(H.nstarted, 1);
+            assert_int_equal(H.started[0]->fire_us, T("2026-01-01T06:00:00Z") + k * H1);
+            assert_int_equal(H.started[0]->reason, SCHED_CATCH_UP);
+            sched_run_started(H.s, H.started[0], 100 + k, now + (k + 1) * SEC);
+            exit_run(0, 0, 0, false, now + (k + 1) * SEC + SEC / 2);
+        }
+        assert_int_equal(H.nstarted, 0);
+        assert_int_equal(count("default/b", SCHED_SUCCEEDED), 4);
+        assert_int_equal(count("default/b", SCHED_SKIPPED), 0);
+        assert_int_equal(count("default/b", SCHED_CANCELLED), 0);
+        assert_int_equal(H.cancels, 0);
+        assert_int_equal(H.nruns, 4);
+        teardown();
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -824,6 +1068,13 @@ int main(void)
         cmocka_unit_test(test_sched_adopts_runs_after_a_restart),
         cmocka_unit_test(test_sched_keeps_jobs_without_their_body),
         cmocka_unit_test(test_sched_finds_jobs_by_name_among_many),
+        cmocka_unit_test(test_sched_at_created_in_the_past_follows_the_misfire_grace),
+        cmocka_unit_test(test_sched_at_replaced_into_the_past_fires_once),
+        cmocka_unit_test(test_sched_restart_handles_the_first_fires_of_jobs_that_never_fired),
+        cmocka_unit_test(test_sched_restart_counts_fires_from_the_newer_version),
+        cmocka_unit_test(test_sched_restart_without_a_due_fire_fires_on_schedule),
+        cmocka_unit_test(test_sched_first_fire_counts_after_the_last_fire_and_the_version),
+        cmocka_unit_test(test_sched_catch_up_all_runs_the_backlog_in_turn_under_every_policy),
     };
 
     return cmocka_run_group_tests_name("sched", tests, NULL, NULL);

@@ -532,6 +532,7 @@ static void scan_fill(sqlite3_stmt *st, struct store_job_entry *e, struct store_
     e->paused = sqlite3_column_int(st, 4) != 0;
     e->consecutive_failures = sqlite3_column_int64(st, 5);
     e->last_fire_us = sqlite_col_i64(st, 6);
+    e->version_us = sqlite3_column_int64(st, 30);
     if (!sqlite3_column_int(st, 7)) {
         e->doc = col_text(st, 29);
         e->doc_len = (size_t)sqlite3_column_bytes(st, 29);

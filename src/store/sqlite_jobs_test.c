@@ -546,7 +546,7 @@ static int write_plan(struct store *s, int64_t id, const struct store_job_plan *
 /* What one scan saw. */
 struct scanned {
     int n;
-    int64_t id[8], version[8], last_fire[8];
+    int64_t id[8], version[8], version_us[8], last_fire[8];
     bool paused[8], has_plan[8];
     char doc[8][256];
     struct store_job_plan plan;     /* the last plan seen */
@@ -564,6 +564,7 @@ static int on_scanned(void *ctx, const struct store_job_entry *e)
     assert_true(i < 8);
     sc->id[i] = e->id;
     sc->version[i] = e->version;
+    sc->version_us[i] = e->version_us;
     sc->last_fire[i] = e->last_fire_us;
     sc->paused[i] = e->paused;
     sc->has_plan[i] = e->plan != NULL;
@@ -654,6 +655,38 @@ static void test_store_job_plan_is_read_back_by_the_scan_until_a_new_version(voi
     assert_int_equal(store_job_scan(f->s, on_scanned, &sc, &err), 0);
     assert_int_equal(sc.n, 1);
     assert_int_equal(write_plan(f->s, b, &old, &err), -CHIME_ECONFLICT);
+}
+
+/* The engine counts a job's fires from the instant its version took
+ * effect: the scan gives the current version's write time, which a
+ * pause, a fire or a save of the same document does not move. */
+static void test_store_job_scan_gives_when_the_current_version_was_written(void **state)
+{
+    struct fixture *f = *state;
+    struct store_op op = {.kind = STORE_OP_JOB_STATE};
+    struct scanned sc = {0};
+    struct err err = {0};
+    int64_t a = fixture_job(f->s, "ns", "a", "{\"v\":1}");
+
+    op.job_state.job_id = a;
+    op.job_state.set = STORE_STATE_PAUSED | STORE_STATE_LAST_FIRE;
+    op.job_state.paused = true;
+    op.job_state.last_fire_us = 4000;
+    assert_int_equal(store_exec(f->s, &op), 0);
+    assert_int_equal(store_job_put(f->s, "ns", "a", "{\"v\":1}", NULL, 0, false, 5000, NULL, &err),
+                     0);
+    assert_int_equal(store_job_scan(f->s, on_scanned, &sc, &err), 0);
+    assert_int_equal(sc.n, 1);
+    assert_int_equal(sc.version[0], 1);
+    assert_int_equal(sc.version_us[0], 1000);
+    assert_int_equal(sc.last_fire[0], 4000);
+    assert_int_equal(store_job_put(f->s, "ns", "a", "{\"v\":2}", NULL, 0, false, 7000, NULL, &err),
+                     0);
+    memset(&sc, 0, sizeof sc);
+    assert_int_equal(store_job_scan(f->s, on_scanned, &sc, &err), 0);
+    assert_int_equal(sc.version[0], 2);
+    assert_int_equal(sc.version_us[0], 7000);
+    assert_int_equal(sc.last_fire[0], 4000);
 }
 
 static void test_store_job_scan_stops_when_told(void **state)
@@ -827,6 +860,7 @@ int main(void)
         T(test_store_job_list_refuses_bad_cursors_and_limits),
         T(test_store_job_plan_is_read_back_by_the_scan_until_a_new_version),
         T(test_store_job_scan_stops_when_told),
+        T(test_store_job_scan_gives_when_the_current_version_was_written),
         T(test_store_job_plan_op_checks_its_fields),
         T(test_store_job_doc_reads_any_version_by_id),
         T(test_store_exec_all_commits_ops_together_each_with_its_result),

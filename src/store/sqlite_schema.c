@@ -351,7 +351,12 @@ static const char *const sql[SQ_COUNT] = {
                     " j.retry_jitter, j.disable_after_failures,"
                     " CASE WHEN j.plan_version IS j.version THEN NULL ELSE"
                     "  (SELECT doc FROM job_versions v"
-                    "   WHERE v.job_id = j.id AND v.version = j.version) END"
+                    "   WHERE v.job_id = j.id AND v.version = j.version) END,"
+                    /* the version's write time: on a live job only a new
+                     * version sets updated_us (job_versions.created_us is
+                     * the same instant, but would cost a read of the
+                     * documents' pages per job) */
+                    " j.updated_us"
                     " FROM jobs j WHERE j.deleted_us IS NULL ORDER BY j.id",
     [SQ_JOB_DOC] = "SELECT doc FROM job_versions WHERE job_id = ?1 AND version = ?2",
 

@@ -224,6 +224,7 @@ struct store_job_entry {
     const char *ns;
     const char *name;
     int64_t version;                    /* the current version */
+    int64_t version_us;                 /* when the current version was written */
     bool paused;
     int64_t consecutive_failures;
     int64_t last_fire_us;               /* STORE_NULL: none */
