@@ -594,8 +594,9 @@ int api_job_resume(struct api_call *c)
     return job_set_paused(c, false);
 }
 
-/* A trigger's extra environment: {"env": {"NAME": "value"}}, names as
- * the shell's. Returns the env object's text (owned) or NULL for none. */
+/* A trigger's extra environment: {"env": {"NAME": "value"}}, names as a
+ * job's env allows (job_env_key_check). Returns the env object's text
+ * (owned) or NULL for none. */
 static int trigger_env(struct api_call *c, char **ret)
 {
     json_t *body = NULL, *env, *v;
@@ -621,12 +622,11 @@ static int trigger_env(struct api_call *c, char **ret)
     }
     json_object_foreach(env, key, v)
     {
-        size_t n = strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_0123456789");
-
         snprintf(path, sizeof path, "env.%s", err_quote(key, 40, q, sizeof q));
-        if (!*key || key[n] || (key[0] >= '0' && key[0] <= '9'))
-            rc = err_set(&c->err, CHIME_EINVAL, path, "'%s' is not a variable name", q);
-        else if (!json_is_string(v) || memchr(json_string_value(v), '\0', json_string_length(v)))
+        rc = job_env_key_check(key, path, &c->err);
+        if (rc < 0)
+            goto done;
+        if (!json_is_string(v) || memchr(json_string_value(v), '\0', json_string_length(v)))
             rc = err_set(&c->err, CHIME_EINVAL, path, "must be a string without NUL");
         if (rc < 0)
             goto done;
