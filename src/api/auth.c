@@ -85,8 +85,9 @@ static void call_address(struct api_call *c)
 /* A failed authentication. ID is the token's public id when the header
  * had one (never the secret). Within the limits (of the address and of
  * the id) it is counted, logged and answered 401; past either it is
- * answered 429 with Retry-After, and neither counted nor logged, so a
- * client hammering away neither extends its wait nor floods the log. */
+ * answered 429 with Retry-After and not logged. A budget already spent
+ * does not count the failure, so a client hammering away neither extends
+ * its wait nor floods the log. */
 static int auth_fail(struct api_call *c, const char *reason, const char *id, const char *detail)
 {
     struct ratelimit *r = c->api->auth_fails;
@@ -100,6 +101,12 @@ static int auth_fail(struct api_call *c, const char *reason, const char *id, con
     wait_a = ratelimit_wait(r, ak, al, now);
     if (tl)
         wait_t = ratelimit_wait(r, tk, tl, now);
+    /* each budget counts the failures within it, whatever the other
+     * says: guesses at one token id from many addresses use up its own */
+    if (!wait_a)
+        ratelimit_add(r, ak, al, now);
+    if (tl && !wait_t)
+        ratelimit_add(r, tk, tl, now);
     if (wait_a || wait_t) {
         int64_t retry = wait_a > wait_t ? wait_a : wait_t;
 
@@ -110,9 +117,6 @@ static int auth_fail(struct api_call *c, const char *reason, const char *id, con
                        "too many failed authentications %s %s: try again in %" PRId64 " s",
                        wait_a ? "from" : "with token id", wait_a ? c->address : id, retry);
     }
-    ratelimit_add(r, ak, al, now);
-    if (tl)
-        ratelimit_add(r, tk, tl, now);
     log_info("authentication failed: address=%s reason=%s%s%s route=\"%s %s\"", c->address,
              reason, id ? " token_id=" : "", id ? id : "", c->method,
              c->route ? c->route->path : "?");
