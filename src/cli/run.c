@@ -236,10 +236,12 @@ int cli_run(int argc, char **argv)
     }
     deadline_us = timeout_us ? mono_us() + timeout_us : 0;
     for (;;) {
+        /* the first attempt has the whole timeout (its message says so),
+         * a later one what is left of it */
         int64_t next = 0, left = deadline_us ? deadline_us - mono_us() : 0;
 
-        if (deadline_us && left < 1)
-            left = 1;
+        if (!run || (deadline_us && left < 1))
+            left = run ? 1 : timeout_us;
         json_decref(run);
         run = NULL;
         if (follow_run(c, run_id, left, &run, &err) < 0)
