@@ -411,8 +411,15 @@ def test_run_refuses_a_bad_env(chime_at, fake_daemon, bad):
     assert fake_daemon.sent() == []
 
 
+def no_retry(fake_daemon):
+    """The job version run 7 ran has no retry: its end is the final one."""
+    fake_daemon.route("GET", "/api/v1/jobs/default/tick/versions/1",
+                      js({"version": 1, "document": {"retry": {"max_attempts": 1}}}))
+
+
 def wait_route(fake_daemon, end, events=None):
     fake_daemon.route("POST", "/api/v1/jobs/default/tick/trigger", js({"run_id": 7}, 202))
+    no_retry(fake_daemon)
     events = events if events is not None else [
         ("stdout", "hello\n", "1"), 0.05, ("stderr", "warn\n", "2"), ("stdout", "bye", "3")]
     fake_daemon.route("GET", "/api/v1/runs/7/output",
@@ -445,6 +452,7 @@ def test_run_wait_streams_output_and_exits_with_the_runs_status(chime_at, fake_d
 
 def test_run_wait_polls_when_the_daemon_does_not_stream(chime_at, fake_daemon):
     fake_daemon.route("POST", "/api/v1/jobs/default/tick/trigger", js({"run_id": 7}, 202))
+    no_retry(fake_daemon)
     fake_daemon.sequence("GET", "/api/v1/runs/7/output", [
         RangedText("line 1\n"), RangedText("line 1\nline 2\n"),
         RangedText("line 1\nline 2\nline 3\n")])
@@ -518,6 +526,7 @@ def test_logs_follow_reconnects_when_the_daemon_closes_the_follow(chime_at, fake
 
 def test_run_wait_polls_after_a_stream_without_ids_breaks(chime_at, fake_daemon):
     fake_daemon.route("POST", "/api/v1/jobs/default/tick/trigger", js({"run_id": 7}, 202))
+    no_retry(fake_daemon)
     fake_daemon.route("GET", "/api/v1/runs/7/output", lambda req: (
         RangedText("one\ntwo\n") if req.headers["Accept"] == "text/plain"
         else Events([("stdout", "one\n", None)])))

@@ -141,18 +141,20 @@ def sleeper(name, **fields):
     return job(name, shell="sleep 1.5", **fields)
 
 
-def test_forbid_records_a_second_trigger_as_skipped(daemon):
+def test_forbid_refuses_a_second_trigger_with_409_naming_the_live_run(daemon):
     daemon.put_job(sleeper("solo"))
     first = daemon.trigger("default/solo")
-    second = daemon.trigger("default/solo")
-    assert daemon.run(second)["state"] == "skipped"
+    status, problem = daemon.request("POST", "/api/v1/jobs/default/solo/trigger", {})
+    assert status == 409 and problem["run_id"] == first, problem
     assert daemon.wait_run(first)["state"] == "succeeded"
+    assert [r["id"] for r in daemon.runs("default/solo")] == [first]
 
 
 def test_allow_runs_up_to_max_instances(daemon):
     daemon.put_job(sleeper("pair", concurrency="allow", max_instances=2))
-    ids = [daemon.trigger("default/pair") for _ in range(3)]
-    assert daemon.run(ids[2])["state"] == "skipped"
+    ids = [daemon.trigger("default/pair") for _ in range(2)]
+    status, problem = daemon.request("POST", "/api/v1/jobs/default/pair/trigger", {})
+    assert status == 409 and problem["run_id"] == ids[0], problem
     a, b = daemon.wait_run(ids[0]), daemon.wait_run(ids[1])
     assert a["state"] == b["state"] == "succeeded"
     assert iso(b["started_at"]) < iso(a["finished_at"])     # they overlapped

@@ -161,6 +161,39 @@ def test_per_job_series_are_bounded_under_other(tmp_path):
         d.stop()
 
 
+def test_metrics_show_a_namespace_token_only_its_jobs(daemon):
+    tokens = {}
+    for ns in ("team-a", "team-b"):
+        daemon.put_job(job(f"plan-{ns}", namespace=ns))
+        daemon.wait_run(daemon.trigger(f"{ns}/plan-{ns}"))
+        status, tok = daemon.request("POST", "/api/v1/tokens",
+                                     {"name": f"view-{ns}", "role": "viewer", "namespaces": [ns]})
+        assert status == 201, tok
+        tokens[ns] = tok["secret"]
+    admin = wait_for("both runs counted", lambda: (t := metrics(daemon)) and all(
+        sample(t, "chime_runs_total", chime_job=f"{ns}/plan-{ns}", state="succeeded") == 1
+        for ns in tokens) and t)
+    assert "chime_api_requests_total" in admin and "process_open_fds" in admin
+    for ns, other in (("team-a", "team-b"), ("team-b", "team-a")):
+        status, _, text = plain_get(daemon.url + "/metrics", tokens[ns])
+        assert status == 200
+        assert sample(text, "chime_runs_total", chime_job=f"{ns}/plan-{ns}",
+                      state="succeeded") == 1
+        assert sample(text, "chime_run_duration_seconds_count", chime_job=f"{ns}/plan-{ns}") == 1
+        assert other not in text                # neither its job names nor its namespace
+        # daemon-wide series mix every tenant: only for tokens of every namespace
+        for name in ("chime_fires_total", "chime_queue_depth", "chime_api_requests_total",
+                     "process_open_fds"):
+            assert name not in text, name
+        if os.path.exists(PROMTOOL):
+            promtool_check(text)
+    # a token of every namespace, of any role, sees it all
+    status, tok = daemon.request("POST", "/api/v1/tokens", {"name": "view-all", "role": "viewer"})
+    status, _, text = plain_get(daemon.url + "/metrics", tok["secret"])
+    assert "team-a/plan-team-a" in text and "team-b/plan-team-b" in text
+    assert "chime_api_requests_total" in text
+
+
 def test_json_logs_are_json_lines_without_env_values(tmp_path):
     secret_job = "job-env-value-7f3a9c"
     secret_trigger = "trigger-env-value-51be02"

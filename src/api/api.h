@@ -43,7 +43,10 @@ struct api_engine {
     int (*job_remove)(void *ctx, const char *id, struct err *err);
     int (*job_pause)(void *ctx, const char *id, bool paused, struct err *err);
     /* A manual run of ID now; EXTRA_ENV is a JSON object text or NULL.
-     * Returns once the run is recorded, with its id. */
+     * Returns once the run is recorded, with its id. CHIME_ECONFLICT when
+     * the job's concurrency refuses another run now: nothing is recorded,
+     * and *RET_RUN_ID is the live run that refuses it (0: not recorded
+     * yet). */
     int (*trigger)(void *ctx, const char *id, const char *extra_env, const char *who,
                    int64_t *ret_run_id, struct err *err);
     int (*cancel)(void *ctx, int64_t run_id, struct err *err);
@@ -75,8 +78,11 @@ struct api_options {
     /* Seals the secrets of job documents before they are stored
      * (jobsecret.h); borrowed. NULL: a document with a secret is refused. */
     const struct secret_key *secret_key;
-    unsigned auth_burst;            /* failed authentications an address may make at once; 0: 10 */
+    unsigned auth_burst;            /* failed authentications an address, or a token id, may
+                                       make at once; 0: 10 */
     int64_t auth_interval_us;       /* ...and one more each; 0: 6 s */
+    unsigned triggers_per_job;      /* manual triggers of one job a minute; 0: 10 */
+    unsigned triggers_per_token;    /* manual triggers by one token a minute; 0: 60 */
 };
 
 /* Starts serving; returns an owned server. The bound address (with the

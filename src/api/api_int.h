@@ -42,7 +42,8 @@ enum {
     API_ERANGE_NOT_SATISFIABLE,    /* 416: a Range past the end */
     API_EUNAUTHORIZED,             /* 401: no token, or not a valid one */
     API_EFORBIDDEN,                /* 403: the token's role cannot do this */
-    API_ETOO_MANY,                 /* 429: too many failed authentications */
+    API_ETOO_MANY,                 /* 429: past a rate limit (failed authentications,
+                                      triggers); the handler sets Retry-After */
     API_ECODE_END
 };
 
@@ -77,7 +78,9 @@ struct api {
     bool follow_running;
     bool stopping;                /* under follow_lock */
     struct api_follow *suspended; /* under follow_lock */
-    struct ratelimit *auth_fails; /* failed authentications by address (auth.c) */
+    struct ratelimit *auth_fails; /* failed authentications by address and token id (auth.c) */
+    struct ratelimit *trigger_jobs;   /* manual triggers by job (jobs.c) */
+    struct ratelimit *trigger_tokens; /* manual triggers by token id (jobs.c) */
     struct metric_family *requests; /* chime_api_requests_total; NULL: not counted */
 };
 
@@ -158,6 +161,7 @@ struct api_call {
     json_t *warnings; /* owned: a job save's warnings, for its reply (jobs.c) */
     struct api_header headers[API_HEADERS_MAX];
     size_t n_headers;
+    int64_t problem_run_id; /* a problem reply names this run ("run_id"); 0: none */
     /* who asks (auth.c), set once the request is authenticated */
     char address[64];   /* the client's address, for logs and the audit */
     bool authed;

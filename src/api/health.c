@@ -9,7 +9,11 @@
  *
  * /metrics renders the registry (the same counters the loop, the store
  * thread and the server threads update) on the server thread that asked:
- * the loop does nothing for a scrape. */
+ * the loop does nothing for a scrape. A token limited to some namespaces
+ * gets only the series of its namespaces' jobs: the daemon-wide ones
+ * (queue depth, fires, requests, the process) and chime_job="other" mix
+ * every tenant's activity, so they are for tokens of every namespace
+ * (docs/ops.md). */
 #include "api_int.h"
 
 #include <stdio.h>
@@ -145,12 +149,29 @@ nomem:
     return err_set(&c->err, CHIME_ENOMEM, "", "out of memory");
 }
 
+/* Whether C's token sees the job "namespace/name" JOB. */
+static bool metrics_sees(void *ctx, const char *job)
+{
+    const struct api_call *c = ctx;
+    const char *slash = strchr(job, '/');
+    char ns[128];
+
+    if (!slash || (size_t)(slash - job) >= sizeof ns)
+        return false;
+    memcpy(ns, job, (size_t)(slash - job));
+    ns[slash - job] = '\0';
+    return api_auth_sees(c, ns);
+}
+
 int api_metrics(struct api_call *c)
 {
     char *text = NULL;
     size_t len = 0;
+    /* a token of some namespaces sees their jobs' series only; every
+     * namespace's token, or no token with --metrics-open, sees it all */
+    bool scoped = c->authed && c->token_ns;
 
-    if (metrics_render(c->api->opt.metrics, &text, &len) < 0)
+    if (metrics_render(c->api->opt.metrics, scoped ? metrics_sees : NULL, c, &text, &len) < 0)
         return err_set(&c->err, CHIME_ENOMEM, "", "out of memory rendering the metrics");
     api_reply_header(c, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     return api_reply_text(c, 200, text, len, "text/plain; version=0.0.4; charset=utf-8");

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/ratelimit.h"
 #include "sched/job.h"
 #include "sched/jobsave.h"
 #include "sched/jobsecret.h"
@@ -595,8 +596,9 @@ int api_job_resume(struct api_call *c)
     return job_set_paused(c, false);
 }
 
-/* A trigger's extra environment: {"env": {"NAME": "value"}}, names as
- * the shell's. Returns the env object's text (owned) or NULL for none. */
+/* A trigger's extra environment: {"env": {"NAME": "value"}}, names as a
+ * job's env allows (job_env_key_check). Returns the env object's text
+ * (owned) or NULL for none. */
 static int trigger_env(struct api_call *c, char **ret)
 {
     json_t *body = NULL, *env, *v;
@@ -622,12 +624,11 @@ static int trigger_env(struct api_call *c, char **ret)
     }
     json_object_foreach(env, key, v)
     {
-        size_t n = strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_0123456789");
-
         snprintf(path, sizeof path, "env.%s", err_quote(key, 40, q, sizeof q));
-        if (!*key || key[n] || (key[0] >= '0' && key[0] <= '9'))
-            rc = err_set(&c->err, CHIME_EINVAL, path, "'%s' is not a variable name", q);
-        else if (!json_is_string(v) || memchr(json_string_value(v), '\0', json_string_length(v)))
+        rc = job_env_key_check(key, path, &c->err);
+        if (rc < 0)
+            goto done;
+        if (!json_is_string(v) || memchr(json_string_value(v), '\0', json_string_length(v)))
             rc = err_set(&c->err, CHIME_EINVAL, path, "must be a string without NUL");
         if (rc < 0)
             goto done;
@@ -638,6 +639,35 @@ static int trigger_env(struct api_call *c, char **ret)
 done:
     json_decref(body);
     return rc;
+}
+
+/* Whether C may trigger job ID now: within the triggers a minute of the
+ * job and of C's token (api_options). Past either: 429 with Retry-After,
+ * and nothing counted. Counted against both when let through. */
+static int trigger_limit(struct api_call *c, const char *id)
+{
+    struct api *a = c->api;
+    int64_t now = api_now_us();
+    int64_t wait_j = ratelimit_wait(a->trigger_jobs, id, strlen(id), now);
+    int64_t wait_t = ratelimit_wait(a->trigger_tokens, c->token_id, strlen(c->token_id), now);
+    int64_t retry = wait_j > wait_t ? wait_j : wait_t;
+    char q[140];
+
+    if (retry) {
+        api_reply_header(c, "Retry-After", "%" PRId64, retry);
+        if (wait_j)
+            return err_set(&c->err, API_ETOO_MANY, "job",
+                           "too many triggers of job '%s': at most %u a minute, try again in "
+                           "%" PRId64 " s",
+                           err_quote(id, strlen(id), q, sizeof q), a->opt.triggers_per_job, retry);
+        return err_set(&c->err, API_ETOO_MANY, "Authorization",
+                       "too many triggers by token '%s': at most %u a minute, try again in "
+                       "%" PRId64 " s",
+                       c->token, a->opt.triggers_per_token, retry);
+    }
+    ratelimit_add(a->trigger_jobs, id, strlen(id), now);
+    ratelimit_add(a->trigger_tokens, c->token_id, strlen(c->token_id), now);
+    return 0;
 }
 
 int api_job_trigger(struct api_call *c)
@@ -658,7 +688,12 @@ int api_job_trigger(struct api_call *c)
     rc = store_job_get(c->api->opt.store, ns, name, &sj, &c->err);
     if (rc < 0)
         goto done;
+    rc = trigger_limit(c, id);
+    if (rc < 0)
+        goto done;
     rc = e->trigger(e->ctx, id, env, api_auth_who(c), &run_id, &c->err);
+    if (rc == -CHIME_ECONFLICT)
+        c->problem_run_id = run_id; /* the live run that refused it; nothing was recorded */
     if (rc < 0)
         goto done;
     c->audit.run_id = run_id;

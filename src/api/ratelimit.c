@@ -1,11 +1,14 @@
-/* ratelimit.c: failed authentications per client address (ratelimit.h).
+/* ratelimit.c: events per key in a fixed-size table (ratelimit.h).
  *
- * A slot keeps one number per address: tat_us, the instant its bucket is
- * empty again (the "theoretical arrival time" of GCRA). A failure moves
- * it INTERVAL_US later (from now when it was already past); the address
- * is blocked while tat_us - now is more than (BURST - 1) intervals, that
- * is once BURST failures have come faster than the bucket drains. A slot
- * whose tat_us has passed holds nothing and is free. */
+ * A slot keeps two numbers: the key's hash, and tat_us, the instant its
+ * bucket is empty again (the "theoretical arrival time" of GCRA). An
+ * event moves tat_us INTERVAL_US later (from now when it was already
+ * past); the key is over its limit while tat_us - now is more than
+ * (BURST - 1) intervals, that is once BURST events have come faster than
+ * the bucket drains. A slot whose tat_us has passed holds nothing and is
+ * free. A key is looked for in PROBES slots from where its hash points;
+ * the whole hash (64 bits, keyed) tells keys apart, so keys of any length
+ * cost one slot each. */
 #include "api/ratelimit.h"
 
 #include <netinet/in.h>
@@ -18,12 +21,10 @@
 
 #include "../banned.h"
 
-#define ADDR_KEY_MAX 17 /* family and an IPv4 address, or an IPv6 /64 */
-#define PROBES       8  /* slots looked at per address */
+#define PROBES 8 /* slots looked at per key */
 
 struct slot {
-    unsigned char key[ADDR_KEY_MAX];
-    size_t key_len; /* 0: never used */
+    uint64_t hash; /* 0: never used */
     int64_t tat_us;
 };
 
@@ -61,8 +62,7 @@ void ratelimit_free(struct ratelimit *r)
     free(r);
 }
 
-/* ADDR's key: its family and address, an IPv6 one cut to its /64. */
-static size_t addr_key(const struct sockaddr *addr, unsigned char *key)
+size_t ratelimit_addr_key(const struct sockaddr *addr, unsigned char *key)
 {
     if (addr && addr->sa_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)addr;
@@ -78,25 +78,26 @@ static size_t addr_key(const struct sockaddr *addr, unsigned char *key)
         memcpy(key + 1, &a->sin6_addr, 8);
         return 9;
     }
-    key[0] = 0; /* no address (a Unix socket): one bucket for all */
+    key[0] = 0;
     return 1;
 }
 
-/* ADDR's slot; with TAKE, a free or the least full one is taken for it.
- * Under the lock. NULL when ADDR has none and TAKE is false. */
-static struct slot *slot_find(struct ratelimit *r, const unsigned char *key, size_t len,
-                              int64_t now_us, bool take)
+/* KEY's slot; with TAKE, a free or the emptiest one is taken for it.
+ * Under the lock. NULL when KEY has none and TAKE is false. */
+static struct slot *slot_find(struct ratelimit *r, const void *key, size_t len, int64_t now_us,
+                              bool take)
 {
     unsigned char h[crypto_shorthash_BYTES];
     struct slot *best = NULL;
-    uint64_t start;
+    uint64_t hash;
 
     crypto_shorthash(h, key, len, r->hash_key);
-    memcpy(&start, h, sizeof start);
+    memcpy(&hash, h, sizeof hash);
+    hash |= 1; /* never 0, the unused slot's */
     for (unsigned i = 0; i < PROBES; i++) {
-        struct slot *s = &r->slots[(start + i) % r->n];
+        struct slot *s = &r->slots[(hash + i) % r->n];
 
-        if (s->key_len == len && !memcmp(s->key, key, len))
+        if (s->hash == hash)
             return s;
         if (!best || s->tat_us < best->tat_us)
             best = s;
@@ -104,19 +105,13 @@ static struct slot *slot_find(struct ratelimit *r, const unsigned char *key, siz
     if (!take)
         return NULL;
     /* a free slot (its bucket is empty), else the emptiest is forgotten */
-    memcpy(best->key, key, len);
-    best->key_len = len;
-    if (best->tat_us > now_us)
-        best->tat_us = now_us;
+    best->hash = hash;
     best->tat_us = now_us;
     return best;
 }
 
-bool ratelimit_blocked(struct ratelimit *r, const struct sockaddr *addr, int64_t now_us,
-                       int64_t *ret_retry_s)
+int64_t ratelimit_wait(struct ratelimit *r, const void *key, size_t len, int64_t now_us)
 {
-    unsigned char key[ADDR_KEY_MAX];
-    size_t len = addr_key(addr, key);
     int64_t allow = (int64_t)(r->burst - 1) * r->interval_us, wait_us = 0;
     struct slot *s;
 
@@ -125,15 +120,11 @@ bool ratelimit_blocked(struct ratelimit *r, const struct sockaddr *addr, int64_t
     if (s && s->tat_us - now_us > allow)
         wait_us = s->tat_us - now_us - allow;
     pthread_mutex_unlock(&r->lock);
-    if (wait_us > 0 && ret_retry_s)
-        *ret_retry_s = (wait_us + 999999) / 1000000;
-    return wait_us > 0;
+    return wait_us > 0 ? (wait_us + 999999) / 1000000 : 0;
 }
 
-void ratelimit_fail(struct ratelimit *r, const struct sockaddr *addr, int64_t now_us)
+void ratelimit_add(struct ratelimit *r, const void *key, size_t len, int64_t now_us)
 {
-    unsigned char key[ADDR_KEY_MAX];
-    size_t len = addr_key(addr, key);
     struct slot *s;
 
     pthread_mutex_lock(&r->lock);

@@ -200,7 +200,8 @@ static const struct api_route routes[] = {
     {.method = "POST",
      .path = JOB "/trigger",
      .fn = api_job_trigger,
-     .summary = "Run a job now",
+     .summary = "Run a job now; 409 (with the live run_id) when the job's concurrency refuses, "
+                "429 (Retry-After) past the triggers a minute of the job or the token",
      .body = API_BODY_OPTIONAL,
      .body_schema = "Trigger",
      .status = 202,
@@ -681,7 +682,9 @@ static const char schemas[] =
     "\"status\":{\"type\":\"integer\"},"
     "\"detail\":{\"type\":\"string\"},"
     "\"field\":{\"type\":\"string\",\"nullable\":true,"
-    "\"description\":\"the input at fault: a document path or a parameter\"}}}"
+    "\"description\":\"the input at fault: a document path or a parameter\"},"
+    "\"run_id\":{\"type\":\"integer\",\"description\":\"a trigger's 409: the live run "
+    "that refuses it\"}}}"
     "}";
 
 /* List envelopes, one per item schema: NAME of ITEM. */
@@ -829,7 +832,8 @@ static void route_access(json_t *op, const struct api_route *r)
     const char *const answers[][2] = {
         {"401", "no token, or not a valid one (WWW-Authenticate: Bearer)"},
         {"403", "the token's role cannot do this"},
-        {"429", "too many failed authentications from this address (Retry-After)"},
+        {"429", "too many failed authentications from this address or with this token id "
+                "(Retry-After); a valid token is never refused"},
     };
 
     if (r->access == API_PUBLIC) {

@@ -44,7 +44,10 @@
 #define API_NICE                10 /* the API threads' nice, above the daemon's */
 #define API_CONNECTION_MEMORY   ((size_t)64 * 1024) /* headers and buffers of one connection */
 #define API_PROBLEM_BASE        "https://chime.dev/problems/"
-#define API_AUTH_SLOTS          4096 /* client addresses whose failures are counted */
+#define API_AUTH_SLOTS          4096 /* addresses and token ids whose failures are counted */
+#define API_TRIGGER_SLOTS       4096 /* jobs, and tokens, whose triggers are counted */
+#define API_TRIGGERS_PER_JOB    10   /* a minute, by default */
+#define API_TRIGGERS_PER_TOKEN  60
 
 /* Each code's HTTP status and problem title; the type is err_name() for
  * chime's codes and NAME for the HTTP-only ones. */
@@ -135,6 +138,8 @@ static void reply_problem(struct api_call *c)
     p = json_pack("{s:s, s:s, s:i, s:s, s:o}", "type", type, "title", ei->title, "status",
                   (int)ei->status, "detail", c->err.msg, "field",
                   c->err.field[0] ? json_string(c->err.field) : json_null());
+    if (p && c->problem_run_id > 0)
+        json_object_set_new(p, "run_id", json_integer((json_int_t)c->problem_run_id));
     json_decref(c->json);
     c->json = p;
     free(c->text);
@@ -639,7 +644,16 @@ int api_start(const struct api_options *opt, char *bound, size_t bound_len, stru
     a->auth_fails = ratelimit_new(API_AUTH_SLOTS, a->opt.auth_burst ? a->opt.auth_burst : 10,
                                   a->opt.auth_interval_us ? a->opt.auth_interval_us
                                                           : INT64_C(6000000));
-    if (!a->auth_fails) {
+    if (!a->opt.triggers_per_job)
+        a->opt.triggers_per_job = API_TRIGGERS_PER_JOB;
+    if (!a->opt.triggers_per_token)
+        a->opt.triggers_per_token = API_TRIGGERS_PER_TOKEN;
+    /* N a minute: a burst of N, then one each minute / N */
+    a->trigger_jobs = ratelimit_new(API_TRIGGER_SLOTS, a->opt.triggers_per_job,
+                                    INT64_C(60000000) / a->opt.triggers_per_job);
+    a->trigger_tokens = ratelimit_new(API_TRIGGER_SLOTS, a->opt.triggers_per_token,
+                                      INT64_C(60000000) / a->opt.triggers_per_token);
+    if (!a->auth_fails || !a->trigger_jobs || !a->trigger_tokens) {
         rc = err_set(err, CHIME_ENOMEM, "", "out of memory for the API");
         goto fail;
     }
@@ -677,6 +691,8 @@ fail:
     if (locks)
         pthread_mutex_destroy(&a->write_lock);
     ratelimit_free(a->auth_fails);
+    ratelimit_free(a->trigger_jobs);
+    ratelimit_free(a->trigger_tokens);
     free(a->openapi);
     free(a->data_dir);
     free(a);
@@ -694,6 +710,8 @@ void api_stop(struct api *a)
     api_follow_release(a);
     pthread_mutex_destroy(&a->write_lock);
     ratelimit_free(a->auth_fails);
+    ratelimit_free(a->trigger_jobs);
+    ratelimit_free(a->trigger_tokens);
     free(a->openapi);
     free(a->data_dir);
     free(a);

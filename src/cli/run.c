@@ -3,7 +3,11 @@
  * Without --wait it prints the new run's id and returns. With --wait it is
  * the job in the foreground: the run's output on our stdout and stderr as
  * it comes, and the run's end as our exit status, the way timeout(1) and
- * ssh hand a command's status on, so `chime run --wait JOB && next` works. */
+ * ssh hand a command's status on, so `chime run --wait JOB && next` works.
+ * A run that fails with attempts left in its job's retry policy is not the
+ * end: --wait follows the retry chain (attempt 2, 3, ... of the same fire,
+ * each recorded when its backoff is over) and exits with the status of
+ * the final attempt. */
 #include "cli/cli.h"
 
 #include <getopt.h>
@@ -11,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -26,11 +31,12 @@ static const char usage[] =
     "usage: chime run JOB [--wait [--timeout DURATION]] [--env KEY=VALUE]... [--json]\n"
     "  JOB             NAME or NAMESPACE/NAME\n"
     "  --env K=V       extra environment for this run (repeatable)\n"
-    "  --wait          print the run's output as it comes and exit with its status:\n"
-    "                  its exit code, 128+N for signal N, 124 when it timed out,\n"
-    "                  1 for any other failure\n"
-    "  --timeout DUR   with --wait: give up waiting after DUR (90s, 15m, 2h); the\n"
-    "                  run goes on\n"
+    "  --wait          print the run's output as it comes, through every retry\n"
+    "                  attempt, and exit with the final attempt's status: its exit\n"
+    "                  code, 128+N for signal N, 124 when it timed out, 1 for any\n"
+    "                  other failure (skipped, lost, cancelled)\n"
+    "  --timeout DUR   with --wait: give up waiting after DUR (90s, 15m, 2h), the\n"
+    "                  whole chain included; the run goes on\n"
     "  --json          print the daemon's answer ({\"run_id\": N}) as JSON\n";
 
 /* KEY=VALUE with a POSIX-style variable name, added to ENV. */
@@ -53,6 +59,83 @@ static int add_env(json_t *env, const char *arg, struct err *err)
     if (json_object_set_new(env, key, json_string(eq + 1)) < 0)
         return err_set(err, CHIME_EINVAL, "env", "the value of %s is not UTF-8 text", key);
     return 0;
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The next attempt of ended run RUN's fire, into *RET_ID (0: RUN was the
+ * final attempt). The engine retries a run that neither succeeded nor
+ * was cancelled while the job version it ran has attempts left
+ * (retry.max_attempts); the retry is recorded once its backoff is over,
+ * so it is polled for (0.2 s to 2 s apart) until DEADLINE_US (0: none). */
+static int next_attempt(struct client *c, const json_t *run, int64_t deadline_us,
+                        int64_t *ret_id, struct err *err)
+{
+    const char *state = cli_json_str(run, "state"), *job = cli_json_str(run, "job");
+    const char *fire = cli_json_str(run, "fire_time");
+    json_int_t attempt = json_integer_value(json_object_get(run, "attempt"));
+    json_int_t version = json_integer_value(json_object_get(run, "job_version"));
+    json_t *ver = NULL, *list = NULL;
+    const json_t *max;
+    char path[400], vpath[300];
+    int64_t nap_us = 200000;
+    int rc;
+
+    *ret_id = 0;
+    if (!state || !job || !fire || attempt < 1 || version < 1 || !strcmp(state, "succeeded")
+        || !strcmp(state, "cancelled"))
+        return 0;
+    snprintf(vpath, sizeof vpath, "/api/v1/jobs/%s/versions/%lld", job, (long long)version);
+    rc = client_json(c, "GET", vpath, NULL, NULL, &ver, err);
+    if (rc < 0)
+        return rc;
+    max = json_object_get(json_object_get(json_object_get(ver, "document"), "retry"),
+                          "max_attempts");
+    if (!json_is_integer(max) || attempt >= json_integer_value(max)) {
+        json_decref(ver);
+        return 0;
+    }
+    json_decref(ver);
+    rc = client_path(path, sizeof path, "/api/v1/runs",
+                     (const char *const[]){"job", job, "since", fire, NULL}, err);
+    while (rc == 0) {
+        size_t i;
+        json_t *item;
+
+        rc = client_json(c, "GET", path, NULL, NULL, &list, err);
+        if (rc < 0)
+            break;
+        json_array_foreach(json_object_get(list, "items"), i, item)
+        {
+            const char *f = cli_json_str(item, "fire_time");
+
+            if (f && !strcmp(f, fire)
+                && json_integer_value(json_object_get(item, "attempt")) == attempt + 1)
+                *ret_id = json_integer_value(json_object_get(item, "id"));
+        }
+        json_decref(list);
+        list = NULL;
+        if (*ret_id > 0)
+            break;
+        if (deadline_us && mono_us() + nap_us > deadline_us) {
+            rc = err_set(err, CHIME_ERANGE, "timeout",
+                         "attempt %lld of job '%s' has not begun in time; it goes on "
+                         "(chime runs %s)",
+                         (long long)attempt + 1, job, job);
+            break;
+        }
+        nanosleep(&(struct timespec){ .tv_sec = nap_us / 1000000,
+                                      .tv_nsec = (long)(nap_us % 1000000) * 1000 },
+                  NULL);
+        nap_us = nap_us * 2 > 2000000 ? 2000000 : nap_us * 2;
+    }
+    return rc;
 }
 
 /* A line for the ends an exit status does not explain by itself:
@@ -92,7 +175,7 @@ int cli_run(int argc, char **argv)
     char id[CLI_JOB_ID_MAX], path[200], *text = NULL;
     const json_t *rid;
     bool wait = false, json = false;
-    int64_t timeout_us = 0, run_id;
+    int64_t timeout_us = 0, deadline_us, run_id;
     int ch, rc;
 
     if (!env) {
@@ -151,9 +234,28 @@ int cli_run(int argc, char **argv)
             rc = printf("%lld\n", (long long)run_id) < 0 || fflush(stdout) ? 1 : 0;
         goto done;
     }
-    if (follow_run(c, run_id, timeout_us, &run, &err) < 0)
-        goto fail;
-    tell_end(run_id, run);
+    deadline_us = timeout_us ? mono_us() + timeout_us : 0;
+    for (;;) {
+        /* the first attempt has the whole timeout (its message says so),
+         * a later one what is left of it */
+        int64_t next = 0, left = deadline_us ? deadline_us - mono_us() : 0;
+
+        if (!run || (deadline_us && left < 1))
+            left = run ? 1 : timeout_us;
+        json_decref(run);
+        run = NULL;
+        if (follow_run(c, run_id, left, &run, &err) < 0)
+            goto fail;
+        tell_end(run_id, run);
+        if (next_attempt(c, run, deadline_us, &next, &err) < 0)
+            goto fail;
+        if (!next)
+            break;
+        fprintf(stderr, "chime run: run %lld was attempt %lld; following run %lld\n",
+                (long long)run_id, (long long)json_integer_value(json_object_get(run, "attempt")),
+                (long long)next);
+        run_id = next;
+    }
     rc = follow_exit_status(run);
     goto done;
 fail:

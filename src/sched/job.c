@@ -981,3 +981,8 @@ struct job *job_new(const char *ns, const char *name)
     j->sched.kind = JOB_MANUAL;
     return j;
 }
+
+int job_env_key_check(const char *key, const char *path, struct err *err)
+{
+    return check_env_key(key, strlen(key), path, err);
+}

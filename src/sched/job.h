@@ -188,6 +188,10 @@ char *job_id(const struct job *j, char *buf, size_t len);
  * written only on success. Errors name the field "job". */
 int job_id_parse(const char *id, const char *default_ns, char *ns, char *name,
                  struct err *err);
+/* Whether KEY may name a variable of a run's environment, as a job's
+ * "env" requires (a trigger's extra environment too). CHIME_EINVAL
+ * naming PATH. */
+int job_env_key_check(const char *key, const char *path, struct err *err);
 
 /* The variables chime sets in every run's environment, one table: the
  * runner writes them (node.c) and a job's env may not set them. Any other

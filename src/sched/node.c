@@ -863,6 +863,8 @@ static int start(struct node *n, struct err *err)
     ao.health = node_watch_health;
     ao.health_ctx = n->watch;
     ao.metrics_open = n->opt.metrics_open;
+    ao.triggers_per_job = (unsigned)n->opt.triggers_per_job;
+    ao.triggers_per_token = (unsigned)n->opt.triggers_per_token;
     ao.secret_key = n->secret_key;
     rc = node_admin_token(n, abs_dir, err);
     if (rc < 0)

@@ -41,6 +41,8 @@ struct node_options {
     bool metrics_open;          /* /metrics without a token */
     struct health_config health; /* /healthz thresholds; 0: the defaults */
     int metrics_jobs;           /* jobs with metric series of their own; 0: 100 */
+    int triggers_per_job;       /* manual triggers of one job a minute; 0: 10 */
+    int triggers_per_token;     /* manual triggers by one token a minute; 0: 60 */
 };
 
 /* Runs a daemon until SIGTERM or SIGINT; 0 after a clean shutdown. */

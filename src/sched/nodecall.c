@@ -90,6 +90,8 @@ static int do_trigger(struct node *n, struct call *c)
     int rc = sched_trigger(n->sched, c->id, c->text, c->who, node_now_us(), &r, &c->err);
     struct hostrun *h;
 
+    if (rc == -CHIME_ECONFLICT)
+        c->num = r->id;     /* the live run that refused it */
     if (rc < 0)
         return rc;
     h = r->user;        /* op_record made it, and the insert is on its way */
@@ -147,13 +149,11 @@ static int api_trigger(void *ctx, const char *id, const char *extra_env, const c
     struct call c = { .fn = do_trigger, .id = id, .text = extra_env, .who = who };
     int rc = call(ctx, &c);
 
-    if (rc < 0) {
-        if (err)
-            *err = c.err;
-        return rc;
-    }
-    *ret_run_id = c.num;
-    return 0;
+    if (rc == 0 || rc == -CHIME_ECONFLICT)
+        *ret_run_id = c.num;
+    if (rc < 0 && err)
+        *err = c.err;
+    return rc;
 }
 
 static int api_cancel(void *ctx, int64_t run_id, struct err *err)

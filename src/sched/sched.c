@@ -982,14 +982,52 @@ int64_t sched_job_next(const struct sched *s, const char *id)
     return sj ? sj->next_us : INT64_MAX;
 }
 
+/* The live run of SJ that refuses a new one under its concurrency, with
+ * WHY; NULL when a new run may enter (replace always may: it cancels).
+ * The same rules fire() applies to a scheduled fire. */
+static struct sched_run *trigger_refused(struct sched *s, struct sched_job *sj,
+                                         const char **why)
+{
+    const struct job *j = sj->ver->job;
+    struct sched_run *oldest = NULL;
+
+    if (sj->active == 0)
+        return NULL;
+    if (j->concurrency == JOB_FORBID)
+        *why = "a run of the job is active";
+    else if (j->concurrency == JOB_ALLOW && sj->active >= j->max_instances)
+        *why = "max_instances runs are active";
+    else if (j->concurrency == JOB_QUEUE && sj->waiting >= j->max_instances)
+        *why = "the job's queue is full";
+    else
+        return NULL;
+    /* the oldest active run names the conflict: the one that ends first */
+    for (struct sched_run *r = s->live; r; r = r->next)
+        if (r->owner == sj && !r->waiting && (!oldest || r->seq < oldest->seq))
+            oldest = r;
+    return oldest;
+}
+
 int sched_trigger(struct sched *s, const char *id, const char *extra_env, const char *who,
                   int64_t now_us, struct sched_run **ret_run, struct err *err)
 {
     struct sched_job *sj = find(s, id);
     struct sched_run *r;
+    const char *why = NULL;
 
     if (!sj)
         return err_set(err, CHIME_ENOTFOUND, "job", "no job '%s'", id);
+    r = trigger_refused(s, sj, &why);
+    if (r) {
+        if (ret_run)
+            *ret_run = r;
+        if (r->id > 0)
+            return err_set(err, CHIME_ECONFLICT, "job",
+                           "job '%s' refuses another run now: %s (run %lld)", id, why,
+                           (long long)r->id);
+        return err_set(err, CHIME_ECONFLICT, "job",
+                       "job '%s' refuses another run now: %s (a run being recorded)", id, why);
+    }
     r = fire(s, sj, now_us, SCHED_MANUAL, extra_env, who, now_us);
     if (!r)
         return err_set(err, CHIME_ENOMEM, NULL, "out of memory");

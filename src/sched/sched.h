@@ -165,9 +165,13 @@ const struct job *sched_job_get(const struct sched *s, const char *id);
 int64_t sched_job_next(const struct sched *s, const char *id);
 
 /* A manual run now by WHO; EXTRA_ENV (JSON object text) and WHO (both may
- * be NULL) are copied. The
- * run (borrowed; it may be a skipped one, per the job's concurrency) is
- * returned in *RET_RUN, valid until its record is confirmed. */
+ * be NULL) are copied. The run (borrowed) is returned in *RET_RUN, valid
+ * until its record is confirmed. When the job's concurrency refuses
+ * another run now (forbid: a run is live; allow: max_instances are; queue:
+ * its queue is full), nothing is recorded or counted: CHIME_ECONFLICT,
+ * and *RET_RUN is the live run that refuses it (borrowed, valid until the
+ * engine is next called). A caller asked for the run, so unlike a
+ * scheduled fire it is told at once rather than handed a skipped one. */
 int sched_trigger(struct sched *s, const char *id, const char *extra_env, const char *who,
                   int64_t now_us, struct sched_run **ret_run, struct err *err);
 /* After a restart: a run the store has as queued or running, recorded

@@ -328,6 +328,71 @@ static void test_sched_forbid_records_a_skipped_fire(void **state)
     teardown();
 }
 
+/* A trigger the job's concurrency refuses is refused at once, naming the
+ * live run, and leaves no record: forbid, allow at max_instances, a full
+ * queue. Replace and a free slot still trigger. */
+static void test_sched_trigger_refused_by_concurrency_names_the_live_run(void **state)
+{
+    static const struct {
+        const char *doc;
+        int accepted;           /* triggers let in before the refusal */
+    } cases[] = {
+        { "{\"name\":\"j\",\"schedule\":{\"manual\":true},\"command\":[\"x\"]}", 1 },
+        { "{\"name\":\"j\",\"schedule\":{\"manual\":true},\"command\":[\"x\"],"
+          "\"concurrency\":\"allow\",\"max_instances\":3}", 3 },
+        { "{\"name\":\"j\",\"schedule\":{\"manual\":true},\"command\":[\"x\"],"
+          "\"concurrency\":\"queue\",\"max_instances\":2}", 3 },
+    };
+    int64_t t = T("2026-01-01T00:00:00Z");
+
+    (void)state;
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        struct sched_run *r = NULL;
+        struct sched_stats st;
+        struct err err = { 0 };
+        int64_t first;
+
+        setup(0);
+        put(cases[k].doc, t);
+        for (int i = 0; i < cases[k].accepted; i++) {
+            assert_int_equal(sched_trigger(H.s, "default/j", NULL, "ops", t, &r, &err), 0);
+            flush(t);
+        }
+        first = H.started[0]->id;
+        r = NULL;
+        assert_int_equal(sched_trigger(H.s, "default/j", NULL, "ops", t + SEC, &r, &err),
+                         -CHIME_ECONFLICT);
+        assert_non_null(r);
+        assert_int_equal(r->id, first);          /* the oldest active run */
+        assert_string_equal(err.field, "job");
+        assert_non_null(strstr(err.msg, "job 'default/j' refuses another run now"));
+        assert_int_equal(H.npending, 0);          /* nothing recorded... */
+        assert_int_equal(H.nruns, cases[k].accepted);
+        assert_int_equal(count("default/j", SCHED_SKIPPED), 0);
+        sched_stats(H.s, &st);
+        assert_int_equal(st.skipped, 0);          /* ...nor counted */
+        assert_int_equal(st.fires, cases[k].accepted);
+        /* once the active run is over, a trigger is let in again (the
+         * queue's waiting run takes the slot first, and waits no more) */
+        while (H.nstarted)
+            exit_run(0, 0, 0, false, t + 2 * SEC);
+        flush(t + 2 * SEC);
+        while (H.nstarted)
+            exit_run(0, 0, 0, false, t + 2 * SEC);
+        assert_int_equal(sched_trigger(H.s, "default/j", NULL, "ops", t + 3 * SEC, &r, &err), 0);
+        teardown();
+    }
+    /* replace never refuses: it cancels the active run */
+    setup(0);
+    put("{\"name\":\"r\",\"schedule\":{\"manual\":true},\"command\":[\"x\"],"
+        "\"concurrency\":\"replace\"}", t);
+    assert_int_equal(sched_trigger(H.s, "default/r", NULL, NULL, t, NULL, NULL), 0);
+    flush(t);
+    assert_int_equal(sched_trigger(H.s, "default/r", NULL, NULL, t + SEC, NULL, NULL), 0);
+    assert_int_equal(H.cancels, 1);
+    teardown();
+}
+
 static void test_sched_allow_runs_up_to_max_instances(void **state)
 {
     int64_t t = T("2026-01-01T00:00:00Z");
@@ -1049,6 +1114,7 @@ int main(void)
         cmocka_unit_test(test_sched_at_fires_at_its_microsecond),
         cmocka_unit_test(test_sched_handles_fires_early_within_the_lead),
         cmocka_unit_test(test_sched_forbid_records_a_skipped_fire),
+        cmocka_unit_test(test_sched_trigger_refused_by_concurrency_names_the_live_run),
         cmocka_unit_test(test_sched_allow_runs_up_to_max_instances),
         cmocka_unit_test(test_sched_queue_waits_for_the_active_run),
         cmocka_unit_test(test_sched_replace_cancels_the_active_run),

@@ -490,15 +490,24 @@ static void out_labels(struct out *o, const struct metric *s, const char *le)
     out_str(o, "}");
 }
 
-static void out_family(struct out *o, const struct metric_family *f)
+static void out_family(struct out *o, const struct metric_family *f, metrics_scope_fn *scope,
+                       void *ctx)
 {
     static const char *const type_names[] = {"counter", "gauge", "histogram"};
     struct metric *s = atomic_load_explicit(&f->head, memory_order_acquire);
 
+    if (scope && f->limit_label < 0)
+        return;
     out_fmt(o, "# HELP %s ", f->name);
     out_escaped(o, f->help, false);
     out_fmt(o, "\n# TYPE %s %s\n", f->name, type_names[f->type]);
     for (; s; s = atomic_load_explicit(&s->next, memory_order_acquire)) {
+        if (scope) {
+            const char *v = s->values[f->limit_label];
+
+            if (!strcmp(v, METRICS_OTHER) || !scope(ctx, v))
+                continue;
+        }
         if (f->type != METRIC_HISTOGRAM) {
             out_str(o, f->name);
             out_labels(o, s, NULL);
@@ -581,14 +590,15 @@ static void out_process(struct out *o, const struct metrics *m)
     out_str(o, "\n");
 }
 
-int metrics_render(struct metrics *m, char **ret, size_t *ret_len)
+int metrics_render(struct metrics *m, metrics_scope_fn *scope, void *ctx, char **ret,
+                   size_t *ret_len)
 {
     struct out o = {0};
     size_t n = m ? atomic_load_explicit(&m->n_families, memory_order_acquire) : 0;
 
     for (size_t i = 0; i < n; i++)
-        out_family(&o, m->families[i]);
-    if (m)
+        out_family(&o, m->families[i], scope, ctx);
+    if (m && !scope)
         out_process(&o, m);
     out_grow(&o, 0);
     if (!o.failed)

@@ -73,9 +73,17 @@ double metric_value(const struct metric *s);
 void metrics_inc(struct metric_family *f, const char *const *values);
 void metrics_observe(struct metric_family *f, const char *const *values, double v);
 
-/* The whole registry as Prometheus text into *RET (owned, NUL-terminated),
- * families in the order they were defined. -CHIME_ENOMEM. */
-int metrics_render(struct metrics *m, char **ret, size_t *ret_len);
+/* Whether a series whose LIMIT label (a job) has VALUE may be shown. */
+typedef bool metrics_scope_fn(void *ctx, const char *value);
+
+/* The registry as Prometheus text into *RET (owned, NUL-terminated),
+ * families in the order they were defined. SCOPE NULL: all of it. With
+ * SCOPE (called with CTX): only the series of families with a LIMIT label
+ * whose value SCOPE accepts; METRICS_OTHER never (it mixes jobs), and the
+ * families without a LIMIT label and the process's own not at all: they
+ * are daemon-wide. -CHIME_ENOMEM. */
+int metrics_render(struct metrics *m, metrics_scope_fn *scope, void *ctx, char **ret,
+                   size_t *ret_len);
 
 /* ---- for src/notify/ ----
  *

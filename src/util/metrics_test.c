@@ -4,6 +4,7 @@
 #include "util/metrics.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,7 +22,7 @@ static char *render(struct metrics *m)
     char *text = NULL;
     size_t len = 0;
 
-    assert_int_equal(metrics_render(m, &text, &len), 0);
+    assert_int_equal(metrics_render(m, NULL, NULL, &text, &len), 0);
     assert_int_equal(strlen(text), len);
     return text;
 }
@@ -214,6 +215,46 @@ static void *work(void *arg)
     return NULL;
 }
 
+/* A scope that sees the namespace "tenant-a" only. */
+static bool sees_tenant_a(void *ctx, const char *job)
+{
+    (*(int *)ctx)++;
+    return !strncmp(job, "tenant-a/", 9);
+}
+
+static void test_metrics_scoped_render_shows_only_the_jobs_in_scope(void **state)
+{
+    static const char *const labels[] = {"chime_job", "state", NULL};
+    static const char *const plain[] = {"reason", NULL};
+    struct metrics *m = metrics_new();
+    struct metric_family *f, *g;
+    char *text = NULL;
+    size_t len = 0;
+    int asked = 0;
+
+    (void)state;
+    f = metrics_family(m, METRIC_COUNTER, "chime_runs_total", "Runs", labels, NULL, 0, 0, 2);
+    g = metrics_family(m, METRIC_COUNTER, "chime_fires_total", "Fires", plain, NULL, 0, -1, 0);
+    metrics_inc(f, (const char *const[]){"tenant-a/import", "succeeded"});
+    metrics_inc(f, (const char *const[]){"tenant-b/secret-plan", "succeeded"});
+    metrics_inc(f, (const char *const[]){"tenant-a/late", "failed"}); /* past the limit: other */
+    metrics_inc(g, (const char *const[]){"manual"});
+    assert_int_equal(metrics_render(m, sees_tenant_a, &asked, &text, &len), 0);
+    assert_has(text, "chime_runs_total{chime_job=\"tenant-a/import\",state=\"succeeded\"} 1\n");
+    assert_null(strstr(text, "tenant-b"));
+    assert_null(strstr(text, "other")); /* it mixes both tenants */
+    assert_null(strstr(text, "chime_fires_total")); /* daemon-wide */
+    assert_null(strstr(text, "process_"));
+    assert_true(asked >= 2);
+    free(text);
+    /* unscoped: everything */
+    text = render(m);
+    assert_has(text, "tenant-b/secret-plan");
+    assert_has(text, "chime_fires_total{reason=\"manual\"} 1\n");
+    free(text);
+    metrics_free(m);
+}
+
 static void test_metrics_counts_every_update_from_threads(void **state)
 {
     static const double bounds[] = {1};
@@ -251,6 +292,7 @@ int main(void)
         cmocka_unit_test(test_metrics_bounds_label_values_under_other),
         cmocka_unit_test(test_metrics_caps_series_per_family),
         cmocka_unit_test(test_metrics_notify_delivery_feeds_its_families),
+        cmocka_unit_test(test_metrics_scoped_render_shows_only_the_jobs_in_scope),
         cmocka_unit_test(test_metrics_counts_every_update_from_threads),
     };
 
