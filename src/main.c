@@ -43,7 +43,7 @@ static const struct command {
     { "apply", cli_apply, "FILE|DIR|- [--dry-run] [--json]",
       "create or change jobs from job documents, printing the plan (never removes; again: no change)" },
     { "backup", cli_backup, "PATH [--force] [--json]",
-      "an online, consistent copy of the daemon's database, written to PATH here" },
+      "one consistent tar archive of the daemon's database and run output, written to PATH here" },
     { "restore", cli_restore, "BACKUP [--data-dir DIR] [--json]",
       "put a backup back as the data directory's database (the daemon stopped; the old one kept)" },
     { "token", cli_token,
