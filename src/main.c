@@ -45,7 +45,7 @@ static const struct command {
     { "backup", cli_backup, "PATH [--force] [--json]",
       "one consistent tar archive of the daemon's database and run output, written to PATH here" },
     { "restore", cli_restore, "BACKUP [--data-dir DIR] [--json]",
-      "put a backup back as the data directory's database (the daemon stopped; the old one kept)" },
+      "put a backup (database and run output) back into the data directory (the daemon stopped; the old ones kept)" },
     { "token", cli_token,
       "create NAME --role ROLE [--namespace NS]... [--expires DURATION] [--json] | list | revoke NAME",
       "manage the daemon's API tokens (the secret is shown once, at create)" },
