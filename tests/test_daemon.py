@@ -214,6 +214,27 @@ def test_kill9_during_a_run_then_restart_records_its_real_exit(tmp_path):
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+def test_a_queued_run_starts_after_a_restart_with_a_free_slot(tmp_path):
+    """A run recorded as queued (no slot free) when the daemon died starts
+    when a restarted daemon has a slot for it (a restored backup taken
+    between a run's record and its start crashed the daemon here)."""
+    d = Daemon(tmp_path / "data", args=["--max-concurrent", "1"]).start()
+    d.put_job(job("long", shell="sleep 3; echo long"))
+    d.put_job(job("next", shell="echo next"))
+    first = d.trigger("default/long")
+    wait_for("the first run to start", lambda: d.run(first)["state"] == "running")
+    second = d.trigger("default/next")
+    assert d.run(second)["state"] == "queued"
+    d.kill9()
+    d = Daemon(tmp_path / "data", args=["--max-concurrent", "2"], port=d.port).start()
+    try:
+        assert d.wait_run(second)["state"] == "succeeded"
+        assert d.output(second).strip() == "next"
+        assert d.wait_run(first)["state"] == "succeeded"
+    finally:
+        d.stop()
+
+
 @pytest.mark.parametrize("mode", ["none", "latest", "all"])
 def test_restart_after_downtime_follows_catch_up(tmp_path, mode):
     d = Daemon(tmp_path / "data").start()

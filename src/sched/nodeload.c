@@ -124,8 +124,10 @@ int node_recover_runs(struct node *n, struct err *err)
         node_run_output(n, sr->id, dir, sizeof dir);
         started = stat(dir, &st) == 0;
         h = calloc(1, sizeof *h);
+        if (h)
+            h->n = n;   /* a queued run may start inside sched_run_adopt() */
         r = h ? sched_run_adopt(n->sched, id, sr->id, sr->fire_us, (int)sr->attempt,
-                                (enum sched_reason)(sr->reason - 1), started, now)
+                                (enum sched_reason)(sr->reason - 1), started, h, now)
               : NULL;
         if (!r) {
             /* its job is gone: the run cannot be followed by the engine */
@@ -138,9 +140,7 @@ int node_recover_runs(struct node *n, struct err *err)
             store_run_update(n->store, &upd, 0, NULL);
             continue;
         }
-        h->n = n;
         h->r = r;
-        r->user = h;
         if (started) {
             struct exec_callbacks cb = { node_on_started, node_on_exit, h };
 

@@ -1038,7 +1038,7 @@ int sched_trigger(struct sched *s, const char *id, const char *extra_env, const 
 
 struct sched_run *sched_run_adopt(struct sched *s, const char *job_id, int64_t run_id,
                                   int64_t fire_us, int attempt, enum sched_reason reason,
-                                  bool running, int64_t now_us)
+                                  bool running, void *user, int64_t now_us)
 {
     struct sched_job *sj = find(s, job_id);
     struct sched_run *r;
@@ -1050,6 +1050,7 @@ struct sched_run *sched_run_adopt(struct sched *s, const char *job_id, int64_t r
     if (!r)
         return NULL;
     r->id = run_id;
+    r->user = user;
     r->recorded = true;
     sj->active++;
     live_add(s, r);

@@ -176,11 +176,13 @@ int sched_trigger(struct sched *s, const char *id, const char *extra_env, const 
                   int64_t now_us, struct sched_run **ret_run, struct err *err);
 /* After a restart: a run the store has as queued or running, recorded
  * with ID. Running runs count against the limits until their exit is
- * reported with sched_run_exited(); queued ones wait for a slot. Returns
- * the run (owned by the engine), or NULL when its job is unknown. */
+ * reported with sched_run_exited(); queued ones wait for a slot, and one
+ * may start (ops->start) before this returns: USER (borrowed) is the
+ * run's `user` from the first, so the host's start sees it. Returns the
+ * run (owned by the engine), or NULL when its job is unknown. */
 struct sched_run *sched_run_adopt(struct sched *s, const char *job_id, int64_t run_id,
                                   int64_t fire_us, int attempt, enum sched_reason reason,
-                                  bool running, int64_t now_us);
+                                  bool running, void *user, int64_t now_us);
 /* Cancels run RUN_ID (queued: at once; running: through ops->cancel). */
 int sched_cancel(struct sched *s, int64_t run_id, struct err *err);
 

@@ -37,6 +37,7 @@ struct harness {
     struct sched_run *pending[MAXEV];   /* recorded, not yet confirmed */
     int npending;
     struct sched_run *started[MAXEV];   /* started, not yet exited */
+    void *started_user[MAXEV];          /* each one's user, as start saw it */
     int nstarted;
     struct rec runs[MAXEV];             /* by id - 1 */
     int nruns;
@@ -91,6 +92,7 @@ static void fake_start(void *ctx, struct sched_run *r)
 {
     (void)ctx;
     assert_true(r->id > 0);     /* never started before it is durable */
+    H.started_user[H.nstarted] = r->user;
     H.started[H.nstarted++] = r;
 }
 
@@ -849,11 +851,11 @@ static void test_sched_adopts_runs_after_a_restart(void **state)
         "\"retry\":{\"max_attempts\":2}}", t);
     put("{\"name\":\"b\",\"schedule\":{\"manual\":true},\"command\":[\"x\"]}", t);
     H.nruns = 7;        /* the store already holds runs 1-7 */
-    running = sched_run_adopt(H.s, "default/a", 6, t - SEC, 1, SCHED_MANUAL, true, t);
-    queued = sched_run_adopt(H.s, "default/b", 7, t - SEC, 1, SCHED_MANUAL, false, t);
+    running = sched_run_adopt(H.s, "default/a", 6, t - SEC, 1, SCHED_MANUAL, true, NULL, t);
+    queued = sched_run_adopt(H.s, "default/b", 7, t - SEC, 1, SCHED_MANUAL, false, NULL, t);
     assert_non_null(running);
     assert_non_null(queued);
-    assert_null(sched_run_adopt(H.s, "default/gone", 8, t, 1, SCHED_MANUAL, true, t));
+    assert_null(sched_run_adopt(H.s, "default/gone", 8, t, 1, SCHED_MANUAL, true, NULL, t));
     assert_int_equal(H.nstarted, 0);    /* the one slot is the adopted running run's */
     /* the holder is gone: lost, and retried by policy */
     sched_run_exited(H.s, running, &lost, t + SEC);
@@ -866,6 +868,27 @@ static void test_sched_adopts_runs_after_a_restart(void **state)
     assert_int_equal(H.nstarted, 1);
     assert_int_equal(H.started[0]->attempt, 2);
     assert_int_equal(H.started[0]->reason, SCHED_RETRY);
+    teardown();
+}
+
+/* A queued run adopted while a slot is free starts inside the adoption:
+ * its host data must be there by then (a restored daemon crashed on a
+ * run recorded but not started when its backup was taken). */
+static void test_sched_adopted_queued_run_starts_with_its_user(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z");
+    int marker = 0;
+    struct sched_run *queued;
+
+    (void)state;
+    setup(2);
+    put("{\"name\":\"b\",\"schedule\":{\"manual\":true},\"command\":[\"x\"]}", t);
+    H.nruns = 3;
+    queued = sched_run_adopt(H.s, "default/b", 3, t - SEC, 1, SCHED_MANUAL, false, &marker, t);
+    assert_non_null(queued);
+    assert_int_equal(H.nstarted, 1);
+    assert_ptr_equal(H.started[0], queued);
+    assert_ptr_equal(H.started_user[0], &marker);
     teardown();
 }
 
@@ -1132,6 +1155,7 @@ int main(void)
         cmocka_unit_test(test_sched_reboot_fires_at_the_first_tick_only),
         cmocka_unit_test(test_sched_preview_lists_next_fires),
         cmocka_unit_test(test_sched_adopts_runs_after_a_restart),
+        cmocka_unit_test(test_sched_adopted_queued_run_starts_with_its_user),
         cmocka_unit_test(test_sched_keeps_jobs_without_their_body),
         cmocka_unit_test(test_sched_finds_jobs_by_name_among_many),
         cmocka_unit_test(test_sched_at_created_in_the_past_follows_the_misfire_grace),
