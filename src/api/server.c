@@ -6,10 +6,13 @@
  * (API_CONNECTION_MEMORY, libmicrohttpd answers 431 past it), a body by
  * body_max (a Content-Length above it is refused before a byte of the body
  * is read; a chunked body is counted as it comes and then refused, and a
- * client that goes on sending far beyond is cut off), connections in total
- * and per address, and idle time. The server runs a pool of polling
- * threads (epoll where there is one): a slow client holds a connection, not
- * a thread, so it never delays anybody else. */
+ * client that goes on sending far beyond is cut off), idle time, and
+ * conntrack.h: deadlines for a request's head and body however slowly its
+ * bytes trickle in, and limits on connections in total and per address
+ * that make room for a newcomer by cutting whoever has waited longest for
+ * a head. The server runs a pool of polling threads (epoll where there is
+ * one): a slow client holds a connection, not a thread, so it never delays
+ * anybody else. */
 #include "api_int.h"
 
 #include <arpa/inet.h>
@@ -29,6 +32,7 @@
 
 #include <microhttpd.h>
 
+#include "api/conntrack.h"
 #include "api/ratelimit.h"
 #include "store/store.h"
 #include "time/isotime.h"
@@ -41,6 +45,9 @@
 #define API_PER_IP_DEFAULT      64
 #define API_IDLE_DEFAULT        30
 #define API_THREADS_DEFAULT     4
+#define API_HEAD_TIMEOUT_US     INT64_C(10000000)
+#define API_BODY_TIMEOUT_US     INT64_C(60000000)
+#define API_SWEEP_US            INT64_C(200000) /* how often deadlines are checked */
 #define API_NICE                10 /* the API threads' nice, above the daemon's */
 #define API_CONNECTION_MEMORY   ((size_t)64 * 1024) /* headers and buffers of one connection */
 #define API_PROBLEM_BASE        "https://chime.dev/problems/"
@@ -85,6 +92,100 @@ int64_t api_now_us(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- connections and their deadlines (conntrack.h) ---- */
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct api *a = cls;
+    const union MHD_ConnectionInfo *fd, *addr;
+
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        /* before libmicrohttpd closes the socket: no cut can reach a
+         * descriptor reused by then */
+        conntrack_close(a->conns, *socket_context);
+        *socket_context = NULL;
+        return;
+    }
+    fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    addr = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (fd && addr)
+        *socket_context = conntrack_open(a->conns, fd->connect_fd, addr->client_addr, mono_us());
+}
+
+/* C's connection enters phase P. */
+static void call_phase(struct api_call *c, enum conntrack_phase p)
+{
+    conntrack_phase(c->api->conns, c->tracked, p, mono_us());
+}
+
+static void *sweep_main(void *arg)
+{
+    struct api *a = arg;
+    struct timespec ts;
+
+    pthread_mutex_lock(&a->sweep_lock);
+    while (!a->sweep_stop) {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += (long)(API_SWEEP_US * 1000);
+        ts.tv_sec += ts.tv_nsec / 1000000000;
+        ts.tv_nsec %= 1000000000;
+        pthread_cond_timedwait(&a->sweep_cond, &a->sweep_lock, &ts);
+        conntrack_sweep(a->conns, mono_us());
+    }
+    pthread_mutex_unlock(&a->sweep_lock);
+    return NULL;
+}
+
+static int sweep_start(struct api *a, struct err *err)
+{
+    pthread_condattr_t ca;
+
+    a->conns = conntrack_new(a->opt.connections_max, a->opt.connections_per_ip,
+                             a->opt.head_timeout_us, a->opt.body_timeout_us);
+    if (!a->conns)
+        return err_set(err, CHIME_ENOMEM, "", "out of memory for the API");
+    pthread_mutex_init(&a->sweep_lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&a->sweep_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&a->sweep_thread, NULL, sweep_main, a) != 0) {
+        pthread_cond_destroy(&a->sweep_cond);
+        pthread_mutex_destroy(&a->sweep_lock);
+        conntrack_free(a->conns);
+        a->conns = NULL;
+        return err_set(err, CHIME_EIO, "", "cannot start the API's deadline thread");
+    }
+    a->sweep_running = true;
+    return 0;
+}
+
+/* After libmicrohttpd has stopped: every connection is closed by then. */
+static void sweep_stop(struct api *a)
+{
+    if (!a->sweep_running)
+        return;
+    pthread_mutex_lock(&a->sweep_lock);
+    a->sweep_stop = true;
+    pthread_cond_signal(&a->sweep_cond);
+    pthread_mutex_unlock(&a->sweep_lock);
+    pthread_join(a->sweep_thread, NULL);
+    pthread_cond_destroy(&a->sweep_cond);
+    pthread_mutex_destroy(&a->sweep_lock);
+    conntrack_free(a->conns);
+    a->conns = NULL;
+    a->sweep_running = false;
 }
 
 /* ---- replies ---- */
@@ -157,6 +258,7 @@ static enum MHD_Result reply_send(struct api_call *c)
     enum MHD_Result ok;
     size_t i;
 
+    call_phase(c, CONNTRACK_REPLY);
     c->response = NULL;
     if (!r && c->json) {
         char *text = json_dumps(c->json, JSON_COMPACT);
@@ -437,6 +539,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
     struct api *a = cls;
     struct api_call *c = *con_cls;
+    const union MHD_ConnectionInfo *ci;
     int rc;
 
     (void)version;
@@ -448,6 +551,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = c;
         c->api = a;
         c->conn = conn;
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        c->tracked = ci ? ci->socket_context : NULL;
+        call_phase(c, CONNTRACK_BODY);
         snprintf(c->method, sizeof c->method, "%s", method);
         if (strlen(url) >= sizeof c->path) {
             err_set(&c->err, CHIME_ENOTFOUND, "", "no such path");
@@ -473,6 +579,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_size = 0;
         return go_on ? MHD_YES : MHD_NO;
     }
+    call_phase(c, CONNTRACK_REPLY);
     if (c->failed)
         return reply_error(c);
     if (c->received > call_body_max(c)) {
@@ -516,6 +623,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     if (!c)
         return;
+    /* a kept-alive connection waits for its next head from now */
+    call_phase(c, CONNTRACK_HEAD);
     count_request(c);
     json_decref(c->json);
     json_decref(c->warnings);
@@ -630,6 +739,10 @@ int api_start(const struct api_options *opt, char *bound, size_t bound_len, stru
         a->opt.idle_timeout_s = API_IDLE_DEFAULT;
     if (!a->opt.threads)
         a->opt.threads = API_THREADS_DEFAULT;
+    if (a->opt.head_timeout_us <= 0)
+        a->opt.head_timeout_us = API_HEAD_TIMEOUT_US;
+    if (a->opt.body_timeout_us <= 0)
+        a->opt.body_timeout_us = API_BODY_TIMEOUT_US;
     /* previews of jobs without a zone: UTC when the daemon gives none */
     if (!a->opt.default_zone && (rc = tz_load("UTC", &a->opt.default_zone, err)) < 0)
         goto fail;
@@ -662,17 +775,23 @@ int api_start(const struct api_options *opt, char *bound, size_t bound_len, stru
     rc = api_follow_start(a, err);
     if (rc < 0)
         goto fail;
+    rc = sweep_start(a, err);
+    if (rc < 0)
+        goto fail;
     flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     errno = 0;
     a->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)a->opt.connections_max,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)a->opt.connections_per_ip,
+        /* conntrack keeps the limits; libmicrohttpd's own has room for
+         * the connections cut and not closed yet, and for newcomers that
+         * make room for themselves */
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(a->opt.connections_max * 2 + 16),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)a->opt.idle_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, API_CONNECTION_MEMORY, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned int)a->opt.threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_END);
+        (unsigned int)a->opt.threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, a, MHD_OPTION_END);
     if (!a->mhd) {
         rc = err_set(err, CHIME_EIO, "listen", "cannot listen on '%s': %s", opt->listen,
                      errno ? strerror(errno) : "refused by libmicrohttpd");
@@ -686,6 +805,7 @@ int api_start(const struct api_options *opt, char *bound, size_t bound_len, stru
     *ret = a;
     return 0;
 fail:
+    sweep_stop(a);
     api_follow_stop(a);
     api_follow_release(a);
     if (locks)
@@ -707,6 +827,7 @@ void api_stop(struct api *a)
      * stopped with a connection suspended. */
     api_follow_stop(a);
     MHD_stop_daemon(a->mhd);
+    sweep_stop(a);
     api_follow_release(a);
     pthread_mutex_destroy(&a->write_lock);
     ratelimit_free(a->auth_fails);
