@@ -139,3 +139,43 @@ def test_a_request_head_that_never_ends_is_cut_at_its_deadline(daemon):
         assert time.monotonic() - start >= HEAD_TIMEOUT - 0.5
     finally:
         s.close()
+
+
+# ---- NUL bytes ----
+
+def raw_status(d, head):
+    """The status code the daemon answers HEAD (bytes) with; None when it
+    closes the connection without one."""
+    with socket.create_connection(("127.0.0.1", d.port), timeout=10) as s:
+        s.sendall(head)
+        data = b""
+        try:
+            while b"\r\n" not in data:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        except ConnectionResetError:
+            pass
+    return int(data.split(b" ")[1]) if data.startswith(b"HTTP/1.") else None
+
+
+@pytest.mark.parametrize("line", [
+    b"GET\0 /api/v1/jobs HTTP/1.1",                      # the method
+    b"GET /api/v1/jobs\0 HTTP/1.1",                      # the path, raw
+    b"GET /api/v1/jobs\0/x HTTP/1.1",
+    b"GET /api/v1/jobs/default%00/x HTTP/1.1",           # the path, encoded
+    b"GET /api/v1/runs?state=running%00 HTTP/1.1",       # a query value
+    b"GET /api/v1/runs?state=running\0x HTTP/1.1",
+    b"GET /api/v1/runs?st%00ate=running HTTP/1.1",       # a query name
+    b"GET /api/v1/runs?limit=5&state=running%00 HTTP/1.1",
+])
+def test_a_nul_byte_in_the_request_line_is_refused_with_400(daemon, line):
+    auth = f"Authorization: Bearer {daemon.token}\r\nHost: x\r\n\r\n".encode()
+    assert raw_status(daemon, line + b"\r\n" + auth) == 400
+    # the same without the NUL is served, and the daemon is unharmed
+    clean = line.replace(b"%00", b"").replace(b"\0x", b"").replace(b"\0/x", b"").replace(b"\0", b"")
+    assert raw_status(daemon, clean + b"\r\n" + auth) in (200, 404), clean
+    # "%2500" is the text "%00", not a NUL: an unknown state, said so
+    status, body = daemon.request("GET", "/api/v1/runs?state=running%2500")
+    assert status == 400 and "running%00" in body["detail"], body

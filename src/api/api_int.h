@@ -152,6 +152,9 @@ struct api_call {
     struct api *api;
     struct MHD_Connection *conn;
     struct conntrack_conn *tracked; /* its connection's deadlines; NULL: untracked */
+    bool started;                   /* on_request has seen its head */
+    bool uri_nul;                   /* its raw URI holds a %00 */
+    size_t uri_len;                 /* its raw URI's bytes up to any NUL */
     const struct api_route *route; /* NULL until routed */
     char method[16];
     char path[API_PATH_MAX]; /* split at '/' into params */

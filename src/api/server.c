@@ -16,6 +16,7 @@
 #include "api_int.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netdb.h>
@@ -533,6 +534,54 @@ static void nice_this_thread(void)
     }
 }
 
+/* Whether URI, as it came, holds a percent-encoded NUL, read as
+ * libmicrohttpd decodes it: "%2500" is the text "%00", not one. */
+static bool uri_has_nul(const char *uri)
+{
+    for (; *uri; uri++) {
+        if (uri[0] != '%' || !isxdigit((unsigned char)uri[1]) || !isxdigit((unsigned char)uri[2]))
+            continue;
+        if (uri[1] == '0' && uri[2] == '0')
+            return true;
+        uri += 2;
+    }
+    return false;
+}
+
+/* A request begins: its call is made here, before libmicrohttpd splits
+ * and decodes the URI in place, to see it whole. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct api_call *c = calloc(1, sizeof *c);
+
+    (void)conn;
+    if (c) {
+        c->api = cls;
+        c->uri_len = uri ? strlen(uri) : 0;
+        c->uri_nul = uri && uri_has_nul(uri);
+    }
+    return c;
+}
+
+/* Whether the request line holds a NUL byte, raw or percent-encoded:
+ * libmicrohttpd hands C strings, so "GET\0" would be served as GET and
+ * "/runs?state=running%00" as running. The line lies in one buffer, its
+ * separating spaces made NULs: METHOD NUL [spaces] URI NUL VERSION, so
+ * any other NUL shows as a METHOD or a URI that ends early (URI_LEN was
+ * measured before the URI was split at '?'). */
+static bool call_has_nul(const struct api_call *c, const char *method, const char *url,
+                         const char *version)
+{
+    const char *p = method + strlen(method) + 1;
+
+    if (c->uri_nul || url < p)
+        return true;
+    for (; p < url; p++)
+        if (*p != ' ')
+            return true;
+    return *version && url + c->uri_len + 1 != version;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
@@ -542,19 +591,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     const union MHD_ConnectionInfo *ci;
     int rc;
 
-    (void)version;
-    if (!c) {
+    if (!c)
+        return MHD_NO; /* out of memory in on_uri */
+    if (!c->started) {
         nice_this_thread();
-        c = calloc(1, sizeof *c);
-        if (!c)
-            return MHD_NO;
-        *con_cls = c;
+        c->started = true;
         c->api = a;
         c->conn = conn;
         ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         c->tracked = ci ? ci->socket_context : NULL;
         call_phase(c, CONNTRACK_BODY);
         snprintf(c->method, sizeof c->method, "%s", method);
+        if (call_has_nul(c, method, url, version)) {
+            err_set(&c->err, CHIME_EINVAL, "", "a NUL byte in the request line");
+            return reply_error(c);
+        }
         if (strlen(url) >= sizeof c->path) {
             err_set(&c->err, CHIME_ENOTFOUND, "", "no such path");
             return reply_error(c);
@@ -791,7 +842,8 @@ int api_start(const struct api_options *opt, char *bound, size_t bound_len, stru
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)a->opt.idle_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, API_CONNECTION_MEMORY, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned int)a->opt.threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, a, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, a, MHD_OPTION_URI_LOG_CALLBACK, on_uri, a,
+        MHD_OPTION_END);
     if (!a->mhd) {
         rc = err_set(err, CHIME_EIO, "listen", "cannot listen on '%s': %s", opt->listen,
                      errno ? strerror(errno) : "refused by libmicrohttpd");
