@@ -179,3 +179,32 @@ def test_a_nul_byte_in_the_request_line_is_refused_with_400(daemon, line):
     # "%2500" is the text "%00", not a NUL: an unknown state, said so
     status, body = daemon.request("GET", "/api/v1/runs?state=running%2500")
     assert status == 400 and "running%00" in body["detail"], body
+
+
+# ---- existence oracles ----
+
+def test_another_namespaces_ids_answer_exactly_as_missing_ones(daemon):
+    daemon.put_job(job("mine", ns="team-a"))
+    daemon.put_job(job("theirs", ns="team-b", shell="false"))
+    foreign = daemon.trigger("team-b/theirs")
+    assert daemon.wait_run(foreign)["state"] == "failed"
+    wait_for("the failed run to be dead-lettered",
+             lambda: any(d["run_id"] == foreign for d in
+                         daemon.request("GET", "/api/v1/dead-letters")[1]["items"]))
+    missing = foreign + 100000
+    tokens = {"viewer": make_token(daemon, "view-a", "viewer", namespaces=["team-a"]),
+              "operator": make_token(daemon, "ops-a", "operator", namespaces=["team-a"])}
+    routes = [("POST", "/api/v1/runs/{}/cancel"),
+              ("POST", "/api/v1/dead-letters/{}/requeue"),
+              ("GET", "/api/v1/runs/{}"),
+              ("GET", "/api/v1/runs/{}/output")]
+    for role, token in tokens.items():
+        for method, path in routes:
+            hidden = daemon.request(method, path.format(foreign), token=token)
+            absent = daemon.request(method, path.format(missing), token=token)
+            assert hidden[0] == absent[0] == 404, (role, method, path, hidden, absent)
+            assert hidden[1] == {**absent[1], "detail": absent[1]["detail"].replace(
+                str(missing), str(foreign))}, (role, path, hidden, absent)
+    # the run is untouched, its dead letter still there
+    assert any(d["run_id"] == foreign for d in
+               daemon.request("GET", "/api/v1/dead-letters")[1]["items"])
