@@ -208,3 +208,33 @@ def test_another_namespaces_ids_answer_exactly_as_missing_ones(daemon):
     # the run is untouched, its dead letter still there
     assert any(d["run_id"] == foreign for d in
                daemon.request("GET", "/api/v1/dead-letters")[1]["items"])
+
+
+# ---- memory after large requests ----
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_memory_returns_near_its_start_after_large_import_dry_runs(daemon):
+    """bench/import_memory.py measures the full 30,000-job case."""
+    status, doc = daemon.request("GET", "/api/v1/export")
+    assert status == 200
+    doc["jobs"] = [{"name": f"j{i:05d}", "namespace": f"ns{i % 10}",
+                    "schedule": {"cron": f"{i % 60} * * * *"},
+                    "shell": "echo " + "x" * 150} for i in range(8000)]
+    body = __import__("json").dumps(doc).encode()
+    assert len(body) > 1 << 20
+    start = rss_mib(daemon.proc.pid)
+    for _ in range(2):
+        status, plan = daemon.request("POST", "/api/v1/import?dry_run=true", raw=body)
+        assert status == 200 and plan["summary"]["create"] == 8000, plan
+    # freed after the reply is sent: poll, with a generous bound (before:
+    # about 150 MiB more, kept for good)
+    wait_for("the daemon's memory to come back near its start",
+             lambda: rss_mib(daemon.proc.pid) < start + 40, timeout=10)
+    assert daemon.request("GET", "/api/v1/jobs")[1]["total"] == 0
