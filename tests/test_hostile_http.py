@@ -236,5 +236,5 @@ def test_memory_returns_near_its_start_after_large_import_dry_runs(daemon):
     # freed after the reply is sent: poll, with a generous bound (before:
     # about 150 MiB more, kept for good)
     wait_for("the daemon's memory to come back near its start",
-             lambda: rss_mib(daemon.proc.pid) < start + 40, timeout=10)
+             lambda: rss_mib(daemon.proc.pid) < start + 40, timeout=30)
     assert daemon.request("GET", "/api/v1/jobs")[1]["total"] == 0
