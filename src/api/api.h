@@ -64,6 +64,8 @@ struct api_options {
     unsigned connections_max;       /* 0: 256 */
     unsigned connections_per_ip;    /* 0: 64 */
     unsigned idle_timeout_s;        /* 0: 30 */
+    int64_t head_timeout_us;        /* a request's head must come whole within; 0: 10s */
+    int64_t body_timeout_us;        /* its body within this of its head; 0: 60s */
     unsigned threads;               /* 0: 4 */
     struct notify *notify;          /* borrowed: /api/v1/channels and notification retries;
                                        NULL: no channels */

@@ -22,6 +22,9 @@
 #include "api/api.h"
 #include "util/err.h"
 
+struct conntrack;
+struct conntrack_conn;
+
 struct MHD_Connection;
 struct MHD_Daemon;
 struct MHD_Response;
@@ -82,6 +85,14 @@ struct api {
     struct ratelimit *trigger_jobs;   /* manual triggers by job (jobs.c) */
     struct ratelimit *trigger_tokens; /* manual triggers by token id (jobs.c) */
     struct metric_family *requests; /* chime_api_requests_total; NULL: not counted */
+    /* Open connections and their deadlines (conntrack.h), swept by
+     * sweep_thread every API_SWEEP_US until sweep_stop. */
+    struct conntrack *conns;
+    pthread_mutex_t sweep_lock;
+    pthread_cond_t sweep_cond; /* on CLOCK_MONOTONIC */
+    pthread_t sweep_thread;
+    bool sweep_running;
+    bool sweep_stop; /* under sweep_lock */
 };
 
 struct api_call;
@@ -140,6 +151,10 @@ struct api_header {
 struct api_call {
     struct api *api;
     struct MHD_Connection *conn;
+    struct conntrack_conn *tracked; /* its connection's deadlines; NULL: untracked */
+    bool started;                   /* on_request has seen its head */
+    bool uri_nul;                   /* its raw URI holds a %00 */
+    size_t uri_len;                 /* its raw URI's bytes up to any NUL */
     const struct api_route *route; /* NULL until routed */
     char method[16];
     char path[API_PATH_MAX]; /* split at '/' into params */

@@ -292,17 +292,27 @@ int api_auth_route(struct api_call *c)
     }
     if (run) {
         struct store_run r;
+        struct err e = {0};
         char *end;
         long long id = strtoll(run, &end, 10);
 
         store_run_init(&r);
-        /* a malformed or missing run is the handler's to tell */
-        if (*end == '\0' && id > 0
-            && store_run_get(c->api->opt.store, id, &r, &(struct err){0}) == 0) {
-            c->audit.run_id = id;
-            api_audit_job(c, r.ns, r.name);
-            if (!api_auth_sees(c, r.ns))
-                rc = err_set(&c->err, CHIME_ENOTFOUND, "id", "run %lld does not exist", id);
+        /* A run of a namespace the token does not see, and one that does
+         * not exist, get the same answer, from here, before the role is
+         * told: else a viewer's 403 for one and 404 for the other tells
+         * which ids exist elsewhere. A malformed id is the handler's to
+         * tell (400 whatever exists). */
+        if (*end == '\0' && id > 0 && *run >= '0' && *run <= '9') {
+            rc = store_run_get(c->api->opt.store, id, &r, &e);
+            if (rc == 0) {
+                c->audit.run_id = id;
+                api_audit_job(c, r.ns, r.name);
+            }
+            if ((rc == 0 && !api_auth_sees(c, r.ns)) || e.code == CHIME_ENOTFOUND)
+                rc = err_set(&c->err, CHIME_ENOTFOUND, route_param(c, "run_id") ? "run_id" : "id",
+                             "run %lld does not exist", id);
+            else if (rc < 0)
+                c->err = e;
         }
         store_run_release(&r);
         if (rc < 0)

@@ -6,15 +6,20 @@
  * (API_CONNECTION_MEMORY, libmicrohttpd answers 431 past it), a body by
  * body_max (a Content-Length above it is refused before a byte of the body
  * is read; a chunked body is counted as it comes and then refused, and a
- * client that goes on sending far beyond is cut off), connections in total
- * and per address, and idle time. The server runs a pool of polling
- * threads (epoll where there is one): a slow client holds a connection, not
- * a thread, so it never delays anybody else. */
+ * client that goes on sending far beyond is cut off), idle time, and
+ * conntrack.h: deadlines for a request's head and body however slowly its
+ * bytes trickle in, and limits on connections in total and per address
+ * that make room for a newcomer by cutting whoever has waited longest for
+ * a head. The server runs a pool of polling threads (epoll where there is
+ * one): a slow client holds a connection, not a thread, so it never delays
+ * anybody else. */
 #include "api_int.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -29,6 +34,7 @@
 
 #include <microhttpd.h>
 
+#include "api/conntrack.h"
 #include "api/ratelimit.h"
 #include "store/store.h"
 #include "time/isotime.h"
@@ -41,6 +47,10 @@
 #define API_PER_IP_DEFAULT      64
 #define API_IDLE_DEFAULT        30
 #define API_THREADS_DEFAULT     4
+#define API_HEAD_TIMEOUT_US     INT64_C(10000000)
+#define API_BODY_TIMEOUT_US     INT64_C(60000000)
+#define API_SWEEP_US            INT64_C(200000) /* how often deadlines are checked */
+#define API_TRIM_BODY           ((size_t)1024 * 1024) /* a body this big is trimmed after */
 #define API_NICE                10 /* the API threads' nice, above the daemon's */
 #define API_CONNECTION_MEMORY   ((size_t)64 * 1024) /* headers and buffers of one connection */
 #define API_PROBLEM_BASE        "https://chime.dev/problems/"
@@ -85,6 +95,100 @@ int64_t api_now_us(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- connections and their deadlines (conntrack.h) ---- */
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct api *a = cls;
+    const union MHD_ConnectionInfo *fd, *addr;
+
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        /* before libmicrohttpd closes the socket: no cut can reach a
+         * descriptor reused by then */
+        conntrack_close(a->conns, *socket_context);
+        *socket_context = NULL;
+        return;
+    }
+    fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    addr = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (fd && addr)
+        *socket_context = conntrack_open(a->conns, fd->connect_fd, addr->client_addr, mono_us());
+}
+
+/* C's connection enters phase P. */
+static void call_phase(struct api_call *c, enum conntrack_phase p)
+{
+    conntrack_phase(c->api->conns, c->tracked, p, mono_us());
+}
+
+static void *sweep_main(void *arg)
+{
+    struct api *a = arg;
+    struct timespec ts;
+
+    pthread_mutex_lock(&a->sweep_lock);
+    while (!a->sweep_stop) {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += (long)(API_SWEEP_US * 1000);
+        ts.tv_sec += ts.tv_nsec / 1000000000;
+        ts.tv_nsec %= 1000000000;
+        pthread_cond_timedwait(&a->sweep_cond, &a->sweep_lock, &ts);
+        conntrack_sweep(a->conns, mono_us());
+    }
+    pthread_mutex_unlock(&a->sweep_lock);
+    return NULL;
+}
+
+static int sweep_start(struct api *a, struct err *err)
+{
+    pthread_condattr_t ca;
+
+    a->conns = conntrack_new(a->opt.connections_max, a->opt.connections_per_ip,
+                             a->opt.head_timeout_us, a->opt.body_timeout_us);
+    if (!a->conns)
+        return err_set(err, CHIME_ENOMEM, "", "out of memory for the API");
+    pthread_mutex_init(&a->sweep_lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&a->sweep_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&a->sweep_thread, NULL, sweep_main, a) != 0) {
+        pthread_cond_destroy(&a->sweep_cond);
+        pthread_mutex_destroy(&a->sweep_lock);
+        conntrack_free(a->conns);
+        a->conns = NULL;
+        return err_set(err, CHIME_EIO, "", "cannot start the API's deadline thread");
+    }
+    a->sweep_running = true;
+    return 0;
+}
+
+/* After libmicrohttpd has stopped: every connection is closed by then. */
+static void sweep_stop(struct api *a)
+{
+    if (!a->sweep_running)
+        return;
+    pthread_mutex_lock(&a->sweep_lock);
+    a->sweep_stop = true;
+    pthread_cond_signal(&a->sweep_cond);
+    pthread_mutex_unlock(&a->sweep_lock);
+    pthread_join(a->sweep_thread, NULL);
+    pthread_cond_destroy(&a->sweep_cond);
+    pthread_mutex_destroy(&a->sweep_lock);
+    conntrack_free(a->conns);
+    a->conns = NULL;
+    a->sweep_running = false;
 }
 
 /* ---- replies ---- */
@@ -157,6 +261,7 @@ static enum MHD_Result reply_send(struct api_call *c)
     enum MHD_Result ok;
     size_t i;
 
+    call_phase(c, CONNTRACK_REPLY);
     c->response = NULL;
     if (!r && c->json) {
         char *text = json_dumps(c->json, JSON_COMPACT);
@@ -431,24 +536,78 @@ static void nice_this_thread(void)
     }
 }
 
+/* Whether URI, as it came, holds a percent-encoded NUL, read as
+ * libmicrohttpd decodes it: "%2500" is the text "%00", not one. */
+static bool uri_has_nul(const char *uri)
+{
+    for (; *uri; uri++) {
+        if (uri[0] != '%' || !isxdigit((unsigned char)uri[1]) || !isxdigit((unsigned char)uri[2]))
+            continue;
+        if (uri[1] == '0' && uri[2] == '0')
+            return true;
+        uri += 2;
+    }
+    return false;
+}
+
+/* A request begins: its call is made here, before libmicrohttpd splits
+ * and decodes the URI in place, to see it whole. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct api_call *c = calloc(1, sizeof *c);
+
+    (void)conn;
+    if (c) {
+        c->api = cls;
+        c->uri_len = uri ? strlen(uri) : 0;
+        c->uri_nul = uri && uri_has_nul(uri);
+    }
+    return c;
+}
+
+/* Whether the request line holds a NUL byte, raw or percent-encoded:
+ * libmicrohttpd hands C strings, so "GET\0" would be served as GET and
+ * "/runs?state=running%00" as running. The line lies in one buffer, its
+ * separating spaces made NULs: METHOD NUL [spaces] URI NUL VERSION, so
+ * any other NUL shows as a METHOD or a URI that ends early (URI_LEN was
+ * measured before the URI was split at '?'). */
+static bool call_has_nul(const struct api_call *c, const char *method, const char *url,
+                         const char *version)
+{
+    const char *p = method + strlen(method) + 1;
+
+    if (c->uri_nul || url < p)
+        return true;
+    for (; p < url; p++)
+        if (*p != ' ')
+            return true;
+    return *version && url + c->uri_len + 1 != version;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
 {
     struct api *a = cls;
     struct api_call *c = *con_cls;
+    const union MHD_ConnectionInfo *ci;
     int rc;
 
-    (void)version;
-    if (!c) {
+    if (!c)
+        return MHD_NO; /* out of memory in on_uri */
+    if (!c->started) {
         nice_this_thread();
-        c = calloc(1, sizeof *c);
-        if (!c)
-            return MHD_NO;
-        *con_cls = c;
+        c->started = true;
         c->api = a;
         c->conn = conn;
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        c->tracked = ci ? ci->socket_context : NULL;
+        call_phase(c, CONNTRACK_BODY);
         snprintf(c->method, sizeof c->method, "%s", method);
+        if (call_has_nul(c, method, url, version)) {
+            err_set(&c->err, CHIME_EINVAL, "", "a NUL byte in the request line");
+            return reply_error(c);
+        }
         if (strlen(url) >= sizeof c->path) {
             err_set(&c->err, CHIME_ENOTFOUND, "", "no such path");
             return reply_error(c);
@@ -473,6 +632,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_size = 0;
         return go_on ? MHD_YES : MHD_NO;
     }
+    call_phase(c, CONNTRACK_REPLY);
     if (c->failed)
         return reply_error(c);
     if (c->received > call_body_max(c)) {
@@ -510,12 +670,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct api_call *c = *con_cls;
+    bool large;
 
     (void)cls;
     (void)conn;
     (void)toe;
     if (!c)
         return;
+    /* a kept-alive connection waits for its next head from now */
+    call_phase(c, CONNTRACK_HEAD);
     count_request(c);
     json_decref(c->json);
     json_decref(c->warnings);
@@ -524,8 +687,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         MHD_destroy_response(c->response);
     api_auth_release(c);
     free(c->body);
+    large = c->body_cap >= API_TRIM_BODY;
     free(c);
     *con_cls = NULL;
+    /* A large body (an import of tens of thousands of jobs) builds
+     * hundreds of MiB of JSON trees and plans, freed by now but kept by
+     * malloc in this thread's arena, in pieces below its top: an 8 MiB
+     * dry run left 570 MiB resident, and each pool thread keeps its own.
+     * Handing the free pages back costs a walk of the arenas, nothing
+     * next to such a request. */
+    if (large)
+        malloc_trim(0);
 }
 
 /* ---- listening ---- */
@@ -630,6 +802,10 @@ int api_start(const struct api_options *opt, char *bound, size_t bound_len, stru
         a->opt.idle_timeout_s = API_IDLE_DEFAULT;
     if (!a->opt.threads)
         a->opt.threads = API_THREADS_DEFAULT;
+    if (a->opt.head_timeout_us <= 0)
+        a->opt.head_timeout_us = API_HEAD_TIMEOUT_US;
+    if (a->opt.body_timeout_us <= 0)
+        a->opt.body_timeout_us = API_BODY_TIMEOUT_US;
     /* previews of jobs without a zone: UTC when the daemon gives none */
     if (!a->opt.default_zone && (rc = tz_load("UTC", &a->opt.default_zone, err)) < 0)
         goto fail;
@@ -662,17 +838,24 @@ int api_start(const struct api_options *opt, char *bound, size_t bound_len, stru
     rc = api_follow_start(a, err);
     if (rc < 0)
         goto fail;
+    rc = sweep_start(a, err);
+    if (rc < 0)
+        goto fail;
     flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     errno = 0;
     a->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)a->opt.connections_max,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)a->opt.connections_per_ip,
+        /* conntrack keeps the limits; libmicrohttpd's own has room for
+         * the connections cut and not closed yet, and for newcomers that
+         * make room for themselves */
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(a->opt.connections_max * 2 + 16),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)a->opt.idle_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, API_CONNECTION_MEMORY, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned int)a->opt.threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_END);
+        (unsigned int)a->opt.threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, a, MHD_OPTION_URI_LOG_CALLBACK, on_uri, a,
+        MHD_OPTION_END);
     if (!a->mhd) {
         rc = err_set(err, CHIME_EIO, "listen", "cannot listen on '%s': %s", opt->listen,
                      errno ? strerror(errno) : "refused by libmicrohttpd");
@@ -686,6 +869,7 @@ int api_start(const struct api_options *opt, char *bound, size_t bound_len, stru
     *ret = a;
     return 0;
 fail:
+    sweep_stop(a);
     api_follow_stop(a);
     api_follow_release(a);
     if (locks)
@@ -707,6 +891,7 @@ void api_stop(struct api *a)
      * stopped with a connection suspended. */
     api_follow_stop(a);
     MHD_stop_daemon(a->mhd);
+    sweep_stop(a);
     api_follow_release(a);
     pthread_mutex_destroy(&a->write_lock);
     ratelimit_free(a->auth_fails);

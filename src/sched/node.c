@@ -865,6 +865,10 @@ static int start(struct node *n, struct err *err)
     ao.metrics_open = n->opt.metrics_open;
     ao.triggers_per_job = (unsigned)n->opt.triggers_per_job;
     ao.triggers_per_token = (unsigned)n->opt.triggers_per_token;
+    ao.connections_max = (unsigned)n->opt.api_connections;
+    ao.connections_per_ip = (unsigned)n->opt.api_connections_per_address;
+    ao.head_timeout_us = n->opt.api_head_timeout_us;
+    ao.body_timeout_us = n->opt.api_body_timeout_us;
     ao.secret_key = n->secret_key;
     rc = node_admin_token(n, abs_dir, err);
     if (rc < 0)

@@ -43,6 +43,10 @@ struct node_options {
     int metrics_jobs;           /* jobs with metric series of their own; 0: 100 */
     int triggers_per_job;       /* manual triggers of one job a minute; 0: 10 */
     int triggers_per_token;     /* manual triggers by one token a minute; 0: 60 */
+    int api_connections;        /* API connections at once; 0: 256 */
+    int api_connections_per_address; /* ... from one address (IPv6: /64); 0: 64 */
+    int64_t api_head_timeout_us; /* a request's head must come within; 0: 10s */
+    int64_t api_body_timeout_us; /* its body within this of its head; 0: 60s */
 };
 
 /* Runs a daemon until SIGTERM or SIGINT; 0 after a clean shutdown. */
