@@ -34,7 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 #include <uv.h>
@@ -85,7 +87,9 @@ struct reader {
     char *path;
     char *text;
     size_t len;
-    int error; /* errno of the read; 0: ok */
+    int error;          /* errno of the read; 0: ok */
+    int64_t written_us; /* the output file's last change; 0: no file */
+    int64_t boot_us;    /* when the machine booted (CLOCK_REALTIME) */
 };
 
 struct exec_run {
@@ -208,6 +212,9 @@ static void run_fail(struct exec *e, struct exec_run *run, enum exec_outcome out
 {
     struct exec_result res = {.outcome = outcome, .exit_code = -1};
 
+    if (outcome == EXEC_LOST)
+        res.lost = EXEC_LOST_RECORD;
+
     res.job_pid = run->status.job_pid;
     res.holder_pid = run->status.holder_pid;
     res.started_us = run->status.started_us;
@@ -226,16 +233,28 @@ static void run_started(struct exec_run *run)
 
 /* ---- the exit record, read on the thread pool ---- */
 
+static int64_t clock_us(clockid_t id)
+{
+    struct timespec ts;
+
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void on_record_work(uv_work_t *w)
 {
     struct reader *r = w->data;
     struct err err = {0};
+    struct stat st;
     int fd = open(r->path, O_RDONLY | O_CLOEXEC);
 
+    r->boot_us = clock_us(CLOCK_REALTIME) - clock_us(CLOCK_BOOTTIME);
     if (fd < 0) {
         r->error = errno;
         return;
     }
+    if (fstat(fd, &st) == 0)
+        r->written_us = (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
     if (exec_output_record(fd, &r->text, &r->len, &err) < 0)
         r->error = err.code == CHIME_ENOMEM ? ENOMEM : EIO;
     else if (!r->text)
@@ -250,7 +269,20 @@ static void run_record_read(struct exec_run *run, struct reader *r)
     char why[EXEC_ERROR_MAX];
 
     if (r->error == ENOENT || r->error == ENOTDIR) {
-        run_fail(run->e, run, EXEC_LOST, "the holder is gone and left no exit record");
+        /* a holder writes its output while the run lives: output last
+         * written before this boot (or, with no file, a run started before
+         * it) is a run the machine took down; else its holder died */
+        int64_t last = r->written_us ? r->written_us : run->status.started_us;
+
+        res = (struct exec_result){.outcome = EXEC_LOST, .exit_code = -1};
+        res.lost = last && last < r->boot_us ? EXEC_LOST_MACHINE : EXEC_LOST_HOLDER;
+        res.job_pid = run->status.job_pid;
+        res.holder_pid = run->status.holder_pid;
+        res.started_us = run->status.started_us;
+        snprintf(res.error, sizeof res.error, "%s",
+                 res.lost == EXEC_LOST_MACHINE ? "the machine went down while it ran"
+                                               : "its holder died or was killed");
+        run_finish(run->e, run, &res);
         return;
     }
     if (r->error) {

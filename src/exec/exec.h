@@ -66,8 +66,18 @@ enum exec_outcome {
     EXEC_LOST,      /* its holder is gone and left no exit record */
 };
 
+/* Why a run is EXEC_LOST: decided from the facts (when its output was last
+ * written, against when the machine booted), never from an error's text. */
+enum exec_lost {
+    EXEC_LOST_NOT,     /* the run is not lost */
+    EXEC_LOST_HOLDER,  /* its holder died or was killed since the machine booted */
+    EXEC_LOST_MACHINE, /* the machine went down while it ran: its output predates the boot */
+    EXEC_LOST_RECORD,  /* its exit record could not be read or made no sense; error says why */
+};
+
 struct exec_result {
     enum exec_outcome outcome;
+    enum exec_lost lost; /* EXEC_LOST only */
     int exit_code; /* -1: none */
     int signal;    /* 0: none */
     bool timed_out;

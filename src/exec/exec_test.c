@@ -210,11 +210,24 @@ static void test_exec_a_holder_killed_mid_run_is_lost(void **state)
     assert_int_equal(kill(f.s.st.holder_pid, SIGKILL), 0);
     loop_until(&f.loop, &f.s.ended);
     assert_int_equal(f.s.res.outcome, EXEC_LOST);
+    assert_int_equal(f.s.res.lost, EXEC_LOST_HOLDER); /* not "the machine went down" */
     /* PR_SET_PDEATHSIG: the job does not run on unsupervised */
     assert_true(wait_for(process_gone, &f.s.st.job_pid));
     assert_int_equal(exec_attach(f.e, f.output, &cb, &run, NULL), 0);
     loop_until(&f.loop, &again.ended);
     assert_int_equal(again.res.outcome, EXEC_LOST);
+    assert_int_equal(again.res.lost, EXEC_LOST_HOLDER);
+    /* the same output last written before this boot: the machine went down */
+    {
+        const struct timespec old[2] = {{1000, 0}, {1000, 0}};
+
+        assert_int_equal(utimensat(AT_FDCWD, f.output, old, 0), 0);
+    }
+    memset(&again, 0, sizeof again);
+    assert_int_equal(exec_attach(f.e, f.output, &cb, &run, NULL), 0);
+    loop_until(&f.loop, &again.ended);
+    assert_int_equal(again.res.outcome, EXEC_LOST);
+    assert_int_equal(again.res.lost, EXEC_LOST_MACHINE);
     fixture_release(&f);
 
     /* a run directory that never was */

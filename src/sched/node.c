@@ -465,6 +465,13 @@ static const char *keep_error(struct hostrun *h, const char *text)
     return h->error;
 }
 
+/* What a lost run's record says, by exec_lost: its holder is gone
+ * without an exit record, and why (EXEC_LOST_RECORD keeps exec's text). */
+static const char *const lost_why[2] = {
+    "its holder died or was killed while it ran and left no exit record",
+    "the machine went down while it ran: its holder left no exit record",
+};
+
 static void report_exit(struct hostrun *h, const struct exec_result *res)
 {
     struct node *n = h->n;
@@ -485,9 +492,8 @@ static void report_exit(struct hostrun *h, const struct exec_result *res)
     r->output_bytes = res->output_bytes;
     if (res->outcome == EXEC_FAILED && sr.exit_code == 0)
         sr.exit_code = -1;
-    if (res->outcome == EXEC_LOST)
-        sr.error = keep_error(h, "its holder is gone and left no exit record "
-                                 "(the machine went down while it ran)");
+    if (res->outcome == EXEC_LOST && res->lost != EXEC_LOST_RECORD)
+        sr.error = keep_error(h, lost_why[res->lost == EXEC_LOST_MACHINE]);
     else if (res->error[0])
         sr.error = keep_error(h, res->error);
     sched_run_exited(n->sched, r, &sr, res->finished_us ? res->finished_us : node_now_us());
