@@ -117,8 +117,14 @@ int exec_new(uv_loop_t *loop, struct exec_spawner *spawner, struct exec **ret, s
  * them again) and frees E once its handles have closed on the loop. */
 void exec_free(struct exec *e);
 
-/* Asks the spawner to start SPEC. A spec that cannot be sent (bad fields,
- * dead spawner) is an error here; a run that cannot start (workdir outside
+/* Why the spawner is down (it died; it is restarted after a backoff, and
+ * starts wait for it), or NULL while it is up. Borrowed, until the next
+ * call on E. */
+const char *exec_down(const struct exec *e);
+
+/* Asks the spawner to start SPEC. A spec that cannot be sent (bad fields)
+ * is an error here; while the spawner is down, the start waits for the
+ * next one; a run that cannot start (workdir outside
  * its root, set-up failure) calls on_exit with EXEC_FAILED. Returns a run
  * handle owned by E, valid until on_exit returns. */
 int exec_start(struct exec *e, const struct exec_spec *spec, const struct exec_callbacks *cb,
