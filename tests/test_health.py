@@ -59,7 +59,7 @@ def test_healthz_is_ok_with_every_check_and_needs_no_token(daemon):
     assert status == 200
     assert body["status"] == "ok"
     assert body["reasons"] == []
-    assert set(body["checks"]) == {"store", "loop", "stuck_runs", "error_rate", "disk"}
+    assert set(body["checks"]) == {"store", "loop", "stuck_runs", "error_rate", "disk", "spawner"}
     for check in body["checks"].values():
         assert check["status"] == "ok" and check["reason"] is None
     assert body["checks"]["loop"]["threshold_ms"] == 1000

@@ -56,6 +56,9 @@ struct api_engine {
 
 struct api_options {
     const char *listen;             /* "127.0.0.1:8717", "[::1]:8717" */
+    int listen_fd;                  /* LISTEN's socket from api_listen(), taken by
+                                       api_start() (closed when it fails); 0: none,
+                                       api_start() binds LISTEN itself */
     const char *data_dir;           /* run output lives in DATA_DIR/runs/<id>.out */
     struct store *store;            /* borrowed */
     const struct tz *default_zone;  /* for previews of jobs without a zone */
@@ -87,6 +90,11 @@ struct api_options {
     unsigned triggers_per_token;    /* manual triggers by one token a minute; 0: 60 */
 };
 
+/* Binds and listens on WHERE ("HOST:PORT"); returns the socket, for
+ * api_options.listen_fd, or a negative error naming the cause (a port in
+ * use: "cannot listen on '...': Address already in use"). The daemon calls
+ * it first, before anything that must be torn down. */
+int api_listen(const char *where, struct err *err);
 /* Starts serving; returns an owned server. The bound address (with the
  * real port when LISTEN asked for port 0) is written to BOUND. */
 int api_start(const struct api_options *opt, char *bound, size_t bound_len, struct api **ret,

@@ -135,6 +135,10 @@ int api_health(struct api_call *c)
             json_object_set_new(o, "degraded_below", json_integer(v.config.disk_degraded));
             json_object_set_new(o, "failing_below", json_integer(v.config.disk_failing));
             break;
+        case HEALTH_SPAWNER:
+            json_object_set_new(o, "pid",
+                                v.in.spawner_pid ? json_integer(v.in.spawner_pid) : json_null());
+            break;
         default:
             break;
         }

@@ -757,12 +757,42 @@ bad:
                    err_quote(listen, 60, q, sizeof q));
 }
 
+int api_listen(const char *where, struct err *err)
+{
+    struct sockaddr_storage ss = {0};
+    char host[INET6_ADDRSTRLEN + 1];
+    unsigned port = 0;
+    int one = 1, fd, rc;
+
+    rc = listen_parse(where, &ss, host, sizeof host, &port, err);
+    if (rc < 0)
+        return rc;
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return err_set(err, CHIME_EIO, "listen", "cannot listen on '%s': %s", where,
+                       strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (ss.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss,
+             ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in))
+            < 0
+        || listen(fd, SOMAXCONN) < 0) {
+        rc = err_set(err, CHIME_EIO, "listen", "cannot listen on '%s': %s", where,
+                     strerror(errno));
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
 int api_start(const struct api_options *opt, char *bound, size_t bound_len, struct api **ret,
               struct err *err)
 {
     const struct api_engine *e = &opt->engine;
     const union MHD_DaemonInfo *info;
     struct sockaddr_storage ss = {0};
+    struct MHD_OptionItem where[2] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}};
     struct api *a = NULL;
     char host[INET6_ADDRSTRLEN + 1];
     unsigned port = 0, flags;
@@ -770,18 +800,25 @@ int api_start(const struct api_options *opt, char *bound, size_t bound_len, stru
     int rc;
 
     if (!opt->store || !opt->data_dir || !opt->listen)
-        return err_set(err, CHIME_EINVAL, "",
-                       "the API needs a store, a data directory and "
-                       "an address");
-    if (!e->jobs_apply || !e->job_remove || !e->job_pause || !e->trigger || !e->cancel
-        || !e->job_next)
-        return err_set(err, CHIME_EINVAL, "engine", "every engine call must be set");
-    rc = listen_parse(opt->listen, &ss, host, sizeof host, &port, err);
-    if (rc < 0)
+        rc = err_set(err, CHIME_EINVAL, "",
+                     "the API needs a store, a data directory and "
+                     "an address");
+    else if (!e->jobs_apply || !e->job_remove || !e->job_pause || !e->trigger || !e->cancel
+             || !e->job_next)
+        rc = err_set(err, CHIME_EINVAL, "engine", "every engine call must be set");
+    else
+        rc = listen_parse(opt->listen, &ss, host, sizeof host, &port, err);
+    if (rc < 0) {
+        if (opt->listen_fd > 0)
+            close(opt->listen_fd);
         return rc;
+    }
     a = calloc(1, sizeof *a);
-    if (!a)
+    if (!a) {
+        if (opt->listen_fd > 0)
+            close(opt->listen_fd);
         return err_set(err, CHIME_ENOMEM, "", "out of memory for the API");
+    }
     a->opt = *opt;
     if (opt->metrics) {
         static const char *const labels[] = {"method", "route", "status", NULL};
@@ -845,8 +882,13 @@ int api_start(const struct api_options *opt, char *bound, size_t bound_len, stru
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     errno = 0;
+    /* a socket bound by api_listen() is used as it is; else SS is bound here */
+    if (opt->listen_fd > 0)
+        where[0] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, opt->listen_fd, NULL};
+    else
+        where[0] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
     a->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        flags, 0, NULL, NULL, on_request, a, MHD_OPTION_ARRAY, where,
         /* conntrack keeps the limits; libmicrohttpd's own has room for
          * the connections cut and not closed yet, and for newcomers that
          * make room for themselves */
@@ -870,6 +912,8 @@ int api_start(const struct api_options *opt, char *bound, size_t bound_len, stru
     return 0;
 fail:
     sweep_stop(a);
+    if (opt->listen_fd > 0)
+        close(opt->listen_fd);
     api_follow_stop(a);
     api_follow_release(a);
     if (locks)

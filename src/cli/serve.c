@@ -273,9 +273,11 @@ int cli_serve(int argc, char **argv)
             return 2;
         }
     }
+    /* node_run() fails only at start-up (a port in use, a data directory
+     * it cannot write or lock, a store that does not open): bad set-up, 2 */
     if (node_run(&o, &err) < 0) {
         cli_error("serve", &err);
-        return 1;
+        return 2;
     }
     return 0;
 }

@@ -34,7 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 #include <uv.h>
@@ -61,13 +63,15 @@ struct msg {
 struct exec {
     uv_loop_t *loop;
     struct exec_spawner *sp;
-    uv_poll_t poll; /* the spawner's socket */
+    uv_poll_t *poll; /* the spawner's socket: a new one for each spawner */
     uv_timer_t retry;
+    uv_timer_t respawn;     /* the spawner's restart, after its backoff */
+    int64_t respawn_us;     /* the last backoff (exec_spawner_backoff) */
+    char down[EXEC_ERROR_MAX]; /* why the spawner is down; "" while it is up */
     struct msg *out; /* requests waiting for room in the socket */
     struct msg **out_tail;
     struct exec_run *runs;
     int handles; /* open handles and requests on the loop */
-    bool spawner_gone;
     bool closing;
 };
 
@@ -85,7 +89,9 @@ struct reader {
     char *path;
     char *text;
     size_t len;
-    int error; /* errno of the read; 0: ok */
+    int error;          /* errno of the read; 0: ok */
+    int64_t written_us; /* the output file's last change; 0: no file */
+    int64_t boot_us;    /* when the machine booted (CLOCK_REALTIME) */
 };
 
 struct exec_run {
@@ -98,6 +104,8 @@ struct exec_run {
     struct conn *conn;     /* RUN_CONNECTED */
     struct reader *reader; /* RUN_READING */
     struct exec_status status;
+    struct msg *req; /* RUN_SPAWNING: its start request, sent again to a restarted
+                      * spawner when the dead one never handed it on */
     bool started; /* on_started was called */
     bool cancel_wanted;
     bool cancel_sent;
@@ -187,6 +195,7 @@ static void run_unlink(struct exec *e, struct exec_run *run)
 static void run_free(struct exec *e, struct exec_run *run)
 {
     run_unlink(e, run);
+    free(run->req);
     free(run->output);
     free(run);
 }
@@ -199,6 +208,7 @@ static void run_finish(struct exec *e, struct exec_run *run, const struct exec_r
     run->state = RUN_DONE;
     if (run->cb.on_exit)
         run->cb.on_exit(run, res, run->cb.data);
+    free(run->req);
     free(run->output);
     free(run);
 }
@@ -207,6 +217,9 @@ static void run_fail(struct exec *e, struct exec_run *run, enum exec_outcome out
                      const char *why)
 {
     struct exec_result res = {.outcome = outcome, .exit_code = -1};
+
+    if (outcome == EXEC_LOST)
+        res.lost = EXEC_LOST_RECORD;
 
     res.job_pid = run->status.job_pid;
     res.holder_pid = run->status.holder_pid;
@@ -226,16 +239,28 @@ static void run_started(struct exec_run *run)
 
 /* ---- the exit record, read on the thread pool ---- */
 
+static int64_t clock_us(clockid_t id)
+{
+    struct timespec ts;
+
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void on_record_work(uv_work_t *w)
 {
     struct reader *r = w->data;
     struct err err = {0};
+    struct stat st;
     int fd = open(r->path, O_RDONLY | O_CLOEXEC);
 
+    r->boot_us = clock_us(CLOCK_REALTIME) - clock_us(CLOCK_BOOTTIME);
     if (fd < 0) {
         r->error = errno;
         return;
     }
+    if (fstat(fd, &st) == 0)
+        r->written_us = (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
     if (exec_output_record(fd, &r->text, &r->len, &err) < 0)
         r->error = err.code == CHIME_ENOMEM ? ENOMEM : EIO;
     else if (!r->text)
@@ -250,7 +275,20 @@ static void run_record_read(struct exec_run *run, struct reader *r)
     char why[EXEC_ERROR_MAX];
 
     if (r->error == ENOENT || r->error == ENOTDIR) {
-        run_fail(run->e, run, EXEC_LOST, "the holder is gone and left no exit record");
+        /* a holder writes its output while the run lives: output last
+         * written before this boot (or, with no file, a run started before
+         * it) is a run the machine took down; else its holder died */
+        int64_t last = r->written_us ? r->written_us : run->status.started_us;
+
+        res = (struct exec_result){.outcome = EXEC_LOST, .exit_code = -1};
+        res.lost = last && last < r->boot_us ? EXEC_LOST_MACHINE : EXEC_LOST_HOLDER;
+        res.job_pid = run->status.job_pid;
+        res.holder_pid = run->status.holder_pid;
+        res.started_us = run->status.started_us;
+        snprintf(res.error, sizeof res.error, "%s",
+                 res.lost == EXEC_LOST_MACHINE ? "the machine went down while it ran"
+                                               : "its holder died or was killed");
+        run_finish(run->e, run, &res);
         return;
     }
     if (r->error) {
@@ -507,6 +545,8 @@ static void spawner_started(struct exec *e, struct exec_run *run, json_t *m)
     run->status.holder_pid = holder;
     run->status.job_pid = job;
     run->status.started_us = started;
+    free(run->req);
+    run->req = NULL;
     run->state = RUN_STARTED;
     run_started(run); /* may cancel (and connect) or exec_free() */
     if (!e->closing && run->state == RUN_STARTED && run->cancel_wanted)
@@ -531,19 +571,116 @@ static void spawner_reply(struct exec *e, const char *data, size_t len)
     json_decref(m);
 }
 
-static void spawner_gone(struct exec *e)
-{
-    struct exec_run *run;
+static void on_respawn(uv_timer_t *t);
 
-    e->spawner_gone = true;
-    uv_poll_stop(&e->poll);
-    /* one at a time from the head: a callback may end or start other runs
-     * (exec_start fails now, so no new run is SPAWNING) */
-    while (!e->closing && (run = find_state(e, RUN_SPAWNING)))
-        run_fail(e, run, EXEC_FAILED, "the spawner is gone");
+static void on_poll_closed(uv_handle_t *h)
+{
+    struct exec *e = h->data;
+
+    free(h);
+    exec_unref(e);
+}
+
+/* Queues a copy of REQ for the spawner. */
+static int out_push(struct exec *e, const struct msg *req)
+{
+    struct msg *m = malloc(sizeof *m + req->len);
+
+    if (!m)
+        return -1;
+    memcpy(m->data, req->data, req->len);
+    m->len = req->len;
+    m->next = NULL;
+    *e->out_tail = m;
+    e->out_tail = &m->next;
+    return 0;
+}
+
+/* The spawner died (its socket closed or failed): it is restarted after
+ * its backoff, and until then starts queue up (exec_start does not fail).
+ * Runs it had started are their holders', not its own: they are followed
+ * through the holders' sockets. A request it had taken but not answered
+ * either reached a holder (whose output file then exists: that holder is
+ * followed like a started run) or died with it, and is sent again, in
+ * the order the runs were started, to the next spawner. */
+static void spawner_gone(struct exec *e, const char *why)
+{
+    struct exec_run *run, *oldest = NULL;
+    struct stat st;
+    int64_t delay;
+
+    if (e->down[0] || e->closing)
+        return;
+    snprintf(e->down, sizeof e->down, "%s", why);
+    uv_poll_stop(e->poll);
+    uv_close((uv_handle_t *)e->poll, on_poll_closed);
+    e->poll = NULL;
+    while (e->out) {
+        struct msg *m = e->out;
+
+        e->out = m->next;
+        free(m);
+    }
+    e->out_tail = &e->out;
+    for (run = e->runs; run; run = run->next) {
+        oldest = run;
+        if (run->state == RUN_SPAWNING && stat(run->output, &st) == 0) {
+            free(run->req);
+            run->req = NULL;
+            run->state = RUN_STARTED; /* a holder has it: ask the holder */
+        }
+    }
+    for (run = oldest; run; run = run->prev)
+        if (run->state == RUN_SPAWNING && run->req && out_push(e, run->req) < 0)
+            run->state = RUN_STARTED; /* out of memory: the holder's socket tells */
     /* their ends would have come through it: the holders' sockets tell */
     while (!e->closing && (run = find_state(e, RUN_STARTED)))
         run_connect(run);
+    if (e->closing)
+        return;
+    delay = exec_spawner_backoff(&e->respawn_us, exec_spawner_alive_us(e->sp));
+    uv_timer_start(&e->respawn, on_respawn, (uint64_t)(delay / 1000), 0);
+}
+
+static void on_spawner_ready(uv_poll_t *p, int status, int events);
+
+/* Watches the spawner's socket with a new poll handle. */
+static int spawner_watch(struct exec *e)
+{
+    uv_poll_t *p = calloc(1, sizeof *p);
+
+    if (!p || uv_poll_init(e->loop, p, exec_spawner_fd(e->sp)) < 0) {
+        free(p);
+        return -1;
+    }
+    p->data = e;
+    e->poll = p;
+    e->handles++;
+    uv_poll_start(p, UV_READABLE | (e->out ? UV_WRITABLE : 0), on_spawner_ready);
+    return 0;
+}
+
+static void on_respawn(uv_timer_t *t)
+{
+    struct exec *e = t->data;
+    struct err err = {0};
+    int64_t delay;
+
+    if (e->closing)
+        return;
+    if (exec_spawner_restart(e->sp, &err) == 0 && spawner_watch(e) == 0) {
+        e->down[0] = '\0';
+        return;
+    }
+    snprintf(e->down, sizeof e->down, "cannot restart the spawner: %.200s",
+             err.msg[0] ? err.msg : "out of memory");
+    delay = exec_spawner_backoff(&e->respawn_us, 0);
+    uv_timer_start(&e->respawn, on_respawn, (uint64_t)(delay / 1000), 0);
+}
+
+const char *exec_down(const struct exec *e)
+{
+    return e->down[0] ? e->down : NULL;
 }
 
 static void on_spawner_ready(uv_poll_t *p, int status, int events);
@@ -552,15 +689,15 @@ static void spawner_flush(struct exec *e)
 {
     int fd = exec_spawner_fd(e->sp);
 
-    if (e->spawner_gone)
-        return;
+    if (!e->poll)
+        return; /* down: the queue goes to the next spawner */
     while (e->out) {
         struct msg *m = e->out;
 
         if (send(fd, m->data, m->len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 break;
-            spawner_gone(e);
+            spawner_gone(e, strerror(errno));
             return;
         }
         e->out = m->next;
@@ -568,7 +705,7 @@ static void spawner_flush(struct exec *e)
             e->out_tail = &e->out;
         free(m);
     }
-    uv_poll_start(&e->poll, UV_READABLE | (e->out ? UV_WRITABLE : 0), on_spawner_ready);
+    uv_poll_start(e->poll, UV_READABLE | (e->out ? UV_WRITABLE : 0), on_spawner_ready);
 }
 
 static void on_spawner_ready(uv_poll_t *p, int status, int events)
@@ -577,12 +714,12 @@ static void on_spawner_ready(uv_poll_t *p, int status, int events)
     char buf[MESSAGE_MAX];
 
     if (status < 0) {
-        spawner_gone(e);
+        spawner_gone(e, uv_strerror(status));
         return;
     }
     if (events & UV_WRITABLE)
         spawner_flush(e);
-    while (!e->closing && !e->spawner_gone && (events & UV_READABLE)) {
+    while (!e->closing && e->poll == p && (events & UV_READABLE)) {
         ssize_t n = recv(exec_spawner_fd(e->sp), buf, sizeof buf, MSG_DONTWAIT);
 
         if (n < 0 && errno == EINTR)
@@ -590,7 +727,7 @@ static void on_spawner_ready(uv_poll_t *p, int status, int events)
         if (n < 0 && errno == EAGAIN)
             break;
         if (n <= 0) {
-            spawner_gone(e);
+            spawner_gone(e, n == 0 ? "it exited or was killed" : strerror(errno));
             break;
         }
         spawner_reply(e, buf, (size_t)n);
@@ -608,15 +745,15 @@ int exec_new(uv_loop_t *loop, struct exec_spawner *spawner, struct exec **ret, s
     e->loop = loop;
     e->sp = spawner;
     e->out_tail = &e->out;
-    if (uv_poll_init(loop, &e->poll, exec_spawner_fd(spawner)) < 0) {
+    if (spawner_watch(e) < 0) {
         free(e);
         return err_set(err, CHIME_EIO, "", "cannot watch the spawner's socket");
     }
-    e->poll.data = e;
     uv_timer_init(loop, &e->retry);
     e->retry.data = e;
-    e->handles = 2;
-    uv_poll_start(&e->poll, UV_READABLE, on_spawner_ready);
+    uv_timer_init(loop, &e->respawn);
+    e->respawn.data = e;
+    e->handles += 2;
     *ret = e;
     return 0;
 }
@@ -646,8 +783,10 @@ void exec_free(struct exec *e)
         e->out = m->next;
         free(m);
     }
-    uv_close((uv_handle_t *)&e->poll, on_exec_handle_closed);
+    if (e->poll)
+        uv_close((uv_handle_t *)e->poll, on_poll_closed);
     uv_close((uv_handle_t *)&e->retry, on_exec_handle_closed);
+    uv_close((uv_handle_t *)&e->respawn, on_exec_handle_closed);
 }
 
 int exec_start(struct exec *e, const struct exec_spec *spec, const struct exec_callbacks *cb,
@@ -661,8 +800,8 @@ int exec_start(struct exec *e, const struct exec_spec *spec, const struct exec_c
     size_t len;
     int rc;
 
-    if (e->closing || e->spawner_gone)
-        return err_set(err, CHIME_EIO, "", "the spawner is gone");
+    if (e->closing)
+        return err_set(err, CHIME_EIO, "", "the runner is closing");
     rc = exec_spec_check(spec, err);
     if (rc < 0)
         return rc;
@@ -680,25 +819,30 @@ int exec_start(struct exec *e, const struct exec_spec *spec, const struct exec_c
                        "the command and environment take %zu bytes, more than %d", len,
                        EXEC_REQUEST_MAX);
     }
+    /* the run keeps its request until the spawner answers (spawner_gone) */
     m = malloc(sizeof *m + len);
     run = m ? run_new(e, spec->output, cb) : NULL;
-    if (!run) {
+    if (m) {
+        memcpy(m->data, &tag, sizeof tag);
+        memcpy(m->data + sizeof tag, text, len - sizeof tag);
+        m->len = len;
+        m->next = NULL;
+    }
+    free(text);
+    if (!run || out_push(e, m) < 0) {
+        if (run)
+            run_free(e, run);
         free(m);
-        free(text);
         return err_set(err, CHIME_ENOMEM, "", "out of memory");
     }
-    memcpy(m->data, &tag, sizeof tag);
-    memcpy(m->data + sizeof tag, text, len - sizeof tag);
-    free(text);
-    m->len = len;
-    m->next = NULL;
-    *e->out_tail = m;
-    e->out_tail = &m->next;
+    run->req = m;
     run->state = RUN_SPAWNING;
     run->tag = tag;
     run->status.run_id = spec->run_id;
-    /* sent from the loop, so no callback runs before the caller has RUN */
-    uv_poll_start(&e->poll, UV_READABLE | UV_WRITABLE, on_spawner_ready);
+    /* sent from the loop, so no callback runs before the caller has RUN;
+     * while the spawner is down, it waits in the queue for the next one */
+    if (e->poll)
+        uv_poll_start(e->poll, UV_READABLE | UV_WRITABLE, on_spawner_ready);
     *ret = run;
     return 0;
 }

@@ -66,8 +66,18 @@ enum exec_outcome {
     EXEC_LOST,      /* its holder is gone and left no exit record */
 };
 
+/* Why a run is EXEC_LOST: decided from the facts (when its output was last
+ * written, against when the machine booted), never from an error's text. */
+enum exec_lost {
+    EXEC_LOST_NOT,     /* the run is not lost */
+    EXEC_LOST_HOLDER,  /* its holder died or was killed since the machine booted */
+    EXEC_LOST_MACHINE, /* the machine went down while it ran: its output predates the boot */
+    EXEC_LOST_RECORD,  /* its exit record could not be read or made no sense; error says why */
+};
+
 struct exec_result {
     enum exec_outcome outcome;
+    enum exec_lost lost; /* EXEC_LOST only */
     int exit_code; /* -1: none */
     int signal;    /* 0: none */
     bool timed_out;
@@ -107,8 +117,14 @@ int exec_new(uv_loop_t *loop, struct exec_spawner *spawner, struct exec **ret, s
  * them again) and frees E once its handles have closed on the loop. */
 void exec_free(struct exec *e);
 
-/* Asks the spawner to start SPEC. A spec that cannot be sent (bad fields,
- * dead spawner) is an error here; a run that cannot start (workdir outside
+/* Why the spawner is down (it died; it is restarted after a backoff, and
+ * starts wait for it), or NULL while it is up. Borrowed, until the next
+ * call on E. */
+const char *exec_down(const struct exec *e);
+
+/* Asks the spawner to start SPEC. A spec that cannot be sent (bad fields)
+ * is an error here; while the spawner is down, the start waits for the
+ * next one; a run that cannot start (workdir outside
  * its root, set-up failure) calls on_exit with EXEC_FAILED. Returns a run
  * handle owned by E, valid until on_exit returns. */
 int exec_start(struct exec *e, const struct exec_spec *spec, const struct exec_callbacks *cb,

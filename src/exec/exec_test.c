@@ -5,6 +5,7 @@
 #include "exec.h"
 
 #include "fixture_test.h"
+#include "spawner.h"
 #include "../banned.h"
 
 /* ---- what a run reports ---- */
@@ -210,11 +211,24 @@ static void test_exec_a_holder_killed_mid_run_is_lost(void **state)
     assert_int_equal(kill(f.s.st.holder_pid, SIGKILL), 0);
     loop_until(&f.loop, &f.s.ended);
     assert_int_equal(f.s.res.outcome, EXEC_LOST);
+    assert_int_equal(f.s.res.lost, EXEC_LOST_HOLDER); /* not "the machine went down" */
     /* PR_SET_PDEATHSIG: the job does not run on unsupervised */
     assert_true(wait_for(process_gone, &f.s.st.job_pid));
     assert_int_equal(exec_attach(f.e, f.output, &cb, &run, NULL), 0);
     loop_until(&f.loop, &again.ended);
     assert_int_equal(again.res.outcome, EXEC_LOST);
+    assert_int_equal(again.res.lost, EXEC_LOST_HOLDER);
+    /* the same output last written before this boot: the machine went down */
+    {
+        const struct timespec old[2] = {{1000, 0}, {1000, 0}};
+
+        assert_int_equal(utimensat(AT_FDCWD, f.output, old, 0), 0);
+    }
+    memset(&again, 0, sizeof again);
+    assert_int_equal(exec_attach(f.e, f.output, &cb, &run, NULL), 0);
+    loop_until(&f.loop, &again.ended);
+    assert_int_equal(again.res.outcome, EXEC_LOST);
+    assert_int_equal(again.res.lost, EXEC_LOST_MACHINE);
     fixture_release(&f);
 
     /* a run directory that never was */
@@ -223,6 +237,47 @@ static void test_exec_a_holder_killed_mid_run_is_lost(void **state)
     assert_int_equal(exec_attach(f.e, f.output, &cb, &run, NULL), 0);
     loop_until(&f.loop, &again.ended);
     assert_int_equal(again.res.outcome, EXEC_LOST);
+    fixture_release(&f);
+}
+
+/* restarts of a spawner that keeps dying wait longer each time, up to the
+ * most; one that lived long is restarted at once (times injected) */
+static void test_exec_spawner_backoff_doubles_for_one_that_dies_young_and_resets(void **state)
+{
+    int64_t delay = 0, last = 0;
+
+    (void)state;
+    assert_int_equal(exec_spawner_backoff(&delay, 0), EXEC_SPAWNER_BACKOFF_MIN_US);
+    assert_int_equal(exec_spawner_backoff(&delay, 1000), 2 * EXEC_SPAWNER_BACKOFF_MIN_US);
+    assert_int_equal(exec_spawner_backoff(&delay, 1000), 4 * EXEC_SPAWNER_BACKOFF_MIN_US);
+    for (int i = 0; i < 40; i++) {
+        int64_t d = exec_spawner_backoff(&delay, EXEC_SPAWNER_STABLE_US - 1);
+
+        assert_true(d >= last && d <= EXEC_SPAWNER_BACKOFF_MAX_US);
+        last = d;
+    }
+    assert_int_equal(last, EXEC_SPAWNER_BACKOFF_MAX_US);
+    /* it lived a minute: at once, and the next young death starts over */
+    assert_int_equal(exec_spawner_backoff(&delay, EXEC_SPAWNER_STABLE_US), 0);
+    assert_int_equal(exec_spawner_backoff(&delay, 5), EXEC_SPAWNER_BACKOFF_MIN_US);
+}
+
+/* a start asked for while the spawner is dead waits for the next one and
+ * runs: it does not fail with "the spawner is gone" */
+static void test_exec_a_start_while_the_spawner_is_dead_waits_and_runs(void **state)
+{
+    char *const argv[] = {(char *)"true", NULL};
+    struct fixture f;
+
+    (void)state;
+    fixture_init(&f);
+    kill(exec_spawner_pid(spawner), SIGKILL);
+    f.spec.argv = argv;
+    start(&f);
+    loop_until(&f.loop, &f.s.ended);
+    assert_int_equal(f.s.res.outcome, EXEC_EXITED);
+    assert_int_equal(f.s.res.exit_code, 0);
+    assert_null(exec_down(f.e));
     fixture_release(&f);
 }
 
@@ -278,6 +333,8 @@ int main(void)
         cmocka_unit_test(test_exec_a_missing_command_exits_127_saying_why),
         cmocka_unit_test(test_exec_reattach_after_the_daemon_goes_away_finds_the_real_exit),
         cmocka_unit_test(test_exec_a_holder_killed_mid_run_is_lost),
+        cmocka_unit_test(test_exec_spawner_backoff_doubles_for_one_that_dies_young_and_resets),
+        cmocka_unit_test(test_exec_a_start_while_the_spawner_is_dead_waits_and_runs),
         cmocka_unit_test(test_exec_a_used_output_file_is_refused_and_left_alone),
         cmocka_unit_test(test_exec_spawner_ignores_sigterm_and_leaves_no_zombies),
     };

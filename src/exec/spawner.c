@@ -42,6 +42,8 @@ struct exec_spawner {
     pid_t pid;
     int fd;
     uint64_t next_tag;
+    bool keep_stderr;
+    int64_t started_us;    /* CLOCK_MONOTONIC: when this pid was forked */
     char cgroup[PATH_MAX]; /* "" for none */
 };
 
@@ -329,34 +331,22 @@ static void spawner_main(int fd, const char *cgroup)
 
 /* ---- in the daemon ---- */
 
-int exec_spawner_start(const struct exec_spawner_options *opt, struct exec_spawner **ret,
-                       struct err *err)
+/* Forks SP's spawner process with a new socketpair; SP->pid and SP->fd. */
+static int spawner_fork(struct exec_spawner *sp, struct err *err)
 {
-    const struct exec_spawner_options none = {0};
-    struct exec_spawner *sp;
-    int sv[2], size = 2 * EXEC_REQUEST_MAX, rc;
-    const char *want;
+    int sv[2], size = 2 * EXEC_REQUEST_MAX;
 
-    if (!opt)
-        opt = &none;
-    want = opt->cgroup ? opt->cgroup : getenv("CHIME_CGROUP");
-    sp = calloc(1, sizeof *sp);
-    if (!sp)
-        return err_set(err, CHIME_ENOMEM, "", "out of memory");
-    rc = exec_cgroup_parent(want, sp->cgroup, sizeof sp->cgroup, err);
-    if (rc < 0) {
-        free(sp);
-        return rc;
-    }
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-        free(sp);
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return err_set(err, CHIME_EIO, "", "socketpair: %s", strerror(errno));
-    }
     /* one request is one message: the daemon's send buffer must hold it */
     setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
     setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
     /* a plain fork() here: the daemon may hold locks its atfork handlers
-     * release; from here on (spawner, holder, job) exec_child_fork() */
+     * release; from here on (spawner, holder, job) exec_child_fork(). A
+     * restart forks a daemon that has threads: the child calls nothing
+     * but malloc (which glibc makes safe in the child of fork()), jansson
+     * and system calls before its own loop, and no lock another thread
+     * could hold */
     sp->pid = fork();
     if (sp->pid == 0) {
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -365,7 +355,7 @@ int exec_spawner_start(const struct exec_spawner_options *opt, struct exec_spawn
         if (null >= 0) {
             dup2(null, 0);
             dup2(null, 1);
-            if (!opt->keep_stderr)
+            if (!sp->keep_stderr)
                 dup2(null, 2);
         }
         if (sv[1] != 3) {
@@ -378,22 +368,84 @@ int exec_spawner_start(const struct exec_spawner_options *opt, struct exec_spawn
     close(sv[1]);
     if (sp->pid < 0) {
         close(sv[0]);
-        free(sp);
         return err_set(err, CHIME_EIO, "", "cannot fork the spawner: %s", strerror(errno));
     }
     fcntl(sv[0], F_SETFL, O_NONBLOCK);
     sp->fd = sv[0];
+    sp->started_us = now_ms() * 1000;
+    return 0;
+}
+
+int exec_spawner_start(const struct exec_spawner_options *opt, struct exec_spawner **ret,
+                       struct err *err)
+{
+    const struct exec_spawner_options none = {0};
+    struct exec_spawner *sp;
+    const char *want;
+    int rc;
+
+    if (!opt)
+        opt = &none;
+    want = opt->cgroup ? opt->cgroup : getenv("CHIME_CGROUP");
+    sp = calloc(1, sizeof *sp);
+    if (!sp)
+        return err_set(err, CHIME_ENOMEM, "", "out of memory");
+    sp->keep_stderr = opt->keep_stderr;
+    rc = exec_cgroup_parent(want, sp->cgroup, sizeof sp->cgroup, err);
+    if (rc == 0)
+        rc = spawner_fork(sp, err);
+    if (rc < 0) {
+        free(sp);
+        return rc;
+    }
     sp->next_tag = 1;
     *ret = sp;
     return 0;
+}
+
+/* The old spawner is gone (its socket closed) or is let go of: it is made
+ * sure of and reaped, so it is never a zombie. */
+static void spawner_reap(struct exec_spawner *sp)
+{
+    if (sp->pid <= 0)
+        return;
+    kill(sp->pid, SIGKILL);
+    while (waitpid(sp->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    sp->pid = 0;
+}
+
+int64_t exec_spawner_alive_us(const struct exec_spawner *sp)
+{
+    return now_ms() * 1000 - sp->started_us;
+}
+
+int exec_spawner_restart(struct exec_spawner *sp, struct err *err)
+{
+    close(sp->fd);
+    sp->fd = -1;
+    spawner_reap(sp);
+    return spawner_fork(sp, err);
+}
+
+int64_t exec_spawner_backoff(int64_t *delay_us, int64_t alive_us)
+{
+    if (alive_us >= EXEC_SPAWNER_STABLE_US || *delay_us <= 0)
+        *delay_us = alive_us >= EXEC_SPAWNER_STABLE_US ? 0 : EXEC_SPAWNER_BACKOFF_MIN_US;
+    else if (*delay_us < EXEC_SPAWNER_BACKOFF_MAX_US / 2)
+        *delay_us *= 2;
+    else
+        *delay_us = EXEC_SPAWNER_BACKOFF_MAX_US;
+    return *delay_us;
 }
 
 void exec_spawner_free(struct exec_spawner *sp)
 {
     if (!sp)
         return;
-    close(sp->fd);
-    while (waitpid(sp->pid, NULL, 0) < 0 && errno == EINTR)
+    if (sp->fd >= 0)
+        close(sp->fd);
+    while (sp->pid > 0 && waitpid(sp->pid, NULL, 0) < 0 && errno == EINTR)
         ;
     free(sp);
 }

@@ -13,7 +13,8 @@
  *
  * Holders are its children with SIGCHLD ignored, so the kernel reaps them.
  * The spawner exits when the daemon's end closes; busy holders live on to
- * the end of their run, idle ones exit (holder.h). */
+ * the end of their run, idle ones exit (holder.h). A spawner that dies
+ * (killed, out of memory) is restarted by exec.c with a backoff. */
 #ifndef CHIME_EXEC_SPAWNER_H
 #define CHIME_EXEC_SPAWNER_H
 
@@ -38,6 +39,26 @@ int exec_spawner_start(const struct exec_spawner_options *opt, struct exec_spawn
 /* Closes the daemon's end and waits for the spawner to exit (it does at once,
  * or after the start it is busy with). Running holders are not touched. */
 void exec_spawner_free(struct exec_spawner *sp);
+
+/* A spawner that died is forked again (exec.c, after exec_spawner_backoff()):
+ * the old one is killed to be sure and reaped, and SP gets a new process
+ * and socket (exec_spawner_fd() changes); tags go on. Holders of live
+ * runs are not the spawner's to lose: they carry on and are followed
+ * through their own sockets. */
+int exec_spawner_restart(struct exec_spawner *sp, struct err *err);
+/* How long the current spawner process has lived. */
+int64_t exec_spawner_alive_us(const struct exec_spawner *sp);
+
+#define EXEC_SPAWNER_BACKOFF_MIN_US 100000     /* the wait after a spawner that died young */
+#define EXEC_SPAWNER_BACKOFF_MAX_US 30000000   /* the longest wait between restarts */
+#define EXEC_SPAWNER_STABLE_US      60000000   /* a spawner that lived this long: no wait */
+
+/* The wait before restarting a spawner that died after living ALIVE_US,
+ * given *DELAY_US, the wait before the last restart (0 at first): none
+ * after a spawner that lived EXEC_SPAWNER_STABLE_US; else the last wait
+ * doubled, from EXEC_SPAWNER_BACKOFF_MIN_US up to _MAX_US, so one that
+ * dies at once again never spins. Updates *DELAY_US and returns it. */
+int64_t exec_spawner_backoff(int64_t *delay_us, int64_t alive_us);
 
 /* The daemon's end of the socketpair (non-blocking), for exec.c. */
 int exec_spawner_fd(const struct exec_spawner *sp);

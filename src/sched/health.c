@@ -293,6 +293,9 @@ void health_evaluate(const struct health_config *c, const struct health_input *i
         judge(&r, HEALTH_DISK, HEALTH_DEGRADED,
               "the data directory's disk has %s free, under %s",
               human_size(in->disk_free, a, sizeof a), human_size(c->disk_degraded, b, sizeof b));
+    if (in->spawner_down[0])
+        judge(&r, HEALTH_SPAWNER, HEALTH_DEGRADED,
+              "the spawner is down and runs wait for its restart: %s", in->spawner_down);
     *ret = r;
 }
 
@@ -306,7 +309,7 @@ const char *health_status_name(enum health_status st)
 const char *health_check_name(enum health_check ch)
 {
     static const char *const names[HEALTH_CHECK_COUNT] = {
-        "store", "loop", "stuck_runs", "error_rate", "disk",
+        "store", "loop", "stuck_runs", "error_rate", "disk", "spawner",
     };
 
     return ch < HEALTH_CHECK_COUNT ? names[ch] : "unknown";

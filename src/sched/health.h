@@ -96,7 +96,8 @@ int64_t health_stuck_after(int64_t stuck_after_us, int64_t p95_us, int64_t timeo
 /* ---- the judgement ---- */
 
 enum health_check {
-    HEALTH_STORE, HEALTH_LOOP, HEALTH_STUCK, HEALTH_ERRORS, HEALTH_DISK, HEALTH_CHECK_COUNT
+    HEALTH_STORE, HEALTH_LOOP, HEALTH_STUCK, HEALTH_ERRORS, HEALTH_DISK, HEALTH_SPAWNER,
+    HEALTH_CHECK_COUNT
 };
 
 /* What was measured. */
@@ -110,6 +111,8 @@ struct health_input {
     uint32_t failed, total;     /* final runs in the error window, failed among them */
     bool disk_known;
     int64_t disk_free, disk_total;  /* bytes */
+    char spawner_down[128];     /* why the spawner is down (runs wait for it); "": up */
+    int spawner_pid;            /* the current spawner process; 0: unknown */
 };
 
 struct health_report {
@@ -141,7 +144,7 @@ void health_evaluate(const struct health_config *c, const struct health_input *i
                      struct health_report *ret);
 /* "ok", "degraded", "failing". */
 const char *health_status_name(enum health_status st);
-/* "store", "loop", "stuck_runs", "error_rate", "disk". */
+/* "store", "loop", "stuck_runs", "error_rate", "disk", "spawner". */
 const char *health_check_name(enum health_check ch);
 
 #endif

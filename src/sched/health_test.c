@@ -191,6 +191,28 @@ static void test_health_evaluates_each_check_with_its_reason(void **state)
     assert_string_equal(health_check_name(HEALTH_STUCK), "stuck_runs");
 }
 
+static void test_health_a_spawner_down_is_degraded_with_why(void **state)
+{
+    struct health_config c = {0};
+    struct health_input in = {0};
+    struct health_report r;
+
+    (void)state;
+    health_config_defaults(&c);
+    in.store_ok = in.store_read_ok = true;
+    snprintf(in.spawner_down, sizeof in.spawner_down, "it exited or was killed");
+    health_evaluate(&c, &in, &r);
+    assert_int_equal(r.status, HEALTH_DEGRADED);
+    assert_int_equal(r.check[HEALTH_SPAWNER], HEALTH_DEGRADED);
+    assert_string_equal(r.reason[HEALTH_SPAWNER],
+                        "the spawner is down and runs wait for its restart: "
+                        "it exited or was killed");
+    assert_string_equal(health_check_name(HEALTH_SPAWNER), "spawner");
+    in.spawner_down[0] = '\0';
+    health_evaluate(&c, &in, &r);
+    assert_int_equal(r.status, HEALTH_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_health_p95_needs_five_runs_and_takes_the_nearest_rank),
         cmocka_unit_test(test_health_stuck_after_prefers_the_job_then_p95_and_timeout),
         cmocka_unit_test(test_health_evaluates_each_check_with_its_reason),
+        cmocka_unit_test(test_health_a_spawner_down_is_degraded_with_why),
     };
 
     return cmocka_run_group_tests_name("health", tests, NULL, NULL);

@@ -465,6 +465,13 @@ static const char *keep_error(struct hostrun *h, const char *text)
     return h->error;
 }
 
+/* What a lost run's record says, by exec_lost: its holder is gone
+ * without an exit record, and why (EXEC_LOST_RECORD keeps exec's text). */
+static const char *const lost_why[2] = {
+    "its holder died or was killed while it ran and left no exit record",
+    "the machine went down while it ran: its holder left no exit record",
+};
+
 static void report_exit(struct hostrun *h, const struct exec_result *res)
 {
     struct node *n = h->n;
@@ -485,9 +492,8 @@ static void report_exit(struct hostrun *h, const struct exec_result *res)
     r->output_bytes = res->output_bytes;
     if (res->outcome == EXEC_FAILED && sr.exit_code == 0)
         sr.exit_code = -1;
-    if (res->outcome == EXEC_LOST)
-        sr.error = keep_error(h, "its holder is gone and left no exit record "
-                                 "(the machine went down while it ran)");
+    if (res->outcome == EXEC_LOST && res->lost != EXEC_LOST_RECORD)
+        sr.error = keep_error(h, lost_why[res->lost == EXEC_LOST_MACHINE]);
     else if (res->error[0])
         sr.error = keep_error(h, res->error);
     sched_run_exited(n->sched, r, &sr, res->finished_us ? res->finished_us : node_now_us());
@@ -675,6 +681,13 @@ static void on_close(uv_handle_t *h)
     (void)h;
 }
 
+static void close_left(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, on_close);
+}
+
 static void finish_shutdown(struct node *n)
 {
     uv_timer_stop(&n->grace);
@@ -784,6 +797,10 @@ static int start(struct node *n, struct err *err)
         return err_set(err, CHIME_ETOOBIG, "data-dir", "'%s' is too long", abs_dir);
     if (make_dir(n->runs_dir, err) < 0 || make_dir(n->work_dir, err) < 0)
         return -err->code;
+    /* the port next, before anything that must be torn down: a port in
+     * use ends the start here, with the cause */
+    if ((n->listen_fd = api_listen(n->opt.listen, err)) < 0)
+        return n->listen_fd;
     /* the spawner first: forked while this process is small and has no thread */
     rc = exec_spawner_start(NULL, &n->spawner, err);
     if (rc < 0)
@@ -855,6 +872,7 @@ static int start(struct node *n, struct err *err)
     uv_signal_start(&n->sig_int, on_signal, SIGINT);
     uv_signal_start(&n->sig_hup, on_signal, SIGHUP);
     ao.listen = n->opt.listen;
+    ao.listen_fd = n->listen_fd;
     ao.data_dir = abs_dir;
     ao.store = n->store;
     ao.default_zone = n->zone;
@@ -878,6 +896,7 @@ static int start(struct node *n, struct err *err)
         return rc;
     ao.notify = n->notify;
     rc = api_start(&ao, bound, sizeof bound, &n->api, err);
+    n->listen_fd = -1;                          /* api_start() took it */
     if (rc < 0)
         return rc;
     printf("chime serving on http://%s (data in %s, zone %s)\n", bound, abs_dir,
@@ -927,6 +946,7 @@ int node_run(const struct node_options *opt, struct err *err)
         n->opt.keep_for_us = INT64_C(30) * 86400 * 1000000;
     n->tfd = -1;
     n->lock_fd = -1;
+    n->listen_fd = -1;
     pthread_mutex_init(&n->mu, NULL);
     pthread_rwlockattr_init(&lk_attr);
     pthread_rwlockattr_setkind_np(&lk_attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -961,6 +981,10 @@ int node_run(const struct node_options *opt, struct err *err)
     sched_free(n->sched);
     node_watch_close(n);                    /* when start() failed: its timer */
     if (n->loop.data) {
+        /* when start() failed part way, or the loop stopped early, the
+         * daemon's own handles are still open: every owner above has let go
+         * of its own, so what is left is closed here, and this always ends */
+        uv_walk(&n->loop, close_left, NULL);
         uv_run(&n->loop, UV_RUN_DEFAULT);   /* the close callbacks */
         uv_loop_close(&n->loop);
     }
@@ -968,6 +992,8 @@ int node_run(const struct node_options *opt, struct err *err)
     exec_spawner_free(n->spawner);
     if (n->tfd >= 0)
         close(n->tfd);
+    if (n->listen_fd >= 0)
+        close(n->listen_fd);
     if (n->lock_fd >= 0)
         close(n->lock_fd);              /* last: the store is closed */
     free(n->prune_jobs);

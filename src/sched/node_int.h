@@ -121,6 +121,7 @@ struct node {
     char runs_dir[PATH_MAX];
     char work_dir[PATH_MAX];
     int lock_fd;                    /* the data directory's (util/dirlock.h); -1 */
+    int listen_fd;                  /* the API's socket until api_start() takes it; -1 */
     struct node_body *bodies;       /* nodebody.c: the documents runs read last */
 };
 

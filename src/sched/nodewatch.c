@@ -23,6 +23,8 @@
 
 #include <uv.h>
 
+#include "exec/exec.h"
+#include "exec/spawner.h"
 #include "sched/health.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -60,6 +62,8 @@ struct node_watch {
         struct health_stuck_run shown[HEALTH_STUCK_SHOWN];
         size_t n_shown;
         uint32_t failed, total;
+        char spawner_down[128];
+        int spawner_pid;
     } pub;
 };
 
@@ -308,6 +312,9 @@ static void on_beat(uv_timer_t *t)
     w->pub.n_shown = n_shown;
     w->pub.failed = failed;
     w->pub.total = total;
+    snprintf(w->pub.spawner_down, sizeof w->pub.spawner_down, "%s",
+             n->exec && exec_down(n->exec) ? exec_down(n->exec) : "");
+    w->pub.spawner_pid = n->spawner ? (int)exec_spawner_pid(n->spawner) : 0;
     pthread_mutex_unlock(&w->pub_lock);
     uv_timer_start(&w->beat, on_beat, BEAT_MS, 0);
 }
@@ -341,6 +348,8 @@ void node_watch_health(void *ctx, struct health_view *v)
     v->n_stuck = w->pub.n_shown;
     v->in.failed = w->pub.failed;
     v->in.total = w->pub.total;
+    memcpy(v->in.spawner_down, w->pub.spawner_down, sizeof v->in.spawner_down);
+    v->in.spawner_pid = w->pub.spawner_pid;
     pthread_mutex_unlock(&w->pub_lock);
     store_write_health(w->n->store, &commit_us, &failure_us, v->in.store_error,
                        sizeof v->in.store_error);
