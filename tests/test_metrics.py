@@ -80,8 +80,10 @@ def test_metrics_pass_promtool_and_move_as_runs_happen(daemon):
 
     def moved():
         text = metrics(daemon)
+        # the gauges are sampled on the daemon's 1 s beat: wait for them too
         return (sample(text, "chime_runs_total", chime_job="default/ok", state="succeeded") == 2
                 and sample(text, "chime_runs_total", chime_job="default/bad", state="failed") == 1
+                and sample(text, "chime_runs_running") == 0
                 and text)
     text = wait_for("the run counters to move", moved)
     promtool_check(text)
