@@ -13,12 +13,17 @@
  * harmless "path" costs nothing).
  *
  * Patterns are POSIX extended regular expressions (regcomp(3)); the whole
- * value must match, anchored or not. glibc matches without backtracking
- * except for back-references, which are refused, and a bounded repeat
- * ("(a{100}){100}") compiles to as many states as it repeats, so a
- * pattern is refused when the states it may expand to (pattern_weight())
- * pass PATTERN_WEIGHT_MAX. With the value bounded too (VALUE_MAX), a match
- * costs at most about VALUE_MAX * PATTERN_WEIGHT_MAX steps. */
+ * value must match, anchored or not: a pattern is compiled as "^(PAT)$"
+ * (so an unmatched ')', which glibc takes as a literal, is refused) and
+ * the match must span the value. glibc matches without backtracking
+ * except for back-references, which are refused; its cost grows with the
+ * value's length and the pattern's states, and a bounded repeat
+ * ("(a{100}){100}") compiles to as many states as it repeats. So a value
+ * is at most VALUE_MAX bytes and a pattern at most PATTERN_WEIGHT_MAX
+ * atoms once its repeats are expanded (pattern_weight()): the worst
+ * pattern measured against the longest value, "^((a*){250})$" on 1024
+ * a's and a "b", takes about 0.1 s; patterns a job needs ("^[0-9]{1,3}$",
+ * a date, a UUID) take microseconds. */
 #include "jobdoc.h"
 
 #include <regex.h>
@@ -37,7 +42,7 @@
 #define PARAMS_MAX 64
 #define DESCRIPTION_MAX 1024
 #define PATTERN_MAX 256             /* bytes */
-#define PATTERN_WEIGHT_MAX 1000     /* atoms once bounded repeats are expanded */
+#define PATTERN_WEIGHT_MAX 256      /* atoms once bounded repeats are expanded */
 #define PATTERN_DEPTH_MAX 16        /* nested groups */
 #define VALUE_MAX 1024              /* bytes of a value (or a default) */
 
@@ -162,8 +167,9 @@ static int check_name(const char *name, size_t len, const char *path, struct err
 
 /* The atoms PAT (LEN bytes) may expand to, a bound {m,n} multiplying what
  * it repeats by its largest count, into *RET (stopping past
- * PATTERN_WEIGHT_MAX); -1 with *RET_WHY for a back-reference or groups
- * nested too deep. What regcomp() would refuse anyway is counted loosely. */
+ * PATTERN_WEIGHT_MAX); -1 with *RET_WHY for a back-reference, an unmatched
+ * ')' or groups nested too deep. What regcomp() would refuse anyway is
+ * counted loosely. */
 static int pattern_weight(const char *p, size_t len, uint64_t *ret, const char **ret_why)
 {
     uint64_t sum[PATTERN_DEPTH_MAX + 1] = { 0 }, last[PATTERN_DEPTH_MAX + 1] = { 0 };
@@ -205,7 +211,10 @@ static int pattern_weight(const char *p, size_t len, uint64_t *ret, const char *
             sum[depth] = last[depth] = 0;
             i++;
             continue;
-        } else if (c == ')' && depth > 0) {
+        } else if (c == ')' && depth == 0) {
+            *ret_why = "has an unmatched ')' (write '\\)' for the character)";
+            return -1;
+        } else if (c == ')') {
             atom = sum[depth] ? sum[depth] : 1;
             depth--;
             i++;
@@ -250,12 +259,12 @@ static int pattern_weight(const char *p, size_t len, uint64_t *ret, const char *
     return 0;
 }
 
-/* Compiles PAT (a C string of LEN bytes) into RE, refusing what
- * pattern_weight() does. The caller regfree()s RE on success. */
+/* Compiles PAT (a C string of LEN bytes) into RE as "^(PAT)$", refusing
+ * what pattern_weight() does. The caller regfree()s RE on success. */
 static int pattern_compile(const char *pat, size_t len, const char *path, regex_t *re,
                            struct err *err)
 {
-    char q[JOB_QUOTE_LEN], why[128];
+    char q[JOB_QUOTE_LEN], why[128], whole[PATTERN_MAX + 8];
     const char *bad = NULL;
     uint64_t weight = 0;
     int rc;
@@ -269,7 +278,16 @@ static int pattern_compile(const char *pat, size_t len, const char *path, regex_
         return err_set(err, CHIME_ETOOBIG, path,
                        "'%s' is too complex: its repeats expand to more than %d atoms", q,
                        PATTERN_WEIGHT_MAX);
-    if ((rc = regcomp(re, pat, REG_EXTENDED)) != 0) {
+    if (len > PATTERN_MAX)
+        return err_set(err, CHIME_ETOOBIG, path, "'%s' is longer than %d bytes", q, PATTERN_MAX);
+    /* the pattern as written first, so that its faults are reported as
+     * its own, then whole */
+    if ((rc = regcomp(re, pat, REG_EXTENDED)) == 0) {
+        regfree(re);
+        snprintf(whole, sizeof whole, "^(%s)$", pat);
+        rc = regcomp(re, whole, REG_EXTENDED);
+    }
+    if (rc != 0) {
         regerror(rc, re, why, sizeof why);
         regfree(re);
         return err_set(err, CHIME_EINVAL, path,
@@ -278,9 +296,9 @@ static int pattern_compile(const char *pat, size_t len, const char *path, regex_
     return 0;
 }
 
-/* Whether the whole of VALUE (LEN bytes, no NUL) matches RE. POSIX's
- * leftmost-longest rule makes the first match the whole value when any
- * is. */
+/* Whether the whole of VALUE (LEN bytes, no NUL) matches RE: it is
+ * anchored, and the match spanning the value says so whatever glibc made
+ * of the pattern. */
 static bool pattern_matches(const regex_t *re, const char *value, size_t len)
 {
     regmatch_t m[1];
