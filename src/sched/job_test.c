@@ -779,7 +779,8 @@ static void test_job_params_resolve_takes_declared_values_and_defaults(void **st
 static void test_job_params_match_hostile_values(void **state)
 {
     static const char *const patterns[] = {
-        "(a|aa)*b", "(a*)*b", "(a+)+b", "(.*a){20}b", "((a|a?)+)+b", "(a?){100}a{100}b",
+        "(a|aa)*b", "(a*)*b", "(a+)+b", "(.*a){20}b", "(a|a?)+b", "(a?){100}a{100}b",
+        "([a-z]*,?)*b", "((a*)(a*))*b", "(a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*)*b",
     };
     char doc[512], value[1025];
     size_t i;
@@ -953,6 +954,13 @@ static const struct bad bad_docs[] = {
       "is too complex: its repeats expand to more than 256 atoms" },
     { "\"params\": {\"N\": {\"pattern\": \"[0-9]{300}\"}}", "params.N.pattern", "is too complex" },
     { "\"params\": {\"N\": {\"pattern\": \"(x{2,}){200,}\"}}", "params.N.pattern", "is too complex" },
+    { "\"params\": {\"N\": {\"pattern\": \"((((a*)*)*)*b\"}}", "params.N.pattern",
+      "'((((a*)*)*)*b' nests repeats more than 2 deep" },
+    { "\"params\": {\"N\": {\"pattern\": \"x|((a|a?)+)+b\"}}", "params.N.pattern",
+      "nests repeats more than 2 deep" },
+    { "\"params\": {\"N\": {\"pattern\": \"a++++b\"}}", "params.N.pattern",
+      "'a++++b' repeats a repeat" },
+    { "\"params\": {\"N\": {\"pattern\": \"(a)*{2}\"}}", "params.N.pattern", "repeats a repeat" },
     { "\"params\": {\"N\": {\"pattern\": \"(((((((((((((((((a)))))))))))))))))\"}}",
       "params.N.pattern", "nests groups too deep" },
     { "\"params\": {\"N\": {\"pattern\": \"^[0-9]{1,3}$\", \"default\": \"1234\"}}",

@@ -23,7 +23,10 @@
  * atoms once its repeats are expanded (pattern_weight()): the worst
  * pattern measured against the longest value, "^((a*){250})$" on 1024
  * a's and a "b", takes about 0.1 s; patterns a job needs ("^[0-9]{1,3}$",
- * a date, a UUID) take microseconds. */
+ * a date, a UUID) take microseconds. Repeats nested deeper than
+ * PATTERN_HEIGHT_MAX ("((((a*)*)*)*b" overflows glibc's stack on 1024
+ * a's) and a repeat of a repeat ("a++++", which POSIX leaves undefined
+ * and glibc takes minutes over) are refused. */
 #include "jobdoc.h"
 
 #include <regex.h>
@@ -44,6 +47,7 @@
 #define PATTERN_MAX 256             /* bytes */
 #define PATTERN_WEIGHT_MAX 256      /* atoms once bounded repeats are expanded */
 #define PATTERN_DEPTH_MAX 16        /* nested groups */
+#define PATTERN_HEIGHT_MAX 2        /* repeats of repeats: "([a-z]+,)*" is 2 */
 #define VALUE_MAX 1024              /* bytes of a value (or a default) */
 
 /* ---- the names no parameter may have ---- */
@@ -168,16 +172,33 @@ static int check_name(const char *name, size_t len, const char *path, struct err
 /* The atoms PAT (LEN bytes) may expand to, a bound {m,n} multiplying what
  * it repeats by its largest count, into *RET (stopping past
  * PATTERN_WEIGHT_MAX); -1 with *RET_WHY for a back-reference, an unmatched
- * ')' or groups nested too deep. What regcomp() would refuse anyway is
- * counted loosely. */
+ * ')', groups nested too deep, repeats nested too deep or a repeat of a
+ * repeat. What regcomp() would refuse anyway is counted loosely. */
 static int pattern_weight(const char *p, size_t len, uint64_t *ret, const char **ret_why)
 {
     uint64_t sum[PATTERN_DEPTH_MAX + 1] = { 0 }, last[PATTERN_DEPTH_MAX + 1] = { 0 };
+    /* the repeats nested in the last atom, and in any atom of the group */
+    unsigned height[PATTERN_DEPTH_MAX + 1] = { 0 }, top[PATTERN_DEPTH_MAX + 1] = { 0 };
     size_t depth = 0, i = 0;
+    bool repeat = false;            /* the token before was a repeat */
 
     while (i < len) {
         uint64_t atom = 1;
+        unsigned atom_height = 0;
         char c = p[i];
+
+        if (strchr("*+?{", c)) {
+            if (repeat) {
+                *ret_why = "repeats a repeat (as in 'a**' or 'a+{2}')";
+                return -1;
+            }
+            if (++height[depth] > PATTERN_HEIGHT_MAX) {
+                *ret_why = "nests repeats more than 2 deep (as in '((a*)*)*')";
+                return -1;
+            }
+            top[depth] = height[depth] > top[depth] ? height[depth] : top[depth];
+        }
+        repeat = strchr("*+?{", c) != NULL;
 
         if (c == '\\') {
             if (i + 1 < len && p[i + 1] >= '1' && p[i + 1] <= '9') {
@@ -209,6 +230,7 @@ static int pattern_weight(const char *p, size_t len, uint64_t *ret, const char *
                 return -1;
             }
             sum[depth] = last[depth] = 0;
+            height[depth] = top[depth] = 0;
             i++;
             continue;
         } else if (c == ')' && depth == 0) {
@@ -216,6 +238,7 @@ static int pattern_weight(const char *p, size_t len, uint64_t *ret, const char *
             return -1;
         } else if (c == ')') {
             atom = sum[depth] ? sum[depth] : 1;
+            atom_height = top[depth];
             depth--;
             i++;
         } else if (c == '{') {
@@ -240,8 +263,12 @@ static int pattern_weight(const char *p, size_t len, uint64_t *ret, const char *
                 last[depth] *= n;
             }
             atom = 0;
-        } else if (strchr("*+?|", c)) {
+        } else if (strchr("*+?", c)) {
             atom = 0;
+            i++;
+        } else if (c == '|') {
+            atom = 0;
+            height[depth] = 0;
             i++;
         } else {
             i++;
@@ -249,6 +276,8 @@ static int pattern_weight(const char *p, size_t len, uint64_t *ret, const char *
         if (atom) {
             sum[depth] += atom;
             last[depth] = atom;
+            height[depth] = atom_height;
+            top[depth] = atom_height > top[depth] ? atom_height : top[depth];
         }
         if (sum[depth] > PATTERN_WEIGHT_MAX)
             break;
