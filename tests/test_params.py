@@ -132,6 +132,17 @@ def test_a_matching_value_and_the_default_reach_the_run(daemon):
     assert trigger(daemon, "echo", {"MODE": "fullx"})[0] == 400
 
 
+def test_a_retry_keeps_the_triggers_params(daemon):
+    daemon.put_job(job("again", shell='echo "days=$BACKFILL_DAYS"; exit 3', params=BACKFILL,
+                       retry={"max_attempts": 2, "backoff": "1s"}))
+    status, body = trigger(daemon, "again", {"BACKFILL_DAYS": "30"})
+    assert status == 202, body
+    runs = wait_for("both attempts to end", lambda: (r := daemon.runs("default/again")) and len(
+        [x for x in r if x["state"] == "failed"]) == 2 and r, timeout=30)
+    assert sorted(x["attempt"] for x in runs) == [1, 2]
+    assert all(daemon.output(x["id"]).strip() == "days=30" for x in runs)
+
+
 def test_the_default_reaches_a_scheduled_run(daemon):
     daemon.put_job(job("tick", schedule={"every": "1s"}, shell='echo "days=$BACKFILL_DAYS"',
                        params=BACKFILL))
@@ -157,6 +168,15 @@ def test_an_operators_trigger_with_bash_env_does_not_run_its_command(daemon, tmp
     assert status == 202, body
     assert daemon.wait_run(body["run_id"])["state"] == "succeeded"
     assert not marker.exists()
+
+
+def test_chime_run_param_sets_a_param(daemon, chime):
+    daemon.put_job(job("cli", shell='echo "days=$BACKFILL_DAYS"', params=BACKFILL))
+    r = chime("run", "--wait", "cli", "--param", "BACKFILL_DAYS=12", env=daemon.cli_env())
+    assert r.code == 0 and r.out.strip() == "days=12", (r.out, r.err)
+    r = chime("run", "cli", "-p", "BASH_ENV=/tmp/x", env=daemon.cli_env())
+    assert r.code == 2 and "params.BASH_ENV" in r.err, (r.code, r.err)
+    assert len(daemon.runs("default/cli")) == 1
 
 
 def test_a_param_may_not_share_a_name_with_env(daemon):

@@ -812,6 +812,9 @@ void sched_run_exited(struct sched *s, struct sched_run *r, const struct sched_r
         if (next) {
             next->due_us = now_us + backoff_us(s, j, r->attempt);
             next->priority = r->priority;
+            /* a retry is the same fire: a trigger's params too (the
+             * runner checks them again against the version it runs) */
+            next->params = r->params ? strdup(r->params) : NULL;
             sj->pending++;
             heap_push(&s->retries, next);
             s->stats.retries++;
