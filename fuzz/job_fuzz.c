@@ -5,7 +5,9 @@
  * trip: its canonical document must be accepted by job_from_json(), and
  * the job that gives must write the same document again (abort()
  * otherwise, so libFuzzer keeps the input). The bytes go in as they are,
- * without a NUL: job_parse() takes a length. */
+ * without a NUL: job_parse() takes a length. A job with params has its
+ * patterns tried on a trigger's values: each param's own pattern text and
+ * its default, which must resolve to the default when not given. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,29 @@ static void check_round_trip(const struct job *j)
     job_free(back);
 }
 
+static void check_params(const struct job *j)
+{
+    const struct job_body *b = j->body;
+    const char *values[64];
+    struct err err = { 0 };
+    json_t *given = json_object();
+    int rc;
+
+    if (!given || b->n_params > 64)
+        abort();
+    if (job_params_resolve(b, NULL, values, &err) < 0)
+        abort();                /* the defaults alone always resolve */
+    for (size_t i = 0; i < b->n_params; i++)
+        if (values[i] != b->params[i].def)
+            abort();
+    for (size_t i = 0; i < b->n_params; i++)
+        json_object_set_new(given, b->params[i].name, json_string(b->params[i].pattern));
+    rc = job_params_resolve(b, given, values, &err);
+    if (rc < 0)
+        check_failure(rc, &err);
+    json_decref(given);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct err err = { 0 };
@@ -57,6 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     check_round_trip(j);
+    check_params(j);
     job_free(j);
     return 0;
 }

@@ -144,9 +144,9 @@ class Daemon:
         return wait_for(f"run {run_id} to end",
                         lambda: (r := self.run(run_id))["state"] in states and r, timeout)
 
-    def trigger(self, job, env=None):
+    def trigger(self, job, params=None):
         status, body = self.request("POST", f"/api/v1/jobs/{job}/trigger",
-                                    {"env": env} if env else {})
+                                    {"params": params} if params else {})
         assert status == 202, (status, body)
         return body["run_id"]
 

@@ -393,21 +393,23 @@ def test_audit_keeps_its_own_token_filter(chime_at, fake_daemon):
 
 # ---- run, run --wait, logs ----
 
-def test_run_prints_the_run_id_and_sends_env(chime_at, fake_daemon):
+def test_run_prints_the_run_id_and_sends_params(chime_at, fake_daemon):
     fake_daemon.route("POST", "/api/v1/jobs/default/tick/trigger", js({"run_id": 41}, 202))
-    r = chime_at("run", "tick", "--env", "MODE=full", "--env", "EMPTY=")
+    r = chime_at("run", "tick", "--param", "MODE=full", "-p", "EMPTY=", "--env", "OLD=x=y")
     assert r.code == 0, r.err
     assert r.out == "41\n"
-    assert fake_daemon.sent("POST")[0].json() == {"env": {"MODE": "full", "EMPTY": ""}}
+    assert fake_daemon.sent("POST")[0].json() == {
+        "params": {"MODE": "full", "EMPTY": "", "OLD": "x=y"}}
     r = chime_at("run", "tick")
     assert r.code == 0 and fake_daemon.sent("POST")[1].body == b""
 
 
+@pytest.mark.parametrize("opt", ["--param", "--env"])
 @pytest.mark.parametrize("bad", ["NOEQUALS", "=x", "1A=b", "A-B=c"])
-def test_run_refuses_a_bad_env(chime_at, fake_daemon, bad):
-    r = chime_at("run", "tick", "--env", bad)
+def test_run_refuses_a_bad_param(chime_at, fake_daemon, bad, opt):
+    r = chime_at("run", "tick", opt, bad)
     assert r.code == 2
-    assert r.err.startswith("chime run: env: ")
+    assert r.err.startswith("chime run: param: ")
     assert fake_daemon.sent() == []
 
 

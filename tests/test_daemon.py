@@ -47,8 +47,9 @@ def test_at_job_fires_on_time_to_the_microsecond(daemon):
 
 
 def test_run_gets_a_clean_environment_and_chime_variables(daemon):
-    daemon.put_job(job("env", env={"MODE": "full"}, shell="env | sort"))
-    run_id = daemon.trigger("default/env", env={"EXTRA": "yes"})
+    daemon.put_job(job("env", env={"MODE": "full"}, shell="env | sort",
+                       params={"EXTRA": {"pattern": "yes|no"}}))
+    run_id = daemon.trigger("default/env", params={"EXTRA": "yes"})
     run = daemon.wait_run(run_id)
     assert run["state"] == "succeeded", run
     lines = set(daemon.output(run_id).splitlines())

@@ -201,8 +201,9 @@ def test_json_logs_are_json_lines_without_env_values(tmp_path):
     secret_trigger = "trigger-env-value-51be02"
     d = Daemon(tmp_path / "data", args=["--log-format", "json"]).start()
     try:
-        d.put_job(job("envy", env={"API_KEY": secret_job}, shell="echo $API_KEY; exit 4"))
-        d.wait_run(d.trigger("default/envy", env={"PASSWORD": secret_trigger}))
+        d.put_job(job("envy", env={"API_KEY": secret_job}, shell="echo $API_KEY; exit 4",
+                      params={"PASSWORD": {"pattern": "[a-z0-9-]+"}}))
+        d.wait_run(d.trigger("default/envy", params={"PASSWORD": secret_trigger}))
         d.put_job(job("sleepy", shell="sleep 30", stuck_after="1s"))
         d.trigger("default/sleepy")
         wait_for("the stuck warning", lambda: "is stuck" in d.logtext())

@@ -30,8 +30,8 @@ def job(name, shell, env):
     return {"name": name, "schedule": {"manual": True}, "shell": shell, "env": env}
 
 
-def run_output(d, jid, env=None):
-    run_id = d.trigger(jid, env)
+def run_output(d, jid):
+    run_id = d.trigger(jid)
     r = d.wait_run(run_id)
     return r, d.output(run_id)
 

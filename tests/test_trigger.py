@@ -117,11 +117,12 @@ def test_bad_trigger_limits_are_refused_at_start(chime, tmp_path, value):
 def test_hostile_trigger_bodies_stay_400_and_record_nothing(daemon):
     daemon.put_job(job("t", concurrency="allow", max_instances=100))
     path = "/api/v1/jobs/default/t/trigger"
-    for body in [b"[]", b"{", b"\"env\"", b"{\"env\": []}", b"{\"env\": {\"1X\": \"v\"}}",
-                 b"{\"env\": {\"A\": 1}}", b"{\"env\": {\"A\": \"a\\u0000b\"}}",
-                 b"{\"bogus\": 1}", b"{\"env\": {\"\": \"v\"}}", b"\xff\xfe\x00",
-                 b"{\"env\": {\"" + b"A" * 100000 + b"\": \"v\"}}",
-                 b"{\"env\": {\"CHIME_RUN_ID\": \"7\"}}", b"{\"env\":" * 5000]:
+    for body in [b"[]", b"{", b"\"params\"", b"{\"params\": []}",
+                 b"{\"params\": {\"1X\": \"v\"}}", b"{\"params\": {\"A\": 1}}",
+                 b"{\"params\": {\"A\": \"a\\u0000b\"}}", b"{\"env\": {\"A\": \"v\"}}",
+                 b"{\"bogus\": 1}", b"{\"params\": {\"\": \"v\"}}", b"\xff\xfe\x00",
+                 b"{\"params\": {\"" + b"A" * 100000 + b"\": \"v\"}}",
+                 b"{\"params\": {\"CHIME_RUN_ID\": \"7\"}}", b"{\"params\":" * 5000]:
         status, _, problem = post(daemon, path, body)
         assert status in (400, 413), (body[:40], status, problem)
     assert daemon.runs("default/t") == []

@@ -42,12 +42,13 @@ struct api_engine {
     int (*jobs_apply)(void *ctx, struct jobsave *b, struct err *err);
     int (*job_remove)(void *ctx, const char *id, struct err *err);
     int (*job_pause)(void *ctx, const char *id, bool paused, struct err *err);
-    /* A manual run of ID now; EXTRA_ENV is a JSON object text or NULL.
+    /* A manual run of ID now; PARAMS (the job's params it sets, checked
+     * by job_params_resolve()) is a JSON object text or NULL.
      * Returns once the run is recorded, with its id. CHIME_ECONFLICT when
      * the job's concurrency refuses another run now: nothing is recorded,
      * and *RET_RUN_ID is the live run that refuses it (0: not recorded
      * yet). */
-    int (*trigger)(void *ctx, const char *id, const char *extra_env, const char *who,
+    int (*trigger)(void *ctx, const char *id, const char *params, const char *who,
                    int64_t *ret_run_id, struct err *err);
     int (*cancel)(void *ctx, int64_t run_id, struct err *err);
     /* The job's next fire (INT64_MAX: none) for job views. */

@@ -486,9 +486,13 @@ static void test_api_triggers_cancels_and_requeues(void **state)
     char path[128], loc[128];
     int64_t run, failed, job;
 
-    create_job(fx, "alpha", "x");
-    http(fx, "POST", "/api/v1/jobs/default/alpha/trigger", "{\"env\": {\"MODE\": \"full\"}}", NULL,
-         &r);
+    http(fx, "POST", "/api/v1/jobs",
+         "{\"name\": \"alpha\", \"schedule\": {\"manual\": true}, \"shell\": \"true\","
+         " \"params\": {\"MODE\": {\"pattern\": \"full|delta\"}}}", NULL, &r);
+    assert_int_equal(r.status, 201);
+    reply_free(&r);
+    http(fx, "POST", "/api/v1/jobs/default/alpha/trigger", "{\"params\": {\"MODE\": \"full\"}}",
+         NULL, &r);
     assert_int_equal(r.status, 202);
     run = jint(r.json, "run_id");
     assert_true(run > 0);
@@ -507,8 +511,22 @@ static void test_api_triggers_cancels_and_requeues(void **state)
     assert_int_equal(r.status, 202);
     assert_string_equal(fx->fake.env, "");
     reply_free(&r);
-    http(fx, "POST", "/api/v1/jobs/default/alpha/trigger", "{\"env\": {\"1X\": \"a\"}}", NULL, &r);
-    assert_problem(&r, 400, "invalid", "env.1X");
+    /* only declared params, matching; nothing reaches the engine */
+    http(fx, "POST", "/api/v1/jobs/default/alpha/trigger", "{\"params\": {\"1X\": \"a\"}}", NULL,
+         &r);
+    assert_problem(&r, 400, "invalid", "params.1X");
+    reply_free(&r);
+    http(fx, "POST", "/api/v1/jobs/default/alpha/trigger",
+         "{\"params\": {\"BASH_ENV\": \"/tmp/x\"}}", NULL, &r);
+    assert_problem(&r, 400, "invalid", "params.BASH_ENV");
+    reply_free(&r);
+    http(fx, "POST", "/api/v1/jobs/default/alpha/trigger", "{\"params\": {\"MODE\": \"ful\"}}",
+         NULL, &r);
+    assert_problem(&r, 400, "invalid", "params.MODE");
+    reply_free(&r);
+    http(fx, "POST", "/api/v1/jobs/default/alpha/trigger", "{\"env\": {\"MODE\": \"full\"}}",
+         NULL, &r);
+    assert_problem(&r, 400, "invalid", "env");
     reply_free(&r);
     http(fx, "POST", "/api/v1/jobs/default/alpha/trigger", "{\"envs\": {}}", NULL, &r);
     assert_problem(&r, 400, "invalid", "envs");

@@ -596,47 +596,55 @@ int api_job_resume(struct api_call *c)
     return job_set_paused(c, false);
 }
 
-/* A trigger's extra environment: {"env": {"NAME": "value"}}, names as a
- * job's env allows (job_env_key_check). Returns the env object's text
- * (owned) or NULL for none. */
-static int trigger_env(struct api_call *c, char **ret)
+/* A trigger's parameters: {"params": {"NAME": "value"}}, only those the
+ * job's current version SJ declares, each matching its pattern
+ * (job_params_resolve). The former {"env": ...} is refused, pointing at
+ * params: it let a trigger set any variable (BASH_ENV, LD_PRELOAD). Returns
+ * the params object's text (owned) or NULL for none. */
+static int trigger_params(struct api_call *c, const struct store_job *sj, char **ret)
 {
-    json_t *body = NULL, *env, *v;
+    json_t *body = NULL, *params, *v;
+    struct job *j = NULL;
+    const char **values = NULL;
     const char *key;
-    char q[48], path[64];
-    int rc = 0;
+    char q[48];
+    int rc;
 
+    *ret = NULL;
     rc = api_body_object(c, &body, &c->err);
-    if (rc < 0 || !body) {
-        *ret = NULL;
+    if (rc < 0 || !body)
         return rc;
-    }
-    json_object_foreach(body, key, v) if (strcmp(key, "env") != 0)
-    {
-        rc = err_set(&c->err, CHIME_EINVAL, key, "unknown field '%s'",
-                     err_quote(key, 40, q, sizeof q));
-        goto done;
-    }
-    env = json_object_get(body, "env");
-    if (env && !json_is_object(env)) {
-        rc = err_set(&c->err, CHIME_EINVAL, "env", "must be an object of strings");
-        goto done;
-    }
-    json_object_foreach(env, key, v)
-    {
-        snprintf(path, sizeof path, "env.%s", err_quote(key, 40, q, sizeof q));
-        rc = job_env_key_check(key, path, &c->err);
-        if (rc < 0)
-            goto done;
-        if (!json_is_string(v) || memchr(json_string_value(v), '\0', json_string_length(v)))
-            rc = err_set(&c->err, CHIME_EINVAL, path, "must be a string without NUL");
+    json_object_foreach(body, key, v) {
+        if (strcmp(key, "env") == 0)
+            rc = err_set(&c->err, CHIME_EINVAL, key,
+                         "'env' is not accepted: a trigger sets the job's declared "
+                         "parameters, {\"params\": {\"NAME\": \"value\"}}");
+        else if (strcmp(key, "params") != 0)
+            rc = err_set(&c->err, CHIME_EINVAL, key, "unknown field '%s'",
+                         err_quote(key, strlen(key), q, sizeof q));
         if (rc < 0)
             goto done;
     }
-    *ret = env ? json_dumps(env, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    if (env && !*ret)
+    params = json_object_get(body, "params");
+    if (!params || json_is_null(params))
+        goto done;
+    rc = job_parse(sj->doc, sj->doc_len, sj->ns, &j, &c->err);
+    if (rc < 0)
+        goto done;
+    values = calloc(j->body->n_params + 1, sizeof *values);
+    if (!values) {
+        rc = err_set(&c->err, CHIME_ENOMEM, "", "out of memory");
+        goto done;
+    }
+    rc = job_params_resolve(j->body, params, values, &c->err);
+    if (rc < 0)
+        goto done;
+    *ret = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!*ret)
         rc = err_set(&c->err, CHIME_ENOMEM, "", "out of memory");
 done:
+    free(values);
+    job_free(j);
     json_decref(body);
     return rc;
 }
@@ -675,23 +683,23 @@ int api_job_trigger(struct api_call *c)
     const struct api_engine *e = &c->api->opt.engine;
     char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1], id[JOB_ID_LEN];
     struct store_job sj = {0};
-    char *env = NULL;
+    char *params = NULL;
     int64_t run_id = 0;
     int rc;
 
     rc = path_job(c, ns, name, id, &c->err);
     if (rc < 0)
         return rc;
-    rc = trigger_env(c, &env);
-    if (rc < 0)
-        return rc;
     rc = store_job_get(c->api->opt.store, ns, name, &sj, &c->err);
+    if (rc < 0)
+        goto done;
+    rc = trigger_params(c, &sj, &params);
     if (rc < 0)
         goto done;
     rc = trigger_limit(c, id);
     if (rc < 0)
         goto done;
-    rc = e->trigger(e->ctx, id, env, api_auth_who(c), &run_id, &c->err);
+    rc = e->trigger(e->ctx, id, params, api_auth_who(c), &run_id, &c->err);
     if (rc == -CHIME_ECONFLICT)
         c->problem_run_id = run_id; /* the live run that refused it; nothing was recorded */
     if (rc < 0)
@@ -701,7 +709,7 @@ int api_job_trigger(struct api_call *c)
     rc = api_reply_json(c, 202, json_pack("{s:I}", "run_id", (json_int_t)run_id));
 done:
     store_job_release(&sj);
-    free(env);
+    free(params);
     return rc;
 }
 

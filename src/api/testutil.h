@@ -98,7 +98,7 @@ static inline int fake_job_pause(void *ctx, const char *id, bool paused, struct 
 }
 
 /* As the daemon does: the run is recorded before the call returns. */
-static inline int fake_trigger(void *ctx, const char *id, const char *extra_env, const char *who,
+static inline int fake_trigger(void *ctx, const char *id, const char *params, const char *who,
                                int64_t *ret_run_id, struct err *err)
 {
     struct fake *f = ctx;
@@ -126,7 +126,7 @@ static inline int fake_trigger(void *ctx, const char *id, const char *extra_env,
     store_job_release(&sj);
     pthread_mutex_lock(&f->mu);
     f->triggers++;
-    snprintf(f->env, sizeof f->env, "%s", extra_env ? extra_env : "");
+    snprintf(f->env, sizeof f->env, "%s", params ? params : "");
     snprintf(f->who, sizeof f->who, "%s", who ? who : "");
     pthread_mutex_unlock(&f->mu);
     return rc < 0 ? rc : 0;

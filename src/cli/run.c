@@ -1,5 +1,8 @@
-/* run.c: `chime run JOB [--wait] [--env KEY=VALUE]...`: a manual run now.
+/* run.c: `chime run JOB [--wait] [--param NAME=VALUE]...`: a manual run now.
  *
+ * --param sets one of the job's declared params for this run (the daemon
+ * checks it against the job's pattern); --env is its former spelling and
+ * means the same. 
  * Without --wait it prints the new run's id and returns. With --wait it is
  * the job in the foreground: the run's output on our stdout and stderr as
  * it comes, and the run's end as our exit status, the way timeout(1) and
@@ -25,12 +28,14 @@
 #include "util/err.h"
 #include "../banned.h"
 
-#define RUN_ENV_MAX 256
+#define RUN_PARAMS_MAX 64           /* as a job declares at most */
 
 static const char usage[] =
-    "usage: chime run JOB [--wait [--timeout DURATION]] [--env KEY=VALUE]... [--json]\n"
+    "usage: chime run JOB [--wait [--timeout DURATION]] [--param NAME=VALUE]... [--json]\n"
     "  JOB             NAME or NAMESPACE/NAME\n"
-    "  --env K=V       extra environment for this run (repeatable)\n"
+    "  --param N=V     set the job's declared parameter N for this run; the\n"
+    "                  others take their defaults (repeatable; -p; --env is\n"
+    "                  its former name)\n"
     "  --wait          print the run's output as it comes, through every retry\n"
     "                  attempt, and exit with the final attempt's status: its exit\n"
     "                  code, 128+N for signal N, 124 when it timed out, 1 for any\n"
@@ -39,8 +44,8 @@ static const char usage[] =
     "                  whole chain included; the run goes on\n"
     "  --json          print the daemon's answer ({\"run_id\": N}) as JSON\n";
 
-/* KEY=VALUE with a POSIX-style variable name, added to ENV. */
-static int add_env(json_t *env, const char *arg, struct err *err)
+/* NAME=VALUE with a POSIX-style variable name, added to PARAMS. */
+static int add_param(json_t *params, const char *arg, struct err *err)
 {
     const char *eq = strchr(arg, '=');
     char key[256], q[64];
@@ -49,15 +54,15 @@ static int add_env(json_t *env, const char *arg, struct err *err)
     if (!eq || n == 0 || n >= sizeof key || strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
                                                         "nopqrstuvwxyz0123456789_") != n
         || (arg[0] >= '0' && arg[0] <= '9'))
-        return err_set(err, CHIME_EINVAL, "env",
-                       "'%s' is not KEY=VALUE with KEY of letters, digits and '_'",
+        return err_set(err, CHIME_EINVAL, "param",
+                       "'%s' is not NAME=VALUE with NAME of letters, digits and '_'",
                        err_quote(arg, strlen(arg), q, sizeof q));
-    if (json_object_size(env) >= RUN_ENV_MAX)
-        return err_set(err, CHIME_ERANGE, "env", "more than %d variables", RUN_ENV_MAX);
+    if (json_object_size(params) >= RUN_PARAMS_MAX)
+        return err_set(err, CHIME_ERANGE, "param", "more than %d parameters", RUN_PARAMS_MAX);
     memcpy(key, arg, n);
     key[n] = '\0';
-    if (json_object_set_new(env, key, json_string(eq + 1)) < 0)
-        return err_set(err, CHIME_EINVAL, "env", "the value of %s is not UTF-8 text", key);
+    if (json_object_set_new(params, key, json_string(eq + 1)) < 0)
+        return err_set(err, CHIME_EINVAL, "param", "the value of %s is not UTF-8 text", key);
     return 0;
 }
 
@@ -164,27 +169,28 @@ int cli_run(int argc, char **argv)
     static const struct option opts[] = {
         { "wait", no_argument, NULL, 'w' },
         { "timeout", required_argument, NULL, 't' },
-        { "env", required_argument, NULL, 'e' },
+        { "param", required_argument, NULL, 'p' },
+        { "env", required_argument, NULL, 'p' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     struct client *c = NULL;
     struct err err = { 0 };
-    json_t *env = json_object(), *body = NULL, *answer = NULL, *run = NULL;
+    json_t *params = json_object(), *body = NULL, *answer = NULL, *run = NULL;
     char id[CLI_JOB_ID_MAX], path[200], *text = NULL;
     const json_t *rid;
     bool wait = false, json = false;
     int64_t timeout_us = 0, deadline_us, run_id;
     int ch, rc;
 
-    if (!env) {
+    if (!params) {
         fputs("chime run: out of memory\n", stderr);
         return 1;
     }
     optind = 1;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":wt:e:jh", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":wt:p:jh", opts, NULL)) != -1) {
         switch (ch) {
         case 'w': wait = true; break;
         case 'j': json = true; break;
@@ -192,8 +198,8 @@ int cli_run(int argc, char **argv)
             if (units_duration_parse(optarg, "timeout", &timeout_us, &err) < 0)
                 goto invalid;
             break;
-        case 'e':
-            if (add_env(env, optarg, &err) < 0)
+        case 'p':
+            if (add_param(params, optarg, &err) < 0)
                 goto invalid;
             break;
         case 'h': fputs(usage, stdout); rc = 0; goto done;
@@ -210,8 +216,8 @@ int cli_run(int argc, char **argv)
     }
     if (cli_job_id(argv[optind], id, &err) < 0)
         goto invalid;
-    if (json_object_size(env)) {
-        body = json_pack("{sO}", "env", env);
+    if (json_object_size(params)) {
+        body = json_pack("{sO}", "params", params);
         if (!body || !(text = json_dumps(body, JSON_COMPACT))) {
             fputs("chime run: out of memory\n", stderr);
             rc = 1;
@@ -269,7 +275,7 @@ done:
     json_decref(run);
     json_decref(answer);
     json_decref(body);
-    json_decref(env);
+    json_decref(params);
     client_free(c);
     return rc;
 }

@@ -5,9 +5,10 @@
  * its range and its default. Reading and writing walk the same rows, so a
  * field cannot be read without being written back or the other way round,
  * and from_json(to_json(j)) gives j again. The members that need more than
- * a row (names, the schedule, command and shell, env, labels) have a read
- * and a write function; the schedule's are in jobsched.c, and the readers
- * of single values (strings, durations, enums, names) in jobvalue.c.
+ * a row (names, the schedule, command and shell, env, params, labels) have
+ * a read and a write function; the schedule's are in jobsched.c, the
+ * params' in jobparam.c, and the readers of single values (strings,
+ * durations, enums, names) in jobvalue.c.
  *
  * Reading is strict and its order is fixed: first every key of an object
  * is checked against its table (an unknown key is an error naming its
@@ -188,7 +189,8 @@ static int write_schedule(const struct job *j, json_t *obj, const char *key)
 }
 
 /* Name and namespace come first: the schedule's "after" needs both. Command
- * comes before shell, which checks that exactly one of them was given. */
+ * comes before shell, which checks that exactly one of them was given; env
+ * before params, which may not share a name with it. */
 static const struct spec job_specs[] = {
     { "name", SPEC_CUSTOM, .read = read_name, .write = write_name },
     { "namespace", SPEC_CUSTOM, .read = read_namespace, .write = write_namespace },
@@ -198,6 +200,7 @@ static const struct spec job_specs[] = {
     { "shell", SPEC_CUSTOM, .read = read_shell, .write = write_shell },
     { "workdir", SPEC_CUSTOM, .read = read_workdir, .write = write_workdir },
     { "env", SPEC_CUSTOM, .read = read_env, .write = write_env },
+    { "params", SPEC_CUSTOM, .read = job_params_read, .write = job_params_write },
     { "timeout", SPEC_DURATION, BODY(timeout_us), .flags = SPEC_ZERO_IS_NONE },
     { "kill_grace", SPEC_DURATION, BODY(kill_grace_us), .def = 10 * S },
     { "stuck_after", SPEC_DURATION, BODY(stuck_after_us), .min = S, .flags = SPEC_ZERO_IS_NONE },
@@ -521,8 +524,6 @@ bool job_env_reserved(const char *key, size_t len)
     return false;
 }
 
-static int check_env_key(const char *key, size_t len, const char *path, struct err *err);
-
 /* An env value may be a secret, and errors reach clients and logs: the
  * error of a bad value says what is wrong without quoting it (RC is the
  * reader's, whose message quoted it). */
@@ -571,7 +572,7 @@ static int read_kv(const json_t *v, const char *path, size_t max_n, size_t max_v
         job_path(sub, sizeof sub, path, key, key_len);
         if ((rc = check(key, key_len, sub, err)) < 0)
             return rc;
-        if (check == check_env_key && json_is_object(value)) {
+        if (check == job_check_env_key && json_is_object(value)) {
             /* {"secret": ...} (jobsecret.h) */
             if ((rc = job_env_secret_read(value, sub, max_value, kv, err)) < 0)
                 return rc;
@@ -584,7 +585,7 @@ static int read_kv(const json_t *v, const char *path, size_t max_n, size_t max_v
             continue;
         }
         if ((rc = job_read_string(value, sub, max_value, &s, NULL, err)) < 0)
-            return check == check_env_key ? env_value_error(value, sub, max_value, rc, err) : rc;
+            return check == job_check_env_key ? env_value_error(value, sub, max_value, rc, err) : rc;
         if (!(kv->key = strdup(key)) || !(kv->value = strdup(s))) {
             free(kv->key);
             kv->key = NULL;
@@ -596,7 +597,7 @@ static int read_kv(const json_t *v, const char *path, size_t max_n, size_t max_v
     return 0;
 }
 
-static int check_env_key(const char *key, size_t len, const char *path, struct err *err)
+int job_check_env_key(const char *key, size_t len, const char *path, struct err *err)
 {
     char q[JOB_QUOTE_LEN];
     size_t i;
@@ -621,7 +622,7 @@ static int check_env_key(const char *key, size_t len, const char *path, struct e
 
 static int read_env(const json_t *v, const char *path, struct job_reader *r)
 {
-    return read_kv(v, path, ENV_MAX, ENV_VALUE_MAX, check_env_key, &r->j->body->env,
+    return read_kv(v, path, ENV_MAX, ENV_VALUE_MAX, job_check_env_key, &r->j->body->env,
                    &r->j->body->n_env, r->err);
 }
 
@@ -899,6 +900,7 @@ void job_body_drop(struct job *j)
     free(b->shell);
     free(b->workdir);
     free_kv(b->env, b->n_env);
+    job_params_free(b->params, b->n_params);
     for (i = 0; i < JOB_ON_COUNT; i++)
         free_list(b->notify[i]);
     free_kv(b->labels, b->n_labels);
@@ -980,9 +982,4 @@ struct job *job_new(const char *ns, const char *name)
     j->priority = PRIORITY_DEFAULT;
     j->sched.kind = JOB_MANUAL;
     return j;
-}
-
-int job_env_key_check(const char *key, const char *path, struct err *err)
-{
-    return check_env_key(key, strlen(key), path, err);
 }

@@ -60,6 +60,16 @@ struct job_kv {
     unsigned char kind;     /* enum job_env_kind */
 };
 
+/* A parameter a manual trigger may set (jobparam.c): a variable of the
+ * run's environment whose value must match PATTERN (a POSIX extended
+ * regular expression, matched against the whole value). */
+struct job_param {
+    char *name;
+    char *pattern;
+    char *def;              /* the value when a run is not given one; NULL: unset */
+    char *description;      /* NULL: none */
+};
+
 /* The schedule: one kind, and only that kind's fields (a union: read the
  * arm KIND names). The texts of the document that scheduling does not
  * need (the cron expression as written) are in the body. */
@@ -97,6 +107,8 @@ struct job_body {
     char *workdir;                  /* relative to the namespace root; NULL: the root */
     struct job_kv *env;             /* sorted by key */
     size_t n_env;
+    struct job_param *params;       /* what a trigger may set; sorted by name */
+    size_t n_params;
     int64_t timeout_us;             /* 0: none */
     int64_t kill_grace_us;          /* default 10s */
     int64_t stuck_after_us;         /* a run this long is stuck (/healthz); 0: the default */
@@ -188,10 +200,15 @@ char *job_id(const struct job *j, char *buf, size_t len);
  * written only on success. Errors name the field "job". */
 int job_id_parse(const char *id, const char *default_ns, char *ns, char *name,
                  struct err *err);
-/* Whether KEY may name a variable of a run's environment, as a job's
- * "env" requires (a trigger's extra environment too). CHIME_EINVAL
- * naming PATH. */
-int job_env_key_check(const char *key, const char *path, struct err *err);
+/* The values of a run's parameters: for each of B's params (by index),
+ * the trigger's value in GIVEN (its "params" object, borrowed; NULL: none)
+ * or else the default, or NULL for neither, into RET (b->n_params
+ * pointers, borrowed from GIVEN and B). GIVEN may set only B's params,
+ * each value a string of at most 1024 bytes of UTF-8 without NUL whose
+ * whole matches the param's pattern: anything else is CHIME_EINVAL naming
+ * "params.NAME", and a name no param may have says why. */
+int job_params_resolve(const struct job_body *b, const json_t *given, const char **ret,
+                       struct err *err);
 
 /* The variables chime sets in every run's environment, one table: the
  * runner writes them (node.c) and a job's env may not set them. Any other

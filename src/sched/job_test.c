@@ -87,6 +87,7 @@ static const char design_example[] =
     "  \"command\": [\"/usr/bin/python3\", \"import.py\", \"--all\"],\n"
     "  \"workdir\": \"inputs\",\n"
     "  \"env\": { \"MODE\": \"full\" },\n"
+    "  \"params\": { \"BACKFILL_DAYS\": { \"pattern\": \"^[0-9]{1,3}$\", \"default\": \"1\" } },\n"
     "  \"timeout\": \"1h\",\n"
     "  \"kill_grace\": \"30s\",\n"
     "  \"retry\": { \"max_attempts\": 4, \"backoff\": \"30s\", \"factor\": 2, \"max_backoff\": \"30m\", \"jitter\": 0.2 },\n"
@@ -124,6 +125,11 @@ static void test_job_reads_the_design_example(void **state)
     assert_int_equal(j->body->n_env, 1);
     assert_string_equal(j->body->env[0].key, "MODE");
     assert_string_equal(j->body->env[0].value, "full");
+    assert_int_equal(j->body->n_params, 1);
+    assert_string_equal(j->body->params[0].name, "BACKFILL_DAYS");
+    assert_string_equal(j->body->params[0].pattern, "^[0-9]{1,3}$");
+    assert_string_equal(j->body->params[0].def, "1");
+    assert_null(j->body->params[0].description);
     assert_int_equal(j->body->timeout_us, 3600 * S);
     assert_int_equal(j->body->kill_grace_us, 30 * S);
     assert_int_equal(j->retry.max_attempts, 4);
@@ -163,6 +169,8 @@ static void test_job_writes_the_design_example_canonically(void **state)
         " \"schedule\": {\"cron\": \"0 2 * * *\", \"timezone\": \"Europe/Berlin\"},"
         " \"command\": [\"/usr/bin/python3\", \"import.py\", \"--all\"],"
         " \"workdir\": \"inputs\", \"env\": {\"MODE\": \"full\"},"
+        " \"params\": {\"BACKFILL_DAYS\": {\"pattern\": \"^[0-9]{1,3}$\", \"default\": \"1\","
+        "   \"description\": null}},"
         " \"timeout\": \"1h\", \"kill_grace\": \"30s\", \"stuck_after\": null,"
         " \"retry\": {\"max_attempts\": 4, \"backoff\": \"30s\", \"factor\": 2.0,"
         "   \"max_backoff\": \"30m\", \"jitter\": 0.2},"
@@ -296,7 +304,7 @@ static void test_job_fills_every_default(void **state)
     static const char want_text[] =
         "{\"name\": \"tidy\", \"namespace\": \"default\", \"description\": null,"
         " \"schedule\": {\"manual\": true}, \"shell\": \"rm -f /tmp/x\","
-        " \"workdir\": null, \"env\": {}, \"timeout\": null, \"kill_grace\": \"10s\","
+        " \"workdir\": null, \"env\": {}, \"params\": {}, \"timeout\": null, \"kill_grace\": \"10s\","
         " \"stuck_after\": null, \"retry\": {\"max_attempts\": 1, \"backoff\": \"10s\", \"factor\": 2.0,"
         "   \"max_backoff\": \"1h\", \"jitter\": 0.0},"
         " \"concurrency\": \"forbid\", \"max_instances\": 1,"
@@ -322,6 +330,7 @@ static void test_job_fills_every_default(void **state)
     assert_string_equal(j->body->shell, "rm -f /tmp/x");
     assert_null(j->body->workdir);
     assert_int_equal(j->body->n_env, 0);
+    assert_int_equal(j->body->n_params, 0);
     assert_int_equal(j->body->timeout_us, 0);
     assert_int_equal(j->body->kill_grace_us, 10 * S);
     assert_int_equal(j->retry.max_attempts, 1);
@@ -602,6 +611,199 @@ static void test_job_accepts_the_edges_of_every_range(void **state)
     job_free(j);
 }
 
+/* ---- params ---- */
+
+/* A job document of NAME with params PARAMS (a JSON object's text). */
+static int parse_params(const char *params, struct job **ret, struct err *err)
+{
+    char text[4096];
+
+    snprintf(text, sizeof text,
+             "{\"name\": \"p\", \"schedule\": {\"manual\": true}, \"shell\": \"true\","
+             " \"params\": %s}", params);
+    return job_parse(text, strlen(text), NULL, ret, err);
+}
+
+/* What the loader, a shell, an interpreter or chime reads is never a
+ * param, in any case; names that merely begin alike are. */
+static void test_job_refuses_every_forbidden_param_name(void **state)
+{
+    static const char *const refused[] = {
+        "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "LD_", "ld_preload", "BASH_ENV",
+        "BASH_FUNC_ls", "ENV", "PATH", "path", "IFS", "SHELLOPTS", "BASHOPTS", "PS1", "PS4",
+        "PROMPT_COMMAND", "CDPATH", "GLOBIGNORE", "HOME", "SHELL", "GCONV_PATH",
+        "GLIBC_TUNABLES", "MALLOC_CHECK_", "LOCPATH", "NLSPATH", "PYTHONPATH",
+        "PYTHONSTARTUP", "PERL5OPT", "PERL5LIB", "RUBYOPT", "NODE_OPTIONS", "JAVA_TOOL_OPTIONS",
+        "_JAVA_OPTIONS", "CLASSPATH", "LUA_INIT", "GIT_SSH_COMMAND", "GIT_CONFIG_COUNT",
+        "XDG_CONFIG_HOME", "EDITOR", "PAGER", "LESSOPEN", "OPENSSL_CONF", "https_proxy",
+        "HTTP_PROXY", "CHIME_URL", "CHIME_TOKEN", "CHIME_BIN", "chime_x", "DOTNET_STARTUP_HOOKS",
+        "MAKEFLAGS", "GOFLAGS", "ZDOTDIR", "FPATH",
+    };
+    static const char *const allowed[] = {
+        "BACKFILL_DAYS", "MODE", "LDAP_HOST", "PATHNAME", "HOMEDIR", "ENVIRONMENT", "IFSX",
+        "PS5", "SHELLY", "GOAL", "R", "CHIMES", "NODE", "PYTHO", "_",
+    };
+    char params[256], field[64];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        struct err err = { 0 };
+        struct job *j = NULL;
+
+        snprintf(params, sizeof params, "{\"%s\": {\"pattern\": \".*\"}}", refused[i]);
+        snprintf(field, sizeof field, "params.%s", refused[i]);
+        if (parse_params(params, &j, &err) != -CHIME_EINVAL || strcmp(err.field, field) != 0
+            || !strstr(err.msg, "may not be a parameter: "))
+            fail_msg("'%s' was not refused: %s: %s", refused[i], err.field, err.msg);
+        assert_null(j);
+    }
+    for (i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
+        struct err err = { 0 };
+        struct job *j = NULL;
+
+        snprintf(params, sizeof params, "{\"%s\": {\"pattern\": \".*\"}}", allowed[i]);
+        if (parse_params(params, &j, &err) < 0)
+            fail_msg("'%s' was refused: %s: %s", allowed[i], err.field, err.msg);
+        assert_int_equal(j->body->n_params, 1);
+        job_free(j);
+    }
+}
+
+static void test_job_refuses_oversized_params(void **state)
+{
+    char *big = malloc(8192), *p;
+    struct err err = { 0 };
+    struct job *j = NULL;
+    int i;
+
+    (void)state;
+    /* 65 params */
+    p = big + snprintf(big, 8192, "{");
+    for (i = 0; i < 65; i++)
+        p += snprintf(p, (size_t)(big + 8192 - p), "%s\"P%d\": {\"pattern\": \"x\"}",
+                      i ? ", " : "", i);
+    snprintf(p, (size_t)(big + 8192 - p), "}");
+    assert_int_equal(parse_params(big, &j, &err), -CHIME_ETOOBIG);
+    assert_string_equal(err.field, "params");
+    assert_non_null(strstr(err.msg, "65 parameters are more than 64"));
+    /* a pattern of 257 bytes */
+    snprintf(big, 8192, "{\"N\": {\"pattern\": \"%0257d\"}}", 0);
+    assert_int_equal(parse_params(big, &j, &err), -CHIME_ETOOBIG);
+    assert_string_equal(err.field, "params.N.pattern");
+    assert_non_null(strstr(err.msg, "is longer than 256 bytes"));
+    /* a default of 1025 bytes, though it matches */
+    snprintf(big, 8192, "{\"N\": {\"pattern\": \"[0-9]*\", \"default\": \"%01025d\"}}", 0);
+    assert_int_equal(parse_params(big, &j, &err), -CHIME_ETOOBIG);
+    assert_string_equal(err.field, "params.N.default");
+    assert_non_null(strstr(err.msg, "is longer than 1024 bytes"));
+    /* a description of 1025 bytes */
+    snprintf(big, 8192, "{\"N\": {\"pattern\": \"x\", \"description\": \"%01025d\"}}", 0);
+    assert_int_equal(parse_params(big, &j, &err), -CHIME_ETOOBIG);
+    assert_string_equal(err.field, "params.N.description");
+    /* at the bounds: accepted */
+    snprintf(big, 8192, "{\"N\": {\"pattern\": \"[0-9]{1,200}\", \"default\": \"%0200d\","
+             " \"description\": \"%01024d\"}}", 0, 0);
+    if (parse_params(big, &j, &err) < 0)
+        fail_msg("refused: %s: %s", err.field, err.msg);
+    assert_int_equal(strlen(j->body->params[0].def), 200);
+    job_free(j);
+    free(big);
+}
+
+/* A trigger's values: only declared params, each matching as a whole;
+ * the defaults fill the rest. */
+static void test_job_params_resolve_takes_declared_values_and_defaults(void **state)
+{
+    static const struct { const char *given; const char *field, *says; } bad[] = {
+        { "{\"C\": \"1\"}", "params.C", "'C' is not a parameter of this job" },
+        { "{\"LD_PRELOAD\": \"/x.so\"}", "params.LD_PRELOAD",
+          "'LD_PRELOAD' may never be set by a trigger: the dynamic loader" },
+        { "{\"BASH_ENV\": \"/x\"}", "params.BASH_ENV", "may never be set by a trigger" },
+        { "{\"CHIME_TOKEN\": \"x\"}", "params.CHIME_TOKEN", "may never be set by a trigger" },
+        { "{\"A\": \"1a\"}", "params.A", "'1a' does not match the pattern '[0-9]+'" },
+        { "{\"A\": \"a1\"}", "params.A", "does not match" },
+        { "{\"A\": \"\"}", "params.A", "does not match" },
+        { "{\"A\": \"1\\n2\"}", "params.A", "does not match" },
+        { "{\"B\": \"xy\"}", "params.B", "'xy' does not match the pattern 'x|y'" },
+        { "{\"A\": 1}", "params.A", "got an integer, want a string" },
+        { "{\"A\": null}", "params.A", "got null, want a string" },
+        { "{\"A\": \"1\\u00002\"}", "params.A", "NUL byte at position 2" },
+        { "[\"A=1\"]", "params", "got an array, want an object of strings" },
+    };
+    struct job *j = NULL;
+    struct err err = { 0 };
+    const char *v[2];
+    char long_value[1025];
+    json_t *given;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(parse_params("{\"B\": {\"pattern\": \"x|y\"},"
+                                  " \"A\": {\"pattern\": \"[0-9]+\", \"default\": \"1\"}}",
+                                  &j, &err), 0);
+    assert_string_equal(j->body->params[0].name, "A");     /* sorted */
+    assert_int_equal(job_params_resolve(j->body, NULL, v, &err), 0);
+    assert_string_equal(v[0], "1");
+    assert_null(v[1]);
+    given = json_loads("{\"B\": \"y\"}", 0, NULL);
+    assert_int_equal(job_params_resolve(j->body, given, v, &err), 0);
+    assert_string_equal(v[0], "1");
+    assert_string_equal(v[1], "y");
+    json_decref(given);
+    given = json_loads("{\"A\": \"0042\", \"B\": \"x\"}", 0, NULL);
+    assert_int_equal(job_params_resolve(j->body, given, v, &err), 0);
+    assert_string_equal(v[0], "0042");
+    assert_string_equal(v[1], "x");
+    json_decref(given);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        given = json_loads(bad[i].given, JSON_ALLOW_NUL, NULL);
+        assert_non_null(given);
+        memset(&err, 0, sizeof err);
+        if (job_params_resolve(j->body, given, v, &err) != -CHIME_EINVAL
+            || strcmp(err.field, bad[i].field) != 0 || !strstr(err.msg, bad[i].says))
+            fail_msg("%s: got %s: %s", bad[i].given, err.field, err.msg);
+        json_decref(given);
+    }
+    /* a value past 1024 bytes, though it would match */
+    memset(long_value, '1', sizeof long_value);
+    given = json_pack("{s:s#}", "A", long_value, (int)sizeof long_value);
+    assert_int_equal(job_params_resolve(j->body, given, v, &err), -CHIME_ETOOBIG);
+    assert_string_equal(err.field, "params.A");
+    json_decref(given);
+    job_free(j);
+}
+
+/* Patterns that backtracking engines take exponential time over: glibc
+ * answers them over the longest value allowed, and does not match. */
+static void test_job_params_match_hostile_values(void **state)
+{
+    static const char *const patterns[] = {
+        "(a|aa)*b", "(a*)*b", "(a+)+b", "(.*a){20}b", "(a|a?)+b", "(a?){100}a{100}b",
+        "([a-z]*,?)*b", "((a*)(a*))*b", "(a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*)*b",
+    };
+    char doc[512], value[1025];
+    size_t i;
+
+    (void)state;
+    memset(value, 'a', 1024);
+    value[1024] = '\0';
+    for (i = 0; i < sizeof patterns / sizeof patterns[0]; i++) {
+        struct job *j = NULL;
+        struct err err = { 0 };
+        const char *v[1];
+        json_t *given = json_pack("{s:s}", "N", value);
+
+        snprintf(doc, sizeof doc, "{\"N\": {\"pattern\": \"%s\"}}", patterns[i]);
+        if (parse_params(doc, &j, &err) < 0)
+            fail_msg("%s refused: %s", patterns[i], err.msg);
+        assert_int_equal(job_params_resolve(j->body, given, v, &err), -CHIME_EINVAL);
+        assert_non_null(strstr(err.msg, "does not match"));
+        json_decref(given);
+        job_free(j);
+    }
+}
+
 /* ---- bad documents ---- */
 
 /* A row's PATCH is merged into BASE (a null member removes it), unless it
@@ -725,6 +927,59 @@ static const struct bad bad_docs[] = {
     { "\"env\": {\"\": \"x\"}", "env.", "'' is not 1-128 bytes long" },
     { "\"env\": {\"A\": 1}", "env.A", "got an integer, want a string" },
     { "\"env\": {\"A\": \"a\\u0000b\"}", "env.A", "NUL byte at position 2" },
+    /* params */
+    { "\"params\": []", "params", "got an array, want an object of parameters" },
+    { "\"params\": {\"N\": \"^x$\"}", "params.N", "got a string, want an object with a pattern" },
+    { "\"params\": {\"N\": {}}", "params.N.pattern", "missing field 'params.N.pattern'" },
+    { "\"params\": {\"N\": {\"pattern\": null}}", "params.N.pattern", "missing field" },
+    { "\"params\": {\"N\": {\"pattern\": \"x\", \"colour\": 1}}", "params.N.colour",
+      "unknown field 'colour'" },
+    { "\"params\": {\"N\": {\"pattern\": \"x\", \"defualt\": \"x\"}}", "params.N.defualt",
+      "(did you mean 'default'?)" },
+    { "\"params\": {\"N\": {\"pattern\": \"(\"}}", "params.N.pattern",
+      "'(' is not a POSIX extended regular expression (" },
+    { "\"params\": {\"N\": {\"pattern\": \"[a-\"}}", "params.N.pattern",
+      "'[a-' is not a POSIX extended regular expression" },
+    { "\"params\": {\"N\": {\"pattern\": \"a{2,1}\"}}", "params.N.pattern",
+      "is not a POSIX extended regular expression" },
+    { "\"params\": {\"N\": {\"pattern\": \"a)|(b\"}}", "params.N.pattern",
+      "'a)|(b' has an unmatched ')'" },
+    { "\"params\": {\"N\": {\"pattern\": \"\"}}", "params.N.pattern", "'' is empty" },
+    { "\"params\": {\"N\": {\"pattern\": 5}}", "params.N.pattern", "got an integer, want a string" },
+    { "\"params\": {\"N\": {\"pattern\": \"a\\u0000b\"}}", "params.N.pattern",
+      "NUL byte at position 2" },
+    { "\"params\": {\"N\": {\"pattern\": \"(a*)\\\\1\"}}", "params.N.pattern",
+      "has a back-reference" },
+    { "\"params\": {\"N\": {\"pattern\": \"((a{20}){20})\"}}", "params.N.pattern",
+      "is too complex: its repeats expand to more than 256 atoms" },
+    { "\"params\": {\"N\": {\"pattern\": \"[0-9]{300}\"}}", "params.N.pattern", "is too complex" },
+    { "\"params\": {\"N\": {\"pattern\": \"(x{2,}){200,}\"}}", "params.N.pattern", "is too complex" },
+    { "\"params\": {\"N\": {\"pattern\": \"((((a*)*)*)*b\"}}", "params.N.pattern",
+      "'((((a*)*)*)*b' nests repeats more than 2 deep" },
+    { "\"params\": {\"N\": {\"pattern\": \"x|((a|a?)+)+b\"}}", "params.N.pattern",
+      "nests repeats more than 2 deep" },
+    { "\"params\": {\"N\": {\"pattern\": \"a++++b\"}}", "params.N.pattern",
+      "'a++++b' repeats a repeat" },
+    { "\"params\": {\"N\": {\"pattern\": \"(a)*{2}\"}}", "params.N.pattern", "repeats a repeat" },
+    { "\"params\": {\"N\": {\"pattern\": \"(((((((((((((((((a)))))))))))))))))\"}}",
+      "params.N.pattern", "nests groups too deep" },
+    { "\"params\": {\"N\": {\"pattern\": \"^[0-9]{1,3}$\", \"default\": \"1234\"}}",
+      "params.N.default", "'1234' does not match the pattern '^[0-9]{1,3}$'" },
+    { "\"params\": {\"N\": {\"pattern\": \"[0-9]\", \"default\": \"x1\"}}",
+      "params.N.default", "'x1' does not match" },
+    { "\"params\": {\"N\": {\"pattern\": \"x\", \"default\": 1}}", "params.N.default",
+      "got an integer, want a string" },
+    { "\"params\": {\"N\": {\"pattern\": \".*\", \"default\": \"a\\u0000b\"}}",
+      "params.N.default", "NUL byte at position 2" },
+    { "\"params\": {\"N\": {\"pattern\": \".*\", \"description\": 5}}", "params.N.description",
+      "got an integer, want a string" },
+    { "\"params\": {\"1A\": {\"pattern\": \"x\"}}", "params.1A", "'1A' is not a variable name" },
+    { "\"params\": {\"\": {\"pattern\": \"x\"}}", "params.", "'' is not 1-128 bytes long" },
+    { "\"params\": {\"CHIME_RUN_ID\": {\"pattern\": \"x\"}}", "params.CHIME_RUN_ID", "is reserved" },
+    { "\"params\": {\"BASH_ENV\": {\"pattern\": \"x\"}}", "params.BASH_ENV",
+      "'BASH_ENV' may not be a parameter: bash reads it" },
+    { "\"env\": {\"N\": \"1\"}, \"params\": {\"N\": {\"pattern\": \"1\"}}", "params.N",
+      "'N' is also in env: a variable has one value" },
     /* durations */
     { "\"timeout\": \"1x\"", "timeout", "'1x' has unknown unit 'x'" },
     { "\"timeout\": -1", "timeout", "'-1' is negative" },
@@ -1348,6 +1603,10 @@ int main(void)
         cmocka_unit_test(test_job_reads_priority_names_and_integers),
         cmocka_unit_test(test_job_reads_durations_and_sizes_as_integers_too),
         cmocka_unit_test(test_job_accepts_the_edges_of_every_range),
+        cmocka_unit_test(test_job_refuses_every_forbidden_param_name),
+        cmocka_unit_test(test_job_refuses_oversized_params),
+        cmocka_unit_test(test_job_params_resolve_takes_declared_values_and_defaults),
+        cmocka_unit_test(test_job_params_match_hostile_values),
         cmocka_unit_test(test_job_rejects_bad_documents_naming_the_field),
         cmocka_unit_test(test_job_errors_carry_the_right_code),
         cmocka_unit_test(test_job_refuses_oversized_parts),

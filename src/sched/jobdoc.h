@@ -45,6 +45,21 @@ extern const struct job_name_value job_catch_up_names[];
  * 0 or -CHIME_ENOMEM. */
 int job_set_names(struct job *j, const char *ns, const char *name);
 
+/* Whether KEY (LEN bytes) may name a variable of a run's environment, as
+ * a job's "env" requires: [A-Za-z_][A-Za-z0-9_]*, 1-128 bytes, not one of
+ * the run variables. CHIME_EINVAL naming PATH. */
+int job_check_env_key(const char *key, size_t len, const char *path, struct err *err);
+
+/* ---- jobparam.c ---- */
+
+/* The "params" member at PATH (V NULL when absent) into r->j's body; needs
+ * its env read first (a param may not share a name with it). */
+int job_params_read(const json_t *v, const char *path, struct job_reader *r);
+/* J's params as KEY of OBJ: json_object_set_new()'s result. */
+int job_params_write(const struct job *j, json_t *obj, const char *key);
+/* Frees N params at P (and P). */
+void job_params_free(struct job_param *p, size_t n);
+
 /* ---- jobsched.c ---- */
 
 /* The schedule member: V is the member (NULL when absent or null), PATH

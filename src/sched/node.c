@@ -522,30 +522,36 @@ static void on_defer(uv_timer_t *t)
     }
 }
 
-/* The environment of a run: the job's env, a manual trigger's extra env,
- * then chime's own variables (which neither may set). */
-static char **run_env(const struct sched_run *r, const struct job_body *b)
+/* The environment of a run into *RET: the job's env, its params (a manual
+ * trigger's values, checked again against the version the run runs, else
+ * the defaults), then chime's own variables (which neither may set). A
+ * param shares no name with env nor with chime's (job_params_read()). */
+static int run_env(const struct sched_run *r, const struct job_body *b, char ***ret,
+                   struct err *err)
 {
     const struct job *j = r->job;
-    json_t *extra = r->extra_env ? json_loads(r->extra_env, 0, NULL) : NULL;
-    size_t cap = b->n_env + (extra ? json_object_size(extra) : 0) + JOB_VAR_COUNT + 1, k = 0;
+    json_t *given = r->params ? json_loads(r->params, 0, NULL) : NULL;
+    const char **param = calloc(b->n_params + 1, sizeof *param);
+    size_t cap = b->n_env + b->n_params + JOB_VAR_COUNT + 1, k = 0;
     char **env = calloc(cap, sizeof *env);
     char fire[ISOTIME_LEN], id[24], attempt[16];
     const char *const value[JOB_VAR_COUNT] = {
         [JOB_VAR_JOB] = j->name,  [JOB_VAR_NAMESPACE] = j->ns, [JOB_VAR_RUN_ID] = id,
         [JOB_VAR_FIRE_TIME] = fire, [JOB_VAR_ATTEMPT] = attempt,
     };
-    const char *key;
-    json_t *v;
+    int rc = -CHIME_ENOMEM;
 
-    if (!env)
+    if (!env || !param || (r->params && !given)) {
+        err_set(err, CHIME_ENOMEM, "", "out of memory");
+        goto done;
+    }
+    if ((rc = job_params_resolve(b, given, param, err)) < 0)
         goto done;
     for (size_t i = 0; i < b->n_env; i++)
         if (asprintf(&env[k], "%s=%s", b->env[i].key, b->env[i].value) >= 0)
             k++;
-    json_object_foreach(extra, key, v)
-        if (json_is_string(v) && !job_env_reserved(key, strlen(key))
-            && asprintf(&env[k], "%s=%s", key, json_string_value(v)) >= 0)
+    for (size_t i = 0; i < b->n_params; i++)
+        if (param[i] && asprintf(&env[k], "%s=%s", b->params[i].name, param[i]) >= 0)
             k++;
     isotime_format_utc(r->fire_us, fire, sizeof fire);
     snprintf(id, sizeof id, "%lld", (long long)r->id);
@@ -553,9 +559,13 @@ static char **run_env(const struct sched_run *r, const struct job_body *b)
     for (size_t i = 0; i < JOB_VAR_COUNT; i++)
         k += asprintf(&env[k], "%s=%s", job_run_var_names[i], value[i]) >= 0;
     env[k] = NULL;
+    *ret = env;
+    env = NULL;
 done:
-    json_decref(extra);
-    return env;
+    free(env);
+    free(param);
+    json_decref(given);
+    return rc;
 }
 
 static void env_free(char **env)
@@ -586,6 +596,22 @@ static void op_start(void *ctx, struct sched_run *r)
     start_run(n, r, h);
 }
 
+/* Run R could not start for ERR (READ: its job version was read): it fails,
+ * reported from the loop, not from inside the engine's call. */
+static void start_refused(struct node *n, struct sched_run *r, struct hostrun *h, bool read,
+                          const struct err *err)
+{
+    char why[sizeof err->field + sizeof err->msg + 2];
+
+    snprintf(why, sizeof why, "%s%s%s", err->field, err->field[0] ? ": " : "", err->msg);
+    log_error("run %lld of %s/%s could not start: its job version %lld: %s",
+              (long long)r->id, r->job->ns, r->job->name, (long long)r->job_version, why);
+    keep_error(h, read ? why : "its job's document could not be read");
+    h->next_failed = n->failed;
+    n->failed = h;
+    uv_timer_start(&n->defer, on_defer, 0, 0);
+}
+
 static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
 {
     const struct job *j = r->job;
@@ -602,18 +628,15 @@ static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
     /* the secrets are opened here, live for exec_start() only, and go to
      * the holder in the spec: the job's env, and what its output hides */
     if (node_run_body(n, r, &b, &doc, &err) < 0
-        || job_env_open(b, n->secret_key, &opened, &secrets, &err) < 0) {
-        char why[sizeof err.field + sizeof err.msg + 2];
-
-        snprintf(why, sizeof why, "%s%s%s", err.field, err.field[0] ? ": " : "", err.msg);
-        log_error("run %lld of %s/%s could not start: its job version %lld: %s",
-                  (long long)r->id, j->ns, j->name, (long long)r->job_version, why);
-        keep_error(h, b ? why : "its job's document could not be read");
-        job_free(doc);
-        h->next_failed = n->failed;
-        n->failed = h;
-        uv_timer_start(&n->defer, on_defer, 0, 0);
-        return;
+        || job_env_open(b, n->secret_key, &opened, &secrets, &err) < 0)
+        goto refused;
+    with_secrets = *b;
+    with_secrets.env = opened;
+    /* a trigger's params are checked against the version the run runs,
+     * which may be newer than the one the API checked them against */
+    if (run_env(r, &with_secrets, &env, &err) < 0) {
+        job_env_release(opened, b->n_env, secrets);
+        goto refused;
     }
     h->stuck_after_us = b->stuck_after_us;
     h->timeout_us = b->timeout_us;
@@ -622,9 +645,6 @@ static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
         if (b->notify[ev] && b->notify[ev][0])
             h->notify_events |= (uint8_t)(1u << ev);
     h->notify_known = true;
-    with_secrets = *b;
-    with_secrets.env = opened;
-    env = run_env(r, &with_secrets);
     if (!node_path_join(root, sizeof root, n->work_dir, j->ns))
         root[0] = '\0';        /* exec refuses a relative root: the run fails */
     mkdir(root, 0750);
@@ -657,6 +677,10 @@ static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
     }
     env_free(env);
     job_env_release(opened, b->n_env, secrets);
+    job_free(doc);
+    return;
+refused:
+    start_refused(n, r, h, b != NULL, &err);
     job_free(doc);
 }
 

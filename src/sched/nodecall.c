@@ -143,10 +143,10 @@ static int api_job_pause(void *ctx, const char *id, bool paused, struct err *err
     return rc;
 }
 
-static int api_trigger(void *ctx, const char *id, const char *extra_env, const char *who,
+static int api_trigger(void *ctx, const char *id, const char *params, const char *who,
                        int64_t *ret_run_id, struct err *err)
 {
-    struct call c = { .fn = do_trigger, .id = id, .text = extra_env, .who = who };
+    struct call c = { .fn = do_trigger, .id = id, .text = params, .who = who };
     int rc = call(ctx, &c);
 
     if (rc == 0 || rc == -CHIME_ECONFLICT)

@@ -376,7 +376,7 @@ static void run_free(struct sched *s, struct sched_run *r)
 {
     (void)s;
     version_put(r->ver);
-    free((char *)r->extra_env);
+    free((char *)r->params);
     free((char *)r->triggered_by);
     free(r);
 }
@@ -464,7 +464,7 @@ static void run_enter(struct sched *s, struct sched_run *r, bool waiting)
 }
 
 static struct sched_run *fire(struct sched *s, struct sched_job *sj, int64_t fire_us,
-                              enum sched_reason reason, const char *extra_env, const char *who,
+                              enum sched_reason reason, const char *params, const char *who,
                               int64_t now_us);
 static void cancel_run(struct sched *s, struct sched_run *r, int64_t now_us);
 
@@ -508,7 +508,7 @@ static void promote_waiting(struct sched *s, struct sched_job *sj)
 }
 
 static struct sched_run *fire(struct sched *s, struct sched_job *sj, int64_t fire_us,
-                              enum sched_reason reason, const char *extra_env, const char *who,
+                              enum sched_reason reason, const char *params, const char *who,
                               int64_t now_us)
 {
     const struct job *j = sj->ver->job;
@@ -551,8 +551,8 @@ static struct sched_run *fire(struct sched *s, struct sched_job *sj, int64_t fir
         r->start_at_us = s->start_at_us;
     if (!r)
         return NULL;
-    if (extra_env)
-        r->extra_env = strdup(extra_env);
+    if (params)
+        r->params = strdup(params);
     if (who)
         r->triggered_by = strdup(who);
     run_enter(s, r, waiting);
@@ -812,6 +812,9 @@ void sched_run_exited(struct sched *s, struct sched_run *r, const struct sched_r
         if (next) {
             next->due_us = now_us + backoff_us(s, j, r->attempt);
             next->priority = r->priority;
+            /* a retry is the same fire: a trigger's params too (the
+             * runner checks them again against the version it runs) */
+            next->params = r->params ? strdup(r->params) : NULL;
             sj->pending++;
             heap_push(&s->retries, next);
             s->stats.retries++;
@@ -1008,7 +1011,7 @@ static struct sched_run *trigger_refused(struct sched *s, struct sched_job *sj,
     return oldest;
 }
 
-int sched_trigger(struct sched *s, const char *id, const char *extra_env, const char *who,
+int sched_trigger(struct sched *s, const char *id, const char *params, const char *who,
                   int64_t now_us, struct sched_run **ret_run, struct err *err)
 {
     struct sched_job *sj = find(s, id);
@@ -1028,7 +1031,7 @@ int sched_trigger(struct sched *s, const char *id, const char *extra_env, const 
         return err_set(err, CHIME_ECONFLICT, "job",
                        "job '%s' refuses another run now: %s (a run being recorded)", id, why);
     }
-    r = fire(s, sj, now_us, SCHED_MANUAL, extra_env, who, now_us);
+    r = fire(s, sj, now_us, SCHED_MANUAL, params, who, now_us);
     if (!r)
         return err_set(err, CHIME_ENOMEM, NULL, "out of memory");
     if (ret_run)

@@ -58,7 +58,7 @@ struct sched_run {
     int exit_code;              /* -1: none */
     int signal;                 /* 0: none */
     const char *error;          /* static text or NULL */
-    const char *extra_env;      /* manual trigger: JSON object text, owned; or NULL */
+    const char *params;         /* manual trigger: its params, JSON object text, owned; or NULL */
     const char *triggered_by;   /* manual trigger: who, owned; or NULL */
     /* engine bookkeeping */
     struct sched_job *owner;
@@ -172,7 +172,7 @@ int64_t sched_job_next(const struct sched *s, const char *id);
  * and *RET_RUN is the live run that refuses it (borrowed, valid until the
  * engine is next called). A caller asked for the run, so unlike a
  * scheduled fire it is told at once rather than handed a skipped one. */
-int sched_trigger(struct sched *s, const char *id, const char *extra_env, const char *who,
+int sched_trigger(struct sched *s, const char *id, const char *params, const char *who,
                   int64_t now_us, struct sched_run **ret_run, struct err *err);
 /* After a restart: a run the store has as queued or running, recorded
  * with ID. Running runs count against the limits until their exit is
