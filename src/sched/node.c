@@ -621,7 +621,19 @@ static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
     env = run_env(r, &with_secrets);
     if (!node_path_join(root, sizeof root, n->work_dir, j->ns))
         root[0] = '\0';        /* exec refuses a relative root: the run fails */
-    mkdir(root, 0750);
+    mkdir(root, 0700);          /* given to the job's user by its holder */
+    if (node_users_find(n, j->ns, &spec, &err) < 0) {
+        log_error("run %lld of %s/%s could not start: its job user: %s", (long long)r->id, j->ns,
+                  j->name, err.msg);
+        keep_error(h, err.msg);
+        h->next_failed = n->failed;
+        n->failed = h;
+        uv_timer_start(&n->defer, on_defer, 0, 0);
+        env_free(env);
+        job_env_release(opened, b->n_env, secrets);
+        job_free(doc);
+        return;
+    }
     node_run_output(n, r->id, dir, sizeof dir);
     spec.run_id = r->id;
     spec.argv = b->argv;
@@ -784,6 +796,11 @@ static int start(struct node *n, struct err *err)
         return err_set(err, CHIME_ETOOBIG, "data-dir", "'%s' is too long", abs_dir);
     if (make_dir(n->runs_dir, err) < 0 || make_dir(n->work_dir, err) < 0)
         return -err->code;
+    node_private_files(abs_dir);
+    /* before the spawner: it tries the sandbox in a child of its own */
+    rc = node_users_open(n, err);
+    if (rc < 0)
+        return rc;
     /* the spawner first: forked while this process is small and has no thread */
     rc = exec_spawner_start(NULL, &n->spawner, err);
     if (rc < 0)
@@ -933,6 +950,10 @@ int node_run(const struct node_options *opt, struct err *err)
     n->rnd = seed | 1;
     gethostname(n->host, sizeof n->host - 1);
     signal(SIGPIPE, SIG_IGN);
+    /* what the daemon creates (the database and its journal, keys, tokens,
+     * run output, directories) is its own: 0600 and 0700; a job starts
+     * from 022 again (child.c) */
+    umask(077);
     /* keep the heap: glibc's default trimming gave pages back after every
      * store transaction and faulted them in again on the next one, a tenth
      * of the daemon's CPU at 500 runs/s (bench/README.md) */
@@ -962,6 +983,7 @@ int node_run(const struct node_options *opt, struct err *err)
     }
     node_watch_free(n);
     exec_spawner_free(n->spawner);
+    node_users_free(n);
     if (n->tfd >= 0)
         close(n->tfd);
     if (n->lock_fd >= 0)

@@ -18,6 +18,7 @@
 #include "sched/health.h"
 
 struct err;
+struct runas;
 
 #define NODE_DEFAULT_PORT 8717
 
@@ -43,6 +44,10 @@ struct node_options {
     int metrics_jobs;           /* jobs with metric series of their own; 0: 100 */
     int triggers_per_job;       /* manual triggers of one job a minute; 0: 10 */
     int triggers_per_token;     /* manual triggers by one token a minute; 0: 60 */
+    const char *uid_range;      /* as root: "LO-HI" of the namespaces' uids; NULL: default */
+    const char *run_as;         /* as root: "NS=USER[:GROUP],..."; NULL: none */
+    const char *root_namespaces; /* as root: "NS,..." run as root; NULL: none */
+    const struct runas *runas;  /* the three above, parsed (borrowed); NULL: the defaults */
 };
 
 /* Runs a daemon until SIGTERM or SIGINT; 0 after a clean shutdown. */
