@@ -622,18 +622,6 @@ static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
     if (!node_path_join(root, sizeof root, n->work_dir, j->ns))
         root[0] = '\0';        /* exec refuses a relative root: the run fails */
     mkdir(root, 0700);          /* given to the job's user by its holder */
-    if (node_users_find(n, j->ns, &spec, &err) < 0) {
-        log_error("run %lld of %s/%s could not start: its job user: %s", (long long)r->id, j->ns,
-                  j->name, err.msg);
-        keep_error(h, err.msg);
-        h->next_failed = n->failed;
-        n->failed = h;
-        uv_timer_start(&n->defer, on_defer, 0, 0);
-        env_free(env);
-        job_env_release(opened, b->n_env, secrets);
-        job_free(doc);
-        return;
-    }
     node_run_output(n, r->id, dir, sizeof dir);
     spec.run_id = r->id;
     spec.argv = b->argv;
@@ -651,9 +639,11 @@ static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
     spec.start_at_us = r->start_at_us;
     spec.output = dir;
     spec.secrets = secrets;
-    if (exec_start(n->exec, &spec, &cb, &h->er, &err) < 0) {
-        /* the spawner is gone or the spec cannot be sent: the run fails,
-         * reported from the loop, not from inside the engine's call */
+    if (node_users_find(n, j->ns, &spec, &err) < 0
+        || exec_start(n->exec, &spec, &cb, &h->er, &err) < 0) {
+        /* no job user (its uid range used up), the spawner is gone or the
+         * spec cannot be sent: the run fails, reported from the loop, not
+         * from inside the engine's call */
         log_error("run %lld of %s/%s could not start: %s", (long long)r->id, j->ns, j->name,
                   err.msg);
         keep_error(h, err.msg);
