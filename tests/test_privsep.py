@@ -102,13 +102,14 @@ def test_a_job_of_one_namespace_reaches_nothing_of_another_nor_the_daemon(daemon
     assert status in (200, 202), status
 
 
-def test_a_job_has_no_capability_no_new_privs_and_a_private_tmp(daemon):
+def test_a_job_has_no_capability_no_new_privs_and_a_private_tmp(daemon, tmp_path):
+    left = f"/tmp/chime-privsep-left-{os.getpid()}-{tmp_path.name}"
     open("/tmp/chime-privsep-host-file", "w").close()
     try:
         put(daemon, job("caps", "a",
                         "grep -E '^(CapEff|CapPrm|CapBnd|CapAmb|NoNewPrivs)' /proc/self/status; "
                         + attempt("see the host's /tmp", "test -e /tmp/chime-privsep-host-file")
-                        + "touch /tmp/left-by-job; echo done"))
+                        + f"touch {left}; echo done"))
         r, out = finish(daemon, trigger(daemon, "a/caps"))
     finally:
         os.unlink("/tmp/chime-privsep-host-file")
@@ -117,7 +118,7 @@ def test_a_job_has_no_capability_no_new_privs_and_a_private_tmp(daemon):
         assert re.search(rf"^{cap}:\s+0+$", out, re.M), (cap, out)
     assert re.search(r"^NoNewPrivs:\s+1$", out, re.M), out
     assert "see the host's /tmp: refused" in out, out
-    assert not os.path.exists("/tmp/left-by-job")
+    assert not os.path.exists(left)
 
 
 def test_a_namespace_keeps_its_uid_across_restarts(tmp_path):
@@ -192,11 +193,12 @@ def test_the_data_directory_and_its_files_are_private(tmp_path):
         d.stop()
     # an older daemon's modes are tightened at start
     os.chmod(data / "chime.db", 0o644)
+    os.chmod(data / "admin.token", 0o640)
     os.chmod(data, 0o755)
     d = Daemon(data, port=d.port).start()
     d.stop()
     assert stat.S_IMODE(os.stat(data).st_mode) == 0o700
-    for name in ("chime.db", "admin.token", "secret.key"):
+    for name in ("chime.db", "admin.token", "secret.key", "chime.lock"):
         assert stat.S_IMODE(os.stat(data / name).st_mode) == 0o600, name
     for name in os.listdir(data / "runs"):
         assert stat.S_IMODE(os.stat(data / "runs" / name).st_mode) == 0o600, name

@@ -227,7 +227,8 @@ int node_users_find(struct node *n, const char *ns, struct exec_spec *spec, stru
 void node_users_free(struct node *n);
 /* Takes group and other bits off the data directory DIR, its files, and
  * the directories in DIR/work: the daemon's files are its own (at start-up,
- * for data directories older than the daemon's umask). */
+ * for data directories older than the daemon's umask). Not the secret
+ * key: its loader refuses it when others may read it. */
 void node_private_files(const char *dir);
 
 #endif

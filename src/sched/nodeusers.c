@@ -20,6 +20,7 @@
 #include "sched/runas.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/secret.h"
 #include "../banned.h"
 
 struct ns_uid {
@@ -141,18 +142,24 @@ void node_users_free(struct node *n)
     n->users = NULL;
 }
 
-/* Group and other bits off PATH, when it is a file or a directory (never
- * through a symlink). */
-static void make_private(int dirfd, const char *name)
+/* Group and other bits off NAME in DIRFD, when it is a file or a
+ * directory (never through a symlink), saying so. The secret key is left
+ * to its loader, which refuses a key others could read: it may have been
+ * read already, and its operator must know (nodesecret.c). */
+static void make_private(int dirfd, const char *name, const char *shown)
 {
     struct stat st;
 
+    if (strcmp(name, SECRET_KEY_FILE) == 0)
+        return;
     if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0
-        && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) && (st.st_mode & 077))
-        fchmodat(dirfd, name, st.st_mode & 07700, 0);
+        && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) && (st.st_mode & 077)
+        && fchmodat(dirfd, name, st.st_mode & 07700, 0) == 0)
+        log_info("data directory: %s%s%s was mode %04o, now %04o", shown, shown[0] ? "/" : "",
+                 name, (unsigned)(st.st_mode & 07777), (unsigned)(st.st_mode & 07700));
 }
 
-static void private_entries(const char *dir, bool files)
+static void private_entries(const char *dir, const char *shown, bool files)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -162,7 +169,7 @@ static void private_entries(const char *dir, bool files)
     while ((e = readdir(d)))
         if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0
             && (files || e->d_type == DT_DIR))
-            make_private(dirfd(d), e->d_name);
+            make_private(dirfd(d), e->d_name, shown);
     closedir(d);
 }
 
@@ -170,9 +177,9 @@ void node_private_files(const char *dir)
 {
     char work[PATH_MAX];
 
-    make_private(AT_FDCWD, dir);
-    private_entries(dir, true);
+    make_private(AT_FDCWD, dir, "");
+    private_entries(dir, "", true);
     /* a namespace's root, before any run of it gives it to its user */
     if (node_path_join(work, sizeof work, dir, "work"))
-        private_entries(work, false);
+        private_entries(work, "work", false);
 }
