@@ -42,7 +42,10 @@ class Daemon:
         self.data_dir = str(data_dir)
         self.port = port or free_port()
         self.args = list(args)
-        self.env = dict(os.environ, TZ="UTC")
+        # jobs of "default" run as root, as before privilege separation: the
+        # tests hand them paths under tmp_path (0700, root's) and read what
+        # they leave there; tests/test_privsep.py covers the other namespaces
+        self.env = dict(os.environ, TZ="UTC", CHIME_ROOT_NAMESPACES="default")
         self.env.update(env or {})
         self.proc = None
         self.token = None

@@ -15,13 +15,14 @@
 
 #include "notify/channel.h"
 #include "sched/node.h"
+#include "sched/runas.h"
 #include "time/tz.h"
 #include "time/units.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "../banned.h"
 
-enum kind { TEXT, COUNT, DURATION, FLAG, LOGFMT, LOGLEVEL, SIZE, FRACTION, TOTAL };
+enum kind { TEXT, LIST, COUNT, DURATION, FLAG, LOGFMT, LOGLEVEL, SIZE, FRACTION, TOTAL };
 
 static const struct option_row {
     const char *flag;
@@ -109,6 +110,15 @@ static const struct option_row {
     { "health-disk-failing", "CHIME_HEALTH_DISK_FAILING", SIZE,
       offsetof(struct node_options, health.disk_failing), "SIZE",
       "/healthz: failing with less free (default 100M)" },
+    { "uid-range", "CHIME_UID_RANGE", TEXT, offsetof(struct node_options, uid_range), "LO-HI",
+      "as root: each namespace's jobs run as a uid of its own from here (default "
+      RUNAS_DEFAULT_RANGE ")" },
+    { "run-as", "CHIME_RUN_AS", LIST, offsetof(struct node_options, run_as),
+      "NS=USER[:GROUP]", "as root: namespace NS runs as USER instead (repeat it, or ',' in the "
+      "variable)" },
+    { "root-namespaces", "CHIME_ROOT_NAMESPACES", TEXT,
+      offsetof(struct node_options, root_namespaces), "NS,...",
+      "as root: these namespaces' jobs run as root, with every capability (default none)" },
     { "health-stuck-floor", "CHIME_HEALTH_STUCK_FLOOR", DURATION,
       offsetof(struct node_options, health.stuck_floor_us), "DURATION",
       "the least a stuck threshold derived from a job's p95 can be (default 1m)" },
@@ -127,12 +137,34 @@ static void usage(FILE *f)
     }
 }
 
+/* The one LIST row's value once a flag repeats (freed by cli_serve()). */
+static char *list_joined;
+
 static int set(const struct option_row *row, const char *v, struct node_options *o,
                struct err *err)
 {
     char *field = (char *)o + row->offset;
 
     switch (row->kind) {
+    case LIST: {
+        /* repeated flags add up: "a=x" then "b=y" is "a=x,b=y" */
+        const char *prev = *(const char **)(void *)field;
+        size_t n = prev ? strlen(prev) + 1 + strlen(v) + 1 : 0;
+
+        if (!*v)
+            return err_set(err, CHIME_EINVAL, row->flag, "must not be empty");
+        if (!prev) {
+            *(const char **)(void *)field = v;
+            return 0;
+        }
+        free(list_joined);
+        list_joined = malloc(n);
+        if (!list_joined)
+            return err_set(err, CHIME_ENOMEM, row->flag, "out of memory");
+        snprintf(list_joined, n, "%s,%s", prev, v);
+        *(const char **)(void *)field = list_joined;
+        return 0;
+    }
     case TEXT:
         if (!*v)
             return err_set(err, CHIME_EINVAL, row->flag, "must not be empty");
@@ -215,7 +247,9 @@ int cli_serve(int argc, char **argv)
     struct node_options o = { 0 };
     struct err err = { 0 };
     const struct tz *zone;
-    int c, idx;
+    struct runas *runas = NULL;
+    bool flagged[NROWS] = { false };
+    int c, idx, rc;
 
     o.grace_us = 30 * INT64_C(1000000);
     for (size_t i = 0; i < NROWS; i++) {
@@ -241,6 +275,10 @@ int cli_serve(int argc, char **argv)
             usage(stderr);
             return 2;
         }
+        /* a list from flags replaces the environment's, as other flags do */
+        if (rows[idx].kind == LIST && !flagged[idx])
+            *(const char **)(void *)((char *)&o + rows[idx].offset) = NULL;
+        flagged[idx] = true;
         if (set(&rows[idx], rows[idx].kind == FLAG ? "true" : optarg, &o, &err) < 0) {
             cli_error("serve", &err);
             return 2;
@@ -273,9 +311,20 @@ int cli_serve(int argc, char **argv)
             return 2;
         }
     }
+    /* and so are job users that do not exist, or overlap */
+    if (runas_new(o.uid_range, o.run_as, o.root_namespaces, &runas, &err) < 0) {
+        cli_error("serve", &err);
+        free(list_joined);
+        return 2;
+    }
+    o.runas = runas;
     /* node_run() fails only at start-up (a port in use, a data directory
      * it cannot write or lock, a store that does not open): bad set-up, 2 */
-    if (node_run(&o, &err) < 0) {
+    rc = node_run(&o, &err);
+    runas_free(runas);
+    free(list_joined);
+    list_joined = NULL;
+    if (rc < 0) {
         cli_error("serve", &err);
         return 2;
     }

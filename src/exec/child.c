@@ -25,18 +25,33 @@
 
 #include "cgroup.h"
 #include "exec.h"
+#include "sandbox.h"
 #include "../util/err.h"
 #include "../banned.h"
 
 #define DEFAULT_PATH   "/usr/local/bin:/usr/bin:/bin"
 #define WALK_DEPTH_MAX 256 /* directories deep, for the walk */
 
-enum stage { STAGE_SETSID, STAGE_CGROUP, STAGE_STDIO, STAGE_WORKDIR, STAGE_RLIMIT, STAGE_EXEC };
+enum stage {
+    STAGE_SETSID,
+    STAGE_CGROUP,
+    STAGE_STDIO,
+    STAGE_WORKDIR,
+    STAGE_RLIMIT,
+    /* exec_sandbox_enter()'s steps, in order */
+    STAGE_MOUNTS,
+    STAGE_PRIVS,
+    STAGE_IDS,
+    STAGE_EXEC
+};
 
 static const char *const stage_names[] = {
     [STAGE_SETSID] = "setsid",   [STAGE_CGROUP] = "cgroup join", [STAGE_STDIO] = "stdio",
-    [STAGE_WORKDIR] = "workdir", [STAGE_RLIMIT] = "setrlimit",   [STAGE_EXEC] = "exec",
+    [STAGE_WORKDIR] = "workdir", [STAGE_RLIMIT] = "setrlimit",   [STAGE_MOUNTS] = "sandbox mounts",
+    [STAGE_PRIVS] = "dropping capabilities", [STAGE_IDS] = "switching to the job user",
+    [STAGE_EXEC] = "exec",
 };
+_Static_assert(STAGE_MOUNTS + EXEC_SANDBOX_STEP_IDS == STAGE_IDS, "the sandbox's steps in order");
 
 struct report {
     int stage; /* enum stage */
@@ -176,6 +191,23 @@ int exec_child_workdir_open(const char *root, const char *rel, int *ret_fd, stru
     return 0;
 }
 
+int exec_child_workdir_own(const char *root, const struct exec_identity *user, struct err *err)
+{
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    char q[80];
+
+    if (fd < 0 || fchown(fd, (uid_t)user->uid, (gid_t)user->gid) < 0 || fchmod(fd, 0700) < 0) {
+        int e = errno;
+
+        if (fd >= 0)
+            close(fd);
+        return err_set(err, CHIME_EIO, "workdir_root", "'%s' cannot be given to uid %lld: %s",
+                       err_quote(root, SIZE_MAX, q, sizeof q), (long long)user->uid, strerror(e));
+    }
+    close(fd);
+    return 0;
+}
+
 /* ---- the environment ---- */
 
 int exec_child_prepare(struct exec_child *c, struct err *err)
@@ -306,6 +338,15 @@ void exec_child_run(const struct exec_child *c)
         set_limit(c, RLIMIT_NPROC, s->limits.processes, s->limits.processes);
     if (s->limits.open_files > 0)
         set_limit(c, RLIMIT_NOFILE, s->limits.open_files, s->limits.open_files);
+    /* the daemon's umask keeps its own files private; a job starts from
+     * the usual one */
+    umask(022);
+    if (s->user.uid > 0) {
+        int step = 0;
+
+        if ((e = exec_sandbox_enter(s, c->cap_last, &step)) < 0)
+            fail(c, (enum stage)(STAGE_MOUNTS + step), -e);
+    }
     if (s->shell) {
         execve("/bin/sh", sh, c->envp);
         e = errno;

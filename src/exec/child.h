@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 struct err;
+struct exec_identity;
 struct exec_spec;
 
 struct exec_child {
@@ -24,6 +25,7 @@ struct exec_child {
     int cgroup_fd;  /* cgroup.procs to join; -1: none */
     int report_fd;  /* close-on-exec pipe to the holder */
     pid_t holder;   /* the parent, for PR_SET_PDEATHSIG */
+    int cap_last;   /* exec_sandbox_cap_last(), for a job with a user */
 };
 
 /* fork() without the pthread_atfork handlers, for the single-threaded
@@ -40,6 +42,11 @@ pid_t exec_child_fork(void);
 int exec_child_workdir_open(const char *root, const char *rel, int *ret_fd, struct err *err);
 /* The same walk as the fallback, always (for its tests). */
 int exec_child_workdir_walk(const char *root, const char *rel, int *ret_fd, struct err *err);
+
+/* Gives the namespace root ROOT to USER (a job with a user: spec.user.uid
+ * > 0), mode 0700: its jobs own it, no other job user can enter it. ROOT
+ * itself must not be a symlink. */
+int exec_child_workdir_own(const char *root, const struct exec_identity *user, struct err *err);
 
 /* Builds c->envp and c->path from c->spec. */
 int exec_child_prepare(struct exec_child *c, struct err *err);

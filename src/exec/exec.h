@@ -32,6 +32,26 @@ struct exec_limits {
     int64_t open_files;  /* RLIMIT_NOFILE; 0: inherited */
 };
 
+#define EXEC_GROUPS_MAX 32 /* supplementary groups of a job user */
+
+/* Whom the job runs as (docs/security.md). uid 0 (a zeroed identity): as
+ * the holder, unchanged: a daemon that is not root, or a namespace the
+ * operator lets run as root. Otherwise the job gets exactly these ids, no
+ * capability and no_new_privs, in a mount namespace of its own. */
+struct exec_identity {
+    int64_t uid; /* 0: the holder's own; else 1 .. 2^31-2 */
+    int64_t gid;
+    int n_groups; /* supplementary groups; 0: none (setgroups to none) */
+    int64_t groups[EXEC_GROUPS_MAX];
+};
+
+/* What the job's mount namespace gets, as the kernel allowed at start-up
+ * (exec_sandbox_probe()); only for a job with an identity. */
+enum {
+    EXEC_SANDBOX_TMP = 1,  /* a private tmpfs on /tmp */
+    EXEC_SANDBOX_PROC = 2, /* its own /proc with hidepid=invisible */
+};
+
 /* What to run. Everything is borrowed for the duration of exec_start(). */
 struct exec_spec {
     int64_t run_id;           /* names the cgroup: run-<id> */
@@ -53,6 +73,8 @@ struct exec_spec {
     char *const *secrets;  /* values replaced by "[redacted]" in the output
                             * (the job's secret env values), NULL-terminated;
                             * may be NULL */
+    struct exec_identity user; /* zeroed: the holder's own user */
+    unsigned sandbox;          /* EXEC_SANDBOX_*, with a user only */
 };
 
 /* How a run ended. */

@@ -5,6 +5,7 @@
 #include "exec.h"
 
 #include "fixture_test.h"
+#include "sandbox.h"
 #include "spawner.h"
 #include "../banned.h"
 
@@ -324,6 +325,68 @@ static void test_exec_spawner_ignores_sigterm_and_leaves_no_zombies(void **state
     assert_int_equal(kill(sp, 0), -1); /* the spawner was reaped */
 }
 
+static void test_exec_a_job_with_a_user_runs_as_it_without_privileges(void **state)
+{
+    struct fixture f;
+    char why[256], want[256], *out;
+    unsigned sandbox;
+
+    (void)state;
+    if (geteuid() != 0)
+        skip(); /* only root switches users */
+    sandbox = exec_sandbox_probe(why, sizeof why);
+    fixture_init(&f);
+    f.spec.shell = "id -u; id -g; id -G; grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status;"
+                   " ls -A /tmp | wc -l; stat -c %u:%a .";
+    f.spec.user.uid = 61999;
+    f.spec.user.gid = 61998;
+    f.spec.sandbox = sandbox;
+    run_to_end(&f);
+    assert_int_equal(f.s.res.exit_code, 0);
+    snprintf(want, sizeof want, "%s%s",
+             "61999\n61998\n61998\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\n"
+             "NoNewPrivs:\t1\n",
+             /* an empty /tmp of its own, where the kernel allows one */
+             (sandbox & EXEC_SANDBOX_TMP) ? "0\n61999:700\n" : "");
+    out = output_of(&f, EXEC_STDOUT);
+    assert_non_null(out);
+    assert_memory_equal(out, want, strlen(want));
+    free(out);
+    fixture_release(&f);
+}
+
+static void test_exec_a_malformed_user_is_refused(void **state)
+{
+    struct exec_callbacks cb = {on_started, on_exit_cb, NULL};
+    struct exec_run *run = NULL;
+    struct err err = {0};
+    struct fixture f;
+
+    (void)state;
+    fixture_init(&f);
+    cb.data = &f.s;
+    f.spec.shell = "true";
+    f.spec.user.gid = 5; /* groups without a uid */
+    assert_true(exec_start(f.e, &f.spec, &cb, &run, &err) < 0);
+    assert_string_equal(err.field, "user");
+    f.spec.user.uid = INT64_C(4294967295);
+    assert_true(exec_start(f.e, &f.spec, &cb, &run, &err) < 0);
+    assert_string_equal(err.field, "user.uid");
+    f.spec.user.uid = 7;
+    f.spec.user.gid = 0;
+    assert_true(exec_start(f.e, &f.spec, &cb, &run, &err) < 0);
+    assert_string_equal(err.field, "user.gid");
+    f.spec.user.gid = 7;
+    f.spec.user.n_groups = EXEC_GROUPS_MAX + 1;
+    assert_true(exec_start(f.e, &f.spec, &cb, &run, &err) < 0);
+    assert_string_equal(err.field, "user.groups");
+    f.spec.user.n_groups = 0;
+    f.spec.sandbox = 64;
+    assert_true(exec_start(f.e, &f.spec, &cb, &run, &err) < 0);
+    assert_string_equal(err.field, "sandbox");
+    fixture_release(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -336,6 +399,9 @@ int main(void)
         cmocka_unit_test(test_exec_spawner_backoff_doubles_for_one_that_dies_young_and_resets),
         cmocka_unit_test(test_exec_a_start_while_the_spawner_is_dead_waits_and_runs),
         cmocka_unit_test(test_exec_a_used_output_file_is_refused_and_left_alone),
+        cmocka_unit_test(test_exec_a_job_with_a_user_runs_as_it_without_privileges),
+        cmocka_unit_test(test_exec_a_malformed_user_is_refused),
+        /* last: it stops the spawner */
         cmocka_unit_test(test_exec_spawner_ignores_sigterm_and_leaves_no_zombies),
     };
 

@@ -45,6 +45,7 @@
 #include "child.h"
 #include "output.h"
 #include "record.h"
+#include "sandbox.h"
 #include "spec.h"
 #include "tree.h"
 #include "../util/err.h"
@@ -228,6 +229,7 @@ static int holder_setup(struct holder *h, struct err *err)
     if ((rc = exec_output_new(fd, s->output_max, &h->out, err)) < 0
         || (rc = exec_output_redact(h->out, (const char *const *)s->secrets, err)) < 0
         || (rc = holder_listen(h, err)) < 0
+        || (s->user.uid > 0 && (rc = exec_child_workdir_own(s->workdir_root, &s->user, err)) < 0)
         || (rc = exec_child_workdir_open(s->workdir_root, s->workdir, &h->child.workdir_fd, err))
                < 0
         || (rc = exec_child_prepare(&h->child, err)) < 0)
@@ -249,6 +251,7 @@ static int holder_setup(struct holder *h, struct err *err)
     h->child.cgroup_fd = h->cg ? exec_cgroup_procs_fd(h->cg) : -1;
     h->child.report_fd = exec_pipe[1];
     h->child.holder = h->pid;
+    h->child.cap_last = exec_sandbox_cap_last();
     wait_for_start(s->start_at_us);
     h->started_us = clock_us(CLOCK_REALTIME);
     if (s->timeout_us > 0)

@@ -17,6 +17,32 @@
 #include "../banned.h"
 
 #define SPEC_ARGS_MAX 4096 /* argv or env entries */
+#define SPEC_ID_MAX   INT64_C(2147483646) /* the largest uid or gid; -1 is "none" */
+
+/* A job user's ids: never 0 (root is a zeroed identity, not a uid), never
+ * past what uid_t holds without meaning "unchanged" */
+static int check_user(const struct exec_identity *u, struct err *err)
+{
+    int i;
+
+    if (u->uid == 0)
+        return u->gid || u->n_groups ? err_set(err, CHIME_EINVAL, "user", "has groups but no uid")
+                                     : 0;
+    if (u->uid < 1 || u->uid > SPEC_ID_MAX)
+        return err_set(err, CHIME_ERANGE, "user.uid", "'%" PRId64 "' is out of range 1-%" PRId64,
+                       u->uid, SPEC_ID_MAX);
+    if (u->gid < 1 || u->gid > SPEC_ID_MAX)
+        return err_set(err, CHIME_ERANGE, "user.gid", "'%" PRId64 "' is out of range 1-%" PRId64,
+                       u->gid, SPEC_ID_MAX);
+    if (u->n_groups < 0 || u->n_groups > EXEC_GROUPS_MAX)
+        return err_set(err, CHIME_ETOOBIG, "user.groups", "has more than %d groups",
+                       EXEC_GROUPS_MAX);
+    for (i = 0; i < u->n_groups; i++)
+        if (u->groups[i] < 1 || u->groups[i] > SPEC_ID_MAX)
+            return err_set(err, CHIME_ERANGE, "user.groups",
+                           "'%" PRId64 "' is out of range 1-%" PRId64, u->groups[i], SPEC_ID_MAX);
+    return 0;
+}
 
 static int check_path(const char *path, const char *field, struct err *err)
 {
@@ -65,8 +91,11 @@ int exec_spec_check(const struct exec_spec *s, struct err *err)
                            err_quote(s->env[i], SIZE_MAX, q, sizeof q));
     }
     if ((rc = check_path(s->output, "output", err)) < 0
-        || (rc = check_path(s->workdir_root, "workdir_root", err)) < 0)
+        || (rc = check_path(s->workdir_root, "workdir_root", err)) < 0
+        || (rc = check_user(&s->user, err)) < 0)
         return rc;
+    if (s->sandbox & ~(unsigned)(EXEC_SANDBOX_TMP | EXEC_SANDBOX_PROC))
+        return err_set(err, CHIME_EINVAL, "sandbox", "'%u' has unknown bits", s->sandbox);
     if (s->workdir && s->workdir[0] == '/')
         return err_set(err, CHIME_EINVAL, "workdir",
                        "'%s' is absolute: it must be relative to the namespace root",
@@ -122,6 +151,21 @@ json_t *exec_spec_to_json(const struct exec_spec *s)
         json_decref(j);
         return NULL;
     }
+    /* likewise the user, for a job that does not run as the holder */
+    if (j && s->user.uid > 0) {
+        json_t *groups = json_array();
+
+        for (int i = 0; groups && i < s->user.n_groups; i++)
+            json_array_append_new(groups, json_integer(s->user.groups[i]));
+        if (json_object_set_new(j, "user",
+                                json_pack("{s:I, s:I, s:o?}", "uid", (json_int_t)s->user.uid,
+                                          "gid", (json_int_t)s->user.gid, "groups", groups))
+                < 0
+            || json_object_set_new(j, "sandbox", json_integer(s->sandbox)) < 0) {
+            json_decref(j);
+            return NULL;
+        }
+    }
     return j;
 }
 
@@ -150,6 +194,39 @@ static int copy_strings(const json_t *a, const char *field, char ***ret, struct 
         v[i] = strdup(json_string_value(s));
         if (!v[i])
             return err_set(err, CHIME_ENOMEM, field, "out of memory");
+    }
+    return 0;
+}
+
+static int copy_int(const json_t *j, const char *key, int64_t *ret, struct err *err);
+
+/* "user" and "sandbox", both absent for a job that runs as the holder */
+static int copy_user(const json_t *j, struct exec_spec *s, struct err *err)
+{
+    const json_t *u = json_object_get(j, "user"), *groups, *g;
+    int64_t sandbox = 0;
+    size_t i;
+    int rc;
+
+    if (!u)
+        return 0;
+    if (!json_is_object(u))
+        return err_set(err, CHIME_EINVAL, "user", "is not an object");
+    groups = json_object_get(u, "groups");
+    if (!json_is_array(groups) || json_array_size(groups) > EXEC_GROUPS_MAX)
+        return err_set(err, CHIME_EINVAL, "user.groups", "is not an array of at most %d ids",
+                       EXEC_GROUPS_MAX);
+    if ((rc = copy_int(u, "uid", &s->user.uid, err)) < 0
+        || (rc = copy_int(u, "gid", &s->user.gid, err)) < 0
+        || (rc = copy_int(j, "sandbox", &sandbox, err)) < 0)
+        return rc;
+    if (sandbox < 0 || sandbox > (EXEC_SANDBOX_TMP | EXEC_SANDBOX_PROC))
+        return err_set(err, CHIME_EINVAL, "sandbox", "'%" PRId64 "' has unknown bits", sandbox);
+    s->sandbox = (unsigned)sandbox;
+    json_array_foreach (groups, i, g) {
+        if (!json_is_integer(g))
+            return err_set(err, CHIME_EINVAL, "user.groups", "entry %zu is not an integer", i);
+        s->user.groups[s->user.n_groups++] = json_integer_value(g);
     }
     return 0;
 }
@@ -229,7 +306,7 @@ int exec_spec_from_json(const json_t *j, struct exec_spec **ret, struct err *err
         || (rc = copy_int(j, "timeout_us", &s->timeout_us, err)) < 0
         || (rc = copy_int(j, "kill_grace_us", &s->kill_grace_us, err)) < 0
         || (rc = copy_int(j, "start_at_us", &s->start_at_us, err)) < 0
-        || (rc = exec_spec_check(s, err)) < 0)
+        || (rc = copy_user(j, s, err)) < 0 || (rc = exec_spec_check(s, err)) < 0)
         goto done;
     *ret = s;
     s = NULL;

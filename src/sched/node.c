@@ -647,7 +647,7 @@ static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
     h->notify_known = true;
     if (!node_path_join(root, sizeof root, n->work_dir, j->ns))
         root[0] = '\0';        /* exec refuses a relative root: the run fails */
-    mkdir(root, 0750);
+    mkdir(root, 0700);          /* given to the job's user by its holder */
     node_run_output(n, r->id, dir, sizeof dir);
     spec.run_id = r->id;
     spec.argv = b->argv;
@@ -665,9 +665,11 @@ static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
     spec.start_at_us = r->start_at_us;
     spec.output = dir;
     spec.secrets = secrets;
-    if (exec_start(n->exec, &spec, &cb, &h->er, &err) < 0) {
-        /* the spawner is gone or the spec cannot be sent: the run fails,
-         * reported from the loop, not from inside the engine's call */
+    if (node_users_find(n, j->ns, &spec, &err) < 0
+        || exec_start(n->exec, &spec, &cb, &h->er, &err) < 0) {
+        /* no job user (its uid range used up), the spawner is gone or the
+         * spec cannot be sent: the run fails, reported from the loop, not
+         * from inside the engine's call */
         log_error("run %lld of %s/%s could not start: %s", (long long)r->id, j->ns, j->name,
                   err.msg);
         keep_error(h, err.msg);
@@ -825,6 +827,11 @@ static int start(struct node *n, struct err *err)
      * use ends the start here, with the cause */
     if ((n->listen_fd = api_listen(n->opt.listen, err)) < 0)
         return n->listen_fd;
+    node_private_files(abs_dir);
+    /* before the spawner: it tries the sandbox in a child of its own */
+    rc = node_users_open(n, err);
+    if (rc < 0)
+        return rc;
     /* the spawner first: forked while this process is small and has no thread */
     rc = exec_spawner_start(NULL, &n->spawner, err);
     if (rc < 0)
@@ -981,6 +988,10 @@ int node_run(const struct node_options *opt, struct err *err)
     n->rnd = seed | 1;
     gethostname(n->host, sizeof n->host - 1);
     signal(SIGPIPE, SIG_IGN);
+    /* what the daemon creates (the database and its journal, keys, tokens,
+     * run output, directories) is its own: 0600 and 0700; a job starts
+     * from 022 again (child.c) */
+    umask(077);
     /* keep the heap: glibc's default trimming gave pages back after every
      * store transaction and faulted them in again on the next one, a tenth
      * of the daemon's CPU at 500 runs/s (bench/README.md) */
@@ -1014,6 +1025,7 @@ int node_run(const struct node_options *opt, struct err *err)
     }
     node_watch_free(n);
     exec_spawner_free(n->spawner);
+    node_users_free(n);
     if (n->tfd >= 0)
         close(n->tfd);
     if (n->listen_fd >= 0)

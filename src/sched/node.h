@@ -18,6 +18,7 @@
 #include "sched/health.h"
 
 struct err;
+struct runas;
 
 #define NODE_DEFAULT_PORT 8717
 
@@ -47,6 +48,10 @@ struct node_options {
     int api_connections_per_address; /* ... from one address (IPv6: /64); 0: 64 */
     int64_t api_head_timeout_us; /* a request's head must come within; 0: 10s */
     int64_t api_body_timeout_us; /* its body within this of its head; 0: 60s */
+    const char *uid_range;      /* as root: "LO-HI" of the namespaces' uids; NULL: default */
+    const char *run_as;         /* as root: "NS=USER[:GROUP],..."; NULL: none */
+    const char *root_namespaces; /* as root: "NS,..." run as root; NULL: none */
+    const struct runas *runas;  /* the three above, parsed (borrowed); NULL: the defaults */
 };
 
 /* Runs a daemon until SIGTERM or SIGINT; 0 after a clean shutdown. */

@@ -23,6 +23,7 @@
 #define NODE_PLAN_BATCH 1024    /* plans written per transaction at start-up */
 
 struct exec;
+struct exec_spec;
 struct health_config;
 struct jobsave;
 struct health_view;
@@ -123,6 +124,7 @@ struct node {
     int lock_fd;                    /* the data directory's (util/dirlock.h); -1 */
     int listen_fd;                  /* the API's socket until api_start() takes it; -1 */
     struct node_body *bodies;       /* nodebody.c: the documents runs read last */
+    struct node_users *users;       /* nodeusers.c: whom jobs run as; NULL: not root */
 };
 
 int64_t node_now_us(void);
@@ -213,5 +215,21 @@ void node_apply_jobs_dir(struct node *n);
  * of the wrong size or mode, or that does not open the store's secrets is
  * an error. Call it once the store is open. */
 int node_secret_open(struct node *n, const char *data_dir, struct err *err);
+
+/* ---- nodeusers.c ---- */
+
+/* Before the spawner: as root, the operator's job users and what the
+ * kernel's sandbox allows (logged); otherwise says once that jobs run as
+ * the daemon's own user. */
+int node_users_open(struct node *n, struct err *err);
+/* Whom a job of NS runs as, into SPEC's user and sandbox (a namespace's
+ * first run claims its uid in the store). */
+int node_users_find(struct node *n, const char *ns, struct exec_spec *spec, struct err *err);
+void node_users_free(struct node *n);
+/* Takes group and other bits off the data directory DIR, its files, and
+ * the directories in DIR/work: the daemon's files are its own (at start-up,
+ * for data directories older than the daemon's umask). Not the secret
+ * key: its loader refuses it when others may read it. */
+void node_private_files(const char *dir);
 
 #endif

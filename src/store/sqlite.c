@@ -361,6 +361,7 @@ static int (*const op_exec[STORE_OP_KIND_END])(struct sqlite_conn *, struct stor
     [STORE_OP_OUTBOX_REQUEUE] = sqlite_outbox_requeue,
     [STORE_OP_OUTBOX_PRUNE] = sqlite_outbox_prune,
     [STORE_OP_RETAIN] = sqlite_retain,
+    [STORE_OP_NS_USER_CLAIM] = sqlite_ns_user_claim,
 };
 
 /* Fails OP, which had succeeded, because its transaction did not commit. */

@@ -66,6 +66,9 @@ enum sq {
     SQ_TOKEN_INSERT,
     SQ_TOKEN_LIVE,
     SQ_TOKEN_REVOKE,
+    SQ_NS_USER_GET,
+    SQ_NS_USER_TAKEN,
+    SQ_NS_USER_PUT,
     SQ_TOKEN_GET,
     SQ_TOKEN_LIST,
     SQ_TOKEN_COUNT,
@@ -187,6 +190,7 @@ int sqlite_outbox_done(struct sqlite_conn *c, struct store_op *op, struct err *e
 int sqlite_outbox_requeue(struct sqlite_conn *c, struct store_op *op, struct err *err);
 int sqlite_outbox_prune(struct sqlite_conn *c, struct store_op *op, struct err *err);
 int sqlite_retain(struct sqlite_conn *c, struct store_op *op, struct err *err);
+int sqlite_ns_user_claim(struct sqlite_conn *c, struct store_op *op, struct err *err);
 
 /* Reads, on a borrowed reader; the backend's entries (backend.h). */
 int sqlite_job_get(void *h, const char *ns, const char *name, int64_t version,

@@ -239,6 +239,15 @@ const struct sqlite_migration sqlite_migrations[] = {
      "ALTER TABLE outbox_new RENAME TO outbox;"
      "CREATE INDEX outbox_due ON outbox (due_us) WHERE state IN ('pending', 'delivering');"
      "CREATE INDEX outbox_by_job ON outbox (job_id);"},
+    {8,
+     /* Each namespace's job user, allocated from the daemon's uid range
+      * (docs/security.md): stable across restarts, and never two
+      * namespaces with one uid. A namespace is a name, not a row of its
+      * own, so nothing references jobs. */
+     "CREATE TABLE ns_users ("
+     " namespace TEXT PRIMARY KEY,"
+     " uid INTEGER NOT NULL UNIQUE CHECK (uid > 0 AND uid < 2147483647)"
+     ") STRICT;"},
 };
 
 const size_t sqlite_n_migrations = sizeof sqlite_migrations / sizeof sqlite_migrations[0];
@@ -431,6 +440,10 @@ static const char *const sql[SQ_COUNT] = {
                         " RETURNING id",
     [SQ_TOKEN_LIVE] = "SELECT id FROM tokens WHERE name = ?1 AND revoked_us IS NULL",
     [SQ_TOKEN_REVOKE] = "UPDATE tokens SET revoked_us = ?2 WHERE id = ?1",
+    [SQ_NS_USER_GET] = "SELECT uid FROM ns_users WHERE namespace = ?1",
+    [SQ_NS_USER_TAKEN] = "SELECT uid FROM ns_users WHERE uid BETWEEN ?1 AND ?2 ORDER BY uid",
+    [SQ_NS_USER_PUT] = "INSERT INTO ns_users (namespace, uid) VALUES (?1, ?2)"
+                       " ON CONFLICT (namespace) DO UPDATE SET uid = excluded.uid",
     [SQ_TOKEN_GET] = "SELECT " TOKEN_COLS " FROM tokens WHERE key = ?1",
     [SQ_TOKEN_LIST] = "SELECT " TOKEN_COLS " FROM tokens WHERE id > ?1"
                       " AND (?2 OR revoked_us IS NULL) ORDER BY id LIMIT ?3",

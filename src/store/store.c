@@ -261,6 +261,24 @@ static int check_audit_insert(const struct store_op *op, struct err *err)
     return 0;
 }
 
+static int check_ns_user_claim(const struct store_op *op, struct err *err)
+{
+    int rc = check_name(op->ns_user_claim.ns, "namespace", err);
+
+    if (rc < 0)
+        return rc;
+    if (op->ns_user_claim.lo < 1 || op->ns_user_claim.hi < op->ns_user_claim.lo
+        || op->ns_user_claim.hi > INT64_C(2147483646))
+        return err_set(err, CHIME_ERANGE, "uid_range", "'%lld-%lld' is not a range of uids",
+                       (long long)op->ns_user_claim.lo, (long long)op->ns_user_claim.hi);
+    if (op->ns_user_claim.n_avoid && !op->ns_user_claim.avoid)
+        return err_set(err, CHIME_EINVAL, "avoid", "is missing");
+    for (size_t i = 1; i < op->ns_user_claim.n_avoid; i++)
+        if (op->ns_user_claim.avoid[i] <= op->ns_user_claim.avoid[i - 1])
+            return err_set(err, CHIME_EINVAL, "avoid", "is not sorted ascending");
+    return 0;
+}
+
 static int check_audit_prune(const struct store_op *op, struct err *err)
 {
     if (op->audit_prune.keep < 0 || op->audit_prune.before_us < 0 || op->audit_prune.max < 0)
@@ -360,6 +378,7 @@ static int (*const op_checks[STORE_OP_KIND_END])(const struct store_op *, struct
     [STORE_OP_RETAIN] = check_retain,
     [STORE_OP_TOKEN_INSERT] = check_token_insert, [STORE_OP_TOKEN_REVOKE] = check_token_revoke,
     [STORE_OP_AUDIT_INSERT] = check_audit_insert, [STORE_OP_AUDIT_PRUNE] = check_audit_prune,
+    [STORE_OP_NS_USER_CLAIM] = check_ns_user_claim,
 };
 
 /* Clears OP's results and refuses it (op->rc < 0) when malformed. */
@@ -742,6 +761,23 @@ int store_token_revoke(struct store *s, const char *name, int64_t now_us, struct
     op.token_revoke.name = name;
     op.token_revoke.now_us = now_us;
     return exec_into(s, &op, err);
+}
+
+int store_ns_user_claim(struct store *s, const char *ns, int64_t lo, int64_t hi,
+                        const int64_t *avoid, size_t n_avoid, int64_t *ret_uid, struct err *err)
+{
+    struct store_op op = {.kind = STORE_OP_NS_USER_CLAIM};
+    int rc;
+
+    op.ns_user_claim.ns = ns;
+    op.ns_user_claim.lo = lo;
+    op.ns_user_claim.hi = hi;
+    op.ns_user_claim.avoid = avoid;
+    op.ns_user_claim.n_avoid = n_avoid;
+    rc = exec_into(s, &op, err);
+    if (rc >= 0)
+        *ret_uid = op.ret_id;
+    return rc;
 }
 
 int store_audit_insert(struct store *s, const struct store_audit *a, int64_t *ret_id,

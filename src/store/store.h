@@ -534,6 +534,7 @@ enum store_op_kind {
     STORE_OP_OUTBOX_REQUEUE,
     STORE_OP_OUTBOX_PRUNE,
     STORE_OP_RETAIN,
+    STORE_OP_NS_USER_CLAIM,
     STORE_OP_KIND_END
 };
 
@@ -641,7 +642,14 @@ typedef void store_cb(struct store_op *op);
  *             lists the deleted runs, whose output files the caller
  *             removes. ret_id is the last job done (the next step's
  *             `after`); ret_version is 1 when no job is left after it
- *             (a sweep's end), 0 otherwise. */
+ *             (a sweep's end), 0 otherwise.
+ * ns_user_claim gives namespace ns its job user's uid (docs/security.md):
+ *             the one it has when that is in [lo, hi] and not in avoid,
+ *             else the lowest uid of the range that no namespace has and
+ *             avoid does not list, kept from then on. avoid (sorted
+ *             ascending, n_avoid entries) lists the range's uids someone
+ *             else uses (the system's users, mapped namespaces). ret_id is
+ *             the uid; CHIME_ERANGE when the range is used up. */
 struct store_op {
     enum store_op_kind kind;
     union {
@@ -744,6 +752,12 @@ struct store_op {
             struct store_retention def;     /* the daemon's defaults */
             int64_t max;                    /* rows deleted at most (0: 1000) */
         } retain;
+        struct {
+            const char *ns;
+            int64_t lo, hi;                 /* the range, 1 <= lo <= hi */
+            const int64_t *avoid;           /* sorted; may be NULL */
+            size_t n_avoid;
+        } ns_user_claim;
     };
 
     /* Results, set when the op is done. */
@@ -801,6 +815,8 @@ int store_dead_remove(struct store *s, int64_t run_id, struct err *err);
 int store_token_insert(struct store *s, const struct store_token *t, int64_t *ret_id,
                        struct err *err);
 int store_token_revoke(struct store *s, const char *name, int64_t now_us, struct err *err);
+int store_ns_user_claim(struct store *s, const char *ns, int64_t lo, int64_t hi,
+                        const int64_t *avoid, size_t n_avoid, int64_t *ret_uid, struct err *err);
 int store_audit_insert(struct store *s, const struct store_audit *a, int64_t *ret_id,
                        struct err *err);
 /* Applies retention to job JOB_ID with the defaults DEF (the retain op),
