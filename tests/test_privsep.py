@@ -181,6 +181,29 @@ def test_the_fork_flood_stops_at_limits_processes(daemon):
     assert int(m.group(1)) < 64 and "refused 11" in out, out
 
 
+def test_memory_and_cpu_limits_hold_for_a_job_user(daemon):
+    """limits.memory and limits.cpu_time on a job that runs as its
+    namespace's unprivileged user: the allocation past the limit fails
+    inside the job, and the CPU spinner is stopped by the kernel."""
+    hog = ("exec python3 -c 'import os\n"
+           "print(\"uid\", os.getuid())\n"
+           "try:\n"
+           "    b = bytearray(256 * 1024 * 1024)\n"
+           "    print(\"allocated\")\n"
+           "except MemoryError:\n"
+           "    print(\"refused\")\n'")
+    put(daemon, job("hog", "a", hog, limits={"memory": "64M"}))
+    r, out = finish(daemon, trigger(daemon, "a/hog"))
+    assert "refused" in out and "allocated" not in out, (r, out)
+    assert re.search(r"uid (\d+)", out) and "uid 0" not in out, out
+    put(daemon, job("spin", "a", "while :; do :; done", limits={"cpu_time": "1s"},
+                    timeout="60s"))
+    r, out = finish(daemon, trigger(daemon, "a/spin"), timeout=60)
+    # RLIMIT_CPU: SIGXCPU (24) at the soft limit, SIGKILL at the hard one
+    assert r["state"] == "failed" and r["signal"] in (9, 24), r
+    assert r["cpu_user_ms"] + r["cpu_sys_ms"] < 5000, r
+
+
 def test_the_data_directory_and_its_files_are_private(tmp_path):
     data = tmp_path / "data"
     data.mkdir(mode=0o755)
