@@ -180,7 +180,7 @@ static void on_recorded(struct store_op *op)
     struct sched_run *r = o->run;
     struct hostrun *h = r->user;
     struct call *waiter = h ? h->waiter : NULL;
-    int64_t id = op->rc == 0 ? op->ret_id : 0;
+    int64_t id = op->rc == 0 ? op->ret_id : 0;     /* STORE_EXISTS: 0, a duplicate */
 
     if (op->rc < 0)
         log_error("recording a run of %s/%s failed: %s", r->job->ns, r->job->name,
@@ -195,13 +195,32 @@ static void on_recorded(struct store_op *op)
         if (*p)
             *p = waiter->next_deferred;
         waiter->num = id;
-        waiter->rc = id ? 0 : err_set(&waiter->err, CHIME_EIO, NULL, "the run was not recorded");
+        if (op->rc < 0)     /* the caller is told why: nothing was recorded, nothing runs */
+            waiter->rc = err_set(&waiter->err, op->err.code == CHIME_ENOSPC ? CHIME_ENOSPC
+                                                                            : CHIME_EIO,
+                                 NULL, "the run was not recorded: %s", op->err.msg);
+        else
+            waiter->rc = id ? 0
+                            : err_set(&waiter->err, CHIME_EIO, NULL, "the run was not recorded");
         waiter->done = true;
         pthread_cond_broadcast(&waiter->cv);
         pthread_mutex_unlock(&n->mu);
     }
     free(o);
-    sched_run_recorded(n->sched, r, id, node_now_us());
+    if (op->rc != 0 || (r->state != SCHED_QUEUED && r->state != SCHED_RUNNING)) {
+        /* failed, a duplicate, or a final record: the engine takes R back
+         * (and may record it again, with a new host part) or frees it */
+        r->user = NULL;
+        if (h) {
+            free(h->error);
+            free(h);
+        }
+    }
+    if (op->rc < 0) {
+        sched_run_record_failed(n->sched, r, node_now_us());
+    } else {
+        sched_run_recorded(n->sched, r, id, node_now_us());
+    }
     node_tick(n);
 }
 
