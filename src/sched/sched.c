@@ -738,6 +738,16 @@ static void upstream_done(struct sched *s, const char *up, bool ok, int64_t now_
 
 /* ---- run events ---- */
 
+/* A live run R that was never recorded leaves the live list and its job's count. */
+static void run_leave(struct sched *s, struct sched_run *r)
+{
+    live_remove(s, r);
+    if (r->waiting)
+        r->owner->waiting--;
+    else
+        r->owner->active--;
+}
+
 void sched_run_recorded(struct sched *s, struct sched_run *r, int64_t id, int64_t now_us)
 {
     struct sched_job *sj = r->owner;
@@ -747,13 +757,8 @@ void sched_run_recorded(struct sched *s, struct sched_run *r, int64_t id, int64_
     r->recorded = true;
     if (is_final(r->state) || id == 0) {
         /* a missed or skipped fire, or one already recorded (duplicate key) */
-        if (!is_final(r->state)) {
-            live_remove(s, r);
-            if (r->waiting)
-                sj->waiting--;
-            else
-                sj->active--;
-        }
+        if (!is_final(r->state))
+            run_leave(s, r);
         run_free(s, r);
     } else if (r->cancel_requested) {
         finish(s, r, SCHED_CANCELLED, now_us);
@@ -813,11 +818,7 @@ void sched_run_record_failed(struct sched *s, struct sched_run *r, int64_t now_u
         s->record_hold_us = now_us + s->record_retry_us;
     }
     if (!is_final(r->state)) {
-        live_remove(s, r);
-        if (r->waiting)
-            sj->waiting--;
-        else
-            sj->active--;
+        run_leave(s, r);
         r->waiting = false;
         if (r->cancel_requested) {
             r->state = SCHED_CANCELLED;    /* replaced before it was recorded */
