@@ -97,8 +97,13 @@ def test_fires_while_the_disk_is_full_each_keep_one_run_and_health_says_why(smal
             return sorted(seconds) == list(range(lo, hi + 1)) and runs
 
         for job in ("default/long", "default/short"):
-            runs = wait_for(f"every fire second of {job} to have one final run",
-                            lambda: accounted(job), timeout=60, interval=0.5)
+            try:
+                runs = wait_for(f"every fire second of {job} to have one final run",
+                                lambda: accounted(job), timeout=60, interval=0.5)
+            except AssertionError:
+                print(sorted((second(r), r["state"], r["reason"], r["error"]) for r in d.runs(job)))
+                print(d.logtext())
+                raise
             during = [r for r in runs if full_at <= second(r) < freed]
             assert len(during) >= 4, runs
             if job == "default/short":
