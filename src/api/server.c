@@ -75,6 +75,7 @@ static const struct errinfo {
     [CHIME_ENOMEM] = {NULL, 503, "Out of memory"},
     [CHIME_EIO] = {NULL, 500, "Input/output error"},
     [CHIME_ECONFLICT] = {NULL, 409, "Conflict"},
+    [CHIME_ENOSPC] = {NULL, 507, "Insufficient storage"},
     [API_EMETHOD] = {"method-not-allowed", 405, "Method not allowed"},
     [API_EMEDIA] = {"unsupported-media-type", 415, "Unsupported media type"},
     [API_ERANGE_NOT_SATISFIABLE] = {"range-not-satisfiable", 416, "Range not satisfiable"},

@@ -268,7 +268,7 @@ void health_evaluate(const struct health_config *c, const struct health_input *i
         judge(&r, HEALTH_STORE, HEALTH_FAILING, "the store does not answer reads: %s",
               in->store_error[0] ? in->store_error : "unknown error");
     else if (!in->store_ok)
-        judge(&r, HEALTH_STORE, HEALTH_FAILING, "the store's last write failed: %s",
+        judge(&r, HEALTH_STORE, HEALTH_FAILING, "database writes failing: %s",
               in->store_error[0] ? in->store_error : "unknown error");
     if (in->loop_lag_us > 10 * c->loop_lag_us)
         judge(&r, HEALTH_LOOP, HEALTH_FAILING,

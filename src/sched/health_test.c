@@ -181,7 +181,7 @@ static void test_health_evaluates_each_check_with_its_reason(void **state)
     health_evaluate(&c, &in, &r);
     assert_int_equal(r.status, HEALTH_FAILING);
     assert_int_equal(r.check[HEALTH_LOOP], HEALTH_FAILING);
-    assert_string_equal(r.reason[HEALTH_STORE], "the store's last write failed: disk I/O error");
+    assert_string_equal(r.reason[HEALTH_STORE], "database writes failing: disk I/O error");
     assert_string_equal(r.reason[HEALTH_DISK],
                         "the data directory's disk has 10.0 MiB free, under 100.0 MiB");
     in.disk_free = 500 << 20;

@@ -114,6 +114,7 @@ static enum store_reason store_reason(enum sched_reason r)
 struct run_op {
     struct store_op op;
     struct node *n;
+    struct run_op *next_unwritten;
     struct sched_run *run;      /* insert: the engine's run */
     char error[256];
     char who[256];
@@ -180,7 +181,7 @@ static void on_recorded(struct store_op *op)
     struct sched_run *r = o->run;
     struct hostrun *h = r->user;
     struct call *waiter = h ? h->waiter : NULL;
-    int64_t id = op->rc == 0 ? op->ret_id : 0;
+    int64_t id = op->rc == 0 ? op->ret_id : 0;     /* STORE_EXISTS: 0, a duplicate */
 
     if (op->rc < 0)
         log_error("recording a run of %s/%s failed: %s", r->job->ns, r->job->name,
@@ -195,13 +196,32 @@ static void on_recorded(struct store_op *op)
         if (*p)
             *p = waiter->next_deferred;
         waiter->num = id;
-        waiter->rc = id ? 0 : err_set(&waiter->err, CHIME_EIO, NULL, "the run was not recorded");
+        if (op->rc < 0)     /* the caller is told why: nothing was recorded, nothing runs */
+            waiter->rc = err_set(&waiter->err, op->err.code == CHIME_ENOSPC ? CHIME_ENOSPC
+                                                                            : CHIME_EIO,
+                                 NULL, "the run was not recorded: %s", op->err.msg);
+        else
+            waiter->rc = id ? 0
+                            : err_set(&waiter->err, CHIME_EIO, NULL, "the run was not recorded");
         waiter->done = true;
         pthread_cond_broadcast(&waiter->cv);
         pthread_mutex_unlock(&n->mu);
     }
     free(o);
-    sched_run_recorded(n->sched, r, id, node_now_us());
+    if (op->rc != 0 || (r->state != SCHED_QUEUED && r->state != SCHED_RUNNING)) {
+        /* failed, a duplicate, or a final record: the engine takes R back
+         * (and may record it again, with a new host part) or frees it */
+        r->user = NULL;
+        if (h) {
+            free(h->error);
+            free(h);
+        }
+    }
+    if (op->rc < 0) {
+        sched_run_record_failed(n->sched, r, node_now_us());
+    } else {
+        sched_run_recorded(n->sched, r, id, node_now_us());
+    }
     node_tick(n);
 }
 
@@ -231,11 +251,85 @@ static void op_record(void *ctx, struct sched_run *r)
     }
 }
 
+/* The end of runs, their dead letters and job states must reach the
+ * store: a row left `running` would never end. Each op carries copies of
+ * what it writes, so one the store could not write (a full disk, an I/O
+ * error) is written again as it is, after REWRITE_MS, in order; and while
+ * any waits, newer ones wait behind it, so a late write never undoes a
+ * newer one. Bounded: past UNWRITTEN_MAX the newest are dropped, said in
+ * the log. */
+#define REWRITE_MS 1000
+#define UNWRITTEN_MAX 100000
+
+static void on_written(struct store_op *op);
+
+static void on_rewrite(uv_timer_t *t)
+{
+    struct node *n = t->data;
+    struct run_op *o = n->unwritten;
+
+    n->unwritten = n->unwritten_tail = NULL;
+    n->n_unwritten = 0;
+    while (o) {
+        struct run_op *next = o->next_unwritten;
+
+        o->next_unwritten = NULL;
+        if (store_submit(n->store, &o->op, on_written) < 0)
+            free(o);
+        o = next;
+    }
+}
+
+static void unwritten_add(struct node *n, struct run_op *o)
+{
+    if (n->n_unwritten >= UNWRITTEN_MAX || n->stopping) {
+        log_error("a store write is dropped: %zu writes wait for the store already",
+                  n->n_unwritten);
+        free(o);
+        return;
+    }
+    if (n->unwritten_tail)
+        n->unwritten_tail->next_unwritten = o;
+    else
+        n->unwritten = o;
+    n->unwritten_tail = o;
+    n->n_unwritten++;
+    if (!uv_is_active((uv_handle_t *)&n->rewrite_timer))
+        uv_timer_start(&n->rewrite_timer, on_rewrite, REWRITE_MS, 0);
+}
+
+/* Submits a write that must not be lost (see on_written). */
+static void submit_write(struct node *n, struct run_op *o)
+{
+    if (n->unwritten)
+        unwritten_add(n, o);
+    else if (store_submit(n->store, &o->op, on_written) < 0)
+        free(o);
+}
+
 static void on_written(struct store_op *op)
 {
+    struct run_op *o = op->data;
+
     if (op->rc < 0)
         log_error("a store write failed: %s", op->err.msg);
-    free(op->data);
+    if (op->rc < 0 && (op->err.code == CHIME_ENOSPC || op->err.code == CHIME_EIO)) {
+        unwritten_add(o->n, o);
+        return;
+    }
+    free(o);
+}
+
+static void node_unwritten_free(struct node *n)
+{
+    while (n->unwritten) {
+        struct run_op *o = n->unwritten;
+
+        n->unwritten = o->next_unwritten;
+        free(o);
+    }
+    n->unwritten_tail = NULL;
+    n->n_unwritten = 0;
 }
 
 /* Retention, enforced as runs end: the job's own limits (its document's
@@ -293,8 +387,7 @@ static void dead_letter(struct node *n, const struct sched_run *r)
     o->op.dead_insert.run_id = r->id;
     o->op.dead_insert.reason = o->error;
     o->op.dead_insert.now_us = node_now_us();
-    if (store_submit(n->store, &o->op, on_written) < 0)
-        free(o);
+    submit_write(n, o);
 }
 
 static void op_update(void *ctx, const struct sched_run *r)
@@ -304,8 +397,7 @@ static void op_update(void *ctx, const struct sched_run *r)
 
     if (o) {
         fill_run(o, r, &o->op.run_update.run);
-        if (store_submit(n->store, &o->op, on_written) < 0)
-            free(o);
+        submit_write(n, o);
     }
     if (r->state != SCHED_QUEUED && r->state != SCHED_RUNNING) {
         if (r->dead_letter)
@@ -337,8 +429,7 @@ static void op_job_state(void *ctx, const struct job *j, int64_t key, bool pause
     o->op.job_state.paused = paused;
     o->op.job_state.consecutive_failures = failures;
     o->op.job_state.last_fire_us = last_fire_us == INT64_MIN ? STORE_NULL : last_fire_us;
-    if (store_submit(n->store, &o->op, on_written) < 0)
-        free(o);
+    submit_write(n, o);
 }
 
 /* ---- plans: the store's columns that start-up schedules by ---- */
@@ -727,6 +818,7 @@ static void finish_shutdown(struct node *n)
     uv_close((uv_handle_t *)&n->grace, on_close);
     uv_close((uv_handle_t *)&n->defer, on_close);
     uv_close((uv_handle_t *)&n->prune_timer, on_close);
+    uv_close((uv_handle_t *)&n->rewrite_timer, on_close);
     node_watch_close(n);
     n->loop_stopped = true;     /* the store's and the API's handles close in node_run */
 }
@@ -841,6 +933,8 @@ static int start(struct node *n, struct err *err)
         return rc;
     uv_loop_init(&n->loop);
     n->loop.data = n;
+    uv_timer_init(&n->loop, &n->rewrite_timer);     /* before anything writes */
+    n->rewrite_timer.data = n;
     rc = node_watch_start(n, abs_dir, err);
     if (rc < 0)
         return rc;
@@ -1033,6 +1127,7 @@ int node_run(const struct node_options *opt, struct err *err)
     if (n->lock_fd >= 0)
         close(n->lock_fd);              /* last: the store is closed */
     free(n->prune_jobs);
+    node_unwritten_free(n);             /* what the store never took */
     node_bodies_free(n);
     free(n);
     if (rc == 0)

@@ -95,6 +95,12 @@ struct node {
     uv_timer_t grace;
     uv_timer_t defer;           /* reports runs that could not start */
     uv_timer_t prune_timer;     /* retention of the jobs in prune_jobs */
+    /* run updates, dead letters and job states the store could not write
+     * (a full disk), in submission order, written again by rewrite_timer;
+     * while there are any, new ones queue behind them (node.c) */
+    uv_timer_t rewrite_timer;
+    struct run_op *unwritten, *unwritten_tail;
+    size_t n_unwritten;
     int64_t *prune_jobs;        /* store ids of jobs with a run ended since */
     size_t n_prune_jobs, cap_prune_jobs;
     struct hostrun *failed;

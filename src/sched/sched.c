@@ -37,6 +37,10 @@
 #define DUE_SCAN_MAX 100000     /* due fires looked at one by one per tick */
 #define MISSED_RECORD_MAX 100   /* missed fires recorded one by one per tick */
 #define CATCH_UP_KEEP 10000     /* fires within grace kept for catch-up */
+/* A record the store could not write is tried again after this long,
+ * doubling while records keep failing (sched_run_record_failed()) */
+#define RECORD_RETRY_MIN_US INT64_C(1000000)
+#define RECORD_RETRY_MAX_US INT64_C(8000000)
 
 /* A job version, shared by the job and its live runs. */
 struct version {
@@ -62,6 +66,7 @@ struct sched_job {
     int pending;                /* retries waiting for their delay */
     bool recovering;            /* a fire was already due when the job was put:
                                    catch_up applies to it */
+    bool rewound;               /* a fire's record failed: the job went back to it */
     bool removed;               /* freed once its last run is over */
     bool paused;                /* job state, from the document or a pause */
 };
@@ -81,6 +86,9 @@ struct sched {
     int running;
     uint64_t seq;
     bool ticked;                /* @reboot jobs fire at the first tick */
+    /* while records fail: how long the next retry waits (0: records
+     * succeed), and the instant the failed ones are tried again */
+    int64_t record_retry_us, record_hold_us;
     struct sched_stats stats;
 };
 
@@ -627,7 +635,10 @@ static void job_due(struct sched *s, struct sched_job *sj, int64_t at_us, int64_
     /* the newest late fires are recorded; older ones only counted */
     for (int i = nlate > MISSED_RECORD_MAX ? nlate - MISSED_RECORD_MAX : 0; i < nlate; i++)
         record_final(s, sj, late[i % MISSED_RECORD_MAX], SCHED_SCHEDULE, SCHED_MISSED,
-                     "not started within the misfire grace", now_us);
+                     sj->rewound ? "not recorded within the misfire grace: the store could"
+                                   " not write"
+                                 : "not started within the misfire grace",
+                     now_us);
     if (nlate > MISSED_RECORD_MAX)
         s->stats.missed += nlate - MISSED_RECORD_MAX;
     why = nwithin > 1 || sj->recovering ? SCHED_CATCH_UP : SCHED_SCHEDULE;
@@ -648,6 +659,7 @@ static void job_due(struct sched *s, struct sched_job *sj, int64_t at_us, int64_
         miss_range(s, sj, keep, run, nkeep, "past max_catch_up", now_us);
     }
     sj->recovering = false;
+    sj->rewound = false;
     if (newest > sj->last_fire_us)
         sj->last_fire_us = newest;
     s->ops.job_state(s->ops.ctx, j, sj->ver->key, sj->paused, sj->failures, sj->last_fire_us);
@@ -726,26 +738,106 @@ static void upstream_done(struct sched *s, const char *up, bool ok, int64_t now_
 
 /* ---- run events ---- */
 
+/* A live run R that was never recorded leaves the live list and its job's count. */
+static void run_leave(struct sched *s, struct sched_run *r)
+{
+    live_remove(s, r);
+    if (r->waiting)
+        r->owner->waiting--;
+    else
+        r->owner->active--;
+}
+
 void sched_run_recorded(struct sched *s, struct sched_run *r, int64_t id, int64_t now_us)
 {
     struct sched_job *sj = r->owner;
 
+    s->record_retry_us = 0;         /* the store writes */
     r->id = id;
     r->recorded = true;
     if (is_final(r->state) || id == 0) {
         /* a missed or skipped fire, or one already recorded (duplicate key) */
-        if (!is_final(r->state)) {
-            live_remove(s, r);
-            if (r->waiting)
-                sj->waiting--;
-            else
-                sj->active--;
-        }
+        if (!is_final(r->state))
+            run_leave(s, r);
         run_free(s, r);
     } else if (r->cancel_requested) {
         finish(s, r, SCHED_CANCELLED, now_us);
     } else if (!r->waiting) {
         heap_push(&s->queue, r);
+    }
+    promote_waiting(s, sj);
+    dispatch(s, now_us);
+    job_maybe_free(s, sj);
+}
+
+/* Whether job_due() can handle fire R of SJ anew: a first attempt of a
+ * cron, every or at fire of a live, unpaused job whose schedule still
+ * yields that instant (not @reboot, not a fire of an edited schedule). */
+static bool fire_again(const struct sched *s, const struct sched_job *sj,
+                       const struct sched_run *r)
+{
+    return (r->reason == SCHED_SCHEDULE || r->reason == SCHED_CATCH_UP) && r->attempt == 1
+           && !sj->removed && !sj->paused && r->fire_us > INT64_MIN
+           && next_fire(sj->ver->job, s->cfg.default_zone, r->fire_us - 1) == r->fire_us;
+}
+
+/* The record of SJ's fire FIRE_US failed: the job goes back to it, so
+ * that job_due() handles it again, with every fire since, once the store
+ * is tried again. Fires recorded meanwhile are handled again too, and
+ * their records are duplicates (the store's (job, fire, attempt) key),
+ * so each fire keeps one run. The persisted last fire goes back with it,
+ * so a restart meanwhile catches the fire up. The engine keeps nothing
+ * per lost fire: an outage of hours costs one timer per job, and
+ * job_due() bounds the rows it then writes. */
+static void job_rewind(struct sched *s, struct sched_job *sj, int64_t fire_us)
+{
+    sj->rewound = true;
+    if (fire_us <= sj->last_fire_us) {
+        sj->last_fire_us = fire_us - 1;
+        s->ops.job_state(s->ops.ctx, sj->ver->job, sj->ver->key, sj->paused, sj->failures,
+                         sj->last_fire_us);
+    }
+    heap_remove(&s->timers, sj);
+    if (fire_us < sj->next_us)
+        sj->next_us = fire_us;
+    sj->due_us = s->record_hold_us;
+    if (heap_push(&s->timers, sj) < 0)
+        sj->next_us = INT64_MAX;    /* out of memory: the job stays idle */
+}
+
+void sched_run_record_failed(struct sched *s, struct sched_run *r, int64_t now_us)
+{
+    struct sched_job *sj = r->owner;
+
+    s->stats.record_failures++;
+    /* one wait per round of failures: a batch of records fails together */
+    if (now_us >= s->record_hold_us) {
+        s->record_retry_us = s->record_retry_us ? 2 * s->record_retry_us : RECORD_RETRY_MIN_US;
+        if (s->record_retry_us > RECORD_RETRY_MAX_US)
+            s->record_retry_us = RECORD_RETRY_MAX_US;
+        s->record_hold_us = now_us + s->record_retry_us;
+    }
+    if (!is_final(r->state)) {
+        run_leave(s, r);
+        r->waiting = false;
+        if (r->cancel_requested) {
+            r->state = SCHED_CANCELLED;    /* replaced before it was recorded */
+            r->finished_us = now_us;
+        }
+    }
+    if (r->reason == SCHED_MANUAL || (is_final(r->state) && sj->removed)) {
+        run_free(s, r);             /* the caller is told; a removed job's end is not a fire */
+    } else if (fire_again(s, sj, r)) {
+        job_rewind(s, sj, r->fire_us);
+        run_free(s, r);
+    } else {
+        /* an event made it (a retry, an `after` fire): it is recorded
+         * again as it is, from the retry heap (sched_tick()) */
+        r->due_us = s->record_hold_us;
+        if (heap_push(&s->retries, r) < 0)
+            run_free(s, r);
+        else
+            sj->pending++;
     }
     promote_waiting(s, sj);
     dispatch(s, now_us);
@@ -1085,6 +1177,10 @@ int64_t sched_tick(struct sched *s, int64_t now_us)
     while ((r = heap_peek(&s->retries)) && r->due_us <= now_us) {
         heap_pop(&s->retries);
         r->owner->pending--;
+        if (is_final(r->state)) {
+            s->ops.record(s->ops.ctx, r);  /* its record failed before: once more */
+            continue;
+        }
         r->queued_us = now_us;
         run_enter(s, r, false);
     }

@@ -88,7 +88,8 @@ struct sched_result {
 struct sched_ops {
     void *ctx;
     /* Record R durably (a new run, in any state), then call
-     * sched_run_recorded(). A duplicate (job, fire, attempt) reports id 0. */
+     * sched_run_recorded(), or sched_run_record_failed() when the store
+     * could not write it. A duplicate (job, fire, attempt) reports id 0. */
     void (*record)(void *ctx, struct sched_run *r);
     /* Persist R's new state; for a final state the engine frees R after.
      * A final R with dead_letter set failed its fire's last attempt: the
@@ -128,6 +129,7 @@ struct sched_config {
 /* Counters for health and metrics. */
 struct sched_stats {
     int64_t fires, missed, skipped, retries, dead_letters;
+    int64_t record_failures;    /* records the store could not write */
     int running, queued;
 };
 
@@ -191,6 +193,14 @@ int sched_cancel(struct sched *s, int64_t run_id, struct err *err);
 int64_t sched_tick(struct sched *s, int64_t now_us);
 
 void sched_run_recorded(struct sched *s, struct sched_run *r, int64_t id, int64_t now_us);
+/* R's record failed: the store wrote nothing (a full disk, an I/O error).
+ * R is no longer the host's to use. A manual run is dropped (the host
+ * tells its caller). A scheduled fire takes its job back to it: the job
+ * handles it again, with every fire since, through the misfire policy once
+ * the store writes. Any other run (a retry, an `after` fire) is recorded
+ * again as it is. Retries wait from 1 s, doubling to 8 s while records
+ * keep failing (docs/sched.md, "When the store cannot write"). */
+void sched_run_record_failed(struct sched *s, struct sched_run *r, int64_t now_us);
 void sched_run_started(struct sched *s, struct sched_run *r, int pid, int64_t now_us);
 void sched_run_exited(struct sched *s, struct sched_run *r, const struct sched_result *res,
                       int64_t now_us);

@@ -42,6 +42,9 @@ struct harness {
     struct rec runs[MAXEV];             /* by id - 1 */
     int nruns;
     int cancels, dead, duplicates_left;
+    bool store_full;                    /* flush() fails every record */
+    bool unique;                        /* flush() gives a known (job, fire, attempt) id 0 */
+    int record_failures;
     struct rec dead_run;                /* the last run dead-lettered, as its update said */
     int dead_exit_code;
     int notified[JOB_ON_COUNT];
@@ -141,7 +144,21 @@ static const struct sched_ops ops = {
     fake_job_state, fake_notify, fake_random, fake_job_put,
 };
 
-/* The store confirms every pending record (ids in order; a duplicate gets 0). */
+/* Whether the fake store has a run of R's (job, fire, attempt), its unique key. */
+static bool known(const struct sched_run *r)
+{
+    char job[140];
+
+    job_id(r->job, job, sizeof job);
+    for (int i = 0; i < H.nruns; i++)
+        if (strcmp(H.runs[i].job, job) == 0 && H.runs[i].fire_us == r->fire_us
+            && H.runs[i].attempt == r->attempt)
+            return true;
+    return false;
+}
+
+/* The store confirms every pending record (ids in order; a duplicate gets
+ * 0), or fails each while store_full. */
 static void flush(int64_t now)
 {
     while (H.npending) {
@@ -149,6 +166,15 @@ static void flush(int64_t now)
         int64_t id;
 
         memmove(H.pending, H.pending + 1, (size_t)--H.npending * sizeof H.pending[0]);
+        if (H.store_full) {
+            H.record_failures++;
+            sched_run_record_failed(H.s, r, now);
+            continue;
+        }
+        if (H.unique && known(r)) {
+            sched_run_recorded(H.s, r, 0, now);
+            continue;
+        }
         if (H.duplicates_left > 0) {
             H.duplicates_left--;
             id = 0;
@@ -1130,6 +1156,179 @@ static void test_sched_catch_up_all_runs_the_backlog_in_turn_under_every_policy(
     }
 }
 
+
+/* ---- when the store cannot write ---- */
+
+/* Drives the engine from FROM to TO as the daemon's timer would (at each
+ * instant it asks for, at least once a second), the store confirming or
+ * failing each record; returns the most records pending after one tick. */
+static int drive(int64_t from, int64_t to)
+{
+    int most = 0;
+
+    for (int64_t now = from; now <= to;) {
+        int64_t next = sched_tick(H.s, now);
+
+        if (H.npending > most)
+            most = H.npending;
+        flush(now);
+        while (H.nstarted > 0) {
+            sched_run_started(H.s, H.started[0], 100, now);
+            exit_run(0, 0, 0, false, now);
+        }
+        now = next > now + SEC ? now + SEC : next;
+    }
+    return most;
+}
+
+/* Fire instants FROM, FROM + STEP, ... up to TO of JOB each have exactly one run. */
+static void assert_one_run_per_fire(const char *job, int64_t from, int64_t to, int64_t step)
+{
+    for (int64_t f = from; f <= to; f += step) {
+        int n = 0;
+
+        for (int i = 0; i < H.nruns; i++)
+            n += strcmp(H.runs[i].job, job) == 0 && H.runs[i].fire_us == f;
+        if (n != 1)
+            fail_msg("fire %lld has %d runs", (long long)((f - from) / SEC), n);
+    }
+}
+
+/* A fire whose record fails is not lost: the job goes back to it, the
+ * store is tried again after 1 s, then 2 s, and once it writes the fire
+ * runs, within its grace, as scheduled: one run, started once. */
+static void test_sched_records_a_fire_again_once_the_store_writes(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z"), f = t + 3600 * SEC;
+
+    (void)state;
+    setup(0);
+    H.unique = true;
+    put("{\"name\":\"a\",\"schedule\":{\"every\":\"1h\"},\"command\":[\"x\"]}", t);
+    sched_tick(H.s, f);
+    H.store_full = true;
+    flush(f);
+    assert_int_equal(H.record_failures, 1);
+    assert_int_equal(H.nruns, 0);
+    assert_int_equal(sched_tick(H.s, f + 1), f + SEC);  /* tried again in 1 s */
+    sched_tick(H.s, f + SEC);
+    assert_int_equal(H.npending, 1);                    /* the same fire again */
+    assert_int_equal(H.pending[0]->fire_us, f);
+    flush(f + SEC);
+    assert_int_equal(sched_tick(H.s, f + SEC + 1), f + 3 * SEC);     /* then 2 s */
+    H.store_full = false;
+    sched_tick(H.s, f + 3 * SEC);
+    flush(f + 3 * SEC);
+    assert_int_equal(H.nruns, 1);
+    assert_int_equal(H.runs[0].fire_us, f);
+    assert_int_equal(H.runs[0].reason, SCHED_SCHEDULE);
+    assert_int_equal(H.nstarted, 1);
+    /* the next fire is on its schedule again, and the wait starts over */
+    assert_int_equal(sched_tick(H.s, f + 4 * SEC), f + 3600 * SEC);
+    teardown();
+}
+
+/* An every-1s job through 20 s of failing records, grace 1h or 5 s:
+ * each fire second ends with exactly one run; with the short grace the
+ * fires older than 5 s when the store writes again are missed, and say
+ * the store could not write. */
+static void test_sched_fires_while_the_store_fails_each_keep_one_run(void **state)
+{
+    static const char *const graces[] = { "1h", "5s" };
+    int64_t t = T("2026-01-01T00:00:00Z");
+
+    (void)state;
+    for (size_t g = 0; g < 2; g++) {
+        char doc[200];
+        int missed = 0;
+
+        setup(0);
+        H.unique = true;
+        snprintf(doc, sizeof doc,
+                 "{\"name\":\"e\",\"schedule\":{\"every\":\"1s\"},\"command\":[\"x\"],"
+                 "\"misfire\":{\"grace\":\"%s\"}}", graces[g]);
+        put(doc, t);
+        drive(t + SEC, t + 10 * SEC);
+        H.store_full = true;
+        drive(t + 10 * SEC + 1, t + 30 * SEC);
+        assert_true(H.record_failures > 0);
+        H.store_full = false;
+        drive(t + 30 * SEC + 1, t + 60 * SEC);
+        assert_one_run_per_fire("default/e", t + SEC, t + 55 * SEC, SEC);
+        for (int i = 0; i < H.nruns; i++)
+            if (H.runs[i].state == SCHED_MISSED
+                && strstr(H.runs[i].error, "the store could not write"))
+                missed++;
+        if (g == 0)
+            assert_int_equal(missed, 0);
+        else
+            assert_true(missed >= 10);  /* 11 s .. 30 s less the last 5 s at least */
+        teardown();
+    }
+}
+
+/* Hours of failing records cost a bounded number of runs in memory (the
+ * engine keeps no run per lost fire), and when the store writes again the
+ * backlog goes through job_due()'s bounds: at most MISSED_RECORD_MAX missed
+ * rows and the newest fire run, the older fires only counted. */
+static void test_sched_a_long_store_outage_stays_bounded(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z"), out = 3 * 3600 * SEC;
+    struct sched_stats st;
+    int most;
+
+    (void)state;
+    setup(0);
+    H.unique = true;
+    put("{\"name\":\"l\",\"schedule\":{\"every\":\"1s\"},\"command\":[\"x\"],"
+        "\"misfire\":{\"grace\":\"1h\"}}", t);
+    H.store_full = true;
+    most = drive(t + SEC, t + out);
+    assert_true(most <= 102);
+    assert_true(H.record_failures < 150000);    /* tried every 8 s, not every fire */
+    H.store_full = false;
+    drive(t + out + 1, t + out + 10 * SEC);
+    assert_true(H.nruns <= 2 * 102 + 10);
+    sched_stats(H.s, &st);
+    assert_true(st.missed >= 2 * 3600);         /* past the grace: counted */
+    assert_int_equal(count("default/l", SCHED_SUCCEEDED) > 0, 1);
+    teardown();
+}
+
+/* A manual trigger whose record fails is dropped (its caller is told):
+ * nothing is recorded later and nothing runs. A retry whose record fails
+ * is recorded again as it is, once. */
+static void test_sched_failed_records_of_a_trigger_and_a_retry(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z");
+    struct sched_run *r = NULL;
+
+    (void)state;
+    setup(0);
+    H.unique = true;
+    put("{\"name\":\"m\",\"schedule\":{\"manual\":true},\"command\":[\"x\"],"
+        "\"retry\":{\"max_attempts\":2,\"backoff\":\"1s\"}}", t);
+    assert_int_equal(sched_trigger(H.s, "default/m", NULL, NULL, t, &r, NULL), 0);
+    H.store_full = true;
+    flush(t);
+    H.store_full = false;
+    drive(t + 1, t + 20 * SEC);
+    assert_int_equal(H.nruns, 0);
+    assert_int_equal(sched_trigger(H.s, "default/m", NULL, NULL, t + 21 * SEC, &r, NULL), 0);
+    flush(t + 21 * SEC);
+    sched_run_started(H.s, H.started[0], 100, t + 21 * SEC);
+    exit_run(0, 1, 0, false, t + 22 * SEC);     /* its retry is due at 23 s */
+    H.store_full = true;
+    sched_tick(H.s, t + 23 * SEC);
+    flush(t + 23 * SEC);
+    H.store_full = false;
+    drive(t + 23 * SEC + 1, t + 40 * SEC);
+    assert_int_equal(H.nruns, 2);
+    assert_int_equal(H.runs[1].attempt, 2);
+    assert_int_equal(H.runs[1].state, SCHED_SUCCEEDED);
+    teardown();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1165,6 +1364,10 @@ int main(void)
         cmocka_unit_test(test_sched_restart_without_a_due_fire_fires_on_schedule),
         cmocka_unit_test(test_sched_first_fire_counts_after_the_last_fire_and_the_version),
         cmocka_unit_test(test_sched_catch_up_all_runs_the_backlog_in_turn_under_every_policy),
+        cmocka_unit_test(test_sched_records_a_fire_again_once_the_store_writes),
+        cmocka_unit_test(test_sched_fires_while_the_store_fails_each_keep_one_run),
+        cmocka_unit_test(test_sched_a_long_store_outage_stays_bounded),
+        cmocka_unit_test(test_sched_failed_records_of_a_trigger_and_a_retry),
     };
 
     return cmocka_run_group_tests_name("sched", tests, NULL, NULL);

@@ -35,7 +35,10 @@ int sqlite_fail(sqlite3 *db, int rc, const char *what, struct err *err)
     case SQLITE_NOMEM: code = CHIME_ENOMEM; break;
     case SQLITE_TOOBIG: code = CHIME_ETOOBIG; break;
     case SQLITE_CONSTRAINT: code = CHIME_EINVAL; break;
-    default: /* FULL, IOERR, BUSY, CORRUPT, ... */ code = CHIME_EIO; break;
+    case SQLITE_FULL:
+        /* named first: health and a refused trigger say why writes fail */
+        return err_set(err, CHIME_ENOSPC, NULL, "disk full: %s: %s", what, msg);
+    default: /* IOERR, BUSY, CORRUPT, ... */ code = CHIME_EIO; break;
     }
     return err_set(err, code, NULL, "%s: %s", what, msg);
 }
@@ -409,7 +412,9 @@ static int sqlite_write(void *h, struct store_op *first, struct err *err)
             continue; /* refused by store.c */
         op_run(c, op);
         if (op->rc < 0 && sqlite3_get_autocommit(c->db)) {
-            rc = err_set(&why, CHIME_EIO, NULL, "batch rolled back: %s", op->err.msg);
+            /* the op's code stays: a full disk is told as such */
+            rc = err_set(&why, op->err.code ? op->err.code : CHIME_EIO, NULL,
+                         "batch rolled back: %s", op->err.msg);
             break;
         }
     }

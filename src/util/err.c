@@ -18,6 +18,7 @@ static const char *const names[CHIME_ECODE_MAX] = {
     [CHIME_ENOMEM] = "out-of-memory",
     [CHIME_EIO] = "io",
     [CHIME_ECONFLICT] = "conflict",
+    [CHIME_ENOSPC] = "disk-full",
 };
 
 int err_set(struct err *err, int code, const char *field, const char *fmt, ...)

@@ -22,6 +22,7 @@ enum chime_code {
     CHIME_ENOMEM,
     CHIME_EIO,
     CHIME_ECONFLICT,    /* the state is not what the write expected (version, run state) */
+    CHIME_ENOSPC,       /* the disk is full: nothing was written */
     CHIME_ECODE_MAX
 };
 
