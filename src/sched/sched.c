@@ -64,6 +64,7 @@ struct sched_job {
     int active;                 /* live runs, not counting those waiting */
     int waiting;                /* concurrency "queue": runs waiting their turn */
     int pending;                /* retries waiting for their delay */
+    int recording;              /* final records (missed, skipped, cancelled) in flight */
     bool recovering;            /* a fire was already due when the job was put:
                                    catch_up applies to it */
     bool rewound;               /* a fire's record failed: the job went back to it */
@@ -236,7 +237,7 @@ static void after_set(struct sched *s, struct sched_job *sj, signed char *up)
 /* Frees a removed job once nothing of it lives on. */
 static void job_maybe_free(struct sched *s, struct sched_job *sj)
 {
-    if (sj->removed && !sj->active && !sj->waiting && !sj->pending) {
+    if (sj->removed && !sj->active && !sj->waiting && !sj->pending && !sj->recording) {
         unlink_job(s, sj);
         after_set(s, sj, NULL);
         job_release(sj);
@@ -424,6 +425,17 @@ static void notify(struct sched *s, const struct job *j, const struct sched_run 
         s->ops.notify(s->ops.ctx, j, r, ev);
 }
 
+/* Records R, already final (missed, skipped, a removed job's retry): its
+ * job stays allocated until the record lands (sched_run_recorded() or
+ * sched_run_record_failed() reads R's owner), even if it is removed
+ * meanwhile. */
+static void record_final_run(struct sched *s, struct sched_run *r)
+{
+    r->final_record = true;
+    r->owner->recording++;
+    s->ops.record(s->ops.ctx, r);
+}
+
 /* Records a fire that will not run (missed, skipped). */
 static struct sched_run *record_final(struct sched *s, struct sched_job *sj, int64_t fire_us,
                                       enum sched_reason reason, enum sched_state st,
@@ -439,7 +451,7 @@ static struct sched_run *record_final(struct sched *s, struct sched_job *sj, int
         s->stats.missed++;
     else
         s->stats.skipped++;
-    s->ops.record(s->ops.ctx, r);
+    record_final_run(s, r);
     return r;
 }
 
@@ -755,6 +767,10 @@ void sched_run_recorded(struct sched *s, struct sched_run *r, int64_t id, int64_
     s->record_retry_us = 0;         /* the store writes */
     r->id = id;
     r->recorded = true;
+    if (r->final_record) {
+        r->final_record = false;
+        sj->recording--;
+    }
     if (is_final(r->state) || id == 0) {
         /* a missed or skipped fire, or one already recorded (duplicate key) */
         if (!is_final(r->state))
@@ -810,6 +826,10 @@ void sched_run_record_failed(struct sched *s, struct sched_run *r, int64_t now_u
     struct sched_job *sj = r->owner;
 
     s->stats.record_failures++;
+    if (r->final_record) {
+        r->final_record = false;
+        sj->recording--;
+    }
     /* one wait per round of failures: a batch of records fails together */
     if (now_us >= s->record_hold_us) {
         s->record_retry_us = s->record_retry_us ? 2 * s->record_retry_us : RECORD_RETRY_MIN_US;
@@ -1036,7 +1056,7 @@ int sched_job_remove(struct sched *s, const char *id, struct err *err)
             sj->pending--;
             r->state = SCHED_CANCELLED;
             r->error = "job removed before its retry";
-            s->ops.record(s->ops.ctx, r);
+            record_final_run(s, r);
         }
     }
     job_maybe_free(s, sj);
@@ -1178,7 +1198,7 @@ int64_t sched_tick(struct sched *s, int64_t now_us)
         heap_pop(&s->retries);
         r->owner->pending--;
         if (is_final(r->state)) {
-            s->ops.record(s->ops.ctx, r);  /* its record failed before: once more */
+            record_final_run(s, r);     /* its record failed before: once more */
             continue;
         }
         r->queued_us = now_us;

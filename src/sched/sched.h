@@ -71,6 +71,7 @@ struct sched_run {
     /* set at the end of a fire's last attempt that failed: its final
      * update is also its dead letter */
     bool dead_letter;
+    bool final_record;          /* engine: a final record in flight, held by its job */
     bool waiting;               /* concurrency queue: waits for the job's active run */
     struct sched_run *next, *prev; /* the engine's list of live runs */
 };

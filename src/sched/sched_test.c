@@ -918,6 +918,31 @@ static void test_sched_adopted_queued_run_starts_with_its_user(void **state)
     teardown();
 }
 
+/* Records still in flight keep their job: a job removed while the
+ * cancelled record of its pending retry, or a skipped fire's record, has
+ * not landed is freed only once it has (ASan sees a use after free
+ * otherwise). */
+static void test_sched_a_job_removed_with_records_in_flight_outlives_them(void **state)
+{
+    int64_t t = T("2026-01-01T00:00:00Z");
+
+    (void)state;
+    setup(0);
+    put("{\"name\":\"r\",\"schedule\":{\"manual\":true},\"command\":[\"x\"],"
+        "\"retry\":{\"max_attempts\":2,\"backoff\":\"1h\"}}", t);
+    assert_int_equal(sched_trigger(H.s, "default/r", NULL, NULL, t, NULL, NULL), 0);
+    flush(t);
+    assert_int_equal(H.nstarted, 1);
+    exit_run(0, 1, 0, false, t + SEC);      /* failed: a retry waits an hour */
+    flush(t + SEC);
+    assert_int_equal(sched_job_remove(H.s, "default/r", NULL), 0);
+    assert_int_equal(H.npending, 1);        /* the retry's cancelled record */
+    assert_null(sched_job_get(H.s, "default/r"));
+    flush(t + 2 * SEC);                     /* lands after the removal */
+    assert_int_equal(H.runs[H.nruns - 1].state, SCHED_CANCELLED);
+    teardown();
+}
+
 /* ---- which fires count: a first fire already past when the job is put ---- */
 
 #define H1 (3600 * SEC)
@@ -1355,6 +1380,7 @@ int main(void)
         cmocka_unit_test(test_sched_preview_lists_next_fires),
         cmocka_unit_test(test_sched_adopts_runs_after_a_restart),
         cmocka_unit_test(test_sched_adopted_queued_run_starts_with_its_user),
+        cmocka_unit_test(test_sched_a_job_removed_with_records_in_flight_outlives_them),
         cmocka_unit_test(test_sched_keeps_jobs_without_their_body),
         cmocka_unit_test(test_sched_finds_jobs_by_name_among_many),
         cmocka_unit_test(test_sched_at_created_in_the_past_follows_the_misfire_grace),
