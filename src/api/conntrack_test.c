@@ -23,7 +23,7 @@
 
 #include "../banned.h"
 
-#define SEC INT64_C(1000000)
+#define SEC     INT64_C(1000000)
 #define HEAD_US (10 * SEC)
 #define BODY_US (30 * SEC)
 
@@ -90,8 +90,8 @@ static void conn_request(struct conntrack *t, struct conn *k, int64_t now)
     conntrack_phase(t, k->c, CONNTRACK_REPLY, now);
 }
 
-static void test_conntrack_cuts_a_connection_past_its_head_deadline_and_not_one_within_it(
-    void **state)
+static void
+test_conntrack_cuts_a_connection_past_its_head_deadline_and_not_one_within_it(void **state)
 {
     struct conntrack *t = conntrack_new(16, 16, HEAD_US, BODY_US);
     struct sockaddr_in a = v4("192.0.2.1");
@@ -165,8 +165,8 @@ static void test_conntrack_sets_no_deadline_while_the_reply_is_sent(void **state
     conntrack_free(t);
 }
 
-static void test_conntrack_restarts_the_head_deadline_of_a_kept_alive_connection_after_its_reply(
-    void **state)
+static void
+test_conntrack_restarts_the_head_deadline_of_a_kept_alive_connection_after_its_reply(void **state)
 {
     struct conntrack *t = conntrack_new(16, 16, HEAD_US, BODY_US);
     struct sockaddr_in a = v4("192.0.2.1");
@@ -301,8 +301,8 @@ test_conntrack_makes_room_under_the_global_limit_by_cutting_the_connection_that_
     conntrack_free(t);
 }
 
-static void test_conntrack_refuses_a_new_connection_only_when_every_connection_is_past_its_head(
-    void **state)
+static void
+test_conntrack_refuses_a_new_connection_only_when_every_connection_is_past_its_head(void **state)
 {
     struct conntrack *t = conntrack_new(2, 1, HEAD_US, BODY_US);
     struct sockaddr_in a = v4("192.0.2.1"), b = v4("192.0.2.2"), c = v4("192.0.2.3"),
@@ -549,8 +549,7 @@ int main(void)
             test_conntrack_refuses_a_new_connection_only_when_every_connection_is_past_its_head),
         cmocka_unit_test(test_conntrack_forgets_a_closed_connection_and_gives_back_its_room),
         cmocka_unit_test(test_conntrack_stays_within_its_limits_under_a_flood_of_addresses),
-        cmocka_unit_test(
-            test_conntrack_ignores_untracked_handles_and_keeps_a_cut_connection_cut),
+        cmocka_unit_test(test_conntrack_ignores_untracked_handles_and_keeps_a_cut_connection_cut),
         cmocka_unit_test(test_conntrack_neither_cuts_early_nor_fails_when_time_goes_backwards),
     };
 
