@@ -155,6 +155,15 @@ void conntrack_close(struct conntrack *t, struct conntrack_conn *c)
     free(c);
 }
 
+/* Whether more than LIMIT_US has passed from SINCE_US to NOW_US. Any two
+ * readings of the clock, however far apart or out of order, compare
+ * without overflow: a later one differs from an earlier one by less than
+ * 2^64 in unsigned arithmetic, and an earlier one is never past. */
+static bool past(int64_t now_us, int64_t since_us, int64_t limit_us)
+{
+    return now_us > since_us && (uint64_t)now_us - (uint64_t)since_us > (uint64_t)limit_us;
+}
+
 unsigned conntrack_sweep(struct conntrack *t, int64_t now_us)
 {
     struct conntrack_conn *c;
@@ -166,7 +175,7 @@ unsigned conntrack_sweep(struct conntrack *t, int64_t now_us)
                         : c->phase == CONNTRACK_BODY ? t->body_us
                                                      : INT64_MAX;
 
-        if (!c->cut && limit != INT64_MAX && now_us - c->since_us > limit) {
+        if (!c->cut && limit != INT64_MAX && past(now_us, c->since_us, limit)) {
             cut(t, c);
             n++;
         }
