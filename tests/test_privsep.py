@@ -103,22 +103,27 @@ def test_a_job_of_one_namespace_reaches_nothing_of_another_nor_the_daemon(daemon
 
 
 def test_a_job_has_no_capability_no_new_privs_and_a_private_tmp(daemon, tmp_path):
-    left = f"/tmp/chime-privsep-left-{os.getpid()}-{tmp_path.name}"
-    open("/tmp/chime-privsep-host-file", "w").close()
+    dirs = [d for d in ("/tmp", "/var/tmp", "/dev/shm") if os.path.isdir(d)]
+    tag = f"chime-privsep-{os.getpid()}-{tmp_path.name}"
+    for d in dirs:
+        open(f"{d}/{tag}-host", "w").close()
     try:
         put(daemon, job("caps", "a",
                         "grep -E '^(CapEff|CapPrm|CapBnd|CapAmb|NoNewPrivs)' /proc/self/status; "
-                        + attempt("see the host's /tmp", "test -e /tmp/chime-privsep-host-file")
-                        + f"touch {left}; echo done"))
+                        + "".join(attempt(f"see the host's {d}", f"test -e {d}/{tag}-host")
+                                  for d in dirs)
+                        + "".join(f"touch {d}/{tag}-left; " for d in dirs) + "echo done"))
         r, out = finish(daemon, trigger(daemon, "a/caps"))
     finally:
-        os.unlink("/tmp/chime-privsep-host-file")
+        for d in dirs:
+            os.unlink(f"{d}/{tag}-host")
     assert r["state"] == "succeeded", (r, out)
     for cap in ("CapEff", "CapPrm", "CapBnd", "CapAmb"):
         assert re.search(rf"^{cap}:\s+0+$", out, re.M), (cap, out)
     assert re.search(r"^NoNewPrivs:\s+1$", out, re.M), out
-    assert "see the host's /tmp: refused" in out, out
-    assert not os.path.exists(left)
+    for d in dirs:
+        assert f"see the host's {d}: refused" in out, out
+        assert not os.path.exists(f"{d}/{tag}-left"), d
 
 
 def test_a_namespace_keeps_its_uid_across_restarts(tmp_path):

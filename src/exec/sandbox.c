@@ -2,7 +2,7 @@
  *
  * Order matters. Everything that needs root comes first, in the new mount
  * namespace: / made private (a mount here must not reach the host's), a
- * tmpfs on /tmp, a fresh proc on /proc with hidepid=invisible (one per
+ * tmpfs on /tmp (and on /var/tmp and /dev/shm), a fresh proc on /proc with hidepid=invisible (one per
  * mount since Linux 5.8: the host's /proc keeps its options). Then
  * no_new_privs (no setuid binary gives anything back), the bounding and
  * ambient sets emptied, the groups, gid and uid set with the raw system
@@ -31,12 +31,24 @@
 
 #define CAP_LAST_GUESS 63 /* when /proc/sys/kernel/cap_last_cap cannot be read */
 
+/* A job's own empty /tmp, and /var/tmp and /dev/shm where the machine has
+ * them: no file one job leaves there reaches another. 0 or -errno. */
+static int private_tmps(void)
+{
+    static const char *const dirs[] = {"/tmp", "/var/tmp", "/dev/shm"};
+
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        if (mount("tmpfs", dirs[i], "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0
+            && (i == 0 || errno != ENOENT))
+            return -errno;
+    return 0;
+}
+
 static int mounts(unsigned sandbox)
 {
     if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return -errno;
-    if ((sandbox & EXEC_SANDBOX_TMP)
-        && mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+    if ((sandbox & EXEC_SANDBOX_TMP) && private_tmps() < 0)
         return -errno;
     if ((sandbox & EXEC_SANDBOX_PROC)
         && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible")
@@ -130,7 +142,7 @@ unsigned exec_sandbox_probe(char *why, size_t len)
         close(pfd[0]);
         if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
             res[0] = errno;
-        if (!res[0] && mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+        if (!res[0] && private_tmps() < 0)
             res[1] = errno;
         if (!res[0]
             && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible")
