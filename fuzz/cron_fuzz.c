@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char warn[CRON_NFIELDS][CRON_WARNING_MAX];
         const struct tz *z;
         int64_t t = (int64_t)(size * 7919 % 4000000000u) * 1000000;
-        int n = cron_warnings(&c, warn, CRON_NFIELDS);
+        int n = cron_warnings(s, warn, CRON_NFIELDS);
 
         if (n < 0 || n > CRON_NFIELDS)
             abort();

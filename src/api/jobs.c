@@ -147,7 +147,9 @@ json_t *api_job_warnings(const struct api_call *c, const struct job *j, int64_t 
     int64_t now = api_now_us();
     int64_t first = sched_first_fire(j, c->api->opt.default_zone, last_fire_us, now);
     char when[ISOTIME_LEN], grace[32], cw[CRON_FIELDS_MAX][CRON_WARNING_MAX];
-    int ncw = j->sched.kind == JOB_CRON ? cron_warnings(&j->sched.cron, cw, CRON_FIELDS_MAX) : 0;
+    int ncw = j->sched.kind == JOB_CRON && j->body && j->body->cron_expr
+                  ? cron_warnings(j->body->cron_expr, cw, CRON_FIELDS_MAX)
+                  : 0;
 
     /* what crontab(5) accepts but probably was not meant (cron.h) */
     for (int i = 0; w && i < ncw; i++)

@@ -244,12 +244,12 @@ static bool cron_same(const struct cron *c, const struct field_val v[CRONTAB_FIE
            && !!(c->flags & CRON_DOW_STAR) == dow_star;
 }
 
-/* Appends C's warnings (a step past its field's range) to NOTES, after
+/* Appends EXPR's warnings (a step past its field's range) to NOTES, after
  * the USED bytes already there. Returns 0. */
-static int warnings(const struct cron *c, char *notes, size_t len, size_t used)
+static int warnings(const char *expr, char *notes, size_t len, size_t used)
 {
     char warn[CRON_NFIELDS][CRON_WARNING_MAX];
-    int n = cron_warnings(c, warn, CRON_NFIELDS);
+    int n = cron_warnings(expr, warn, CRON_NFIELDS);
 
     for (int i = 0; i < n && used < len; i++)
         used += (size_t)snprintf(notes + used, len - used, "%swarning: %s", used ? "; " : "",
@@ -287,7 +287,7 @@ int crontab_field_schedule(const char *const f[CRONTAB_FIELDS],
     if (rc == -CHIME_ENEVER)
         return rc;
     if (rc == 0 && cron_same(&c, v, dom_star, dow_star))
-        return warnings(&c, picks, picks_len, used);
+        return warnings(expr, picks, picks_len, used);
     /* chime reads the text otherwise (or not at all): the values as lists */
     k = 0;
     for (int i = 0; i < CRONTAB_FIELDS; i++) {
@@ -320,5 +320,5 @@ int crontab_field_schedule(const char *const f[CRONTAB_FIELDS],
     if (!cron_same(&c, v, dom_star, dow_star))
         return err_set(err, CHIME_EINVAL, "expression",
                        "'%s' cannot be written in chime's cron dialect", expr);
-    return warnings(&c, picks, picks_len, used);
+    return warnings(expr, picks, picks_len, used);
 }

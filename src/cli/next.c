@@ -81,7 +81,7 @@ int cli_next(int argc, char **argv)
         goto invalid;
     {
         char warn[CRON_NFIELDS][CRON_WARNING_MAX];
-        int nwarn = cron_warnings(&cron, warn, CRON_NFIELDS);
+        int nwarn = cron_warnings(argv[optind], warn, CRON_NFIELDS);
 
         /* valid, so the fires follow; but say what the text likely did not mean */
         for (int i = 0; i < nwarn; i++)

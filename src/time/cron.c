@@ -188,10 +188,18 @@ static int parse_special(struct cron *c, enum field_id f, const char *item, size
     return 0;
 }
 
+/* What a parse notes for cron_warnings(), per field: the first step larger
+ * than the field's range (0: none) and the value it selects. Kept out of
+ * struct cron: every job holds one of those, and only a save asks. */
+struct warn {
+    int big_step[F_COUNT];
+    int big_first[F_COUNT];
+};
+
 /* One comma-separated item of field F: '*', '?', a value or a range, with
  * an optional step, or a Quartz day form. ORs its bits into *SET. */
-static int parse_item(struct cron *c, enum field_id f, const char *item, size_t len,
-                      uint64_t *set, struct err *err)
+static int parse_item(struct cron *c, struct warn *w, enum field_id f, const char *item,
+                      size_t len, uint64_t *set, struct err *err)
 {
     const struct field_def *d = &fields[f];
     const char *end = item + len;
@@ -252,9 +260,9 @@ static int parse_item(struct cron *c, enum field_id f, const char *item, size_t 
         step = (int)n;
         /* crontab(5) takes it and cron selects the first value only:
          * valid, but worth a warning (the first such step of the field) */
-        if (step > field_top(f) - d->min && !c->big_step[f]) {
-            c->big_step[f] = (uint16_t)step;
-            c->big_first[f] = (uint8_t)(f == F_DOW ? lo % 7 : lo);
+        if (w && step > field_top(f) - d->min && !w->big_step[f]) {
+            w->big_step[f] = step;
+            w->big_first[f] = f == F_DOW ? lo % 7 : lo;
         }
     }
     if (p != end)
@@ -271,8 +279,8 @@ int cron_dow_range_end(int lo, int hi)
     return hi == 0 && lo > 0 ? 7 : hi;
 }
 
-static int parse_field(struct cron *c, enum field_id f, const char *s, size_t len,
-                       struct err *err)
+static int parse_field(struct cron *c, struct warn *w, enum field_id f, const char *s,
+                       size_t len, struct err *err)
 {
     const char *end = s + len;
     uint64_t set = 0;
@@ -282,7 +290,7 @@ static int parse_field(struct cron *c, enum field_id f, const char *s, size_t le
         const char *comma = memchr(s, ',', (size_t)(end - s));
         const char *item_end = comma ? comma : end;
 
-        rc = parse_item(c, f, s, (size_t)(item_end - s), &set, err);
+        rc = parse_item(c, w, f, s, (size_t)(item_end - s), &set, err);
         if (rc < 0)
             return rc;
         s = item_end + 1;
@@ -385,7 +393,8 @@ static bool ever_fires(const struct cron *c)
     return false;
 }
 
-int cron_parse(const char *expr, struct cron *ret, struct err *err)
+/* cron_parse(), and with W the steps past their field's range. */
+static int parse(const char *expr, struct cron *ret, struct warn *w, struct err *err)
 {
     const char *field_at[F_COUNT + 1];
     size_t field_len[F_COUNT + 1];
@@ -433,7 +442,7 @@ int cron_parse(const char *expr, struct cron *ret, struct err *err)
         }
         for (size_t i = 0; i < sizeof macros / sizeof macros[0]; i++)
             if (strlen(macros[i].name) == len && strncasecmp(s, macros[i].name, len) == 0)
-                return cron_parse(macros[i].expr, ret, err);
+                return parse(macros[i].expr, ret, w, err);
         return err_set(err, CHIME_EINVAL, "expression", "'%s' is not a known macro",
                        quote(s, len, q, sizeof q));
     }
@@ -456,7 +465,7 @@ int cron_parse(const char *expr, struct cron *ret, struct err *err)
     else
         c.flags |= CRON_SECONDS;
     for (int i = 0; i < n; i++) {
-        rc = parse_field(&c, (enum field_id)(first + i), field_at[i], field_len[i], err);
+        rc = parse_field(&c, w, (enum field_id)(first + i), field_at[i], field_len[i], err);
         if (rc < 0)
             return rc;
     }
@@ -473,6 +482,11 @@ int cron_parse(const char *expr, struct cron *ret, struct err *err)
                        quote(expr, strlen(expr), q, sizeof q));
     *ret = c;
     return 0;
+}
+
+int cron_parse(const char *expr, struct cron *ret, struct err *err)
+{
+    return parse(expr, ret, NULL, err);
 }
 
 /* ---- next fire ---- */
@@ -681,23 +695,27 @@ int cron_next(const struct cron *c, const struct tz *z, int64_t after_us,
     return 0;
 }
 
-int cron_warnings(const struct cron *c, char (*out)[CRON_WARNING_MAX], int max)
+int cron_warnings(const char *expr, char (*out)[CRON_WARNING_MAX], int max)
 {
+    struct warn w = {{0}};
+    struct cron c;
     int n = 0;
 
+    if (parse(expr, &c, &w, NULL) < 0)
+        return 0;
     for (int f = 0; f < F_COUNT && n < max; f++) {
         const struct field_def *d = &fields[f];
-        int first = c->big_first[f];
+        int first = w.big_first[f];
         char value[32];
 
-        if (!c->big_step[f])
+        if (!w.big_step[f])
             continue;
         if (d->names)
             snprintf(value, sizeof value, "%s", d->names[first - d->min]);
         else
             snprintf(value, sizeof value, "%s %d", d->name, first);
         snprintf(out[n++], CRON_WARNING_MAX, "step %d exceeds %s's range %d-%d: selects %s only",
-                 c->big_step[f], d->name, d->min, field_top((enum field_id)f), value);
+                 w.big_step[f], d->name, d->min, field_top((enum field_id)f), value);
     }
     return n;
 }

@@ -12,8 +12,8 @@
  * Sunday written as 0 ends on the 7 ("sat-sun", "5-0": Friday to Sunday),
  * as in cronie; "0-0", "sun-sun" and "7-7" are Sunday only, "0-7" every
  * day. A step larger than its field's range ("* / 30" in day-of-week) is
- * valid crontab(5): it selects the first value of its range only. The
- * expression keeps a warning for it (cron_warnings()).
+ * valid crontab(5): it selects the first value of its range only, and
+ * cron_warnings() says so.
  *
  * Daylight saving: a fixed-time expression (second, minute and hour fields
  * that do not start with '*') fires once at the first instant after a gap
@@ -56,13 +56,9 @@ struct cron {
     uint8_t dow;            /* bit d: weekday d, 0 Sunday - 6 Saturday */
     uint8_t dow_last;       /* bit d: the last weekday d of the month (dL) */
     uint8_t flags;          /* enum cron_flag */
-    /* Per field, second first: the first step larger than the field's
-     * range (0: none) and the value it selects, for cron_warnings(). */
-    uint16_t big_step[CRON_NFIELDS];
-    uint8_t big_first[CRON_NFIELDS];
 };
 
-_Static_assert(sizeof(struct cron) <= 72, "a compiled expression fits 72 bytes");
+_Static_assert(sizeof(struct cron) <= 64, "a compiled expression fits 64 bytes");
 
 /* Compiles EXPR into *RET. Errors name the field ("minute", "day-of-week",
  * "expression") and quote the value; an expression that can never fire
@@ -76,11 +72,13 @@ int cron_parse(const char *expr, struct cron *ret, struct err *err);
 int cron_next(const struct cron *c, const struct tz *z, int64_t after_us,
               int64_t *ret_us, struct err *err);
 
-/* Writes at most MAX warnings about C (such as "step 30 exceeds
+/* Writes at most MAX warnings about EXPR (such as "step 30 exceeds
  * day-of-week's range 0-6: selects Sunday only") into OUT, one per field
- * with a step larger than its range, and returns how many it wrote. A
- * warning is about an expression that is valid but likely not meant. */
-int cron_warnings(const struct cron *c, char (*out)[CRON_WARNING_MAX], int max);
+ * with a step larger than its range, and returns how many it wrote (0 for
+ * an expression cron_parse() refuses). A warning is about an expression
+ * that is valid but likely not meant. It parses EXPR again: the compiled
+ * expression keeps no more than firing needs. */
+int cron_warnings(const char *expr, char (*out)[CRON_WARNING_MAX], int max);
 
 /* The end of day-of-week range LO-HI (values 0-7) as cron reads it: a
  * range that ends on Sunday written as 0 ends on 7 when LO is past 0
