@@ -33,6 +33,16 @@ def chime():
 
 
 @pytest.fixture
+def daemon(tmp_path):
+    """A real `chime serve` on a fresh data directory (tests/daemon.py),
+    stopped after the test; a test file may define its own."""
+    from daemon import Daemon
+    d = Daemon(tmp_path / "data").start()
+    yield d
+    d.stop()
+
+
+@pytest.fixture
 def fake_daemon():
     """A fake daemon on 127.0.0.1 with canned answers (tests/fakedaemon.py)."""
     from fakedaemon import FakeDaemon

@@ -124,6 +124,23 @@ class Daemon:
             except ValueError:
                 return e.code, text
 
+    def raw_status(self, head):
+        """Sends HEAD (bytes: a request line and headers) as it is and
+        returns the status line's code, or None when the daemon closes the
+        connection without one."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
+            s.sendall(head)
+            data = b""
+            try:
+                while b"\r\n" not in data:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+            except ConnectionResetError:
+                pass
+        return int(data.split(b" ")[1]) if data.startswith(b"HTTP/1.") else None
+
     def put_job(self, doc):
         status, body = self.request("POST", "/api/v1/jobs", doc)
         assert status == 201, (status, body)

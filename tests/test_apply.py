@@ -9,14 +9,7 @@ import subprocess
 
 import pytest
 
-from daemon import CHIME, Daemon, wait_for
-
-
-@pytest.fixture
-def daemon(tmp_path):
-    d = Daemon(tmp_path / "data").start()
-    yield d
-    d.stop()
+from daemon import CHIME, wait_for
 
 
 def job(name, **fields):

@@ -3,19 +3,10 @@ real tokens over real HTTP, the CLI. Waits are polls with a deadline."""
 import http.client
 import json
 import os
-import socket
 import stat
 
-import pytest
 
-from daemon import Daemon, wait_for
-
-
-@pytest.fixture
-def daemon(tmp_path):
-    d = Daemon(tmp_path / "data").start()
-    yield d
-    d.stop()
+from daemon import wait_for
 
 
 def job(name, ns="default", **fields):
@@ -34,25 +25,6 @@ def make_token(d, name, role, namespaces=None, expires=None):
     assert status == 201, tok
     assert tok["secret"].startswith("chime_")
     return tok["secret"]
-
-
-def raw_request(d, head):
-    """Sends HEAD (bytes, the request line and headers) and returns the
-    status line's code, or None when the daemon closed the connection."""
-    with socket.create_connection(("127.0.0.1", d.port), timeout=10) as s:
-        s.sendall(head)
-        data = b""
-        try:
-            while b"\r\n" not in data:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-        except ConnectionResetError:
-            pass
-    if not data.startswith(b"HTTP/1."):
-        return None
-    return int(data.split(b" ")[1])
 
 
 # ---- the admin token ----
@@ -121,10 +93,10 @@ def test_forged_and_malformed_tokens_are_refused(daemon):
                                    token=None)
         assert status == 401, header
     # binary bytes and a huge header: refused, never crashing the daemon
-    code = raw_request(daemon, b"GET /api/v1/jobs HTTP/1.1\r\nHost: x\r\n"
+    code = daemon.raw_status(b"GET /api/v1/jobs HTTP/1.1\r\nHost: x\r\n"
                                b"Authorization: Bearer \x01\xff\xfe\x80chime_\r\n\r\n")
     assert code in (None, 400, 401)
-    code = raw_request(daemon, b"GET /api/v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+    code = daemon.raw_status(b"GET /api/v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
                        + b"A" * 200000 + b"\r\n\r\n")
     assert code in (None, 400, 401, 413, 431)
     assert daemon.request("GET", "/healthz", token=None)[0] == 200

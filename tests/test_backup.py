@@ -16,16 +16,8 @@ import time
 import urllib.error
 import urllib.request
 
-import pytest
 
 from daemon import Daemon, wait_for
-
-
-@pytest.fixture
-def daemon(tmp_path):
-    d = Daemon(tmp_path / "data").start()
-    yield d
-    d.stop()
 
 
 def cli(chime, d, *args, **kw):

@@ -17,13 +17,6 @@ def data(name):
 
 
 @pytest.fixture
-def daemon(tmp_path):
-    d = Daemon(tmp_path / "data").start()
-    yield d
-    d.stop()
-
-
-@pytest.fixture
 def cli(chime, daemon):
     def run(*args, **kw):
         return chime("import-crontab", *args, env={"CHIME_URL": daemon.url}, **kw)

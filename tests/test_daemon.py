@@ -15,13 +15,6 @@ from daemon import CHIME, Daemon, wait_for
 FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
 
-@pytest.fixture
-def daemon(tmp_path):
-    d = Daemon(tmp_path / "data").start()
-    yield d
-    d.stop()
-
-
 def iso(t):
     return dt.datetime.fromisoformat(t.replace("Z", "+00:00"))
 

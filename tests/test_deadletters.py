@@ -5,14 +5,7 @@ import json
 
 import pytest
 
-from daemon import Daemon, wait_for
-
-
-@pytest.fixture
-def daemon(tmp_path):
-    d = Daemon(tmp_path / "data").start()
-    yield d
-    d.stop()
+from daemon import wait_for
 
 
 def cli(chime, d, *args, token=None):

@@ -38,13 +38,6 @@ def spawner_pid(d):
     return pids[0] if len(pids) == 1 else None
 
 
-@pytest.fixture
-def daemon(tmp_path):
-    d = Daemon(tmp_path / "data").start()
-    yield d
-    d.stop()
-
-
 def test_a_killed_spawner_is_restarted_with_health_degraded_meanwhile_and_runs_resume(daemon):
     daemon.put_job({"name": "tick", "schedule": {"every": "1s"}, "shell": "true"})
     daemon.put_job({"name": "now", "schedule": {"manual": True}, "shell": "echo ran"})

@@ -143,23 +143,6 @@ def test_a_request_head_that_never_ends_is_cut_at_its_deadline(daemon):
 
 # ---- NUL bytes ----
 
-def raw_status(d, head):
-    """The status code the daemon answers HEAD (bytes) with; None when it
-    closes the connection without one."""
-    with socket.create_connection(("127.0.0.1", d.port), timeout=10) as s:
-        s.sendall(head)
-        data = b""
-        try:
-            while b"\r\n" not in data:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-        except ConnectionResetError:
-            pass
-    return int(data.split(b" ")[1]) if data.startswith(b"HTTP/1.") else None
-
-
 @pytest.mark.parametrize("line", [
     b"GET\0 /api/v1/jobs HTTP/1.1",                      # the method
     b"GET /api/v1/jobs\0 HTTP/1.1",                      # the path, raw
@@ -172,10 +155,10 @@ def raw_status(d, head):
 ])
 def test_a_nul_byte_in_the_request_line_is_refused_with_400(daemon, line):
     auth = f"Authorization: Bearer {daemon.token}\r\nHost: x\r\n\r\n".encode()
-    assert raw_status(daemon, line + b"\r\n" + auth) == 400
+    assert daemon.raw_status(line + b"\r\n" + auth) == 400
     # the same without the NUL is served, and the daemon is unharmed
     clean = line.replace(b"%00", b"").replace(b"\0x", b"").replace(b"\0/x", b"").replace(b"\0", b"")
-    assert raw_status(daemon, clean + b"\r\n" + auth) in (200, 404), clean
+    assert daemon.raw_status(clean + b"\r\n" + auth) in (200, 404), clean
     # "%2500" is the text "%00", not a NUL: an unknown state, said so
     status, body = daemon.request("GET", "/api/v1/runs?state=running%2500")
     assert status == 400 and "running%00" in body["detail"], body

@@ -60,13 +60,6 @@ def plain_get(url, token=None):
         return e.code, e.headers.get("Content-Type"), e.read().decode()
 
 
-@pytest.fixture
-def daemon(tmp_path):
-    d = Daemon(tmp_path / "data").start()
-    yield d
-    d.stop()
-
-
 @pytest.mark.skipif(not os.path.exists(PROMTOOL), reason="promtool (prometheus) is not installed")
 def test_metrics_pass_promtool_and_move_as_runs_happen(daemon):
     promtool_check(metrics(daemon))

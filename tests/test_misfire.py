@@ -13,13 +13,6 @@ from daemon import Daemon, wait_for
 FINAL = ("succeeded", "failed", "timed_out", "cancelled", "lost", "skipped", "missed")
 
 
-@pytest.fixture
-def daemon(tmp_path):
-    d = Daemon(tmp_path / "data").start()
-    yield d
-    d.stop()
-
-
 def utc(t):
     return dt.datetime.fromtimestamp(t, dt.timezone.utc)
 

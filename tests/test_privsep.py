@@ -49,13 +49,6 @@ def finish(d, run_id, timeout=30):
     return r, d.output(run_id)
 
 
-@pytest.fixture
-def daemon(tmp_path):
-    d = Daemon(tmp_path / "data").start()
-    yield d
-    d.stop()
-
-
 def attempt(what, cmd):
     return f'if {cmd} >/dev/null 2>&1; then echo "{what}: ok"; else echo "{what}: refused"; fi; '
 

@@ -34,13 +34,6 @@ def names(d):
     return sorted(j["name"] for j in body["items"])
 
 
-@pytest.fixture
-def daemon(tmp_path):
-    d = Daemon(tmp_path / "data").start()
-    yield d
-    d.stop()
-
-
 CYCLES = [2, 63, 64, 65, 1000]
 
 

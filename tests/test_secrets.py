@@ -19,13 +19,6 @@ OTHER = "another-Secret-77"
 MARK = "[redacted]"
 
 
-@pytest.fixture
-def daemon(tmp_path):
-    d = Daemon(tmp_path / "data").start()
-    yield d
-    d.stop()
-
-
 def job(name, shell, env):
     return {"name": name, "schedule": {"manual": True}, "shell": shell, "env": env}
 

@@ -11,13 +11,6 @@ import pytest
 from daemon import Daemon, wait_for
 
 
-@pytest.fixture
-def daemon(tmp_path):
-    d = Daemon(tmp_path / "data").start()
-    yield d
-    d.stop()
-
-
 def job(name, **fields):
     doc = {"name": name, "schedule": {"manual": True}, "shell": "true"}
     doc.update(fields)

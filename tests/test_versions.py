@@ -9,18 +9,8 @@ import socket
 import sqlite3
 import threading
 
-import pytest
-
-from daemon import Daemon
 
 VOLATILE = ("version", "next_fire", "created_at", "updated_at", "state", "last_run")
-
-
-@pytest.fixture
-def daemon(tmp_path):
-    d = Daemon(tmp_path / "data").start()
-    yield d
-    d.stop()
 
 
 def job(name, **fields):
