@@ -106,6 +106,7 @@ struct exec_run {
     struct exec_status status;
     struct msg *req; /* RUN_SPAWNING: its start request, sent again to a restarted
                       * spawner when the dead one never handed it on */
+    bool resent;     /* its start request went again to a restarted spawner */
     bool started; /* on_started was called */
     bool cancel_wanted;
     bool cancel_sent;
@@ -535,6 +536,19 @@ static void spawner_started(struct exec *e, struct exec_run *run, json_t *m)
     json_int_t started = 0;
     int holder = 0, job = 0;
 
+    struct stat st;
+
+    /* Sent again after the spawner died, the request may have reached a
+     * holder of the dead one after all, which has the output file (so the
+     * new holder refused it): follow that file's holder, or read the
+     * record the new one left, as for a run the dead spawner started. */
+    if (error && run->resent && stat(run->output, &st) == 0) {
+        free(run->req);
+        run->req = NULL;
+        run->state = RUN_STARTED;
+        run_connect(run);
+        return;
+    }
     if (error
         || json_unpack(m, "{s:i, s:i, s:I}", "holder_pid", &holder, "job_pid", &job, "started_us",
                        &started)
@@ -631,8 +645,11 @@ static void spawner_gone(struct exec *e, const char *why)
         }
     }
     for (run = oldest; run; run = run->prev)
-        if (run->state == RUN_SPAWNING && run->req && out_push(e, run->req) < 0)
-            run->state = RUN_STARTED; /* out of memory: the holder's socket tells */
+        if (run->state == RUN_SPAWNING && run->req) {
+            run->resent = true;
+            if (out_push(e, run->req) < 0)
+                run->state = RUN_STARTED; /* out of memory: the holder's socket tells */
+        }
     /* their ends would have come through it: the holders' sockets tell */
     while (!e->closing && (run = find_state(e, RUN_STARTED)))
         run_connect(run);
