@@ -20,7 +20,7 @@
  *       schedules from the documents (and then writes the plans).
  *
  *   jobs_seed probe DIR
- *       Loads DIR's jobs the way the daemon does (src/sched/nodeload.c
+ *       Loads DIR's jobs the way the daemon does (src/daemon/nodeload.c
  *       node_load_jobs: store_job_scan(), job_from_plan() or job_parse(),
  *       sched_job_put()) and prints the time of each step and the heap that
  *       stays allocated (mallinfo2), per job.
@@ -44,7 +44,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "sched/job.h"
+#include "job/job.h"
 #include "sched/sched.h"
 #include "store/store.h"
 #include "time/tz.h"
@@ -441,7 +441,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* What a run's start adds (src/sched/node.c run_body): the document of a
+/* What a run's start adds (src/daemon/node.c run_body): the document of a
  * random job's version read by id (store_job_doc) and parsed. */
 static int run_start_reads(struct store *st, long count)
 {

@@ -8,7 +8,7 @@ store and the plan columns the daemon writes with them, written straight
 into SQLite in big transactions), then `chime serve`
 is started on it RUNS times. Start-up is the time from exec to the
 "chime serving on" line, which the daemon prints once every job is loaded
-from the store and scheduled (src/sched/nodeload.c). Right after that line
+from the store and scheduled (src/daemon/nodeload.c). Right after that line
 the daemon's VmRSS, VmHWM, RssAnon and RssFile (/proc/PID/status) and the
 CPU time it used (utime + stime, /proc/PID/stat) are read, then it is
 stopped with SIGTERM. The database is in the page cache for these runs

@@ -15,9 +15,9 @@
 #include <jansson.h>
 
 #include "cli/crontab.h"
-#include "sched/job.h"
+#include "job/job.h"
 #include "util/err.h"
-#include "../src/banned.h"
+#include "src/banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "exec/exec.h"
-#include "sched/runas.h"
+#include "daemon/runas.h"
 #include "util/err.h"
-#include "../src/banned.h"
+#include "src/banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -52,7 +52,7 @@ def test_run_gets_a_clean_environment_and_chime_variables(daemon):
 
 
 def test_each_run_starts_from_its_own_job_version(tmp_path):
-    """Bodies of recurring jobs are kept between runs (sched/nodebody.c):
+    """Bodies of recurring jobs are kept between runs (daemon/nodebody.c):
     a new version is what the next run runs, before and after a restart."""
     def run_says(d):
         rid = d.trigger("default/ver")

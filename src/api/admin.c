@@ -9,7 +9,7 @@
  * leaves a file whose token does not work and no token, and the next
  * start tries again (a stale file is replaced the same way: a new file
  * beside it, renamed over it). */
-#include "api_int.h"
+#include "api/api_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -23,7 +23,7 @@
  * Where the change is a store write, the entry is written in the same
  * transaction (api_audit_exec); otherwise (a trigger, a cancel, a refusal)
  * as the answer goes out (api_audit_request). */
-#include "api_int.h"
+#include "api/api_int.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>

@@ -24,7 +24,7 @@
  * what it received. One backup at a time: a second one asked meanwhile is
  * 409. The database holds everything (token hashes too), so the route is
  * for an admin of every namespace. */
-#include "api_int.h"
+#include "api/api_int.h"
 
 #include <dirent.h>
 #include <errno.h>

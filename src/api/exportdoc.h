@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sched/job.h"
+#include "job/job.h"
 
 struct err;
 typedef struct json_t json_t;

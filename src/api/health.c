@@ -14,7 +14,7 @@
  * (queue depth, fires, requests, the process) and chime_job="other" mix
  * every tenant's activity, so they are for tokens of every namespace
  * (docs/ops.md). */
-#include "api_int.h"
+#include "api/api_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

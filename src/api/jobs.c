@@ -14,7 +14,7 @@
  * version as ETag, and PUT, PATCH and DELETE take it back in If-Match:
  * a job changed since is 409. The answer to a save also carries
  * "warnings", collected by api_job_warnings() alone. */
-#include "api_int.h"
+#include "api/api_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -23,10 +23,11 @@
 #include <string.h>
 
 #include "api/ratelimit.h"
-#include "sched/job.h"
-#include "sched/jobsave.h"
-#include "sched/jobsecret.h"
+#include "job/job.h"
+#include "job/jobsave.h"
+#include "job/jobsecret.h"
 #include "sched/sched.h"
+#include "notify/notify.h"
 #include "store/store.h"
 #include "time/cron.h"
 #include "time/isotime.h"
@@ -257,13 +258,21 @@ static bool call_sees(void *ctx, const char *ns)
     return api_auth_sees(ctx, ns);
 }
 
+/* the channels a job names exist, and its namespace may use them */
+static int call_check(void *ctx, const struct job *j, struct err *err)
+{
+    struct api_call *c = ctx;
+
+    return c->api->opt.notify ? notify_check_job(c->api->opt.notify, j, err) : 0;
+}
+
 int api_save_new(struct api_call *c, unsigned status_created, struct store_audit *audit,
                  char *target, size_t target_len, struct jobsave **ret)
 {
     const struct api_options *o = &c->api->opt;
     struct jobsave_options so = {
         .store = o->store,
-        .notify = o->notify,
+        .check = call_check,
         .secret_key = o->secret_key,
         .author = api_auth_who(c),
         .sees = call_sees,

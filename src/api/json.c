@@ -3,7 +3,7 @@
  *
  * Everything the API writes is valid JSON, whatever a job printed: bytes
  * that are not UTF-8 become U+FFFD. */
-#include "api_int.h"
+#include "api/api_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,7 @@
  * jobs of its namespaces only, and the channels open to one of them; the
  * daemon's own events (no job: "job" is null) only a token of every
  * namespace sees. */
-#include "api_int.h"
+#include "api/api_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,7 +17,7 @@
 
 #include "notify/channel.h"
 #include "notify/notify.h"
-#include "sched/job.h"
+#include "job/job.h"
 #include "store/store.h"
 #include "time/units.h"
 #include "../banned.h"

@@ -15,7 +15,7 @@
  * API_FOLLOW_MAX_US, or API_FOLLOW_IDLE_US without output, or when the
  * server stops, with a "close" event instead: the run goes on, and the
  * client reconnects with Last-Event-ID. */
-#include "api_int.h"
+#include "api/api_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -84,7 +84,7 @@ struct api_follow {
 
 static int output_path(const struct api *a, int64_t run_id, char *buf, size_t len, struct err *err)
 {
-    /* the daemon's layout (src/sched/node.c, node_run_output) */
+    /* the daemon's layout (src/daemon/node.c, node_run_output) */
     int n = snprintf(buf, len, "%s/runs/%" PRId64 ".out", a->data_dir, run_id);
 
     if (n < 0 || (size_t)n >= len)

@@ -5,7 +5,7 @@
  * and it then appears in /api/v1/openapi.json with its parameters, body
  * and reply. The schemas the rows name are in SCHEMAS below: modest, but
  * they say what the handlers accept and answer. */
-#include "api_int.h"
+#include "api/api_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

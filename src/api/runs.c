@@ -3,14 +3,14 @@
  *
  * Reads go straight to the store. Cancelling and requeueing go through
  * the engine, which owns every live run: the API never writes a run. */
-#include "api_int.h"
+#include "api/api_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sched/job.h"
+#include "job/job.h"
 #include "store/store.h"
 #include "../banned.h"
 

@@ -13,7 +13,7 @@
  * a head. The server runs a pool of polling threads (epoll where there is
  * one): a slow client holds a connection, not a thread, so it never delays
  * anybody else. */
-#include "api_int.h"
+#include "api/api_int.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

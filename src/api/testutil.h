@@ -23,8 +23,8 @@
 #include "api/api.h"
 #include "api/api_int.h"
 #include "api/token.h"
-#include "sched/job.h"
-#include "sched/jobsave.h"
+#include "job/job.h"
+#include "job/jobsave.h"
 #include "store/store.h"
 #include "store/testutil.h"
 #include "util/err.h"
@@ -44,7 +44,7 @@ struct fake {
     char who[64];
 };
 
-/* As the daemon does (jobsave_apply), counting instead of scheduling: the
+/* As the daemon does (node_jobs_apply()), counting instead of scheduling: the
  * batch keeps its jobs. */
 static inline int fake_jobs_apply(void *ctx, struct jobsave *b, struct err *err)
 {

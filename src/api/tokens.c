@@ -5,7 +5,7 @@
  * token's secret is in the creating answer and nowhere else: the store
  * keeps its hash. Revoking goes by name and keeps the row (the audit log
  * names tokens), freeing the name for a new token. */
-#include "api_int.h"
+#include "api/api_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,7 +15,7 @@
 #include <sodium.h>
 
 #include "api/token.h"
-#include "sched/job.h"
+#include "job/job.h"
 #include "store/store.h"
 #include "time/units.h"
 #include "../banned.h"

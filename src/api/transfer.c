@@ -27,7 +27,7 @@
  * (as pause and resume make none). A document without "paused" (`chime
  * apply`'s, written by hand) leaves an existing job paused or running as
  * it is. */
-#include "api_int.h"
+#include "api/api_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -35,9 +35,9 @@
 #include <string.h>
 
 #include "api/exportdoc.h"
-#include "sched/job.h"
-#include "sched/jobsave.h"
-#include "sched/jobsecret.h"
+#include "job/job.h"
+#include "job/jobsave.h"
+#include "job/jobsecret.h"
 #include "store/store.h"
 #include "util/jsondiff.h"
 #include "util/log.h"

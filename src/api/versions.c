@@ -10,15 +10,15 @@
  * one makes none. "paused" is the one member a rollback does not take from
  * V: pause and resume are operations on the job, not versions of it, so
  * the job stays paused or running as it is. */
-#include "api_int.h"
+#include "api/api_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sched/job.h"
-#include "sched/jobsecret.h"
+#include "job/job.h"
+#include "job/jobsecret.h"
 #include "store/store.h"
 #include "util/jsondiff.h"
 #include "../banned.h"

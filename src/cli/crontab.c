@@ -35,7 +35,7 @@
 #include <jansson.h>
 
 #include "cli/crontab_field.h"
-#include "sched/job.h"
+#include "job/job.h"
 #include "time/tz.h"
 #include "util/err.h"
 #include "util/utf8.h"

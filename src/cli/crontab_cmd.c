@@ -29,7 +29,7 @@
 #include "cli/client.h"
 #include "cli/crontab.h"
 #include "cli/jobs.h"
-#include "sched/job.h"
+#include "job/job.h"
 #include "util/err.h"
 #include "../banned.h"
 

@@ -2,7 +2,7 @@
  * reads it) after another. A job with standard input is also run, through
  * /bin/sh as the runner would start it, to check the bytes its command
  * reads are the bytes cron would have piped to it. */
-#include "crontab.h"
+#include "cli/crontab.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,9 +18,9 @@
 
 #include <jansson.h>
 
-#include "../sched/job.h"
-#include "../time/cron.h"
-#include "../util/err.h"
+#include "job/job.h"
+#include "time/cron.h"
+#include "util/err.h"
 #include "../banned.h"
 
 extern char **environ;

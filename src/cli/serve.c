@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "notify/channel.h"
-#include "sched/node.h"
-#include "sched/runas.h"
+#include "daemon/node.h"
+#include "daemon/runas.h"
 #include "time/tz.h"
 #include "time/units.h"
 #include "util/err.h"

@@ -1,7 +1,7 @@
 /* sse_test.c: tests of sse.c. Each stream is fed whole and then again
  * in every split into two chunks and byte by byte: the events must not
  * depend on where the network cut the bytes. */
-#include "sse.h"
+#include "cli/sse.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../util/err.h"
+#include "util/err.h"
 #include "../banned.h"
 
 #define LOG_MAX 2048

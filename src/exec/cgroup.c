@@ -3,7 +3,7 @@
  * A limit whose controller is not enabled for the parent is left to
  * setrlimit: the file is simply missing, and that is not an error, because
  * the parent's delegation is the administrator's choice, not the job's. */
-#include "cgroup.h"
+#include "exec/cgroup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,8 +18,8 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include "exec.h"
-#include "../util/err.h"
+#include "exec/exec.h"
+#include "util/err.h"
 #include "../banned.h"
 
 #ifndef CGROUP2_SUPER_MAGIC

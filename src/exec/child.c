@@ -5,7 +5,7 @@
  * the code safe if that ever changes). Each step that fails reports its
  * stage and errno through the close-on-exec report pipe and exits 127, the
  * shell's "command not run". */
-#include "child.h"
+#include "exec/child.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,10 +23,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cgroup.h"
-#include "exec.h"
-#include "sandbox.h"
-#include "../util/err.h"
+#include "exec/cgroup.h"
+#include "exec/exec.h"
+#include "exec/sandbox.h"
+#include "util/err.h"
 #include "../banned.h"
 
 #define DEFAULT_PATH   "/usr/local/bin:/usr/bin:/bin"

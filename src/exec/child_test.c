@@ -2,7 +2,7 @@
  * with RESOLVE_BENEATH, and the component walk used where the kernel (or a
  * seccomp filter) has no openat2. Both must keep a job inside its root; they
  * differ only on symlinks that stay inside, which the walk refuses too. */
-#include "child.h"
+#include "exec/child.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../util/err.h"
+#include "util/err.h"
 #include "../banned.h"
 
 static char base[64]; /* base/root is the root; base itself is outside */

@@ -25,7 +25,7 @@
  * Handles: the spawner poll and the retry timer live in struct exec, each
  * connection has its own poll handle, each record read its work request;
  * struct exec is freed when the last of them has closed after exec_free(). */
-#include "exec.h"
+#include "exec/exec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,11 +41,11 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "holder.h"
-#include "record.h"
-#include "spawner.h"
-#include "spec.h"
-#include "../util/err.h"
+#include "exec/holder.h"
+#include "exec/record.h"
+#include "exec/spawner.h"
+#include "exec/spec.h"
+#include "util/err.h"
 #include "../banned.h"
 
 #define RETRY_MS       50   /* between connects that failed for a passing reason */

@@ -2,11 +2,11 @@
  * libuv loop: what a run reports, the job's command and environment, and a
  * daemon that goes away and comes back (re-attach, lost holders). What the
  * holder enforces (timeouts, limits, output cap, workdir) is holder_test.c. */
-#include "exec.h"
+#include "exec/exec.h"
 
-#include "fixture_test.h"
-#include "sandbox.h"
-#include "spawner.h"
+#include "exec/fixture_test.h"
+#include "exec/sandbox.h"
+#include "exec/spawner.h"
 #include "../banned.h"
 
 /* ---- what a run reports ---- */

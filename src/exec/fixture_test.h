@@ -30,10 +30,10 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "exec.h"
-#include "output.h"
-#include "spawner.h"
-#include "../util/err.h"
+#include "exec/exec.h"
+#include "exec/output.h"
+#include "exec/spawner.h"
+#include "util/err.h"
 
 #define DEADLINE_MS 20000 /* for anything a test waits on */
 

@@ -17,7 +17,7 @@
  * Then the exit record is written, the connected daemons are told, and the
  * holder is free for its next run (exec_holder_main()). The holder is the child subreaper of the
  * whole tree, and it reaps everything that comes back to it, so it leaves no zombie. */
-#include "holder.h"
+#include "exec/holder.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,14 +41,14 @@
 #include <unistd.h>
 #include <jansson.h>
 
-#include "cgroup.h"
-#include "child.h"
-#include "output.h"
-#include "record.h"
-#include "sandbox.h"
-#include "spec.h"
-#include "tree.h"
-#include "../util/err.h"
+#include "exec/cgroup.h"
+#include "exec/child.h"
+#include "exec/output.h"
+#include "exec/record.h"
+#include "exec/sandbox.h"
+#include "exec/spec.h"
+#include "exec/tree.h"
+#include "util/err.h"
 #include "../banned.h"
 
 #define DRAIN_US    100000 /* reading on after the main process ended */

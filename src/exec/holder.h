@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
-#include "exec.h"
+#include "exec/exec.h"
 
 
 /* The abstract socket address a holder listens on for the run whose output

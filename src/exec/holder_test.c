@@ -2,10 +2,10 @@
  * through the exec API, with real process trees: workdir, timeouts and
  * cancels that must kill whole trees, the output cap, leftovers holding
  * the output open, limits, and a cgroup per run where one can be made. */
-#include "exec.h"
+#include "exec/exec.h"
 
-#include "cgroup.h"
-#include "fixture_test.h"
+#include "exec/cgroup.h"
+#include "exec/fixture_test.h"
 #include "../banned.h"
 
 /* ---- the workdir ---- */

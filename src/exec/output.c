@@ -4,7 +4,7 @@
  * remembered once and later output is counted and dropped. Memory is bounded
  * by the cap: the tail ring holds the last half of it, plus one byte per
  * byte for the stream each came from (allocated only once the head is full). */
-#include "output.h"
+#include "exec/output.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,8 +17,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "redact.h"
-#include "../util/err.h"
+#include "exec/redact.h"
+#include "util/err.h"
 #include "../banned.h"
 
 struct exec_output {

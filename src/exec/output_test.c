@@ -1,7 +1,7 @@
 /* output_test.c: tests of output.c, the framed output file: what is kept
  * under and over the cap, how chunks are marked, and how readers cope with
  * a file still being written. */
-#include "output.h"
+#include "exec/output.h"
 
 #include <fcntl.h>
 #include <setjmp.h>
@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../util/err.h"
+#include "util/err.h"
 #include "../banned.h"
 
 struct file {

@@ -1,6 +1,6 @@
 /* record.c: the exit record as JSON, and writing it so that a crash at any
  * point leaves either the whole record or none (format in record.h). */
-#include "record.h"
+#include "exec/record.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -9,8 +9,8 @@
 #include <string.h>
 #include <jansson.h>
 
-#include "exec.h"
-#include "../util/err.h"
+#include "exec/exec.h"
+#include "util/err.h"
 #include "../banned.h"
 
 void exec_record_outcome(struct exec_result *r)

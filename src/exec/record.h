@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "output.h"
+#include "exec/output.h"
 
 struct err;
 struct exec_result;

@@ -1,6 +1,6 @@
 /* record_test.c: tests of record.c: the exit record's JSON both ways, the
  * outcome worked out from its fields, and the atomic write. */
-#include "record.h"
+#include "exec/record.h"
 
 #include <fcntl.h>
 #include <setjmp.h>
@@ -14,8 +14,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "exec.h"
-#include "../util/err.h"
+#include "exec/exec.h"
+#include "util/err.h"
 #include "../banned.h"
 
 static void test_record_round_trips_through_json(void **state)

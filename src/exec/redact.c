@@ -8,14 +8,14 @@
  * their marks; everything before them is final, since no match found
  * later can start before them. A covered run becomes one marker, also when
  * it goes on across feeds (LAST_COVERED). */
-#include "redact.h"
+#include "exec/redact.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/err.h"
+#include "util/err.h"
 #include "../banned.h"
 
 struct pattern {

@@ -9,7 +9,7 @@
  * calls (glibc's wrappers broadcast to threads, which a vfork()ed child
  * must not do), and the permitted and effective sets emptied: setresuid()
  * from root clears them too, this says it for certain. */
-#include "sandbox.h"
+#include "exec/sandbox.h"
 
 #include <errno.h>
 #include <linux/capability.h>
@@ -25,8 +25,8 @@
 #include <unistd.h>
 #include <fcntl.h>
 
-#include "child.h"
-#include "exec.h"
+#include "exec/child.h"
+#include "exec/exec.h"
 #include "../banned.h"
 
 #define CAP_LAST_GUESS 63 /* when /proc/sys/kernel/cap_last_cap cannot be read */

@@ -5,7 +5,7 @@
  * most SETUP_TIMEOUT_MS): a slow holder set-up delays nobody else's. Every process
  * forked here ends with _exit(): exit() would run the daemon's atexit
  * handlers and sanitizer reports in a copy of the daemon. */
-#include "spawner.h"
+#include "exec/spawner.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,12 +26,12 @@
 #include <unistd.h>
 #include <jansson.h>
 
-#include "cgroup.h"
-#include "child.h"
-#include "exec.h"
-#include "holder.h"
-#include "spec.h"
-#include "../util/err.h"
+#include "exec/cgroup.h"
+#include "exec/child.h"
+#include "exec/exec.h"
+#include "exec/holder.h"
+#include "exec/spec.h"
+#include "util/err.h"
 #include "../banned.h"
 
 #define SETUP_TIMEOUT_MS 10000 /* for a holder to report; then the reply says so */

@@ -2,7 +2,7 @@
  *
  * The spawner trusts nothing it receives: exec_spec_from_json() checks
  * types and runs exec_spec_check() again before a holder sees the spec. */
-#include "spec.h"
+#include "exec/spec.h"
 
 #include <inttypes.h>
 #include <limits.h>
@@ -12,8 +12,8 @@
 #include <string.h>
 #include <jansson.h>
 
-#include "exec.h"
-#include "../util/err.h"
+#include "exec/exec.h"
+#include "util/err.h"
 #include "../banned.h"
 
 #define SPEC_ARGS_MAX 4096 /* argv or env entries */

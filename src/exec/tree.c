@@ -4,7 +4,7 @@
  * window is a few microseconds, and the direct children of the holder (the
  * usual leftovers, reparented to it) cannot be reused at all until the
  * holder reaps them. */
-#include "tree.h"
+#include "exec/tree.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -23,7 +23,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "sched/job.h"
+#include "job/job.h"
 #include "time/units.h"
 #include "util/err.h"
 #include "../banned.h"

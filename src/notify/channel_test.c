@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "sched/job.h"
+#include "job/job.h"
 #include "util/err.h"
 #include "../banned.h"
 

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sched/job.h"
+#include "job/job.h"
 
 struct channel_set;
 struct err;

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sched/job.h"
+#include "job/job.h"
 
 struct sched;
 struct sched_job;

@@ -795,6 +795,45 @@ static void test_sched_preview_lists_next_fires(void **state)
     job_free(j);
 }
 
+/* A job made from its store columns (job_from_plan()) fires as the job
+ * made from its document does. */
+static void test_sched_previews_a_planned_job_as_its_document(void **state)
+{
+    static const char *const docs[] = {
+        "{\"name\": \"c\", \"schedule\": {\"cron\": \"*/5 9-17 * * MON-FRI\"}, \"shell\": \"x\"}",
+        "{\"name\": \"z\", \"schedule\": {\"cron\": \"30 2 * * *\", \"timezone\": \"Europe/Berlin\"},"
+        " \"shell\": \"x\"}",
+        "{\"name\": \"e\", \"namespace\": \"t\", \"schedule\": {\"every\": \"90s\","
+        " \"start\": \"2026-01-01T00:00:00Z\", \"jitter\": \"10s\"}, \"shell\": \"x\"}",
+        "{\"name\": \"e2\", \"schedule\": {\"every\": \"1h\"}, \"shell\": \"x\"}",
+        "{\"name\": \"a\", \"schedule\": {\"at\": \"2027-03-01T10:00:00.250000+01:00\"},"
+        " \"shell\": \"x\"}",
+    };
+    const struct tz *utc = NULL;
+
+    (void)state;
+    assert_int_equal(tz_load("UTC", &utc, NULL), 0);
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        struct job *j = NULL, *back = NULL;
+        struct store_job_plan plan;
+        char *texts = NULL;
+        int64_t fa[8], fb[8];
+        int na, nb;
+
+        assert_int_equal(job_parse(docs[i], strlen(docs[i]), "default", &j, NULL), 0);
+        assert_int_equal(job_plan_make(j, 3, &plan, &texts), 0);
+        assert_int_equal(job_from_plan(&plan, j->ns, j->name, &back, NULL), 0);
+        na = sched_preview(j, utc, T("2026-11-24T00:00:00Z"), 8, fa);
+        nb = sched_preview(back, utc, T("2026-11-24T00:00:00Z"), 8, fb);
+        assert_true(na > 0);
+        assert_int_equal(na, nb);
+        assert_memory_equal(fa, fb, (size_t)na * sizeof fa[0]);
+        free(texts);
+        job_free(back);
+        job_free(j);
+    }
+}
+
 static void test_sched_keeps_jobs_without_their_body(void **state)
 {
     int64_t t = T("2026-01-01T00:00:00Z");
@@ -1382,6 +1421,7 @@ int main(void)
         cmocka_unit_test(test_sched_adopted_queued_run_starts_with_its_user),
         cmocka_unit_test(test_sched_a_job_removed_with_records_in_flight_outlives_them),
         cmocka_unit_test(test_sched_keeps_jobs_without_their_body),
+        cmocka_unit_test(test_sched_previews_a_planned_job_as_its_document),
         cmocka_unit_test(test_sched_finds_jobs_by_name_among_many),
         cmocka_unit_test(test_sched_at_created_in_the_past_follows_the_misfire_grace),
         cmocka_unit_test(test_sched_at_replaced_into_the_past_fires_once),

@@ -9,7 +9,7 @@
  * CKPT_EVERY_MS on its own connection: it copies what no reader still
  * needs without taking the write lock, so commits go on meanwhile, and the
  * writer starts the WAL over once a checkpoint has caught up. */
-#include "sqlite_int.h"
+#include "store/sqlite_int.h"
 
 #include <errno.h>
 #include <pthread.h>

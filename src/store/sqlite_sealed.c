@@ -5,7 +5,7 @@
  * so the caller bounds the search to the newest versions written, which
  * rowid order gives without a sort; the whole table is read only when it
  * asks for that (the key file is missing: a rare start). */
-#include "sqlite_int.h"
+#include "store/sqlite_int.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

@@ -13,7 +13,7 @@
  * month offers depend only on its length and the weekday of its first day,
  * and every such pair occurs in the Gregorian 400-year cycle, so checking
  * the pairs of the selected months is exact. */
-#include "cron.h"
+#include "time/cron.h"
 
 #include <ctype.h>
 #include <stdbool.h>

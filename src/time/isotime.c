@@ -8,16 +8,16 @@
  * Instants are int64_t microseconds since the epoch. Formatting splits
  * them with floor division, so an instant before 1970 prints the second it
  * falls in (-1us is 1969-12-31T23:59:59.999999Z, not ...00.-00001). */
-#include "isotime.h"
+#include "time/isotime.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "civil.h"
-#include "tz.h"
-#include "../util/err.h"
+#include "time/civil.h"
+#include "time/tz.h"
+#include "util/err.h"
 #include "../banned.h"
 
 #define US_PER_S INT64_C(1000000)

@@ -2,7 +2,7 @@
  * worked out independently of this code (the epoch seconds of each UTC
  * time, and each zone's offset from the tz database), not computed by the
  * code under test. */
-#include "isotime.h"
+#include "time/isotime.h"
 
 #include <inttypes.h>
 #include <setjmp.h>
@@ -15,8 +15,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "tz.h"
-#include "../util/err.h"
+#include "time/tz.h"
+#include "util/err.h"
 #include "../banned.h"
 
 #define S INT64_C(1000000)      /* one second in microseconds */

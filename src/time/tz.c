@@ -30,7 +30,7 @@
  * Zones loaded by name, path or $TZ live in a global cache for the life of
  * the process. Only the cache takes a mutex; tz_info_at() and
  * tz_local_to_utc() read an immutable zone and never allocate. */
-#include "tz.h"
+#include "time/tz.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,9 +42,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "civil.h"
-#include "tzrule.h"
-#include "../util/err.h"
+#include "time/civil.h"
+#include "time/tzrule.h"
+#include "util/err.h"
 #include "../banned.h"
 
 #define TZ_FILE_MAX (1 << 20)       /* bytes; real zones are under 4 KiB */

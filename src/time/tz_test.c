@@ -7,7 +7,7 @@
  * at UTC new years in the rule years; tz_local_to_utc() is checked against
  * an exhaustive search built on glibc. The hand-checked tables below were
  * worked out from the zones' published rules, not from the code. */
-#include "tz.h"
+#include "time/tz.h"
 
 #include <fcntl.h>
 #include <ftw.h>
@@ -25,9 +25,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "civil.h"
-#include "tzrule.h"
-#include "../util/err.h"
+#include "time/civil.h"
+#include "time/tzrule.h"
+#include "util/err.h"
 #include "../banned.h"
 
 #define ZONEINFO "/usr/share/zoneinfo"

@@ -14,14 +14,14 @@
  * days from 1970-01-01 (compute_change), and a change that falls outside
  * its own UTC year (J365/25) does not happen, the answer flips at the
  * UTC new year instead. */
-#include "tzrule.h"
+#include "time/tzrule.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "civil.h"
-#include "tz.h"
-#include "../util/err.h"
+#include "time/civil.h"
+#include "time/tz.h"
+#include "util/err.h"
 #include "../banned.h"
 
 #define OFFSET_HOURS_MAX 24     /* POSIX: a UTC offset's hours are 0-24 */

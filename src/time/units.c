@@ -6,14 +6,14 @@
  * against the maximum before it is formed. Syntax wins over range: text
  * that is malformed anywhere is CHIME_EINVAL even when a number in it is
  * also too big, so "99999999999999999999x" is reported as garbage. */
-#include "units.h"
+#include "time/units.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../util/err.h"
+#include "util/err.h"
 #include "../banned.h"
 
 #define NUM_CAP (INT64_C(1) << 62)  /* where a digit string saturates */

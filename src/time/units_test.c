@@ -1,7 +1,7 @@
 /* units_test.c: tests of units.c. Expected values in the tables are worked
  * out by hand (the comments show the arithmetic), not computed by the code
  * under test. */
-#include "units.h"
+#include "time/units.h"
 
 #include <inttypes.h>
 #include <setjmp.h>
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../util/err.h"
+#include "util/err.h"
 #include "../banned.h"
 
 #define S INT64_C(1000000)      /* one second in microseconds */

@@ -1,5 +1,5 @@
 /* err.c: filling struct err, and the table of error codes. */
-#include "err.h"
+#include "util/err.h"
 
 #include <stdarg.h>
 #include <stdbool.h>

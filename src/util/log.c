@@ -10,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "time/isotime.h"
 #include "util/utf8.h"
 #include "../banned.h"
 
@@ -95,8 +94,9 @@ static void put_quoted(char *line, size_t cap, size_t *o, const char *msg, bool 
 
 static void emit(enum log_level level, const char *fmt, va_list ap)
 {
-    char msg[MSG_MAX], line[LINE_MAX_], ts[ISOTIME_LEN];
+    char msg[MSG_MAX], line[LINE_MAX_], ts[40];
     struct timespec now;
+    struct tm tm;
     int f = atomic_load(&format);
     size_t o;
     int len;
@@ -104,7 +104,11 @@ static void emit(enum log_level level, const char *fmt, va_list ap)
     if ((int)level < atomic_load(&min_level))
         return;
     clock_gettime(CLOCK_REALTIME, &now);
-    isotime_format_utc((int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000, ts, sizeof ts);
+    /* RFC 3339 in UTC with microseconds, as time/isotime.h writes it
+     * (util is below time, so it writes its own) */
+    gmtime_r(&now.tv_sec, &tm);
+    o = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(ts + o, sizeof ts - o, ".%06ldZ", now.tv_nsec / 1000);
     vsnprintf(msg, sizeof msg, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
     if (f == LOG_TEXT) {
         len = snprintf(line, sizeof line, "%s %s %s\n", ts, level_names[level], msg);

@@ -4,7 +4,7 @@
  * so it is never readable by others, not even for an instant (the umask
  * can only take bits away), and two daemons starting at once cannot both
  * make one: the loser reads the winner's. */
-#include "secret.h"
+#include "util/secret.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 
 #include <sodium.h>
 
-#include "err.h"
+#include "util/err.h"
 #include "../banned.h"
 
 #define NONCE_BYTES crypto_secretbox_NONCEBYTES

@@ -6,7 +6,7 @@
  * jobplan.c), read in one scan, so a start-up parses no document; only a
  * job whose plan is missing or stale is parsed from its document, and its
  * plan is written then (docs/sched.md). */
-#include "sched/node_int.h"
+#include "daemon/node_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -18,7 +18,7 @@
 #include <jansson.h>
 
 #include "exec/exec.h"
-#include "sched/jobsave.h"
+#include "job/jobsave.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -229,7 +229,7 @@ static void jobs_dir_removals(struct node *n, struct jobsave *b, char **ids, siz
  * operator's, not the file's. */
 void node_apply_jobs_dir(struct node *n)
 {
-    struct jobsave_options so = { .store = n->store, .notify = n->notify,
+    struct jobsave_options so = { .store = n->store, .check = node_check_channels, .ctx = n,
                                   .secret_key = n->secret_key, .author = JOBS_DIR_AUTHOR,
                                   .flags = JOBSAVE_EACH, .now_us = node_now_us() };
     DIR *d = opendir(n->opt.jobs_dir);
@@ -291,7 +291,7 @@ void node_apply_jobs_dir(struct node *n)
     if (jobsave_check(b, &err) < 0 || jobsave_write(b, &err) < 0)
         log_error("jobs directory %s: %s", n->opt.jobs_dir, err.msg);
     else
-        jobsave_apply(b, n->sched, node_now_us());
+        node_jobs_apply(n, b);
     for (size_t i = 0; i < jobsave_count(b); i++) {
         struct jobsave_item *it = jobsave_item(b, i);
         const char *where = it->data ? it->data : it->id;

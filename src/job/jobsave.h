@@ -16,9 +16,10 @@
  *   2. jobsave_write(): every write of the batch in one store
  *      transaction, each with its audit entry when the saver keeps an
  *      audit log (the API; the jobs directory keeps none).
- *   3. jobsave_apply(): the engine takes the batch, on its loop:
+ *   3. The engine takes the batch on its loop, in jobsave_order():
  *      removals, changes of "paused", then the new versions with
- *      upstreams first. The engine holds no cycle check of its own.
+ *      upstreams first (daemon/nodecall.c). The engine holds no cycle
+ *      check of its own.
  *
  * A batch is all or nothing (the API, an import): one bad change fails
  * it and nothing is written. With JOBSAVE_EACH (the jobs directory, where
@@ -38,13 +39,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
-#include "sched/job.h"
+#include "job/job.h"
 #include "util/err.h"
 
 struct jobsave;
-struct notify;
-struct sched;
 struct secret_key;
 struct store;
 struct store_audit;
@@ -92,7 +92,9 @@ struct jobsave_item {
 
 struct jobsave_options {
     struct store *store;                 /* borrowed */
-    struct notify *notify;               /* channels are checked against it; NULL: not checked */
+    /* A check of each job saved beyond the document's own (the daemon
+     * checks the channels it names: notify_check_job()); NULL: none. */
+    int (*check)(void *ctx, const struct job *j, struct err *err);
     const struct secret_key *secret_key; /* NULL: a document with a secret is refused */
     const char *author;                  /* of the versions written; NULL: none */
     /* Whether the saver sees namespace NS; NULL: it sees every one. A job
@@ -142,8 +144,11 @@ bool jobsave_has(const struct jobsave *b, const char *id);
  * is the failed change's error, in ERR and its item, and nothing is
  * written. With JOBSAVE_EACH each change fails alone. */
 int jobsave_write(struct jobsave *b, struct err *err);
-/* Step 3, on the engine's loop: S takes the written changes (their jobs
- * too). Returns how many it refused (engine_failed). */
-int jobsave_apply(struct jobsave *b, struct sched *s, int64_t now_us);
+/* Step 3 is the engine's (the daemon's): it takes the written changes in
+ * this order, which fills ORDER (room for jobsave_count() entries) with
+ * item indexes: removals and changes of state first, as given, then the
+ * new versions with upstreams first. Failed and unchanged items are left
+ * out. Returns how many, or -CHIME_ENOMEM. */
+ssize_t jobsave_order(const struct jobsave *b, size_t *order);
 
 #endif

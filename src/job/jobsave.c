@@ -7,7 +7,7 @@
  * is one transaction; the engine gets the batch in one call on its loop.
  * With JOBSAVE_EACH a change that closes a cycle is left out and the
  * check runs again without it, once per such change. */
-#include "sched/jobsave.h"
+#include "job/jobsave.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +15,8 @@
 
 #include <jansson.h>
 
-#include "notify/notify.h"
-#include "sched/jobgraph.h"
-#include "sched/jobsecret.h"
-#include "sched/sched.h"
+#include "job/jobgraph.h"
+#include "job/jobsecret.h"
 #include "store/store.h"
 #include "../banned.h"
 
@@ -215,7 +213,7 @@ static int check_item(struct jobsave *b, struct jobsave_item *it, struct err *er
             return err_set(err, CHIME_EINVAL, sub, "'%s' is in a namespace this token cannot see",
                            j->sched.after[i]);
         }
-    if (b->opt.notify && (rc = notify_check_job(b->opt.notify, j, err)) < 0)
+    if (b->opt.check && (rc = b->opt.check(b->opt.ctx, j, err)) < 0)
         return rc;
     if ((rc = read_current(b, it, err)) < 0 || (rc = expect_check(it, it->expect, err)) < 0)
         return rc;
@@ -585,68 +583,39 @@ done:
     return rc;
 }
 
-/* ---- the engine ---- */
+/* ---- the engine's order ---- */
 
-static void engine_fail(struct jobsave_item *it, const struct err *e, int *n)
+ssize_t jobsave_order(const struct jobsave *b, size_t *order)
 {
-    it->engine_failed = true;
-    it->err = *e;
-    (*n)++;
-}
-
-int jobsave_apply(struct jobsave *b, struct sched *s, int64_t now_us)
-{
+    size_t n = 0, n_ids = 0, *at = calloc(b->n + 1, sizeof *at), *sub = calloc(b->n + 1, sizeof *sub);
     const char **ids = calloc(b->n + 1, sizeof *ids);
-    size_t *at = calloc(b->n + 1, sizeof *at), *order = calloc(b->n + 1, sizeof *order);
-    size_t n_ids = 0;
-    int refused = 0;
 
-    if (!ids || !at || !order) {
-        struct err e = {0};
-
-        err_set(&e, CHIME_ENOMEM, "", "out of memory handing the jobs to the engine");
-        for (size_t i = 0; i < b->n; i++)
-            if (!b->items[i].failed && b->items[i].act != JOBSAVE_UNCHANGED)
-                engine_fail(&b->items[i], &e, &refused);
-        goto done;
+    if (!ids || !at || !sub) {
+        free(ids);
+        free(at);
+        free(sub);
+        return -CHIME_ENOMEM;
     }
-    /* removals and changes of state first, then the versions */
     for (size_t i = 0; i < b->n; i++) {
-        struct jobsave_item *it = &b->items[i];
-        struct err e = {0};
-        int rc = 0;
+        const struct jobsave_item *it = &b->items[i];
 
-        if (it->failed)
+        if (it->failed || it->act == JOBSAVE_UNCHANGED)
             continue;
-        if (it->act == JOBSAVE_REMOVE) {
-            rc = sched_job_remove(s, it->id, &e);
-            rc = rc == -CHIME_ENOTFOUND ? 0 : rc; /* it never loaded: gone all the same */
-        } else if (it->act == JOBSAVE_STATE) {
-            rc = sched_job_pause(s, it->id, it->job->paused, now_us, &e);
-        } else if (it->act == JOBSAVE_CREATE || it->act == JOBSAVE_CHANGE) {
+        if (it->act == JOBSAVE_REMOVE || it->act == JOBSAVE_STATE) {
+            order[n++] = i;
+        } else {
             at[n_ids] = i;
             ids[n_ids++] = it->id;
         }
-        if (rc < 0)
-            engine_fail(it, &e, &refused);
     }
-    /* upstreams before the jobs that wait for them (out of memory: as
-     * given, which the engine takes all the same) */
-    if (!b->g || jobgraph_order(b->g, ids, n_ids, order, NULL) < 0)
+    /* out of memory ordering them: as given, which the engine takes all the same */
+    if (!b->g || jobgraph_order(b->g, ids, n_ids, sub, NULL) < 0)
         for (size_t k = 0; k < n_ids; k++)
-            order[k] = k;
-    for (size_t k = 0; k < n_ids; k++) {
-        struct jobsave_item *it = &b->items[at[order[k]]];
-        struct job *j = it->job;
-        struct err e = {0};
-
-        it->job = NULL; /* the engine takes it, also when it fails */
-        if (sched_job_put(s, j, it->key, it->version, INT64_MIN, now_us, now_us, &e) < 0)
-            engine_fail(it, &e, &refused);
-    }
-done:
+            sub[k] = k;
+    for (size_t k = 0; k < n_ids; k++)
+        order[n++] = at[sub[k]];
     free(ids);
     free(at);
-    free(order);
-    return refused;
+    free(sub);
+    return (ssize_t)n;
 }

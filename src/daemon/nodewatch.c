@@ -14,7 +14,7 @@
  * Per-job metric series are bounded: the first metrics_jobs jobs (100 by
  * default) that end a run since the start have series of their own, the
  * rest are counted under chime_job="other" (docs/ops.md). */
-#include "sched/node_int.h"
+#include "daemon/node_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * The invariant: a stored document holds secrets only in sealed form, and
  * no reply holds one in any form but redacted. Messages name members, never
  * values: a secret's value is neither quoted nor cut into a message. */
-#include "jobsecret.h"
+#include "job/jobsecret.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,10 +14,10 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "job.h"
-#include "jobdoc.h"
-#include "../util/err.h"
-#include "../util/secret.h"
+#include "job/job.h"
+#include "job/jobdoc.h"
+#include "util/err.h"
+#include "util/secret.h"
 #include "../banned.h"
 
 #define TAG_MAX 64      /* bytes of a redacted value's tag as read */

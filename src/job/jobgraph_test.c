@@ -1,5 +1,5 @@
 /* jobgraph_test.c: tests of the whole-set dependency check (jobgraph.c). */
-#include "sched/jobgraph.h"
+#include "job/jobgraph.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -5,7 +5,7 @@
  * keeps its ids. The range's avoid list is read from the system's user
  * and group databases at the same time: a uid someone has is never
  * handed to a namespace (systemd's DynamicUser checks the same). */
-#include "sched/runas.h"
+#include "daemon/runas.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "exec/exec.h"
-#include "sched/jobdoc.h"
-#include "sched/job.h"
+#include "job/jobdoc.h"
+#include "job/job.h"
 #include "util/err.h"
 #include "../banned.h"
 

@@ -7,8 +7,8 @@
  * writes from the loop are submitted (the store thread commits them in
  * batches) and their callbacks come back here; a fire's run is started only
  * in the callback of its insert. */
-#include "sched/node.h"
-#include "sched/node_int.h"
+#include "daemon/node.h"
+#include "daemon/node_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,8 +33,8 @@
 #include "api/api.h"
 #include "exec/exec.h"
 #include "exec/spawner.h"
-#include "sched/job.h"
-#include "sched/jobsecret.h"
+#include "job/job.h"
+#include "job/jobsecret.h"
 #include "sched/sched.h"
 #include "store/store.h"
 #include "time/isotime.h"

@@ -9,12 +9,12 @@
  * followed by another) and needs no invalidation. Only documents of at
  * most BODY_DOC_MAX bytes are kept, so the cache stays within
  * BODY_SLOTS x a small body (about a megabyte), whatever the jobs. */
-#include "sched/node_int.h"
+#include "daemon/node_int.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "sched/job.h"
+#include "job/job.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "../banned.h"

@@ -16,7 +16,7 @@
  * run: they go to the channels file's "daemon" list, keyed by the host
  * and the instant the error rate crossed its threshold, so each crossing
  * is recorded once (nodewatch.c sees each crossing once). */
-#include "sched/node_int.h"
+#include "daemon/node_int.h"
 
 #include <stdio.h>
 #include <string.h>

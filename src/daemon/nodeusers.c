@@ -6,7 +6,7 @@
  * daemon's life: a namespace's first run claims its uid (one write, on
  * the loop, once per namespace), the later ones only look it up. Not
  * root, the daemon cannot switch users: jobs run as it does, as before. */
-#include "sched/node_int.h"
+#include "daemon/node_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,7 +17,7 @@
 
 #include "exec/exec.h"
 #include "exec/sandbox.h"
-#include "sched/runas.h"
+#include "daemon/runas.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/secret.h"

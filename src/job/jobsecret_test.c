@@ -1,6 +1,6 @@
 /* jobsecret_test.c: tests of secret env values in job documents
  * (jobsecret.c, and their reading in job.c). */
-#include "sched/jobsecret.h"
+#include "job/jobsecret.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "sched/job.h"
+#include "job/job.h"
 #include "util/err.h"
 #include "util/secret.h"
 #include "../banned.h"

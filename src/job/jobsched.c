@@ -9,7 +9,7 @@
  * Instants ("at", "start") must carry a UTC offset: the daemon's default
  * zone is not known here, and a local time read as UTC would fire hours
  * off without a word. They are written back in UTC. */
-#include "jobdoc.h"
+#include "job/jobdoc.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,12 +18,12 @@
 
 #include <jansson.h>
 
-#include "job.h"
-#include "../time/cron.h"
-#include "../time/isotime.h"
-#include "../time/tz.h"
-#include "../time/units.h"
-#include "../util/err.h"
+#include "job/job.h"
+#include "time/cron.h"
+#include "time/isotime.h"
+#include "time/tz.h"
+#include "time/units.h"
+#include "util/err.h"
 #include "../banned.h"
 
 #define S INT64_C(1000000)

@@ -6,7 +6,7 @@
  * hostile value can neither flood it nor put control bytes in it) and
  * says what was wanted. Strings are checked for NUL bytes and for UTF-8
  * here, whatever built the json_t, so nothing downstream needs to. */
-#include "jobdoc.h"
+#include "job/jobdoc.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,9 +15,9 @@
 
 #include <jansson.h>
 
-#include "job.h"
-#include "../time/units.h"
-#include "../util/err.h"
+#include "job/job.h"
+#include "time/units.h"
+#include "util/err.h"
 #include "util/utf8.h"
 #include "../banned.h"
 

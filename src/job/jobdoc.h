@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sched/job.h"
+#include "job/job.h"
 
 struct err;
 

@@ -8,7 +8,7 @@
  * search is bounded (KEY_CHECK_VERSIONS) so that a start reads no more
  * than that of a large store; only a missing key file, a rare start, reads
  * every version. docs/secrets.md tells the whole story. */
-#include "node_int.h"
+#include "daemon/node_int.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -17,11 +17,11 @@
 
 #include <jansson.h>
 
-#include "jobsecret.h"
-#include "../store/store.h"
-#include "../util/err.h"
-#include "../util/log.h"
-#include "../util/secret.h"
+#include "job/jobsecret.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/secret.h"
 #include "../banned.h"
 
 #define SEALED_NEEDLE      "\"box\":\""    /* only a sealed secret has a "box" member */

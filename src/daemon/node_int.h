@@ -1,7 +1,7 @@
 /* node_int.h: what the daemon's files share (node.c: the loop, the
  * engine's ops and start-up; nodecall.c: calls from the API's threads;
  * nodeload.c: jobs and runs from the store, the jobs directory). Private
- * to src/sched/node*.c. */
+ * to src/daemon/node*.c. */
 #ifndef CHIME_NODE_INT_H
 #define CHIME_NODE_INT_H
 
@@ -14,8 +14,8 @@
 #include <uv.h>
 
 #include "api/api.h"
-#include "sched/job.h"
-#include "sched/node.h"
+#include "job/job.h"
+#include "daemon/node.h"
 #include "sched/sched.h"
 #include "util/err.h"
 
@@ -237,5 +237,11 @@ void node_users_free(struct node *n);
  * for data directories older than the daemon's umask). Not the secret
  * key: its loader refuses it when others may read it. */
 void node_private_files(const char *dir);
+
+/* Batch B, checked and written (jobsave.h), to the engine in
+ * jobsave_order(); on the loop. Returns how many changes it refused. */
+int node_jobs_apply(struct node *n, struct jobsave *b);
+/* jobsave_options.check: the channels a job names (CTX is the node). */
+int node_check_channels(void *ctx, const struct job *j, struct err *err);
 
 #endif

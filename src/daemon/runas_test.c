@@ -3,7 +3,7 @@
  * value refused naming the option (bad ranges, unknown users and groups,
  * root, overlaps, repeats, hostile text). Uses the system's own "nobody"
  * (65534) and "daemon" (1) users, which every Debian has. */
-#include "sched/runas.h"
+#include "daemon/runas.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -6,7 +6,7 @@
  * resolved to nodes when a walk starts, so jobs may be set in any order.
  * Walks are depth-first with an explicit stack (white, grey, black): a
  * grey node met again closes a cycle, and the stack holds its path. */
-#include "sched/jobgraph.h"
+#include "job/jobgraph.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -19,7 +19,7 @@
  * transaction is timed (from asking for the writer to the commit), into
  * chime_retention_tx_seconds; the largest is a gauge and is logged with
  * each sweep's figures. */
-#include "sched/node_int.h"
+#include "daemon/node_int.h"
 
 #include <errno.h>
 #include <limits.h>

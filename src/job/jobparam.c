@@ -27,7 +27,7 @@
  * PATTERN_HEIGHT_MAX ("((((a*)*)*)*b" overflows glibc's stack on 1024
  * a's) and a repeat of a repeat ("a++++", which POSIX leaves undefined
  * and glibc takes minutes over) are refused. */
-#include "jobdoc.h"
+#include "job/jobdoc.h"
 
 #include <regex.h>
 #include <stdint.h>
@@ -38,8 +38,8 @@
 
 #include <jansson.h>
 
-#include "job.h"
-#include "../util/err.h"
+#include "job/job.h"
+#include "util/err.h"
 #include "../banned.h"
 
 #define PARAMS_MAX 64

@@ -13,16 +13,16 @@
  * A plan is trusted no more than a document: a value out of range, an
  * unknown name, a cron expression or zone that does not load, is an error
  * naming the column, and the caller falls back to the document. */
-#include "job.h"
+#include "job/job.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "jobdoc.h"
-#include "../store/store.h"
-#include "../time/tz.h"
-#include "../util/err.h"
+#include "job/jobdoc.h"
+#include "store/store.h"
+#include "time/tz.h"
+#include "util/err.h"
 #include "../banned.h"
 
 #define S INT64_C(1000000)

@@ -3,12 +3,14 @@
  * and the caller waits on the call's condition variable. A trigger's call
  * is answered later, when the store has recorded the run (its id is what
  * the API returns). During shutdown calls are refused, never left waiting. */
-#include "sched/node_int.h"
+#include "daemon/node_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "sched/jobsave.h"
+#include "job/jobsave.h"
+#include "notify/notify.h"
+#include "sched/sched.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "../banned.h"
@@ -68,9 +70,63 @@ static int call(struct node *n, struct call *c)
     return c->rc;
 }
 
+int node_check_channels(void *ctx, const struct job *j, struct err *err)
+{
+    struct node *n = ctx;
+
+    return n->notify ? notify_check_job(n->notify, j, err) : 0;
+}
+
+static void engine_fail(struct jobsave_item *it, const struct err *e, int *n)
+{
+    it->engine_failed = true;
+    it->err = *e;
+    (*n)++;
+}
+
+int node_jobs_apply(struct node *n, struct jobsave *b)
+{
+    size_t count = jobsave_count(b), *order = calloc(count + 1, sizeof *order);
+    ssize_t k = order ? jobsave_order(b, order) : -CHIME_ENOMEM;
+    int64_t now = node_now_us();
+    int refused = 0;
+
+    if (k < 0) {
+        struct err e = { 0 };
+
+        err_set(&e, CHIME_ENOMEM, "", "out of memory handing the jobs to the engine");
+        for (size_t i = 0; i < count; i++) {
+            struct jobsave_item *it = jobsave_item(b, i);
+
+            if (!it->failed && it->act != JOBSAVE_UNCHANGED)
+                engine_fail(it, &e, &refused);
+        }
+    }
+    for (ssize_t i = 0; i < k; i++) {
+        struct jobsave_item *it = jobsave_item(b, order[i]);
+        struct err e = { 0 };
+        struct job *j = it->job;
+        int rc;
+
+        if (it->act == JOBSAVE_REMOVE) {
+            rc = sched_job_remove(n->sched, it->id, &e);
+            rc = rc == -CHIME_ENOTFOUND ? 0 : rc; /* it never loaded: gone all the same */
+        } else if (it->act == JOBSAVE_STATE) {
+            rc = sched_job_pause(n->sched, it->id, it->job->paused, now, &e);
+        } else {
+            it->job = NULL; /* the engine takes it, also when it fails */
+            rc = sched_job_put(n->sched, j, it->key, it->version, INT64_MIN, now, now, &e);
+        }
+        if (rc < 0)
+            engine_fail(it, &e, &refused);
+    }
+    free(order);
+    return refused;
+}
+
 static int do_jobs_apply(struct node *n, struct call *c)
 {
-    c->num = jobsave_apply(c->batch, n->sched, node_now_us());
+    c->num = node_jobs_apply(n, c->batch);
     return 0;
 }
 

@@ -15,7 +15,7 @@
  * path), then the rows are read in table order, whatever the order of the
  * keys in the text, so a document with several faults always reports the
  * same one. A null member reads as an absent one: its default. */
-#include "job.h"
+#include "job/job.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -25,10 +25,10 @@
 
 #include <jansson.h>
 
-#include "jobdoc.h"
-#include "jobsecret.h"
-#include "../time/units.h"
-#include "../util/err.h"
+#include "job/jobdoc.h"
+#include "job/jobsecret.h"
+#include "time/units.h"
+#include "util/err.h"
 #include "../banned.h"
 
 #define S INT64_C(1000000)          /* one second in microseconds */
