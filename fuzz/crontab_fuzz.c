@@ -17,7 +17,7 @@
 #include "cli/crontab.h"
 #include "job/job.h"
 #include "util/err.h"
-#include "src/banned.h"
+#include "../src/banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -16,7 +16,7 @@
 #include "time/isotime.h"
 #include "time/tz.h"
 #include "util/err.h"
-#include "src/banned.h"
+#include "../src/banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -16,7 +16,7 @@
 
 #include "job/job.h"
 #include "util/err.h"
-#include "src/banned.h"
+#include "../src/banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -12,7 +12,7 @@
 #include "exec/exec.h"
 #include "daemon/runas.h"
 #include "util/err.h"
-#include "src/banned.h"
+#include "../src/banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,7 +11,7 @@
 
 #include "cli/sse.h"
 #include "util/err.h"
-#include "src/banned.h"
+#include "../src/banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

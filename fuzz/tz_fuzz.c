@@ -14,7 +14,7 @@
 
 #include "time/tz.h"
 #include "util/err.h"
-#include "src/banned.h"
+#include "../src/banned.h"
 
 #define UTOFF_MAX 93599         /* 25:59:59 */
 #define SPANS 4                 /* spans walked from each instant */

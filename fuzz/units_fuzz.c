@@ -10,7 +10,7 @@
 
 #include "time/units.h"
 #include "util/err.h"
-#include "src/banned.h"
+#include "../src/banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
