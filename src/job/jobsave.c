@@ -364,14 +364,19 @@ static int check_cycles(struct jobsave *b, struct err *err)
     char at[JOBSAVE_ID_LEN];
     size_t n = 0;
     struct err e = {0};
+    bool found;
     int rc;
 
     if (!starts)
         return err_set(err, CHIME_ENOMEM, "", "out of memory checking dependencies");
     for (;;) {
         n = 0;
+        /* only a new edge closes a cycle: the stored jobs had none, so the
+         * walk starts at the jobs created or changed, and a cycle is told
+         * from one of them, never from a job the batch leaves as it was */
         for (size_t i = 0; i < b->n; i++)
-            if (!b->items[i].failed && b->items[i].act != JOBSAVE_REMOVE)
+            if (!b->items[i].failed
+                && (b->items[i].act == JOBSAVE_CREATE || b->items[i].act == JOBSAVE_CHANGE))
                 starts[n++] = b->items[i].id;
         if ((rc = graph_build(b, err)) < 0)
             break;
@@ -384,13 +389,17 @@ static int check_cycles(struct jobsave *b, struct err *err)
         }
         cycle_scrub(b, &e);
         *err = e;
-        for (size_t i = 0; i < b->n; i++)
-            if (!b->items[i].failed && b->items[i].act != JOBSAVE_REMOVE
+        found = false;
+        for (size_t i = 0; !found && i < b->n; i++)
+            if (!b->items[i].failed
+                && (b->items[i].act == JOBSAVE_CREATE || b->items[i].act == JOBSAVE_CHANGE)
                 && !strcmp(b->items[i].id, at)) {
                 fail(&b->items[i], &e);
-                break;
+                found = true;
             }
-        if (!(b->opt.flags & JOBSAVE_EACH))
+        /* a cycle among stored jobs alone (none of the batch's) fails the
+         * batch: leaving a change out would not end it */
+        if (!(b->opt.flags & JOBSAVE_EACH) || !found)
             break;
         /* the rest goes on without it: check again */
     }
