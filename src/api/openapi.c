@@ -341,7 +341,7 @@ static json_t *field_schema(json_t *comp, const char *path, const struct job_fie
                    : json_pack("{s:s}", "type", "boolean");
         break;
     case JOB_FIELD_DURATION:
-        s = units_schema(f, "1h30m", "seconds", (f->min + 999999) / 1000000);
+        s = units_schema(f, "1m30s", "seconds", (f->min + 999999) / 1000000);
         break;
     case JOB_FIELD_SIZE:
         s = units_schema(f, "512M", "bytes", f->min);
@@ -381,6 +381,8 @@ static json_t *field_schema(json_t *comp, const char *path, const struct job_fie
         json_object_set_new(s, "nullable", json_true());
     if (s && f->doc)
         json_object_set_new(s, "description", json_string(f->doc));
+    if (s && f->example)
+        json_object_set_new(s, "example", json_string(f->example));
     return s;
 }
 

@@ -218,6 +218,7 @@ struct job_field {
     double dmin, dmax;              /* JOB_FIELD_NUMBER */
     const struct job_name_value *names; /* JOB_FIELD_ENUM */
     const char *doc;                /* NULL: none */
+    const char *example;            /* a valid value; NULL: none given */
 };
 
 /* The members of the object at PATH of a job document: "" (the document),

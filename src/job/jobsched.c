@@ -62,10 +62,11 @@ static const struct kind {
     int (*read)(const json_t *o, struct job_reader *r);
     int (*write)(const struct job *j, json_t *o);
 } kinds[] = {
-    { M("cron", STRING, 0, .min = 1, .doc = "a cron expression: 5 fields, or 6 with seconds"),
+    { M("cron", STRING, 0, .min = 1, .doc = "a cron expression: 5 fields, or 6 with seconds",
+        .example = "0 2 * * *"),
       JOB_CRON,
       { M("timezone", STRING, JOB_FIELD_NULL,
-          .doc = "an IANA zone; null: the daemon's") },
+          .doc = "an IANA zone; null: the daemon's", .example = "Europe/Berlin") },
       read_cron, write_cron },
     { M("every", DURATION, 0, .min = S), JOB_EVERY,
       { M("start", INSTANT, JOB_FIELD_NULL,
