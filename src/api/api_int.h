@@ -141,6 +141,12 @@ struct api_route {
     enum api_access access;   /* who may call it; see above */
     bool no_audit;            /* a POST that changes nothing (the preview) */
     size_t body_max;          /* bytes of body; 0: the server's body_max */
+    /* for the OpenAPI document (openapi.c) */
+    const char *op;           /* its operationId: unique, camelCase */
+    const char *conflict;     /* what its 409 means; NULL: it gives none */
+    bool etag;                /* its reply carries ETag (the job's version) */
+    bool location;            /* its reply carries Location (what it made) */
+    bool ranges;              /* it takes Range (416 past the end) */
 };
 
 struct api_header {
@@ -202,7 +208,8 @@ const struct api_route *api_routes(size_t *n);
  * c->err: CHIME_ENOTFOUND for an unknown path, API_EMETHOD for a known
  * one (then ALLOW lists its methods, ", " between). */
 int api_route_find(struct api_call *c, char *allow, size_t allow_len);
-/* Builds the OpenAPI document from the table into *RET (owned). */
+/* openapi.c: builds the OpenAPI document from the table (and the job
+ * document's schema from job_fields()) into *RET (owned). */
 int api_openapi_build(char **ret, size_t *ret_len, struct err *err);
 
 /* ---- server.c: replies and requests ---- */
@@ -314,6 +321,8 @@ int api_auth_route(struct api_call *c);
 /* Authenticates C, when it is not yet, and checks it may do what NEED
  * allows; for routes that decide for themselves (/metrics: API_SCRAPE). */
 int api_auth_require(struct api_call *c, enum api_access need);
+/* The role A needs, in words ("operator"): what 403 and x-chime-role say. */
+const char *api_access_name(enum api_access a);
 /* Whether C's token sees namespace NS. */
 bool api_auth_sees(const struct api_call *c, const char *ns);
 /* 404 (as for a job that does not exist) when C's token does not see NS. */

@@ -50,6 +50,11 @@ static const char *const access_names[] = {
     [API_ROOT] = "admin of every namespace", [API_PUBLIC] = "none", [API_SCRAPE] = "viewer",
 };
 
+const char *api_access_name(enum api_access a)
+{
+    return (size_t)a < sizeof access_names / sizeof access_names[0] ? access_names[a] : "admin";
+}
+
 static int64_t mono_us(void)
 {
     struct timespec ts;

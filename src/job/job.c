@@ -63,6 +63,9 @@ enum spec_kind {
 /* 0 stands for "none" (no timeout, no limit): absent or null reads as 0,
  * and 0 is written as null. A given value must still reach min. */
 #define SPEC_ZERO_IS_NONE 1u
+#define SPEC_REQUIRED 2u        /* absent is an error (the row's reader says so) */
+#define SPEC_NULL 4u            /* written as null when none (SPEC_CUSTOM) */
+#define SPEC_AT_TIMES 8u        /* left out when not in use (SPEC_CUSTOM) */
 
 struct spec {
     const char *key;            /* NULL ends a table */
@@ -76,6 +79,8 @@ struct spec {
     const struct spec *sub;                 /* OBJECT */
     int (*read)(const json_t *v, const char *path, struct job_reader *r);
     int (*write)(const struct job *j, json_t *obj, const char *key);
+    enum job_field_type type;               /* CUSTOM: what it reads, for job_fields() */
+    const char *doc;                        /* for job_fields(); NULL: none */
 };
 
 /* A row's .off, named: rows are { key, kind, OFF(field), .more = ... }. */
@@ -192,29 +197,50 @@ static int write_schedule(const struct job *j, json_t *obj, const char *key)
  * comes before shell, which checks that exactly one of them was given; env
  * before params, which may not share a name with it. */
 static const struct spec job_specs[] = {
-    { "name", SPEC_CUSTOM, .read = read_name, .write = write_name },
-    { "namespace", SPEC_CUSTOM, .read = read_namespace, .write = write_namespace },
+    { "name", SPEC_CUSTOM, SPEC_REQUIRED, .read = read_name, .write = write_name,
+      .type = JOB_FIELD_NAME },
+    { "namespace", SPEC_CUSTOM, .read = read_namespace, .write = write_namespace,
+      .type = JOB_FIELD_NAME, .doc = "absent: the caller's default (\"default\")" },
     { "description", SPEC_STRING, BODY(description), .max = DESCRIPTION_MAX },
-    { "schedule", SPEC_CUSTOM, .read = read_schedule, .write = write_schedule },
-    { "command", SPEC_CUSTOM, .read = read_command, .write = write_command },
-    { "shell", SPEC_CUSTOM, .read = read_shell, .write = write_shell },
-    { "workdir", SPEC_CUSTOM, .read = read_workdir, .write = write_workdir },
-    { "env", SPEC_CUSTOM, .read = read_env, .write = write_env },
-    { "params", SPEC_CUSTOM, .read = job_params_read, .write = job_params_write },
+    { "schedule", SPEC_CUSTOM, SPEC_REQUIRED, .read = read_schedule, .write = write_schedule,
+      .type = JOB_FIELD_OBJECT,
+      .doc = "exactly one kind: cron (with timezone), every (with start, jitter), at, "
+             "after (with when) or manual" },
+    { "command", SPEC_CUSTOM, SPEC_AT_TIMES, .read = read_command, .write = write_command,
+      .type = JOB_FIELD_STRINGS, .min = 1, .max = ARGV_MAX,
+      .doc = "the program and its arguments; exactly one of command and shell" },
+    { "shell", SPEC_CUSTOM, SPEC_AT_TIMES, .read = read_shell, .write = write_shell,
+      .type = JOB_FIELD_STRING, .min = 1, .max = SHELL_MAX, .doc = "run by /bin/sh -c" },
+    { "workdir", SPEC_CUSTOM, SPEC_NULL, .read = read_workdir, .write = write_workdir,
+      .type = JOB_FIELD_STRING, .max = WORKDIR_MAX,
+      .doc = "beneath the namespace root, without '..'; null: the root" },
+    { "env", SPEC_CUSTOM, .read = read_env, .write = write_env, .type = JOB_FIELD_ENV,
+      .max = ENV_MAX },
+    { "params", SPEC_CUSTOM, .read = job_params_read, .write = job_params_write,
+      .type = JOB_FIELD_MAP, .max = JOB_PARAMS_MAX,
+      .doc = "the variables a manual trigger may set ({params: {NAME: VALUE}}), each value "
+             "matching its pattern as a whole; names the loader, a shell or chime reads "
+             "(LD_*, BASH_ENV, PATH, CHIME_*, ...) and names in env are refused" },
     { "timeout", SPEC_DURATION, BODY(timeout_us), .flags = SPEC_ZERO_IS_NONE },
     { "kill_grace", SPEC_DURATION, BODY(kill_grace_us), .def = 10 * S },
-    { "stuck_after", SPEC_DURATION, BODY(stuck_after_us), .min = S, .flags = SPEC_ZERO_IS_NONE },
+    { "stuck_after", SPEC_DURATION, BODY(stuck_after_us), .min = S, .flags = SPEC_ZERO_IS_NONE,
+      .doc = "a run this long is stuck (/healthz, the stuck notification); null: 3 x the p95 "
+             "of its recent runs (at least 1m), or its timeout + kill_grace when sooner" },
     { "retry", SPEC_OBJECT, .sub = retry_specs },
     { "concurrency", SPEC_ENUM, OFF(concurrency), .names = job_concurrency_names,
       .def = JOB_FORBID },
     { "max_instances", SPEC_INT, OFF(max_instances), .min = 1, .max = 1000, .def = 1 },
     { "misfire", SPEC_OBJECT, .sub = misfire_specs },
-    { "priority", SPEC_CUSTOM, .read = read_priority, .write = write_priority },
+    { "priority", SPEC_CUSTOM, .read = read_priority, .write = write_priority,
+      .type = JOB_FIELD_ENUM, .names = priority_names, .max = PRIORITY_MAX,
+      .doc = "a name, or any integer 0-100 (low 1, normal 5, high 10, critical 15)" },
     { "limits", SPEC_OBJECT, .sub = limits_specs },
     { "disable_after_failures", SPEC_INT, OFF(disable_after_failures), .min = 0, .max = 1000 },
-    { "retention", SPEC_OBJECT, .sub = retention_specs },
+    { "retention", SPEC_OBJECT, .sub = retention_specs,
+      .doc = "history kept; each limit alone deletes, null is the daemon's --keep-* default" },
     { "notify", SPEC_OBJECT, .sub = notify_specs },
-    { "labels", SPEC_CUSTOM, .read = read_labels, .write = write_labels },
+    { "labels", SPEC_CUSTOM, .read = read_labels, .write = write_labels,
+      .type = JOB_FIELD_LABELS, .max = LABELS_MAX },
     { "paused", SPEC_BOOL, OFF(paused) },
     { NULL },
 };
@@ -982,4 +1008,60 @@ struct job *job_new(const char *ns, const char *name)
     j->priority = PRIORITY_DEFAULT;
     j->sched.kind = JOB_MANUAL;
     return j;
+}
+
+/* ---- the members, described ---- */
+
+static struct job_field spec_field(const struct spec *s)
+{
+    struct job_field f = { .key = s->key, .min = s->min, .max = s->max, .doc = s->doc };
+    static const enum job_field_type types[] = {
+        [SPEC_INT] = JOB_FIELD_INTEGER,   [SPEC_INT64] = JOB_FIELD_INTEGER,
+        [SPEC_REAL] = JOB_FIELD_NUMBER,   [SPEC_BOOL] = JOB_FIELD_BOOLEAN,
+        [SPEC_DURATION] = JOB_FIELD_DURATION, [SPEC_SIZE] = JOB_FIELD_SIZE,
+        [SPEC_ENUM] = JOB_FIELD_ENUM,     [SPEC_STRING] = JOB_FIELD_STRING,
+        [SPEC_CHANNELS] = JOB_FIELD_NAMES, [SPEC_OBJECT] = JOB_FIELD_OBJECT,
+    };
+
+    f.type = s->kind == SPEC_CUSTOM ? s->type : types[s->kind];
+    f.flags = (s->flags & SPEC_REQUIRED ? JOB_FIELD_REQUIRED : 0)
+              | (s->flags & SPEC_AT_TIMES ? JOB_FIELD_AT_TIMES : 0)
+              | (s->flags & (SPEC_ZERO_IS_NONE | SPEC_NULL) || s->kind == SPEC_STRING
+                     ? JOB_FIELD_NULL : 0);
+    f.dmin = s->dmin;
+    f.dmax = s->dmax;
+    f.names = s->names;
+    if (s->kind == SPEC_CHANNELS) {
+        f.max = CHANNELS_MAX;
+        if (!f.doc)
+            f.doc = "the channels notified of the event";
+    }
+    return f;
+}
+
+int job_fields(const char *path, struct job_field *ret, size_t max)
+{
+    const struct spec *specs = job_specs;
+    const char *dot;
+    size_t i, n = 0;
+
+    if (strcmp(path, "schedule") == 0)
+        return job_sched_fields(ret, max);
+    if (strcmp(path, "params") == 0)
+        return job_params_fields(ret, max);
+    /* "" or "retry", "limits", ...: the rows of one nested object */
+    while (*path) {
+        const struct spec *s;
+
+        dot = strchr(path, '.');
+        s = find_spec(specs, path, dot ? (size_t)(dot - path) : strlen(path));
+        if (!s || s->kind != SPEC_OBJECT)
+            return -1;
+        specs = s->sub;
+        path = dot ? dot + 1 : "";
+    }
+    for (i = 0; specs[i].key; i++, n++)
+        if (n < max)
+            ret[n] = spec_field(&specs[i]);
+    return (int)n;
 }

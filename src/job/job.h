@@ -175,6 +175,59 @@ void job_free(struct job *j);
 /* Frees J's body and sets it NULL: what stays is what the engine needs. */
 void job_body_drop(struct job *j);
 
+/* ---- the document's members, for whoever describes it ----
+ *
+ * The reader's own tables, walked: what job_from_json() accepts at each
+ * object of a document, with each member's type, bounds, names and words,
+ * so a description (the API's OpenAPI schema) is made from them and
+ * cannot drift from them. A member may always be null, which reads as
+ * absent (its default). */
+enum job_field_type {
+    JOB_FIELD_OBJECT,       /* members: job_fields(PATH.KEY) */
+    JOB_FIELD_STRING,       /* at most max bytes (0: no bound); min 1: not empty */
+    JOB_FIELD_NAME,         /* [a-z0-9][a-z0-9._-]{0,62} */
+    JOB_FIELD_INTEGER,      /* in [min, max] */
+    JOB_FIELD_NUMBER,       /* in [dmin, dmax] */
+    JOB_FIELD_BOOLEAN,      /* min 1: true only */
+    JOB_FIELD_DURATION,     /* "1h30m" or integer seconds; at least min microseconds */
+    JOB_FIELD_SIZE,         /* "512M" or integer bytes; at least min bytes */
+    JOB_FIELD_INSTANT,      /* RFC 3339 with a UTC offset */
+    JOB_FIELD_ENUM,         /* one of names; or an integer in [min, max] when max > 0 */
+    JOB_FIELD_STRINGS,      /* an array of at most max strings (min: at least that many) */
+    JOB_FIELD_NAMES,        /* an array of at most max distinct JOB_FIELD_NAMEs */
+    JOB_FIELD_LABELS,       /* an object of at most max strings, keys like names ('/' too) */
+    JOB_FIELD_ENV,          /* an object of at most max strings or secrets (docs/secrets.md) */
+    JOB_FIELD_MAP,          /* an object of at most max objects, each one job_fields(PATH.KEY) */
+};
+
+/* One row of an enum's names; a table ends with { NULL, 0 }. */
+struct job_name_value {
+    const char *name;
+    int value;
+};
+
+#define JOB_FIELD_REQUIRED 1u   /* a document without it is refused */
+#define JOB_FIELD_NULL     2u   /* job_to_json() writes null for "none" */
+#define JOB_FIELD_AT_TIMES 4u   /* job_to_json() leaves it out at times */
+
+struct job_field {
+    const char *key;
+    enum job_field_type type;
+    unsigned flags;                 /* JOB_FIELD_* */
+    int64_t min, max;               /* see the type */
+    double dmin, dmax;              /* JOB_FIELD_NUMBER */
+    const struct job_name_value *names; /* JOB_FIELD_ENUM */
+    const char *doc;                /* NULL: none */
+    const char *example;            /* a valid value; NULL: none given */
+};
+
+/* The members of the object at PATH of a job document: "" (the document),
+ * a member of type JOB_FIELD_OBJECT ("retry", "schedule") or the entries
+ * of a JOB_FIELD_MAP ("params"). Fills up to MAX of RET in the reader's
+ * order and returns how many there are (more than MAX: call again), or -1
+ * when PATH is none of these. The texts are static. */
+int job_fields(const char *path, struct job_field *ret, size_t max);
+
 /* A job of namespace NS and NAME with every policy at its default and a
  * "manual" schedule, no body: what job_from_plan() and the tests start
  * from. Returns an owned job, or NULL when out of memory. */

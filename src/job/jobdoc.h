@@ -20,6 +20,7 @@ struct err;
 #define JOB_QUOTE_LEN 48        /* a quoted value in a message, with NUL */
 #define JOB_PATH_LEN 64         /* a member's path; err->field keeps 31 bytes */
 #define JOB_KEY_GUESS_MAX 32    /* longer unknown keys get no "did you mean" */
+#define JOB_PARAMS_MAX 64       /* params of one job */
 
 /* What reading one document needs; J is filled member by member. */
 struct job_reader {
@@ -27,12 +28,6 @@ struct job_reader {
     const char *default_ns;     /* borrowed; NULL: "default" */
     struct err *err;
     char name[64];              /* "name", read before "namespace" */
-};
-
-/* One row of an enum's names; a table ends with { NULL, 0 }. */
-struct job_name_value {
-    const char *name;
-    int value;
 };
 
 /* ---- job.c ---- */
@@ -57,10 +52,15 @@ int job_check_env_key(const char *key, size_t len, const char *path, struct err 
 int job_params_read(const json_t *v, const char *path, struct job_reader *r);
 /* J's params as KEY of OBJ: json_object_set_new()'s result. */
 int job_params_write(const struct job *j, json_t *obj, const char *key);
+/* The members of one param, as job_fields("params") gives them. */
+int job_params_fields(struct job_field *ret, size_t max);
 /* Frees N params at P (and P). */
 void job_params_free(struct job_param *p, size_t n);
 
 /* ---- jobsched.c ---- */
+
+/* The members of "schedule", as job_fields() gives them. */
+int job_sched_fields(struct job_field *ret, size_t max);
 
 /* The schedule member: V is the member (NULL when absent or null), PATH
  * "schedule". Reads into r->j->sched (and the cron expression into its

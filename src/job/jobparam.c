@@ -42,7 +42,6 @@
 #include "util/err.h"
 #include "../banned.h"
 
-#define PARAMS_MAX 64
 #define DESCRIPTION_MAX 1024
 #define PATTERN_MAX 256             /* bytes */
 #define PATTERN_WEIGHT_MAX 256      /* atoms once bounded repeats are expanded */
@@ -363,7 +362,23 @@ static int check_value(const struct job_param *param, const json_t *v, const cha
 
 /* ---- the "params" member ---- */
 
-static const char *const param_keys[] = { "pattern", "default", "description" };
+/* The members of one param, as job_fields("params") describes them; the
+ * reader below reads each by name. */
+static const struct job_field param_fields[] = {
+    { "pattern", JOB_FIELD_STRING, JOB_FIELD_REQUIRED, .max = PATTERN_MAX,
+      .doc = "a POSIX extended regular expression, without back-references" },
+    { "default", JOB_FIELD_STRING, JOB_FIELD_NULL, .max = VALUE_MAX,
+      .doc = "the value of a run not given one; null: the variable is unset" },
+    { "description", JOB_FIELD_STRING, JOB_FIELD_NULL, .max = DESCRIPTION_MAX },
+};
+#define N_PARAM_FIELDS (sizeof param_fields / sizeof param_fields[0])
+
+int job_params_fields(struct job_field *ret, size_t max)
+{
+    for (size_t i = 0; i < N_PARAM_FIELDS && i < max; i++)
+        ret[i] = param_fields[i];
+    return (int)N_PARAM_FIELDS;
+}
 
 static int cmp_param(const void *a, const void *b)
 {
@@ -386,7 +401,8 @@ static int read_param(const json_t *v, const char *name, size_t len, const char 
     struct job_body *b = r->j->body;
     const json_t *member;
     const char *key, *s;
-    size_t key_len, n = sizeof param_keys / sizeof param_keys[0];
+    const char *known[N_PARAM_FIELDS];
+    size_t key_len, n = N_PARAM_FIELDS;
     regex_t re;
     json_t *x;
     int rc;
@@ -404,12 +420,15 @@ static int read_param(const json_t *v, const char *name, size_t len, const char 
 
         if ((rc = job_check_key(key, key_len, path, r->err)) < 0)
             return rc;
-        for (i = 0; i < n && !(strlen(param_keys[i]) == key_len
-                               && memcmp(param_keys[i], key, key_len) == 0); i++)
+        for (i = 0; i < n && !(strlen(param_fields[i].key) == key_len
+                               && memcmp(param_fields[i].key, key, key_len) == 0); i++)
             ;
-        if (i == n)
-            return job_unknown_field(job_path(sub, sizeof sub, path, key, key_len), key,
-                                     key_len, param_keys, n, r->err);
+        if (i < n)
+            continue;
+        for (i = 0; i < n; i++)
+            known[i] = param_fields[i].key;
+        return job_unknown_field(job_path(sub, sizeof sub, path, key, key_len), key,
+                                 key_len, known, n, r->err);
     }
     if (!(p->name = strdup(name)))
         return job_no_memory(path, r->err);
@@ -452,9 +471,9 @@ int job_params_read(const json_t *v, const char *path, struct job_reader *r)
         return 0;
     if (!json_is_object(v))
         return job_type_error(v, path, "an object of parameters", r->err);
-    if ((n = json_object_size(v)) > PARAMS_MAX)
+    if ((n = json_object_size(v)) > JOB_PARAMS_MAX)
         return err_set(r->err, CHIME_ETOOBIG, path, "%zu parameters are more than %d", n,
-                       PARAMS_MAX);
+                       JOB_PARAMS_MAX);
     if (n == 0)
         return 0;
     if (!(b->params = calloc(n, sizeof *b->params)))

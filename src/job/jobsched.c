@@ -52,19 +52,37 @@ static int write_at(const struct job *j, json_t *o);
 static int write_after(const struct job *j, json_t *o);
 static int write_manual(const struct job *j, json_t *o);
 
+/* Every member is written only for its kind (JOB_FIELD_AT_TIMES). */
+#define M(k, t, f, ...) { k, JOB_FIELD_##t, JOB_FIELD_AT_TIMES | (f), __VA_ARGS__ }
+
 static const struct kind {
-    const char *key;                /* the member that names the kind */
+    struct job_field member;        /* the member that names the kind */
     enum job_sched_kind kind;
-    const char *extras[3];          /* the other members it takes */
+    struct job_field extras[2];     /* the other members it takes; key NULL: none */
     int (*read)(const json_t *o, struct job_reader *r);
     int (*write)(const struct job *j, json_t *o);
 } kinds[] = {
-    { "cron", JOB_CRON, { "timezone" }, read_cron, write_cron },
-    { "every", JOB_EVERY, { "start", "jitter" }, read_every, write_every },
-    { "at", JOB_AT, { 0 }, read_at, write_at },
-    { "after", JOB_AFTER, { "when" }, read_after, write_after },
-    { "manual", JOB_MANUAL, { 0 }, read_manual, write_manual },
+    { M("cron", STRING, 0, .min = 1, .doc = "a cron expression: 5 fields, or 6 with seconds",
+        .example = "0 2 * * *"),
+      JOB_CRON,
+      { M("timezone", STRING, JOB_FIELD_NULL,
+          .doc = "an IANA zone; null: the daemon's", .example = "Europe/Berlin") },
+      read_cron, write_cron },
+    { M("every", DURATION, 0, .min = S), JOB_EVERY,
+      { M("start", INSTANT, JOB_FIELD_NULL,
+          .doc = "the first fire; null: now"),
+        M("jitter", DURATION, 0, .min = 0, .doc = "a random delay up to this") },
+      read_every, write_every },
+    { M("at", INSTANT, 0, .doc = "the one fire"), JOB_AT, { { 0 } }, read_at, write_at },
+    { M("after", STRINGS, 0, .min = 1, .max = AFTER_MAX,
+        .doc = "the upstream jobs, NAMESPACE/NAME or NAME (of the job's namespace)"),
+      JOB_AFTER,
+      { M("when", ENUM, 0, .names = when_names, .doc = "which of their ends fires it (default success)") },
+      read_after, write_after },
+    { M("manual", BOOLEAN, 0, .min = 1, .doc = "true: fired only by a trigger"), JOB_MANUAL,
+      { { 0 } }, read_manual, write_manual },
 };
+#undef M
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
 #define N_EXTRAS (sizeof kinds[0].extras / sizeof kinds[0].extras[0])
 
@@ -79,7 +97,7 @@ static const struct kind *kind_named(const char *key, size_t len)
     size_t i;
 
     for (i = 0; i < N_KINDS; i++)
-        if (key_is(key, len, kinds[i].key))
+        if (key_is(key, len, kinds[i].member.key))
             return &kinds[i];
     return NULL;
 }
@@ -91,7 +109,7 @@ static const struct kind *kind_taking(const char *key, size_t len)
 
     for (i = 0; i < N_KINDS; i++)
         for (k = 0; k < N_EXTRAS; k++)
-            if (key_is(key, len, kinds[i].extras[k]))
+            if (key_is(key, len, kinds[i].extras[k].key))
                 return &kinds[i];
     return NULL;
 }
@@ -126,7 +144,7 @@ int job_sched_read(const json_t *v, const char *path, struct job_reader *r)
         if (kind)
             return err_set(r->err, CHIME_EINVAL, job_path(sub, sizeof sub, path, key, key_len),
                            "'%s' and '%s' are both given: want one kind of schedule",
-                           kind->key, other->key);
+                           kind->member.key, other->member.key);
         kind = other;
     }
     json_object_keylen_foreach((json_t *)v, key, key_len, value) {
@@ -138,16 +156,16 @@ int job_sched_read(const json_t *v, const char *path, struct job_reader *r)
             size_t n = 0, i, k;
 
             for (i = 0; i < N_KINDS; i++) {
-                known[n++] = kinds[i].key;
-                for (k = 0; k < N_EXTRAS && kinds[i].extras[k]; k++)
-                    known[n++] = kinds[i].extras[k];
+                known[n++] = kinds[i].member.key;
+                for (k = 0; k < N_EXTRAS && kinds[i].extras[k].key; k++)
+                    known[n++] = kinds[i].extras[k].key;
             }
             return job_unknown_field(sub, key, key_len, known, n, r->err);
         }
         if (kind && other != kind)
             return err_set(r->err, CHIME_EINVAL, sub,
                            "'%.*s' goes with '%s', not with '%s'",
-                           (int)key_len, key, other->key, kind->key);
+                           (int)key_len, key, other->member.key, kind->member.key);
     }
     if (!kind)
         return err_set(r->err, CHIME_EINVAL, path,
@@ -409,7 +427,7 @@ const char *job_sched_kind_name(enum job_sched_kind kind)
 {
     for (size_t i = 0; i < N_KINDS; i++)
         if (kinds[i].kind == kind)
-            return kinds[i].key;
+            return kinds[i].member.key;
     return NULL;
 }
 
@@ -431,4 +449,19 @@ int job_when_parse(const char *name)
         if (strcmp(when_names[i].name, name) == 0)
             return when_names[i].value;
     return -1;
+}
+
+int job_sched_fields(struct job_field *ret, size_t max)
+{
+    size_t i, k, n = 0;
+
+    for (i = 0; i < N_KINDS; i++) {
+        if (n < max)
+            ret[n] = kinds[i].member;
+        n++;
+        for (k = 0; k < N_EXTRAS && kinds[i].extras[k].key; k++, n++)
+            if (n < max)
+                ret[n] = kinds[i].extras[k];
+    }
+    return (int)n;
 }

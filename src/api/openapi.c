@@ -1,0 +1,748 @@
+/* openapi.c: the OpenAPI document of /api/v1/openapi.json, made from the
+ * route table (routes.c) and the job document's own tables.
+ *
+ * Nothing here is written twice: each operation comes from its route row
+ * (operationId, parameters, body, reply, the headers it sends, the
+ * problems it can answer), the Job schemas from job_fields() (the rows the
+ * job reader reads by, so a member the reader accepts is a member the
+ * schema lists, with its type, bounds and names), and the list envelopes
+ * from one row each. SCHEMAS below holds the other resources' shapes; each
+ * names in "required" the members its reply always carries, so a
+ * generated client types them as present. OpenAPI 3.0: a member that may
+ * be null says "nullable" beside its "type". */
+#include "api/api_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "job/job.h"
+#include "../banned.h"
+
+#define FIELDS_MAX 64           /* members of one object of a job document */
+
+/* The path parameters a template may use. */
+static const struct api_param path_params[] = {
+    {"namespace", "string", NULL, "the job's namespace"},
+    {"name", "string", NULL, "the job's name"},
+    {"version", "integer", NULL, "a version of the job"},
+    {"id", "integer", NULL, "a run id"},
+    {"run_id", "integer", NULL, "the run id of the dead letter"},
+    {"token", "string", NULL, "a token's name"},
+    {"notification_id", "integer", NULL, "a notification id"},
+};
+
+static const char schemas[] =
+    "{"
+    "\"StringMap\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}},"
+    "\"Secret\":{\"type\":\"object\",\"required\":[\"secret\"],"
+    "\"additionalProperties\":false,\"description\":\"written as {secret: VALUE},"
+    " stored sealed, shown as {secret: {redacted: TAG}}; writing the redacted form back "
+    "keeps the stored secret whose tag it is\","
+    "\"properties\":{\"secret\":{\"oneOf\":[{\"type\":\"string\",\"minLength\":1},"
+    "{\"type\":\"object\",\"required\":[\"redacted\"],\"additionalProperties\":false,"
+    "\"properties\":{\"redacted\":{\"type\":\"string\"}}},{\"type\":\"object\","
+    "\"required\":[\"v\",\"box\"],\"additionalProperties\":false,"
+    "\"properties\":{\"v\":{\"type\":\"integer\",\"enum\":[1]},"
+    "\"box\":{\"type\":\"string\"}}}]}}},"
+    "\"JobPatch\":{\"type\":\"object\","
+    "\"description\":\"a JSON merge patch of a Job; null removes a member\"},"
+    "\"JobState\":{\"type\":\"object\",\"properties\":{\"paused\":{\"type\":\"boolean\"},"
+    "\"consecutive_failures\":{\"type\":\"integer\"},\"last_fire\":{\"type\":\"string\","
+    "\"format\":\"date-time\",\"nullable\":true}},\"required\":[\"paused\","
+    "\"consecutive_failures\",\"last_fire\"]},"
+    "\"Version\":{\"type\":\"object\",\"properties\":{\"version\":{\"type\":\"integer\"},"
+    "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+    "\"author\":{\"type\":\"string\",\"nullable\":true},"
+    "\"doc_bytes\":{\"type\":\"integer\"}},\"required\":[\"version\",\"created_at\","
+    "\"author\",\"doc_bytes\"]},"
+    "\"JobVersion\":{\"allOf\":[{\"$ref\":\"#/components/schemas/Version\"},"
+    "{\"type\":\"object\","
+    "\"properties\":{\"document\":{\"$ref\":\"#/components/schemas/JobDocument\"}},"
+    "\"required\":[\"document\"]}]},"
+    "\"Change\":{\"type\":\"object\","
+    "\"description\":\"one field that differs; arrays are compared whole\","
+    "\"properties\":{\"op\":{\"type\":\"string\",\"enum\":[\"changed\",\"added\","
+    "\"removed\"]},\"path\":{\"type\":\"string\",\"example\":\"schedule.cron\"},"
+    "\"pointer\":{\"type\":\"string\",\"description\":\"RFC 6901\"},"
+    "\"from\":{\"description\":\"absent when added\"},"
+    "\"to\":{\"description\":\"absent when removed\"}},\"required\":[\"op\",\"path\","
+    "\"pointer\"]},"
+    "\"Diff\":{\"type\":\"object\",\"properties\":{\"job\":{\"type\":\"string\"},"
+    "\"from\":{\"type\":\"integer\"},\"to\":{\"type\":\"integer\"},"
+    "\"from_created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+    "\"to_created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+    "\"equal\":{\"type\":\"boolean\"},\"changes\":{\"type\":\"array\","
+    "\"items\":{\"$ref\":\"#/components/schemas/Change\"}}},\"required\":[\"job\",\"from\","
+    "\"to\",\"from_created_at\",\"to_created_at\",\"equal\",\"changes\"]},"
+    "\"Rollback\":{\"type\":\"object\",\"additionalProperties\":false,"
+    "\"required\":[\"version\"],\"properties\":{\"version\":{\"type\":\"integer\","
+    "\"minimum\":1}}},"
+    "\"ExportToken\":{\"type\":\"object\",\"description\":\"never a secret or its hash\","
+    "\"properties\":{\"name\":{\"type\":\"string\"},\"role\":{\"type\":\"string\"},"
+    "\"namespaces\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"nullable\":true},"
+    "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+    "\"expires_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true}},"
+    "\"required\":[\"name\",\"role\",\"namespaces\",\"created_at\",\"expires_at\"]},"
+    "\"ExportFile\":{\"type\":\"object\",\"additionalProperties\":false,"
+    "\"required\":[\"chime_export\",\"jobs\"],"
+    "\"properties\":{\"chime_export\":{\"type\":\"integer\",\"enum\":[1]},"
+    "\"exported_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+    "\"jobs\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/Job\"}},"
+    "\"tokens\":{\"type\":\"array\",\"description\":\"listed, never imported\","
+    "\"items\":{\"$ref\":\"#/components/schemas/ExportToken\"}}}},"
+    "\"ImportItem\":{\"type\":\"object\",\"properties\":{\"job\":{\"type\":\"string\"},"
+    "\"action\":{\"type\":\"string\",\"enum\":[\"create\",\"change\",\"unchanged\","
+    "\"remove\"]},\"index\":{\"type\":\"integer\",\"nullable\":true,"
+    "\"description\":\"in the file\"},\"version\":{\"type\":\"integer\",\"nullable\":true},"
+    "\"new_version\":{\"type\":\"integer\",\"nullable\":true},"
+    "\"changes\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/Change\"}}},"
+    "\"required\":[\"job\",\"action\",\"index\",\"version\",\"new_version\"]},"
+    "\"ImportPlan\":{\"type\":\"object\",\"properties\":{\"dry_run\":{\"type\":\"boolean\"},"
+    "\"prune\":{\"type\":\"boolean\"},\"applied\":{\"type\":\"boolean\"},"
+    "\"namespace\":{\"type\":\"string\",\"nullable\":true},\"items\":{\"type\":\"array\","
+    "\"items\":{\"$ref\":\"#/components/schemas/ImportItem\"}},"
+    "\"summary\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"integer\"}},"
+    "\"other_namespaces\":{\"type\":\"integer\"},"
+    "\"tokens_not_imported\":{\"type\":\"integer\"},\"warnings\":{\"type\":\"array\","
+    "\"items\":{\"type\":\"string\"}}},\"required\":[\"dry_run\",\"prune\",\"applied\","
+    "\"namespace\",\"items\",\"summary\",\"other_namespaces\",\"tokens_not_imported\","
+    "\"warnings\"]},"
+    "\"Run\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},"
+    "\"job\":{\"type\":\"string\",\"example\":\"sales-team-1/nightly-import\"},"
+    "\"job_version\":{\"type\":\"integer\"},\"fire_time\":{\"type\":\"string\","
+    "\"format\":\"date-time\"},\"reason\":{\"type\":\"string\",\"enum\":[\"schedule\","
+    "\"manual\",\"retry\",\"after\",\"catch_up\"]},\"attempt\":{\"type\":\"integer\"},"
+    "\"state\":{\"type\":\"string\",\"enum\":[\"queued\",\"running\",\"succeeded\","
+    "\"failed\",\"timed_out\",\"cancelled\",\"skipped\",\"missed\",\"lost\"]},"
+    "\"queued_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true},"
+    "\"started_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true},"
+    "\"finished_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true},"
+    "\"pid\":{\"type\":\"integer\",\"nullable\":true},\"exit_code\":{\"type\":\"integer\","
+    "\"nullable\":true},\"signal\":{\"type\":\"integer\",\"nullable\":true},"
+    "\"cpu_user_ms\":{\"type\":\"integer\",\"nullable\":true},"
+    "\"cpu_sys_ms\":{\"type\":\"integer\",\"nullable\":true},"
+    "\"max_rss_kb\":{\"type\":\"integer\",\"nullable\":true},"
+    "\"output_bytes\":{\"type\":\"integer\",\"nullable\":true},"
+    "\"error\":{\"type\":\"string\",\"nullable\":true},\"node\":{\"type\":\"string\","
+    "\"nullable\":true},\"triggered_by\":{\"type\":\"string\",\"nullable\":true}},"
+    "\"required\":[\"id\",\"job\",\"job_version\",\"fire_time\",\"reason\",\"attempt\","
+    "\"state\",\"queued_at\",\"started_at\",\"finished_at\",\"pid\",\"exit_code\",\"signal\","
+    "\"cpu_user_ms\",\"cpu_sys_ms\",\"max_rss_kb\",\"output_bytes\",\"error\",\"node\","
+    "\"triggered_by\"]},"
+    "\"DeadLetter\":{\"type\":\"object\",\"properties\":{\"run_id\":{\"type\":\"integer\"},"
+    "\"job\":{\"type\":\"string\"},\"fire_time\":{\"type\":\"string\","
+    "\"format\":\"date-time\"},\"reason\":{\"type\":\"string\",\"nullable\":true},"
+    "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"}},\"required\":[\"run_id\","
+    "\"job\",\"fire_time\",\"reason\",\"created_at\"]},"
+    "\"Notification\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},"
+    "\"delivery_id\":{\"type\":\"string\",\"description\":\"random,"
+    " the same on every attempt: what receivers deduplicate by (the X-Chime-Delivery "
+    "header)\"},\"job\":{\"type\":\"string\",\"nullable\":true,"
+    "\"description\":\"null for the daemon's own events (error_rate, error_rate_ok),"
+    " which only a token of every namespace sees\"},\"run_id\":{\"type\":\"integer\","
+    "\"nullable\":true},\"event\":{\"type\":\"string\",\"enum\":[\"failure\",\"success\","
+    "\"timeout\",\"retry\",\"recovery\",\"disabled\",\"stuck\",\"error_rate\","
+    "\"error_rate_ok\"]},\"channel\":{\"type\":\"string\"},\"state\":{\"type\":\"string\","
+    "\"enum\":[\"pending\",\"delivering\",\"delivered\",\"failed\"]},"
+    "\"attempts\":{\"type\":\"integer\"},\"created_at\":{\"type\":\"string\","
+    "\"format\":\"date-time\"},\"next_attempt_at\":{\"type\":\"string\","
+    "\"format\":\"date-time\",\"nullable\":true},\"delivered_at\":{\"type\":\"string\","
+    "\"format\":\"date-time\",\"nullable\":true},\"last_status\":{\"type\":\"integer\","
+    "\"nullable\":true,\"description\":\"the last answer's HTTP or SMTP code\"},"
+    "\"last_error\":{\"type\":\"string\",\"nullable\":true},\"payload\":{\"type\":\"object\","
+    "\"description\":\"the event as recorded (docs/notify.md)\"}},\"required\":[\"id\","
+    "\"delivery_id\",\"job\",\"run_id\",\"event\",\"channel\",\"state\",\"attempts\","
+    "\"created_at\",\"next_attempt_at\",\"delivered_at\",\"last_status\",\"last_error\","
+    "\"payload\"]},"
+    "\"Channel\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},"
+    "\"kind\":{\"type\":\"string\",\"enum\":[\"webhook\",\"slack\",\"email\"]},"
+    "\"target\":{\"type\":\"string\",\"description\":\"scheme,"
+    " host and port (the path and credentials are not shown)\"},"
+    "\"namespaces\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"nullable\":true},"
+    "\"timeout\":{\"type\":\"string\"},\"connect_timeout\":{\"type\":\"string\"},"
+    "\"retry\":{\"type\":\"object\"},\"signed\":{\"type\":\"boolean\"},"
+    "\"from\":{\"type\":\"string\"},\"to\":{\"type\":\"array\","
+    "\"items\":{\"type\":\"string\"}}},\"required\":[\"name\",\"kind\",\"target\","
+    "\"namespaces\",\"timeout\",\"connect_timeout\",\"retry\"]},"
+    "\"Trigger\":{\"type\":\"object\",\"additionalProperties\":false,"
+    "\"properties\":{\"params\":{\"$ref\":\"#/components/schemas/StringMap\"}},"
+    "\"description\":\"params: values of the job's declared params (400 naming any other)\"},"
+    "\"LastRun\":{\"type\":\"object\",\"required\":[\"id\",\"state\",\"fire_time\","
+    "\"finished_at\"],\"properties\":{\"id\":{\"type\":\"integer\"},"
+    "\"state\":{\"type\":\"string\"},\"fire_time\":{\"type\":\"string\","
+    "\"format\":\"date-time\"},\"finished_at\":{\"type\":\"string\","
+    "\"format\":\"date-time\",\"nullable\":true}}},"
+    "\"RunRef\":{\"type\":\"object\",\"properties\":{\"run_id\":{\"type\":\"integer\"}},"
+    "\"required\":[\"run_id\"]},"
+    "\"Instants\":{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\","
+    "\"items\":{\"type\":\"string\",\"format\":\"date-time\"}},"
+    "\"warnings\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
+    "\"description\":\"the preview only: what saving the draft would warn of\"}},"
+    "\"required\":[\"items\"]},"
+    "\"HealthCheck\":{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\","
+    "\"enum\":[\"ok\",\"degraded\",\"failing\"]},\"reason\":{\"type\":\"string\","
+    "\"nullable\":true}},\"additionalProperties\":true,"
+    "\"description\":\"the check's numbers: store (last_commit), loop (lag_ms, threshold_ms),"
+    " stuck_runs (count; runs with a token), error_rate (failed, finished, window_s,"
+    " threshold, min_runs), disk (free_bytes, total_bytes, degraded_below, failing_below)\","
+    "\"required\":[\"status\",\"reason\"]},"
+    "\"Health\":{\"type\":\"object\",\"description\":\"200 when ok or degraded,"
+    " 503 when failing (same body)\",\"properties\":{\"status\":{\"type\":\"string\","
+    "\"enum\":[\"ok\",\"degraded\",\"failing\"]},\"reasons\":{\"type\":\"array\","
+    "\"items\":{\"type\":\"string\"}},\"checks\":{\"type\":\"object\","
+    "\"properties\":{\"store\":{\"$ref\":\"#/components/schemas/HealthCheck\"},"
+    "\"loop\":{\"$ref\":\"#/components/schemas/HealthCheck\"},"
+    "\"stuck_runs\":{\"$ref\":\"#/components/schemas/HealthCheck\"},"
+    "\"error_rate\":{\"$ref\":\"#/components/schemas/HealthCheck\"},"
+    "\"disk\":{\"$ref\":\"#/components/schemas/HealthCheck\"}}}},\"required\":[\"status\","
+    "\"reasons\",\"checks\"]},"
+    "\"Token\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\","
+    "\"description\":\"the public id in the secret; not secret\"},"
+    "\"name\":{\"type\":\"string\"},\"role\":{\"type\":\"string\",\"enum\":[\"viewer\","
+    "\"operator\",\"admin\"]},\"namespaces\":{\"type\":\"array\","
+    "\"items\":{\"type\":\"string\"},\"nullable\":true,"
+    "\"description\":\"null: every namespace\"},\"created_at\":{\"type\":\"string\","
+    "\"format\":\"date-time\"},\"created_by\":{\"type\":\"string\",\"nullable\":true},"
+    "\"expires_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true},"
+    "\"revoked_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true}},"
+    "\"required\":[\"id\",\"name\",\"role\",\"namespaces\",\"created_at\",\"created_by\","
+    "\"expires_at\",\"revoked_at\"]},"
+    "\"NewToken\":{\"type\":\"object\",\"required\":[\"name\",\"role\"],"
+    "\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\","
+    "\"pattern\":\"^[a-z0-9][a-z0-9._-]{0,62}$\"},\"role\":{\"type\":\"string\","
+    "\"enum\":[\"viewer\",\"operator\",\"admin\"]},\"namespaces\":{\"type\":\"array\","
+    "\"items\":{\"type\":\"string\"},\"nullable\":true,\"minItems\":1,"
+    "\"description\":\"absent or null: every namespace\"},"
+    "\"expires\":{\"oneOf\":[{\"type\":\"string\",\"example\":\"30d\",\"nullable\":true},"
+    "{\"type\":\"integer\",\"minimum\":1,\"description\":\"seconds\"}],"
+    "\"description\":\"absent or null: never\"}}},"
+    "\"TokenSecret\":{\"allOf\":[{\"$ref\":\"#/components/schemas/Token\"},"
+    "{\"type\":\"object\",\"properties\":{\"secret\":{\"type\":\"string\","
+    "\"description\":\"the bearer token; shown only in this answer\"}},"
+    "\"required\":[\"secret\"]}]},"
+    "\"AuditEntry\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},"
+    "\"at\":{\"type\":\"string\",\"format\":\"date-time\"},\"token\":{\"type\":\"string\","
+    "\"nullable\":true},\"address\":{\"type\":\"string\",\"nullable\":true},"
+    "\"method\":{\"type\":\"string\"},\"route\":{\"type\":\"string\"},"
+    "\"path\":{\"type\":\"string\"},\"job\":{\"type\":\"string\",\"nullable\":true},"
+    "\"run_id\":{\"type\":\"integer\",\"nullable\":true},"
+    "\"version_before\":{\"type\":\"integer\",\"nullable\":true},"
+    "\"version_after\":{\"type\":\"integer\",\"nullable\":true},"
+    "\"status\":{\"type\":\"integer\"}},\"required\":[\"id\",\"at\",\"token\",\"address\","
+    "\"method\",\"route\",\"path\",\"job\",\"run_id\",\"version_before\",\"version_after\","
+    "\"status\"]},"
+    "\"OpenAPI\":{\"type\":\"object\"},"
+    "\"Problem\":{\"type\":\"object\",\"description\":\"RFC 9457\","
+    "\"properties\":{\"type\":{\"type\":\"string\",\"format\":\"uri\"},"
+    "\"title\":{\"type\":\"string\"},\"status\":{\"type\":\"integer\"},"
+    "\"detail\":{\"type\":\"string\"},\"field\":{\"type\":\"string\",\"nullable\":true,"
+    "\"description\":\"the input at fault: a document path or a parameter\"},"
+    "\"run_id\":{\"type\":\"integer\","
+    "\"description\":\"a trigger's 409: the live run that refuses it\"}},"
+    "\"required\":[\"type\",\"title\",\"status\",\"detail\",\"field\"]}"
+    "}";
+
+/* List envelopes, one per item schema: NAME of ITEM. */
+static const struct {
+    const char *name;
+    const char *item;
+} lists[] = {
+    {"JobList", "JobView"},
+    {"RunList", "Run"},
+    {"VersionList", "Version"},
+    {"DeadLetterList", "DeadLetter"},
+    {"TokenList", "Token"},
+    {"AuditList", "AuditEntry"},
+    {"NotificationList", "Notification"},
+    {"ChannelList", "Channel"},
+};
+
+
+static json_t *schema_ref(const char *name)
+{
+    char ref[96];
+
+    snprintf(ref, sizeof ref, "#/components/schemas/%s", name);
+    return json_pack("{s:s}", "$ref", ref);
+}
+
+/* ---- the job document's schemas, from job_fields() ---- */
+
+static int object_schema(json_t *comp, const char *path, const char *name, bool written);
+
+/* The component name of the object at PATH: "Job" + its members'
+ * keys in CamelCase ("JobRetry", "JobParams"), + "Written" for the
+ * canonical document's (whose members are all present). */
+static void object_name(const char *path, bool written, char *buf, size_t len)
+{
+    size_t n = (size_t)snprintf(buf, len, "Job");
+    bool up = true;
+
+    for (; *path && n + 1 < len; path++) {
+        if (*path == '_' || *path == '.') {
+            up = true;
+            continue;
+        }
+        buf[n++] = up ? (char)(*path & ~0x20) : *path; /* ASCII upper case */
+        up = false;
+    }
+    buf[n] = '\0';
+    if (written)
+        snprintf(buf + n, len - n, "Written");
+}
+
+/* A duration or a size: a string with units, or an integer of BASE. */
+static json_t *units_schema(const struct job_field *f, const char *example, const char *base,
+                            int64_t min)
+{
+    return json_pack("{s:[{s:s, s:s, s:b}, {s:s, s:I, s:s}]}", "oneOf", "type", "string",
+                     "example", example, "nullable", (f->flags & JOB_FIELD_NULL) != 0, "type",
+                     "integer", "minimum", (json_int_t)min, "description", base);
+}
+
+static json_t *field_schema(json_t *comp, const char *path, const struct job_field *f,
+                            bool written)
+{
+    char sub[64], name[64];
+    json_t *s = NULL, *e;
+
+    switch (f->type) {
+    case JOB_FIELD_OBJECT:
+    case JOB_FIELD_MAP:
+        snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", f->key);
+        object_name(sub, written, name, sizeof name);
+        if (object_schema(comp, sub, name, written) < 0)
+            return NULL;
+        if (f->type == JOB_FIELD_OBJECT)
+            return schema_ref(name);
+        return json_pack("{s:s, s:I, s:o}", "type", "object", "maxProperties",
+                         (json_int_t)f->max, "additionalProperties", schema_ref(name));
+    case JOB_FIELD_STRING:
+        s = json_pack("{s:s}", "type", "string");
+        if (s && f->min > 0)
+            json_object_set_new(s, "minLength", json_integer(f->min));
+        if (s && f->max > 0)
+            json_object_set_new(s, "maxLength", json_integer(f->max));
+        break;
+    case JOB_FIELD_NAME:
+        s = json_pack("{s:s, s:s}", "type", "string", "pattern", "^[a-z0-9][a-z0-9._-]{0,62}$");
+        break;
+    case JOB_FIELD_INTEGER:
+        s = json_pack("{s:s, s:I, s:I}", "type", "integer", "minimum", (json_int_t)f->min,
+                      "maximum", (json_int_t)f->max);
+        break;
+    case JOB_FIELD_NUMBER:
+        s = json_pack("{s:s, s:f, s:f}", "type", "number", "minimum", f->dmin, "maximum",
+                      f->dmax);
+        break;
+    case JOB_FIELD_BOOLEAN:
+        s = f->min ? json_pack("{s:s, s:[b]}", "type", "boolean", "enum", 1)
+                   : json_pack("{s:s}", "type", "boolean");
+        break;
+    case JOB_FIELD_DURATION:
+        s = units_schema(f, "1m30s", "seconds", (f->min + 999999) / 1000000);
+        break;
+    case JOB_FIELD_SIZE:
+        s = units_schema(f, "512M", "bytes", f->min);
+        break;
+    case JOB_FIELD_INSTANT:
+        s = json_pack("{s:s, s:s}", "type", "string", "format", "date-time");
+        break;
+    case JOB_FIELD_ENUM:
+        e = json_array();
+        for (size_t i = 0; e && f->names[i].name; i++)
+            json_array_append_new(e, json_string(f->names[i].name));
+        s = json_pack("{s:s, s:o}", "type", "string", "enum", e);
+        if (s && f->max > 0)
+            s = json_pack("{s:[o, {s:s, s:I, s:I}]}", "oneOf", s, "type", "integer", "minimum",
+                          (json_int_t)f->min, "maximum", (json_int_t)f->max);
+        break;
+    case JOB_FIELD_STRINGS:
+        s = json_pack("{s:s, s:{s:s}, s:I, s:I}", "type", "array", "items", "type", "string",
+                      "minItems", (json_int_t)f->min, "maxItems", (json_int_t)f->max);
+        break;
+    case JOB_FIELD_NAMES:
+        s = json_pack("{s:s, s:{s:s, s:s}, s:I, s:b}", "type", "array", "items", "type",
+                      "string", "pattern", "^[a-z0-9][a-z0-9._-]{0,62}$", "maxItems",
+                      (json_int_t)f->max, "uniqueItems", 1);
+        break;
+    case JOB_FIELD_LABELS:
+        s = json_pack("{s:s, s:I, s:{s:s}}", "type", "object", "maxProperties",
+                      (json_int_t)f->max, "additionalProperties", "type", "string");
+        break;
+    case JOB_FIELD_ENV:
+        s = json_pack("{s:s, s:I, s:{s:[{s:s}, o]}}", "type", "object", "maxProperties",
+                      (json_int_t)f->max, "additionalProperties", "oneOf", "type", "string",
+                      schema_ref("Secret"));
+        break;
+    }
+    if (s && (f->flags & JOB_FIELD_NULL) && json_object_get(s, "type"))
+        json_object_set_new(s, "nullable", json_true());
+    if (s && f->doc)
+        json_object_set_new(s, "description", json_string(f->doc));
+    if (s && f->example)
+        json_object_set_new(s, "example", json_string(f->example));
+    return s;
+}
+
+/* The object at PATH as component NAME (once). WRITTEN: as job_to_json()
+ * writes it, every member present but those it leaves out at times; else
+ * as a writer sends it, only the reader's required members required. */
+static int object_schema(json_t *comp, const char *path, const char *name, bool written)
+{
+    struct job_field f[FIELDS_MAX];
+    json_t *o, *props, *req;
+    int n = job_fields(path, f, FIELDS_MAX);
+
+    if (n < 0 || n > FIELDS_MAX)
+        return -1;
+    if (json_object_get(comp, name))
+        return 0;
+    o = json_pack("{s:s, s:{}, s:[]}", "type", "object", "properties", "required");
+    if (!o || json_object_set_new(comp, name, o) < 0)
+        return -1;
+    props = json_object_get(o, "properties");
+    req = json_object_get(o, "required");
+    for (int i = 0; i < n; i++) {
+        bool must = written ? !(f[i].flags & JOB_FIELD_AT_TIMES)
+                            : (f[i].flags & JOB_FIELD_REQUIRED) != 0;
+
+        if (json_object_set_new(props, f[i].key, field_schema(comp, path, &f[i], written)) < 0)
+            return -1;
+        if (must && json_array_append_new(req, json_string(f[i].key)) < 0)
+            return -1;
+    }
+    if (json_array_size(req) == 0)
+        json_object_del(o, "required");
+    /* the document itself takes a view's read-only members back (and
+     * ignores them), so only its nested objects refuse unknown members */
+    if (*path)
+        json_object_set_new(o, "additionalProperties", json_false());
+    return 0;
+}
+
+/* Job (what a writer sends), JobDocument (the canonical document, as
+ * stored and in a version) and JobView (the document with the read-only
+ * members a job's answers add). */
+static int job_schemas(json_t *comp)
+{
+    json_t *doc, *view;
+
+    if (object_schema(comp, "", "Job", false) < 0 || object_schema(comp, "", "JobWritten", true) < 0)
+        return -1;
+    doc = json_object_get(comp, "JobWritten");
+    json_incref(doc);
+    json_object_del(comp, "JobWritten");
+    if (json_object_set_new(comp, "JobDocument", doc) < 0)
+        return -1;
+    json_object_set_new(json_object_get(comp, "Job"), "description",
+                        json_string("a job document (docs/jobs.md): a member not listed is "
+                                    "refused (400 naming it), but for the read-only members "
+                                    "of a JobView, which writes ignore; a null member reads "
+                                    "as an absent one"));
+    json_object_set_new(doc, "description",
+                        json_string("the canonical job document: every member with its "
+                                    "effective value, none written as null"));
+    view = json_pack(
+        "{s:s, s:[o, {s:s, s:{s:{s:s}, s:{s:s, s:s, s:b}, s:{s:s, s:s}, s:{s:s, s:s},"
+        " s:o, s:{s:s, s:b, s:s, s:[o]}, s:{s:s, s:{s:s}, s:s}},"
+        " s:[s, s, s, s, s, s, s]}]}",
+        "description", "the canonical document, paused as the job is now, with read-only "
+        "members that writes ignore", "allOf", schema_ref("JobDocument"), "type", "object",
+        "properties", "version", "type", "integer", "next_fire", "type", "string", "format",
+        "date-time", "nullable", 1, "created_at", "type", "string", "format", "date-time",
+        "updated_at", "type", "string", "format", "date-time", "state",
+        schema_ref("JobState"), "last_run", "type", "object", "nullable", 1, "description",
+        "the job's last run that started; null: none yet", "allOf", schema_ref("LastRun"),
+        "warnings", "type", "array", "items", "type", "string", "description",
+        "in the answer to a save only (create, replace, patch, rollback): what the save "
+        "warns of, e.g. a first fire already older than the misfire grace, which is "
+        "recorded as missed",
+        "required", "paused", "version", "next_fire", "created_at", "updated_at", "state",
+        "last_run");
+    return view ? json_object_set_new(comp, "JobView", view) : -1;
+}
+
+/* ---- the operations ---- */
+
+
+
+static json_t *param_json(const struct api_param *p, const char *in)
+{
+    json_t *schema = json_pack("{s:s}", "type", p->type);
+
+    if (schema && p->format)
+        json_object_set_new(schema, "format", json_string(p->format));
+    return json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", p->name, "in", in, "required",
+                     !strcmp(in, "path"), "description", p->doc, "schema", schema);
+}
+
+/* The parameters of R: those of its path, then its query. */
+static json_t *route_params(const struct api_route *r)
+{
+    json_t *a = json_array();
+    const char *t = r->path;
+    const struct api_param *q;
+
+    while (a && (t = strchr(t, '{'))) {
+        size_t len = strcspn(t + 1, "}"), i;
+
+        for (i = 0; i < sizeof path_params / sizeof path_params[0]; i++)
+            if (strlen(path_params[i].name) == len && !memcmp(path_params[i].name, t + 1, len))
+                json_array_append_new(a, param_json(&path_params[i], "path"));
+        t += len + 1;
+    }
+    for (q = r->query; a && q && q->name; q++)
+        json_array_append_new(a, param_json(q, "query"));
+    return a;
+}
+
+/* The problems (components/responses) an operation can answer, by the
+ * row's shape: any may be 400 (an unknown query parameter, or a malformed
+ * path, query or body), its path names something (404 absent), it reads a
+ * body (413 past its size, 415 not JSON),
+ * it conflicts (409), it takes a Range (416), it needs a token (401, 403,
+ * and 429 for too many failed authentications). Any may also answer 500,
+ * 503 or 507: "default". */
+static const struct {
+    const char *status;
+    const char *name;
+    const char *doc;
+    bool retry_after;
+} problems[] = {
+    {"400", "BadRequest",
+     "the request is malformed, a value is invalid or a query parameter unknown (field names "
+     "it)"},
+    {"401", "Unauthorized", "no token, or not a valid one (WWW-Authenticate: Bearer)"},
+    {"403", "Forbidden", "the token's role cannot do this"},
+    {"404", "NotFound", "no such thing, or one outside the token's namespaces"},
+    {"409", NULL, NULL}, /* the row's .conflict says what it means */
+    {"413", "TooBig", "the body or a value is too big"},
+    {"415", "UnsupportedMediaType", "the body is not JSON"},
+    {"416", "RangeNotSatisfiable", "the Range starts past the end"},
+    {"429", "TooManyRequests",
+     "too many failed authentications from this address or with this token id (a valid token "
+     "is never refused), or past a trigger budget; Retry-After says when to try again", true},
+    {"default", "Problem", "an error of the daemon (500, 503 out of memory, 507 disk full)"},
+};
+
+static json_t *problem_responses(void)
+{
+    json_t *o = json_object();
+
+    for (size_t i = 0; o && i < sizeof problems / sizeof problems[0]; i++) {
+        json_t *r;
+
+        if (!problems[i].name)
+            continue;
+        r = json_pack("{s:s, s:{s:{s:o}}}", "description", problems[i].doc, "content",
+                              "application/problem+json", "schema", schema_ref("Problem"));
+
+        if (r && problems[i].retry_after)
+            json_object_set_new(r, "headers",
+                                json_pack("{s:{s:s, s:{s:s, s:i}}}", "Retry-After",
+                                          "description", "seconds to wait", "schema", "type",
+                                          "integer", "minimum", 0));
+        if (json_object_set_new(o, problems[i].name, r) < 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+/* Sets RESPONSES[STATUS] to the shared problem response of that status;
+ * DOC, when given, says what it means here. */
+static int add_problem(json_t *responses, const char *status, const char *doc)
+{
+    char ref[96];
+
+    for (size_t i = 0; i < sizeof problems / sizeof problems[0]; i++) {
+        if (strcmp(problems[i].status, status) != 0)
+            continue;
+        if (doc)
+            return json_object_set_new(
+                responses, status,
+                json_pack("{s:s, s:{s:{s:o}}}", "description", doc, "content",
+                          "application/problem+json", "schema", schema_ref("Problem")));
+        snprintf(ref, sizeof ref, "#/components/responses/%s", problems[i].name);
+        return json_object_set_new(responses, status, json_pack("{s:s}", "$ref", ref));
+    }
+    return -1;
+}
+
+static int route_problems(json_t *responses, const struct api_route *r)
+{
+    bool named = strchr(r->path, '{') != NULL;
+    int rc = add_problem(responses, "default", NULL);
+
+    if (rc == 0)
+        rc = add_problem(responses, "400", NULL);
+    if (rc == 0 && named)
+        rc = add_problem(responses, "404", NULL);
+    if (rc == 0 && r->conflict)
+        rc = add_problem(responses, "409", r->conflict);
+    if (rc == 0 && r->body_schema)
+        rc = add_problem(responses, "413", NULL);
+    if (rc == 0 && r->body_schema)
+        rc = add_problem(responses, "415", NULL);
+    if (rc == 0 && r->ranges)
+        rc = add_problem(responses, "416", NULL);
+    if (rc == 0 && r->access != API_PUBLIC)
+        rc = add_problem(responses, "401", NULL);
+    if (rc == 0 && r->access != API_PUBLIC && r->access != API_SCRAPE && r->access != API_VIEWER)
+        rc = add_problem(responses, "403", NULL);
+    if (rc == 0 && r->access != API_PUBLIC)
+        rc = add_problem(responses, "429", NULL);
+    return rc;
+}
+
+/* The success reply of R with STATUS: its body and the headers it sends. */
+static json_t *route_reply(const struct api_route *r, unsigned status)
+{
+    json_t *reply, *headers = json_object();
+
+    if (r->reply_schema)
+        reply = json_pack("{s:s, s:{s:{s:o}}}", "description", r->summary, "content",
+                          "application/json", "schema", schema_ref(r->reply_schema));
+    else if (r->reply_type && r->events)
+        reply = json_pack("{s:s, s:{s:{s:{s:s}}, s:{s:{s:s}}}}", "description", r->summary,
+                          "content", r->reply_type, "schema", "type", "string", "text/event-stream",
+                          "schema", "type", "string");
+    else if (r->reply_type)
+        reply = json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", r->summary, "content",
+                          r->reply_type, "schema", "type", "string");
+    else
+        reply = json_pack("{s:s}", "description", r->summary);
+    if (headers && r->location && (status == 201 || status == 202))
+        json_object_set_new(headers, "Location",
+                            json_pack("{s:s, s:{s:s}}", "description",
+                                      "the path of what was made", "schema", "type", "string"));
+    if (headers && r->etag)
+        json_object_set_new(headers, "ETag",
+                            json_pack("{s:s, s:{s:s}}", "description",
+                                      "the job's version, quoted: what If-Match takes back",
+                                      "schema", "type", "string"));
+    if (headers && r->ranges)
+        json_object_set_new(headers, "Accept-Ranges",
+                            json_pack("{s:s, s:{s:s}}", "description", "bytes", "schema",
+                                      "type", "string"));
+    if (reply && json_object_size(headers))
+        json_object_set(reply, "headers", headers);
+    json_decref(headers);
+    return reply;
+}
+
+static json_t *route_operation(const struct api_route *r)
+{
+    json_t *op, *responses = json_object();
+    char status[8];
+
+    snprintf(status, sizeof status, "%u", r->status);
+    if (!responses || json_object_set_new(responses, status, route_reply(r, r->status)) < 0
+        /* a PUT that makes the job answers 201 with its Location */
+        || (r->location && r->status == 200
+            && json_object_set_new(responses, "201", route_reply(r, 201)) < 0)
+        || route_problems(responses, r) < 0) {
+        json_decref(responses);
+        return NULL;
+    }
+    op = json_pack("{s:s, s:s, s:o, s:o}", "operationId", r->op, "summary", r->summary,
+                   "parameters", route_params(r), "responses", responses);
+    if (op && r->body_schema) {
+        json_t *content =
+            json_pack("{s:{s:o}}", "application/json", "schema", schema_ref(r->body_schema));
+
+        if (content && !strcmp(r->method, "PATCH"))
+            json_object_set_new(content, "application/merge-patch+json",
+                                json_pack("{s:o}", "schema", schema_ref(r->body_schema)));
+        json_object_set_new(
+            op, "requestBody",
+            json_pack("{s:b, s:o}", "required", r->body == API_BODY_REQUIRED, "content", content));
+    }
+    if (op && r->access == API_PUBLIC)
+        json_object_set_new(op, "security", json_array());
+    else if (op)
+        json_object_set_new(op, "x-chime-role", json_string(api_access_name(r->access)));
+    return op;
+}
+
+int api_openapi_build(char **ret, size_t *ret_len, struct err *err)
+{
+    json_t *doc = NULL, *paths, *comp, *responses = NULL;
+    const struct api_route *routes;
+    json_error_t jerr;
+    char *text = NULL;
+    size_t i, n_routes;
+    int rc = 0;
+
+    comp = json_loads(schemas, 0, &jerr);
+    if (!comp)
+        return err_set(err, CHIME_EINVAL, "", "schemas at column %d: %s", jerr.column, jerr.text);
+    paths = json_object();
+    responses = problem_responses();
+    if (!paths || !responses || job_schemas(comp) < 0)
+        goto nomem;
+    for (i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        json_t *l = json_pack("{s:s, s:{s:{s:s, s:o}, s:{s:s, s:b, s:s}, s:{s:s, s:b, s:s}},"
+                              " s:[s, s, s]}",
+                              "type", "object", "properties", "items", "type", "array", "items",
+                              schema_ref(lists[i].item), "next_cursor", "type", "string",
+                              "nullable", 1, "description", "null: the last page", "total",
+                              "type", "integer", "nullable", 1, "description",
+                              "how many there are in all, when counted", "required", "items",
+                              "next_cursor", "total");
+
+        if (!l || json_object_set_new(comp, lists[i].name, l) < 0)
+            goto nomem;
+    }
+    routes = api_routes(&n_routes);
+    for (i = 0; i < n_routes; i++) {
+        const struct api_route *r = &routes[i];
+        json_t *item = json_object_get(paths, r->path), *op = route_operation(r);
+        char method[16];
+        size_t k;
+
+        for (k = 0; r->method[k] && k + 1 < sizeof method; k++)
+            method[k] = (char)(r->method[k] | 0x20); /* ASCII lower case */
+        method[k] = '\0';
+        if (!item) {
+            item = json_object();
+            if (!item || json_object_set_new(paths, r->path, item) < 0) {
+                json_decref(op);
+                goto nomem;
+            }
+        }
+        if (!op || json_object_set_new(item, method, op) < 0)
+            goto nomem;
+    }
+    doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:[{s:s, s:s}], s:O, s:{s:O, s:O, s:{s:{s:s, s:s, s:s}}}, s:[{s:[]}]}",
+                    "openapi", "3.0.3", "info", "title", "chime", "version", "1", "description",
+                    "chime, a batch job scheduler: its REST API. Every route but /healthz "
+                    "needs Authorization: Bearer TOKEN; x-chime-role names the role a route "
+                    "needs. A job or run outside the token's namespaces is answered 404, as "
+                    "if it did not exist. Errors are application/problem+json.",
+                    "servers", "url", "/", "description", "the daemon that serves this document",
+                    "paths", paths, "components", "schemas", comp, "responses", responses, "securitySchemes", "bearer",
+                    "type", "http", "scheme", "bearer", "description",
+                    "a chime token (chime_ID_SECRET): chime token create, or the admin.token "
+                    "file of the data directory",
+                    "security", "bearer");
+    if (!doc)
+        goto nomem;
+    text = json_dumps(doc, JSON_INDENT(1));
+    if (!text)
+        goto nomem;
+    *ret = text;
+    *ret_len = strlen(text);
+    goto done;
+nomem:
+    rc = err_set(err, CHIME_ENOMEM, "", "out of memory building the OpenAPI document");
+done:
+    json_decref(doc);
+    json_decref(paths);
+    json_decref(responses);
+    json_decref(comp);
+    return rc;
+}
