@@ -44,7 +44,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as B  # noqa: E402
 
-BASELINE = os.path.join(B.HERE, "..", "build", "bench", "spawn_baseline")
+BASELINE = os.path.join(os.environ.get("CHIME_BENCH_BIN") or os.path.join(B.HERE, "..", "build", "bench"),
+                        "spawn_baseline")
 
 
 def med_ms(values_us):
