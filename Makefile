@@ -2,6 +2,7 @@
 #   make test    sanitized unit tests (one binary per module), then end-to-end tests
 #   make fuzz    each fuzz target for FUZZ_SECONDS (libFuzzer, clang)
 #   make bench   benchmarks; figures go to bench/README.md by hand
+#   make bench-suite  the daemon and cron benchmarks at moderate sizes, one table (bench/suite)
 #   make lint    warnings as errors with clang too, and clang-tidy
 #   make format  clang-format in place
 
@@ -41,7 +42,7 @@ TESTS    := $(TEST_SRC:src/%.c=$(B)/test/%)
 FUZZERS  := $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz/%)
 BENCHES  := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: all test unit e2e fuzz bench lint format clean
+.PHONY: all test unit e2e fuzz bench bench-suite lint format clean
 all: $(B)/chime
 
 $(B)/chime: $(B)/obj/src/main.o $(LIB_A)
@@ -108,6 +109,10 @@ bench: $(BENCHES) $(B)/bench/true_static
 	@set -e; for b in $(BENCHES); do echo "== $$b"; $$b; echo; done
 	@echo "== cron-parser (npm), the same measurement"
 	cd bench/js && npm ci --no-audit --no-fund --silent && node cron-parser.mjs
+
+# about four minutes on two cores; BENCH_SUITE_ARGS for bench/suite's options
+bench-suite: $(B)/chime $(B)/bench/cron_bench $(B)/bench/jobs_seed $(B)/bench/spawn_baseline
+	bench/suite --build $(B) $(BENCH_SUITE_ARGS)
 
 lint:
 	$(MAKE) clean

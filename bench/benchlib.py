@@ -18,7 +18,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 
-from daemon import TOKENS, Daemon, wait_for  # noqa: E402,F401  (re-exported)
+from daemon import CHIME, TOKENS, Daemon, wait_for  # noqa: E402,F401  (re-exported)
 
 
 def machine(data_parent=None):
@@ -60,11 +60,13 @@ def busy(seconds=1.0):
 
 
 def chime_version():
-    """The commit the binary was built from, as far as git knows."""
+    """The commit the binary was built from, as far as git knows: that of
+    the tree it is in (CHIME_BIN names another build's)."""
+    where = os.path.dirname(os.path.abspath(CHIME))
     try:
-        rev = subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"],
+        rev = subprocess.run(["git", "-C", where, "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True, timeout=5).stdout.strip()
-        dirty = subprocess.run(["git", "-C", HERE, "status", "--porcelain", "--", ":/src"],
+        dirty = subprocess.run(["git", "-C", where, "status", "--porcelain", "--", ":/src"],
                                capture_output=True, text=True, timeout=5).stdout.strip()
         return rev + (" (src/ modified)" if dirty else "")
     except (OSError, subprocess.SubprocessError):

@@ -49,8 +49,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-CHIME = os.path.join(ROOT, "build", "chime")
-SEED = os.path.join(ROOT, "build", "bench", "jobs_seed")
+# CHIME_BIN and CHIME_BENCH_BIN (the directory of the bench binaries) name
+# another build's, as bench/suite does
+CHIME = os.environ.get("CHIME_BIN") or os.path.join(ROOT, "build", "chime")
+SEED = os.path.join(os.environ.get("CHIME_BENCH_BIN") or os.path.join(ROOT, "build", "bench"),
+                    "jobs_seed")
 DB_BYTES_PER_JOB = 1000      # about 920 on disk: the check of free space
 GOAL_BYTES = 512
 GOAL_STARTUP_S = 3.0
@@ -76,10 +79,11 @@ def machine():
 
 
 def git_rev():
+    where = os.path.dirname(os.path.abspath(CHIME))     # the tree the binary was built in
     try:
-        rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+        rev = subprocess.run(["git", "-C", where, "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "src"],
+        dirty = subprocess.run(["git", "-C", where, "status", "--porcelain", "--", ":/src"],
                                capture_output=True, text=True, timeout=10).stdout.strip()
         return rev + (" (src/ modified)" if dirty else "")
     except (OSError, subprocess.SubprocessError):

@@ -27,7 +27,7 @@ for 3 s with 8 in flight right after. Goal: chime >= half the baseline.
 
     /usr/bin/python3 bench/throughput.py [--runs M] [--jobs J] [--threads T]
         [--max-concurrent N] [--keep-runs K] [--data-parent DIR] [--no-baseline]
-        [--fired] [--command PATH]
+        [--fired [--lead S]] [--command PATH]
 
 Not a test: nothing fails on a slow run. Network: 127.0.0.1 only.
 """
@@ -44,7 +44,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as B  # noqa: E402
 
-BASELINE = os.path.join(B.HERE, "..", "build", "bench", "spawn_baseline")
+BASELINE = os.path.join(os.environ.get("CHIME_BENCH_BIN") or os.path.join(B.HERE, "..", "build", "bench"),
+                        "spawn_baseline")
 
 
 def med_ms(values_us):
@@ -54,7 +55,8 @@ def med_ms(values_us):
 
 def fired(a, d):
     """RUNS {"at": T} jobs, all due at T; returns runs/s."""
-    t = (B.now_us() // 1000000 + 3 + a.runs // 500) * 1000000
+    lead = a.lead if a.lead is not None else 3 + a.runs // 500
+    t = (B.now_us() // 1000000 + int(lead)) * 1000000
     reqs = [("POST", "/api/v1/jobs", {"name": f"a{k:06d}", "schedule": {"at": B.iso_us(t)},
                                       "command": [a.command]}) for k in range(a.runs)]
     answers, secs = B.parallel(d.port, reqs, a.threads)
@@ -63,7 +65,8 @@ def fired(a, d):
     print(f"created {a.runs - len(bad)} jobs in {secs:.2f} s; all due at {B.iso_us(t)}, "
           f"{left:.2f} s from now")
     if bad or left < 0.5:
-        print(f"  {len(bad)} refused (first: {bad[:1]}) or too late: use fewer --runs")
+        print(f"  {len(bad)} refused (first: {bad[:1]}) or too late: use fewer --runs "
+              "or a larger --lead")
         return None
     time.sleep(left)
     cpu0 = B.tree_cpu(d.proc.pid)
@@ -144,6 +147,9 @@ def main():
                          "(build/bench/true_static: one without the dynamic loader)")
     ap.add_argument("--fired", action="store_true",
                     help="RUNS one-shot jobs all due at one instant instead of API triggers")
+    ap.add_argument("--lead", type=float, default=None,
+                    help="--fired: seconds from the start to the instant (default 3 + RUNS/500; "
+                         "more on a busy machine, where creating the jobs takes longer)")
     ap.add_argument("--keep", action="store_true", help="keep the data directory")
     ap.add_argument("--data-parent", default=None,
                     help="where the daemon's data directory goes (default: $TMPDIR or /tmp)")
@@ -155,8 +161,12 @@ def main():
           f"(allow, max_instances 1000), --max-concurrent {a.max_concurrent}, "
           f"--keep-runs {a.keep_runs}, {a.threads} HTTP connections")
     tmp = tempfile.mkdtemp(prefix="chime-bench-", dir=a.data_parent)
+    # the trigger limits (10 a minute a job, 60 a token by default) would refuse
+    # all but the first few triggers
     d = B.Daemon(os.path.join(tmp, "data"), args=["--max-concurrent", str(a.max_concurrent),
-                                                    "--keep-runs", str(a.keep_runs)])
+                                                    "--keep-runs", str(a.keep_runs),
+                                                    "--triggers-per-job", "100000",
+                                                    "--triggers-per-token", "100000"])
     d.start()
     rate = None
     try:
