@@ -278,7 +278,7 @@ int cmdline_parse(const struct cmdline_spec *spec, int argc, char **argv, void *
         seen[o - spec->opts] = 1;
         if (cmdline_set(o, v, opts, &err) < 0) {
             cli_error(spec->cmd, &err);
-            return CMDLINE_BAD;
+            return CMDLINE_INVALID;
         }
     }
     for (size_t k = 0; k < spec->nopts; k++)
@@ -315,7 +315,10 @@ static void wrap(FILE *f, const char *text, size_t at, size_t indent)
                 cut = strcspn(text, " ");
             n = cut;
         }
-        fprintf(f, "%.*s\n", (int)n, text);
+        /* '\1' is a space the line is not broken at ("[--limit N]") */
+        for (size_t k = 0; k < n; k++)
+            fputc(text[k] == '\1' ? ' ' : text[k], f);
+        fputc('\n', f);
         text += n;
         while (*text == ' ')
             text++;
@@ -341,7 +344,7 @@ void cmdline_usage(const struct cmdline_spec *spec, FILE *f)
             continue;
         if (n < sizeof line)
             n += (size_t)snprintf(line + n, sizeof line - n, " %s--%s%s%s%s%s", o->required ? "" : "[",
-                                  o->name, o->arg ? " " : "", o->arg ? o->arg : "",
+                                  o->name, o->arg ? "\1" : "", o->arg ? o->arg : "",
                                   o->required ? "" : "]", o->kind == CMDLINE_LIST ? "..." : "");
         letters |= o->letter != 0;
         w = strlen(o->name) + 2 + (o->arg ? strlen(o->arg) + 1 : 0);

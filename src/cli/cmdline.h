@@ -72,11 +72,12 @@ struct cmdline_spec {
 };
 
 #define CMDLINE_HELP  (-1) /* --help was printed on stdout: exit 0 */
-#define CMDLINE_BAD   (-2) /* one line on stderr said what is wrong: exit 2 */
+#define CMDLINE_BAD   (-2) /* one line on stderr said what is malformed: exit 2 */
+#define CMDLINE_INVALID (-3) /* one line on stderr said which value is refused: exit 2 */
 
 /* Reads ARGV (ARGV[0] is the command's name) by SPEC into OPTS. The
  * positional arguments are moved, in order, to ARGV[1..]; returns how many
- * there are, or CMDLINE_HELP / CMDLINE_BAD. A value that is itself an
+ * there are, or CMDLINE_HELP, CMDLINE_BAD or CMDLINE_INVALID. A value that is itself an
  * option ("--state --json") is refused unless written "--state=--json". */
 int cmdline_parse(const struct cmdline_spec *spec, int argc, char **argv, void *opts);
 
