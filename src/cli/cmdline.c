@@ -22,6 +22,7 @@
 #define WIDTH 79    /* of the help text */
 #define COL_MAX 30  /* the help column, at most; a longer option has its help below */
 #define WORD_MAX 64 /* letters of a word compared for "did you mean" */
+#define USAGE_OPTIONS_MAX 12 /* more options than this: "[OPTIONS]" in the usage line */
 
 const char *cmdline_nearest(const char *word, size_t wlen, const void *names, size_t n,
                             size_t stride)
@@ -103,8 +104,11 @@ int cmdline_set(const struct cmdline_opt *o, const char *v, void *opts, struct e
         *(bool *)field = true;
         return 0;
     case CMDLINE_STRING:
-        if (o->check && o->check(v, err) < 0)
+        if (o->check && o->check(v, err) < 0) {
+            if (err && !err->field[0])
+                snprintf(err->field, sizeof err->field, "%s", o->name);
             return -CHIME_EINVAL;
+        }
         *(const char **)field = v;
         return 0;
     case CMDLINE_INT:
@@ -273,7 +277,7 @@ int cmdline_parse(const struct cmdline_spec *spec, int argc, char **argv, void *
                            err_quote(argv[i + 1], strlen(argv[i + 1]), q, sizeof q), o->name);
             v = argv[++i];
         }
-        if (seen[o - spec->opts] && o->kind != CMDLINE_LIST)
+        if (seen[o - spec->opts] && o->kind != CMDLINE_LIST && !o->repeatable)
             return bad(spec, "--%s is given more than once", o->name);
         seen[o - spec->opts] = 1;
         if (cmdline_set(o, v, opts, &err) < 0) {
@@ -333,16 +337,21 @@ void cmdline_usage(const struct cmdline_spec *spec, FILE *f)
     char line[4096], flag[96];
     size_t n, col = 0;
     bool letters = false;
+    size_t shown = 0;
 
-    n = (size_t)snprintf(line, sizeof line, "chime %s%s%s", spec->cmd, spec->args ? " " : "",
-                         spec->args ? spec->args : "");
+    for (size_t i = 0; i < spec->nopts; i++)
+        shown += spec->opts[i].help != NULL;
+    n = (size_t)snprintf(line, sizeof line, "chime %s%s%s%s", spec->cmd, spec->args ? " " : "",
+                         spec->args ? spec->args : "", shown > USAGE_OPTIONS_MAX ? " [OPTIONS]" : "");
     for (size_t i = 0; i < spec->nopts; i++) {
         const struct cmdline_opt *o = &spec->opts[i];
         size_t w;
 
         if (!o->help)
             continue;
-        if (n < sizeof line)
+        if (shown > USAGE_OPTIONS_MAX) {
+            /* too many for one line: --help lists them below */
+        } else if (n < sizeof line)
             n += (size_t)snprintf(line + n, sizeof line - n, " %s--%s%s%s%s%s", o->required ? "" : "[",
                                   o->name, o->arg ? "\1" : "", o->arg ? o->arg : "",
                                   o->required ? "" : "]", o->kind == CMDLINE_LIST ? "..." : "");

@@ -53,6 +53,7 @@ struct cmdline_opt {
     const char *help;       /* NULL: an old spelling, accepted and not shown */
     long min, max;          /* INT: the bounds; LIST: the most values */
     bool required;          /* the command cannot go without it */
+    bool repeatable;        /* FUNC: may be given more than once (LIST always may) */
     /* STRING, LIST: refuses a bad value with CHIME_EINVAL (may be NULL) */
     int (*check)(const char *v, struct err *err);
     /* FUNC: reads V into FIELD, or fills ERR */
