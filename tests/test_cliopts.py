@@ -164,8 +164,8 @@ def test_every_command_in_chime_help_has_generated_help(chime):
     assert r.code == 0
     cmds = sorted(set(re.findall(r"^  chime ([a-z][a-z-]*)", r.out, re.M)))
     assert len(cmds) > 15, r.out
-    listed = {c[0] for c, _ in COMMANDS}
+    listed = {c[0] for c, _ in COMMANDS} | {"help"}
     assert not set(cmds) - listed, set(cmds) - listed
-    for c in cmds:
+    for c in set(cmds) - {"help"}:
         h = chime(c, "--help")
         assert h.code == 0 and h.out.startswith("usage: chime " + c), (c, h.out, h.err)
