@@ -1,23 +1,19 @@
 /* main.c: the chime binary's command table. One row per command: its name,
  * the function that runs it, its arguments and what it does. Dispatch and
- * `chime help` both read the table. */
+ * `chime help` both read the table (cmdline_dispatch()). */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/cmdline.h"
 #include "banned.h"
 
 #ifndef CHIME_VERSION
 #define CHIME_VERSION "0.1.0"
 #endif
 
-static const struct command {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *args;
-    const char *help;
-} commands[] = {
+static const struct cmdline_cmd commands[] = {
     { "serve", cli_serve, "[--data-dir DIR] [--listen HOST:PORT] [--timezone ZONE] [--jobs-dir DIR] ...",
       "run the daemon (chime serve --help for every option)" },
     { "next", cli_next, "EXPR [--tz ZONE] [--from ISO8601] [--count N]",
@@ -62,16 +58,15 @@ static const struct command {
     { "cancel", cli_cancel, "RUN [--json]", "cancel a queued or running run" },
 };
 
-static void usage(FILE *f)
-{
-    fputs("chime: a batch job scheduler\n\nusage: chime [--url URL] [--token TOKEN | --token-file FILE]"
-          " COMMAND [ARGS]\n\n", f);
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  chime %s %s\n      %s\n", commands[i].name, commands[i].args,
-                commands[i].help);
-    fputs("\n  --url, --token, --token-file (before or after COMMAND) win over CHIME_URL and"
-          " CHIME_TOKEN\n  chime help | --help      this text\n  chime --version\n", f);
-}
+static const struct cmdline_cmds table = {
+    "chime",
+    "chime: a batch job scheduler\n\nusage: chime [--url URL] [--token TOKEN | --token-file FILE]"
+    " COMMAND [ARGS]\n\n",
+    commands, sizeof commands / sizeof commands[0],
+    "\n  --url, --token, --token-file (before or after COMMAND) win over CHIME_URL and"
+    " CHIME_TOKEN\n  chime help | --help      this text\n  chime COMMAND --help     a command's"
+    " options\n  chime --version\n",
+};
 
 int main(int argc, char **argv)
 {
@@ -79,21 +74,9 @@ int main(int argc, char **argv)
 
     if (rc)
         return rc;
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(stdout);
-        return 0;
-    }
-    if (!strcmp(argv[1], "--version")) {
+    if (argc >= 2 && !strcmp(argv[1], "--version")) {
         puts("chime " CHIME_VERSION);
         return 0;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name))
-            return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "chime: unknown command '%.40s' (see chime help)\n", argv[1]);
-    return 2;
+    return cmdline_dispatch(&table, argc, argv);
 }

@@ -2,8 +2,8 @@
  * from where, and how it went, newest first. */
 #include "cli/cli.h"
 
-#include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,22 +11,14 @@
 #include <jansson.h>
 
 #include "cli/client.h"
+#include "cli/cmdline.h"
 #include "cli/table.h"
 #include "time/isotime.h"
 #include "time/tz.h"
 #include "util/err.h"
 #include "../banned.h"
 
-#define AUDIT_LIMIT_DEFAULT "20"
-
-static const char audit_usage[] =
-    "usage: chime audit [--job JOB] [--token NAME] [--since T] [--until T] [--limit N] [--json]\n"
-    "  --job JOB     only changes of JOB (NAME or NAMESPACE/NAME)\n"
-    "  --token NAME  only requests made with the token NAME\n"
-    "  --since T     only entries at or after T (ISO 8601; local time without offset)\n"
-    "  --until T     only entries before T\n"
-    "  --limit N     at most N entries, newest first (default " AUDIT_LIMIT_DEFAULT ", at most 1000)\n"
-    "  --json        the daemon's JSON ({\"items\": [...], ...}) instead of a table\n";
+#define AUDIT_LIMIT_DEFAULT 20
 
 /* "3 -> 4", "- -> 1", "2 -> -" */
 static const char *versions_text(const json_t *e, char *buf, size_t len)
@@ -75,67 +67,65 @@ static int audit_table(const json_t *items, struct err *err)
     return rc;
 }
 
+struct audit_opts {
+    const char *job, *token;
+    char since[CMDLINE_INSTANT_LEN], until[CMDLINE_INSTANT_LEN];
+    long limit;
+    bool json;
+};
+
+static int token_check(const char *v, struct err *err)
+{
+    char q[48];
+
+    if (cli_namespace(v, err) < 0)
+        return err_set(err, CHIME_EINVAL, "token", "'%s' is not a token name",
+                       err_quote(v, strlen(v), q, sizeof q));
+    return 0;
+}
+
+static const struct cmdline_opt audit_rows[] = {
+    { "job", 0, CMDLINE_STRING, offsetof(struct audit_opts, job), "JOB",
+      "only changes of JOB (NAME or NAMESPACE/NAME)" },
+    { "token", 0, CMDLINE_STRING, offsetof(struct audit_opts, token), "NAME",
+      "only requests made with the token NAME", .check = token_check },
+    { "since", 0, CMDLINE_INSTANT, offsetof(struct audit_opts, since), "TIME",
+      "only entries at or after TIME (ISO 8601; local time without offset)" },
+    { "until", 0, CMDLINE_INSTANT, offsetof(struct audit_opts, until), "TIME",
+      "only entries before TIME" },
+    { "limit", 0, CMDLINE_INT, offsetof(struct audit_opts, limit), "N",
+      "at most N entries, newest first (default 20, at most 1000)", 1, CLI_LIST_MAX },
+    { "json", 0, CMDLINE_FLAG, offsetof(struct audit_opts, json), NULL,
+      "the daemon's JSON ({\"items\": [...], ...}) instead of a table" },
+};
+
 int cli_audit(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "job", required_argument, NULL, 'J' },
-        { "token", required_argument, NULL, 'T' },
-        { "since", required_argument, NULL, 'S' },
-        { "until", required_argument, NULL, 'U' },
-        { "limit", required_argument, NULL, 'n' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+    static const struct cmdline_spec spec = {
+        "audit", NULL, NULL, audit_rows, sizeof audit_rows / sizeof audit_rows[0], NULL, 0, 0,
+        NULL,
     };
     static const struct cli_list list = { "audit", "/api/v1/audit", "audit log", "entries",
                                           audit_table };
-    char job[CLI_JOB_ID_MAX], since[ISOTIME_LEN], until[ISOTIME_LEN];
+    struct audit_opts o = { .limit = AUDIT_LIMIT_DEFAULT };
+    char job[CLI_JOB_ID_MAX], limit[24];
     const char *kv[] = { "job", NULL, "token", NULL, "since", NULL, "until", NULL,
-                         "limit", AUDIT_LIMIT_DEFAULT, NULL };
+                         "limit", limit, NULL };
     struct err err = { 0 };
-    bool json = false;
-    int ch;
+    int n = cmdline_parse(&spec, argc, argv, &o);
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":J:T:S:U:n:jh", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'J':
-            if (cli_job_id(optarg, job, &err) < 0)
-                goto invalid;
-            kv[1] = job;
-            break;
-        case 'T':
-            if (cli_namespace(optarg, &err) < 0) {
-                err_set(&err, CHIME_EINVAL, "token", "'%.40s' is not a token name", optarg);
-                goto invalid;
-            }
-            kv[3] = optarg;
-            break;
-        case 'S':
-            if (cli_user_time(optarg, "since", since, sizeof since, &err) < 0)
-                goto invalid;
-            kv[5] = since;
-            break;
-        case 'U':
-            if (cli_user_time(optarg, "until", until, sizeof until, &err) < 0)
-                goto invalid;
-            kv[7] = until;
-            break;
-        case 'n':
-            if (cli_list_limit(optarg, &err) < 0)
-                goto invalid;
-            kv[9] = optarg;
-            break;
-        case 'j': json = true; break;
-        case 'h': fputs(audit_usage, stdout); return 0;
-        default: return cli_bad_option("audit", ch, argv);
+    if (n < 0)
+        return cmdline_exit(n);
+    if (o.job) {
+        if (cli_job_id(o.job, job, &err) < 0) {
+            cli_error("audit", &err);
+            return 2;
         }
+        kv[1] = job;
     }
-    if (optind != argc)
-        return cli_bad_args("audit", "no arguments are taken");
-    return cli_list_show(&list, kv, json);
-invalid:
-    cli_error("audit", &err);
-    return 2;
+    kv[3] = o.token;
+    kv[5] = o.since[0] ? o.since : NULL;
+    kv[7] = o.until[0] ? o.until : NULL;
+    snprintf(limit, sizeof limit, "%ld", o.limit);
+    return cli_list_show(&list, kv, o.json);
 }

@@ -12,11 +12,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +27,7 @@
 #include <sodium.h>
 
 #include "cli/client.h"
+#include "cli/cmdline.h"
 #include "store/bundle.h"
 #include "util/err.h"
 #include "../banned.h"
@@ -73,50 +74,45 @@ static void sync_dir(const char *path)
     }
 }
 
+struct backup_opts {
+    bool force, json;
+};
+
 int cli_backup(int argc, char **argv)
 {
-    static const char usage[] =
-        "usage: chime backup PATH [--force] [--json]\n"
+    static const struct cmdline_opt rows[] = {
+        { "force", 0, CMDLINE_FLAG, offsetof(struct backup_opts, force), NULL,
+          "replace PATH when it exists" },
+        { "json", 0, CMDLINE_FLAG, offsetof(struct backup_opts, json), NULL,
+          "{\"path\", \"bytes\", \"sha256\", \"outputs\", \"missing_outputs\"} when done" },
+    };
+    static const struct cmdline_spec spec = {
+        "backup", "PATH",
         "  PATH     where to write the backup, on this machine: a tar archive of the database,\n"
         "           consistent as of one moment while the daemon runs, and the output files\n"
-        "           of its runs (to restore: stop the daemon, chime restore PATH)\n"
-        "  --force  replace PATH when it exists\n"
-        "  --json   {\"path\", \"bytes\", \"sha256\", \"outputs\", \"missing_outputs\"} when done\n";
-    static const struct option opts[] = {
-        {"force", no_argument, NULL, 'f'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        "           of its runs (to restore: stop the daemon, chime restore PATH)\n",
+        rows, sizeof rows / sizeof rows[0], NULL, 1, 1, "PATH",
     };
+    struct backup_opts opt = { 0 };
     char tmp[PATH_MAX], want[2 * crypto_hash_sha256_BYTES + 8], got[2 * crypto_hash_sha256_BYTES + 1];
     struct client *c = NULL;
     struct err err = {0};
     struct bundle_info info;
     struct stat sb;
     const char *path;
-    bool force = false, json = false, made = false;
+    bool made = false;
     uint64_t bytes = 0;
-    int ch, rc, fd = -1;
+    int rc, fd = -1;
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":fjh", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'f': force = true; break;
-        case 'j': json = true; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: return cli_bad_option("backup", ch, argv);
-        }
-    }
-    if (optind != argc - 1)
-        return cli_bad_args("backup", optind == argc ? "missing PATH" : "more than one PATH");
-    path = argv[optind];
+    if ((rc = cmdline_parse(&spec, argc, argv, &opt)) < 0)
+        return cmdline_exit(rc);
+    path = argv[1];
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
         err_set(&err, CHIME_EINVAL, "PATH", "%s is a directory: name the file to write", path);
         cli_error("backup", &err);
         return 2;
     }
-    if (!force && stat(path, &sb) == 0) {
+    if (!opt.force && stat(path, &sb) == 0) {
         err_set(&err, CHIME_EINVAL, "PATH", "%s exists (--force replaces it)", path);
         cli_error("backup", &err);
         return 2;
@@ -185,7 +181,7 @@ int cli_backup(int argc, char **argv)
                 info.missing, info.missing == 1 ? "" : "s", ids,
                 info.missing > BUNDLE_MISSING_SHOWN ? ", ..." : "");
     }
-    if (json) {
+    if (opt.json) {
         json_t *o = json_pack("{s:s, s:I, s:s, s:I, s:I}", "path", path, "bytes",
                               (json_int_t)bytes, "sha256", got, "outputs",
                               (json_int_t)info.outputs, "missing_outputs",

@@ -4,8 +4,8 @@
 #include "cli/cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "cli/client.h"
+#include "cli/cmdline.h"
 #include "time/isotime.h"
 #include "time/tz.h"
 #include "util/err.h"
@@ -27,22 +28,6 @@ void cli_error(const char *cmd, const struct err *err)
         fprintf(stderr, "chime %s: %s: %s\n", cmd, err->field, err->msg);
     else
         fprintf(stderr, "chime %s: %s\n", cmd, err->msg);
-}
-
-int cli_bad_option(const char *cmd, int ch, char **argv)
-{
-    const char *arg = optind > 0 ? argv[optind - 1] : "";
-    char q[64];
-
-    if (ch == ':')
-        fprintf(stderr, "chime %s: %s needs a value (see chime %s --help)\n", cmd,
-                err_quote(arg, strlen(arg), q, sizeof q), cmd);
-    else if (optopt)
-        fprintf(stderr, "chime %s: unknown option '-%c' (see chime %s --help)\n", cmd, optopt, cmd);
-    else
-        fprintf(stderr, "chime %s: unknown option '%s' (see chime %s --help)\n", cmd,
-                err_quote(arg, strlen(arg), q, sizeof q), cmd);
-    return 2;
 }
 
 int cli_bad_args(const char *cmd, const char *what)
@@ -277,34 +262,33 @@ done:
     return rc;
 }
 
-int cli_run_post(const char *cmd, const char *usage, const char *path_fmt, int argc, char **argv,
+struct run_post_opts {
+    bool json;
+};
+
+static const struct cmdline_opt run_post_rows[] = {
+    { "json", 0, CMDLINE_FLAG, offsetof(struct run_post_opts, json), NULL,
+      "the daemon's answer as JSON" },
+};
+
+int cli_run_post(const char *cmd, const char *about, const char *path_fmt, int argc, char **argv,
                  void (*print)(long long id, const json_t *answer))
 {
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    const struct cmdline_spec spec = {
+        cmd, "RUN", about, run_post_rows, sizeof run_post_rows / sizeof run_post_rows[0], NULL,
+        1, 1, "RUN",
     };
+    struct run_post_opts o = { 0 };
     struct client *c = NULL;
     struct err err = {0};
     json_t *answer = NULL;
     char path[128];
     int64_t id;
-    bool json = false;
-    int ch, rc;
+    int rc = cmdline_parse(&spec, argc, argv, &o);
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'j': json = true; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: return cli_bad_option(cmd, ch, argv);
-        }
-    }
-    if (optind != argc - 1)
-        return cli_bad_args(cmd, optind == argc ? "missing RUN" : "more than one RUN");
-    if (cli_run_id(argv[optind], &id, &err) < 0) {
+    if (rc < 0)
+        return cmdline_exit(rc);
+    if (cli_run_id(argv[1], &id, &err) < 0) {
         cli_error(cmd, &err);
         return 2;
     }
@@ -313,7 +297,7 @@ int cli_run_post(const char *cmd, const char *usage, const char *path_fmt, int a
         rc = client_fail(c, cmd, &err);
         goto done;
     }
-    if (json) {
+    if (o.json) {
         rc = cli_json_print(answer);
         goto done;
     }

@@ -37,10 +37,6 @@ void cli_error(const char *cmd, const struct err *err);
 
 /* ---- what the client commands share ---- */
 
-/* One line for a getopt_long() failure: CH is what it returned, '?' for
- * an unknown option or ':' for a missing value (the option string starts
- * with ':', and opterr is 0). Returns the exit status 2. */
-int cli_bad_option(const char *cmd, int ch, char **argv);
 /* One line for wrong arguments: "chime CMD: WHAT (see chime CMD --help)".
  * Returns 2. */
 int cli_bad_args(const char *cmd, const char *what);
@@ -82,9 +78,9 @@ int cli_json_print(const struct json_t *j);
 
 /* `chime CMD RUN [--json]` (cancel, requeue): POSTs to PATH_FMT with the
  * run id (a "%lld" in it), then prints the daemon's answer with --json,
- * else PRINT(id, answer). USAGE is the --help text. Returns the exit
+ * else PRINT(id, answer). ABOUT describes RUN in --help. Returns the exit
  * status: a malformed RUN is 2, an error answer 1. */
-int cli_run_post(const char *cmd, const char *usage, const char *path_fmt, int argc, char **argv,
+int cli_run_post(const char *cmd, const char *about, const char *path_fmt, int argc, char **argv,
                  void (*print)(long long id, const struct json_t *answer));
 
 /* ---- the list commands (runs, audit, notifications) ---- */

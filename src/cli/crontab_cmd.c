@@ -17,9 +17,9 @@
  * written, and running the import again finishes it. */
 #include "cli/cli.h"
 
-#include <getopt.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "cli/client.h"
+#include "cli/cmdline.h"
 #include "cli/crontab.h"
 #include "cli/jobs.h"
 #include "job/job.h"
@@ -34,19 +35,6 @@
 #include "../banned.h"
 
 #define CMD "import-crontab"
-
-static const char usage[] =
-    "usage: chime import-crontab FILE|- [--namespace NS] [--user|--system] [--dry-run] [--json]\n"
-    "  FILE          a crontab: user format (5 time fields, then the command), or system\n"
-    "                format (5 time fields, a user, then the command); - reads standard input\n"
-    "  --namespace   the jobs' namespace (default: default)\n"
-    "  --user        read FILE in user format\n"
-    "  --system      read FILE in system format; without either, system format is for\n"
-    "                /etc/crontab and the files in /etc/cron.d, user format for the rest\n"
-    "  --dry-run     convert and print the job documents; send nothing\n"
-    "  --json        the report as JSON\n"
-    "Exit 0 when every job is in the daemon, 2 when a line cannot be converted (nothing\n"
-    "is imported) or FILE is bad, 1 when the daemon failed (see docs/cli.md).\n";
 
 /* What became of one job. */
 enum fate {
@@ -361,65 +349,66 @@ failed:
     return status;
 }
 
+struct import_opts {
+    const char *ns;
+    bool user, system, dry_run, json;
+};
+
+static const struct cmdline_opt rows[] = {
+    { "namespace", 0, CMDLINE_STRING, offsetof(struct import_opts, ns), "NS",
+      "the jobs' namespace (default: default)", .check = cli_namespace },
+    { "user", 0, CMDLINE_FLAG, offsetof(struct import_opts, user), NULL,
+      "read FILE in user format" },
+    { "system", 0, CMDLINE_FLAG, offsetof(struct import_opts, system), NULL,
+      "read FILE in system format; without either, system format is for /etc/crontab and the "
+      "files in /etc/cron.d, user format for the rest" },
+    { "dry-run", 0, CMDLINE_FLAG, offsetof(struct import_opts, dry_run), NULL,
+      "convert and print the job documents; send nothing" },
+    { "json", 0, CMDLINE_FLAG, offsetof(struct import_opts, json), NULL, "the report as JSON" },
+};
+
+static const struct cmdline_spec spec = {
+    CMD, "FILE|-",
+    "  FILE  a crontab: user format (5 time fields, then the command), or system\n"
+    "        format (5 time fields, a user, then the command); - reads standard input\n",
+    rows, sizeof rows / sizeof rows[0],
+    "Exit 0 when every job is in the daemon, 2 when a line cannot be converted (nothing\n"
+    "is imported) or FILE is bad, 1 when the daemon failed (see docs/cli.md).\n",
+    1, 1, "FILE (- for standard input)",
+};
+
 int cli_import_crontab(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "namespace", required_argument, NULL, 'n' },
-        { "user", no_argument, NULL, 'u' },
-        { "system", no_argument, NULL, 's' },
-        { "dry-run", no_argument, NULL, 'd' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    struct run r = { .ns = "default" };
-    struct crontab_opts o = { 0 };
+    struct import_opts o = { .ns = "default" };
+    struct run r = { 0 };
+    struct crontab_opts co = { 0 };
     struct crontab *c = NULL;
     struct err err = { 0 };
     char *text = NULL, *real = NULL;
-    int ch, forced = -1, rc;
+    int rc;
     size_t len, errors;
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":n:usdjh", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'n':
-            if (cli_namespace(optarg, &err) < 0) {
-                cli_error(CMD, &err);
-                return 2;
-            }
-            r.ns = optarg;
-            break;
-        case 'u':
-        case 's':
-            if (forced >= 0 && forced != (ch == 's' ? CRONTAB_SYSTEM : CRONTAB_USER))
-                return cli_bad_args(CMD, "--user and --system together");
-            forced = ch == 's' ? CRONTAB_SYSTEM : CRONTAB_USER;
-            break;
-        case 'd': r.dry_run = true; break;
-        case 'j': r.json = true; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: return cli_bad_option(CMD, ch, argv);
-        }
-    }
-    if (optind != argc - 1)
-        return cli_bad_args(CMD, optind == argc ? "missing FILE (- for standard input)"
-                                                : "more than one FILE");
-    if (cli_read_file(argv[optind], CRONTAB_TEXT_MAX, &text, &len, &err) < 0) {
+    if ((rc = cmdline_parse(&spec, argc, argv, &o)) < 0)
+        return cmdline_exit(rc);
+    if (o.user && o.system)
+        return cli_bad_args(CMD, "--user and --system together");
+    r.ns = o.ns;
+    r.dry_run = o.dry_run;
+    r.json = o.json;
+    if (cli_read_file(argv[1], CRONTAB_TEXT_MAX, &text, &len, &err) < 0) {
         cli_error(CMD, &err);
         return 2;
     }
     /* the real path: "/etc/cron.d/x" however it was named, and the same
      * labels and descriptions on every import of the same file */
-    if (strcmp(argv[optind], "-") != 0)
-        real = realpath(argv[optind], NULL);
-    r.source = real ? real : argv[optind];
-    r.format = forced >= 0 ? (enum crontab_format)forced : crontab_format_of(r.source);
-    o.format = r.format;
-    o.ns = r.ns;
-    o.source = r.source;
-    if (crontab_convert(text, len, &o, &c, &err) < 0) {
+    if (strcmp(argv[1], "-") != 0)
+        real = realpath(argv[1], NULL);
+    r.source = real ? real : argv[1];
+    r.format = o.system ? CRONTAB_SYSTEM : o.user ? CRONTAB_USER : crontab_format_of(r.source);
+    co.format = r.format;
+    co.ns = r.ns;
+    co.source = r.source;
+    if (crontab_convert(text, len, &co, &c, &err) < 0) {
         cli_error(CMD, &err);
         rc = 2;
         goto done;

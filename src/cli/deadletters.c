@@ -3,8 +3,8 @@
  * (GET /api/v1/dead-letters, POST /api/v1/dead-letters/{run_id}/requeue). */
 #include "cli/cli.h"
 
-#include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,19 +12,12 @@
 #include <jansson.h>
 
 #include "cli/client.h"
+#include "cli/cmdline.h"
 #include "cli/table.h"
 #include "util/err.h"
 #include "../banned.h"
 
-#define DEAD_LIMIT_DEFAULT "20"
-
-static const char dead_usage[] =
-    "usage: chime dead-letters [JOB] [--limit N] [--json]\n"
-    "  JOB         only the dead letters of JOB (NAME or NAMESPACE/NAME)\n"
-    "  --limit N   at most N dead letters, newest first (default " DEAD_LIMIT_DEFAULT
-    ", at most 1000)\n"
-    "  --json      the daemon's JSON ({\"items\": [...], ...}) instead of a table\n"
-    "  chime requeue RUN runs a dead letter's job again and drops the letter\n";
+#define DEAD_LIMIT_DEFAULT 20
 
 static int dead_table(const json_t *items, struct err *err)
 {
@@ -55,47 +48,44 @@ static int dead_table(const json_t *items, struct err *err)
     return rc;
 }
 
+struct dead_opts {
+    long limit;
+    bool json;
+};
+
+static const struct cmdline_opt dead_rows[] = {
+    { "limit", 0, CMDLINE_INT, offsetof(struct dead_opts, limit), "N",
+      "at most N dead letters, newest first (default 20, at most 1000)", 1, CLI_LIST_MAX },
+    { "json", 0, CMDLINE_FLAG, offsetof(struct dead_opts, json), NULL,
+      "the daemon's JSON ({\"items\": [...], ...}) instead of a table" },
+};
+
 int cli_dead_letters(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "limit", required_argument, NULL, 'n' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+    static const struct cmdline_spec spec = {
+        "dead-letters", "[JOB]", "  JOB  only the dead letters of JOB (NAME or NAMESPACE/NAME)\n",
+        dead_rows, sizeof dead_rows / sizeof dead_rows[0],
+        "chime requeue RUN runs a dead letter's job again and drops the letter\n", 0, 1, "JOB",
     };
     static const struct cli_list list = { "dead-letters", "/api/v1/dead-letters",
                                           "dead letter list", "dead letters", dead_table };
-    char job[CLI_JOB_ID_MAX];
-    const char *kv[] = { "job", NULL, "limit", DEAD_LIMIT_DEFAULT, NULL };
+    struct dead_opts o = { .limit = DEAD_LIMIT_DEFAULT };
+    char job[CLI_JOB_ID_MAX], limit[24];
+    const char *kv[] = { "job", NULL, "limit", limit, NULL };
     struct err err = { 0 };
-    bool json = false;
-    int ch;
+    int n = cmdline_parse(&spec, argc, argv, &o);
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":n:jh", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'n':
-            if (cli_list_limit(optarg, &err) < 0)
-                goto invalid;
-            kv[3] = optarg;
-            break;
-        case 'j': json = true; break;
-        case 'h': fputs(dead_usage, stdout); return 0;
-        default: return cli_bad_option("dead-letters", ch, argv);
+    if (n < 0)
+        return cmdline_exit(n);
+    if (n == 1) {
+        if (cli_job_id(argv[1], job, &err) < 0) {
+            cli_error("dead-letters", &err);
+            return 2;
         }
-    }
-    if (argc - optind > 1)
-        return cli_bad_args("dead-letters", "more than one JOB");
-    if (optind < argc) {
-        if (cli_job_id(argv[optind], job, &err) < 0)
-            goto invalid;
         kv[1] = job;
     }
-    return cli_list_show(&list, kv, json);
-invalid:
-    cli_error("dead-letters", &err);
-    return 2;
+    snprintf(limit, sizeof limit, "%ld", o.limit);
+    return cli_list_show(&list, kv, o.json);
 }
 
 static void requeued(long long id, const json_t *ref)
@@ -106,12 +96,10 @@ static void requeued(long long id, const json_t *ref)
 
 int cli_requeue(int argc, char **argv)
 {
-    static const char usage[] =
-        "usage: chime requeue RUN [--json]\n"
+    static const char about[] =
         "  RUN     the run id of a dead letter (chime dead-letters lists them): its job runs\n"
-        "          again now, and the dead letter goes\n"
-        "  --json  {\"run_id\"} of the new run\n";
+        "          again now, and the dead letter goes\n";
 
-    return cli_run_post("requeue", usage, "/api/v1/dead-letters/%lld/requeue", argc, argv,
+    return cli_run_post("requeue", about, "/api/v1/dead-letters/%lld/requeue", argc, argv,
                         requeued);
 }

@@ -9,9 +9,9 @@
 #include "cli/cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "cli/client.h"
+#include "cli/cmdline.h"
 #include "cli/jobs.h"
 #include "cli/table.h"
 #include "util/err.h"
@@ -44,43 +45,18 @@ static int version_arg(const char *arg, const char *field, int64_t *ret, struct 
     return 0;
 }
 
-/* Options common to the three: --json, --limit N (history only). Leaves
- * the positional arguments from optind on. Returns 0, -1 after --help,
- * or the exit status 2. */
-static int parse_opts(int argc, char **argv, const char *cmd, const char *usage, bool *json,
-                      long *limit)
-{
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"limit", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    char *end, q[48];
-    int ch;
+/* The options of the three: --json, and --limit N for history. */
+struct history_opts {
+    bool json;
+    long limit;
+};
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, limit ? ":jl:h" : ":jh", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'j': *json = true; break;
-        case 'l':
-            if (!limit)
-                return cli_bad_args(cmd, "--limit is for chime job history");
-            errno = 0;
-            *limit = strtol(optarg, &end, 10);
-            if (!*optarg || *end || errno || *limit < 1 || *limit > HISTORY_MAX) {
-                fprintf(stderr, "chime %s: limit: '%s' is not a number from 1 to %d\n", cmd,
-                        err_quote(optarg, 40, q, sizeof q), HISTORY_MAX);
-                return 2;
-            }
-            break;
-        case 'h': fputs(usage, stdout); return -1;
-        default: return cli_bad_option(cmd, ch, argv);
-        }
-    }
-    return 0;
-}
+static const struct cmdline_opt history_rows[] = {
+    { "json", 0, CMDLINE_FLAG, offsetof(struct history_opts, json), NULL,
+      "the daemon's JSON" },
+    { "limit", 0, CMDLINE_INT, offsetof(struct history_opts, limit), "N",
+      "the newest N versions (default 20, at most 1000)", 1, HISTORY_MAX },
+};
 
 /* "schedule.cron, env.MODE" of a diff's changes, cut to fit a column. */
 static void changes_text(const json_t *changes, char *buf, size_t len)
@@ -109,11 +85,10 @@ static void changes_text(const json_t *changes, char *buf, size_t len)
 
 int jobs_history(int argc, char **argv)
 {
-    static const char usage[] =
-        "usage: chime job history JOB [--limit N] [--json]\n"
-        "  JOB        NAME or NAMESPACE/NAME\n"
-        "  --limit N  the newest N versions (default 20, at most 1000)\n"
-        "  --json     the daemon's list of versions ({\"items\": [...], ...})\n";
+    static const struct cmdline_spec spec = {
+        "job history", "JOB", "  JOB  NAME or NAMESPACE/NAME\n", history_rows, 2, NULL, 1, 1,
+        "JOB",
+    };
     static const struct table_col cols[] = {
         {"VERSION", true}, {"CREATED"}, {"AUTHOR"}, {"CHANGES"},
     };
@@ -122,21 +97,15 @@ int jobs_history(int argc, char **argv)
     struct err err = {0};
     json_t *page = NULL, *items, *v;
     char id[CLI_JOB_ID_MAX], path[300], limit_s[16];
-    bool json = false;
-    long limit = HISTORY_DEFAULT;
+    struct history_opts o = { .limit = HISTORY_DEFAULT };
+    bool json;
     size_t i;
-    int rc;
+    int rc = jobs_args(&spec, argc, argv, &o, id);
 
-    rc = parse_opts(argc, argv, "job history", usage, &json, &limit);
     if (rc)
         return rc < 0 ? 0 : rc;
-    if (optind != argc - 1)
-        return cli_bad_args("job history", optind == argc ? "missing JOB" : "more than one JOB");
-    if (cli_job_id(argv[optind], id, &err) < 0) {
-        cli_error("job history", &err);
-        return 2;
-    }
-    snprintf(limit_s, sizeof limit_s, "%ld", limit);
+    json = o.json;
+    snprintf(limit_s, sizeof limit_s, "%ld", o.limit);
     snprintf(path, sizeof path, "/api/v1/jobs/%s/versions?limit=%s", id, limit_s);
     if (client_new(&c, &err) < 0 || client_json(c, "GET", path, NULL, NULL, &page, &err) < 0
         || !json_is_array(items = json_object_get(page, "items"))) {
@@ -202,30 +171,32 @@ done:
 
 int jobs_diff(int argc, char **argv)
 {
-    static const char usage[] =
-        "usage: chime job diff JOB V1 [V2] [--json]\n"
+    static const struct cmdline_spec spec = {
+        "job diff", "JOB V1 [V2]",
         "  JOB     NAME or NAMESPACE/NAME\n"
-        "  V1 V2   the versions to compare (V2: the current one when left out)\n"
-        "  --json  the daemon's diff: {\"changes\": [{\"op\", \"path\", \"from\", \"to\"}], ...}\n"
+        "  V1 V2   the versions to compare (V2: the current one when left out)\n",
+        history_rows, 1,
         "Lines: '~ PATH: OLD -> NEW' changed, '+ PATH: NEW' added, '- PATH: OLD' removed;\n"
-        "objects are compared field by field, arrays as whole values.\n";
+        "objects are compared field by field, arrays as whole values.\n",
+        0, -1, NULL,
+    };
+    struct history_opts o = { 0 };
     struct client *c = NULL;
     struct err err = {0};
     json_t *diff = NULL, *ch;
     char id[CLI_JOB_ID_MAX], path[300], when1[CLI_TIME_LEN], when2[CLI_TIME_LEN];
-    bool json = false;
+    bool json;
     int64_t v1 = 0, v2 = 0;
     size_t i;
-    int rc, n;
+    int rc, n = cmdline_parse(&spec, argc, argv, &o);
 
-    rc = parse_opts(argc, argv, "job diff", usage, &json, NULL);
-    if (rc)
-        return rc < 0 ? 0 : rc;
-    n = argc - optind;
+    if (n < 0)
+        return cmdline_exit(n);
+    json = o.json;
     if (n < 2 || n > 3)
         return cli_bad_args("job diff", n < 2 ? "missing JOB or V1" : "more than JOB V1 V2");
-    if (cli_job_id(argv[optind], id, &err) < 0 || version_arg(argv[optind + 1], "V1", &v1, &err) < 0
-        || (n == 3 && version_arg(argv[optind + 2], "V2", &v2, &err) < 0)) {
+    if (cli_job_id(argv[1], id, &err) < 0 || version_arg(argv[2], "V1", &v1, &err) < 0
+        || (n == 3 && version_arg(argv[3], "V2", &v2, &err) < 0)) {
         cli_error("job diff", &err);
         return 2;
     }
@@ -271,28 +242,30 @@ done:
 
 int jobs_rollback(int argc, char **argv)
 {
-    static const char usage[] =
-        "usage: chime job rollback JOB VERSION [--json]\n"
+    static const struct cmdline_spec spec = {
+        "job rollback", "JOB VERSION",
         "  JOB      NAME or NAMESPACE/NAME\n"
         "  VERSION  the version whose document the job goes back to; that becomes a new\n"
-        "           version (the job stays paused or running as it is)\n"
-        "  --json   the daemon's view of the job afterwards\n";
+        "           version (the job stays paused or running as it is)\n",
+        history_rows, 1, NULL, 0, -1, NULL,
+    };
+    struct history_opts o = { 0 };
     struct client *c = NULL;
     struct err err = {0};
     json_t *job = NULL, *after = NULL, *body = NULL;
     char id[CLI_JOB_ID_MAX], path[300], cur_s[24], *text = NULL;
-    bool json = false;
+    bool json;
     int64_t version = 0, cur, now;
-    int rc;
+    int rc = cmdline_parse(&spec, argc, argv, &o);
 
-    rc = parse_opts(argc, argv, "job rollback", usage, &json, NULL);
-    if (rc)
-        return rc < 0 ? 0 : rc;
-    if (argc - optind != 2)
-        return cli_bad_args("job rollback", argc - optind < 2 ? "missing JOB or VERSION"
-                                                              : "more than JOB VERSION");
-    if (cli_job_id(argv[optind], id, &err) < 0
-        || version_arg(argv[optind + 1], "VERSION", &version, &err) < 0) {
+    if (rc < 0)
+        return cmdline_exit(rc);
+    json = o.json;
+    if (rc != 2)
+        return cli_bad_args("job rollback", rc < 2 ? "missing JOB or VERSION"
+                                                   : "more than JOB VERSION");
+    if (cli_job_id(argv[1], id, &err) < 0
+        || version_arg(argv[2], "VERSION", &version, &err) < 0) {
         cli_error("job rollback", &err);
         return 2;
     }

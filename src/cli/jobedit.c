@@ -20,15 +20,18 @@
 
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/cmdline.h"
 #include "util/err.h"
 #include "../banned.h"
 
 extern char **environ;
 
-static const char usage[] =
-    "usage: chime job edit JOB\n"
+static const struct cmdline_spec spec = {
+    "job edit", "JOB",
     "  opens the job's JSON document in $VISUAL, else $EDITOR, else vi, and saves\n"
-    "  it when the editor exits with the file changed\n";
+    "  it when the editor exits with the file changed\n",
+    NULL, 0, NULL, 1, 1, "JOB",
+};
 
 /* Writes TEXT into a new file under $TMPDIR (or /tmp) named after ID. */
 static int write_temp(const char *id, const char *text, char *path, size_t len, struct err *err)
@@ -128,7 +131,7 @@ int jobs_edit(int argc, char **argv)
     char id[CLI_JOB_ID_MAX], path[200], tmp[512] = "", version[32] = "";
     char *before = NULL, *after = NULL;
     size_t len;
-    int rc = jobs_args(argc, argv, "job edit", usage, NULL, id);
+    int rc = jobs_args(&spec, argc, argv, NULL, id);
 
     if (rc)
         return rc < 0 ? 0 : rc;

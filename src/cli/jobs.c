@@ -4,8 +4,8 @@
  * validates the documents. */
 #include "cli/cli.h"
 
-#include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "cli/client.h"
+#include "cli/cmdline.h"
 #include "cli/jobs.h"
 #include "cli/table.h"
 #include "util/err.h"
@@ -21,11 +22,6 @@
 #define JOBS_LABELS_MAX ((size_t)16)
 #define JOBS_PAGES_MAX  1000    /* a daemon that never ends its list stops here */
 
-static const char jobs_usage[] =
-    "usage: chime jobs [--namespace NS] [--label KEY=VALUE]... [--json]\n"
-    "  --namespace NS  only the jobs of namespace NS\n"
-    "  --label K=V     only jobs with label K set to V (repeatable: all must match)\n"
-    "  --json          the daemon's JSON ({\"items\": [...], ...}) instead of a table\n";
 
 void jobs_schedule_text(const json_t *sched, char *buf, size_t len)
 {
@@ -132,52 +128,54 @@ static int jobs_table(const json_t *items, struct err *err)
     return rc;
 }
 
+struct jobs_opts {
+    const char *ns;
+    struct cmdline_list labels;
+    bool json;
+};
+
+static int label_check(const char *v, struct err *err)
+{
+    char q[64];
+
+    if (!strchr(v, '=') || v[0] == '=')
+        return err_set(err, CHIME_EINVAL, "label", "'%s' is not KEY=VALUE",
+                       err_quote(v, strlen(v), q, sizeof q));
+    return 0;
+}
+
+static const struct cmdline_opt jobs_rows[] = {
+    { "namespace", 0, CMDLINE_STRING, offsetof(struct jobs_opts, ns), "NS",
+      "only the jobs of namespace NS", .check = cli_namespace },
+    { "label", 0, CMDLINE_LIST, offsetof(struct jobs_opts, labels), "KEY=VALUE",
+      "only jobs with label KEY set to VALUE (repeatable: all must match)",
+      .max = JOBS_LABELS_MAX, .check = label_check },
+    { "json", 0, CMDLINE_FLAG, offsetof(struct jobs_opts, json), NULL,
+      "the daemon's JSON ({\"items\": [...], ...}) instead of a table" },
+};
+
+static const struct cmdline_spec jobs_spec = {
+    "jobs", NULL, NULL, jobs_rows, sizeof jobs_rows / sizeof jobs_rows[0], NULL, 0, 0, NULL,
+};
+
 int cli_jobs(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "namespace", required_argument, NULL, 'n' },
-        { "label", required_argument, NULL, 'l' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
+    struct jobs_opts o = { 0 };
     const char *kv[2 * (JOBS_LABELS_MAX + 2) + 1] = { "namespace", NULL };
     size_t nkv = 2;
     struct client *c = NULL;
     struct err err = { 0 };
     json_t *all = NULL, *page = NULL;
     char path[4096], cursor[128] = "";
-    bool json = false;
-    int ch, rc;
+    int n, rc;
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":n:l:jh", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'n':
-            if (cli_namespace(optarg, &err) < 0)
-                goto invalid;
-            kv[1] = optarg;
-            break;
-        case 'l':
-            if (!strchr(optarg, '=') || optarg[0] == '=') {
-                err_set(&err, CHIME_EINVAL, "label", "'%.60s' is not KEY=VALUE", optarg);
-                goto invalid;
-            }
-            if (nkv >= 2 * (JOBS_LABELS_MAX + 1)) {
-                err_set(&err, CHIME_ERANGE, "label", "more than %zu labels", JOBS_LABELS_MAX);
-                goto invalid;
-            }
-            kv[nkv++] = "label";
-            kv[nkv++] = optarg;
-            break;
-        case 'j': json = true; break;
-        case 'h': fputs(jobs_usage, stdout); return 0;
-        default: return cli_bad_option("jobs", ch, argv);
-        }
+    if ((n = cmdline_parse(&jobs_spec, argc, argv, &o)) < 0)
+        return cmdline_exit(n);
+    kv[1] = o.ns;
+    for (size_t i = 0; i < o.labels.n; i++) {
+        kv[nkv++] = "label";
+        kv[nkv++] = o.labels.v[i];
     }
-    if (optind != argc)
-        return cli_bad_args("jobs", "takes no arguments but options");
     kv[nkv] = "cursor";
     kv[nkv + 2] = NULL;
     if (client_new(&c, &err) < 0) {
@@ -214,7 +212,7 @@ int cli_jobs(int argc, char **argv)
             break;
         json_object_set_new(all, "next_cursor", json_null());
     }
-    if (json) {
+    if (o.json) {
         rc = cli_json_print(all);
     } else {
         if (jobs_table(json_object_get(all, "items"), &err) < 0)
@@ -230,43 +228,24 @@ fail:
     json_decref(all);
     client_free(c);
     return rc;
-invalid:
-    cli_error("jobs", &err);
-    return 2;
 }
 
 /* ---- chime job SUBCOMMAND ---- */
 
-/* Reads "chime job SUB [--json] JOB" into ID; returns -1 when done
- * (help printed), else 0, or the exit status 2 after saying why. */
-int jobs_args(int argc, char **argv, const char *cmd, const char *usage, bool *json,
+const struct cmdline_opt jobs_json_row[] = {
+    { "json", 0, CMDLINE_FLAG, 0, NULL, "the daemon's JSON for the job" },
+};
+
+int jobs_args(const struct cmdline_spec *spec, int argc, char **argv, void *opts,
               char id[CLI_JOB_ID_MAX])
 {
-    static const struct option opts[] = {
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
     struct err err = { 0 };
-    int ch;
+    int n = cmdline_parse(spec, argc, argv, opts);
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, json ? ":jh" : ":h", json ? opts : opts + 1, NULL))
-           != -1) {
-        switch (ch) {
-        case 'j': /* only offered when JSON is not NULL */
-            if (json)
-                *json = true;
-            break;
-        case 'h': fputs(usage, stdout); return -1;
-        default: return cli_bad_option(cmd, ch, argv);
-        }
-    }
-    if (optind != argc - 1)
-        return cli_bad_args(cmd, optind == argc ? "missing JOB" : "more than one JOB");
-    if (cli_job_id(argv[optind], id, &err) < 0) {
-        cli_error(cmd, &err);
+    if (n < 0)
+        return n == CMDLINE_HELP ? -1 : 2;
+    if (cli_job_id(argv[1], id, &err) < 0) {
+        cli_error(spec->cmd, &err);
         return 2;
     }
     return 0;
@@ -274,16 +253,16 @@ int jobs_args(int argc, char **argv, const char *cmd, const char *usage, bool *j
 
 static int job_show(int argc, char **argv)
 {
-    static const char usage[] = "usage: chime job show JOB [--json]\n"
-                                "  JOB     NAME or NAMESPACE/NAME\n"
-                                "  --json  the daemon's JSON for the job\n";
+    static const struct cmdline_spec spec = {
+        "job show", "JOB", "  JOB     NAME or NAMESPACE/NAME\n", jobs_json_row, 1, NULL, 1, 1, "JOB",
+    };
     struct client *c = NULL;
     struct err err = { 0 };
     json_t *job = NULL, *doc = NULL;
     char id[CLI_JOB_ID_MAX], path[200], sched[256], next[CLI_TIME_LEN], last[32],
         when[CLI_TIME_LEN];
     bool json = false;
-    int rc = jobs_args(argc, argv, "job show", usage, &json, id);
+    int rc = jobs_args(&spec, argc, argv, &json, id);
 
     if (rc)
         return rc < 0 ? 0 : rc;
@@ -325,12 +304,9 @@ done:
 
 static int job_add(int argc, char **argv)
 {
-    static const char usage[] =
-        "usage: chime job add FILE|-\n"
-        "  FILE  the job's JSON document (docs/cli.md); - reads standard input\n";
-    static const struct option opts[] = {
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+    static const struct cmdline_spec spec = {
+        "job add", "FILE|-", "  FILE  the job's JSON document (docs/cli.md); - reads standard input\n",
+        NULL, 0, NULL, 1, 1, "FILE (- for standard input)",
     };
     struct client *c = NULL;
     struct err err = { 0 };
@@ -338,20 +314,11 @@ static int job_add(int argc, char **argv)
     json_error_t jerr;
     char *text = NULL, id[CLI_JOB_ID_MAX];
     size_t len;
-    int ch, rc;
+    int rc = cmdline_parse(&spec, argc, argv, NULL);
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        if (ch != 'h')
-            return cli_bad_option("job add", ch, argv);
-        fputs(usage, stdout);
-        return 0;
-    }
-    if (optind != argc - 1)
-        return cli_bad_args("job add", optind == argc ? "missing FILE (- for standard input)"
-                                                      : "more than one FILE");
-    if (cli_read_file(argv[optind], CLI_FILE_MAX, &text, &len, &err) < 0)
+    if (rc < 0)
+        return cmdline_exit(rc);
+    if (cli_read_file(argv[1], CLI_FILE_MAX, &text, &len, &err) < 0)
         goto invalid;
     /* a local look first: a syntax error is told with its line, and costs no request */
     doc = json_loadb(text, len, 0, &jerr);
@@ -391,12 +358,15 @@ done:
 
 /* rm, pause and resume: one request, and a line saying it is done. */
 static int job_simple(int argc, char **argv, const char *cmd, const char *method,
-                      const char *suffix, const char *done_verb, const char *usage)
+                      const char *suffix, const char *done_verb)
 {
+    const struct cmdline_spec spec = {
+        cmd, "JOB", "  JOB  NAME or NAMESPACE/NAME\n", NULL, 0, NULL, 1, 1, "JOB",
+    };
     struct client *c = NULL;
     struct err err = { 0 };
     char id[CLI_JOB_ID_MAX], path[200];
-    int rc = jobs_args(argc, argv, cmd, usage, NULL, id);
+    int rc = jobs_args(&spec, argc, argv, NULL, id);
 
     if (rc)
         return rc < 0 ? 0 : rc;
@@ -412,28 +382,20 @@ static int job_simple(int argc, char **argv, const char *cmd, const char *method
 
 static int job_rm(int argc, char **argv)
 {
-    return job_simple(argc, argv, "job rm", "DELETE", "", "removed",
-                      "usage: chime job rm JOB\n");
+    return job_simple(argc, argv, "job rm", "DELETE", "", "removed");
 }
 
 static int job_pause(int argc, char **argv)
 {
-    return job_simple(argc, argv, "job pause", "POST", "/pause", "paused",
-                      "usage: chime job pause JOB\n");
+    return job_simple(argc, argv, "job pause", "POST", "/pause", "paused");
 }
 
 static int job_resume(int argc, char **argv)
 {
-    return job_simple(argc, argv, "job resume", "POST", "/resume", "resumed",
-                      "usage: chime job resume JOB\n");
+    return job_simple(argc, argv, "job resume", "POST", "/resume", "resumed");
 }
 
-static const struct subcommand {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *args;
-    const char *help;
-} subcommands[] = {
+static const struct cmdline_cmd subcommands[] = {
     { "add", job_add, "FILE|-", "create a job from its JSON document (- reads standard input)" },
     { "edit", jobs_edit, "JOB", "edit a job's document in $VISUAL or $EDITOR and save it" },
     { "show", job_show, "JOB [--json]", "a job's schedule, next fire and document" },
@@ -448,25 +410,12 @@ static const struct subcommand {
       "make an earlier version's document the job's new version" },
 };
 
-static void job_usage(FILE *f)
-{
-    fputs("usage: chime job SUBCOMMAND ARGS (JOB is NAME or NAMESPACE/NAME)\n\n", f);
-    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-        fprintf(f, "  chime job %s %s\n      %s\n", subcommands[i].name, subcommands[i].args,
-                subcommands[i].help);
-}
+static const struct cmdline_cmds job_table = {
+    "chime job", "usage: chime job SUBCOMMAND ARGS (JOB is NAME or NAMESPACE/NAME)\n\n",
+    subcommands, sizeof subcommands / sizeof subcommands[0], NULL,
+};
 
 int cli_job(int argc, char **argv)
 {
-    if (argc < 2)
-        return cli_bad_args("job", "missing SUBCOMMAND");
-    if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        job_usage(stdout);
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-        if (!strcmp(argv[1], subcommands[i].name))
-            return subcommands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "chime job: unknown subcommand '%.40s' (see chime job --help)\n", argv[1]);
-    return 2;
+    return cmdline_dispatch(&job_table, argc, argv);
 }

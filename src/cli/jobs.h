@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "cli/cli.h"
+#include "cli/cmdline.h"
 
 struct json_t;
 
@@ -20,11 +21,14 @@ void jobs_id_text(const struct json_t *job, const char *fallback, char *buf, siz
  * next_fire, created_at, updated_at, state), leaving its document. */
 void jobs_strip_view(struct json_t *doc);
 
-/* Reads "chime job SUB [--json] JOB" (--json only when JSON is not NULL)
- * into ID. Returns 0 to go on, -1 when --help was printed, or the exit
- * status 2 after saying what is wrong. CMD is "job show" and the like. */
-int jobs_args(int argc, char **argv, const char *cmd, const char *usage, bool *json,
+/* Reads "chime job SUB JOB [OPTIONS]" by SPEC (one positional argument)
+ * into OPTS and the job's id into ID. Returns 0 to go on, -1 when --help
+ * was printed, or the exit status 2 after saying what is wrong. */
+int jobs_args(const struct cmdline_spec *spec, int argc, char **argv, void *opts,
               char id[CLI_JOB_ID_MAX]);
+
+/* The --json row of the job subcommands: a bool at offset 0 of their options. */
+extern const struct cmdline_opt jobs_json_row[];
 
 /* `chime job edit JOB` (jobedit.c). */
 int jobs_edit(int argc, char **argv);

@@ -5,8 +5,8 @@
  * table's mark for nothing; "job" is null in the JSON). */
 #include "cli/cli.h"
 
-#include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,23 +14,12 @@
 #include <jansson.h>
 
 #include "cli/client.h"
+#include "cli/cmdline.h"
 #include "cli/table.h"
 #include "util/err.h"
 #include "../banned.h"
 
-#define LIMIT_DEFAULT "50"
-
-static const char usage_text[] =
-    "usage: chime notifications [--state S] [--job JOB] [--channel C] [--limit N] [--json]\n"
-    "       chime notifications retry ID\n"
-    "  --state S     only notifications in state S: pending delivering delivered failed\n"
-    "  --job JOB     only those of JOB (NAME or NAMESPACE/NAME)\n"
-    "  --channel C   only those to channel C\n"
-    "  --limit N     at most N, newest first (default " LIMIT_DEFAULT ", at most 1000)\n"
-    "  --json        the daemon's JSON ({\"items\": [...], ...}) instead of a table\n"
-    "  retry ID      send failed notification ID again (same delivery id)\n"
-    "The daemon's own events (error_rate, error_rate_ok) have no job: JOB and RUN\n"
-    "show -, \"job\" is null in JSON; a token limited to namespaces does not see them.\n";
+#define LIMIT_DEFAULT 50
 
 static const char *const states[] = { "pending", "delivering", "delivered", "failed", NULL };
 
@@ -79,15 +68,19 @@ static int notifications_table(const json_t *items, struct err *err)
 
 static int retry(int argc, char **argv)
 {
+    static const struct cmdline_spec spec = {
+        "notifications retry", "ID", "  ID  a failed notification, sent again (same delivery id)\n",
+        NULL, 0, NULL, 1, 1, "ID",
+    };
     struct client *c = NULL;
     struct err err = { 0 };
     json_t *n = NULL;
     char path[80];
     int64_t id;
-    int rc;
+    int rc = cmdline_parse(&spec, argc, argv, NULL);
 
-    if (argc != 2)
-        return cli_bad_args("notifications", argc < 2 ? "missing ID" : "more than one ID");
+    if (rc < 0)
+        return cmdline_exit(rc);
     if (cli_run_id(argv[1], &id, &err) < 0) {
         snprintf(err.field, sizeof err.field, "id");
         cli_error("notifications", &err);
@@ -107,59 +100,63 @@ done:
     return rc;
 }
 
+struct notifications_opts {
+    const char *state, *job, *channel;
+    long limit;
+    bool json;
+};
+
+static int state_check(const char *v, struct err *err)
+{
+    return cli_choice(v, states, "notification state", err);
+}
+
+static const struct cmdline_opt rows[] = {
+    { "state", 0, CMDLINE_STRING, offsetof(struct notifications_opts, state), "STATE",
+      "only notifications in state STATE: pending delivering delivered failed",
+      .check = state_check },
+    { "job", 0, CMDLINE_STRING, offsetof(struct notifications_opts, job), "JOB",
+      "only those of JOB (NAME or NAMESPACE/NAME)" },
+    { "channel", 0, CMDLINE_STRING, offsetof(struct notifications_opts, channel), "CHANNEL",
+      "only those to channel CHANNEL" },
+    { "limit", 0, CMDLINE_INT, offsetof(struct notifications_opts, limit), "N",
+      "at most N, newest first (default 50, at most 1000)", 1, CLI_LIST_MAX },
+    { "json", 0, CMDLINE_FLAG, offsetof(struct notifications_opts, json), NULL,
+      "the daemon's JSON ({\"items\": [...], ...}) instead of a table" },
+};
+
 int cli_notifications(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "state", required_argument, NULL, 's' },
-        { "job", required_argument, NULL, 'J' },
-        { "channel", required_argument, NULL, 'c' },
-        { "limit", required_argument, NULL, 'n' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+    static const struct cmdline_spec spec = {
+        "notifications", NULL, NULL, rows, sizeof rows / sizeof rows[0],
+        "  chime notifications retry ID   send failed notification ID again (same delivery id)\n"
+        "The daemon's own events (error_rate, error_rate_ok) have no job: JOB and RUN\n"
+        "show -, \"job\" is null in JSON; a token limited to namespaces does not see them.\n",
+        0, 0, NULL,
     };
     static const struct cli_list list = { "notifications", "/api/v1/notifications",
                                           "notification list", "", notifications_table };
-    char job[CLI_JOB_ID_MAX];
-    const char *kv[] = { "state", NULL, "job", NULL, "channel", NULL, "limit", LIMIT_DEFAULT,
-                         NULL };
+    struct notifications_opts o = { .limit = LIMIT_DEFAULT };
+    char job[CLI_JOB_ID_MAX], limit[24];
+    const char *kv[] = { "state", NULL, "job", NULL, "channel", NULL, "limit", limit, NULL };
     struct err err = { 0 };
-    bool json = false;
-    int ch;
+    int n;
 
     if (argc > 1 && !strcmp(argv[1], "retry"))
         return retry(argc - 1, argv + 1);
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":s:J:c:n:jh", opts, NULL)) != -1) {
-        switch (ch) {
-        case 's':
-            if (cli_choice(optarg, states, "notification state", &err) < 0)
-                goto invalid;
-            kv[1] = optarg;
-            break;
-        case 'J':
-            if (cli_job_id(optarg, job, &err) < 0)
-                goto invalid;
-            kv[3] = job;
-            break;
-        case 'c': kv[5] = optarg; break;
-        case 'n':
-            if (cli_list_limit(optarg, &err) < 0)
-                goto invalid;
-            kv[7] = optarg;
-            break;
-        case 'j': json = true; break;
-        case 'h': fputs(usage_text, stdout); return 0;
-        default: return cli_bad_option("notifications", ch, argv);
+    if ((n = cmdline_parse(&spec, argc, argv, &o)) < 0)
+        return cmdline_exit(n);
+    if (o.job) {
+        if (cli_job_id(o.job, job, &err) < 0) {
+            cli_error("notifications", &err);
+            return 2;
         }
+        kv[3] = job;
     }
-    if (optind != argc)
-        return cli_bad_args("notifications", "unexpected argument");
-    return cli_list_show(&list, kv, json);
-invalid:
-    cli_error("notifications", &err);
-    return 2;
+    kv[1] = o.state;
+    kv[5] = o.channel;
+    snprintf(limit, sizeof limit, "%ld", o.limit);
+    return cli_list_show(&list, kv, o.json);
 }
 
 int cli_channels(int argc, char **argv)
@@ -171,17 +168,20 @@ int cli_channels(int argc, char **argv)
     struct err err = { 0 };
     json_t *list = NULL;
     const json_t *item;
-    bool json = argc == 2 && !strcmp(argv[1], "--json");
+    static const struct cmdline_opt channel_rows[] = {
+        { "json", 0, CMDLINE_FLAG, 0, NULL, "the daemon's JSON ({\"items\": [...]})" },
+    };
+    static const struct cmdline_spec spec = {
+        "channels", NULL,
+        "  the notification channels the daemon has (from its channels file; no secrets)\n",
+        channel_rows, 1, NULL, 0, 0, NULL,
+    };
+    bool json = false;
     size_t i;
-    int rc;
+    int rc = cmdline_parse(&spec, argc, argv, &json);
 
-    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        fputs("usage: chime channels [--json]\n  the notification channels the daemon has"
-              " (from its channels file; no secrets)\n", stdout);
-        return 0;
-    }
-    if (argc > 1 && !json)
-        return cli_bad_args("channels", "unexpected argument");
+    if (rc < 0)
+        return cmdline_exit(rc);
     if (client_new(&c, &err) < 0 || client_json(c, "GET", "/api/v1/channels", NULL, NULL, &list,
                                                 &err) < 0) {
         rc = client_fail(c, "channels", &err);

@@ -14,7 +14,8 @@
 #include "cli/cli.h"
 
 #include <errno.h>
-#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 
 #include <jansson.h>
 
+#include "cli/cmdline.h"
 #include "store/bundle.h"
 #include "store/store.h"
 #include "util/dirlock.h"
@@ -154,43 +156,38 @@ done:
     return rc;
 }
 
+struct restore_opts {
+    const char *dir;
+    bool json;
+};
+
 int cli_restore(int argc, char **argv)
 {
-    static const char usage[] =
-        "usage: chime restore BACKUP [--data-dir DIR] [--json]\n"
-        "  BACKUP      a file written by chime backup (checked whole before anything changes):\n"
-        "              the database and the run output files\n"
-        "  --data-dir  the daemon's data directory (default $CHIME_DATA_DIR, else ./chime-data);\n"
-        "              the daemon must be stopped. Its database is kept as\n"
-        "              chime.db.before-restore-SECONDS, its runs directory as\n"
-        "              runs.before-restore-SECONDS; keep admin.token and secret.key\n"
-        "  --json      {\"backup\", \"data_dir\", \"schema_version\", \"jobs\", \"runs\", \"set_aside\",\n"
-        "              \"outputs\", \"runs_set_aside\", \"missing_outputs\"}\n";
-    static const struct option opts[] = {
-        {"data-dir", required_argument, NULL, 'd'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    static const struct cmdline_opt rows[] = {
+        { "data-dir", 0, CMDLINE_STRING, offsetof(struct restore_opts, dir), "DIR",
+          "the daemon's data directory (default $CHIME_DATA_DIR, else ./chime-data); the daemon "
+          "must be stopped. Its database is kept as chime.db.before-restore-SECONDS, its runs "
+          "directory as runs.before-restore-SECONDS; keep admin.token and secret.key" },
+        { "json", 0, CMDLINE_FLAG, offsetof(struct restore_opts, json), NULL,
+          "{\"backup\", \"data_dir\", \"schema_version\", \"jobs\", \"runs\", \"set_aside\", "
+          "\"outputs\", \"runs_set_aside\", \"missing_outputs\"}" },
     };
-    const char *dir = getenv("CHIME_DATA_DIR");
+    static const struct cmdline_spec spec = {
+        "restore", "BACKUP",
+        "  BACKUP  a file written by chime backup (checked whole before anything changes):\n"
+        "          the database and the run output files\n",
+        rows, sizeof rows / sizeof rows[0], NULL, 1, 1, "BACKUP",
+    };
+    struct restore_opts o = { getenv("CHIME_DATA_DIR"), false };
+    const char *dir;
     struct restored r;
     struct err err = {0};
     struct stat sb;
-    bool json = false;
-    int ch, lock, rc;
+    int lock, rc;
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":d:jh", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'd': dir = optarg; break;
-        case 'j': json = true; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: return cli_bad_option("restore", ch, argv);
-        }
-    }
-    if (optind != argc - 1)
-        return cli_bad_args("restore", optind == argc ? "missing BACKUP" : "more than one BACKUP");
+    if ((rc = cmdline_parse(&spec, argc, argv, &o)) < 0)
+        return cmdline_exit(rc);
+    dir = o.dir;
     if (!dir || !*dir)
         dir = "./chime-data";
     if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
@@ -206,11 +203,11 @@ int cli_restore(int argc, char **argv)
         cli_error("restore", &err);
         return 1;
     }
-    rc = restore(argv[optind], dir, wall_us(), &r, &err);
+    rc = restore(argv[1], dir, wall_us(), &r, &err);
     close(lock);
     if (rc < 0) {
         cli_error("restore", &err);
         return rc == -CHIME_EINVAL || rc == -CHIME_ERANGE || rc == -CHIME_ETOOBIG ? 2 : 1;
     }
-    return report(argv[optind], dir, &r, json);
+    return report(argv[1], dir, &r, o.json);
 }

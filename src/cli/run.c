@@ -13,8 +13,8 @@
  * the final attempt. */
 #include "cli/cli.h"
 
-#include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,26 +23,13 @@
 #include <jansson.h>
 
 #include "cli/client.h"
+#include "cli/cmdline.h"
 #include "cli/follow.h"
 #include "time/units.h"
 #include "util/err.h"
 #include "../banned.h"
 
 #define RUN_PARAMS_MAX 64           /* as a job declares at most */
-
-static const char usage[] =
-    "usage: chime run JOB [--wait [--timeout DURATION]] [--param NAME=VALUE]... [--json]\n"
-    "  JOB             NAME or NAMESPACE/NAME\n"
-    "  --param N=V     set the job's declared parameter N for this run; the\n"
-    "                  others take their defaults (repeatable; -p; --env is\n"
-    "                  its former name)\n"
-    "  --wait          print the run's output as it comes, through every retry\n"
-    "                  attempt, and exit with the final attempt's status: its exit\n"
-    "                  code, 128+N for signal N, 124 when it timed out, 1 for any\n"
-    "                  other failure (skipped, lost, cancelled)\n"
-    "  --timeout DUR   with --wait: give up waiting after DUR (90s, 15m, 2h), the\n"
-    "                  whole chain included; the run goes on\n"
-    "  --json          print the daemon's answer ({\"run_id\": N}) as JSON\n";
 
 /* NAME=VALUE with a POSIX-style variable name, added to PARAMS. */
 static int add_param(json_t *params, const char *arg, struct err *err)
@@ -164,57 +151,61 @@ static void tell_end(int64_t id, const json_t *run)
             why ? ": " : "", why ? why : "");
 }
 
+struct run_opts {
+    bool wait, json;
+    int64_t timeout_us;
+    struct cmdline_list params;
+};
+
+static const struct cmdline_opt rows[] = {
+    { "param", 'p', CMDLINE_LIST, offsetof(struct run_opts, params), "NAME=VALUE",
+      "set the job's declared parameter NAME for this run; the others take their defaults "
+      "(repeatable; --env is its former name)", .max = RUN_PARAMS_MAX },
+    { "env", 0, CMDLINE_LIST, offsetof(struct run_opts, params), "NAME=VALUE", NULL,
+      .max = RUN_PARAMS_MAX },
+    { "wait", 0, CMDLINE_FLAG, offsetof(struct run_opts, wait), NULL,
+      "print the run's output as it comes, through every retry attempt, and exit with the "
+      "final attempt's status: its exit code, 128+N for signal N, 124 when it timed out, 1 for "
+      "any other failure (skipped, lost, cancelled)" },
+    { "timeout", 0, CMDLINE_DURATION, offsetof(struct run_opts, timeout_us), "DURATION",
+      "with --wait: give up waiting after DURATION (90s, 15m, 2h), the whole chain included; "
+      "the run goes on" },
+    { "json", 0, CMDLINE_FLAG, offsetof(struct run_opts, json), NULL,
+      "print the daemon's answer ({\"run_id\": N}) as JSON" },
+};
+
+static const struct cmdline_spec spec = {
+    "run", "JOB", "  JOB  NAME or NAMESPACE/NAME\n", rows, sizeof rows / sizeof rows[0], NULL, 1,
+    1, "JOB",
+};
+
 int cli_run(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "wait", no_argument, NULL, 'w' },
-        { "timeout", required_argument, NULL, 't' },
-        { "param", required_argument, NULL, 'p' },
-        { "env", required_argument, NULL, 'p' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
+    struct run_opts o = { 0 };
     struct client *c = NULL;
     struct err err = { 0 };
     json_t *params = json_object(), *body = NULL, *answer = NULL, *run = NULL;
     char id[CLI_JOB_ID_MAX], path[200], *text = NULL;
     const json_t *rid;
-    bool wait = false, json = false;
-    int64_t timeout_us = 0, deadline_us, run_id;
-    int ch, rc;
+    int64_t deadline_us, run_id;
+    int rc;
 
     if (!params) {
         fputs("chime run: out of memory\n", stderr);
         return 1;
     }
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":wt:p:jh", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'w': wait = true; break;
-        case 'j': json = true; break;
-        case 't':
-            if (units_duration_parse(optarg, "timeout", &timeout_us, &err) < 0)
-                goto invalid;
-            break;
-        case 'p':
-            if (add_param(params, optarg, &err) < 0)
-                goto invalid;
-            break;
-        case 'h': fputs(usage, stdout); rc = 0; goto done;
-        default: rc = cli_bad_option("run", ch, argv); goto done;
-        }
-    }
-    if (optind != argc - 1) {
-        rc = cli_bad_args("run", optind == argc ? "missing JOB" : "more than one JOB");
+    if ((rc = cmdline_parse(&spec, argc, argv, &o)) < 0) {
+        rc = cmdline_exit(rc);
         goto done;
     }
-    if (timeout_us && !wait) {
+    for (size_t i = 0; i < o.params.n; i++)
+        if (add_param(params, o.params.v[i], &err) < 0)
+            goto invalid;
+    if (o.timeout_us && !o.wait) {
         err_set(&err, CHIME_EINVAL, "timeout", "--timeout needs --wait");
         goto invalid;
     }
-    if (cli_job_id(argv[optind], id, &err) < 0)
+    if (cli_job_id(argv[1], id, &err) < 0)
         goto invalid;
     if (json_object_size(params)) {
         body = json_pack("{sO}", "params", params);
@@ -233,21 +224,21 @@ int cli_run(int argc, char **argv)
         err_set(&err, CHIME_EIO, "", "the daemon's answer has no run_id");
         goto fail;
     }
-    if (!wait) {
-        if (json)
+    if (!o.wait) {
+        if (o.json)
             rc = cli_json_print(answer);
         else
             rc = printf("%lld\n", (long long)run_id) < 0 || fflush(stdout) ? 1 : 0;
         goto done;
     }
-    deadline_us = timeout_us ? mono_us() + timeout_us : 0;
+    deadline_us = o.timeout_us ? mono_us() + o.timeout_us : 0;
     for (;;) {
         /* the first attempt has the whole timeout (its message says so),
          * a later one what is left of it */
         int64_t next = 0, left = deadline_us ? deadline_us - mono_us() : 0;
 
         if (!run || (deadline_us && left < 1))
-            left = run ? 1 : timeout_us;
+            left = run ? 1 : o.timeout_us;
         json_decref(run);
         run = NULL;
         if (follow_run(c, run_id, left, &run, &err) < 0)

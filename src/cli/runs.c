@@ -2,9 +2,9 @@
  * `chime logs RUN [--follow]`, one run's output, and `chime cancel RUN`. */
 #include "cli/cli.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "cli/client.h"
+#include "cli/cmdline.h"
 #include "cli/follow.h"
 #include "cli/table.h"
 #include "time/isotime.h"
@@ -20,17 +21,7 @@
 #include "util/err.h"
 #include "../banned.h"
 
-#define RUNS_LIMIT_DEFAULT "20"
-
-static const char runs_usage[] =
-    "usage: chime runs [JOB] [--state STATE] [--since TIME] [--until TIME] [--limit N] [--json]\n"
-    "  JOB           only the runs of JOB (NAME or NAMESPACE/NAME)\n"
-    "  --state S     only runs in state S: queued running succeeded failed timed_out\n"
-    "                cancelled skipped missed lost\n"
-    "  --since T     only runs fired at or after T (ISO 8601; local time without offset)\n"
-    "  --until T     only runs fired before T\n"
-    "  --limit N     at most N runs, newest first (default " RUNS_LIMIT_DEFAULT ", at most 1000)\n"
-    "  --json        the daemon's JSON ({\"items\": [...], ...}) instead of a table\n";
+#define RUNS_LIMIT_DEFAULT 20
 
 static const char *const states[] = {
     "queued", "running", "succeeded", "failed", "timed_out",
@@ -115,107 +106,96 @@ static int runs_table(const json_t *items, struct err *err)
     return rc;
 }
 
-int cli_runs(int argc, char **argv)
-{
-    static const struct option opts[] = {
-        { "state", required_argument, NULL, 's' },
-        { "since", required_argument, NULL, 'S' },
-        { "until", required_argument, NULL, 'U' },
-        { "limit", required_argument, NULL, 'n' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    static const struct cli_list list = { "runs", "/api/v1/runs", "run list", "runs", runs_table };
-    char job[CLI_JOB_ID_MAX], since[ISOTIME_LEN], until[ISOTIME_LEN];
-    const char *kv[] = { "job", NULL, "state", NULL, "since", NULL, "until", NULL,
-                         "limit", RUNS_LIMIT_DEFAULT, NULL };
-    struct err err = { 0 };
-    bool json = false;
-    int ch;
+struct runs_opts {
+    const char *state;
+    char since[CMDLINE_INSTANT_LEN], until[CMDLINE_INSTANT_LEN];
+    long limit;
+    bool json;
+};
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":s:S:U:n:jh", opts, NULL)) != -1) {
-        switch (ch) {
-        case 's':
-            if (cli_choice(optarg, states, "run state", &err) < 0)
-                goto invalid;
-            kv[3] = optarg;
-            break;
-        case 'S':
-            if (cli_user_time(optarg, "since", since, sizeof since, &err) < 0)
-                goto invalid;
-            kv[5] = since;
-            break;
-        case 'U':
-            if (cli_user_time(optarg, "until", until, sizeof until, &err) < 0)
-                goto invalid;
-            kv[7] = until;
-            break;
-        case 'n':
-            if (cli_list_limit(optarg, &err) < 0)
-                goto invalid;
-            kv[9] = optarg;
-            break;
-        case 'j': json = true; break;
-        case 'h': fputs(runs_usage, stdout); return 0;
-        default: return cli_bad_option("runs", ch, argv);
-        }
-    }
-    if (argc - optind > 1)
-        return cli_bad_args("runs", "more than one JOB");
-    if (optind < argc) {
-        if (cli_job_id(argv[optind], job, &err) < 0)
-            goto invalid;
-        kv[1] = job;
-    }
-    return cli_list_show(&list, kv, json);
-invalid:
-    cli_error("runs", &err);
-    return 2;
+static int state_check(const char *v, struct err *err)
+{
+    return cli_choice(v, states, "run state", err);
 }
 
-static const char logs_usage[] =
-    "usage: chime logs RUN [--follow]\n"
-    "  RUN       a run id (chime runs lists them)\n"
-    "  --follow  go on printing the output as it is written, until the run ends\n";
+static const struct cmdline_opt runs_rows[] = {
+    { "state", 0, CMDLINE_STRING, offsetof(struct runs_opts, state), "STATE",
+      "only runs in state STATE: queued running succeeded failed timed_out cancelled skipped "
+      "missed lost", .check = state_check },
+    { "since", 0, CMDLINE_INSTANT, offsetof(struct runs_opts, since), "TIME",
+      "only runs fired at or after TIME (ISO 8601; local time without offset)" },
+    { "until", 0, CMDLINE_INSTANT, offsetof(struct runs_opts, until), "TIME",
+      "only runs fired before TIME" },
+    { "limit", 0, CMDLINE_INT, offsetof(struct runs_opts, limit), "N",
+      "at most N runs, newest first (default 20, at most 1000)", 1, CLI_LIST_MAX },
+    { "json", 0, CMDLINE_FLAG, offsetof(struct runs_opts, json), NULL,
+      "the daemon's JSON ({\"items\": [...], ...}) instead of a table" },
+};
+
+int cli_runs(int argc, char **argv)
+{
+    static const struct cmdline_spec spec = {
+        "runs", "[JOB]", "  JOB  only the runs of JOB (NAME or NAMESPACE/NAME)\n", runs_rows,
+        sizeof runs_rows / sizeof runs_rows[0], NULL, 0, 1, "JOB",
+    };
+    static const struct cli_list list = { "runs", "/api/v1/runs", "run list", "runs", runs_table };
+    struct runs_opts o = { .limit = RUNS_LIMIT_DEFAULT };
+    char job[CLI_JOB_ID_MAX], limit[24];
+    const char *kv[] = { "job", NULL, "state", NULL, "since", NULL, "until", NULL,
+                         "limit", limit, NULL };
+    struct err err = { 0 };
+    int n = cmdline_parse(&spec, argc, argv, &o);
+
+    if (n < 0)
+        return cmdline_exit(n);
+    if (n == 1) {
+        if (cli_job_id(argv[1], job, &err) < 0) {
+            cli_error("runs", &err);
+            return 2;
+        }
+        kv[1] = job;
+    }
+    kv[3] = o.state;
+    kv[5] = o.since[0] ? o.since : NULL;
+    kv[7] = o.until[0] ? o.until : NULL;
+    snprintf(limit, sizeof limit, "%ld", o.limit);
+    return cli_list_show(&list, kv, o.json);
+}
+
+struct logs_opts {
+    bool follow;
+};
+
+static const struct cmdline_opt logs_rows[] = {
+    { "follow", 'f', CMDLINE_FLAG, offsetof(struct logs_opts, follow), NULL,
+      "go on printing the output as it is written, until the run ends" },
+};
 
 int cli_logs(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "follow", no_argument, NULL, 'f' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+    static const struct cmdline_spec spec = {
+        "logs", "RUN", "  RUN  a run id (chime runs lists them)\n", logs_rows,
+        sizeof logs_rows / sizeof logs_rows[0], NULL, 1, 1, "RUN",
     };
+    struct logs_opts o = { 0 };
     struct client *c = NULL;
     struct err err = { 0 };
     json_t *run = NULL;
     char path[80], *text = NULL;
     size_t len = 0;
     int64_t id;
-    bool follow = false;
-    int ch, rc;
+    int rc = cmdline_parse(&spec, argc, argv, &o);
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":fh", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'f': follow = true; break;
-        case 'h': fputs(logs_usage, stdout); return 0;
-        default: return cli_bad_option("logs", ch, argv);
-        }
-    }
-    if (optind != argc - 1)
-        return cli_bad_args("logs", optind == argc ? "missing RUN" : "more than one RUN");
-    if (cli_run_id(argv[optind], &id, &err) < 0) {
+    if (rc < 0)
+        return cmdline_exit(rc);
+    if (cli_run_id(argv[1], &id, &err) < 0) {
         cli_error("logs", &err);
         return 2;
     }
     snprintf(path, sizeof path, "/api/v1/runs/%lld/output", (long long)id);
     if (client_new(&c, &err) < 0)
         goto fail;
-    if (follow)
+    if (o.follow)
         rc = follow_run(c, id, 0, &run, &err);
     else if ((rc = client_text(c, path, 0, &text, &len, &err)) == 0
              && ((len && fwrite(text, 1, len, stdout) != len) || fflush(stdout)))
@@ -244,11 +224,9 @@ static void cancelled(long long id, const json_t *run)
 
 int cli_cancel(int argc, char **argv)
 {
-    static const char usage[] =
-        "usage: chime cancel RUN [--json]\n"
+    static const char about[] =
         "  RUN     a queued or running run (chime runs lists them): a queued one ends\n"
-        "          cancelled at once, a running one once its process tree is ended\n"
-        "  --json  the run as the daemon answered\n";
+        "          cancelled at once, a running one once its process tree is ended\n";
 
-    return cli_run_post("cancel", usage, "/api/v1/runs/%lld/cancel", argc, argv, cancelled);
+    return cli_run_post("cancel", about, "/api/v1/runs/%lld/cancel", argc, argv, cancelled);
 }

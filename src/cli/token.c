@@ -7,8 +7,8 @@
  * hash). list never shows secrets: the daemon has none to show. */
 #include "cli/cli.h"
 
-#include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,26 +16,13 @@
 #include <jansson.h>
 
 #include "cli/client.h"
+#include "cli/cmdline.h"
 #include "cli/table.h"
 #include "time/units.h"
 #include "util/err.h"
 #include "../banned.h"
 
-#define NAMESPACES_MAX 1000
 #define LIST_PAGES_MAX 100 /* pages of 1000 tokens list reads at most */
-
-static const char token_usage[] =
-    "usage: chime token create NAME --role ROLE [--namespace NS]... [--expires DURATION] [--json]\n"
-    "       chime token list [--all] [--json]\n"
-    "       chime token revoke NAME\n"
-    "  create   makes a token and prints its secret, once (the daemon keeps only its hash)\n"
-    "    --role ROLE        viewer (read), operator (read, run, pause, cancel, requeue) or\n"
-    "                       admin (everything)\n"
-    "    --namespace NS     the namespaces it sees (again for more); default: every one\n"
-    "    --expires D        it stops working after D (30d, 12h); default: never\n"
-    "    --json             the daemon's answer, with the secret as \"secret\"\n"
-    "  list     the tokens, without secrets; --all with the revoked ones\n"
-    "  revoke   stops the token NAME from working, at once\n";
 
 /* "a, b" or "every namespace" */
 static const char *namespaces_text(const json_t *t, char *buf, size_t len)
@@ -53,70 +40,78 @@ static const char *namespaces_text(const json_t *t, char *buf, size_t len)
     return buf;
 }
 
+struct create_opts {
+    const char *role, *expires;
+    struct cmdline_list ns;
+    bool json;
+};
+
+static int role_check(const char *v, struct err *err)
+{
+    char q[48];
+
+    if (strcmp(v, "viewer") != 0 && strcmp(v, "operator") != 0 && strcmp(v, "admin") != 0)
+        return err_set(err, CHIME_EINVAL, "role", "'%s' is not a role (viewer, operator, admin)",
+                       err_quote(v, strlen(v), q, sizeof q));
+    return 0;
+}
+
+static int expires_check(const char *v, struct err *err)
+{
+    int64_t us;
+
+    return units_duration_parse(v, "expires", &us, err);
+}
+
+static const struct cmdline_opt create_rows[] = {
+    { "role", 0, CMDLINE_STRING, offsetof(struct create_opts, role), "ROLE",
+      "viewer (read), operator (read, run, pause, cancel, requeue) or admin (everything)",
+      .required = true, .check = role_check },
+    { "namespace", 0, CMDLINE_LIST, offsetof(struct create_opts, ns), "NS",
+      "a namespace it sees (again for more); default: every one", .check = cli_namespace },
+    { "expires", 0, CMDLINE_STRING, offsetof(struct create_opts, expires), "DURATION",
+      "it stops working after DURATION (30d, 12h); default: never", .check = expires_check },
+    { "json", 0, CMDLINE_FLAG, offsetof(struct create_opts, json), NULL,
+      "the daemon's answer, with the secret as \"secret\"" },
+};
+
 static int token_create(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "role", required_argument, NULL, 'r' },
-        { "namespace", required_argument, NULL, 'n' },
-        { "expires", required_argument, NULL, 'e' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+    static const struct cmdline_spec spec = {
+        "token create", "NAME",
+        "  NAME  the token's name; its secret is printed once (the daemon keeps only its hash)\n",
+        create_rows, sizeof create_rows / sizeof create_rows[0], NULL, 1, 1, "NAME",
     };
+    struct create_opts o = { 0 };
     struct client *c = NULL;
     struct err err = { 0 };
     json_t *body = json_object(), *ns = NULL, *reply = NULL;
     const char *secret;
     char *text = NULL, nsbuf[512], exp[CLI_TIME_LEN];
-    bool json = false;
-    int64_t us;
-    int ch, rc = 2;
+    int rc = cmdline_parse(&spec, argc, argv, &o);
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":r:n:e:jh", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'r':
-            if (strcmp(optarg, "viewer") != 0 && strcmp(optarg, "operator") != 0
-                && strcmp(optarg, "admin") != 0) {
-                err_set(&err, CHIME_EINVAL, "role", "'%.40s' is not a role (viewer, operator, admin)",
-                        optarg);
-                goto invalid;
-            }
-            json_object_set_new(body, "role", json_string(optarg));
-            break;
-        case 'n':
-            if (cli_namespace(optarg, &err) < 0)
-                goto invalid;
-            if (!ns)
-                ns = json_array();
-            if (json_array_size(ns) < NAMESPACES_MAX)
-                json_array_append_new(ns, json_string(optarg));
-            break;
-        case 'e':
-            if (units_duration_parse(optarg, "expires", &us, &err) < 0)
-                goto invalid;
-            json_object_set_new(body, "expires", json_string(optarg));
-            break;
-        case 'j': json = true; break;
-        case 'h': fputs(token_usage, stdout); rc = 0; goto done;
-        default: rc = cli_bad_option("token create", ch, argv); goto done;
-        }
-    }
-    if (argc - optind != 1) {
-        rc = cli_bad_args("token create", "one NAME is needed");
+    if (rc < 0) {
+        rc = cmdline_exit(rc);
         goto done;
     }
-    if (cli_namespace(argv[optind], &err) < 0) {
+    if (!body) {
+        rc = 1;
+        goto done;
+    }
+    json_object_set_new(body, "role", json_string(o.role));
+    if (o.expires)
+        json_object_set_new(body, "expires", json_string(o.expires));
+    if (o.ns.n) {
+        ns = json_array();
+        for (size_t i = 0; i < o.ns.n; i++)
+            json_array_append_new(ns, json_string(o.ns.v[i]));
+    }
+    if (cli_namespace(argv[1], &err) < 0) {
         err_set(&err, CHIME_EINVAL, "name", "'%.40s' is not a token name ([a-z0-9][a-z0-9._-]{0,62})",
-                argv[optind]);
+                argv[1]);
         goto invalid;
     }
-    if (!json_object_get(body, "role")) {
-        rc = cli_bad_args("token create", "--role is needed");
-        goto done;
-    }
-    json_object_set_new(body, "name", json_string(argv[optind]));
+    json_object_set_new(body, "name", json_string(argv[1]));
     if (ns)
         json_object_set(body, "namespaces", ns);
     text = json_dumps(body, JSON_COMPACT);
@@ -127,7 +122,7 @@ static int token_create(int argc, char **argv)
         err_set(&err, CHIME_EIO, "", "the daemon's answer has no secret");
         goto fail;
     }
-    if (json) {
+    if (o.json) {
         rc = cli_json_print(reply);
         goto done;
     }
@@ -166,14 +161,23 @@ static const char *state_text(const json_t *t)
     return "live";
 }
 
+struct list_opts {
+    bool all, json;
+};
+
+static const struct cmdline_opt list_rows[] = {
+    { "all", 0, CMDLINE_FLAG, offsetof(struct list_opts, all), NULL, "the revoked ones too" },
+    { "json", 0, CMDLINE_FLAG, offsetof(struct list_opts, json), NULL,
+      "the daemon's JSON ({\"items\": [...]})" },
+};
+
 static int token_list(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "all", no_argument, NULL, 'a' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+    static const struct cmdline_spec spec = {
+        "token list", NULL, "  the tokens, without secrets (the daemon has none to show)\n",
+        list_rows, sizeof list_rows / sizeof list_rows[0], NULL, 0, 0, NULL,
     };
+    struct list_opts o = { 0 };
     static const struct table_col cols[] = {
         { "NAME" }, { "ROLE" }, { "NAMESPACES" }, { "STATE" }, { "CREATED" }, { "EXPIRES" }, { "ID" },
     };
@@ -183,23 +187,14 @@ static int token_list(int argc, char **argv)
     json_t *all = json_array(), *page = NULL;
     char path[512], cursor[300] = "";
     const char *kv[] = { "revoked", "false", "limit", "1000", "cursor", NULL, NULL };
-    bool json = false;
-    int ch, rc;
+    int rc = cmdline_parse(&spec, argc, argv, &o);
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":ajh", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'a': kv[1] = "true"; break;
-        case 'j': json = true; break;
-        case 'h': fputs(token_usage, stdout); json_decref(all); return 0;
-        default: json_decref(all); return cli_bad_option("token list", ch, argv);
-        }
-    }
-    if (optind != argc) {
+    if (rc < 0) {
         json_decref(all);
-        return cli_bad_args("token list", "no arguments are taken");
+        return cmdline_exit(rc);
     }
+    if (o.all)
+        kv[1] = "true";
     if (client_new(&c, &err) < 0)
         goto fail;
     for (int i = 0; i < LIST_PAGES_MAX; i++) {
@@ -221,7 +216,7 @@ static int token_list(int argc, char **argv)
             break;
         snprintf(cursor, sizeof cursor, "%s", next);
     }
-    if (json) {
+    if (o.json) {
         json_t *out = json_pack("{s:O, s:n, s:n}", "items", all, "next_cursor", "total");
 
         rc = cli_json_print(out);
@@ -263,17 +258,17 @@ done:
 
 static int token_revoke(int argc, char **argv)
 {
+    static const struct cmdline_spec spec = {
+        "token revoke", "NAME", "  NAME  the token that stops working, at once\n", NULL, 0, NULL,
+        1, 1, "NAME",
+    };
     struct client *c = NULL;
     struct err err = { 0 };
     char path[160];
-    int rc;
+    int rc = cmdline_parse(&spec, argc, argv, NULL);
 
-    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        fputs(token_usage, stdout);
-        return 0;
-    }
-    if (argc != 2)
-        return cli_bad_args("token revoke", "one NAME is needed");
+    if (rc < 0)
+        return cmdline_exit(rc);
     if (cli_namespace(argv[1], &err) < 0) {
         err_set(&err, CHIME_EINVAL, "name", "'%.40s' is not a token name", argv[1]);
         cli_error("token revoke", &err);
@@ -290,28 +285,19 @@ static int token_revoke(int argc, char **argv)
     return rc;
 }
 
+static const struct cmdline_cmd subcommands[] = {
+    { "create", token_create, "NAME --role ROLE [--namespace NS]... [--expires DURATION] [--json]",
+      "make a token and print its secret, once (the daemon keeps only its hash)" },
+    { "list", token_list, "[--all] [--json]", "the tokens, without secrets" },
+    { "revoke", token_revoke, "NAME", "stop the token NAME from working, at once" },
+};
+
+static const struct cmdline_cmds token_table = {
+    "chime token", "usage: chime token SUBCOMMAND ARGS (admin of every namespace only)\n\n",
+    subcommands, sizeof subcommands / sizeof subcommands[0], NULL,
+};
+
 int cli_token(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*run)(int, char **);
-    } subs[] = {
-        { "create", token_create },
-        { "list", token_list },
-        { "revoke", token_revoke },
-    };
-
-    if (argc < 2) {
-        fputs(token_usage, stderr);
-        return 2;
-    }
-    if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(token_usage, stdout);
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
-        if (!strcmp(argv[1], subs[i].name))
-            return subs[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "chime token: unknown subcommand '%.40s' (create, list, revoke)\n", argv[1]);
-    return 2;
+    return cmdline_dispatch(&token_table, argc, argv);
 }

@@ -15,10 +15,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +29,7 @@
 
 #include "api/exportdoc.h"
 #include "cli/client.h"
+#include "cli/cmdline.h"
 #include "util/err.h"
 #include "util/jsondiff.h"
 #include "../banned.h"
@@ -110,48 +111,41 @@ static int write_atomically(const char *path, const char *text, struct err *err)
     return 0;
 }
 
+struct export_opts {
+    const char *ns, *out;
+    bool tokens;
+};
+
+static const struct cmdline_opt export_rows[] = {
+    { "namespace", 0, CMDLINE_STRING, offsetof(struct export_opts, ns), "NS",
+      "only the jobs of namespace NS", .check = cli_namespace },
+    { "include-tokens", 0, CMDLINE_FLAG, offsetof(struct export_opts, tokens), NULL,
+      "list the API tokens too (name, role, namespaces, expiry; never a secret); an import does "
+      "not make tokens from them" },
+    { "output", 'o', CMDLINE_STRING, offsetof(struct export_opts, out), "FILE",
+      "write FILE (replaced whole, atomically) instead of standard output" },
+};
+
 int cli_export(int argc, char **argv)
 {
-    static const char usage[] =
-        "usage: chime export [--namespace NS] [--include-tokens] [-o FILE]\n"
-        "  --namespace NS    only the jobs of namespace NS\n"
-        "  --include-tokens  list the API tokens too (name, role, namespaces, expiry; never a\n"
-        "                    secret); an import does not make tokens from them\n"
-        "  -o FILE           write FILE (replaced whole, atomically) instead of standard output\n";
-    static const struct option opts[] = {
-        {"namespace", required_argument, NULL, 'n'},
-        {"include-tokens", no_argument, NULL, 't'},
-        {"output", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    static const struct cmdline_spec spec = {
+        "export", NULL, NULL, export_rows, sizeof export_rows / sizeof export_rows[0], NULL, 0, 0,
+        NULL,
     };
+    struct export_opts o = { 0 };
     const char *kv[] = {"namespace", NULL, "tokens", NULL, NULL};
-    const char *out = NULL;
+    const char *out;
     struct client *c = NULL;
     struct err err = {0};
     json_t *doc = NULL;
     char path[400], *text = NULL;
-    int ch, rc;
+    int rc = cmdline_parse(&spec, argc, argv, &o);
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":n:to:h", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'n':
-            if (cli_namespace(optarg, &err) < 0) {
-                cli_error("export", &err);
-                return 2;
-            }
-            kv[1] = optarg;
-            break;
-        case 't': kv[3] = "true"; break;
-        case 'o': out = optarg; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: return cli_bad_option("export", ch, argv);
-        }
-    }
-    if (optind != argc)
-        return cli_bad_args("export", "no arguments are taken but options");
+    if (rc < 0)
+        return cmdline_exit(rc);
+    kv[1] = o.ns;
+    kv[3] = o.tokens ? "true" : NULL;
+    out = o.out;
     if (client_path(path, sizeof path, "/api/v1/export", kv, &err) < 0
         || client_new(&c, &err) < 0) {
         rc = client_fail(c, "export", &err);
@@ -282,58 +276,50 @@ static void print_errors(const struct client *c)
     }
 }
 
+/* The options of chime import and chime apply. */
+struct transfer_opts {
+    const char *ns;
+    bool dry_run, prune, json;
+};
+
 int cli_import(int argc, char **argv)
 {
-    static const char usage[] =
-        "usage: chime import FILE|- [--dry-run] [--prune] [--namespace NS] [--json]\n"
-        "  FILE            an export file (chime export); - reads standard input\n"
-        "  --dry-run       check everything and print the plan; change nothing\n"
-        "  --prune         also remove the jobs the file does not have (of NS with\n"
-        "                  --namespace, else of every namespace the token sees)\n"
-        "  --namespace NS  import only the file's jobs of namespace NS\n"
-        "  --json          the daemon's plan as JSON\n"
-        "The file is checked whole first, and applied all or nothing.\n";
-    static const struct option opts[] = {
-        {"dry-run", no_argument, NULL, 'd'},
-        {"prune", no_argument, NULL, 'p'},
-        {"namespace", required_argument, NULL, 'n'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    static const struct cmdline_opt rows[] = {
+        { "dry-run", 0, CMDLINE_FLAG, offsetof(struct transfer_opts, dry_run), NULL,
+          "check everything and print the plan; change nothing" },
+        { "prune", 0, CMDLINE_FLAG, offsetof(struct transfer_opts, prune), NULL,
+          "also remove the jobs the file does not have (of NS with --namespace, else of every "
+          "namespace the token sees)" },
+        { "namespace", 0, CMDLINE_STRING, offsetof(struct transfer_opts, ns), "NS",
+          "import only the file's jobs of namespace NS", .check = cli_namespace },
+        { "json", 0, CMDLINE_FLAG, offsetof(struct transfer_opts, json), NULL,
+          "the daemon's plan as JSON" },
     };
+    static const struct cmdline_spec spec = {
+        "import", "FILE|-", "  FILE  an export file (chime export); - reads standard input\n",
+        rows, sizeof rows / sizeof rows[0],
+        "The file is checked whole first, and applied all or nothing.\n", 1, 1,
+        "FILE (- for standard input)",
+    };
+    struct transfer_opts o = { 0 };
     const char *kv[] = {"dry_run", NULL, "prune", NULL, "namespace", NULL, NULL};
     struct client *c = NULL;
     struct err err = {0};
     json_t *doc = NULL, *plan = NULL;
     json_error_t jerr;
     char path[400], *text = NULL;
-    bool json = false, dry_run = false;
+    bool json, dry_run;
     size_t len;
-    int ch, rc;
+    int rc = cmdline_parse(&spec, argc, argv, &o);
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":dpn:jh", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'd':
-            dry_run = true;
-            kv[1] = "true";
-            break;
-        case 'p': kv[3] = "true"; break;
-        case 'n':
-            if (cli_namespace(optarg, &err) < 0)
-                goto invalid;
-            kv[5] = optarg;
-            break;
-        case 'j': json = true; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: return cli_bad_option("import", ch, argv);
-        }
-    }
-    if (optind != argc - 1)
-        return cli_bad_args("import", optind == argc ? "missing FILE (- for standard input)"
-                                                     : "more than one FILE");
-    if (cli_read_file(argv[optind], EXPORTDOC_BYTES_MAX, &text, &len, &err) < 0)
+    if (rc < 0)
+        return cmdline_exit(rc);
+    json = o.json;
+    dry_run = o.dry_run;
+    kv[1] = o.dry_run ? "true" : NULL;
+    kv[3] = o.prune ? "true" : NULL;
+    kv[5] = o.ns;
+    if (cli_read_file(argv[1], EXPORTDOC_BYTES_MAX, &text, &len, &err) < 0)
         goto invalid;
     /* a look first: a file that is no JSON at all is told here, with its line */
     if (memchr(text, '\0', len)) {
@@ -583,60 +569,50 @@ static int apply_told(const struct apply *a, const struct client *c)
 
 int cli_apply(int argc, char **argv)
 {
-    static const char usage[] =
-        "usage: chime apply FILE|DIR|- [--dry-run] [--json]\n"
-        "  FILE     one job document (as chime job add takes), or a JSON array of them\n"
-        "  DIR      every NAME.json file in it, one job document each (nothing else may be there)\n"
-        "  -        standard input: one job document or an array of them\n"
-        "  --dry-run  check everything and print the plan; change nothing\n"
-        "  --json     the daemon's plan as JSON\n"
+    static const struct cmdline_opt rows[] = {
+        { "dry-run", 0, CMDLINE_FLAG, offsetof(struct transfer_opts, dry_run), NULL,
+          "check everything and print the plan; change nothing" },
+        { "json", 0, CMDLINE_FLAG, offsetof(struct transfer_opts, json), NULL,
+          "the daemon's plan as JSON" },
+    };
+    static const struct cmdline_spec spec = {
+        "apply", "FILE|DIR|-",
+        "  FILE  one job document (as chime job add takes), or a JSON array of them\n"
+        "  DIR   every NAME.json file in it, one job document each (nothing else may be there)\n"
+        "  -     standard input: one job document or an array of them\n",
+        rows, sizeof rows / sizeof rows[0],
         "Creates the jobs that do not exist and changes the ones that differ; the rest\n"
         "are unchanged (applying again changes nothing). It never removes a job.\n"
-        "Everything is checked first, and applied all or nothing.\n";
-    static const struct option opts[] = {
-        {"dry-run", no_argument, NULL, 'd'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        "Everything is checked first, and applied all or nothing.\n",
+        1, 1, "FILE, DIR or - (standard input)",
     };
+    struct transfer_opts o = { 0 };
     const char *kv[] = {"dry_run", NULL, NULL};
     struct apply a = {.jobs = json_array()};
     struct client *c = NULL;
     struct err err = {0};
     json_t *body = NULL, *plan = NULL;
     char path[64], *text = NULL;
-    bool json = false, dry_run = false;
+    bool json, dry_run;
     struct stat st;
-    int ch, rc;
+    int rc = cmdline_parse(&spec, argc, argv, &o);
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":djh", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'd':
-            dry_run = true;
-            kv[1] = "true";
-            break;
-        case 'j': json = true; break;
-        case 'h': fputs(usage, stdout); json_decref(a.jobs); return 0;
-        default: json_decref(a.jobs); return cli_bad_option("apply", ch, argv);
-        }
-    }
-    if (optind != argc - 1) {
+    if (rc < 0) {
         json_decref(a.jobs);
-        return cli_bad_args("apply", optind == argc ? "missing FILE, DIR or - (standard input)"
-                                                    : "more than one FILE or DIR");
+        return cmdline_exit(rc);
     }
+    json = o.json;
+    dry_run = o.dry_run;
+    kv[1] = o.dry_run ? "true" : NULL;
     if (!a.jobs) {
         rc = 1;
         goto nomem;
     }
     /* everything read and checked before anything is sent */
-    if (strcmp(argv[optind], "-") != 0 && stat(argv[optind], &st) == 0 && S_ISDIR(st.st_mode))
-        rc = apply_dir(&a, argv[optind]);
+    if (strcmp(argv[1], "-") != 0 && stat(argv[1], &st) == 0 && S_ISDIR(st.st_mode))
+        rc = apply_dir(&a, argv[1]);
     else
-        rc = apply_read(&a, argv[optind], strcmp(argv[optind], "-") ? argv[optind]
-                                                                    : "standard input");
+        rc = apply_read(&a, argv[1], strcmp(argv[1], "-") ? argv[1] : "standard input");
     if (rc < 0)
         goto nomem;
     if (a.errors) {
