@@ -101,16 +101,6 @@ static void on_timer(uv_poll_t *p, int status, int events)
 
 /* ---- engine ops: the store ---- */
 
-static enum store_run_state store_state(enum sched_state st)
-{
-    return (enum store_run_state)(st + 1);   /* same order, store counts from 1 */
-}
-
-static enum store_reason store_reason(enum sched_reason r)
-{
-    return (enum store_reason)(r + 1);
-}
-
 struct run_op {
     struct store_op op;
     struct node *n;
@@ -141,9 +131,9 @@ static void fill_run(struct run_op *o, const struct sched_run *r, struct store_r
     sr->job_id = r->job_key;
     sr->job_version = r->job_version;
     sr->fire_us = r->fire_us;
-    sr->reason = store_reason(r->reason);
+    sr->reason = r->reason;
     sr->attempt = r->attempt;
-    sr->state = store_state(r->state);
+    sr->state = r->state;
     sr->queued_us = r->queued_us;
     if (r->started_us)
         sr->started_us = r->started_us;
@@ -208,7 +198,7 @@ static void on_recorded(struct store_op *op)
         pthread_mutex_unlock(&n->mu);
     }
     free(o);
-    if (op->rc != 0 || (r->state != SCHED_QUEUED && r->state != SCHED_RUNNING)) {
+    if (op->rc != 0 || store_run_state_finished(r->state)) {
         /* failed, a duplicate, or a final record: the engine takes R back
          * (and may record it again, with a new host part) or frees it */
         r->user = NULL;
@@ -239,7 +229,7 @@ static void op_record(void *ctx, struct sched_run *r)
     h->n = n;
     h->r = r;
     r->user = h;
-    if (r->state != SCHED_QUEUED && r->state != SCHED_RUNNING)
+    if (store_run_state_finished(r->state))
         node_watch_run_final(n, r);     /* a skipped or missed fire */
     o->run = r;
     fill_run(o, r, &o->op.run_insert.run);
@@ -381,7 +371,7 @@ static void dead_letter(struct node *n, const struct sched_run *r)
         snprintf(how, sizeof how, " (signal %d)", r->signal);
     else if (r->exit_code >= 0)
         snprintf(how, sizeof how, " (exit code %d)", r->exit_code);
-    snprintf(o->error, sizeof o->error, "%s%s after %d attempt%s%s%s", sched_state_name(r->state),
+    snprintf(o->error, sizeof o->error, "%s%s after %d attempt%s%s%s", store_run_state_name(r->state),
              how, r->attempt, r->attempt == 1 ? "" : "s", r->error ? ": " : "",
              r->error ? r->error : "");
     o->op.dead_insert.run_id = r->id;
@@ -399,7 +389,7 @@ static void op_update(void *ctx, const struct sched_run *r)
         fill_run(o, r, &o->op.run_update.run);
         submit_write(n, o);
     }
-    if (r->state != SCHED_QUEUED && r->state != SCHED_RUNNING) {
+    if (store_run_state_finished(r->state)) {
         if (r->dead_letter)
             dead_letter(n, r);      /* after the run's final state, in the same order */
         node_watch_run_final(n, r);
