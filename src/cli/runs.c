@@ -14,6 +14,7 @@
 #include "cli/client.h"
 #include "cli/follow.h"
 #include "cli/table.h"
+#include "store/vocab.h"
 #include "time/isotime.h"
 #include "time/tz.h"
 #include "time/units.h"
@@ -22,19 +23,28 @@
 
 #define RUNS_LIMIT_DEFAULT "20"
 
+/* " queued running ..." from store/vocab.h's table */
+#define X(id, name, ...) " " name
+#define STATE_NAMES STORE_RUN_STATES(X)
+
 static const char runs_usage[] =
     "usage: chime runs [JOB] [--state STATE] [--since TIME] [--until TIME] [--limit N] [--json]\n"
     "  JOB           only the runs of JOB (NAME or NAMESPACE/NAME)\n"
-    "  --state S     only runs in state S: queued running succeeded failed timed_out\n"
-    "                cancelled skipped missed lost\n"
+    "  --state S     only runs in state S, one of\n"
+    "               " STATE_NAMES "\n"
     "  --since T     only runs fired at or after T (ISO 8601; local time without offset)\n"
     "  --until T     only runs fired before T\n"
     "  --limit N     at most N runs, newest first (default " RUNS_LIMIT_DEFAULT ", at most 1000)\n"
     "  --json        the daemon's JSON ({\"items\": [...], ...}) instead of a table\n";
 
+#undef STATE_NAMES
+#undef X
+
 static const char *const states[] = {
-    "queued", "running", "succeeded", "failed", "timed_out",
-    "cancelled", "skipped", "missed", "lost", NULL,
+#define X(id, name, ...) name,
+    STORE_RUN_STATES(X)
+#undef X
+    NULL,
 };
 
 /* "0", "SIGKILL" or "-": how the run's process ended. */

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "api/token.h"
 #include "cli/client.h"
 #include "cli/table.h"
 #include "time/units.h"
@@ -69,6 +70,7 @@ static int token_create(int argc, char **argv)
     const char *secret;
     char *text = NULL, nsbuf[512], exp[CLI_TIME_LEN];
     bool json = false;
+    enum token_role role;
     int64_t us;
     int ch, rc = 2;
 
@@ -77,12 +79,8 @@ static int token_create(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, ":r:n:e:jh", opts, NULL)) != -1) {
         switch (ch) {
         case 'r':
-            if (strcmp(optarg, "viewer") != 0 && strcmp(optarg, "operator") != 0
-                && strcmp(optarg, "admin") != 0) {
-                err_set(&err, CHIME_EINVAL, "role", "'%.40s' is not a role (viewer, operator, admin)",
-                        optarg);
+            if (token_role_parse(optarg, "role", &role, &err) < 0)
                 goto invalid;
-            }
             json_object_set_new(body, "role", json_string(optarg));
             break;
         case 'n':

@@ -35,6 +35,7 @@
 #include "exec/spawner.h"
 #include "job/job.h"
 #include "job/jobsecret.h"
+#include "notify/notify.h"
 #include "sched/sched.h"
 #include "store/store.h"
 #include "time/isotime.h"
@@ -491,10 +492,6 @@ static void op_job_put(void *ctx, const struct job *j, int64_t key, int64_t vers
 static void op_notify(void *ctx, const struct job *j, const struct sched_run *r,
                       enum job_notify_event ev)
 {
-    static const char *const names[JOB_ON_COUNT] = {
-        "failure", "success", "timeout", "retry", "recovery", "disabled", "stuck",
-    };
-
     const struct hostrun *h = r ? r->user : NULL;
 
     /* into the outbox (nodenotify.c), unless the run's job version is known
@@ -504,9 +501,10 @@ static void op_notify(void *ctx, const struct job *j, const struct sched_run *r,
     if (ev == JOB_ON_SUCCESS)
         return;
     if (r)
-        log_info("job %s/%s: %s of run %lld", j->ns, j->name, names[ev], (long long)r->id);
+        log_info("job %s/%s: %s of run %lld", j->ns, j->name, notify_event_name(ev),
+                 (long long)r->id);
     else
-        log_info("job %s/%s: %s", j->ns, j->name, names[ev]);
+        log_info("job %s/%s: %s", j->ns, j->name, notify_event_name(ev));
 }
 
 void node_notify(struct node *n, const struct job *j, const struct sched_run *r,
