@@ -49,8 +49,7 @@ const char *vocab_join(const char *const *names, int n, const char *sep, char *b
     for (int i = 0; i < n; i++) {
         if (!names[i])
             continue;
-        at += (size_t)snprintf(buf + at, at < len ? len - at : 0, "%s%s", at ? sep : "",
-                               names[i]);
+        at += (size_t)snprintf(buf + at, at < len ? len - at : 0, "%s%s", at ? sep : "", names[i]);
         if (at >= len)
             break;
     }
