@@ -14,10 +14,10 @@
 #include "util/err.h"
 #include "../banned.h"
 
-static const char *const role_names[] = {
-    [TOKEN_VIEWER] = "viewer",
-    [TOKEN_OPERATOR] = "operator",
-    [TOKEN_ADMIN] = "admin",
+static const char *const role_names[TOKEN_ROLE_END] = {
+#define X(id, name) [TOKEN_##id] = name,
+    STORE_ROLES(X)
+#undef X
 };
 
 int token_init(struct err *err)
@@ -96,20 +96,21 @@ bool token_verify(const char *text, size_t len, const unsigned char *stored, siz
 
 const char *token_role_name(enum token_role r)
 {
-    return (int)r >= TOKEN_VIEWER && r <= TOKEN_ADMIN ? role_names[r] : "none";
+    return (int)r > TOKEN_ROLE_NONE && r < TOKEN_ROLE_END ? role_names[r] : "none";
 }
 
 int token_role_parse(const char *name, const char *field, enum token_role *ret, struct err *err)
 {
-    char q[48];
+    char q[48], all[64];
+    int r = vocab_find(role_names, TOKEN_ROLE_END, name);
 
-    for (int r = TOKEN_VIEWER; r <= TOKEN_ADMIN; r++)
-        if (name && !strcmp(name, role_names[r])) {
-            *ret = (enum token_role)r;
-            return 0;
-        }
-    return err_set(err, CHIME_EINVAL, field, "'%s' is not a role (viewer, operator, admin)",
-                   name ? err_quote(name, strlen(name), q, sizeof q) : "");
+    if (r > TOKEN_ROLE_NONE) {
+        *ret = (enum token_role)r;
+        return 0;
+    }
+    return err_set(err, CHIME_EINVAL, field, "'%s' is not a role (%s)",
+                   name ? err_quote(name, strlen(name), q, sizeof q) : "",
+                   vocab_join(role_names, TOKEN_ROLE_END, ", ", all, sizeof all));
 }
 
 bool token_sees(const char *ns_json, const char *ns)

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/vocab.h"
+
 struct err;
 
 #define TOKEN_PREFIX       "chime_"
@@ -27,11 +29,14 @@ struct err;
 #define TOKEN_TEXT_LEN     (6 + TOKEN_ID_LEN + 1 + TOKEN_SECRET_LEN)
 #define TOKEN_HASH_LEN     32
 
-/* Roles, weakest first: each can do what the ones before it can. */
+/* Roles, weakest first: each can do what the ones before it can (the
+ * table and what each may do: store/vocab.h). 0 is none. */
 enum token_role {
-    TOKEN_VIEWER = 1, /* read */
-    TOKEN_OPERATOR,   /* read, trigger, pause and resume, cancel, requeue */
-    TOKEN_ADMIN,      /* everything: jobs, tokens, the audit log */
+    TOKEN_ROLE_NONE,
+#define X(id, ...) TOKEN_##id,
+    STORE_ROLES(X)
+#undef X
+    TOKEN_ROLE_END
 };
 
 /* Starts libsodium (once; any thread). CHIME_EIO when it cannot. */
@@ -54,7 +59,7 @@ void token_hash(const char *text, size_t len, unsigned char *hash);
 bool token_verify(const char *text, size_t len, const unsigned char *stored, size_t stored_len);
 
 const char *token_role_name(enum token_role r);
-/* CHIME_EINVAL naming FIELD for anything but viewer, operator, admin. */
+/* CHIME_EINVAL naming FIELD (and the roles) for a name not in the table. */
 int token_role_parse(const char *name, const char *field, enum token_role *ret, struct err *err);
 
 /* Whether a token of namespaces NS_JSON (a JSON array of names; NULL:

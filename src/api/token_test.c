@@ -100,6 +100,37 @@ static void test_token_roles_parse_and_name_each_other(void **state)
     assert_string_equal(token_role_name((enum token_role)0), "none");
 }
 
+/* Every role of store/vocab.h's table goes name -> role -> name, in the
+ * table's order (weakest first); nothing else is a role, and the refusal
+ * lists them all. */
+static void test_token_every_role_of_the_table_round_trips(void **state)
+{
+    static const char *const rows[] = {
+#define X(id, name) name,
+        STORE_ROLES(X)
+#undef X
+    };
+    static const char *const strangers[] = {"", "none", "Admin", "admin ", "root", "viewers"};
+    enum token_role r, prev = TOKEN_ROLE_NONE;
+    struct err err = {0};
+
+    (void)state;
+    assert_int_equal(TOKEN_ROLE_END, sizeof rows / sizeof rows[0] + 1);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        assert_int_equal(token_role_parse(rows[i], "role", &r, &err), 0);
+        assert_true(r > prev);
+        assert_string_equal(token_role_name(r), rows[i]);
+        prev = r;
+    }
+    for (size_t i = 0; i < sizeof strangers / sizeof strangers[0]; i++) {
+        r = TOKEN_OPERATOR;
+        assert_int_equal(token_role_parse(strangers[i], "role", &r, &err), -CHIME_EINVAL);
+        assert_int_equal(r, TOKEN_OPERATOR);
+        assert_non_null(strstr(err.msg, "is not a role (viewer, operator, admin)"));
+    }
+    assert_string_equal(token_role_name(TOKEN_ROLE_END), "none");
+}
+
 static void test_token_sees_only_its_namespaces(void **state)
 {
     (void)state;
@@ -137,6 +168,7 @@ int main(void)
         cmocka_unit_test(test_token_secrets_differ_and_a_changed_byte_fails),
         cmocka_unit_test(test_token_parse_refuses_what_is_not_a_token_without_quoting_it),
         cmocka_unit_test(test_token_roles_parse_and_name_each_other),
+        cmocka_unit_test(test_token_every_role_of_the_table_round_trips),
         cmocka_unit_test(test_token_sees_only_its_namespaces),
         cmocka_unit_test(test_token_expires_at_its_instant_and_revoked_is_revoked),
     };

@@ -20,16 +20,13 @@
 
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "store/vocab.h"
 #include "util/err.h"
 #include "../banned.h"
 
 #define FOLLOW_POLL_FIRST_US   100000
 #define FOLLOW_POLL_MAX_US     2000000
 #define FOLLOW_RECONNECTS      3       /* stream restarts that bring nothing new */
-
-static const char *const final_states[] = {
-    "succeeded", "failed", "timed_out", "cancelled", "skipped", "missed", "lost",
-};
 
 struct follow {
     int64_t printed;        /* bytes of output text written so far */
@@ -44,10 +41,9 @@ struct follow {
 
 int follow_state_final(const char *state)
 {
-    for (size_t i = 0; state && i < sizeof final_states / sizeof final_states[0]; i++)
-        if (!strcmp(state, final_states[i]))
-            return 1;
-    return 0;
+    enum store_run_state st;
+
+    return store_run_state_parse(state, "state", &st, NULL) == 0 && store_run_state_finished(st);
 }
 
 static int signal_number(const json_t *v)
@@ -72,20 +68,18 @@ static int signal_number(const json_t *v)
 
 int follow_exit_status(const json_t *run)
 {
-    const char *state = cli_json_str(run, "state");
+    enum store_run_state st = STORE_RUN_STATE_NONE;
     const json_t *code = json_object_get(run, "exit_code");
     int sig = signal_number(json_object_get(run, "signal"));
 
-    if (state && !strcmp(state, "succeeded"))
-        return 0;
-    if (state && !strcmp(state, "timed_out"))
-        return 124;
-    if (state && !strcmp(state, "failed")) {
-        if (sig > 0 && sig < 128)
-            return 128 + sig;
-        if (json_is_integer(code) && json_integer_value(code) > 0 && json_integer_value(code) < 256)
-            return (int)json_integer_value(code);
-    }
+    store_run_state_parse(cli_json_str(run, "state"), "state", &st, NULL);
+    if (store_run_state_exit(st) >= 0)
+        return store_run_state_exit(st);
+    /* the process's own status: a signal as a shell gives it (128 + N) */
+    if (sig > 0 && sig < 128)
+        return 128 + sig;
+    if (json_is_integer(code) && json_integer_value(code) > 0 && json_integer_value(code) < 256)
+        return (int)json_integer_value(code);
     return 1;
 }
 

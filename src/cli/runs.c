@@ -15,6 +15,7 @@
 #include "cli/cmdline.h"
 #include "cli/follow.h"
 #include "cli/table.h"
+#include "store/vocab.h"
 #include "time/isotime.h"
 #include "time/tz.h"
 #include "time/units.h"
@@ -23,9 +24,15 @@
 
 #define RUNS_LIMIT_DEFAULT 20
 
+/* " queued running ..." from store/vocab.h's table */
+#define STATE_NAME_SP(id, name, ...) " " name
+#define STATE_NAMES STORE_RUN_STATES(STATE_NAME_SP)
+
 static const char *const states[] = {
-    "queued", "running", "succeeded", "failed", "timed_out",
-    "cancelled", "skipped", "missed", "lost", NULL,
+#define X(id, name, ...) name,
+    STORE_RUN_STATES(X)
+#undef X
+    NULL,
 };
 
 /* "0", "SIGKILL" or "-": how the run's process ended. */
@@ -120,8 +127,7 @@ static int state_check(const char *v, struct err *err)
 
 static const struct cmdline_opt runs_rows[] = {
     { "state", 0, CMDLINE_STRING, offsetof(struct runs_opts, state), "STATE",
-      "only runs in state STATE: queued running succeeded failed timed_out cancelled skipped "
-      "missed lost", .check = state_check },
+      "only runs in state STATE:" STATE_NAMES, .check = state_check },
     { "since", 0, CMDLINE_INSTANT, offsetof(struct runs_opts, since), "TIME",
       "only runs fired at or after TIME (ISO 8601; local time without offset)" },
     { "until", 0, CMDLINE_INSTANT, offsetof(struct runs_opts, until), "TIME",

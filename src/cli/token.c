@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "api/token.h"
 #include "cli/client.h"
 #include "cli/cmdline.h"
 #include "cli/table.h"
@@ -48,12 +49,9 @@ struct create_opts {
 
 static int role_check(const char *v, struct err *err)
 {
-    char q[48];
+    enum token_role role;
 
-    if (strcmp(v, "viewer") != 0 && strcmp(v, "operator") != 0 && strcmp(v, "admin") != 0)
-        return err_set(err, CHIME_EINVAL, "role", "'%s' is not a role (viewer, operator, admin)",
-                       err_quote(v, strlen(v), q, sizeof q));
-    return 0;
+    return token_role_parse(v, "role", &role, err);
 }
 
 static int expires_check(const char *v, struct err *err)

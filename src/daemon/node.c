@@ -35,6 +35,7 @@
 #include "exec/spawner.h"
 #include "job/job.h"
 #include "job/jobsecret.h"
+#include "notify/notify.h"
 #include "sched/sched.h"
 #include "store/store.h"
 #include "time/isotime.h"
@@ -101,16 +102,6 @@ static void on_timer(uv_poll_t *p, int status, int events)
 
 /* ---- engine ops: the store ---- */
 
-static enum store_run_state store_state(enum sched_state st)
-{
-    return (enum store_run_state)(st + 1);   /* same order, store counts from 1 */
-}
-
-static enum store_reason store_reason(enum sched_reason r)
-{
-    return (enum store_reason)(r + 1);
-}
-
 struct run_op {
     struct store_op op;
     struct node *n;
@@ -141,9 +132,9 @@ static void fill_run(struct run_op *o, const struct sched_run *r, struct store_r
     sr->job_id = r->job_key;
     sr->job_version = r->job_version;
     sr->fire_us = r->fire_us;
-    sr->reason = store_reason(r->reason);
+    sr->reason = r->reason;
     sr->attempt = r->attempt;
-    sr->state = store_state(r->state);
+    sr->state = r->state;
     sr->queued_us = r->queued_us;
     if (r->started_us)
         sr->started_us = r->started_us;
@@ -208,7 +199,7 @@ static void on_recorded(struct store_op *op)
         pthread_mutex_unlock(&n->mu);
     }
     free(o);
-    if (op->rc != 0 || (r->state != SCHED_QUEUED && r->state != SCHED_RUNNING)) {
+    if (op->rc != 0 || store_run_state_finished(r->state)) {
         /* failed, a duplicate, or a final record: the engine takes R back
          * (and may record it again, with a new host part) or frees it */
         r->user = NULL;
@@ -239,7 +230,7 @@ static void op_record(void *ctx, struct sched_run *r)
     h->n = n;
     h->r = r;
     r->user = h;
-    if (r->state != SCHED_QUEUED && r->state != SCHED_RUNNING)
+    if (store_run_state_finished(r->state))
         node_watch_run_final(n, r);     /* a skipped or missed fire */
     o->run = r;
     fill_run(o, r, &o->op.run_insert.run);
@@ -381,7 +372,7 @@ static void dead_letter(struct node *n, const struct sched_run *r)
         snprintf(how, sizeof how, " (signal %d)", r->signal);
     else if (r->exit_code >= 0)
         snprintf(how, sizeof how, " (exit code %d)", r->exit_code);
-    snprintf(o->error, sizeof o->error, "%s%s after %d attempt%s%s%s", sched_state_name(r->state),
+    snprintf(o->error, sizeof o->error, "%s%s after %d attempt%s%s%s", store_run_state_name(r->state),
              how, r->attempt, r->attempt == 1 ? "" : "s", r->error ? ": " : "",
              r->error ? r->error : "");
     o->op.dead_insert.run_id = r->id;
@@ -399,7 +390,7 @@ static void op_update(void *ctx, const struct sched_run *r)
         fill_run(o, r, &o->op.run_update.run);
         submit_write(n, o);
     }
-    if (r->state != SCHED_QUEUED && r->state != SCHED_RUNNING) {
+    if (store_run_state_finished(r->state)) {
         if (r->dead_letter)
             dead_letter(n, r);      /* after the run's final state, in the same order */
         node_watch_run_final(n, r);
@@ -501,10 +492,6 @@ static void op_job_put(void *ctx, const struct job *j, int64_t key, int64_t vers
 static void op_notify(void *ctx, const struct job *j, const struct sched_run *r,
                       enum job_notify_event ev)
 {
-    static const char *const names[JOB_ON_COUNT] = {
-        "failure", "success", "timeout", "retry", "recovery", "disabled", "stuck",
-    };
-
     const struct hostrun *h = r ? r->user : NULL;
 
     /* into the outbox (nodenotify.c), unless the run's job version is known
@@ -514,9 +501,10 @@ static void op_notify(void *ctx, const struct job *j, const struct sched_run *r,
     if (ev == JOB_ON_SUCCESS)
         return;
     if (r)
-        log_info("job %s/%s: %s of run %lld", j->ns, j->name, names[ev], (long long)r->id);
+        log_info("job %s/%s: %s of run %lld", j->ns, j->name, notify_event_name(ev),
+                 (long long)r->id);
     else
-        log_info("job %s/%s: %s", j->ns, j->name, names[ev]);
+        log_info("job %s/%s: %s", j->ns, j->name, notify_event_name(ev));
 }
 
 void node_notify(struct node *n, const struct job *j, const struct sched_run *r,

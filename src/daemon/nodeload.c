@@ -127,7 +127,7 @@ int node_recover_runs(struct node *n, struct err *err)
         if (h)
             h->n = n;   /* a queued run may start inside sched_run_adopt() */
         r = h ? sched_run_adopt(n->sched, id, sr->id, sr->fire_us, (int)sr->attempt,
-                                (enum sched_reason)(sr->reason - 1), started, h, now)
+                                sr->reason, started, h, now)
               : NULL;
         if (!r) {
             /* its job is gone: the run cannot be followed by the engine */

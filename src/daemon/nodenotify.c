@@ -114,8 +114,8 @@ void node_notify_event(struct node *n, const struct job *j, const struct sched_r
     if (r && r->id > 0) {
         e.run_id = r->id;
         e.attempt = r->attempt;
-        e.state = sched_state_name(r->state);
-        e.reason = sched_reason_name(r->reason);
+        e.state = store_run_state_name(r->state);
+        e.reason = store_reason_name(r->reason);
         e.fire_us = r->fire_us;
         e.started_us = r->started_us;
         e.finished_us = r->finished_us ? r->finished_us

@@ -164,7 +164,7 @@ void node_watch_run_started(struct node *n, struct hostrun *h)
     if (!w)
         return;
     if (r->attempt == 1 && r->started_us)
-        metrics_observe(w->lateness, (const char *const[]){sched_reason_name(r->reason)},
+        metrics_observe(w->lateness, (const char *const[]){store_reason_name(r->reason)},
                         (double)(r->started_us - r->fire_us) / 1e6);
     if (h->watch_slot)
         return;
@@ -195,25 +195,25 @@ void node_watch_run_final(struct node *n, const struct sched_run *r)
     struct node_watch *w = n->watch;
     struct hostrun *h = r->user;
     char job[ID_LEN];
-    bool ran = r->state == SCHED_SUCCEEDED || r->state == SCHED_FAILED
-               || r->state == SCHED_TIMED_OUT || r->state == SCHED_LOST;
+    bool ran = r->state == STORE_RUN_SUCCEEDED || r->state == STORE_RUN_FAILED
+               || r->state == STORE_RUN_TIMED_OUT || r->state == STORE_RUN_LOST;
 
     if (!w)
         return;
     if (h && h->watch_slot)
         unwatch(w, h);
     job_label(r, job, sizeof job);
-    metrics_inc(w->runs, (const char *const[]){job, sched_state_name(r->state)});
+    metrics_inc(w->runs, (const char *const[]){job, store_run_state_name(r->state)});
     if (r->started_us && r->finished_us >= r->started_us) {
         metrics_observe(w->duration, (const char *const[]){job},
                         (double)(r->finished_us - r->started_us) / 1e6);
-        if (r->state == SCHED_SUCCEEDED)
+        if (r->state == STORE_RUN_SUCCEEDED)
             health_durations_add(w->durations, r->job_key, r->finished_us - r->started_us);
     }
     /* the error rate counts runs that ran: not skipped or missed fires, and
      * not cancelled ones (somebody's decision, not a failure) */
     if (ran)
-        health_rate_add(&w->rate, node_now_us(), r->state != SCHED_SUCCEEDED);
+        health_rate_add(&w->rate, node_now_us(), r->state != STORE_RUN_SUCCEEDED);
 }
 
 /* ---- the heartbeat ---- */
@@ -229,7 +229,7 @@ static void check_stuck(struct node_watch *w, int64_t now, int *ret_stuck,
         const struct sched_run *r = h->r;
         int64_t after, p95;
 
-        if (!r || r->state != SCHED_RUNNING || !r->started_us)
+        if (!r || r->state != STORE_RUN_RUNNING || !r->started_us)
             continue;
         p95 = health_durations_p95(w->durations, r->job_key);
         after = health_stuck_after(h->stuck_after_us, p95, h->timeout_us, h->kill_grace_us,

@@ -156,13 +156,9 @@ static const struct spec retention_specs[] = {
 };
 
 static const struct spec notify_specs[] = {
-    { "on_failure", SPEC_CHANNELS, BODY(notify[JOB_ON_FAILURE]) },
-    { "on_success", SPEC_CHANNELS, BODY(notify[JOB_ON_SUCCESS]) },
-    { "on_timeout", SPEC_CHANNELS, BODY(notify[JOB_ON_TIMEOUT]) },
-    { "on_retry", SPEC_CHANNELS, BODY(notify[JOB_ON_RETRY]) },
-    { "on_recovery", SPEC_CHANNELS, BODY(notify[JOB_ON_RECOVERY]) },
-    { "on_disabled", SPEC_CHANNELS, BODY(notify[JOB_ON_DISABLED]) },
-    { "on_stuck", SPEC_CHANNELS, BODY(notify[JOB_ON_STUCK]) },
+#define X(id, name, ...) { "on_" name, SPEC_CHANNELS, BODY(notify[JOB_ON_##id]) },
+    STORE_JOB_EVENTS(X)
+#undef X
     { NULL },
 };
 

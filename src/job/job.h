@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/vocab.h"
 #include "time/cron.h"
 
 struct err;
@@ -43,9 +44,13 @@ enum job_when { JOB_WHEN_SUCCESS, JOB_WHEN_FAILURE, JOB_WHEN_ALWAYS };
 enum job_concurrency { JOB_FORBID, JOB_ALLOW, JOB_QUEUE, JOB_REPLACE };
 enum job_catch_up { JOB_CATCH_UP_NONE, JOB_CATCH_UP_LATEST, JOB_CATCH_UP_ALL };
 
+/* A job's notification events, from store/vocab.h's table: its document
+ * lists channels under "on_NAME". Counted from 0: they index arrays. */
 enum job_notify_event {
-    JOB_ON_FAILURE, JOB_ON_SUCCESS, JOB_ON_TIMEOUT, JOB_ON_RETRY,
-    JOB_ON_RECOVERY, JOB_ON_DISABLED, JOB_ON_STUCK, JOB_ON_COUNT
+#define X(id, ...) JOB_ON_##id,
+    STORE_JOB_EVENTS(X)
+#undef X
+    JOB_ON_COUNT
 };
 
 /* What an env value is (jobsecret.h): the value itself, or a secret as

@@ -768,7 +768,9 @@ int channel_set_load(const char *path, struct channel_set **ret, struct err *err
 /* ---- jobs ---- */
 
 static const char *const event_members[JOB_ON_COUNT] = {
-    "on_failure", "on_success", "on_timeout", "on_retry", "on_recovery", "on_disabled", "on_stuck",
+#define X(id, name, ...) [JOB_ON_##id] = "on_" name,
+    STORE_JOB_EVENTS(X)
+#undef X
 };
 
 int channel_set_check_job(const struct channel_set *s, const struct job *j, struct err *err)

@@ -52,7 +52,15 @@ struct notify {
 };
 
 static const char *const event_names[JOB_ON_COUNT] = {
-    "failure", "success", "timeout", "retry", "recovery", "disabled", "stuck",
+#define X(id, name, ...) [JOB_ON_##id] = name,
+    STORE_JOB_EVENTS(X)
+#undef X
+};
+
+static const char *const daemon_event_names[NOTIFY_DAEMON_COUNT] = {
+#define X(id, name, ...) [NOTIFY_##id] = name,
+    STORE_DAEMON_EVENTS(X)
+#undef X
 };
 
 const char *notify_event_name(enum job_notify_event ev)
@@ -62,9 +70,7 @@ const char *notify_event_name(enum job_notify_event ev)
 
 const char *notify_daemon_event_name(enum notify_daemon_event ev)
 {
-    static const char *const names[NOTIFY_DAEMON_COUNT] = { "error_rate", "error_rate_ok" };
-
-    return (int)ev >= 0 && ev < NOTIFY_DAEMON_COUNT ? names[ev] : "unknown";
+    return (int)ev >= 0 && ev < NOTIFY_DAEMON_COUNT ? daemon_event_names[ev] : "unknown";
 }
 
 static int64_t now_us(void)

@@ -90,9 +90,14 @@ void notify_stats(struct notify *nt, struct notify_stats *ret);
 /* "failure", "success", ... as the document names events without "on_". */
 const char *notify_event_name(enum job_notify_event ev);
 
-/* The daemon's own events: no job names them; the channels file's
+/* The daemon's own events (store/vocab.h's table): no job names them; the channels file's
  * "daemon" list hears them (notify_daemon_event()). */
-enum notify_daemon_event { NOTIFY_ERROR_RATE, NOTIFY_ERROR_RATE_OK, NOTIFY_DAEMON_COUNT };
+enum notify_daemon_event {
+#define X(id, ...) NOTIFY_##id,
+    STORE_DAEMON_EVENTS(X)
+#undef X
+    NOTIFY_DAEMON_COUNT
+};
 /* "error_rate", "error_rate_ok". */
 const char *notify_daemon_event_name(enum notify_daemon_event ev);
 

@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "notify/channel.h"
+#include "store/vocab.h"
 #include "time/isotime.h"
 #include "time/units.h"
 #include "util/err.h"
@@ -286,15 +287,13 @@ int payload_webhook(const char *event_json, const char *delivery_id, const char 
 
 /* ---- Slack ---- */
 
+/* how each event shows: the emoji and colour columns of store/vocab.h */
 static const struct {
     const char *event, *emoji, *color;
 } looks[] = {
-    { "failure", ":x:", "#d40e0d" },        { "retry", ":repeat:", "#e8a317" },
-    { "timeout", ":hourglass:", "#d40e0d" }, { "success", ":white_check_mark:", "#2eb67d" },
-    { "recovery", ":large_green_circle:", "#2eb67d" },
-    { "disabled", ":no_entry:", "#d40e0d" }, { "stuck", ":warning:", "#e8a317" },
-    { "error_rate", ":rotating_light:", "#d40e0d" },
-    { "error_rate_ok", ":large_green_circle:", "#2eb67d" },
+#define X(id, name, emoji, color) { name, emoji, color },
+    STORE_EVENTS(X)
+#undef X
 };
 
 /* An attachment's field; VALUE is taken. */

@@ -15,6 +15,8 @@
 #include <jansson.h>
 
 #include "notify/channel.h"
+#include "notify/notify.h"
+#include "store/vocab.h"
 #include "util/err.h"
 #include "../banned.h"
 
@@ -377,6 +379,37 @@ static void test_payload_signature_matches_rfc_4231(void **state)
     assert_string_equal(sig, "sha256=b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
 }
 
+/* Every event of store/vocab.h's table has its name back from the
+ * notifier, a job's under its JOB_ON_ value and the daemon's under its
+ * NOTIFY_ one, in the table's order. */
+static void test_payload_every_event_of_the_table_is_named(void **state)
+{
+    static const struct {
+        const char *name;
+    } jobs[] = {
+#define X(id, name, ...) { name },
+        STORE_JOB_EVENTS(X)
+#undef X
+    }, daemons[] = {
+#define X(id, name, ...) { name },
+        STORE_DAEMON_EVENTS(X)
+#undef X
+    };
+
+    (void)state;
+    assert_int_equal(JOB_ON_COUNT, sizeof jobs / sizeof jobs[0]);
+    assert_int_equal(NOTIFY_DAEMON_COUNT, sizeof daemons / sizeof daemons[0]);
+    for (int ev = 0; ev < JOB_ON_COUNT; ev++)
+        assert_string_equal(notify_event_name((enum job_notify_event)ev), jobs[ev].name);
+    for (int ev = 0; ev < NOTIFY_DAEMON_COUNT; ev++)
+        assert_string_equal(notify_daemon_event_name((enum notify_daemon_event)ev),
+                            daemons[ev].name);
+    assert_string_equal(notify_event_name(JOB_ON_RECOVERY), "recovery");
+    assert_string_equal(notify_daemon_event_name(NOTIFY_ERROR_RATE_OK), "error_rate_ok");
+    assert_string_equal(notify_event_name(JOB_ON_COUNT), "unknown");
+    assert_string_equal(notify_daemon_event_name(NOTIFY_DAEMON_COUNT), "unknown");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_payload_daemon_event_has_no_job_and_the_error_rate),
         cmocka_unit_test(test_payload_daemon_summaries_read_as_sentences),
         cmocka_unit_test(test_payload_daemon_event_in_each_form),
+        cmocka_unit_test(test_payload_every_event_of_the_table_is_named),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

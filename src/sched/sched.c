@@ -355,8 +355,8 @@ static void arm(struct sched *s, struct sched_job *sj, int64_t after_us)
 /* ---- runs ---- */
 
 static struct sched_run *run_new(struct sched *s, struct sched_job *sj, struct version *v,
-                                 int64_t fire_us, int attempt, enum sched_reason reason,
-                                 enum sched_state state, int64_t now_us)
+                                 int64_t fire_us, int attempt, enum store_reason reason,
+                                 enum store_run_state state, int64_t now_us)
 {
     struct sched_run *r = calloc(1, sizeof *r);
 
@@ -413,11 +413,6 @@ static void live_remove(struct sched *s, struct sched_run *r)
     r->next = r->prev = NULL;
 }
 
-static bool is_final(enum sched_state st)
-{
-    return st != SCHED_QUEUED && st != SCHED_RUNNING;
-}
-
 static void notify(struct sched *s, const struct job *j, const struct sched_run *r,
                    enum job_notify_event ev)
 {
@@ -438,7 +433,7 @@ static void record_final_run(struct sched *s, struct sched_run *r)
 
 /* Records a fire that will not run (missed, skipped). */
 static struct sched_run *record_final(struct sched *s, struct sched_job *sj, int64_t fire_us,
-                                      enum sched_reason reason, enum sched_state st,
+                                      enum store_reason reason, enum store_run_state st,
                                       const char *why, int64_t now_us)
 {
     struct sched_run *r = run_new(s, sj, sj->ver, fire_us, 1, reason, st, now_us);
@@ -447,7 +442,7 @@ static struct sched_run *record_final(struct sched *s, struct sched_job *sj, int
         return NULL;
     r->error = why;
     r->finished_us = now_us;
-    if (st == SCHED_MISSED)
+    if (st == STORE_RUN_MISSED)
         s->stats.missed++;
     else
         s->stats.skipped++;
@@ -462,7 +457,7 @@ static void dispatch(struct sched *s, int64_t now_us)
     struct sched_run *r;
 
     while (s->running < max && (r = heap_pop(&s->queue))) {
-        r->state = SCHED_RUNNING;
+        r->state = STORE_RUN_RUNNING;
         r->started_us = now_us;
         s->running++;
         s->ops.start(s->ops.ctx, r);
@@ -484,12 +479,12 @@ static void run_enter(struct sched *s, struct sched_run *r, bool waiting)
 }
 
 static struct sched_run *fire(struct sched *s, struct sched_job *sj, int64_t fire_us,
-                              enum sched_reason reason, const char *params, const char *who,
+                              enum store_reason reason, const char *params, const char *who,
                               int64_t now_us);
 static void cancel_run(struct sched *s, struct sched_run *r, int64_t now_us);
 
 /* The end of run R: persist, account, and free. */
-static void finish(struct sched *s, struct sched_run *r, enum sched_state st, int64_t now_us)
+static void finish(struct sched *s, struct sched_run *r, enum store_run_state st, int64_t now_us)
 {
     struct sched_job *sj = r->owner;
 
@@ -528,7 +523,7 @@ static void promote_waiting(struct sched *s, struct sched_job *sj)
 }
 
 static struct sched_run *fire(struct sched *s, struct sched_job *sj, int64_t fire_us,
-                              enum sched_reason reason, const char *params, const char *who,
+                              enum store_reason reason, const char *params, const char *who,
                               int64_t now_us)
 {
     const struct job *j = sj->ver->job;
@@ -539,17 +534,17 @@ static struct sched_run *fire(struct sched *s, struct sched_job *sj, int64_t fir
     if (sj->active > 0) {
         switch (j->concurrency) {
         case JOB_FORBID:
-            return record_final(s, sj, fire_us, reason, SCHED_SKIPPED,
+            return record_final(s, sj, fire_us, reason, STORE_RUN_SKIPPED,
                                 "a run of the job is active", now_us);
         case JOB_ALLOW:
             if (sj->active >= j->max_instances) {
-                return record_final(s, sj, fire_us, reason, SCHED_SKIPPED,
+                return record_final(s, sj, fire_us, reason, STORE_RUN_SKIPPED,
                                     "max_instances runs are active", now_us);
             }
             break;
         case JOB_QUEUE:
             if (sj->waiting >= j->max_instances) {
-                return record_final(s, sj, fire_us, reason, SCHED_SKIPPED,
+                return record_final(s, sj, fire_us, reason, STORE_RUN_SKIPPED,
                                     "the job's queue is full", now_us);
             }
             waiting = true;
@@ -566,7 +561,7 @@ static struct sched_run *fire(struct sched *s, struct sched_job *sj, int64_t fir
         }
         }
     }
-    r = run_new(s, sj, sj->ver, fire_us, 1, reason, SCHED_QUEUED, now_us);
+    r = run_new(s, sj, sj->ver, fire_us, 1, reason, STORE_RUN_QUEUED, now_us);
     if (r)
         r->start_at_us = s->start_at_us;
     if (!r)
@@ -587,7 +582,7 @@ static struct sched_run *fire(struct sched *s, struct sched_job *sj, int64_t fir
  * from before a restart is waited for, not replaced or skipped for). */
 static void fire_behind(struct sched *s, struct sched_job *sj, int64_t fire_us, int64_t now_us)
 {
-    struct sched_run *r = run_new(s, sj, sj->ver, fire_us, 1, SCHED_CATCH_UP, SCHED_QUEUED,
+    struct sched_run *r = run_new(s, sj, sj->ver, fire_us, 1, STORE_REASON_CATCH_UP, STORE_RUN_QUEUED,
                                   now_us);
 
     s->stats.fires++;
@@ -606,7 +601,7 @@ static void miss_range(struct sched *s, struct sched_job *sj, const int64_t *fir
         from = to - MISSED_RECORD_MAX;
     }
     for (int i = from; i < to; i++) /* FIRES[FROM..TO) are set: the caller filled them */
-        record_final(s, sj, fires[i], SCHED_CATCH_UP, SCHED_MISSED, why, // NOLINT
+        record_final(s, sj, fires[i], STORE_REASON_CATCH_UP, STORE_RUN_MISSED, why, // NOLINT
                      now_us);
 }
 
@@ -621,7 +616,7 @@ static void job_due(struct sched *s, struct sched_job *sj, int64_t at_us, int64_
     int64_t late[MISSED_RECORD_MAX];
     int64_t t = sj->next_us, newest = t;
     int nkeep = 0, nwithin = 0, nlate = 0, scanned = 0;
-    enum sched_reason why;
+    enum store_reason why;
 
     while (t != INT64_MAX && t <= at_us) {
         newest = t;
@@ -646,15 +641,15 @@ static void job_due(struct sched *s, struct sched_job *sj, int64_t at_us, int64_
     }
     /* the newest late fires are recorded; older ones only counted */
     for (int i = nlate > MISSED_RECORD_MAX ? nlate - MISSED_RECORD_MAX : 0; i < nlate; i++)
-        record_final(s, sj, late[i % MISSED_RECORD_MAX], SCHED_SCHEDULE, SCHED_MISSED,
+        record_final(s, sj, late[i % MISSED_RECORD_MAX], STORE_REASON_SCHEDULE, STORE_RUN_MISSED,
                      sj->rewound ? "not recorded within the misfire grace: the store could"
                                    " not write"
                                  : "not started within the misfire grace",
                      now_us);
     if (nlate > MISSED_RECORD_MAX)
         s->stats.missed += nlate - MISSED_RECORD_MAX;
-    why = nwithin > 1 || sj->recovering ? SCHED_CATCH_UP : SCHED_SCHEDULE;
-    if (why == SCHED_SCHEDULE) {
+    why = nwithin > 1 || sj->recovering ? STORE_REASON_CATCH_UP : STORE_REASON_SCHEDULE;
+    if (why == STORE_REASON_SCHEDULE) {
         if (nwithin == 1)
             fire(s, sj, keep[0], why, NULL, NULL, now_us);
     } else if (j->misfire.catch_up == JOB_CATCH_UP_NONE) {
@@ -693,10 +688,10 @@ static void cancel_run(struct sched *s, struct sched_run *r, int64_t now_us)
         return;
     r->cancel_requested = true;
     r->error = "cancelled";
-    if (r->state == SCHED_RUNNING) {
+    if (r->state == STORE_RUN_RUNNING) {
         s->ops.cancel(s->ops.ctx, r);   /* its exit finishes it */
     } else if (r->recorded) {
-        finish(s, r, SCHED_CANCELLED, now_us);
+        finish(s, r, STORE_RUN_CANCELLED, now_us);
         promote_waiting(s, sj);
         dispatch(s, now_us);
         job_maybe_free(s, sj);
@@ -743,7 +738,7 @@ static void upstream_done(struct sched *s, const char *up, bool ok, int64_t now_
         memset(sj->upstream, 0, sc->n_after);
         if (go) {
             sj->last_fire_us = now_us;
-            fire(s, sj, now_us, SCHED_AFTER, NULL, NULL, now_us);
+            fire(s, sj, now_us, STORE_REASON_AFTER, NULL, NULL, now_us);
         }
     }
 }
@@ -771,13 +766,13 @@ void sched_run_recorded(struct sched *s, struct sched_run *r, int64_t id, int64_
         r->final_record = false;
         sj->recording--;
     }
-    if (is_final(r->state) || id == 0) {
+    if (store_run_state_finished(r->state) || id == 0) {
         /* a missed or skipped fire, or one already recorded (duplicate key) */
-        if (!is_final(r->state))
+        if (!store_run_state_finished(r->state))
             run_leave(s, r);
         run_free(s, r);
     } else if (r->cancel_requested) {
-        finish(s, r, SCHED_CANCELLED, now_us);
+        finish(s, r, STORE_RUN_CANCELLED, now_us);
     } else if (!r->waiting) {
         heap_push(&s->queue, r);
     }
@@ -792,7 +787,7 @@ void sched_run_recorded(struct sched *s, struct sched_run *r, int64_t id, int64_
 static bool fire_again(const struct sched *s, const struct sched_job *sj,
                        const struct sched_run *r)
 {
-    return (r->reason == SCHED_SCHEDULE || r->reason == SCHED_CATCH_UP) && r->attempt == 1
+    return (r->reason == STORE_REASON_SCHEDULE || r->reason == STORE_REASON_CATCH_UP) && r->attempt == 1
            && !sj->removed && !sj->paused && r->fire_us > INT64_MIN
            && next_fire(sj->ver->job, s->cfg.default_zone, r->fire_us - 1) == r->fire_us;
 }
@@ -837,15 +832,15 @@ void sched_run_record_failed(struct sched *s, struct sched_run *r, int64_t now_u
             s->record_retry_us = RECORD_RETRY_MAX_US;
         s->record_hold_us = now_us + s->record_retry_us;
     }
-    if (!is_final(r->state)) {
+    if (!store_run_state_finished(r->state)) {
         run_leave(s, r);
         r->waiting = false;
         if (r->cancel_requested) {
-            r->state = SCHED_CANCELLED;    /* replaced before it was recorded */
+            r->state = STORE_RUN_CANCELLED;    /* replaced before it was recorded */
             r->finished_us = now_us;
         }
     }
-    if (r->reason == SCHED_MANUAL || (is_final(r->state) && sj->removed)) {
+    if (r->reason == STORE_REASON_MANUAL || (store_run_state_finished(r->state) && sj->removed)) {
         run_free(s, r);             /* the caller is told; a removed job's end is not a fire */
     } else if (fire_again(s, sj, r)) {
         job_rewind(s, sj, r->fire_us);
@@ -868,7 +863,7 @@ void sched_run_started(struct sched *s, struct sched_run *r, int pid, int64_t no
 {
     r->pid = pid;
     r->started_us = now_us;
-    r->state = SCHED_RUNNING;
+    r->state = STORE_RUN_RUNNING;
     s->ops.update(s->ops.ctx, r);
 }
 
@@ -890,7 +885,7 @@ void sched_run_exited(struct sched *s, struct sched_run *r, const struct sched_r
 {
     struct sched_job *sj = r->owner;
     const struct job *j = r->job;
-    enum sched_state st;
+    enum store_run_state st;
     bool ok, retry;
     char id[ID_LEN];
 
@@ -900,26 +895,26 @@ void sched_run_exited(struct sched *s, struct sched_run *r, const struct sched_r
     if (res->error)
         r->error = res->error;
     if (res->cancelled || r->cancel_requested)
-        st = SCHED_CANCELLED;
+        st = STORE_RUN_CANCELLED;
     else if (res->lost)
-        st = SCHED_LOST;
+        st = STORE_RUN_LOST;
     else if (res->timed_out)
-        st = SCHED_TIMED_OUT;
+        st = STORE_RUN_TIMED_OUT;
     else if (res->exit_code == 0 && res->signal == 0)
-        st = SCHED_SUCCEEDED;
+        st = STORE_RUN_SUCCEEDED;
     else
-        st = SCHED_FAILED;
+        st = STORE_RUN_FAILED;
     /* the run's end is applied before anything reads it: the dead letter,
      * the notifications and the retry all see its final state */
     r->state = st;
     r->finished_us = now_us;
-    ok = st == SCHED_SUCCEEDED;
-    retry = !ok && st != SCHED_CANCELLED && r->attempt < j->retry.max_attempts && !sj->removed;
-    if (st == SCHED_TIMED_OUT)
+    ok = st == STORE_RUN_SUCCEEDED;
+    retry = !ok && st != STORE_RUN_CANCELLED && r->attempt < j->retry.max_attempts && !sj->removed;
+    if (st == STORE_RUN_TIMED_OUT)
         notify(s, j, r, JOB_ON_TIMEOUT);
     if (retry) {
         struct sched_run *next = run_new(s, sj, r->ver, r->fire_us, r->attempt + 1,
-                                         SCHED_RETRY, SCHED_QUEUED, now_us);
+                                         STORE_REASON_RETRY, STORE_RUN_QUEUED, now_us);
 
         if (next) {
             next->due_us = now_us + backoff_us(s, j, r->attempt);
@@ -937,23 +932,23 @@ void sched_run_exited(struct sched *s, struct sched_run *r, const struct sched_r
             notify(s, j, r, JOB_ON_RECOVERY);
         sj->failures = 0;
         notify(s, j, r, JOB_ON_SUCCESS);
-    } else if (st != SCHED_CANCELLED) {
+    } else if (st != STORE_RUN_CANCELLED) {
         sj->failures++;
         s->stats.dead_letters++;
         r->dead_letter = true;      /* written with its final state, by finish() */
         notify(s, j, r, JOB_ON_FAILURE);
     }
-    if (!retry && st != SCHED_CANCELLED)
+    if (!retry && st != STORE_RUN_CANCELLED)
         s->ops.job_state(s->ops.ctx, j, sj->ver->key, sj->paused, sj->failures, sj->last_fire_us);
     job_id(j, id, sizeof id);
     finish(s, r, st, now_us);       /* frees R */
-    if (!retry && !ok && st != SCHED_CANCELLED && j == sj->ver->job
+    if (!retry && !ok && st != STORE_RUN_CANCELLED && j == sj->ver->job
         && j->disable_after_failures > 0 && sj->failures >= j->disable_after_failures
         && !sj->paused) {
         sched_job_pause(s, id, true, now_us, NULL);
         notify(s, j, NULL, JOB_ON_DISABLED);
     }
-    if (!retry && st != SCHED_CANCELLED)
+    if (!retry && st != STORE_RUN_CANCELLED)
         upstream_done(s, id, ok, now_us);
     promote_waiting(s, sj);
     dispatch(s, now_us);
@@ -1054,7 +1049,7 @@ int sched_job_remove(struct sched *s, const char *id, struct err *err)
         if (r->owner == sj) {
             heap_remove(&s->retries, r);
             sj->pending--;
-            r->state = SCHED_CANCELLED;
+            r->state = STORE_RUN_CANCELLED;
             r->error = "job removed before its retry";
             record_final_run(s, r);
         }
@@ -1143,7 +1138,7 @@ int sched_trigger(struct sched *s, const char *id, const char *params, const cha
         return err_set(err, CHIME_ECONFLICT, "job",
                        "job '%s' refuses another run now: %s (a run being recorded)", id, why);
     }
-    r = fire(s, sj, now_us, SCHED_MANUAL, params, who, now_us);
+    r = fire(s, sj, now_us, STORE_REASON_MANUAL, params, who, now_us);
     if (!r)
         return err_set(err, CHIME_ENOMEM, NULL, "out of memory");
     if (ret_run)
@@ -1152,7 +1147,7 @@ int sched_trigger(struct sched *s, const char *id, const char *params, const cha
 }
 
 struct sched_run *sched_run_adopt(struct sched *s, const char *job_id, int64_t run_id,
-                                  int64_t fire_us, int attempt, enum sched_reason reason,
+                                  int64_t fire_us, int attempt, enum store_reason reason,
                                   bool running, void *user, int64_t now_us)
 {
     struct sched_job *sj = find(s, job_id);
@@ -1161,7 +1156,7 @@ struct sched_run *sched_run_adopt(struct sched *s, const char *job_id, int64_t r
     if (!sj)
         return NULL;
     r = run_new(s, sj, sj->ver, fire_us, attempt, reason,
-                running ? SCHED_RUNNING : SCHED_QUEUED, now_us);
+                running ? STORE_RUN_RUNNING : STORE_RUN_QUEUED, now_us);
     if (!r)
         return NULL;
     r->id = run_id;
@@ -1192,12 +1187,12 @@ int64_t sched_tick(struct sched *s, int64_t now_us)
             for (sj = s->buckets[b]; sj; sj = sj->hnext)
                 if (!sj->removed && !sj->paused && sj->ver->job->sched.kind == JOB_CRON
                     && (sj->ver->job->sched.cron.flags & CRON_REBOOT))
-                    fire(s, sj, now_us, SCHED_SCHEDULE, NULL, NULL, now_us);
+                    fire(s, sj, now_us, STORE_REASON_SCHEDULE, NULL, NULL, now_us);
     }
     while ((r = heap_peek(&s->retries)) && r->due_us <= now_us) {
         heap_pop(&s->retries);
         r->owner->pending--;
-        if (is_final(r->state)) {
+        if (store_run_state_finished(r->state)) {
             record_final_run(s, r);     /* its record failed before: once more */
             continue;
         }
@@ -1268,23 +1263,4 @@ void sched_stats(const struct sched *s, struct sched_stats *ret)
     *ret = s->stats;
     ret->running = s->running;
     ret->queued = (int)s->queue.n;
-}
-
-const char *sched_state_name(enum sched_state st)
-{
-    static const char *const names[SCHED_STATE_COUNT] = {
-        "queued", "running", "succeeded", "failed", "timed_out",
-        "cancelled", "skipped", "missed", "lost",
-    };
-
-    return st < SCHED_STATE_COUNT ? names[st] : "unknown";
-}
-
-const char *sched_reason_name(enum sched_reason r)
-{
-    static const char *const names[SCHED_REASON_COUNT] = {
-        "schedule", "manual", "retry", "after", "catch_up",
-    };
-
-    return r < SCHED_REASON_COUNT ? names[r] : "unknown";
 }

@@ -19,21 +19,15 @@
 #include <stdint.h>
 
 #include "job/job.h"
+#include "store/vocab.h"
 
 struct sched;
 struct sched_job;
 struct err;
 struct tz;
 
-enum sched_state {
-    SCHED_QUEUED, SCHED_RUNNING, SCHED_SUCCEEDED, SCHED_FAILED, SCHED_TIMED_OUT,
-    SCHED_CANCELLED, SCHED_SKIPPED, SCHED_MISSED, SCHED_LOST, SCHED_STATE_COUNT
-};
-
-enum sched_reason {
-    SCHED_SCHEDULE, SCHED_MANUAL, SCHED_RETRY, SCHED_AFTER, SCHED_CATCH_UP,
-    SCHED_REASON_COUNT
-};
+/* A run's state and reason are the store's enums (store/vocab.h): the
+ * engine hands them to the store as they are. */
 
 /* One run as the engine tracks it, from its fire until the store has its
  * final state. Borrowed by the ops; the engine frees it after its final
@@ -47,8 +41,8 @@ struct sched_run {
     void *user;                 /* the host's: its process handle, a waiter */
     int64_t fire_us;
     int attempt;                /* 1, 2, ... */
-    enum sched_reason reason;
-    enum sched_state state;
+    enum store_reason reason;
+    enum store_run_state state;
     int priority;
     int64_t queued_us, started_us, finished_us;
     int64_t start_at_us;        /* start the process at this instant, not before; 0: at once */
@@ -184,7 +178,7 @@ int sched_trigger(struct sched *s, const char *id, const char *params, const cha
  * run's `user` from the first, so the host's start sees it. Returns the
  * run (owned by the engine), or NULL when its job is unknown. */
 struct sched_run *sched_run_adopt(struct sched *s, const char *job_id, int64_t run_id,
-                                  int64_t fire_us, int attempt, enum sched_reason reason,
+                                  int64_t fire_us, int attempt, enum store_reason reason,
                                   bool running, void *user, int64_t now_us);
 /* Cancels run RUN_ID (queued: at once; running: through ops->cancel). */
 int sched_cancel(struct sched *s, int64_t run_id, struct err *err);
@@ -212,8 +206,5 @@ void sched_stats(const struct sched *s, struct sched_stats *ret);
  * after/manual); returns how many. Used by the schedule preview. */
 int sched_preview(const struct job *j, const struct tz *default_zone, int64_t from_us,
                   int n, int64_t *out);
-
-const char *sched_state_name(enum sched_state st);
-const char *sched_reason_name(enum sched_reason r);
 
 #endif

@@ -27,8 +27,8 @@ struct rec {                    /* one run as the fake store saw it last */
     char job[140];
     int64_t fire_us;
     int attempt;
-    enum sched_reason reason;
-    enum sched_state state;
+    enum store_reason reason;
+    enum store_run_state state;
     const char *error;
 };
 
@@ -48,7 +48,7 @@ struct harness {
     struct rec dead_run;                /* the last run dead-lettered, as its update said */
     int dead_exit_code;
     int notified[JOB_ON_COUNT];
-    enum sched_state notified_state[JOB_ON_COUNT]; /* of the run, as the last one was told */
+    enum store_run_state notified_state[JOB_ON_COUNT]; /* of the run, as the last one was told */
     uint64_t rnd;
     int puts_with_body;                 /* ops->job_put calls */
     int64_t put_key, put_version;
@@ -245,7 +245,7 @@ static void exit_run(int i, int code, int sig, bool timed_out, int64_t now)
     flush(now);
 }
 
-static int count(const char *job, enum sched_state st)
+static int count(const char *job, enum store_run_state st)
 {
     int n = 0;
 
@@ -287,13 +287,13 @@ static void test_sched_handles_fires_early_within_the_lead(void **state)
     sched_run_started(H.s, H.started[0], 4242, due + 200);
     assert_int_equal(sched_tick(H.s, due + 10 * SEC), T("2026-01-01T00:10:00Z"));
     assert_int_equal(sched_tick(H.s, T("2026-01-01T00:10:00Z") - lead), T("2026-01-01T00:10:00Z"));
-    assert_int_equal(count("default/a", SCHED_SKIPPED), 0);
+    assert_int_equal(count("default/a", STORE_RUN_SKIPPED), 0);
     exit_run(0, 0, 0, false, T("2026-01-01T00:10:00Z") - 5000);
     sched_tick(H.s, T("2026-01-01T00:10:00Z") - 5000);
     flush(T("2026-01-01T00:10:00Z") - 4000);
     assert_int_equal(H.nstarted, 1);
     assert_int_equal(H.started[0]->start_at_us, T("2026-01-01T00:10:00Z"));
-    assert_int_equal(count("default/a", SCHED_SKIPPED), 0);
+    assert_int_equal(count("default/a", STORE_RUN_SKIPPED), 0);
     teardown();
 }
 
@@ -315,11 +315,11 @@ static void test_sched_fires_cron_on_time_and_records_before_start(void **state)
     flush(due + 100);
     assert_int_equal(H.nstarted, 1);
     assert_int_equal(H.runs[0].fire_us, due);
-    assert_int_equal(H.runs[0].reason, SCHED_SCHEDULE);
+    assert_int_equal(H.runs[0].reason, STORE_REASON_SCHEDULE);
     sched_run_started(H.s, H.started[0], 4242, due + 200);
-    assert_int_equal(H.runs[0].state, SCHED_RUNNING);
+    assert_int_equal(H.runs[0].state, STORE_RUN_RUNNING);
     exit_run(0, 0, 0, false, due + 5 * SEC);
-    assert_int_equal(H.runs[0].state, SCHED_SUCCEEDED);
+    assert_int_equal(H.runs[0].state, STORE_RUN_SUCCEEDED);
     assert_int_equal(H.notified[JOB_ON_SUCCESS], 1);
     teardown();
 }
@@ -352,7 +352,7 @@ static void test_sched_forbid_records_a_skipped_fire(void **state)
     sched_tick(H.s, t + 120 * SEC);
     flush(t + 120 * SEC);
     assert_int_equal(H.nstarted, 1);
-    assert_int_equal(count("default/f", SCHED_SKIPPED), 1);
+    assert_int_equal(count("default/f", STORE_RUN_SKIPPED), 1);
     teardown();
 }
 
@@ -396,7 +396,7 @@ static void test_sched_trigger_refused_by_concurrency_names_the_live_run(void **
         assert_non_null(strstr(err.msg, "job 'default/j' refuses another run now"));
         assert_int_equal(H.npending, 0);          /* nothing recorded... */
         assert_int_equal(H.nruns, cases[k].accepted);
-        assert_int_equal(count("default/j", SCHED_SKIPPED), 0);
+        assert_int_equal(count("default/j", STORE_RUN_SKIPPED), 0);
         sched_stats(H.s, &st);
         assert_int_equal(st.skipped, 0);          /* ...nor counted */
         assert_int_equal(st.fires, cases[k].accepted);
@@ -434,7 +434,7 @@ static void test_sched_allow_runs_up_to_max_instances(void **state)
         flush(t + k * 60 * SEC);
     }
     assert_int_equal(H.nstarted, 2);
-    assert_int_equal(count("default/a", SCHED_SKIPPED), 1);
+    assert_int_equal(count("default/a", STORE_RUN_SKIPPED), 1);
     teardown();
 }
 
@@ -453,8 +453,8 @@ static void test_sched_queue_waits_for_the_active_run(void **state)
     sched_tick(H.s, t + 180 * SEC);     /* the queue (1) is full: skipped */
     flush(t + 180 * SEC);
     assert_int_equal(H.nstarted, 1);
-    assert_int_equal(count("default/q", SCHED_QUEUED), 2);  /* the running one: not reported */
-    assert_int_equal(count("default/q", SCHED_SKIPPED), 1);
+    assert_int_equal(count("default/q", STORE_RUN_QUEUED), 2);  /* the running one: not reported */
+    assert_int_equal(count("default/q", STORE_RUN_SKIPPED), 1);
     exit_run(0, 0, 0, false, t + 190 * SEC);
     assert_int_equal(H.nstarted, 1);    /* the waiting one now runs */
     assert_int_equal(H.started[0]->fire_us, t + 120 * SEC);
@@ -476,7 +476,7 @@ static void test_sched_replace_cancels_the_active_run(void **state)
     assert_int_equal(H.cancels, 1);
     assert_int_equal(H.nstarted, 2);    /* the new one did not wait */
     exit_run(0, -1, 15, false, t + 121 * SEC);
-    assert_int_equal(count("default/r", SCHED_CANCELLED), 1);
+    assert_int_equal(count("default/r", STORE_RUN_CANCELLED), 1);
     assert_int_equal(H.dead, 0);        /* a cancel is no failure */
     teardown();
 }
@@ -532,7 +532,7 @@ static void test_sched_retries_with_exponential_backoff_then_dead_letters(void *
     sched_tick(H.s, now + 10 * SEC);
     flush(now + 10 * SEC);
     assert_int_equal(H.started[0]->attempt, 2);
-    assert_int_equal(H.started[0]->reason, SCHED_RETRY);
+    assert_int_equal(H.started[0]->reason, STORE_REASON_RETRY);
     assert_int_equal(H.started[0]->fire_us, t);                 /* the same fire */
     exit_run(0, 1, 0, false, now = now + 11 * SEC);
     assert_int_equal(sched_tick(H.s, now), now + 20 * SEC);     /* 20s */
@@ -542,13 +542,13 @@ static void test_sched_retries_with_exponential_backoff_then_dead_letters(void *
     assert_int_equal(H.dead, 1);
     /* the dead letter is the last attempt as it ended */
     assert_int_equal(H.dead_run.attempt, 3);
-    assert_int_equal(H.dead_run.state, SCHED_FAILED);
+    assert_int_equal(H.dead_run.state, STORE_RUN_FAILED);
     assert_int_equal(H.dead_exit_code, 2);
-    assert_int_equal(H.notified_state[JOB_ON_FAILURE], SCHED_FAILED);
-    assert_int_equal(H.notified_state[JOB_ON_RETRY], SCHED_FAILED);
+    assert_int_equal(H.notified_state[JOB_ON_FAILURE], STORE_RUN_FAILED);
+    assert_int_equal(H.notified_state[JOB_ON_RETRY], STORE_RUN_FAILED);
     assert_int_equal(H.notified[JOB_ON_RETRY], 2);
     assert_int_equal(H.notified[JOB_ON_FAILURE], 1);
-    assert_int_equal(count("default/flaky", SCHED_FAILED), 3);
+    assert_int_equal(count("default/flaky", STORE_RUN_FAILED), 3);
     teardown();
 }
 
@@ -588,7 +588,7 @@ static void test_sched_timeout_is_a_failure_that_retries(void **state)
     sched_trigger(H.s, "default/slow", NULL, NULL, t, NULL, NULL);
     flush(t);
     exit_run(0, -1, 9, true, t + 6 * SEC);
-    assert_int_equal(count("default/slow", SCHED_TIMED_OUT), 1);
+    assert_int_equal(count("default/slow", STORE_RUN_TIMED_OUT), 1);
     assert_int_equal(H.notified[JOB_ON_TIMEOUT], 1);
     assert_true(sched_tick(H.s, t + 6 * SEC) < INT64_MAX);   /* a retry is due */
     teardown();
@@ -638,13 +638,13 @@ static void test_sched_catch_up_after_downtime_follows_policy(void **state)
         put_at(doc, T("2026-01-01T05:00:00Z"), T("2026-01-01T00:00:00Z"), now);
         assert_int_equal(sched_tick(H.s, now), T("2026-01-01T11:00:00Z"));
         flush(now);
-        assert_int_equal(count("default/h", SCHED_MISSED), cases[i].missed);
+        assert_int_equal(count("default/h", STORE_RUN_MISSED), cases[i].missed);
         /* the backlog runs one fire after another, oldest first */
         for (int k = 0; k < cases[i].runs; k++) {
             int64_t want = T("2026-01-01T10:00:00Z") - (cases[i].runs - 1 - k) * 3600 * SEC;
 
             assert_int_equal(H.nstarted, 1);
-            assert_int_equal(H.started[0]->reason, SCHED_CATCH_UP);
+            assert_int_equal(H.started[0]->reason, STORE_REASON_CATCH_UP);
             assert_int_equal(H.started[0]->fire_us, want);
             exit_run(0, 0, 0, false, now + (k + 1) * SEC);
         }
@@ -695,7 +695,7 @@ static void test_sched_after_chain_fans_in(void **state)
     assert_int_equal(H.nstarted, 1);            /* score waits for both */
     exit_run(0, 0, 0, false, t + 2 * SEC);
     assert_int_equal(H.nstarted, 1);
-    assert_int_equal(H.started[0]->reason, SCHED_AFTER);
+    assert_int_equal(H.started[0]->reason, STORE_REASON_AFTER);
     assert_string_equal(H.started[0]->job->name, "score");
     exit_run(0, 0, 0, false, t + 3 * SEC);
     /* one upstream fails: a success-only dependent does not fire */
@@ -721,7 +721,7 @@ static void test_sched_cancels_a_queued_run_at_once(void **state)
     flush(t);
     assert_int_equal(H.nstarted, 1);
     assert_int_equal(sched_cancel(H.s, 2, NULL), 0);
-    assert_int_equal(H.runs[1].state, SCHED_CANCELLED);
+    assert_int_equal(H.runs[1].state, STORE_RUN_CANCELLED);
     assert_int_equal(sched_cancel(H.s, 99, NULL), -CHIME_ENOTFOUND);
     exit_run(0, 0, 0, false, t + SEC);
     assert_int_equal(H.nstarted, 0);
@@ -916,11 +916,11 @@ static void test_sched_adopts_runs_after_a_restart(void **state)
         "\"retry\":{\"max_attempts\":2}}", t);
     put("{\"name\":\"b\",\"schedule\":{\"manual\":true},\"command\":[\"x\"]}", t);
     H.nruns = 7;        /* the store already holds runs 1-7 */
-    running = sched_run_adopt(H.s, "default/a", 6, t - SEC, 1, SCHED_MANUAL, true, NULL, t);
-    queued = sched_run_adopt(H.s, "default/b", 7, t - SEC, 1, SCHED_MANUAL, false, NULL, t);
+    running = sched_run_adopt(H.s, "default/a", 6, t - SEC, 1, STORE_REASON_MANUAL, true, NULL, t);
+    queued = sched_run_adopt(H.s, "default/b", 7, t - SEC, 1, STORE_REASON_MANUAL, false, NULL, t);
     assert_non_null(running);
     assert_non_null(queued);
-    assert_null(sched_run_adopt(H.s, "default/gone", 8, t, 1, SCHED_MANUAL, true, NULL, t));
+    assert_null(sched_run_adopt(H.s, "default/gone", 8, t, 1, STORE_REASON_MANUAL, true, NULL, t));
     assert_int_equal(H.nstarted, 0);    /* the one slot is the adopted running run's */
     /* the holder is gone: lost, and retried by policy */
     sched_run_exited(H.s, running, &lost, t + SEC);
@@ -932,7 +932,7 @@ static void test_sched_adopts_runs_after_a_restart(void **state)
     flush(t + 60 * SEC);
     assert_int_equal(H.nstarted, 1);
     assert_int_equal(H.started[0]->attempt, 2);
-    assert_int_equal(H.started[0]->reason, SCHED_RETRY);
+    assert_int_equal(H.started[0]->reason, STORE_REASON_RETRY);
     teardown();
 }
 
@@ -949,7 +949,7 @@ static void test_sched_adopted_queued_run_starts_with_its_user(void **state)
     setup(2);
     put("{\"name\":\"b\",\"schedule\":{\"manual\":true},\"command\":[\"x\"]}", t);
     H.nruns = 3;
-    queued = sched_run_adopt(H.s, "default/b", 3, t - SEC, 1, SCHED_MANUAL, false, &marker, t);
+    queued = sched_run_adopt(H.s, "default/b", 3, t - SEC, 1, STORE_REASON_MANUAL, false, &marker, t);
     assert_non_null(queued);
     assert_int_equal(H.nstarted, 1);
     assert_ptr_equal(H.started[0], queued);
@@ -978,7 +978,7 @@ static void test_sched_a_job_removed_with_records_in_flight_outlives_them(void *
     assert_int_equal(H.npending, 1);        /* the retry's cancelled record */
     assert_null(sched_job_get(H.s, "default/r"));
     flush(t + 2 * SEC);                     /* lands after the removal */
-    assert_int_equal(H.runs[H.nruns - 1].state, SCHED_CANCELLED);
+    assert_int_equal(H.runs[H.nruns - 1].state, STORE_RUN_CANCELLED);
     teardown();
 }
 
@@ -993,9 +993,9 @@ static void test_sched_at_created_in_the_past_follows_the_misfire_grace(void **s
 {
     static const struct {
         int64_t ago;
-        enum sched_state want;
+        enum store_run_state want;
     } cases[] = {
-        { 10 * 60 * SEC, SCHED_RUNNING }, { 2 * H1, SCHED_MISSED },
+        { 10 * 60 * SEC, STORE_RUN_RUNNING }, { 2 * H1, STORE_RUN_MISSED },
     };
     int64_t now = T("2026-03-01T12:00:00Z");
 
@@ -1016,14 +1016,14 @@ static void test_sched_at_created_in_the_past_follows_the_misfire_grace(void **s
         flush(now);
         assert_int_equal(H.nruns, 1);
         assert_int_equal(H.runs[0].fire_us, when);
-        if (cases[i].want == SCHED_RUNNING) {
+        if (cases[i].want == STORE_RUN_RUNNING) {
             assert_int_equal(H.nstarted, 1);
-            assert_int_equal(H.runs[0].reason, SCHED_CATCH_UP);
+            assert_int_equal(H.runs[0].reason, STORE_REASON_CATCH_UP);
             exit_run(0, 0, 0, false, now + SEC);
-            assert_int_equal(H.runs[0].state, SCHED_SUCCEEDED);
+            assert_int_equal(H.runs[0].state, STORE_RUN_SUCCEEDED);
         } else {
             assert_int_equal(H.nstarted, 0);
-            assert_int_equal(H.runs[0].state, SCHED_MISSED);
+            assert_int_equal(H.runs[0].state, STORE_RUN_MISSED);
         }
         /* one fire, one entry: nothing more, however long we wait */
         assert_int_equal(sched_tick(H.s, now + 24 * H1), INT64_MAX);
@@ -1049,7 +1049,7 @@ static void test_sched_at_replaced_into_the_past_fires_once(void **state)
     flush(now);
     assert_int_equal(H.nstarted, 1);
     assert_int_equal(H.started[0]->fire_us, T("2026-03-01T11:30:00Z"));
-    assert_int_equal(H.started[0]->reason, SCHED_CATCH_UP);
+    assert_int_equal(H.started[0]->reason, STORE_REASON_CATCH_UP);
     exit_run(0, 0, 0, false, now + SEC);
     /* saved again unchanged: the fire was handled, it does not come back */
     put("{\"name\":\"a\",\"schedule\":{\"at\":\"2026-03-01T11:30:00Z\"},\"command\":[\"y\"]}",
@@ -1100,11 +1100,11 @@ static void test_sched_restart_handles_the_first_fires_of_jobs_that_never_fired(
         put_at(doc, INT64_MIN, written, now);
         sched_tick(H.s, now);
         flush(now);
-        assert_int_equal(count("default/n", SCHED_MISSED), cases[i].missed);
+        assert_int_equal(count("default/n", STORE_RUN_MISSED), cases[i].missed);
         for (int k = 0; k < cases[i].nruns; k++) {
             assert_int_equal(H.nstarted, 1);
             assert_int_equal(H.started[0]->fire_us, written + cases[i].runs[k] * H1 / 4);
-            assert_int_equal(H.started[0]->reason, SCHED_CATCH_UP);
+            assert_int_equal(H.started[0]->reason, STORE_REASON_CATCH_UP);
             exit_run(0, 0, 0, false, now + (k + 1) * SEC);
         }
         assert_int_equal(H.nstarted, 0);
@@ -1129,7 +1129,7 @@ static void test_sched_restart_counts_fires_from_the_newer_version(void **state)
     flush(now);
     assert_int_equal(H.nruns, 1);           /* 03:00 only; 02:00 was no fire of it */
     assert_int_equal(H.runs[0].fire_us, T("2026-01-01T03:00:00Z"));
-    assert_int_equal(count("default/v", SCHED_MISSED), 0);
+    assert_int_equal(count("default/v", STORE_RUN_MISSED), 0);
     teardown();
 }
 
@@ -1147,7 +1147,7 @@ static void test_sched_restart_without_a_due_fire_fires_on_schedule(void **state
     sched_tick(H.s, due - 1000);
     flush(due - 1000);
     assert_int_equal(H.nstarted, 1);
-    assert_int_equal(H.started[0]->reason, SCHED_SCHEDULE);
+    assert_int_equal(H.started[0]->reason, STORE_REASON_SCHEDULE);
     assert_int_equal(H.started[0]->start_at_us, due);
     teardown();
 }
@@ -1201,19 +1201,19 @@ static void test_sched_catch_up_all_runs_the_backlog_in_turn_under_every_policy(
         sched_tick(H.s, now);
         flush(now);
         assert_int_equal(H.nstarted, 1);
-        assert_int_equal(H.started[0]->reason, SCHED_MANUAL);
+        assert_int_equal(H.started[0]->reason, STORE_REASON_MANUAL);
         exit_run(0, 0, 0, false, now + SEC / 4);
         for (int k = 0; k < 3; k++) {
             assert_int_equal(H.nstarted, 1);
             assert_int_equal(H.started[0]->fire_us, T("2026-01-01T06:00:00Z") + k * H1);
-            assert_int_equal(H.started[0]->reason, SCHED_CATCH_UP);
+            assert_int_equal(H.started[0]->reason, STORE_REASON_CATCH_UP);
             sched_run_started(H.s, H.started[0], 100 + k, now + (k + 1) * SEC);
             exit_run(0, 0, 0, false, now + (k + 1) * SEC + SEC / 2);
         }
         assert_int_equal(H.nstarted, 0);
-        assert_int_equal(count("default/b", SCHED_SUCCEEDED), 4);
-        assert_int_equal(count("default/b", SCHED_SKIPPED), 0);
-        assert_int_equal(count("default/b", SCHED_CANCELLED), 0);
+        assert_int_equal(count("default/b", STORE_RUN_SUCCEEDED), 4);
+        assert_int_equal(count("default/b", STORE_RUN_SKIPPED), 0);
+        assert_int_equal(count("default/b", STORE_RUN_CANCELLED), 0);
         assert_int_equal(H.cancels, 0);
         assert_int_equal(H.nruns, 4);
         teardown();
@@ -1285,7 +1285,7 @@ static void test_sched_records_a_fire_again_once_the_store_writes(void **state)
     flush(f + 3 * SEC);
     assert_int_equal(H.nruns, 1);
     assert_int_equal(H.runs[0].fire_us, f);
-    assert_int_equal(H.runs[0].reason, SCHED_SCHEDULE);
+    assert_int_equal(H.runs[0].reason, STORE_REASON_SCHEDULE);
     assert_int_equal(H.nstarted, 1);
     /* the next fire is on its schedule again, and the wait starts over */
     assert_int_equal(sched_tick(H.s, f + 4 * SEC), f + 3600 * SEC);
@@ -1320,7 +1320,7 @@ static void test_sched_fires_while_the_store_fails_each_keep_one_run(void **stat
         drive(t + 30 * SEC + 1, t + 60 * SEC);
         assert_one_run_per_fire("default/e", t + SEC, t + 55 * SEC, SEC);
         for (int i = 0; i < H.nruns; i++)
-            if (H.runs[i].state == SCHED_MISSED
+            if (H.runs[i].state == STORE_RUN_MISSED
                 && strstr(H.runs[i].error, "the store could not write"))
                 missed++;
         if (g == 0)
@@ -1355,7 +1355,7 @@ static void test_sched_a_long_store_outage_stays_bounded(void **state)
     assert_true(H.nruns <= 2 * 102 + 10);
     sched_stats(H.s, &st);
     assert_true(st.missed >= 2 * 3600);         /* past the grace: counted */
-    assert_int_equal(count("default/l", SCHED_SUCCEEDED) > 0, 1);
+    assert_int_equal(count("default/l", STORE_RUN_SUCCEEDED) > 0, 1);
     teardown();
 }
 
@@ -1389,7 +1389,7 @@ static void test_sched_failed_records_of_a_trigger_and_a_retry(void **state)
     drive(t + 23 * SEC + 1, t + 40 * SEC);
     assert_int_equal(H.nruns, 2);
     assert_int_equal(H.runs[1].attempt, 2);
-    assert_int_equal(H.runs[1].state, SCHED_SUCCEEDED);
+    assert_int_equal(H.runs[1].state, STORE_RUN_SUCCEEDED);
     teardown();
 }
 

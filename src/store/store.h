@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/vocab.h"
 #include "util/err.h"
 
 struct store;
@@ -53,28 +54,8 @@ struct metrics;
  * an error: nothing was written and ret_id names the existing row. */
 #define STORE_EXISTS 1
 
-/* States and reasons start at 1: 0 is "none" in a filter or a check. */
-enum store_run_state {
-    STORE_RUN_QUEUED = 1,
-    STORE_RUN_RUNNING,
-    STORE_RUN_SUCCEEDED,
-    STORE_RUN_FAILED,
-    STORE_RUN_TIMED_OUT,
-    STORE_RUN_CANCELLED,
-    STORE_RUN_SKIPPED,
-    STORE_RUN_MISSED,
-    STORE_RUN_LOST,
-    STORE_RUN_STATE_END
-};
-
-enum store_reason {
-    STORE_REASON_SCHEDULE = 1,
-    STORE_REASON_MANUAL,
-    STORE_REASON_RETRY,
-    STORE_REASON_AFTER,
-    STORE_REASON_CATCH_UP,
-    STORE_REASON_END
-};
+/* Run states and reasons (enum store_run_state, enum store_reason) and
+ * their names are vocab.h's tables. */
 
 /* ---- opening ---- */
 
@@ -890,16 +871,5 @@ struct store_restored {
  * nothing in DATA_DIR has changed. */
 int store_restore_file(const char *backup, const char *data_dir, int64_t now_us,
                        struct store_restored *r, struct err *err);
-
-/* "queued", "timed_out", "catch_up": the names in the API and the database. */
-const char *store_run_state_name(enum store_run_state st);
-const char *store_reason_name(enum store_reason r);
-/* CHIME_EINVAL, naming FIELD, for an unknown name. */
-int store_run_state_parse(const char *name, const char *field, enum store_run_state *ret,
-                          struct err *err);
-int store_reason_parse(const char *name, const char *field, enum store_reason *ret,
-                       struct err *err);
-/* Whether a run in ST has ended. */
-bool store_run_state_finished(enum store_run_state st);
 
 #endif

@@ -1,5 +1,5 @@
-/* types.c: the store's values: names of run states and reasons, clearing
- * and releasing what reads return, and page cursors. */
+/* types.c: the store's values: clearing and releasing what reads return,
+ * and page cursors (the names of run states and reasons: vocab.c). */
 #include "store/store.h"
 
 #include <errno.h>
@@ -11,77 +11,6 @@
 #include "store/backend.h"
 #include "util/err.h"
 #include "../banned.h"
-
-static const char *const state_names[STORE_RUN_STATE_END] = {
-    [STORE_RUN_QUEUED] = "queued",       [STORE_RUN_RUNNING] = "running",
-    [STORE_RUN_SUCCEEDED] = "succeeded", [STORE_RUN_FAILED] = "failed",
-    [STORE_RUN_TIMED_OUT] = "timed_out", [STORE_RUN_CANCELLED] = "cancelled",
-    [STORE_RUN_SKIPPED] = "skipped",     [STORE_RUN_MISSED] = "missed",
-    [STORE_RUN_LOST] = "lost",
-};
-
-static const char *const reason_names[STORE_REASON_END] = {
-    [STORE_REASON_SCHEDULE] = "schedule", [STORE_REASON_MANUAL] = "manual",
-    [STORE_REASON_RETRY] = "retry",       [STORE_REASON_AFTER] = "after",
-    [STORE_REASON_CATCH_UP] = "catch_up",
-};
-
-/* ---- names ---- */
-
-const char *store_run_state_name(enum store_run_state st)
-{
-    if ((int)st <= 0 || st >= STORE_RUN_STATE_END)
-        return "unknown";
-    return state_names[st];
-}
-
-const char *store_reason_name(enum store_reason r)
-{
-    if ((int)r <= 0 || r >= STORE_REASON_END)
-        return "unknown";
-    return reason_names[r];
-}
-
-static int name_parse(const char *const *names, int end, const char *name, const char *field,
-                      const char *what, int *ret, struct err *err)
-{
-    char q[64];
-
-    for (int i = 1; name && i < end; i++) {
-        if (strcmp(names[i], name) == 0) {
-            *ret = i;
-            return 0;
-        }
-    }
-    return err_set(err, CHIME_EINVAL, field, "'%s' is not a run %s",
-                   name ? err_quote(name, 40, q, sizeof q) : "", what);
-}
-
-int store_run_state_parse(const char *name, const char *field, enum store_run_state *ret,
-                          struct err *err)
-{
-    int v = 0;
-    int rc = name_parse(state_names, STORE_RUN_STATE_END, name, field, "state", &v, err);
-
-    if (rc == 0)
-        *ret = (enum store_run_state)v;
-    return rc;
-}
-
-int store_reason_parse(const char *name, const char *field, enum store_reason *ret, struct err *err)
-{
-    int v = 0;
-    int rc = name_parse(reason_names, STORE_REASON_END, name, field, "reason", &v, err);
-
-    if (rc == 0)
-        *ret = (enum store_reason)v;
-    return rc;
-}
-
-bool store_run_state_finished(enum store_run_state st)
-{
-    return st > STORE_RUN_RUNNING && st < STORE_RUN_STATE_END;
-}
 
 /* ---- values ---- */
 
