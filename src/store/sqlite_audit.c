@@ -92,8 +92,9 @@ static int audit_filter_stmt(struct sqlite_conn *c, int base, const struct store
     return 0;
 }
 
-static int audit_fill(sqlite3_stmt *st, struct store_audit *a, struct err *err)
+static int audit_fill(sqlite3_stmt *st, void *item, struct err *err)
 {
+    struct store_audit *a = item;
     int rc;
 
     store_audit_init(a);
@@ -116,11 +117,6 @@ static int audit_fill(sqlite3_stmt *st, struct store_audit *a, struct err *err)
     return 0;
 }
 
-static int audit_row(sqlite3_stmt *st, void *item, struct err *err)
-{
-    return audit_fill(st, item, err);
-}
-
 static void audit_item_release(void *item)
 {
     store_audit_release(item);
@@ -141,7 +137,7 @@ static int audit_list_stmt(struct sqlite_conn *c, const void *arg, sqlite3_stmt 
 static const struct sqlite_list audit_list = {
     .what = "list audit entries", .key = STORE_KEY_ONE, .first = INT64_MAX,
     .key_param = 1, .limit_param = 8, .size = sizeof(struct store_audit),
-    .fill = audit_row, .release = audit_item_release, .key_of = audit_key,
+    .fill = audit_fill, .release = audit_item_release, .key_of = audit_key,
 };
 
 int sqlite_audit_list(void *h, const struct store_audit_filter *f, int limit,

@@ -282,8 +282,9 @@ int sqlite_job_state(struct sqlite_conn *c, struct store_op *op, struct err *err
 /* ---- reads ---- */
 
 /* A row of JOB_COLS into J. */
-static int job_fill(sqlite3_stmt *st, struct store_job *j, struct err *err)
+static int job_fill(sqlite3_stmt *st, void *item, struct err *err)
 {
+    struct store_job *j = item;
     int rc;
 
     memset(j, 0, sizeof *j);
@@ -352,11 +353,6 @@ static void job_filter_bind(sqlite3_stmt *st, const struct store_job_filter *f)
     sqlite_bind_str(st, 7, f->ns_in);
 }
 
-static int job_row(sqlite3_stmt *st, void *item, struct err *err)
-{
-    return job_fill(st, item, err);
-}
-
 static void job_item_release(void *item)
 {
     store_job_release(item);
@@ -385,7 +381,7 @@ static int job_list_stmt(struct sqlite_conn *c, const void *arg, sqlite3_stmt **
 /* by (namespace, name) */
 static const struct sqlite_list job_list = {
     .what = "list jobs", .key = STORE_KEY_NAMES, .key_param = 1, .limit_param = 6,
-    .size = sizeof(struct store_job), .fill = job_row, .release = job_item_release,
+    .size = sizeof(struct store_job), .fill = job_fill, .release = job_item_release,
     .key_of = job_key,
 };
 

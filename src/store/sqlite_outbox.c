@@ -60,8 +60,9 @@ int sqlite_outbox_add(struct sqlite_conn *c, struct store_op *op, struct err *er
 }
 
 /* A row of OUTBOX_COLS into O. */
-static int outbox_fill(sqlite3_stmt *st, struct store_outbox *o, struct err *err)
+static int outbox_fill(sqlite3_stmt *st, void *item, struct err *err)
 {
+    struct store_outbox *o = item;
     const char *text;
     struct err bad = {0};
     int rc;
@@ -246,11 +247,6 @@ static int outbox_filter(struct sqlite_conn *c, int base, const struct store_out
     return 0;
 }
 
-static int outbox_row(sqlite3_stmt *st, void *item, struct err *err)
-{
-    return outbox_fill(st, item, err);
-}
-
 static void outbox_item_release(void *item)
 {
     store_outbox_release(item);
@@ -270,7 +266,7 @@ static int outbox_list_stmt(struct sqlite_conn *c, const void *arg, sqlite3_stmt
 /* newest first by id */
 static const struct sqlite_list outbox_list = {
     .what = "list notifications", .key = STORE_KEY_ONE, .first = INT64_MAX, .key_param = 1,
-    .limit_param = 8, .size = sizeof(struct store_outbox), .fill = outbox_row,
+    .limit_param = 8, .size = sizeof(struct store_outbox), .fill = outbox_fill,
     .release = outbox_item_release, .key_of = outbox_key,
 };
 

@@ -200,8 +200,9 @@ int sqlite_dead_remove(struct sqlite_conn *c, struct store_op *op, struct err *e
 /* ---- reads ---- */
 
 /* A row of RUN_COLS into R. */
-static int run_fill(sqlite3_stmt *st, struct store_run *r, struct err *err)
+static int run_fill(sqlite3_stmt *st, void *item, struct err *err)
 {
+    struct store_run *r = item;
     const char *reason = (const char *)sqlite3_column_text(st, 6);
     const char *state = (const char *)sqlite3_column_text(st, 8);
     struct err bad = {0};
@@ -236,11 +237,6 @@ static int run_fill(sqlite3_stmt *st, struct store_run *r, struct err *err)
         return rc;
     }
     return 0;
-}
-
-static int run_row(sqlite3_stmt *st, void *item, struct err *err)
-{
-    return run_fill(st, item, err);
 }
 
 static void run_item_release(void *item)
@@ -318,7 +314,7 @@ static int run_list_stmt(struct sqlite_conn *c, const void *arg, sqlite3_stmt **
 /* newest fire first, then highest id */
 static const struct sqlite_list run_list = {
     .what = "list runs", .key = STORE_KEY_PAIR, .first = INT64_MAX, .key_param = 1,
-    .limit_param = 8, .size = sizeof(struct store_run), .fill = run_row,
+    .limit_param = 8, .size = sizeof(struct store_run), .fill = run_fill,
     .release = run_item_release, .key_of = run_key,
 };
 
@@ -362,7 +358,7 @@ static int unfinished_stmt(struct sqlite_conn *c, const void *arg, sqlite3_stmt 
 /* one page of every queued or running run, by id */
 static const struct sqlite_list unfinished_list = {
     .what = "list runs", .key = STORE_KEY_PAIR, .size = sizeof(struct store_run),
-    .fill = run_row, .release = run_item_release, .key_of = run_key,
+    .fill = run_fill, .release = run_item_release, .key_of = run_key,
 };
 
 int sqlite_run_unfinished(void *h, struct store_run_page *ret, struct err *err)

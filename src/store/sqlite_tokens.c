@@ -93,8 +93,9 @@ int sqlite_token_revoke(struct sqlite_conn *c, struct store_op *op, struct err *
 }
 
 /* A row of TOKEN_COLS into T. */
-static int token_fill(sqlite3_stmt *st, struct store_token *t, struct err *err)
+static int token_fill(sqlite3_stmt *st, void *item, struct err *err)
 {
+    struct store_token *t = item;
     const void *hash = sqlite3_column_blob(st, 5);
     size_t n = (size_t)sqlite3_column_bytes(st, 5);
     int rc;
@@ -145,11 +146,6 @@ done:
     return rc;
 }
 
-static int token_row(sqlite3_stmt *st, void *item, struct err *err)
-{
-    return token_fill(st, item, err);
-}
-
 static void token_item_release(void *item)
 {
     store_token_release(item);
@@ -174,7 +170,7 @@ static int token_list_stmt(struct sqlite_conn *c, const void *arg, sqlite3_stmt 
 /* oldest first by id */
 static const struct sqlite_list token_list = {
     .what = "list tokens", .key = STORE_KEY_ONE, .first = 0, .key_param = 1,
-    .limit_param = 3, .size = sizeof(struct store_token), .fill = token_row,
+    .limit_param = 3, .size = sizeof(struct store_token), .fill = token_fill,
     .release = token_item_release, .key_of = token_key,
 };
 
