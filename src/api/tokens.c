@@ -18,6 +18,7 @@
 #include "job/job.h"
 #include "store/store.h"
 #include "time/units.h"
+#include "util/name.h"
 #include "../banned.h"
 
 static json_t *token_json(const struct store_token *t)
@@ -58,16 +59,10 @@ int api_tokens_list(struct api_call *c)
     return rc;
 }
 
-/* A name as a job's: [a-z0-9][a-z0-9._-]{0,62}. */
-static int name_check(const char *name, const char *field, struct err *err)
+/* A name as a job's (util/name.h); NULL is none. */
+static int check_name(const char *name, const char *field, struct err *err)
 {
-    char ns[JOB_NAME_MAX + 1], nm[JOB_NAME_MAX + 1], q[80];
-
-    if (!name || job_id_parse("x", name, ns, nm, err) < 0)
-        return err_set(err, CHIME_EINVAL, field,
-                       "'%s' is not a name ([a-z0-9][a-z0-9._-]{0,62})",
-                       name ? err_quote(name, strlen(name), q, sizeof q) : "");
-    return 0;
+    return name_check(name ? name : "", name ? strlen(name) : 0, 0, "name", field, err);
 }
 
 /* The body's namespaces: absent or null for every one, else a non-empty
@@ -90,7 +85,7 @@ static int body_namespaces(struct api_call *c, const json_t *v, char **ret)
         snprintf(field, sizeof field, "namespaces.%zu", i);
         if (!json_is_string(e))
             return err_set(&c->err, CHIME_EINVAL, field, "must be a string");
-        if ((rc = name_check(json_string_value(e), field, &c->err)) < 0)
+        if ((rc = check_name(json_string_value(e), field, &c->err)) < 0)
             return rc;
         for (k = 0; k < i; k++)
             if (json_equal(e, json_array_get(v, k)))
@@ -128,7 +123,7 @@ int api_token_create(struct api_call *c)
             goto done;
         }
     }
-    if ((rc = name_check(json_string_value(json_object_get(body, "name")), "name", &c->err)) < 0
+    if ((rc = check_name(json_string_value(json_object_get(body, "name")), "name", &c->err)) < 0
         || (rc = token_role_parse(json_string_value(json_object_get(body, "role")), "role", &role,
                                   &c->err))
                < 0
@@ -176,7 +171,7 @@ int api_token_revoke(struct api_call *c)
     struct store_op op = {.kind = STORE_OP_TOKEN_REVOKE};
     int rc;
 
-    rc = name_check(c->params[0], "token", &c->err);
+    rc = check_name(c->params[0], "token", &c->err);
     if (rc < 0)
         return rc;
     op.token_revoke.name = c->params[0];
@@ -228,7 +223,7 @@ int api_audit_list(struct api_call *c)
         f.name = name;
     }
     f.token = api_query(c, "token");
-    if (f.token && (rc = name_check(f.token, "token", &c->err)) < 0)
+    if (f.token && (rc = check_name(f.token, "token", &c->err)) < 0)
         return rc;
     if ((rc = api_query_page(c, &f.since_us, &f.until_us, &f.limit, &c->err)) < 0)
         return rc;

@@ -18,9 +18,8 @@
 #include "time/isotime.h"
 #include "time/tz.h"
 #include "util/err.h"
+#include "util/name.h"
 #include "../banned.h"
-
-#define NAME_MAX_LEN 63
 
 void cli_error(const char *cmd, const struct err *err)
 {
@@ -36,43 +35,25 @@ int cli_bad_args(const char *cmd, const char *what)
     return 2;
 }
 
-/* [a-z0-9][a-z0-9._-]{0,62}, N bytes of S */
-static bool name_ok(const char *s, size_t n)
-{
-    if (n == 0 || n > NAME_MAX_LEN
-        || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
-        return false;
-    for (size_t i = 1; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '.'
-              || s[i] == '_' || s[i] == '-'))
-            return false;
-    return true;
-}
-
 int cli_job_id(const char *arg, char ret[CLI_JOB_ID_MAX], struct err *err)
 {
     const char *slash = strchr(arg, '/');
+    const char *name = slash ? slash + 1 : arg;
+    struct err why = {0};
     char q[80];
 
-    if (slash ? !name_ok(arg, (size_t)(slash - arg)) || !name_ok(slash + 1, strlen(slash + 1))
-              : !name_ok(arg, strlen(arg)))
+    if ((slash && name_check(arg, (size_t)(slash - arg), 0, NULL, NULL, &why) < 0)
+        || name_check(name, strlen(name), 0, NULL, NULL, &why) < 0)
         return err_set(err, CHIME_EINVAL, "job",
-                       "'%s' is not a job name (NAME or NAMESPACE/NAME, each "
-                       "[a-z0-9][a-z0-9._-]{0,62})",
-                       err_quote(arg, strlen(arg), q, sizeof q));
+                       "'%s' is not a job name (NAME or NAMESPACE/NAME): %s",
+                       err_quote(arg, strlen(arg), q, sizeof q), why.msg);
     snprintf(ret, CLI_JOB_ID_MAX, "%s%s", slash ? "" : "default/", arg);
     return 0;
 }
 
 int cli_namespace(const char *arg, struct err *err)
 {
-    char q[80];
-
-    if (!name_ok(arg, strlen(arg)))
-        return err_set(err, CHIME_EINVAL, "namespace",
-                       "'%s' is not a namespace name ([a-z0-9][a-z0-9._-]{0,62})",
-                       err_quote(arg, strlen(arg), q, sizeof q));
-    return 0;
+    return name_check(arg, strlen(arg), 0, "namespace name", "namespace", err);
 }
 
 int cli_run_id(const char *arg, int64_t *ret, struct err *err)

@@ -18,6 +18,7 @@
 #include "job/jobdoc.h"
 #include "job/job.h"
 #include "util/err.h"
+#include "util/name.h"
 #include "../banned.h"
 
 #define LIST_MAX 65536 /* bytes of one option's value */
@@ -71,7 +72,7 @@ static int parse_range(const char *s, struct runas *r, struct err *err)
 
 static int check_ns(const char *s, size_t len, const char *field, struct err *err)
 {
-    return job_check_name(s, len, false, field, err);
+    return name_check(s, len, 0, NULL, field, err);
 }
 
 /* Whether NS was named already, by either option. */

@@ -29,6 +29,7 @@
 #include "job/jobsecret.h"
 #include "time/units.h"
 #include "util/err.h"
+#include "util/name.h"
 #include "../banned.h"
 
 #define S INT64_C(1000000)          /* one second in microseconds */
@@ -277,7 +278,7 @@ static int read_channels(const json_t *v, const char *path, char ***ret,
 
         job_path_item(sub, sizeof sub, path, i);
         if ((rc = job_read_string(json_array_get(v, i), sub, SIZE_MAX, &s, &len, err)) < 0 ||
-            (rc = job_check_name(s, len, false, sub, err)) < 0)
+            (rc = name_check(s, len, 0, NULL, sub, err)) < 0)
             goto fail;
         for (k = 0; k < i; k++)
             if (strcmp(list[k], s) == 0) {
@@ -426,7 +427,7 @@ static int read_name(const json_t *v, const char *path, struct job_reader *r)
     if (!v)
         return job_missing(path, r->err);
     if ((rc = job_read_string(v, path, SIZE_MAX, &s, &len, r->err)) < 0 ||
-        (rc = job_check_name(s, len, false, path, r->err)) < 0)
+        (rc = name_check(s, len, 0, NULL, path, r->err)) < 0)
         return rc;
     memcpy(r->name, s, len + 1);
     return 0;
@@ -440,7 +441,7 @@ static int read_namespace(const json_t *v, const char *path, struct job_reader *
 
     if (v && (rc = job_read_string(v, path, SIZE_MAX, &s, &len, r->err)) < 0)
         return rc;
-    if ((rc = job_check_name(s, len, false, path, r->err)) < 0)
+    if ((rc = name_check(s, len, 0, NULL, path, r->err)) < 0)
         return rc;
     if (job_set_names(r->j, s, r->name) < 0)
         return job_no_memory(path, r->err);
@@ -650,7 +651,7 @@ static int read_env(const json_t *v, const char *path, struct job_reader *r)
 
 static int check_label_key(const char *key, size_t len, const char *path, struct err *err)
 {
-    return job_check_name(key, len, true, path, err);
+    return name_check(key, len, NAME_SLASH, NULL, path, err);
 }
 
 static int read_labels(const json_t *v, const char *path, struct job_reader *r)

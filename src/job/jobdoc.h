@@ -83,11 +83,6 @@ void job_sched_release(struct job_sched *s);
 int job_id_split(const char *id, size_t len, const char *default_ns,
                  const char *path, char *ns, char *name, struct err *err);
 
-/* [a-z0-9][a-z0-9._-]{0,62} (LEN bytes at S), with '/' allowed after the
- * first byte when SLASH (label keys such as "app/tier"). */
-int job_check_name(const char *s, size_t len, bool slash, const char *path,
-                   struct err *err);
-
 /* An error unless KEY (KEY_LEN bytes, a member of the object at PARENT) is
  * free of NUL bytes. Every reader of an object's keys calls it first. */
 int job_check_key(const char *key, size_t key_len, const char *parent, struct err *err);

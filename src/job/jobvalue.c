@@ -18,44 +18,13 @@
 #include "job/job.h"
 #include "time/units.h"
 #include "util/err.h"
+#include "util/name.h"
 #include "util/utf8.h"
 #include "../banned.h"
 
 /* ---- names and ids ---- */
 
-/* [a-z0-9][a-z0-9._-]{0,62}, and '/' after the first byte when SLASH
- * (label keys such as "app/tier"). */
-int job_check_name(const char *s, size_t len, bool slash, const char *path,
-                   struct err *err)
-{
-    char q[JOB_QUOTE_LEN], c[8];
-    size_t i;
-
-    if (len == 0)
-        return err_set(err, CHIME_EINVAL, path, "'' is empty");
-    if (len > JOB_NAME_MAX)
-        return err_set(err, CHIME_ETOOBIG, path, "'%s' is longer than %d bytes",
-                       err_quote(s, len, q, sizeof q), JOB_NAME_MAX);
-    for (i = 0; i < len; i++) {
-        char ch = s[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
-
-        if (i > 0)
-            ok = ok || ch == '.' || ch == '_' || ch == '-' || (slash && ch == '/');
-        if (ok)
-            continue;
-        err_quote(s, len, q, sizeof q);
-        if (i == 0)
-            return err_set(err, CHIME_EINVAL, path,
-                           "'%s' starts with '%s' (start with a-z or 0-9)", q,
-                           err_quote(s, 1, c, sizeof c));
-        return err_set(err, CHIME_EINVAL, path,
-                       "'%s' has '%s' at position %zu (use a-z, 0-9, '.', '_', '-'%s)",
-                       q, err_quote(s + i, 1, c, sizeof c), i + 1,
-                       slash ? " or '/'" : "");
-    }
-    return 0;
-}
+_Static_assert(JOB_NAME_MAX == NAME_LEN_MAX, "a job name is a name (util/name.h)");
 
 int job_id_split(const char *id, size_t len, const char *default_ns,
                  const char *path, char *ns, char *name, struct err *err)
@@ -71,8 +40,8 @@ int job_id_split(const char *id, size_t len, const char *default_ns,
         n = slash + 1;
         name_len = len - ns_len - 1;
     }
-    if ((rc = job_check_name(d, ns_len, false, path, err)) < 0 ||
-        (rc = job_check_name(n, name_len, false, path, err)) < 0)
+    if ((rc = name_check(d, ns_len, 0, NULL, path, err)) < 0 ||
+        (rc = name_check(n, name_len, 0, NULL, path, err)) < 0)
         return rc;
     memcpy(ns, d, ns_len);
     ns[ns_len] = '\0';

@@ -26,7 +26,10 @@
 #include "job/job.h"
 #include "time/units.h"
 #include "util/err.h"
+#include "util/name.h"
 #include "../banned.h"
+
+_Static_assert(CHANNEL_NAME_MAX == NAME_LEN_MAX, "a channel name is a name (util/name.h)");
 
 #define SECRET_MAX        4096
 #define HEADERS_MAX       32
@@ -182,19 +185,6 @@ static int dup_text(const json_t *v, const char *path, bool crlf_ok, char **ret,
     if (!(*ret = strdup(s)))
         return err_set(err, CHIME_ENOMEM, path, "out of memory");
     return 0;
-}
-
-static bool valid_name(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > CHANNEL_NAME_MAX || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
-        return false;
-    for (size_t i = 1; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '.'
-              || s[i] == '_' || s[i] == '-'))
-            return false;
-    return true;
 }
 
 static int read_duration(const json_t *v, const char *path, int64_t *ret, struct err *err)
@@ -424,11 +414,8 @@ static int read_strv(const json_t *v, const char *path, size_t max, bool names, 
          * err_set (in err.c) always returns < 0 */
         if ((rc = dup_text(json_array_get(v, i), path, false, &out[i], err)) < 0 || !out[i])
             goto fail;
-        if (names && !valid_name(out[i])) {
-            rc = err_set(err, CHIME_EINVAL, path, "'%s' is not a namespace name",
-                         err_quote(out[i], strlen(out[i]), q, sizeof q));
+        if (names && (rc = name_check(out[i], strlen(out[i]), 0, "namespace name", path, err)) < 0)
             goto fail;
-        }
         if (!names && (!strchr(out[i], '@') || strpbrk(out[i], "<>, \t"))) {
             rc = err_set(err, CHIME_EINVAL, path, "'%s' is not a mail address",
                          err_quote(out[i], strlen(out[i]), q, sizeof q));
@@ -499,9 +486,8 @@ static int read_channel(const char *name, const json_t *v, const struct defaults
     int rc, bit;
 
     path3(path, "channels", name, NULL);
-    if (!valid_name(name))
-        return err_set(err, CHIME_EINVAL, path, "'%s' is not a channel name ([a-z0-9][a-z0-9._-]"
-                       "{0,62})", err_quote(name, strlen(name), q, sizeof q));
+    if ((rc = name_check(name, strlen(name), 0, "channel name", path, err)) < 0)
+        return rc;
     snprintf(c->name, sizeof c->name, "%s", name);
     if (!json_is_object(v))
         return type_error(path, "an object", err);

@@ -89,6 +89,33 @@ int store_cursor_one_parse(const char *c, int64_t *ret, struct err *err);
 void store_cursor_names(char *buf, const char *ns, const char *name);
 int store_cursor_names_parse(const char *c, char *ns, char *name, struct err *err);
 
+/* Keyset pages, whatever the backend. A list orders its rows by a key
+ * that is unique per row; a page is the first LIMIT rows past the key of
+ * the previous page's last row, and its cursor is that last row's key.
+ * The backend reads LIMIT + 1 rows: when the extra one is there, the page
+ * gets a next cursor, so a last page is never empty, and rows inserted
+ * between pages neither shift nor repeat the others. A cursor is checked
+ * before anything is read. */
+enum store_key_kind {
+    STORE_KEY_ONE,   /* one number: "<n>" (versions, dead letters, tokens, audit, outbox) */
+    STORE_KEY_PAIR,  /* two numbers: "<a>.<b>" (runs: fire_us, id) */
+    STORE_KEY_NAMES, /* two names: "<hex ns>.<hex name>" (jobs) */
+};
+
+/* A key: n[] for the numbers, s[] for the names of STORE_KEY_NAMES. */
+struct store_key {
+    int64_t n[2];
+    char s[2][STORE_NAME_MAX + 1];
+};
+
+/* The key CURSOR names, as KIND, into *RET; a NULL or "" cursor is the
+ * first page: both numbers FIRST, both names "". CHIME_EINVAL "cursor"
+ * when CURSOR is not one of KIND, and *RET is then not written. */
+int store_key_parse(enum store_key_kind kind, const char *cursor, int64_t first,
+                    struct store_key *ret, struct err *err);
+/* K's cursor, as KIND, into BUF (STORE_CURSOR_MAX bytes). */
+void store_key_cursor(enum store_key_kind kind, const struct store_key *k, char *buf);
+
 /* Copies at most STORE_NAME_MAX bytes of S into DST. */
 void store_name_copy(char *dst, const char *s, size_t len);
 

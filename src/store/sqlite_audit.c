@@ -92,8 +92,9 @@ static int audit_filter_stmt(struct sqlite_conn *c, int base, const struct store
     return 0;
 }
 
-static int audit_fill(sqlite3_stmt *st, struct store_audit *a, struct err *err)
+static int audit_fill(sqlite3_stmt *st, void *item, struct err *err)
 {
+    struct store_audit *a = item;
     int rc;
 
     store_audit_init(a);
@@ -116,44 +117,38 @@ static int audit_fill(sqlite3_stmt *st, struct store_audit *a, struct err *err)
     return 0;
 }
 
+static void audit_item_release(void *item)
+{
+    store_audit_release(item);
+}
+
+static void audit_key(const void *item, struct store_key *ret)
+{
+    ret->n[0] = ((const struct store_audit *)item)->id;
+}
+
+static int audit_list_stmt(struct sqlite_conn *c, const void *arg, sqlite3_stmt **ret,
+                           struct err *err)
+{
+    return audit_filter_stmt(c, SQ_AUDIT_LIST, arg, ret, err);
+}
+
+/* newest first by id */
+static const struct sqlite_list audit_list = {
+    .what = "list audit entries", .key = STORE_KEY_ONE, .first = INT64_MAX,
+    .key_param = 1, .limit_param = 8, .size = sizeof(struct store_audit),
+    .fill = audit_fill, .release = audit_item_release, .key_of = audit_key,
+};
+
 int sqlite_audit_list(void *h, const struct store_audit_filter *f, int limit,
                       struct store_audit_page *ret, struct err *err)
 {
-    struct sqlite_store *b = h;
-    struct sqlite_conn *c;
-    struct store_audit_page p = {0};
-    int64_t before = INT64_MAX;
-    size_t cap = 0;
-    sqlite3_stmt *st = NULL;
-    int rc;
+    struct sqlite_page p;
+    int rc = sqlite_page_read(h, &audit_list, audit_list_stmt, f, f->cursor, limit, &p, err);
 
-    if (f->cursor && *f->cursor && (rc = store_cursor_one_parse(f->cursor, &before, err)) < 0)
-        return rc;
-    c = sqlite_reader_take(b);
-    if ((rc = audit_filter_stmt(c, SQ_AUDIT_LIST, f, &st, err)) < 0)
-        goto done;
-    sqlite_bind_i64(st, 1, before);
-    sqlite_bind_i64(st, 8, limit + 1);
-    while ((rc = sqlite_row(c, st, "list audit entries", err)) == 1) {
-        if (p.n > 0 && p.n == (size_t)limit) {
-            store_cursor_one(p.next_cursor, p.items[p.n - 1].id);
-            rc = 0;
-            break;
-        }
-        if ((rc = sqlite_grow(&p.items, &cap, p.n, sizeof *p.items, err)) < 0
-            || (rc = audit_fill(st, &p.items[p.n], err)) < 0)
-            break;
-        p.n++;
-    }
-    sqlite3_reset(st);
-done:
-    sqlite_reader_give(b, c);
-    if (rc < 0) {
-        store_audit_page_release(&p);
-        return rc;
-    }
-    *ret = p;
-    return 0;
+    if (rc == 0)
+        SQLITE_PAGE_MOVE(ret, p);
+    return rc;
 }
 
 int sqlite_audit_count(void *h, const struct store_audit_filter *f, int64_t *ret,

@@ -12,9 +12,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <sqlite3.h>
 
+#include "store/backend.h"
 #include "store/store.h"
 
 enum sq {
@@ -170,6 +172,51 @@ void sqlite_reader_give(struct sqlite_store *b, struct sqlite_conn *c);
 
 /* Grows *ITEMS (of SIZE bytes each) to hold N + 1. */
 int sqlite_grow(void *items, size_t *cap, size_t n, size_t size, struct err *err);
+
+/* ---- keyset pages (sqlite_page.c): the one loop behind every list ---- */
+
+/* A list: how its statement pages and how one of its rows becomes an
+ * item. The statement orders by the key and reads
+ * "WHERE key < ?K" (newest first) or "key > ?K" (oldest first), with a
+ * pair's second number at ?K+1, and "LIMIT ?L". */
+struct sqlite_list {
+    const char *what;         /* "list runs": what a failure names */
+    enum store_key_kind key;  /* the order, which the cursor encodes */
+    int64_t first;            /* the first page's bound: INT64_MAX newest first, 0 oldest */
+    int key_param;            /* K; 0: no key (one page of every row) */
+    int limit_param;          /* L */
+    size_t size;              /* bytes of an item */
+    /* Fills ITEM from ST's row. On failure ITEM may hold what RELEASE
+     * frees (the page reader releases it). */
+    int (*fill)(sqlite3_stmt *st, void *item, struct err *err);
+    void (*release)(void *item); /* frees what ITEM holds, not ITEM */
+    void (*key_of)(const void *item, struct store_key *ret);
+};
+
+/* The statement of a list, prepared on C and bound but for the key and
+ * the limit; ARG is the caller's (its filter). */
+typedef int sqlite_list_stmt(struct sqlite_conn *c, const void *arg, sqlite3_stmt **ret,
+                             struct err *err);
+
+/* A page of any list; the caller moves it into its typed page
+ * (SQLITE_PAGE_MOVE) and then owns the items. */
+struct sqlite_page {
+    void *items;
+    size_t n;
+    char next_cursor[STORE_CURSOR_MAX]; /* "": this is the last page */
+};
+
+#define SQLITE_PAGE_MOVE(dst, p)                                                                \
+    ((dst)->items = (p).items, (dst)->n = (p).n,                                                \
+     memcpy((dst)->next_cursor, (p).next_cursor, sizeof (dst)->next_cursor))
+
+/* A page of L: at most LIMIT rows past CURSOR's key (0: every row, no
+ * cursor) from the statement STMT makes, on a reader of B. A malformed
+ * cursor is CHIME_EINVAL "cursor" before anything is read. *RET is
+ * written only on success. */
+int sqlite_page_read(struct sqlite_store *b, const struct sqlite_list *l, sqlite_list_stmt *stmt,
+                     const void *arg, const char *cursor, int limit, struct sqlite_page *ret,
+                     struct err *err);
 
 /* Write ops: run on the writer, inside the op's savepoint. */
 int sqlite_job_put(struct sqlite_conn *c, struct store_op *op, struct err *err);

@@ -282,8 +282,9 @@ int sqlite_job_state(struct sqlite_conn *c, struct store_op *op, struct err *err
 /* ---- reads ---- */
 
 /* A row of JOB_COLS into J. */
-static int job_fill(sqlite3_stmt *st, struct store_job *j, struct err *err)
+static int job_fill(sqlite3_stmt *st, void *item, struct err *err)
 {
+    struct store_job *j = item;
     int rc;
 
     memset(j, 0, sizeof *j);
@@ -352,47 +353,47 @@ static void job_filter_bind(sqlite3_stmt *st, const struct store_job_filter *f)
     sqlite_bind_str(st, 7, f->ns_in);
 }
 
+static void job_item_release(void *item)
+{
+    store_job_release(item);
+}
+
+static void job_key(const void *item, struct store_key *ret)
+{
+    const struct store_job *j = item;
+
+    memcpy(ret->s[0], j->ns, sizeof ret->s[0]);
+    memcpy(ret->s[1], j->name, sizeof ret->s[1]);
+}
+
+static int job_list_stmt(struct sqlite_conn *c, const void *arg, sqlite3_stmt **ret,
+                         struct err *err)
+{
+    const struct store_job_filter *f = arg;
+    int rc;
+
+    if ((rc = sqlite_stmt(c, SQ_JOB_LIST + job_filter_mask(f), ret, err)) < 0)
+        return rc;
+    job_filter_bind(*ret, f);
+    return 0;
+}
+
+/* by (namespace, name) */
+static const struct sqlite_list job_list = {
+    .what = "list jobs", .key = STORE_KEY_NAMES, .key_param = 1, .limit_param = 6,
+    .size = sizeof(struct store_job), .fill = job_fill, .release = job_item_release,
+    .key_of = job_key,
+};
+
 int sqlite_job_list(void *h, const struct store_job_filter *f, int limit,
                     struct store_job_page *ret, struct err *err)
 {
-    struct sqlite_store *b = h;
-    struct sqlite_conn *c;
-    struct store_job_page p = {0};
-    char after_ns[STORE_NAME_MAX + 1] = "", after_name[STORE_NAME_MAX + 1] = "";
-    size_t cap = 0;
-    sqlite3_stmt *st = NULL;
-    int rc;
+    struct sqlite_page p;
+    int rc = sqlite_page_read(h, &job_list, job_list_stmt, f, f->cursor, limit, &p, err);
 
-    if (f->cursor && *f->cursor
-        && (rc = store_cursor_names_parse(f->cursor, after_ns, after_name, err)) < 0)
-        return rc;
-    c = sqlite_reader_take(b);
-    if ((rc = sqlite_stmt(c, SQ_JOB_LIST + job_filter_mask(f), &st, err)) < 0)
-        goto done;
-    sqlite_bind_str(st, 1, after_ns);
-    sqlite_bind_str(st, 2, after_name);
-    job_filter_bind(st, f);
-    sqlite_bind_i64(st, 6, limit + 1); /* one more: is there a next page? */
-    while ((rc = sqlite_row(c, st, "list jobs", err)) == 1) {
-        if (p.n > 0 && p.n == (size_t)limit) {
-            store_cursor_names(p.next_cursor, p.items[p.n - 1].ns, p.items[p.n - 1].name);
-            rc = 0;
-            break;
-        }
-        if ((rc = sqlite_grow(&p.items, &cap, p.n, sizeof *p.items, err)) < 0
-            || (rc = job_fill(st, &p.items[p.n], err)) < 0)
-            break;
-        p.n++;
-    }
-    sqlite3_reset(st);
-done:
-    sqlite_reader_give(b, c);
-    if (rc < 0) {
-        store_job_page_release(&p);
-        return rc;
-    }
-    *ret = p;
-    return 0;
+    if (rc == 0)
+        SQLITE_PAGE_MOVE(ret, p);
+    return rc;
 }
 
 int sqlite_job_count(void *h, const struct store_job_filter *f, int64_t *ret, struct err *err)
@@ -416,54 +417,65 @@ done:
     return rc;
 }
 
+static int version_row(sqlite3_stmt *st, void *item, struct err *err)
+{
+    struct store_version *v = item;
+
+    memset(v, 0, sizeof *v);
+    v->version = sqlite3_column_int64(st, 0);
+    v->created_us = sqlite3_column_int64(st, 1);
+    v->doc_len = (size_t)sqlite3_column_int64(st, 3);
+    return sqlite_col_str(st, 2, &v->author, NULL, err);
+}
+
+static void version_release(void *item)
+{
+    struct store_version *v = item;
+
+    free(v->author);
+    v->author = NULL;
+}
+
+static void version_key(const void *item, struct store_key *ret)
+{
+    ret->n[0] = ((const struct store_version *)item)->version;
+}
+
+struct version_of {
+    const char *ns, *name;
+};
+
+static int version_list_stmt(struct sqlite_conn *c, const void *arg, sqlite3_stmt **ret,
+                             struct err *err)
+{
+    const struct version_of *j = arg;
+    int64_t id = 0;
+    int rc;
+
+    if ((rc = sqlite_job_id(c, j->ns, j->name, true, &id, err)) < 0
+        || (rc = sqlite_stmt(c, SQ_VERSION_LIST, ret, err)) < 0)
+        return rc;
+    sqlite_bind_i64(*ret, 1, id);
+    return 0;
+}
+
+/* newest first */
+static const struct sqlite_list version_list = {
+    .what = "list versions", .key = STORE_KEY_ONE, .first = INT64_MAX, .key_param = 2,
+    .limit_param = 3, .size = sizeof(struct store_version), .fill = version_row,
+    .release = version_release, .key_of = version_key,
+};
+
 int sqlite_job_versions(void *h, const char *ns, const char *name, const char *cursor, int limit,
                         struct store_version_page *ret, struct err *err)
 {
-    struct sqlite_store *b = h;
-    struct sqlite_conn *c;
-    struct store_version_page p = {0};
-    int64_t before = INT64_MAX, id = 0;
-    size_t cap = 0;
-    sqlite3_stmt *st = NULL;
-    int rc;
+    struct version_of j = {ns, name};
+    struct sqlite_page p;
+    int rc = sqlite_page_read(h, &version_list, version_list_stmt, &j, cursor, limit, &p, err);
 
-    if (cursor && *cursor && (rc = store_cursor_one_parse(cursor, &before, err)) < 0)
-        return rc;
-    c = sqlite_reader_take(b);
-    if ((rc = sqlite_job_id(c, ns, name, true, &id, err)) < 0
-        || (rc = sqlite_stmt(c, SQ_VERSION_LIST, &st, err)) < 0)
-        goto done;
-    sqlite_bind_i64(st, 1, id);
-    sqlite_bind_i64(st, 2, before);
-    sqlite_bind_i64(st, 3, limit + 1);
-    while ((rc = sqlite_row(c, st, "list versions", err)) == 1) {
-        struct store_version *v;
-
-        if (p.n > 0 && p.n == (size_t)limit) {
-            store_cursor_one(p.next_cursor, p.items[p.n - 1].version);
-            rc = 0;
-            break;
-        }
-        if ((rc = sqlite_grow(&p.items, &cap, p.n, sizeof *p.items, err)) < 0)
-            break;
-        v = &p.items[p.n];
-        memset(v, 0, sizeof *v);
-        v->version = sqlite3_column_int64(st, 0);
-        v->created_us = sqlite3_column_int64(st, 1);
-        v->doc_len = (size_t)sqlite3_column_int64(st, 3);
-        if ((rc = sqlite_col_str(st, 2, &v->author, NULL, err)) < 0)
-            break;
-        p.n++;
-    }
-    sqlite3_reset(st);
-done:
-    sqlite_reader_give(b, c);
-    if (rc < 0) {
-        store_version_page_release(&p);
-        return rc;
-    }
-    *ret = p;
-    return 0;
+    if (rc == 0)
+        SQLITE_PAGE_MOVE(ret, p);
+    return rc;
 }
 
 /* ---- plans ---- */

@@ -60,8 +60,9 @@ int sqlite_outbox_add(struct sqlite_conn *c, struct store_op *op, struct err *er
 }
 
 /* A row of OUTBOX_COLS into O. */
-static int outbox_fill(sqlite3_stmt *st, struct store_outbox *o, struct err *err)
+static int outbox_fill(sqlite3_stmt *st, void *item, struct err *err)
 {
+    struct store_outbox *o = item;
     const char *text;
     struct err bad = {0};
     int rc;
@@ -246,46 +247,38 @@ static int outbox_filter(struct sqlite_conn *c, int base, const struct store_out
     return 0;
 }
 
+static void outbox_item_release(void *item)
+{
+    store_outbox_release(item);
+}
+
+static void outbox_key(const void *item, struct store_key *ret)
+{
+    ret->n[0] = ((const struct store_outbox *)item)->id;
+}
+
+static int outbox_list_stmt(struct sqlite_conn *c, const void *arg, sqlite3_stmt **ret,
+                            struct err *err)
+{
+    return outbox_filter(c, SQ_OUTBOX_LIST, arg, ret, err);
+}
+
+/* newest first by id */
+static const struct sqlite_list outbox_list = {
+    .what = "list notifications", .key = STORE_KEY_ONE, .first = INT64_MAX, .key_param = 1,
+    .limit_param = 8, .size = sizeof(struct store_outbox), .fill = outbox_fill,
+    .release = outbox_item_release, .key_of = outbox_key,
+};
+
 int sqlite_outbox_list(void *h, const struct store_outbox_filter *f, int limit,
                        struct store_outbox_page *ret, struct err *err)
 {
-    struct sqlite_store *b = h;
-    struct store_outbox_page p = {0};
-    int64_t before = INT64_MAX;
-    struct sqlite_conn *c;
-    sqlite3_stmt *st = NULL;
-    size_t cap = 0;
-    int rc;
+    struct sqlite_page p;
+    int rc = sqlite_page_read(h, &outbox_list, outbox_list_stmt, f, f->cursor, limit, &p, err);
 
-    if (f->cursor && *f->cursor && (rc = store_cursor_one_parse(f->cursor, &before, err)) < 0)
-        return rc;
-    c = sqlite_reader_take(b);
-    if ((rc = outbox_filter(c, SQ_OUTBOX_LIST, f, &st, err)) < 0)
-        goto done;
-    sqlite_bind_i64(st, 1, before);
-    sqlite_bind_i64(st, 8, limit + 1);
-    while ((rc = sqlite_row(c, st, "list notifications", err)) == 1) {
-        if (p.n > 0 && p.n == (size_t)limit) {
-            store_cursor_one(p.next_cursor, p.items[p.n - 1].id);
-            rc = 0;
-            break;
-        }
-        if ((rc = sqlite_grow(&p.items, &cap, p.n, sizeof *p.items, err)) < 0)
-            break;
-        rc = outbox_fill(st, &p.items[p.n], err);
-        p.n++;
-        if (rc < 0)
-            break;
-    }
-    sqlite3_reset(st);
-done:
-    sqlite_reader_give(b, c);
-    if (rc < 0) {
-        store_outbox_page_release(&p);
-        return rc;
-    }
-    *ret = p;
-    return 0;
+    if (rc == 0)
+        SQLITE_PAGE_MOVE(ret, p);
+    return rc;
 }
 
 int sqlite_outbox_count(void *h, const struct store_outbox_filter *f, int64_t *ret,

@@ -200,8 +200,9 @@ int sqlite_dead_remove(struct sqlite_conn *c, struct store_op *op, struct err *e
 /* ---- reads ---- */
 
 /* A row of RUN_COLS into R. */
-static int run_fill(sqlite3_stmt *st, struct store_run *r, struct err *err)
+static int run_fill(sqlite3_stmt *st, void *item, struct err *err)
 {
+    struct store_run *r = item;
     const char *reason = (const char *)sqlite3_column_text(st, 6);
     const char *state = (const char *)sqlite3_column_text(st, 8);
     struct err bad = {0};
@@ -238,31 +239,17 @@ static int run_fill(sqlite3_stmt *st, struct store_run *r, struct err *err)
     return 0;
 }
 
-/* Steps ST into P, at most LIMIT runs (0: all); a further row makes the
- * next cursor. */
-static int run_rows(struct sqlite_conn *c, sqlite3_stmt *st, int limit, struct store_run_page *p,
-                    struct err *err)
+static void run_item_release(void *item)
 {
-    size_t cap = 0;
-    int rc;
+    store_run_release(item);
+}
 
-    while ((rc = sqlite_row(c, st, "list runs", err)) == 1) {
-        if (limit && p->n > 0 && p->n == (size_t)limit) {
-            const struct store_run *last = &p->items[p->n - 1];
+static void run_key(const void *item, struct store_key *ret)
+{
+    const struct store_run *r = item;
 
-            store_cursor_pair(p->next_cursor, last->fire_us, last->id);
-            rc = 0;
-            break;
-        }
-        if ((rc = sqlite_grow(&p->items, &cap, p->n, sizeof *p->items, err)) < 0
-            || (rc = run_fill(st, &p->items[p->n], err)) < 0)
-            break;
-        p->n++;
-    }
-    sqlite3_reset(st);
-    if (rc < 0)
-        store_run_page_release(p);
-    return rc;
+    ret->n[0] = r->fire_us;
+    ret->n[1] = r->id;
 }
 
 int sqlite_run_get(void *h, int64_t id, struct store_run *ret, struct err *err)
@@ -318,30 +305,28 @@ static int run_filter_stmt(struct sqlite_conn *c, int base, const struct store_r
     return 0;
 }
 
+static int run_list_stmt(struct sqlite_conn *c, const void *arg, sqlite3_stmt **ret,
+                         struct err *err)
+{
+    return run_filter_stmt(c, SQ_RUN_LIST, arg, ret, err);
+}
+
+/* newest fire first, then highest id */
+static const struct sqlite_list run_list = {
+    .what = "list runs", .key = STORE_KEY_PAIR, .first = INT64_MAX, .key_param = 1,
+    .limit_param = 8, .size = sizeof(struct store_run), .fill = run_fill,
+    .release = run_item_release, .key_of = run_key,
+};
+
 int sqlite_run_list(void *h, const struct store_run_filter *f, int limit,
                     struct store_run_page *ret, struct err *err)
 {
-    struct sqlite_store *b = h;
-    struct sqlite_conn *c;
-    struct store_run_page p = {0};
-    int64_t fire = INT64_MAX, id = INT64_MAX;
-    sqlite3_stmt *st = NULL;
-    int rc;
+    struct sqlite_page p;
+    int rc = sqlite_page_read(h, &run_list, run_list_stmt, f, f->cursor, limit, &p, err);
 
-    if (f->cursor && *f->cursor && (rc = store_cursor_pair_parse(f->cursor, &fire, &id, err)) < 0)
-        return rc;
-    c = sqlite_reader_take(b);
-    if ((rc = run_filter_stmt(c, SQ_RUN_LIST, f, &st, err)) == 0) {
-        sqlite_bind_i64(st, 1, fire);
-        sqlite_bind_i64(st, 2, id);
-        sqlite_bind_i64(st, 8, limit + 1);
-        rc = run_rows(c, st, limit, &p, err);
-    }
-    sqlite_reader_give(b, c);
-    if (rc < 0)
-        return rc;
-    *ret = p;
-    return 0;
+    if (rc == 0)
+        SQLITE_PAGE_MOVE(ret, p);
+    return rc;
 }
 
 int sqlite_run_count(void *h, const struct store_run_filter *f, int64_t *ret, struct err *err)
@@ -363,80 +348,92 @@ int sqlite_run_count(void *h, const struct store_run_filter *f, int64_t *ret, st
     return rc;
 }
 
-int sqlite_run_unfinished(void *h, struct store_run_page *ret, struct err *err)
+static int unfinished_stmt(struct sqlite_conn *c, const void *arg, sqlite3_stmt **ret,
+                           struct err *err)
 {
-    struct sqlite_store *b = h;
-    struct sqlite_conn *c = sqlite_reader_take(b);
-    struct store_run_page p = {0};
-    sqlite3_stmt *st = NULL;
-    int rc;
-
-    if ((rc = sqlite_stmt(c, SQ_RUN_UNFINISHED, &st, err)) == 0)
-        rc = run_rows(c, st, 0, &p, err);
-    sqlite_reader_give(b, c);
-    if (rc < 0)
-        return rc;
-    *ret = p;
-    return 0;
+    (void)arg;
+    return sqlite_stmt(c, SQ_RUN_UNFINISHED, ret, err);
 }
 
-int sqlite_dead_list(void *h, const struct store_dead_filter *f, int limit,
-                     struct store_dead_page *ret, struct err *err)
+/* one page of every queued or running run, by id */
+static const struct sqlite_list unfinished_list = {
+    .what = "list runs", .key = STORE_KEY_PAIR, .size = sizeof(struct store_run),
+    .fill = run_fill, .release = run_item_release, .key_of = run_key,
+};
+
+int sqlite_run_unfinished(void *h, struct store_run_page *ret, struct err *err)
 {
-    struct sqlite_store *b = h;
-    struct sqlite_conn *c;
-    struct store_dead_page p = {0};
-    int64_t before = INT64_MAX, job_id = 0;
-    size_t cap = 0;
-    sqlite3_stmt *st = NULL;
+    struct sqlite_page p;
+    int rc = sqlite_page_read(h, &unfinished_list, unfinished_stmt, NULL, NULL, 0, &p, err);
+
+    if (rc == 0)
+        SQLITE_PAGE_MOVE(ret, p);
+    return rc;
+}
+
+static int dead_row(sqlite3_stmt *st, void *item, struct err *err)
+{
+    struct store_dead *d = item;
+
+    memset(d, 0, sizeof *d);
+    d->run_id = sqlite3_column_int64(st, 0);
+    d->job_id = sqlite3_column_int64(st, 1);
+    sqlite_col_name(st, 2, d->ns);
+    sqlite_col_name(st, 3, d->name);
+    d->fire_us = sqlite3_column_int64(st, 4);
+    d->created_us = sqlite3_column_int64(st, 6);
+    return sqlite_col_str(st, 5, &d->reason, NULL, err);
+}
+
+static void dead_release(void *item)
+{
+    struct store_dead *d = item;
+
+    free(d->reason);
+    d->reason = NULL;
+}
+
+static void dead_key(const void *item, struct store_key *ret)
+{
+    ret->n[0] = ((const struct store_dead *)item)->run_id;
+}
+
+static int dead_list_stmt(struct sqlite_conn *c, const void *arg, sqlite3_stmt **ret,
+                          struct err *err)
+{
+    const struct store_dead_filter *f = arg;
+    int64_t job_id = 0;
     int mask = 0, rc;
 
-    if (f->cursor && *f->cursor && (rc = store_cursor_one_parse(f->cursor, &before, err)) < 0)
-        return rc;
-    c = sqlite_reader_take(b);
     if (f->name) {
         if ((rc = sqlite_job_id(c, f->ns, f->name, false, &job_id, err)) < 0)
-            goto done;
+            return rc;
         mask = SQ_DEAD_BY_JOB;
     } else if (f->ns) {
         mask = SQ_DEAD_BY_NS;
     }
-    if ((rc = sqlite_stmt(c, SQ_DEAD_LIST + mask, &st, err)) < 0)
-        goto done;
-    sqlite_bind_i64(st, 1, before);
-    sqlite_bind_i64(st, 2, job_id);
-    sqlite_bind_str(st, 3, f->ns);
-    sqlite_bind_i64(st, 4, limit + 1);
-    sqlite_bind_str(st, 5, f->ns_in);
-    while ((rc = sqlite_row(c, st, "list dead letters", err)) == 1) {
-        struct store_dead *d;
-
-        if (p.n > 0 && p.n == (size_t)limit) {
-            store_cursor_one(p.next_cursor, p.items[p.n - 1].run_id);
-            rc = 0;
-            break;
-        }
-        if ((rc = sqlite_grow(&p.items, &cap, p.n, sizeof *p.items, err)) < 0)
-            break;
-        d = &p.items[p.n];
-        memset(d, 0, sizeof *d);
-        d->run_id = sqlite3_column_int64(st, 0);
-        d->job_id = sqlite3_column_int64(st, 1);
-        sqlite_col_name(st, 2, d->ns);
-        sqlite_col_name(st, 3, d->name);
-        d->fire_us = sqlite3_column_int64(st, 4);
-        d->created_us = sqlite3_column_int64(st, 6);
-        if ((rc = sqlite_col_str(st, 5, &d->reason, NULL, err)) < 0)
-            break;
-        p.n++;
-    }
-    sqlite3_reset(st);
-done:
-    sqlite_reader_give(b, c);
-    if (rc < 0) {
-        store_dead_page_release(&p);
+    if ((rc = sqlite_stmt(c, SQ_DEAD_LIST + mask, ret, err)) < 0)
         return rc;
-    }
-    *ret = p;
+    sqlite_bind_i64(*ret, 2, job_id);
+    sqlite_bind_str(*ret, 3, f->ns);
+    sqlite_bind_str(*ret, 5, f->ns_in);
     return 0;
+}
+
+/* newest run first */
+static const struct sqlite_list dead_list = {
+    .what = "list dead letters", .key = STORE_KEY_ONE, .first = INT64_MAX, .key_param = 1,
+    .limit_param = 4, .size = sizeof(struct store_dead), .fill = dead_row,
+    .release = dead_release, .key_of = dead_key,
+};
+
+int sqlite_dead_list(void *h, const struct store_dead_filter *f, int limit,
+                     struct store_dead_page *ret, struct err *err)
+{
+    struct sqlite_page p;
+    int rc = sqlite_page_read(h, &dead_list, dead_list_stmt, f, f->cursor, limit, &p, err);
+
+    if (rc == 0)
+        SQLITE_PAGE_MOVE(ret, p);
+    return rc;
 }

@@ -93,8 +93,9 @@ int sqlite_token_revoke(struct sqlite_conn *c, struct store_op *op, struct err *
 }
 
 /* A row of TOKEN_COLS into T. */
-static int token_fill(sqlite3_stmt *st, struct store_token *t, struct err *err)
+static int token_fill(sqlite3_stmt *st, void *item, struct err *err)
 {
+    struct store_token *t = item;
     const void *hash = sqlite3_column_blob(st, 5);
     size_t n = (size_t)sqlite3_column_bytes(st, 5);
     int rc;
@@ -145,45 +146,43 @@ done:
     return rc;
 }
 
+static void token_item_release(void *item)
+{
+    store_token_release(item);
+}
+
+static void token_key(const void *item, struct store_key *ret)
+{
+    ret->n[0] = ((const struct store_token *)item)->id;
+}
+
+static int token_list_stmt(struct sqlite_conn *c, const void *arg, sqlite3_stmt **ret,
+                           struct err *err)
+{
+    int rc;
+
+    if ((rc = sqlite_stmt(c, SQ_TOKEN_LIST, ret, err)) < 0)
+        return rc;
+    sqlite_bind_i64(*ret, 2, *(const bool *)arg);
+    return 0;
+}
+
+/* oldest first by id */
+static const struct sqlite_list token_list = {
+    .what = "list tokens", .key = STORE_KEY_ONE, .first = 0, .key_param = 1,
+    .limit_param = 3, .size = sizeof(struct store_token), .fill = token_fill,
+    .release = token_item_release, .key_of = token_key,
+};
+
 int sqlite_token_list(void *h, bool revoked, const char *cursor, int limit,
                       struct store_token_page *ret, struct err *err)
 {
-    struct sqlite_store *b = h;
-    struct sqlite_conn *c;
-    struct store_token_page p = {0};
-    int64_t after = 0;
-    size_t cap = 0;
-    sqlite3_stmt *st = NULL;
-    int rc;
+    struct sqlite_page p;
+    int rc = sqlite_page_read(h, &token_list, token_list_stmt, &revoked, cursor, limit, &p, err);
 
-    if (cursor && *cursor && (rc = store_cursor_one_parse(cursor, &after, err)) < 0)
-        return rc;
-    c = sqlite_reader_take(b);
-    if ((rc = sqlite_stmt(c, SQ_TOKEN_LIST, &st, err)) < 0)
-        goto done;
-    sqlite_bind_i64(st, 1, after);
-    sqlite_bind_i64(st, 2, revoked);
-    sqlite_bind_i64(st, 3, limit + 1);
-    while ((rc = sqlite_row(c, st, "list tokens", err)) == 1) {
-        if (p.n > 0 && p.n == (size_t)limit) {
-            store_cursor_one(p.next_cursor, p.items[p.n - 1].id);
-            rc = 0;
-            break;
-        }
-        if ((rc = sqlite_grow(&p.items, &cap, p.n, sizeof *p.items, err)) < 0
-            || (rc = token_fill(st, &p.items[p.n], err)) < 0)
-            break;
-        p.n++;
-    }
-    sqlite3_reset(st);
-done:
-    sqlite_reader_give(b, c);
-    if (rc < 0) {
-        store_token_page_release(&p);
-        return rc;
-    }
-    *ret = p;
-    return 0;
+    if (rc == 0)
+        SQLITE_PAGE_MOVE(ret, p);
+    return rc;
 }
 
 int sqlite_token_count(void *h, int64_t *ret, struct err *err)

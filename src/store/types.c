@@ -274,6 +274,45 @@ int store_cursor_names_parse(const char *c, char *ns, char *name, struct err *er
     return 0;
 }
 
+int store_key_parse(enum store_key_kind kind, const char *cursor, int64_t first,
+                    struct store_key *ret, struct err *err)
+{
+    struct store_key k = {.n = {first, first}};
+    int rc = 0;
+
+    if (cursor && *cursor) {
+        switch (kind) {
+        case STORE_KEY_ONE:
+            rc = store_cursor_one_parse(cursor, &k.n[0], err);
+            break;
+        case STORE_KEY_PAIR:
+            rc = store_cursor_pair_parse(cursor, &k.n[0], &k.n[1], err);
+            break;
+        case STORE_KEY_NAMES:
+            rc = store_cursor_names_parse(cursor, k.s[0], k.s[1], err);
+            break;
+        }
+    }
+    if (rc == 0)
+        *ret = k;
+    return rc;
+}
+
+void store_key_cursor(enum store_key_kind kind, const struct store_key *k, char *buf)
+{
+    switch (kind) {
+    case STORE_KEY_ONE:
+        store_cursor_one(buf, k->n[0]);
+        break;
+    case STORE_KEY_PAIR:
+        store_cursor_pair(buf, k->n[0], k->n[1]);
+        break;
+    case STORE_KEY_NAMES:
+        store_cursor_names(buf, k->s[0], k->s[1]);
+        break;
+    }
+}
+
 /* ---- the outbox ---- */
 
 static const char *const outbox_state_names[STORE_OUTBOX_STATE_END] = {
