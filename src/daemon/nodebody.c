@@ -55,7 +55,7 @@ int node_run_body(struct node *n, const struct sched_run *r, const struct job_bo
         *ret = s->job->body;
         return 0;
     }
-    rc = store_job_doc(n->store, r->job_key, r->job_version, &text, &len, err);
+    rc = n->io->job_doc(n, r->job_key, r->job_version, &text, &len, err);
     if (rc >= 0)
         rc = job_parse(text, len, r->job->ns, &full, err);
     free(text);
