@@ -149,7 +149,8 @@ static void on_recorded(struct store_op *op)
     struct sched_run *r = o->run;
     struct hostrun *h = r->user;
     struct call *waiter = h ? h->waiter : NULL;
-    int64_t id = op->rc == 0 ? op->ret_id : 0;     /* STORE_EXISTS: 0, a duplicate */
+    int rc = op->rc;                                /* OP lives in O, freed below */
+    int64_t id = rc == 0 ? op->ret_id : 0;          /* STORE_EXISTS: 0, a duplicate */
 
     if (op->rc < 0)
         log_error("recording a run of %s/%s failed: %s", r->job->ns, r->job->name,
@@ -176,7 +177,7 @@ static void on_recorded(struct store_op *op)
         pthread_mutex_unlock(&n->mu);
     }
     free(o);
-    if (op->rc != 0 || (r->state != SCHED_QUEUED && r->state != SCHED_RUNNING)) {
+    if (rc != 0 || (r->state != SCHED_QUEUED && r->state != SCHED_RUNNING)) {
         /* failed, a duplicate, or a final record: the engine takes R back
          * (and may record it again, with a new host part) or frees it */
         r->user = NULL;
@@ -185,7 +186,7 @@ static void on_recorded(struct store_op *op)
             free(h);
         }
     }
-    if (op->rc < 0) {
+    if (rc < 0) {
         sched_run_record_failed(n->sched, r, node_now_us(n));
     } else {
         sched_run_recorded(n->sched, r, id, node_now_us(n));
