@@ -286,6 +286,11 @@ int node_retain_start(struct node *n, struct err *err);
 int node_run_body(struct node *n, const struct sched_run *r, const struct job_body **ret,
                   struct job **ret_doc, struct err *err);
 void node_bodies_free(struct node *n);
+/* The environment of run R from its job version B into *RET (owned:
+ * node_env_free()): the job's env, its params, chime's own variables. */
+int node_run_env(const struct sched_run *r, const struct job_body *b, char ***ret,
+                 struct err *err);
+void node_env_free(char **env);
 
 void node_retain_jobs(struct node *n, const int64_t *ids, size_t n_ids);
 void node_retain_stop(struct node *n);

@@ -23,14 +23,11 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 
-#include <jansson.h>
-
 #include "exec/exec.h"
 #include "job/job.h"
 #include "job/jobsecret.h"
 #include "sched/sched.h"
 #include "store/store.h"
-#include "time/isotime.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "../banned.h"
@@ -521,59 +518,6 @@ static void on_defer(uv_timer_t *t)
     node_tick(n);
 }
 
-/* The environment of a run into *RET: the job's env, its params (a manual
- * trigger's values, checked again against the version the run runs, else
- * the defaults), then chime's own variables (which neither may set). A
- * param shares no name with env nor with chime's (job_params_read()). */
-static int run_env(const struct sched_run *r, const struct job_body *b, char ***ret,
-                   struct err *err)
-{
-    const struct job *j = r->job;
-    json_t *given = r->params ? json_loads(r->params, 0, NULL) : NULL;
-    const char **param = calloc(b->n_params + 1, sizeof *param);
-    size_t cap = b->n_env + b->n_params + JOB_VAR_COUNT + 1, k = 0;
-    char **env = calloc(cap, sizeof *env);
-    char fire[ISOTIME_LEN], id[24], attempt[16];
-    const char *const value[JOB_VAR_COUNT] = {
-        [JOB_VAR_JOB] = j->name,  [JOB_VAR_NAMESPACE] = j->ns, [JOB_VAR_RUN_ID] = id,
-        [JOB_VAR_FIRE_TIME] = fire, [JOB_VAR_ATTEMPT] = attempt,
-    };
-    int rc = -CHIME_ENOMEM;
-
-    if (!env || !param || (r->params && !given)) {
-        err_set(err, CHIME_ENOMEM, "", "out of memory");
-        goto done;
-    }
-    if ((rc = job_params_resolve(b, given, param, err)) < 0)
-        goto done;
-    for (size_t i = 0; i < b->n_env; i++)
-        if (asprintf(&env[k], "%s=%s", b->env[i].key, b->env[i].value) >= 0)
-            k++;
-    for (size_t i = 0; i < b->n_params; i++)
-        if (param[i] && asprintf(&env[k], "%s=%s", b->params[i].name, param[i]) >= 0)
-            k++;
-    isotime_format_utc(r->fire_us, fire, sizeof fire);
-    snprintf(id, sizeof id, "%lld", (long long)r->id);
-    snprintf(attempt, sizeof attempt, "%d", r->attempt);
-    for (size_t i = 0; i < JOB_VAR_COUNT; i++)
-        k += asprintf(&env[k], "%s=%s", job_run_var_names[i], value[i]) >= 0;
-    env[k] = NULL;
-    *ret = env;
-    env = NULL;
-done:
-    free(env);
-    free(param);
-    json_decref(given);
-    return rc;
-}
-
-static void env_free(char **env)
-{
-    for (size_t i = 0; env && env[i]; i++)
-        free(env[i]);
-    free(env);
-}
-
 void node_run_output(struct node *n, int64_t id, char *buf, size_t len)
 {
     char name[32];
@@ -633,7 +577,7 @@ static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
     with_secrets.env = opened;
     /* a trigger's params are checked against the version the run runs,
      * which may be newer than the one the API checked them against */
-    if (run_env(r, &with_secrets, &env, &err) < 0) {
+    if (node_run_env(r, &with_secrets, &env, &err) < 0) {
         job_env_release(opened, b->n_env, secrets);
         goto refused;
     }
@@ -676,7 +620,7 @@ static void start_run(struct node *n, struct sched_run *r, struct hostrun *h)
         n->failed = h;
         uv_timer_start(&n->defer, on_defer, 0, 0);
     }
-    env_free(env);
+    node_env_free(env);
     job_env_release(opened, b->n_env, secrets);
     job_free(doc);
     return;
