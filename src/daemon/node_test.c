@@ -319,6 +319,22 @@ static void run_exits(size_t started, int code)
                                F.started[started].data);
 }
 
+/* A node with job DOC (manual) triggered once, its run started and
+ * exited with CODE, and every write completed. */
+static struct node *manual_run_exits(const char *doc, int code)
+{
+    struct node *n = node_fake(4);
+
+    F.now = T("2026-01-01T00:00:00Z");
+    put(n, doc);
+    assert_int_equal(sched_trigger(n->sched, "default/a", NULL, NULL, F.now, NULL, NULL), 0);
+    store_commits(n, 0);
+    assert_int_equal(F.n_started, 1);
+    run_exits(0, code);
+    store_commits(n, 0);
+    return n;
+}
+
 /* ---- run-end handling ---- */
 
 static void test_node_failed_run_is_retried_then_dead_lettered_once(void **state)
@@ -410,15 +426,10 @@ static void test_node_disabled_event_is_keyed_by_the_failed_run(void **state)
     struct node *n;
 
     (void)state;
-    n = node_fake(4);
-    F.now = T("2026-01-01T00:00:00Z");
-    put(n, "{\"name\":\"a\",\"schedule\":{\"manual\":true},\"command\":[\"x\"],"
-           "\"disable_after_failures\":1,"
-           "\"notify\":{\"on_failure\":[\"ops\"],\"on_disabled\":[\"ops\"]}}");
-    assert_int_equal(sched_trigger(n->sched, "default/a", NULL, NULL, F.now, NULL, NULL), 0);
-    store_commits(n, 0);
-    run_exits(0, 1);
-    store_commits(n, 0);
+    n = manual_run_exits("{\"name\":\"a\",\"schedule\":{\"manual\":true},\"command\":[\"x\"],"
+                         "\"disable_after_failures\":1,"
+                         "\"notify\":{\"on_failure\":[\"ops\"],\"on_disabled\":[\"ops\"]}}",
+                         1);
     assert_int_equal(events_keyed("failure:1"), 1);
     assert_int_equal(events_keyed("disabled:1"), 1);
     assert_int_equal(F.n_events, 2);
@@ -431,13 +442,8 @@ static void test_node_event_without_a_channel_is_not_handed_over(void **state)
     struct node *n;
 
     (void)state;
-    n = node_fake(4);
-    F.now = T("2026-01-01T00:00:00Z");
-    put(n, "{\"name\":\"a\",\"schedule\":{\"manual\":true},\"command\":[\"x\"]}");
-    assert_int_equal(sched_trigger(n->sched, "default/a", NULL, NULL, F.now, NULL, NULL), 0);
-    store_commits(n, 0);
-    run_exits(0, 1);
-    store_commits(n, 0);
+    n = manual_run_exits("{\"name\":\"a\",\"schedule\":{\"manual\":true},\"command\":[\"x\"]}",
+                         1);
     assert_int_equal(F.n_events, 0);
     node_fake_free(n);
 }
