@@ -1,7 +1,20 @@
-/* node_int.h: what the daemon's files share (node.c: the loop, the
- * engine's ops and start-up; nodecall.c: calls from the API's threads;
- * nodeload.c: jobs and runs from the store, the jobs directory). Private
- * to src/daemon/node*.c. */
+/* node_int.h: what the daemon's files share. Private to src/daemon/node*.c.
+ *
+ *   node.c        start-up, the loop, signals and shutdown
+ *   noderun.c     the runs: the engine's record/update/start/cancel ops,
+ *                 exits, store writes that must not be lost, recovery
+ *   nodeplan.c    the plans the engine hands over, written to the store
+ *   nodenotify.c  the engine's events into the outbox; the channels file
+ *   nodecall.c    calls from the API's threads, run on the loop
+ *   nodeload.c    jobs from the store and the jobs directory
+ *   nodebody.c    the job documents runs read
+ *   nodewatch.c   metrics, health, stuck runs
+ *   noderetain.c  retention, on a thread of its own
+ *   nodesecret.c  the secret key; nodeusers.c whom jobs run as
+ *   nodeio.c      node_io_real: the store, runner, notifier and clock
+ *
+ * The logic reaches everything outside the daemon through n->io, so that
+ * node_test.c runs it against fakes with a clock of its own. */
 #ifndef CHIME_NODE_INT_H
 #define CHIME_NODE_INT_H
 
@@ -17,6 +30,7 @@
 #include "job/job.h"
 #include "daemon/node.h"
 #include "sched/sched.h"
+#include "store/store.h"
 #include "util/err.h"
 
 #define ID_LEN (2 * JOB_NAME_MAX + 2)
@@ -32,6 +46,8 @@ struct node_retain;
 struct secret_key;
 struct node_watch;
 struct notify;
+struct payload_event;
+struct exec_callbacks;
 struct exec_result;
 struct exec_run;
 struct exec_status;
@@ -60,27 +76,71 @@ struct hostrun {
     uint8_t notify_events;
 };
 
-/* A call from an API thread, run on the loop. */
+/* A call from an API thread, run on the loop: a kind and its own typed
+ * arguments and results (nodecall.c). */
+enum call_kind { CALL_JOBS_APPLY, CALL_JOB_REMOVE, CALL_JOB_PAUSE, CALL_TRIGGER, CALL_CANCEL };
+
 struct call {
-    int (*fn)(struct node *n, struct call *c);
-    const char *id;
-    struct jobsave *batch;
-    bool flag;
-    const char *text;
-    const char *who;
-    int64_t num;
+    enum call_kind kind;
+    union {
+        struct {
+            struct jobsave *batch;
+            int refused;            /* result: the changes the engine refused */
+        } apply;
+        struct {
+            const char *id;
+        } remove;
+        struct {
+            const char *id;
+            bool paused;
+        } pause;
+        struct {
+            const char *id, *params, *who;
+            int64_t run_id;         /* result: the new run's, or the live one that refused */
+            struct hostrun *host;   /* while deferred: the run it waits for */
+        } trigger;
+        struct {
+            int64_t run_id;
+        } cancel;
+    } u;
     /* results */
     int rc;
     struct err err;
-    bool done, deferred;
-    struct hostrun *host;       /* deferred: the run it waits for */
+    bool done, deferred;            /* deferred: a trigger waits for its run's record */
     struct call *next_deferred;
     pthread_cond_t cv;
     struct call *next;
 };
 
+/* What the daemon's logic calls outside itself. node_io_real (nodeio.c)
+ * is the store, the runner, the notifier and the wall clock; a unit test
+ * gives fakes that record what was asked and report back when it says. */
+struct node_io {
+    int64_t (*now_us)(struct node *n);
+    void *(*alloc)(struct node *n, size_t size);       /* zeroed; NULL: out of memory */
+    /* the store (store.h): store_submit, store_exec_all, recovery's reads */
+    int (*submit)(struct node *n, struct store_op *op, store_cb *cb);
+    int (*exec_all)(struct node *n, struct store_op *const *ops, size_t n_ops);
+    int (*runs_unfinished)(struct node *n, struct store_run_page *ret, struct err *err);
+    int (*run_update)(struct node *n, const struct store_run *r, struct err *err);
+    int (*job_doc)(struct node *n, int64_t job_id, int64_t version, char **ret,
+                   size_t *ret_len, struct err *err);
+    /* the runner (exec.h) */
+    int (*exec_start)(struct node *n, const struct exec_spec *spec,
+                      const struct exec_callbacks *cb, struct exec_run **ret, struct err *err);
+    int (*exec_attach)(struct node *n, const char *dir, const struct exec_callbacks *cb,
+                       struct exec_run **ret, struct err *err);
+    void (*exec_cancel)(struct node *n, struct exec_run *er);
+    /* the notifier (notify.h): an event into the outbox, once per KEY */
+    void (*notify_event)(struct node *n, const struct payload_event *e, int64_t version,
+                         const char *key);
+};
+
+extern const struct node_io node_io_real;
+
 struct node {
     struct node_options opt;
+    const struct node_io *io;   /* &node_io_real but in unit tests */
     uv_loop_t loop;
     struct exec_spawner *spawner;
     struct exec *exec;
@@ -103,7 +163,9 @@ struct node {
     size_t n_unwritten;
     int64_t *prune_jobs;        /* store ids of jobs with a run ended since */
     size_t n_prune_jobs, cap_prune_jobs;
-    struct hostrun *failed;
+    struct hostrun *failed;     /* runs that could not start, reported by defer */
+    struct sched_run *unrecorded; /* records that never reached the store (host_next),
+                                     reported by defer as failed records */
     pthread_mutex_t mu;         /* guards calls, stopping */
     /* Held (write) by the loop thread whenever it is not waiting for
      * events, so other threads may read the engine under it (read) without
@@ -133,17 +195,31 @@ struct node {
     struct node_users *users;       /* nodeusers.c: whom jobs run as; NULL: not root */
 };
 
-int64_t node_now_us(void);
+/* The wall clock, read directly (retention's thread; the seed). */
+int64_t node_wall_us(void);
+/* The daemon's clock: what its logic reads, n->io's. */
+static inline int64_t node_now_us(struct node *n)
+{
+    return n->io->now_us(n);
+}
 /* A/B into BUF; false when it does not fit. */
 bool node_path_join(char *buf, size_t len, const char *a, const char *b);
 /* A run's output file, DATA_DIR/runs/ID.out, into BUF. */
 #define RUN_OUTPUT_SUFFIX ".out"
 void node_run_output(struct node *n, int64_t id, char *buf, size_t len);
+
+/* noderun.c: the loop's timers for runs (defer, prune, rewrite), on
+ * n->loop; then the engine made with the daemon's ops (n->sched). */
+void node_timers_init(struct node *n);
+int node_engine_new(struct node *n, struct err *err);
 /* Handles what is due and re-arms the timer: after every engine call. */
 void node_tick(struct node *n);
-/* The runner's callbacks for a run's host part (exec_callbacks.data). */
-void node_on_started(struct exec_run *er, const struct exec_status *st, void *data);
-void node_on_exit(struct exec_run *er, const struct exec_result *res, void *data);
+/* Adopts the runs the store has as unfinished (start-up): followed when
+ * a holder was forked for them, else queued; a run whose job is gone is
+ * recorded as lost. */
+int node_recover_runs(struct node *n, struct err *err);
+/* Frees the writes the store never took (shutdown). */
+void node_unwritten_free(struct node *n);
 
 /* nodecall.c */
 void node_on_wake(uv_async_t *a);
@@ -151,7 +227,9 @@ void node_on_wake(uv_async_t *a);
 void node_refuse_calls(struct node *n);
 struct api_engine node_api_engine(struct node *n);
 
-/* Writes the plans gathered while loading (node.c). */
+/* nodeplan.c: the engine's job_put op; the plans gathered while loading,
+ * written in one transaction. */
+void node_plan_put(void *ctx, const struct job *j, int64_t key, int64_t version);
 void node_plans_flush(struct node *n);
 
 /* nodewatch.c: metrics and health. The watch is made before the store
@@ -168,8 +246,9 @@ void node_watch_run_started(struct node *n, struct hostrun *h);
 void node_watch_run_final(struct node *n, const struct sched_run *r);
 void node_watch_close(struct node *n);      /* finish_shutdown(): the timer */
 void node_watch_free(struct node *n);       /* once the loop has closed its handles */
-/* The engine's notify op, for events the engine does not raise (stuck). */
-void node_notify(struct node *n, const struct job *j, const struct sched_run *r,
+/* nodenotify.c: the engine's notify op (CTX is the node); nodewatch.c
+ * raises the daemon's own (stuck) through it too. */
+void node_notify(void *ctx, const struct job *j, const struct sched_run *r,
                  enum job_notify_event ev);
 
 /* nodenotify.c: notifications. Open loads the channels file (--channels,
@@ -207,13 +286,17 @@ int node_retain_start(struct node *n, struct err *err);
 int node_run_body(struct node *n, const struct sched_run *r, const struct job_body **ret,
                   struct job **ret_doc, struct err *err);
 void node_bodies_free(struct node *n);
+/* The environment of run R from its job version B into *RET (owned:
+ * node_env_free()): the job's env, its params, chime's own variables. */
+int node_run_env(const struct sched_run *r, const struct job_body *b, char ***ret,
+                 struct err *err);
+void node_env_free(char **env);
 
 void node_retain_jobs(struct node *n, const int64_t *ids, size_t n_ids);
 void node_retain_stop(struct node *n);
 
 /* nodeload.c */
 int node_load_jobs(struct node *n, struct err *err);
-int node_recover_runs(struct node *n, struct err *err);
 void node_apply_jobs_dir(struct node *n);
 
 /* nodesecret.c: loads DATA_DIR/secret.key into n->secret_key, or makes

@@ -1,4 +1,5 @@
-/* nodebody.c: the job document a run starts from (node_run_body).
+/* nodebody.c: the job document a run starts from (node_run_body), and
+ * the environment it starts with (node_run_env).
  *
  * The engine keeps jobs without their body (command, env, limits, notify:
  * most of a job's bytes, and a million jobs must fit in 512 bytes each),
@@ -12,10 +13,15 @@
 #include "daemon/node_int.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
+#include <jansson.h>
+
 #include "job/job.h"
+#include "sched/sched.h"
 #include "store/store.h"
+#include "time/isotime.h"
 #include "util/err.h"
 #include "../banned.h"
 
@@ -55,7 +61,7 @@ int node_run_body(struct node *n, const struct sched_run *r, const struct job_bo
         *ret = s->job->body;
         return 0;
     }
-    rc = store_job_doc(n->store, r->job_key, r->job_version, &text, &len, err);
+    rc = n->io->job_doc(n, r->job_key, r->job_version, &text, &len, err);
     if (rc >= 0)
         rc = job_parse(text, len, r->job->ns, &full, err);
     free(text);
@@ -77,4 +83,57 @@ void node_bodies_free(struct node *n)
         job_free(n->bodies[i].job);
     free(n->bodies);
     n->bodies = NULL;
+}
+
+/* The environment of a run into *RET: the job's env, its params (a manual
+ * trigger's values, checked again against the version the run runs, else
+ * the defaults), then chime's own variables (which neither may set). A
+ * param shares no name with env nor with chime's (job_params_read()). */
+int node_run_env(const struct sched_run *r, const struct job_body *b, char ***ret,
+                   struct err *err)
+{
+    const struct job *j = r->job;
+    json_t *given = r->params ? json_loads(r->params, 0, NULL) : NULL;
+    const char **param = calloc(b->n_params + 1, sizeof *param);
+    size_t cap = b->n_env + b->n_params + JOB_VAR_COUNT + 1, k = 0;
+    char **env = calloc(cap, sizeof *env);
+    char fire[ISOTIME_LEN], id[24], attempt[16];
+    const char *const value[JOB_VAR_COUNT] = {
+        [JOB_VAR_JOB] = j->name,  [JOB_VAR_NAMESPACE] = j->ns, [JOB_VAR_RUN_ID] = id,
+        [JOB_VAR_FIRE_TIME] = fire, [JOB_VAR_ATTEMPT] = attempt,
+    };
+    int rc = -CHIME_ENOMEM;
+
+    if (!env || !param || (r->params && !given)) {
+        err_set(err, CHIME_ENOMEM, "", "out of memory");
+        goto done;
+    }
+    if ((rc = job_params_resolve(b, given, param, err)) < 0)
+        goto done;
+    for (size_t i = 0; i < b->n_env; i++)
+        if (asprintf(&env[k], "%s=%s", b->env[i].key, b->env[i].value) >= 0)
+            k++;
+    for (size_t i = 0; i < b->n_params; i++)
+        if (param[i] && asprintf(&env[k], "%s=%s", b->params[i].name, param[i]) >= 0)
+            k++;
+    isotime_format_utc(r->fire_us, fire, sizeof fire);
+    snprintf(id, sizeof id, "%lld", (long long)r->id);
+    snprintf(attempt, sizeof attempt, "%d", r->attempt);
+    for (size_t i = 0; i < JOB_VAR_COUNT; i++)
+        k += asprintf(&env[k], "%s=%s", job_run_var_names[i], value[i]) >= 0;
+    env[k] = NULL;
+    *ret = env;
+    env = NULL;
+done:
+    free(env);
+    free(param);
+    json_decref(given);
+    return rc;
+}
+
+void node_env_free(char **env)
+{
+    for (size_t i = 0; env && env[i]; i++)
+        free(env[i]);
+    free(env);
 }

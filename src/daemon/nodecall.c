@@ -15,40 +15,7 @@
 #include "util/err.h"
 #include "../banned.h"
 
-void node_on_wake(uv_async_t *a)
-{
-    struct node *n = a->data;
-    struct call *c, *todo;
-
-    pthread_mutex_lock(&n->mu);
-    todo = n->calls;
-    n->calls = NULL;
-    pthread_mutex_unlock(&n->mu);
-    /* the queue is newest first: reverse it to keep arrival order */
-    for (c = NULL; todo;) {
-        struct call *next = todo->next;
-
-        todo->next = c;
-        c = todo;
-        todo = next;
-    }
-    while (c) {
-        struct call *next = c->next;
-
-        c->rc = n->stopping ? err_set(&c->err, CHIME_EIO, NULL, "the daemon is shutting down")
-                            : c->fn(n, c);
-        node_tick(n);
-        if (!c->deferred) {
-            pthread_mutex_lock(&n->mu);
-            c->done = true;
-            pthread_cond_broadcast(&c->cv);
-            pthread_mutex_unlock(&n->mu);
-        }
-        c = next;
-    }
-}
-
-/* Runs C->fn on the loop and waits for it. */
+/* Runs C on the loop and waits for it. */
 static int call(struct node *n, struct call *c)
 {
     pthread_cond_init(&c->cv, NULL);
@@ -88,7 +55,7 @@ int node_jobs_apply(struct node *n, struct jobsave *b)
 {
     size_t count = jobsave_count(b), *order = calloc(count + 1, sizeof *order);
     ssize_t k = order ? jobsave_order(b, order) : -CHIME_ENOMEM;
-    int64_t now = node_now_us();
+    int64_t now = node_now_us(n);
     int refused = 0;
 
     if (k < 0) {
@@ -126,35 +93,36 @@ int node_jobs_apply(struct node *n, struct jobsave *b)
 
 static int do_jobs_apply(struct node *n, struct call *c)
 {
-    c->num = node_jobs_apply(n, c->batch);
+    c->u.apply.refused = node_jobs_apply(n, c->u.apply.batch);
     return 0;
 }
 
 static int do_job_remove(struct node *n, struct call *c)
 {
-    return sched_job_remove(n->sched, c->id, &c->err);
+    return sched_job_remove(n->sched, c->u.remove.id, &c->err);
 }
 
 static int do_job_pause(struct node *n, struct call *c)
 {
-    return sched_job_pause(n->sched, c->id, c->flag, node_now_us(), &c->err);
+    return sched_job_pause(n->sched, c->u.pause.id, c->u.pause.paused, node_now_us(n), &c->err);
 }
 
 static int do_trigger(struct node *n, struct call *c)
 {
     struct sched_run *r = NULL;
-    int rc = sched_trigger(n->sched, c->id, c->text, c->who, node_now_us(), &r, &c->err);
+    int rc = sched_trigger(n->sched, c->u.trigger.id, c->u.trigger.params, c->u.trigger.who,
+                           node_now_us(n), &r, &c->err);
     struct hostrun *h;
 
     if (rc == -CHIME_ECONFLICT)
-        c->num = r->id;     /* the live run that refused it */
+        c->u.trigger.run_id = r->id;     /* the live run that refused it */
     if (rc < 0)
         return rc;
     h = r->user;        /* op_record made it, and the insert is on its way */
     if (!h)
         return err_set(&c->err, CHIME_EIO, NULL, "the run could not be recorded");
     h->waiter = c;
-    c->host = h;
+    c->u.trigger.host = h;
     c->deferred = true;
     c->next_deferred = n->deferred;
     n->deferred = c;
@@ -163,12 +131,51 @@ static int do_trigger(struct node *n, struct call *c)
 
 static int do_cancel(struct node *n, struct call *c)
 {
-    return sched_cancel(n->sched, c->num, &c->err);
+    return sched_cancel(n->sched, c->u.cancel.run_id, &c->err);
+}
+
+static int (*const call_fns[])(struct node *n, struct call *c) = {
+    [CALL_JOBS_APPLY] = do_jobs_apply, [CALL_JOB_REMOVE] = do_job_remove,
+    [CALL_JOB_PAUSE] = do_job_pause,   [CALL_TRIGGER] = do_trigger,
+    [CALL_CANCEL] = do_cancel,
+};
+
+void node_on_wake(uv_async_t *a)
+{
+    struct node *n = a->data;
+    struct call *c, *todo;
+
+    pthread_mutex_lock(&n->mu);
+    todo = n->calls;
+    n->calls = NULL;
+    pthread_mutex_unlock(&n->mu);
+    /* the queue is newest first: reverse it to keep arrival order */
+    for (c = NULL; todo;) {
+        struct call *next = todo->next;
+
+        todo->next = c;
+        c = todo;
+        todo = next;
+    }
+    while (c) {
+        struct call *next = c->next;
+
+        c->rc = n->stopping ? err_set(&c->err, CHIME_EIO, NULL, "the daemon is shutting down")
+                            : call_fns[c->kind](n, c);
+        node_tick(n);
+        if (!c->deferred) {
+            pthread_mutex_lock(&n->mu);
+            c->done = true;
+            pthread_cond_broadcast(&c->cv);
+            pthread_mutex_unlock(&n->mu);
+        }
+        c = next;
+    }
 }
 
 static int api_jobs_apply(void *ctx, struct jobsave *b, struct err *err)
 {
-    struct call c = { .fn = do_jobs_apply, .batch = b };
+    struct call c = { .kind = CALL_JOBS_APPLY, .u.apply.batch = b };
     int rc = call(ctx, &c);
 
     if (rc < 0) {
@@ -176,12 +183,12 @@ static int api_jobs_apply(void *ctx, struct jobsave *b, struct err *err)
             *err = c.err;
         return rc;
     }
-    return (int)c.num;
+    return c.u.apply.refused;
 }
 
 static int api_job_remove(void *ctx, const char *id, struct err *err)
 {
-    struct call c = { .fn = do_job_remove, .id = id };
+    struct call c = { .kind = CALL_JOB_REMOVE, .u.remove.id = id };
     int rc = call(ctx, &c);
 
     if (rc < 0 && err)
@@ -191,7 +198,7 @@ static int api_job_remove(void *ctx, const char *id, struct err *err)
 
 static int api_job_pause(void *ctx, const char *id, bool paused, struct err *err)
 {
-    struct call c = { .fn = do_job_pause, .id = id, .flag = paused };
+    struct call c = { .kind = CALL_JOB_PAUSE, .u.pause = { id, paused } };
     int rc = call(ctx, &c);
 
     if (rc < 0 && err)
@@ -202,11 +209,11 @@ static int api_job_pause(void *ctx, const char *id, bool paused, struct err *err
 static int api_trigger(void *ctx, const char *id, const char *params, const char *who,
                        int64_t *ret_run_id, struct err *err)
 {
-    struct call c = { .fn = do_trigger, .id = id, .text = params, .who = who };
+    struct call c = { .kind = CALL_TRIGGER, .u.trigger = { id, params, who, 0, NULL } };
     int rc = call(ctx, &c);
 
     if (rc == 0 || rc == -CHIME_ECONFLICT)
-        *ret_run_id = c.num;
+        *ret_run_id = c.u.trigger.run_id;
     if (rc < 0 && err)
         *err = c.err;
     return rc;
@@ -214,7 +221,7 @@ static int api_trigger(void *ctx, const char *id, const char *params, const char
 
 static int api_cancel(void *ctx, int64_t run_id, struct err *err)
 {
-    struct call c = { .fn = do_cancel, .num = run_id };
+    struct call c = { .kind = CALL_CANCEL, .u.cancel.run_id = run_id };
     int rc = call(ctx, &c);
 
     if (rc < 0 && err)
@@ -253,7 +260,7 @@ void node_refuse_calls(struct node *n)
      * recorded as queued, started at the next start) */
     for (c = n->deferred; c; c = c->next_deferred)
         if (!c->done) {
-            c->host->waiter = NULL;
+            c->u.trigger.host->waiter = NULL;
             c->rc = err_set(&c->err, CHIME_EIO, NULL, "the daemon is shutting down");
             c->done = true;
             pthread_cond_broadcast(&c->cv);

@@ -85,7 +85,7 @@ static int load_job(void *ctx, const struct store_job_entry *e)
 
 int node_load_jobs(struct node *n, struct err *err)
 {
-    struct load l = { n, node_now_us(), 0, 0, 0 };
+    struct load l = { n, node_now_us(n), 0, 0, 0 };
     int rc;
 
     n->loading = true;
@@ -96,64 +96,6 @@ int node_load_jobs(struct node *n, struct err *err)
         return rc;
     log_info("%d jobs scheduled (%d from their documents, whose plans are now stored)",
              l.from_plans + l.from_docs, l.from_docs);
-    return 0;
-}
-
-/* Runs the store has as queued or running: a run directory means a holder
- * was forked for it (it may be running, or have ended while we were
- * down): follow it. Without one the process never started: queue it. */
-int node_recover_runs(struct node *n, struct err *err)
-{
-    struct store_run_page page;
-    int64_t now = node_now_us();
-    int attached = 0, queued = 0;
-    int rc;
-
-    rc = store_run_unfinished(n->store, &page, err);
-    if (rc < 0)
-        return rc;
-    for (size_t i = 0; i < page.n; i++) {
-        const struct store_run *sr = &page.items[i];
-        char id[ID_LEN], dir[PATH_MAX];
-        struct stat st;
-        bool started;
-        struct sched_run *r;
-        struct hostrun *h;
-
-        snprintf(id, sizeof id, "%s/%s", sr->ns, sr->name);
-        node_run_output(n, sr->id, dir, sizeof dir);
-        started = stat(dir, &st) == 0;
-        h = calloc(1, sizeof *h);
-        if (h)
-            h->n = n;   /* a queued run may start inside sched_run_adopt() */
-        r = h ? sched_run_adopt(n->sched, id, sr->id, sr->fire_us, (int)sr->attempt,
-                                sr->reason, started, h, now)
-              : NULL;
-        if (!r) {
-            /* its job is gone: the run cannot be followed by the engine */
-            struct store_run upd = *sr;
-
-            free(h);
-            upd.state = STORE_RUN_LOST;
-            upd.finished_us = now;
-            upd.error = "its job no longer exists";
-            store_run_update(n->store, &upd, 0, NULL);
-            continue;
-        }
-        h->r = r;
-        if (started) {
-            struct exec_callbacks cb = { node_on_started, node_on_exit, h };
-
-            if (exec_attach(n->exec, dir, &cb, &h->er, err) < 0)
-                log_error("run %lld: %s", (long long)sr->id, err->msg);
-            attached++;
-        } else {
-            queued++;
-        }
-    }
-    store_run_page_release(&page);
-    if (attached || queued)
-        log_info("recovered %d running and %d queued runs", attached, queued);
     return 0;
 }
 
@@ -231,7 +173,7 @@ void node_apply_jobs_dir(struct node *n)
 {
     struct jobsave_options so = { .store = n->store, .check = node_check_channels, .ctx = n,
                                   .secret_key = n->secret_key, .author = JOBS_DIR_AUTHOR,
-                                  .flags = JOBSAVE_EACH, .now_us = node_now_us() };
+                                  .flags = JOBSAVE_EACH, .now_us = node_now_us(n) };
     DIR *d = opendir(n->opt.jobs_dir);
     struct jobsave *b = NULL;
     struct dirent *e;

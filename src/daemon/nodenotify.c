@@ -96,6 +96,24 @@ int node_notify_check(struct node *n, const struct job *j, struct err *err)
     return n->notify ? notify_check_job(n->notify, j, err) : 0;
 }
 
+void node_notify(void *ctx, const struct job *j, const struct sched_run *r,
+                 enum job_notify_event ev)
+{
+    const struct hostrun *h = r ? r->user : NULL;
+
+    /* into the outbox, unless the run's job version is known
+     * to name no channel for EV: the outbox would add nothing */
+    if (!h || !h->notify_known || (h->notify_events & (1u << ev)))
+        node_notify_event(ctx, j, r, ev);
+    if (ev == JOB_ON_SUCCESS)
+        return;
+    if (r)
+        log_info("job %s/%s: %s of run %lld", j->ns, j->name, notify_event_name(ev),
+                 (long long)r->id);
+    else
+        log_info("job %s/%s: %s", j->ns, j->name, notify_event_name(ev));
+}
+
 void node_notify_event(struct node *n, const struct job *j, const struct sched_run *r,
                        enum job_notify_event ev)
 {
@@ -103,13 +121,11 @@ void node_notify_event(struct node *n, const struct job *j, const struct sched_r
     char key[STORE_TEXT_MAX + 1];
     int64_t version = 0;
 
-    if (!n->notify)
-        return;
     e.event = notify_event_name(ev);
     e.ns = j->ns;
     e.name = j->name;
     e.exit_code = -1;
-    e.occurred_us = node_now_us();
+    e.occurred_us = node_now_us(n);
     e.node = n->host;
     if (r && r->id > 0) {
         e.run_id = r->id;
@@ -139,7 +155,7 @@ void node_notify_event(struct node *n, const struct job *j, const struct sched_r
         snprintf(key, sizeof key, "%s:%s/%s:%lld", e.event, j->ns, j->name,
                  (long long)e.occurred_us);
     }
-    notify_event(n->notify, &e, version, key);
+    n->io->notify_event(n, &e, version, key);
 }
 
 void node_notify_error_rate(struct node *n, const struct health_config *c, bool high,

@@ -170,7 +170,7 @@ static void do_jobs(struct node_retain *r, int64_t *ids, size_t n)
         if (k == 0 || ids[k] != ids[k - 1])
             ids[u++] = ids[k];
     while (i < u) {
-        int64_t now = node_now_us();
+        int64_t now = node_wall_us();
         size_t a = 0;
 
         for (k = 0; k < JOBS_PER_TX && i < u; k++, i++) {
@@ -202,7 +202,7 @@ static void do_jobs(struct node_retain *r, int64_t *ids, size_t n)
 static void sweep_step(struct node_retain *r)
 {
     struct store_op op = { 0 }, *p = &op;
-    int64_t now = node_now_us();
+    int64_t now = node_wall_us();
 
     if (r->pass.started_us == 0)
         r->pass.started_us = mono_us();

@@ -213,7 +213,7 @@ void node_watch_run_final(struct node *n, const struct sched_run *r)
     /* the error rate counts runs that ran: not skipped or missed fires, and
      * not cancelled ones (somebody's decision, not a failure) */
     if (ran)
-        health_rate_add(&w->rate, node_now_us(), r->state != STORE_RUN_SUCCEEDED);
+        health_rate_add(&w->rate, node_now_us(n), r->state != STORE_RUN_SUCCEEDED);
 }
 
 /* ---- the heartbeat ---- */
@@ -280,7 +280,7 @@ static void on_beat(uv_timer_t *t)
     struct node *n = w->n;
     struct health_stuck_run shown[HEALTH_STUCK_SHOWN];
     struct sched_stats st;
-    int64_t now = node_now_us(), mono = mono_us();
+    int64_t now = node_now_us(n), mono = mono_us();
     uint32_t failed, total;
     size_t n_shown;
     bool high;

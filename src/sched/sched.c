@@ -1146,19 +1146,19 @@ int sched_trigger(struct sched *s, const char *id, const char *params, const cha
     return 0;
 }
 
-struct sched_run *sched_run_adopt(struct sched *s, const char *job_id, int64_t run_id,
-                                  int64_t fire_us, int attempt, enum store_reason reason,
-                                  bool running, void *user, int64_t now_us)
+int sched_run_adopt(struct sched *s, const char *job_id, int64_t run_id, int64_t fire_us,
+                    int attempt, enum store_reason reason, bool running, void *user,
+                    int64_t now_us, struct sched_run **ret)
 {
     struct sched_job *sj = find(s, job_id);
     struct sched_run *r;
 
     if (!sj)
-        return NULL;
+        return -CHIME_ENOTFOUND;
     r = run_new(s, sj, sj->ver, fire_us, attempt, reason,
                 running ? STORE_RUN_RUNNING : STORE_RUN_QUEUED, now_us);
     if (!r)
-        return NULL;
+        return -CHIME_ENOMEM;
     r->id = run_id;
     r->user = user;
     r->recorded = true;
@@ -1170,7 +1170,8 @@ struct sched_run *sched_run_adopt(struct sched *s, const char *job_id, int64_t r
         heap_push(&s->queue, r);
         dispatch(s, now_us);
     }
-    return r;
+    *ret = r;
+    return 0;
 }
 
 /* ---- time ---- */

@@ -39,6 +39,7 @@ struct sched_run {
     int64_t job_key;            /* the KEY its job was put with (the store's job id) */
     int64_t job_version;        /* the VERSION its job was put with */
     void *user;                 /* the host's: its process handle, a waiter */
+    struct sched_run *host_next; /* the host's: a list of its own (runs it reports late) */
     int64_t fire_us;
     int attempt;                /* 1, 2, ... */
     enum store_reason reason;
@@ -175,11 +176,12 @@ int sched_trigger(struct sched *s, const char *id, const char *params, const cha
  * with ID. Running runs count against the limits until their exit is
  * reported with sched_run_exited(); queued ones wait for a slot, and one
  * may start (ops->start) before this returns: USER (borrowed) is the
- * run's `user` from the first, so the host's start sees it. Returns the
- * run (owned by the engine), or NULL when its job is unknown. */
-struct sched_run *sched_run_adopt(struct sched *s, const char *job_id, int64_t run_id,
-                                  int64_t fire_us, int attempt, enum store_reason reason,
-                                  bool running, void *user, int64_t now_us);
+ * run's `user` from the first, so the host's start sees it. *RET is the
+ * run (owned by the engine); -CHIME_ENOTFOUND when its job is unknown,
+ * -CHIME_ENOMEM when it could not be adopted for want of memory. */
+int sched_run_adopt(struct sched *s, const char *job_id, int64_t run_id, int64_t fire_us,
+                    int attempt, enum store_reason reason, bool running, void *user,
+                    int64_t now_us, struct sched_run **ret);
 /* Cancels run RUN_ID (queued: at once; running: through ops->cancel). */
 int sched_cancel(struct sched *s, int64_t run_id, struct err *err);
 

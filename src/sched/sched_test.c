@@ -906,7 +906,7 @@ static void test_sched_finds_jobs_by_name_among_many(void **state)
 static void test_sched_adopts_runs_after_a_restart(void **state)
 {
     int64_t t = T("2026-01-01T00:00:00Z");
-    struct sched_run *running, *queued;
+    struct sched_run *running = NULL, *queued = NULL, *gone = NULL;
     struct sched_result ok = { 0, 0, false, false, false, NULL };
     struct sched_result lost = { -1, 0, false, false, true, NULL };
 
@@ -916,11 +916,14 @@ static void test_sched_adopts_runs_after_a_restart(void **state)
         "\"retry\":{\"max_attempts\":2}}", t);
     put("{\"name\":\"b\",\"schedule\":{\"manual\":true},\"command\":[\"x\"]}", t);
     H.nruns = 7;        /* the store already holds runs 1-7 */
-    running = sched_run_adopt(H.s, "default/a", 6, t - SEC, 1, STORE_REASON_MANUAL, true, NULL, t);
-    queued = sched_run_adopt(H.s, "default/b", 7, t - SEC, 1, STORE_REASON_MANUAL, false, NULL, t);
+    assert_int_equal(sched_run_adopt(H.s, "default/a", 6, t - SEC, 1, STORE_REASON_MANUAL, true, NULL, t,
+                                     &running), 0);
+    assert_int_equal(sched_run_adopt(H.s, "default/b", 7, t - SEC, 1, STORE_REASON_MANUAL, false, NULL,
+                                     t, &queued), 0);
     assert_non_null(running);
     assert_non_null(queued);
-    assert_null(sched_run_adopt(H.s, "default/gone", 8, t, 1, STORE_REASON_MANUAL, true, NULL, t));
+    assert_int_equal(sched_run_adopt(H.s, "default/gone", 8, t, 1, STORE_REASON_MANUAL, true, NULL, t,
+                                     &gone), -CHIME_ENOTFOUND);
     assert_int_equal(H.nstarted, 0);    /* the one slot is the adopted running run's */
     /* the holder is gone: lost, and retried by policy */
     sched_run_exited(H.s, running, &lost, t + SEC);
@@ -949,7 +952,8 @@ static void test_sched_adopted_queued_run_starts_with_its_user(void **state)
     setup(2);
     put("{\"name\":\"b\",\"schedule\":{\"manual\":true},\"command\":[\"x\"]}", t);
     H.nruns = 3;
-    queued = sched_run_adopt(H.s, "default/b", 3, t - SEC, 1, STORE_REASON_MANUAL, false, &marker, t);
+    assert_int_equal(sched_run_adopt(H.s, "default/b", 3, t - SEC, 1, STORE_REASON_MANUAL, false,
+                                     &marker, t, &queued), 0);
     assert_non_null(queued);
     assert_int_equal(H.nstarted, 1);
     assert_ptr_equal(H.started[0], queued);
