@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "job/job.h"
+#include "store/vocab.h"
 #include "../banned.h"
 
 #define FIELDS_MAX 64           /* members of one object of a job document */
@@ -111,10 +112,9 @@ static const char schemas[] =
     "\"Run\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},"
     "\"job\":{\"type\":\"string\",\"example\":\"sales-team-1/nightly-import\"},"
     "\"job_version\":{\"type\":\"integer\"},\"fire_time\":{\"type\":\"string\","
-    "\"format\":\"date-time\"},\"reason\":{\"type\":\"string\",\"enum\":[\"schedule\","
-    "\"manual\",\"retry\",\"after\",\"catch_up\"]},\"attempt\":{\"type\":\"integer\"},"
-    "\"state\":{\"type\":\"string\",\"enum\":[\"queued\",\"running\",\"succeeded\","
-    "\"failed\",\"timed_out\",\"cancelled\",\"skipped\",\"missed\",\"lost\"]},"
+    "\"format\":\"date-time\"},\"reason\":{\"type\":\"string\",\"enum\":[]},"
+    "\"attempt\":{\"type\":\"integer\"},"
+    "\"state\":{\"type\":\"string\",\"enum\":[]},"
     "\"queued_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true},"
     "\"started_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true},"
     "\"finished_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true},"
@@ -141,9 +141,8 @@ static const char schemas[] =
     "header)\"},\"job\":{\"type\":\"string\",\"nullable\":true,"
     "\"description\":\"null for the daemon's own events (error_rate, error_rate_ok),"
     " which only a token of every namespace sees\"},\"run_id\":{\"type\":\"integer\","
-    "\"nullable\":true},\"event\":{\"type\":\"string\",\"enum\":[\"failure\",\"success\","
-    "\"timeout\",\"retry\",\"recovery\",\"disabled\",\"stuck\",\"error_rate\","
-    "\"error_rate_ok\"]},\"channel\":{\"type\":\"string\"},\"state\":{\"type\":\"string\","
+    "\"nullable\":true},\"event\":{\"type\":\"string\",\"enum\":[]},"
+    "\"channel\":{\"type\":\"string\"},\"state\":{\"type\":\"string\","
     "\"enum\":[\"pending\",\"delivering\",\"delivered\",\"failed\"]},"
     "\"attempts\":{\"type\":\"integer\"},\"created_at\":{\"type\":\"string\","
     "\"format\":\"date-time\"},\"next_attempt_at\":{\"type\":\"string\","
@@ -199,8 +198,8 @@ static const char schemas[] =
     "\"reasons\",\"checks\"]},"
     "\"Token\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\","
     "\"description\":\"the public id in the secret; not secret\"},"
-    "\"name\":{\"type\":\"string\"},\"role\":{\"type\":\"string\",\"enum\":[\"viewer\","
-    "\"operator\",\"admin\"]},\"namespaces\":{\"type\":\"array\","
+    "\"name\":{\"type\":\"string\"},\"role\":{\"type\":\"string\",\"enum\":[]},"
+    "\"namespaces\":{\"type\":\"array\","
     "\"items\":{\"type\":\"string\"},\"nullable\":true,"
     "\"description\":\"null: every namespace\"},\"created_at\":{\"type\":\"string\","
     "\"format\":\"date-time\"},\"created_by\":{\"type\":\"string\",\"nullable\":true},"
@@ -211,7 +210,7 @@ static const char schemas[] =
     "\"NewToken\":{\"type\":\"object\",\"required\":[\"name\",\"role\"],"
     "\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\","
     "\"pattern\":\"^[a-z0-9][a-z0-9._-]{0,62}$\"},\"role\":{\"type\":\"string\","
-    "\"enum\":[\"viewer\",\"operator\",\"admin\"]},\"namespaces\":{\"type\":\"array\","
+    "\"enum\":[]},\"namespaces\":{\"type\":\"array\","
     "\"items\":{\"type\":\"string\"},\"nullable\":true,\"minItems\":1,"
     "\"description\":\"absent or null: every namespace\"},"
     "\"expires\":{\"oneOf\":[{\"type\":\"string\",\"example\":\"30d\",\"nullable\":true},"
@@ -668,6 +667,45 @@ static json_t *route_operation(const struct api_route *r)
     return op;
 }
 
+/* The enums of the schemas above, left empty there: the vocabularies'
+ * names from store/vocab.h's tables, so the document cannot drift from
+ * what the API writes. */
+#define VOCAB_NAME(id, name, ...) name,
+static const char *const run_states[] = { STORE_RUN_STATES(VOCAB_NAME) };
+static const char *const reasons[] = { STORE_REASONS(VOCAB_NAME) };
+static const char *const events[] = { STORE_EVENTS(VOCAB_NAME) };
+static const char *const roles[] = { STORE_ROLES(VOCAB_NAME) };
+#undef VOCAB_NAME
+
+static const struct {
+    const char *schema, *member;
+    const char *const *names;
+    size_t n;
+} vocab_enums[] = {
+    { "Run", "reason", reasons, sizeof reasons / sizeof reasons[0] },
+    { "Run", "state", run_states, sizeof run_states / sizeof run_states[0] },
+    { "Notification", "event", events, sizeof events / sizeof events[0] },
+    { "Token", "role", roles, sizeof roles / sizeof roles[0] },
+    { "NewToken", "role", roles, sizeof roles / sizeof roles[0] },
+};
+
+static int vocab_enums_fill(json_t *comp)
+{
+    for (size_t i = 0; i < sizeof vocab_enums / sizeof vocab_enums[0]; i++) {
+        json_t *m = json_object_get(
+            json_object_get(json_object_get(comp, vocab_enums[i].schema), "properties"),
+            vocab_enums[i].member);
+        json_t *e = json_object_get(m, "enum");
+
+        if (!json_is_array(e) || json_array_size(e) != 0)
+            return -1;
+        for (size_t k = 0; k < vocab_enums[i].n; k++)
+            if (json_array_append_new(e, json_string(vocab_enums[i].names[k])) < 0)
+                return -1;
+    }
+    return 0;
+}
+
 int api_openapi_build(char **ret, size_t *ret_len, struct err *err)
 {
     json_t *doc = NULL, *paths, *comp, *responses = NULL;
@@ -682,7 +720,7 @@ int api_openapi_build(char **ret, size_t *ret_len, struct err *err)
         return err_set(err, CHIME_EINVAL, "", "schemas at column %d: %s", jerr.column, jerr.text);
     paths = json_object();
     responses = problem_responses();
-    if (!paths || !responses || job_schemas(comp) < 0)
+    if (!paths || !responses || job_schemas(comp) < 0 || vocab_enums_fill(comp) < 0)
         goto nomem;
     for (i = 0; i < sizeof lists / sizeof lists[0]; i++) {
         json_t *l = json_pack("{s:s, s:{s:{s:s, s:o}, s:{s:s, s:b, s:s}, s:{s:s, s:b, s:s}},"
