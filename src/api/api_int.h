@@ -38,7 +38,7 @@ struct metric_family;
 struct api_follow;
 
 /* Problems that only HTTP has, numbered after the chime codes so one
- * table (server.c) maps every code to its type and status. */
+ * table (call.c) maps every code to its type and status. */
 enum {
     API_EMETHOD = CHIME_ECODE_MAX, /* 405: a known path, another method */
     API_EMEDIA,                    /* 415: a body that is not JSON */
@@ -212,7 +212,7 @@ int api_route_find(struct api_call *c, char *allow, size_t allow_len);
  * document's schema from job_fields()) into *RET (owned). */
 int api_openapi_build(char **ret, size_t *ret_len, struct err *err);
 
-/* ---- server.c: replies and requests ---- */
+/* ---- call.c: replies and requests ---- */
 
 /* The reply: STATUS with J (taken; NULL means out of memory). */
 int api_reply_json(struct api_call *c, unsigned status, json_t *j);
@@ -221,6 +221,8 @@ int api_reply_text(struct api_call *c, unsigned status, char *text, size_t len, 
 /* Adds a reply header; NAME is static. Quietly drops past API_HEADERS_MAX. */
 void api_reply_header(struct api_call *c, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The reply: the problem document for c->err (an unknown code as EIO). */
+void api_reply_problem(struct api_call *c);
 /* A request header or query parameter; NULL when absent. */
 const char *api_header(const struct api_call *c, const char *name);
 const char *api_query(const struct api_call *c, const char *name);

@@ -5,7 +5,7 @@
  * have run, when cron would have run it:
  *
  * - A line is tried as an environment setting first (cronie's load_env
- *   state machine, reproduced below), then as a job.
+ *   state machine, in crontab_env.c), then as a job.
  * - The five time fields are read by cron's rules and written as an
  *   expression chime reads the same way (crontab_field.c).
  * - A command that starts with '-' is cronie's options: "-n " (mail only
@@ -24,7 +24,7 @@
  *   SHELL and PATH have cron's defaults (/bin/sh, /usr/bin:/bin).
  * - Jobs keep cron's policies: overlapping runs allowed, no catch-up of
  *   fires missed while the daemon was down. */
-#include "cli/crontab.h"
+#include "cli/crontab_int.h"
 
 #include <ctype.h>
 #include <stdint.h>
@@ -41,7 +41,6 @@
 #include "util/utf8.h"
 #include "../banned.h"
 
-#define NAME_STEM_MAX   20      /* bytes of the file's part of a job name */
 #define NAME_WORD_MAX   30      /* bytes of the command's part */
 #define NAME_WORDS_SEEN 16      /* words of the command looked at for one */
 #define DESCRIPTION_MAX 1024    /* job.c's ceiling */
@@ -161,12 +160,6 @@ static bool is_blank(char c)
     return c == ' ' || c == '\t';
 }
 
-/* cronie tests isspace() in the C locale */
-static bool is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
 /* ---- one line ---- */
 
 /* What a job line says, while it is read. */
@@ -182,20 +175,8 @@ struct job_line {
     char note[1280];
 };
 
-/* The state the lines above a line leave: its environment. */
-struct ctx {
-    const struct crontab_opts *o;
-    const char *ns;
-    const char *source;
-    char stem[NAME_STEM_MAX + 1];
-    json_t *env;                    /* NAME: value, for the jobs below */
-    char shell[CRONTAB_LINE_MAX + 1];
-    char zone[256];                 /* CRON_TZ; "" none */
-    struct crontab *out;
-};
-
-static int add(struct ctx *x, size_t line, enum crontab_kind kind, const char *what,
-               struct crontab_entry **ret, struct err *err)
+int crontab_add(struct crontab_ctx *x, size_t line, enum crontab_kind kind, const char *what,
+                struct crontab_entry **ret, struct err *err)
 {
     struct crontab *c = x->out;
     struct crontab_entry *e;
@@ -222,7 +203,7 @@ static int add(struct ctx *x, size_t line, enum crontab_kind kind, const char *w
 }
 
 /* An error entry from a struct err: "FIELD: MESSAGE". */
-static int add_error(struct ctx *x, size_t line, const struct err *why, struct err *err)
+int crontab_add_error(struct crontab_ctx *x, size_t line, const struct err *why, struct err *err)
 {
     char what[sizeof why->field + sizeof why->msg + 4];
 
@@ -230,197 +211,7 @@ static int add_error(struct ctx *x, size_t line, const struct err *why, struct e
         snprintf(what, sizeof what, "%s: %s", why->field, why->msg);
     else
         snprintf(what, sizeof what, "%s", why->msg);
-    return add(x, line, CRONTAB_ERROR, what, NULL, err);
-}
-
-/* Cronie's load_env(): whether LINE (N bytes, from its first non-blank)
- * is NAME=VALUE, with optional blanks around '=' and either part in
- * matching single or double quotes; an unquoted value loses its trailing
- * white space. Unlike cronie, "NAME=" with nothing after it is an empty
- * value (cronie reads that line as a broken job). NAME and VALUE point
- * into owned buffers the caller frees. */
-static int env_parse(const char *s, size_t n, char **ret_name, char **ret_value)
-{
-    enum { NAMEI, NAME, EQ1, EQ2, VALUEI, VALUE, FINI, ERROR } state = NAMEI;
-    char *name, *val, *str;
-    size_t i = 0;
-    char quote = '\0';
-    bool ok;
-
-    if (n > CRONTAB_LINE_MAX)
-        return 0;
-    name = calloc(1, n + 1);
-    val = calloc(1, n + 1);
-    str = name;
-
-    if (!name || !val) {
-        free(name);
-        free(val);
-        return -1;
-    }
-    while (state != ERROR && i < n) {
-        switch (state) {
-        case NAMEI:
-        case VALUEI:
-            if (s[i] == '\'' || s[i] == '"')
-                quote = s[i++];
-            state++;
-            if (i == n)
-                break;
-            /* fall through */
-        case NAME:
-        case VALUE:
-            if (quote) {
-                if (s[i] == quote) {
-                    state++;
-                    i++;
-                    break;
-                }
-                if (state == NAME && s[i] == '=') {
-                    state = ERROR;
-                    break;
-                }
-            } else if (state == NAME) {
-                if (is_space(s[i])) {
-                    i++;
-                    state++;
-                    break;
-                }
-                if (s[i] == '=') {
-                    state++;
-                    break;
-                }
-            }
-            *str++ = s[i++];
-            break;
-        case EQ1:
-            if (s[i] == '=') {
-                state++;
-                str = val;
-                quote = '\0';
-            } else if (!is_space(s[i])) {
-                state = ERROR;
-            }
-            i++;
-            break;
-        case EQ2:
-        case FINI:
-            if (is_space(s[i]))
-                i++;
-            else
-                state++;
-            break;
-        default:
-            state = ERROR;
-            break;
-        }
-    }
-    /* cronie: FINI, or an unquoted value; here also "NAME=" and "NAME = " */
-    ok = state == FINI || (state == VALUE && !quote) || state == EQ2
-         || (state == VALUEI && !quote);
-    if (ok && name[0] == '\0')
-        ok = false;
-    if (ok && (state == VALUE || state == EQ2 || state == VALUEI)) {
-        size_t k = strlen(val);
-
-        while (k > 0 && is_space(val[k - 1]))
-            val[--k] = '\0';
-    }
-    if (!ok) {
-        free(name);
-        free(val);
-        return 0;
-    }
-    *ret_name = name;
-    *ret_value = val;
-    return 1;
-}
-
-static bool env_name_ok(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > 128 || job_env_reserved(s, n))
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!(isalpha((unsigned char)s[i]) || s[i] == '_' || (i && isdigit((unsigned char)s[i])))
-            || (unsigned char)s[i] >= 0x80)
-            return false;
-    return true;
-}
-
-/* Settings that mean something to cron itself and nothing to chime. */
-static const struct {
-    const char *name;
-    const char *why;
-} env_skipped[] = {
-    { "MAILTO", "chime sends no mail (yet): a job's output is kept in its run history" },
-    { "MAILFROM", "chime sends no mail (yet)" },
-    { "CONTENT_TYPE", "chime sends no mail (yet)" },
-    { "CONTENT_TRANSFER_ENCODING", "chime sends no mail (yet)" },
-    { "RANDOM_DELAY", "chime has no random delay for cron schedules" },
-    { "MLS_LEVEL", "chime does not set SELinux contexts" },
-    { "LOGNAME", "cron sets LOGNAME to the crontab's user whatever the crontab says" },
-    { "USER", "cron sets USER to the crontab's user whatever the crontab says" },
-};
-
-static int env_line(struct ctx *x, size_t line, const char *name, const char *value,
-                    struct err *err)
-{
-    char what[512], qn[64], qv[200];
-    struct err why = { 0 };
-    const struct tz *z;
-
-    err_quote(name, strlen(name), qn, sizeof qn);
-    err_quote(value, strlen(value), qv, sizeof qv);
-    for (size_t i = 0; i < sizeof env_skipped / sizeof env_skipped[0]; i++) {
-        if (strcmp(name, env_skipped[i].name) != 0)
-            continue;
-        if (!strcmp(name, "MAILTO") && !*value)
-            snprintf(what, sizeof what, "MAILTO=\"\": no mail, and chime sends none");
-        else
-            snprintf(what, sizeof what, "%s=%s: %s", qn, qv, env_skipped[i].why);
-        return add(x, line, CRONTAB_SKIPPED, what, NULL, err);
-    }
-    if (!env_name_ok(name)) {
-        err_set(&why, CHIME_EINVAL, "env",
-                "'%s' cannot be a chime environment variable: want [A-Za-z_][A-Za-z0-9_]*, "
-                "not one chime sets in every run (CHIME_JOB, CHIME_RUN_ID, ...)",
-                qn);
-        return add_error(x, line, &why, err);
-    }
-    if (!strcmp(name, "SHELL")) {
-        if (value[0] != '/') {
-            err_set(&why, CHIME_EINVAL, "SHELL",
-                    "'%s' is not an absolute path (cron runs it without searching PATH)", qv);
-            return add_error(x, line, &why, err);
-        }
-        snprintf(x->shell, sizeof x->shell, "%s", value);
-    } else if (!strcmp(name, "CRON_TZ")) {
-        /* cronie puts it in TZ for the schedule: "" is UTC there */
-        const char *zone = value[0] == ':' ? value + 1 : *value ? value : "UTC";
-
-        if (tz_load(zone, &z, &why) < 0 || strlen(zone) >= sizeof x->zone) {
-            if (!why.msg[0])
-                err_set(&why, CHIME_EINVAL, "CRON_TZ", "'%s' is too long", qv);
-            snprintf(why.field, sizeof why.field, "CRON_TZ");
-            return add_error(x, line, &why, err);
-        } else {
-            snprintf(x->zone, sizeof x->zone, "%s", zone);
-        }
-    }
-    if (json_object_set_new(x->env, name, json_string(value)) < 0)
-        return err_set(err, CHIME_ENOMEM, "", "out of memory");
-    if (!strcmp(name, "TZ"))
-        snprintf(what, sizeof what,
-                 "TZ=%s: the commands' zone; cron reads the schedule in CRON_TZ's zone", qv);
-    else if (!strcmp(name, "CRON_TZ"))
-        snprintf(what, sizeof what, "CRON_TZ=%s: the zone of the schedules below", qv);
-    else if (!*value || is_space(value[0]) || is_space(value[strlen(value) - 1]))
-        snprintf(what, sizeof what, "%s=\"%s\"", qn, qv);
-    else
-        snprintf(what, sizeof what, "%s=%s", qn, qv);
-    return add(x, line, CRONTAB_ENV, what, NULL, err);
+    return crontab_add(x, line, CRONTAB_ERROR, what, NULL, err);
 }
 
 static const char *const macro_names[] = {
@@ -540,7 +331,8 @@ static bool strpbrk_n(const char *s, size_t n, const char *set)
 }
 
 /* The job's name: STEM-WORD-LINE, WORD from the command. */
-static void job_name(const struct ctx *x, const char *cmd, size_t line, char *buf, size_t len)
+static void job_name(const struct crontab_ctx *x, const char *cmd, size_t line, char *buf,
+                     size_t len)
 {
     char word[NAME_WORD_MAX + 1] = "";
     const char *p = cmd;
@@ -550,10 +342,10 @@ static void job_name(const struct ctx *x, const char *cmd, size_t line, char *bu
         size_t n;
         int args;
 
-        while (*p && is_space(*p))
+        while (*p && crontab_is_space(*p))
             p++;
         w = p;
-        while (*p && !is_space(*p))
+        while (*p && !crontab_is_space(*p))
             p++;
         n = (size_t)(p - w);
         if (skip > 0 && n > 0 && w[0] != '-') {
@@ -624,8 +416,8 @@ static int user_check(const char *s, size_t n, struct err *err)
 }
 
 /* The job document of J at LINE (TEXT, N bytes, the whole line). */
-static int job_doc(struct ctx *x, struct job_line *j, size_t line, const char *text, size_t n,
-                   const char *name, json_t **ret, struct err *err)
+static int job_doc(struct crontab_ctx *x, struct job_line *j, size_t line, const char *text,
+                   size_t n, const char *name, json_t **ret, struct err *err)
 {
     char *desc = NULL, *file = NULL, head[96];
     json_t *doc = NULL, *cmd, *env, *labels, *sched;
@@ -633,7 +425,7 @@ static int job_doc(struct ctx *x, struct job_line *j, size_t line, const char *t
     const char *shell = x->shell;
     int rc = -CHIME_ENOMEM;
 
-    while (n > 0 && is_space(text[n - 1]))
+    while (n > 0 && crontab_is_space(text[n - 1]))
         n--;
     while (n > 0 && is_blank(*text)) {
         text++;
@@ -705,7 +497,7 @@ done:
 }
 
 /* A line that is not blank, a comment or a setting: a job, or an error. */
-static int job_line(struct ctx *x, size_t line, const char *text, size_t n, struct err *err)
+static int job_line(struct crontab_ctx *x, size_t line, const char *text, size_t n, struct err *err)
 {
     const char *p = text, *end = text + n, *tok;
     struct job_line j = { 0 };
@@ -841,7 +633,7 @@ static int job_line(struct ctx *x, size_t line, const char *text, size_t n, stru
             goto nomem;
         goto bad;
     }
-    if ((rc = add(x, line, CRONTAB_JOB, j.note[0] ? j.note : NULL, &e, err)) < 0)
+    if ((rc = crontab_add(x, line, CRONTAB_JOB, j.note[0] ? j.note : NULL, &e, err)) < 0)
         goto done;
     e->doc = doc;
     doc = NULL;
@@ -853,7 +645,7 @@ static int job_line(struct ctx *x, size_t line, const char *text, size_t n, stru
     rc = 0;
     goto done;
 bad:
-    rc = add_error(x, line, &why, err);
+    rc = crontab_add_error(x, line, &why, err);
     goto done;
 nomem:
     rc = err_set(err, CHIME_ENOMEM, "", "out of memory");
@@ -867,8 +659,8 @@ done:
 }
 
 /* Line LINE, TEXT (N bytes, without its newline; ENDED: it had one). */
-static int one_line(struct ctx *x, size_t line, const char *text, size_t n, bool ended,
-                    struct err *err)
+static int one_line(struct crontab_ctx *x, size_t line, const char *text, size_t n,
+                    bool ended, struct err *err)
 {
     const char *p = text, *nul, *end = text + n;
     char *name = NULL, *value = NULL;
@@ -882,30 +674,30 @@ static int one_line(struct ctx *x, size_t line, const char *text, size_t n, bool
     if (!ended)
         /* cronie reads a line only up to its newline: a last line without
          * one is an error to cron, and never runs (crontab -e refuses it) */
-        return add(x, line, CRONTAB_SKIPPED,
-                   "the last line has no newline at its end: cron ignores it, and so does "
-                   "the import (end it with a newline to import it)",
-                   NULL, err);
+        return crontab_add(x, line, CRONTAB_SKIPPED,
+                           "the last line has no newline at its end: cron ignores it, and so "
+                           "does the import (end it with a newline to import it)",
+                           NULL, err);
     if (n > CRONTAB_LINE_MAX) {
         err_set(&why, CHIME_ETOOBIG, "line", "is %zu bytes long, more than %d", n,
                 CRONTAB_LINE_MAX);
-        return add_error(x, line, &why, err);
+        return crontab_add_error(x, line, &why, err);
     }
     if ((nul = memchr(text, '\0', n))) {
         err_set(&why, CHIME_EINVAL, "line", "has a NUL byte at column %zu",
                 (size_t)(nul - text) + 1);
-        return add_error(x, line, &why, err);
+        return crontab_add_error(x, line, &why, err);
     }
-    rc = env_parse(p, (size_t)(end - p), &name, &value);
+    rc = crontab_env_parse(p, (size_t)(end - p), &name, &value);
     if (rc < 0)
         return err_set(err, CHIME_ENOMEM, "", "out of memory");
     if (rc == 0)
         return job_line(x, line, text, n, err);
     if (utf8_prefix(p, (size_t)(end - p)) != (size_t)(end - p)) {
         err_set(&why, CHIME_EINVAL, "env", "the setting is not UTF-8");
-        rc = add_error(x, line, &why, err);
+        rc = crontab_add_error(x, line, &why, err);
     } else {
-        rc = env_line(x, line, name, value, err);
+        rc = crontab_env_line(x, line, name, value, err);
     }
     free(name);
     free(value);
@@ -915,7 +707,7 @@ static int one_line(struct ctx *x, size_t line, const char *text, size_t n, bool
 int crontab_convert(const char *text, size_t len, const struct crontab_opts *o,
                     struct crontab **ret, struct err *err)
 {
-    struct ctx x = { .o = o };
+    struct crontab_ctx x = { .o = o };
     const char *p = text, *end = text + len, *base;
     size_t line = 0, jobs = 0, errors = 0;
     char ns[JOB_NAME_MAX + 1], nm[JOB_NAME_MAX + 1];

@@ -1,29 +1,20 @@
-/* store.c: the store's backend-neutral half: checking arguments, the write
- * queue and its thread, callbacks on the loop, and dispatch to a backend.
- *
- * Group commit. store_submit() appends an op to a queue; the store thread
- * takes everything queued (up to batch_max ops) and hands the chain to the
- * backend, which commits it as one transaction with a savepoint per op.
- * While one batch is being made durable (an fsync, milliseconds), the next
- * batch fills up: the more ops arrive, the more each fsync carries, and no
- * op waits for a timer. Finished batches go to a "done" list that the
- * loop drains on a uv_async_t, calling each op's callback in order.
- *
- * The write lock serialises batches and store_exec(): a backend's write
- * connection is used by one thread at a time. */
+/* store.c: the store's backend-neutral half: opening and closing, and the
+ * calls of the interface, each dispatched to a backend after its arguments
+ * are checked. The checks are in store_args.c, the write queue with its
+ * thread and group commit in store_writer.c, what they share in
+ * store_int.h. */
 #include "store/store.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <uv.h>
 
 #include "store/backend.h"
+#include "store/store_int.h"
 #include "util/err.h"
 #include "util/metrics.h"
 #include "../banned.h"
@@ -33,37 +24,6 @@
 #define BUSY_TIMEOUT_DEFAULT_MS 5000
 #define BATCH_DEFAULT           256
 
-#define LAZY_WAIT_US 1000 /* the longest a batch of lazy ops waits for company */
-
-struct store {
-    const struct store_backend *be;
-    void *b; /* the backend's handle */
-
-    pthread_mutex_t write_lock; /* one batch (or store_exec) at a time */
-    struct store_stats stats;   /* guarded by write_lock */
-    struct metric *commit_ok, *commit_failed; /* chime_store_commit_seconds; NULL: none */
-    /* the same as stats' last_*, for store_write_health(), which must not
-     * wait for a transaction in progress */
-    pthread_mutex_t health_lock;
-    int64_t last_commit_us, last_failure_us;
-    char last_error[128];
-
-    /* guarded by queue_lock */
-    pthread_mutex_t queue_lock;
-    pthread_cond_t queue_cond;
-    bool gathering;           /* the writer waits for company (gather_lazy) */
-    bool urgent;              /* an op that must not wait came meanwhile */
-    struct store_op *queue_head, *queue_tail; /* waiting for the thread */
-    struct store_op *done_head, *done_tail;   /* waiting for the loop */
-    bool stopping;
-
-    int batch_max;
-    uv_loop_t *loop;  /* NULL: synchronous writes only */
-    uv_async_t async; /* wakes the loop for done ops */
-    pthread_t thread;
-};
-
-/* Backends by the prefix of the path; the first match wins, "" matches all. */
 static const struct {
     const char *prefix;
     const struct store_backend *be; /* NULL: known but not built */
@@ -73,572 +33,7 @@ static const struct {
     {"", &sqlite_backend},
 };
 
-/* ---- checking arguments ---- */
-
-static int check_name(const char *s, const char *field, struct err *err)
-{
-    char q[80];
-    size_t n;
-
-    if (!s || !*s)
-        return err_set(err, CHIME_EINVAL, field, "%s is empty", field);
-    n = strnlen(s, STORE_NAME_MAX + 1);
-    if (n > STORE_NAME_MAX)
-        return err_set(err, CHIME_EINVAL, field, "'%s' is longer than %d bytes",
-                       err_quote(s, n, q, sizeof q), STORE_NAME_MAX);
-    return 0;
-}
-
-static int check_text(const char *s, size_t max, const char *field, struct err *err)
-{
-    if (s && strnlen(s, max + 1) > max)
-        return err_set(err, CHIME_ETOOBIG, field, "%s is longer than %zu bytes", field, max);
-    return 0;
-}
-
-static int check_id(int64_t id, const char *field, struct err *err)
-{
-    if (id <= 0)
-        return err_set(err, CHIME_EINVAL, field, "'%" PRId64 "' is not an id", id);
-    return 0;
-}
-
-static int check_version(int64_t v, struct err *err)
-{
-    if (v < STORE_NEW)
-        return err_set(err, CHIME_EINVAL, "version", "'%" PRId64 "' is not a version", v);
-    return 0;
-}
-
-static int check_state(enum store_run_state st, bool zero_ok, const char *field, struct err *err)
-{
-    if ((zero_ok && st == 0) || ((int)st > 0 && st < STORE_RUN_STATE_END))
-        return 0;
-    return err_set(err, CHIME_EINVAL, field, "'%d' is not a run state", (int)st);
-}
-
-/* The fields both run_insert and run_update write. */
-static int check_run(const struct store_run *r, struct err *err)
-{
-    int rc;
-
-    if ((rc = check_state(r->state, false, "state", err)) < 0
-        || (rc = check_text(r->node, STORE_TEXT_MAX, "node", err)) < 0)
-        return rc;
-    return 0;
-}
-
-static int check_run_insert(const struct store_op *op, struct err *err)
-{
-    const struct store_run *r = &op->run_insert.run;
-    int rc;
-
-    if ((rc = check_id(r->job_id, "job_id", err)) < 0 || (rc = check_run(r, err)) < 0
-        || (rc = check_text(r->triggered_by, STORE_TEXT_MAX, "triggered_by", err)) < 0)
-        return rc;
-    if ((int)r->reason <= 0 || r->reason >= STORE_REASON_END)
-        return err_set(err, CHIME_EINVAL, "reason", "'%d' is not a run reason", (int)r->reason);
-    if (r->fire_us == STORE_NULL || r->queued_us == STORE_NULL)
-        return err_set(err, CHIME_EINVAL, "fire_us", "a run needs its fire and queued instants");
-    if (r->attempt < 1)
-        return err_set(err, CHIME_EINVAL, "attempt", "'%" PRId64 "' is not an attempt", r->attempt);
-    return 0;
-}
-
-static int check_run_update(const struct store_op *op, struct err *err)
-{
-    int rc;
-
-    if ((rc = check_id(op->run_update.run.id, "id", err)) < 0
-        || (rc = check_run(&op->run_update.run, err)) < 0
-        || (rc = check_state(op->run_update.expect_state, true, "expect_state", err)) < 0)
-        return rc;
-    return 0;
-}
-
-static int check_job_put(const struct store_op *op, struct err *err)
-{
-    int rc;
-
-    if ((rc = check_name(op->job_put.ns, "namespace", err)) < 0
-        || (rc = check_name(op->job_put.name, "name", err)) < 0
-        || (rc = check_text(op->job_put.author, STORE_TEXT_MAX, "author", err)) < 0
-        || (rc = check_version(op->job_put.expect_version, err)) < 0)
-        return rc;
-    if (!op->job_put.doc)
-        return err_set(err, CHIME_EINVAL, "document", "document is missing");
-    return check_text(op->job_put.doc, STORE_DOC_MAX, "document", err);
-}
-
-static int check_job_delete(const struct store_op *op, struct err *err)
-{
-    int rc;
-
-    if ((rc = check_name(op->job_delete.ns, "namespace", err)) < 0
-        || (rc = check_name(op->job_delete.name, "name", err)) < 0)
-        return rc;
-    return check_version(op->job_delete.expect_version, err);
-}
-
-static int check_job_state(const struct store_op *op, struct err *err)
-{
-    if (op->job_state.consecutive_failures < 0)
-        return err_set(err, CHIME_EINVAL, "consecutive_failures", "'%" PRId64 "' is negative",
-                       op->job_state.consecutive_failures);
-    return check_id(op->job_state.job_id, "job_id", err);
-}
-
-static int check_dead_insert(const struct store_op *op, struct err *err)
-{
-    if (!op->dead_insert.reason)
-        return err_set(err, CHIME_EINVAL, "reason", "reason is missing");
-    return check_id(op->dead_insert.run_id, "run_id", err);
-}
-
-static int check_dead_remove(const struct store_op *op, struct err *err)
-{
-    return check_id(op->dead_remove.run_id, "run_id", err);
-}
-
-/* Texts of a plan are names and expressions: short, bounded like a document. */
-static int check_job_plan(const struct store_op *op, struct err *err)
-{
-    const struct store_job_plan *p = &op->job_plan.plan;
-    const char *texts[] = {p->kind, p->cron, p->zone, p->after, p->when, p->concurrency,
-                           p->catch_up};
-    int rc;
-
-    if ((rc = check_id(op->job_plan.job_id, "job_id", err)) < 0)
-        return rc;
-    if (p->version < 1)
-        return err_set(err, CHIME_EINVAL, "version", "'%" PRId64 "' is not a version",
-                       p->version);
-    if (!p->kind)
-        return err_set(err, CHIME_EINVAL, "kind", "a plan needs its schedule's kind");
-    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
-        if ((rc = check_text(texts[i], STORE_DOC_MAX, "plan", err)) < 0)
-            return rc;
-    return 0;
-}
-
-static int check_token_insert(const struct store_op *op, struct err *err)
-{
-    const struct store_token *t = op->token_insert.token;
-    int rc;
-
-    if (!t)
-        return err_set(err, CHIME_EINVAL, "token", "token is missing");
-    if ((rc = check_name(t->name, "name", err)) < 0
-        || (rc = check_text(t->created_by, STORE_TEXT_MAX, "created_by", err)) < 0
-        || (rc = check_text(t->namespaces, STORE_DOC_MAX, "namespaces", err)) < 0)
-        return rc;
-    if (!t->key[0] || !t->role[0])
-        return err_set(err, CHIME_EINVAL, "key", "a token needs its key and role");
-    if (t->hash_len == 0 || t->hash_len > STORE_TOKEN_HASH_MAX)
-        return err_set(err, CHIME_EINVAL, "hash", "a token needs the hash of its secret");
-    return 0;
-}
-
-static int check_token_revoke(const struct store_op *op, struct err *err)
-{
-    return check_name(op->token_revoke.name, "name", err);
-}
-
-static int check_audit_insert(const struct store_op *op, struct err *err)
-{
-    const struct store_audit *a = &op->audit_insert.entry;
-    int rc;
-
-    if (!a->method || !a->route || !a->target)
-        return err_set(err, CHIME_EINVAL, "method", "an audit entry needs its request");
-    if ((rc = check_text(a->token, STORE_TEXT_MAX, "token", err)) < 0
-        || (rc = check_text(a->address, STORE_TEXT_MAX, "address", err)) < 0
-        || (rc = check_text(a->method, STORE_TEXT_MAX, "method", err)) < 0
-        || (rc = check_text(a->route, STORE_TEXT_MAX, "route", err)) < 0)
-        return rc;
-    if (!a->ns[0] != !a->name[0])
-        return err_set(err, CHIME_EINVAL, "job", "an audit entry's job needs both names");
-    return 0;
-}
-
-static int check_ns_user_claim(const struct store_op *op, struct err *err)
-{
-    int rc = check_name(op->ns_user_claim.ns, "namespace", err);
-
-    if (rc < 0)
-        return rc;
-    if (op->ns_user_claim.lo < 1 || op->ns_user_claim.hi < op->ns_user_claim.lo
-        || op->ns_user_claim.hi > INT64_C(2147483646))
-        return err_set(err, CHIME_ERANGE, "uid_range", "'%lld-%lld' is not a range of uids",
-                       (long long)op->ns_user_claim.lo, (long long)op->ns_user_claim.hi);
-    if (op->ns_user_claim.n_avoid && !op->ns_user_claim.avoid)
-        return err_set(err, CHIME_EINVAL, "avoid", "is missing");
-    for (size_t i = 1; i < op->ns_user_claim.n_avoid; i++)
-        if (op->ns_user_claim.avoid[i] <= op->ns_user_claim.avoid[i - 1])
-            return err_set(err, CHIME_EINVAL, "avoid", "is not sorted ascending");
-    return 0;
-}
-
-static int check_audit_prune(const struct store_op *op, struct err *err)
-{
-    if (op->audit_prune.keep < 0 || op->audit_prune.before_us < 0 || op->audit_prune.max < 0)
-        return err_set(err, CHIME_EINVAL, "keep", "audit prune limits must not be negative");
-    return 0;
-}
-
-/* A job's event names its job; a daemon event names channels instead. */
-static int check_outbox_owner(const struct store_op *op, struct err *err)
-{
-    int rc;
-
-    if (op->outbox_add.channels) {
-        if (op->outbox_add.ns || op->outbox_add.name || op->outbox_add.job_version)
-            return err_set(err, CHIME_EINVAL, "channels", "a daemon event names no job");
-        return check_text(op->outbox_add.channels, STORE_PAYLOAD_MAX, "channels", err);
-    }
-    if ((rc = check_name(op->outbox_add.ns, "namespace", err)) < 0)
-        return rc;
-    return check_name(op->outbox_add.name, "name", err);
-}
-
-static int check_outbox_add(const struct store_op *op, struct err *err)
-{
-    int rc;
-
-    if ((rc = check_outbox_owner(op, err)) < 0
-        || (rc = check_text(op->outbox_add.event, STORE_EVENT_MAX, "event", err)) < 0
-        || (rc = check_text(op->outbox_add.key, STORE_TEXT_MAX, "key", err)) < 0
-        || (rc = check_text(op->outbox_add.payload, STORE_PAYLOAD_MAX, "payload", err)) < 0)
-        return rc;
-    if (!op->outbox_add.event || !op->outbox_add.key || !op->outbox_add.payload)
-        return err_set(err, CHIME_EINVAL, "event", "a notification needs its event, key and"
-                       " payload");
-    if (op->outbox_add.job_version < 0)
-        return err_set(err, CHIME_EINVAL, "version", "'%" PRId64 "' is not a version",
-                       op->outbox_add.job_version);
-    return 0;
-}
-
-static int check_outbox_claim(const struct store_op *op, struct err *err)
-{
-    if (!op->outbox_claim.ret)
-        return err_set(err, CHIME_EINVAL, NULL, "a claim needs a row to fill");
-    if (op->outbox_claim.lease_us <= 0)
-        return err_set(err, CHIME_EINVAL, "lease", "'%" PRId64 "' is not a lease",
-                       op->outbox_claim.lease_us);
-    return 0;
-}
-
-static int check_outbox_done(const struct store_op *op, struct err *err)
-{
-    enum store_outbox_state st = op->outbox_done.state;
-
-    if (st != STORE_OUTBOX_PENDING && st != STORE_OUTBOX_DELIVERED && st != STORE_OUTBOX_FAILED)
-        return err_set(err, CHIME_EINVAL, "state", "'%d' is not how a delivery ends", (int)st);
-    return check_id(op->outbox_done.id, "id", err);
-}
-
-static int check_outbox_requeue(const struct store_op *op, struct err *err)
-{
-    return op->outbox_requeue.id ? check_id(op->outbox_requeue.id, "id", err) : 0;
-}
-
-static int check_outbox_prune(const struct store_op *op, struct err *err)
-{
-    if (op->outbox_prune.max < 0)
-        return err_set(err, CHIME_EINVAL, "max", "'%" PRId64 "' is negative",
-                       op->outbox_prune.max);
-    return 0;
-}
-
-static int check_retain(const struct store_op *op, struct err *err)
-{
-    const struct store_retention *d = &op->retain.def;
-
-    if (op->retain.job_id < 0)
-        return check_id(op->retain.job_id, "job_id", err);
-    if (op->retain.after < 0 || op->retain.jobs < 0 || op->retain.max < 0)
-        return err_set(err, CHIME_EINVAL, "max", "retention bounds must not be negative");
-    if (d->runs < 0 || d->for_us < 0 || d->output < 0 || d->dead_letters < 0)
-        return err_set(err, CHIME_EINVAL, "keep", "retention limits must not be negative");
-    return 0;
-}
-
-static int (*const op_checks[STORE_OP_KIND_END])(const struct store_op *, struct err *) = {
-    [STORE_OP_JOB_PUT] = check_job_put,         [STORE_OP_JOB_DELETE] = check_job_delete,
-    [STORE_OP_JOB_STATE] = check_job_state,     [STORE_OP_RUN_INSERT] = check_run_insert,
-    [STORE_OP_RUN_UPDATE] = check_run_update,   [STORE_OP_DEAD_INSERT] = check_dead_insert,
-    [STORE_OP_DEAD_REMOVE] = check_dead_remove, 
-    [STORE_OP_JOB_PLAN] = check_job_plan,
-    [STORE_OP_OUTBOX_ADD] = check_outbox_add,
-    [STORE_OP_OUTBOX_CLAIM] = check_outbox_claim,
-    [STORE_OP_OUTBOX_DONE] = check_outbox_done,
-    [STORE_OP_OUTBOX_REQUEUE] = check_outbox_requeue,
-    [STORE_OP_OUTBOX_PRUNE] = check_outbox_prune,
-    [STORE_OP_RETAIN] = check_retain,
-    [STORE_OP_TOKEN_INSERT] = check_token_insert, [STORE_OP_TOKEN_REVOKE] = check_token_revoke,
-    [STORE_OP_AUDIT_INSERT] = check_audit_insert, [STORE_OP_AUDIT_PRUNE] = check_audit_prune,
-    [STORE_OP_NS_USER_CLAIM] = check_ns_user_claim,
-};
-
-/* Clears OP's results and refuses it (op->rc < 0) when malformed. */
-static void op_prepare(struct store_op *op)
-{
-    op->rc = 0;
-    memset(&op->err, 0, sizeof op->err);
-    op->ret_id = 0;
-    op->ret_version = 0;
-    op->ret_ids = NULL;
-    op->n_ret_ids = 0;
-    op->next = NULL;
-    if ((int)op->kind <= 0 || op->kind >= STORE_OP_KIND_END)
-        op->rc = err_set(&op->err, CHIME_EINVAL, "kind", "'%d' is not an op", (int)op->kind);
-    else
-        op->rc = op_checks[op->kind](op, &op->err);
-}
-
-static int check_limit(int limit, int *ret, struct err *err)
-{
-    if (limit < 0 || limit > STORE_LIMIT_MAX)
-        return err_set(err, CHIME_ERANGE, "limit", "'%d' is out of range 1-%d", limit,
-                       STORE_LIMIT_MAX);
-    *ret = limit ? limit : STORE_LIMIT_DEFAULT;
-    return 0;
-}
-
-/* ---- writing ---- */
-
-/* The backend writes the chain from FIRST as one transaction, timed for
- * the commit latency histogram and the health check (the last commit and
- * the last failure of a whole transaction). Under write_lock. */
-static int batch_write(struct store *s, struct store_op *first, struct err *e)
-{
-    struct timespec t0, t1, now;
-    int rc;
-
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    rc = s->be->write(s->b, first, e);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    clock_gettime(CLOCK_REALTIME, &now);
-    s->stats.batches++;
-    if (rc == 0) {
-        s->stats.commits++;
-        s->stats.last_commit_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
-    } else {
-        s->stats.last_failure_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
-        snprintf(s->stats.last_error, sizeof s->stats.last_error, "%.120s", e->msg);
-    }
-    pthread_mutex_lock(&s->health_lock);
-    s->last_commit_us = s->stats.last_commit_us;
-    s->last_failure_us = s->stats.last_failure_us;
-    memcpy(s->last_error, s->stats.last_error, sizeof s->last_error);
-    pthread_mutex_unlock(&s->health_lock);
-    metric_observe(rc == 0 ? s->commit_ok : s->commit_failed,
-                   (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-    return rc;
-}
-
-/* Runs the chain from FIRST as one batch. */
-static void write_batch(struct store *s, struct store_op *first)
-{
-    struct err e = {0};
-
-    pthread_mutex_lock(&s->write_lock);
-    (void)batch_write(s, first, &e);
-    for (struct store_op *op = first; op; op = op->next) {
-        s->stats.ops++;
-        if (op->rc < 0)
-            s->stats.failed_ops++;
-    }
-    pthread_mutex_unlock(&s->write_lock);
-}
-
-int store_exec(struct store *s, struct store_op *op)
-{
-    op_prepare(op);
-    write_batch(s, op);
-    return op->rc;
-}
-
-int store_exec_all(struct store *s, struct store_op *const *ops, size_t n)
-{
-    struct err e = {0};
-    int rc;
-
-    if (n == 0)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        op_prepare(ops[i]);
-        if (i > 0)
-            ops[i - 1]->next = ops[i];
-    }
-    pthread_mutex_lock(&s->write_lock);
-    rc = batch_write(s, ops[0], &e);
-    for (size_t i = 0; i < n; i++) {
-        s->stats.ops++;
-        if (ops[i]->rc < 0)
-            s->stats.failed_ops++;
-        ops[i]->next = NULL;
-    }
-    pthread_mutex_unlock(&s->write_lock);
-    return rc;
-}
-
-int store_exec_atomic(struct store *s, struct store_op *const *ops, size_t n, size_t *ret_failed,
-                      struct err *err)
-{
-    struct store_op *failed = NULL;
-    struct err e = {0};
-    int rc;
-
-    if (n == 0)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        op_prepare(ops[i]);
-        if (i > 0)
-            ops[i - 1]->next = ops[i];
-    }
-    pthread_mutex_lock(&s->write_lock);
-    rc = s->be->write_atomic(s->b, ops[0], &failed, &e);
-    s->stats.batches++;
-    if (rc == 0)
-        s->stats.commits++;
-    for (size_t i = 0; i < n; i++) {
-        s->stats.ops++;
-        if (ops[i]->rc < 0)
-            s->stats.failed_ops++;
-        ops[i]->next = NULL;
-        if (ops[i] == failed && ret_failed)
-            *ret_failed = i;
-    }
-    pthread_mutex_unlock(&s->write_lock);
-    if (rc < 0) {
-        if (!failed && ret_failed)
-            *ret_failed = n;
-        if (err)
-            *err = e;
-    }
-    return rc;
-}
-
-/* Whether OP may wait a moment for company: what a run's end writes. Its
- * commit is an fdatasync like any other, and nobody waits on it to start a
- * process, so a batch of only these gathers for up to LAZY_WAIT_US. */
-static bool op_lazy(const struct store_op *op)
-{
-    return op->kind == STORE_OP_RUN_UPDATE || op->kind == STORE_OP_JOB_STATE
-           || op->kind == STORE_OP_DEAD_INSERT
-           || op->kind == STORE_OP_OUTBOX_ADD;
-}
-
-/* With the queue lock held: waits up to LAZY_WAIT_US while the queue holds
- * only lazy ops, fewer than a batch; returns as soon as another kind comes. */
-static void gather_lazy(struct store *s)
-{
-    struct timespec until;
-    int n = 0;
-
-    for (struct store_op *op = s->queue_head; op; op = op->next, n++)
-        if (!op_lazy(op))
-            return;
-    if (n >= s->batch_max || s->stopping)
-        return;
-    s->urgent = false;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += LAZY_WAIT_US * 1000L;
-    until.tv_sec += until.tv_nsec / 1000000000L;
-    until.tv_nsec %= 1000000000L;
-    s->gathering = true;
-    while (!s->stopping && !s->urgent
-           && pthread_cond_timedwait(&s->queue_cond, &s->queue_lock, &until) == 0)
-        ;
-    s->gathering = false;
-    s->urgent = false;
-}
-
-static void *writer_main(void *arg)
-{
-    struct store *s = arg;
-
-    pthread_mutex_lock(&s->queue_lock);
-    for (;;) {
-        struct store_op *first, *last;
-        int n = 1;
-
-        while (!s->queue_head && !s->stopping)
-            pthread_cond_wait(&s->queue_cond, &s->queue_lock);
-        if (!s->queue_head)
-            break; /* stopping, and nothing left */
-        gather_lazy(s);
-        first = last = s->queue_head;
-        while (last->next && n < s->batch_max) {
-            last = last->next;
-            n++;
-        }
-        s->queue_head = last->next;
-        if (!s->queue_head)
-            s->queue_tail = NULL;
-        last->next = NULL;
-        pthread_mutex_unlock(&s->queue_lock);
-
-        write_batch(s, first);
-
-        pthread_mutex_lock(&s->queue_lock);
-        if (s->done_tail)
-            s->done_tail->next = first;
-        else
-            s->done_head = first;
-        s->done_tail = last;
-        uv_async_send(&s->async);
-    }
-    pthread_mutex_unlock(&s->queue_lock);
-    return NULL;
-}
-
-/* Calls back every done op, in order. On the loop thread. */
-static void done_drain(struct store *s)
-{
-    struct store_op *op, *next;
-
-    pthread_mutex_lock(&s->queue_lock);
-    op = s->done_head;
-    s->done_head = s->done_tail = NULL;
-    pthread_mutex_unlock(&s->queue_lock);
-    for (; op; op = next) {
-        next = op->next; /* the callback may reuse op */
-        op->next = NULL;
-        op->cb(op);
-    }
-}
-
-static void on_done(uv_async_t *h)
-{
-    done_drain(h->data);
-}
-
-int store_submit(struct store *s, struct store_op *op, store_cb *cb)
-{
-    op_prepare(op);
-    op->cb = cb;
-    if (!s->loop)
-        return op->rc = err_set(&op->err, CHIME_EINVAL, NULL, "store was opened without a loop");
-    pthread_mutex_lock(&s->queue_lock);
-    if (s->stopping) {
-        pthread_mutex_unlock(&s->queue_lock);
-        return op->rc = err_set(&op->err, CHIME_EINVAL, NULL, "store is closing");
-    }
-    if (s->queue_tail)
-        s->queue_tail->next = op;
-    else
-        s->queue_head = op;
-    s->queue_tail = op;
-    if (!op_lazy(op))
-        s->urgent = true;
-    if (!s->gathering || s->urgent)
-        pthread_cond_signal(&s->queue_cond);
-    pthread_mutex_unlock(&s->queue_lock);
-    return 0;
-}
+/* ---- writing: the interface's shorthands ---- */
 
 /* A shorthand's op: copies OP's error to ERR. */
 static int exec_into(struct store *s, struct store_op *op, struct err *err)
@@ -884,13 +279,13 @@ int store_open(const struct store_options *opt, struct store **ret, struct err *
         return rc;
     }
     if (s->loop) {
-        if (uv_async_init(s->loop, &s->async, on_done) < 0) {
+        if (uv_async_init(s->loop, &s->async, store_writer_on_done) < 0) {
             be->close(s->b);
             store_free(s);
             return err_set(err, CHIME_EIO, NULL, "cannot make the store's wake-up");
         }
         s->async.data = s;
-        if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
+        if (pthread_create(&s->thread, NULL, store_writer_main, s) != 0) {
             be->close(s->b);
             store_release_locks(s);
             uv_close((uv_handle_t *)&s->async, on_closed); /* frees s */
@@ -911,7 +306,7 @@ void store_close(struct store *s)
         pthread_cond_signal(&s->queue_cond);
         pthread_mutex_unlock(&s->queue_lock);
         pthread_join(s->thread, NULL);
-        done_drain(s);
+        store_writer_drain(s);
     }
     s->be->close(s->b);
     if (s->loop) {
@@ -935,7 +330,8 @@ int store_job_get_version(struct store *s, const char *ns, const char *name, int
 {
     int rc;
 
-    if ((rc = check_name(ns, "namespace", err)) < 0 || (rc = check_name(name, "name", err)) < 0)
+    if ((rc = store_arg_name(ns, "namespace", err)) < 0
+        || (rc = store_arg_name(name, "name", err)) < 0)
         return rc;
     if (version < 0)
         return err_set(err, CHIME_EINVAL, "version", "'%" PRId64 "' is not a version", version);
@@ -946,7 +342,7 @@ static int check_job_filter(const struct store_job_filter *f, struct err *err)
 {
     int rc;
 
-    if (f->ns && (rc = check_name(f->ns, "namespace", err)) < 0)
+    if (f->ns && (rc = store_arg_name(f->ns, "namespace", err)) < 0)
         return rc;
     if (!f->label_key != !f->label_value)
         return err_set(err, CHIME_EINVAL, "label", "a label filter needs both a key and a value");
@@ -958,7 +354,7 @@ int store_job_list(struct store *s, const struct store_job_filter *f, struct sto
 {
     int limit = 0, rc;
 
-    if ((rc = check_job_filter(f, err)) < 0 || (rc = check_limit(f->limit, &limit, err)) < 0)
+    if ((rc = check_job_filter(f, err)) < 0 || (rc = store_arg_limit(f->limit, &limit, err)) < 0)
         return rc;
     return s->be->job_list(s->b, f, limit, ret, err);
 }
@@ -976,8 +372,9 @@ int store_job_versions(struct store *s, const char *ns, const char *name, const 
 {
     int rc;
 
-    if ((rc = check_name(ns, "namespace", err)) < 0 || (rc = check_name(name, "name", err)) < 0
-        || (rc = check_limit(limit, &limit, err)) < 0)
+    if ((rc = store_arg_name(ns, "namespace", err)) < 0
+        || (rc = store_arg_name(name, "name", err)) < 0
+        || (rc = store_arg_limit(limit, &limit, err)) < 0)
         return rc;
     return s->be->job_versions(s->b, ns, name, cursor, limit, ret, err);
 }
@@ -992,7 +389,7 @@ int store_job_scan(struct store *s, store_job_scan_cb *cb, void *ctx, struct err
 int store_job_doc(struct store *s, int64_t job_id, int64_t version, char **ret, size_t *ret_len,
                   struct err *err)
 {
-    int rc = check_id(job_id, "job_id", err);
+    int rc = store_arg_id(job_id, "job_id", err);
 
     if (rc == 0 && version < 1)
         rc = err_set(err, CHIME_EINVAL, "version", "'%" PRId64 "' is not a version", version);
@@ -1009,7 +406,7 @@ int store_job_doc_find(struct store *s, const char *needle, int64_t newest, char
 
 int store_run_get(struct store *s, int64_t id, struct store_run *ret, struct err *err)
 {
-    int rc = check_id(id, "id", err);
+    int rc = store_arg_id(id, "id", err);
 
     return rc < 0 ? rc : s->be->run_get(s->b, id, ret, err);
 }
@@ -1019,11 +416,11 @@ static int check_filter_job(const char *ns, const char *name, struct err *err)
 {
     int rc;
 
-    if (ns && (rc = check_name(ns, "namespace", err)) < 0)
+    if (ns && (rc = store_arg_name(ns, "namespace", err)) < 0)
         return rc;
     if (name && !ns)
         return err_set(err, CHIME_EINVAL, "job", "a job filter needs a namespace");
-    if (name && (rc = check_name(name, "name", err)) < 0)
+    if (name && (rc = store_arg_name(name, "name", err)) < 0)
         return rc;
     return 0;
 }
@@ -1032,7 +429,7 @@ static int check_run_filter(const struct store_run_filter *f, struct err *err)
 {
     int rc = check_filter_job(f->ns, f->name, err);
 
-    return rc < 0 ? rc : check_state(f->state, true, "state", err);
+    return rc < 0 ? rc : store_arg_state(f->state, true, "state", err);
 }
 
 int store_run_list(struct store *s, const struct store_run_filter *f, struct store_run_page *ret,
@@ -1040,7 +437,7 @@ int store_run_list(struct store *s, const struct store_run_filter *f, struct sto
 {
     int limit = 0, rc;
 
-    if ((rc = check_run_filter(f, err)) < 0 || (rc = check_limit(f->limit, &limit, err)) < 0)
+    if ((rc = check_run_filter(f, err)) < 0 || (rc = store_arg_limit(f->limit, &limit, err)) < 0)
         return rc;
     return s->be->run_list(s->b, f, limit, ret, err);
 }
@@ -1064,7 +461,7 @@ int store_dead_list(struct store *s, const struct store_dead_filter *f, struct s
     int limit = 0, rc;
 
     if ((rc = check_filter_job(f->ns, f->name, err)) < 0
-        || (rc = check_limit(f->limit, &limit, err)) < 0)
+        || (rc = store_arg_limit(f->limit, &limit, err)) < 0)
         return rc;
     return s->be->dead_list(s->b, f, limit, ret, err);
 }
@@ -1079,7 +476,7 @@ int store_token_get(struct store *s, const char *key, struct store_token *ret, s
 int store_token_list(struct store *s, bool revoked, const char *cursor, int limit,
                      struct store_token_page *ret, struct err *err)
 {
-    int rc = check_limit(limit, &limit, err);
+    int rc = store_arg_limit(limit, &limit, err);
 
     return rc < 0 ? rc : s->be->token_list(s->b, revoked, cursor, limit, ret, err);
 }
@@ -1096,7 +493,7 @@ static int check_audit_filter(const struct store_audit_filter *f, struct err *er
     if (rc == 0 && f->ns && !f->name)
         rc = err_set(err, CHIME_EINVAL, "job", "an audit filter names a whole job");
     if (rc == 0 && f->token)
-        rc = check_text(f->token, STORE_TEXT_MAX, "token", err);
+        rc = store_arg_text(f->token, STORE_TEXT_MAX, "token", err);
     return rc;
 }
 
@@ -1105,7 +502,7 @@ int store_audit_list(struct store *s, const struct store_audit_filter *f,
 {
     int limit = 0, rc;
 
-    if ((rc = check_audit_filter(f, err)) < 0 || (rc = check_limit(f->limit, &limit, err)) < 0)
+    if ((rc = check_audit_filter(f, err)) < 0 || (rc = store_arg_limit(f->limit, &limit, err)) < 0)
         return rc;
     return s->be->audit_list(s->b, f, limit, ret, err);
 }
@@ -1123,7 +520,7 @@ static int check_outbox_filter(const struct store_outbox_filter *f, struct err *
     int rc = check_filter_job(f->ns, f->name, err);
 
     if (rc == 0 && f->channel)
-        rc = check_name(f->channel, "channel", err);
+        rc = store_arg_name(f->channel, "channel", err);
     if (rc == 0 && f->state && ((int)f->state < 0 || f->state >= STORE_OUTBOX_STATE_END))
         rc = err_set(err, CHIME_EINVAL, "state", "'%d' is not a notification state",
                      (int)f->state);
@@ -1135,7 +532,7 @@ int store_outbox_list(struct store *s, const struct store_outbox_filter *f,
 {
     int limit = 0, rc;
 
-    if ((rc = check_outbox_filter(f, err)) < 0 || (rc = check_limit(f->limit, &limit, err)) < 0)
+    if ((rc = check_outbox_filter(f, err)) < 0 || (rc = store_arg_limit(f->limit, &limit, err)) < 0)
         return rc;
     return s->be->outbox_list(s->b, f, limit, ret, err);
 }
@@ -1150,7 +547,7 @@ int store_outbox_count(struct store *s, const struct store_outbox_filter *f, int
 
 int store_outbox_get(struct store *s, int64_t id, struct store_outbox *ret, struct err *err)
 {
-    int rc = check_id(id, "id", err);
+    int rc = store_arg_id(id, "id", err);
 
     return rc < 0 ? rc : s->be->outbox_get(s->b, id, ret, err);
 }

@@ -27,34 +27,24 @@
  * maps to lie within that distance of it; tz_local_to_utc() walks the
  * (usually one or two) spans of that window.
  *
- * Zones loaded by name, path or $TZ live in a global cache for the life of
- * the process. Only the cache takes a mutex; tz_info_at() and
- * tz_local_to_utc() read an immutable zone and never allocate. */
+ * tz_info_at() and tz_local_to_utc() read an immutable zone and never
+ * allocate. Zones are found by name, path or $TZ, and cached, in
+ * tzcache.c. */
 #include "time/tz.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "time/civil.h"
+#include "time/tz_int.h"
 #include "time/tzrule.h"
 #include "util/err.h"
 #include "../banned.h"
 
-#define TZ_FILE_MAX (1 << 20)       /* bytes; real zones are under 4 KiB */
-#define TZ_NAME_MAX 255             /* bytes in a zone name */
 #define TZ_UTOFF_MAX 93599          /* 25:59:59, RFC 8536's bound */
-#define TZ_CACHE_MAX 4096           /* zones loaded per process */
-#define TZ_DEFAULT_DIR "/usr/share/zoneinfo"
-#define TZ_LOCALTIME "/etc/localtime"
 #define TZIF_HEADER_LEN 44
-#define QUOTE_LEN 80                /* a quoted name in a message, with NUL */
 
 struct tz_type {
     int32_t utoff_s;                /* seconds east of UTC */
@@ -83,48 +73,21 @@ struct tzif_header {
     uint32_t isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt;
 };
 
-enum cache_kind {
-    CACHE_PATH,                     /* a file: $TZDIR/name, $TZ, /etc/localtime */
-    CACHE_RULE,                     /* a POSIX rule in $TZ */
-    CACHE_UTC,                      /* the built-in UTC */
-};
-
-struct cache_entry {
-    enum cache_kind kind;
-    char *key;
-    struct tz *zone;
-};
-
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct cache_entry cache[TZ_CACHE_MAX];
-static size_t cache_len;
-
-/* Copies S for a message: printable ASCII as is, other bytes as \xNN, cut
- * with "..." when it does not fit in SIZE (at least 8). */
-static const char *quote(const char *s, char *buf, size_t size)
+const char *tz_quote(const char *s, char *buf, size_t size)
 {
     return err_quote(s, SIZE_MAX, buf, size);
 }
 
-static int bad(struct err *err, const char *name, const char *why)
+int tz_bad(struct err *err, const char *name, const char *why)
 {
     char q[QUOTE_LEN];
 
     err_set(err, CHIME_EINVAL, "timezone", "time zone '%s' is not valid TZif: %s",
-            quote(name, q, sizeof q), why);
+            tz_quote(name, q, sizeof q), why);
     return -CHIME_EINVAL;       /* a constant, for the static analyser */
 }
 
-static int unknown(struct err *err, const char *name)
-{
-    char q[QUOTE_LEN];
-
-    err_set(err, CHIME_ENOTFOUND, "timezone", "unknown time zone '%s'",
-            quote(name, q, sizeof q));
-    return -CHIME_ENOTFOUND;
-}
-
-static int no_memory(struct err *err)
+int tz_no_memory(struct err *err)
 {
     err_set(err, CHIME_ENOMEM, "timezone", "out of memory loading a time zone");
     return -CHIME_ENOMEM;
@@ -164,13 +127,13 @@ static int read_header(const unsigned char *d, size_t len, size_t pos,
     const unsigned char *p = d + pos;
 
     if (len - pos < TZIF_HEADER_LEN)
-        return bad(err, name, "truncated header");
+        return tz_bad(err, name, "truncated header");
     if (memcmp(p, "TZif", 4) != 0)
-        return bad(err, name, "no TZif magic");
+        return tz_bad(err, name, "no TZif magic");
     /* glibc reads any later version with version 2's layout */
     h->version = p[4];
     if (h->version != 0 && (h->version < '2' || h->version > '9'))
-        return bad(err, name, "unknown version");
+        return tz_bad(err, name, "unknown version");
     h->isutcnt = be32(p + 20);
     h->isstdcnt = be32(p + 24);
     h->leapcnt = be32(p + 28);
@@ -197,32 +160,32 @@ static int read_block(struct tz *z, const unsigned char *d, size_t len, size_t *
     size_t i, n = h->timecnt;
 
     if (h->typecnt == 0 || h->typecnt > 256)
-        return bad(err, name, "type count is not 1-256");
+        return tz_bad(err, name, "type count is not 1-256");
     if (h->charcnt == 0)
-        return bad(err, name, "no abbreviations");
+        return tz_bad(err, name, "no abbreviations");
     if (h->isstdcnt > h->typecnt || h->isutcnt > h->typecnt)
-        return bad(err, name, "more indicators than types");
+        return tz_bad(err, name, "more indicators than types");
     if (block_len(h, tsize) > len - *pos)
-        return bad(err, name, "truncated data");
+        return tz_bad(err, name, "truncated data");
 
     z->at = malloc(n ? n * sizeof *z->at : 1);
     z->at_type = malloc(n ? n : 1);
     z->types = calloc(h->typecnt, sizeof *z->types);
     z->abbrs = malloc(h->charcnt);
     if (!z->at || !z->at_type || !z->types || !z->abbrs)
-        return no_memory(err);
+        return tz_no_memory(err);
     z->n = n;
     z->ntypes = h->typecnt;
 
     for (i = 0; i < n; i++) {
         z->at[i] = tsize == 8 ? be64(p + i * 8) : (int32_t)be32(p + i * 4);
         if (i > 0 && z->at[i] <= z->at[i - 1])
-            return bad(err, name, "transitions out of order");
+            return tz_bad(err, name, "transitions out of order");
     }
     p += n * tsize;
     for (i = 0; i < n; i++) {
         if (p[i] >= h->typecnt)
-            return bad(err, name, "transition type out of range");
+            return tz_bad(err, name, "transition type out of range");
         z->at_type[i] = p[i];
     }
     p += n;
@@ -233,18 +196,18 @@ static int read_block(struct tz *z, const unsigned char *d, size_t len, size_t *
         unsigned idx = p[5];
 
         if (utoff < -TZ_UTOFF_MAX || utoff > TZ_UTOFF_MAX)
-            return bad(err, name, "UTC offset beyond 25:59:59");
+            return tz_bad(err, name, "UTC offset beyond 25:59:59");
         if (p[4] > 1)
-            return bad(err, name, "DST flag is not 0 or 1");
+            return tz_bad(err, name, "DST flag is not 0 or 1");
         if (idx >= h->charcnt || !memchr(z->abbrs + idx, '\0', h->charcnt - idx))
-            return bad(err, name, "abbreviation out of range or unterminated");
+            return tz_bad(err, name, "abbreviation out of range or unterminated");
         z->types[i] = (struct tz_type){ utoff, p[4] == 1, z->abbrs + idx };
     }
     p += h->charcnt;
     p += (size_t)h->leapcnt * (tsize + 4);     /* leap seconds: ignored */
     for (i = 0; i < (size_t)h->isstdcnt + h->isutcnt; i++)
         if (p[i] > 1)
-            return bad(err, name, "standard/UT indicator is not 0 or 1");
+            return tz_bad(err, name, "standard/UT indicator is not 0 or 1");
     p += (size_t)h->isstdcnt + h->isutcnt;
     *pos = (size_t)(p - d);
     return 0;
@@ -261,15 +224,15 @@ static int read_footer(struct tz *z, const unsigned char *p, size_t len, bool *r
     size_t flen;
 
     if (len < 2 || p[0] != '\n' || p[len - 1] != '\n')
-        return bad(err, name, "missing footer");
+        return tz_bad(err, name, "missing footer");
     flen = len - 2;
     nl = memchr(p + 1, '\n', flen);
     if (nl || memchr(p + 1, '\0', flen))
-        return bad(err, name, "footer holds a newline or NUL");
+        return tz_bad(err, name, "footer holds a newline or NUL");
     *ret_rule = flen > 0;
     if (flen > 0 && tzrule_parse((const char *)p + 1, flen, &z->rule, &rule_err) < 0) {
         err_set(err, CHIME_EINVAL, "timezone", "time zone '%s' has a bad footer: %s",
-                quote(name, q, sizeof q), rule_err.msg);
+                tz_quote(name, q, sizeof q), rule_err.msg);
         return -CHIME_EINVAL;
     }
     return 0;
@@ -347,7 +310,7 @@ int tz_parse(const char *name, const unsigned char *data, size_t len, struct tz 
     if (!name)
         name = "";
     if (len > TZ_FILE_MAX)
-        return bad(err, name, "larger than 1 MiB");
+        return tz_bad(err, name, "larger than 1 MiB");
     rc = read_header(data, len, 0, &h, name, err);
     if (rc < 0)
         return rc;
@@ -356,20 +319,20 @@ int tz_parse(const char *name, const unsigned char *data, size_t len, struct tz 
         uint64_t skip = block_len(&h, 4);
 
         if (skip > len - pos)
-            return bad(err, name, "truncated version 1 data");
+            return tz_bad(err, name, "truncated version 1 data");
         pos += (size_t)skip;
         version = h.version;
         rc = read_header(data, len, pos, &h, name, err);
         if (rc < 0)
             return rc;
         if (h.version != version)
-            return bad(err, name, "second header's version differs");
+            return tz_bad(err, name, "second header's version differs");
         pos += TZIF_HEADER_LEN;
     }
 
     z = calloc(1, sizeof *z);
     if (!z || !(z->name = strdup(name))) {
-        rc = no_memory(err);
+        rc = tz_no_memory(err);
         goto done;
     }
     rc = read_block(z, data, len, &pos, &h, h.version ? 8 : 4, name, err);
@@ -378,7 +341,7 @@ int tz_parse(const char *name, const unsigned char *data, size_t len, struct tz 
     if (h.version != 0)
         rc = read_footer(z, data + pos, len - pos, &footer, name, err);
     else if (pos != len)
-        rc = bad(err, name, "data after the end");
+        rc = tz_bad(err, name, "data after the end");
     if (rc < 0)
         goto done;
     finish(z, footer);
@@ -391,14 +354,13 @@ done:
 
 /* A zone made of a POSIX rule alone (a $TZ that names no file): glibc
  * applies the rule at every instant. */
-static int parse_rule_zone(const char *name, const char *spec, struct tz **ret,
-                           struct err *err)
+int tz_rule_zone(const char *name, const char *spec, struct tz **ret, struct err *err)
 {
     struct tz *z = calloc(1, sizeof *z);
     int rc;
 
     if (!z || !(z->name = strdup(name)) || !(z->types = calloc(1, sizeof *z->types))) {
-        rc = no_memory(err);
+        rc = tz_no_memory(err);
         goto done;
     }
     rc = tzrule_parse(spec, strlen(spec), &z->rule, err);
@@ -566,273 +528,4 @@ void tz_local_to_utc(const struct tz *z, int64_t wall_s, struct tz_local *ret)
     ret->kind = found == 1 ? TZ_LOCAL_UNIQUE : TZ_LOCAL_OVERLAP;
     ret->first_s = first;
     ret->last_s = last;
-}
-
-/* Relative path components of [A-Za-z0-9_+.-], none empty, "." or "..". */
-static bool name_valid(const char *name)
-{
-    size_t len = strnlen(name, TZ_NAME_MAX + 1), i, comp = 0;
-
-    if (len == 0 || len > TZ_NAME_MAX)
-        return false;
-    for (i = 0; i <= len; i++) {
-        char c = name[i];
-
-        if (c == '/' || c == '\0') {
-            if (comp == 0 || (comp == 1 && name[i - 1] == '.') ||
-                (comp == 2 && name[i - 1] == '.' && name[i - 2] == '.'))
-                return false;
-            comp = 0;
-        } else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                   (c >= '0' && c <= '9') || c == '_' || c == '+' || c == '.' || c == '-') {
-            comp++;
-        } else {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* Reads the regular file at PATH, at most TZ_FILE_MAX bytes, into an owned
- * buffer. NAME is for messages. */
-static int read_file(const char *path, const char *name, unsigned char **ret,
-                     size_t *ret_len, struct err *err)
-{
-    unsigned char *buf = NULL, *grown;
-    size_t len = 0, cap;
-    char q[QUOTE_LEN], why[128];
-    struct stat st;
-    ssize_t got;
-    int fd, rc = 0;
-
-    /* O_NONBLOCK: a FIFO in the zone directory must not hang the caller */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == ENAMETOOLONG)
-            return unknown(err, name);
-        goto io_error;
-    }
-    if (fstat(fd, &st) < 0)
-        goto io_error;
-    if (!S_ISREG(st.st_mode)) {
-        rc = unknown(err, name);
-        goto done;
-    }
-    if (st.st_size < 0 || st.st_size > TZ_FILE_MAX) {
-        rc = bad(err, name, "larger than 1 MiB");
-        goto done;
-    }
-    cap = (size_t)st.st_size + 1;   /* one more, to see the end */
-    for (;;) {
-        if (len == cap) {
-            if (cap > TZ_FILE_MAX) {
-                rc = bad(err, name, "larger than 1 MiB");
-                goto done;
-            }
-            cap = cap * 2 > TZ_FILE_MAX + 1 ? TZ_FILE_MAX + 1 : cap * 2;
-            grown = realloc(buf, cap);
-            if (!grown) {
-                rc = no_memory(err);
-                goto done;
-            }
-            buf = grown;
-        }
-        if (!buf && !(buf = malloc(cap))) {
-            rc = no_memory(err);
-            goto done;
-        }
-        got = read(fd, buf + len, cap - len);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            goto io_error;
-        if (got == 0)
-            break;
-        len += (size_t)got;
-    }
-    *ret = buf;
-    *ret_len = len;
-    buf = NULL;
-    goto done;
-
-io_error:
-    err_set(err, CHIME_EIO, "timezone", "cannot read time zone '%s': %s",
-            quote(name, q, sizeof q), strerror_r(errno, why, sizeof why));
-    rc = -CHIME_EIO;
-done:
-    if (fd >= 0)
-        close(fd);
-    free(buf);
-    return rc;
-}
-
-static int load_file(const char *path, const char *name, struct tz **ret, struct err *err)
-{
-    unsigned char *data = NULL;
-    size_t len = 0;
-    int rc;
-
-    rc = read_file(path, name, &data, &len, err);
-    if (rc < 0)
-        return rc;
-    rc = tz_parse(name, data, len, ret, err);
-    free(data);
-    return rc;
-}
-
-static const struct tz *cache_find(enum cache_kind kind, const char *key)
-{
-    const struct tz *z = NULL;
-    size_t i;
-
-    pthread_mutex_lock(&cache_lock);
-    for (i = 0; i < cache_len && !z; i++)
-        if (cache[i].kind == kind && strcmp(cache[i].key, key) == 0)
-            z = cache[i].zone;
-    pthread_mutex_unlock(&cache_lock);
-    return z;
-}
-
-/* Takes Z and caches it under KEY; when another thread was first, frees Z
- * and returns the cached zone. */
-static int cache_add(enum cache_kind kind, const char *key, struct tz *z,
-                     const struct tz **ret, struct err *err)
-{
-    const struct tz *found = NULL;
-    char *copy = NULL;
-    size_t i;
-    int rc = 0;
-
-    pthread_mutex_lock(&cache_lock);
-    for (i = 0; i < cache_len && !found; i++)
-        if (cache[i].kind == kind && strcmp(cache[i].key, key) == 0)
-            found = cache[i].zone;
-    if (found) {
-        *ret = found;
-    } else if (cache_len == TZ_CACHE_MAX) {
-        rc = err_set(err, CHIME_ETOOBIG, "timezone", "more than %d time zones loaded",
-                     TZ_CACHE_MAX);
-    } else if (!(copy = strdup(key))) {
-        rc = no_memory(err);
-    } else {
-        cache[cache_len++] = (struct cache_entry){ kind, copy, z };
-        *ret = z;
-        z = NULL;
-    }
-    pthread_mutex_unlock(&cache_lock);
-    tz_free(z);
-    return rc;
-}
-
-/* The zone in the file at PATH, called NAME; cached by PATH, so that a
- * name and the absolute path of its file give the same zone. */
-static int load_path(const char *path, const char *name, const struct tz **ret,
-                     struct err *err)
-{
-    const struct tz *found = cache_find(CACHE_PATH, path);
-    struct tz *z;
-    int rc;
-
-    if (found) {
-        *ret = found;
-        return 0;
-    }
-    rc = load_file(path, name, &z, err);
-    if (rc < 0)
-        return rc;
-    return cache_add(CACHE_PATH, path, z, ret, err);
-}
-
-int tz_load(const char *name, const struct tz **ret, struct err *err)
-{
-    const char *dir = getenv("TZDIR");
-    char path[PATH_MAX], q[QUOTE_LEN];
-    int n;
-
-    if (!name_valid(name))
-        return err_set(err, CHIME_EINVAL, "timezone", "invalid time zone name '%s'",
-                       quote(name, q, sizeof q));
-    if (!dir || !*dir)
-        dir = TZ_DEFAULT_DIR;
-    n = snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (n < 0 || (size_t)n >= sizeof path)
-        return err_set(err, CHIME_EINVAL, "timezone", "path of time zone '%s' is too long",
-                       quote(name, q, sizeof q));
-    return load_path(path, name, ret, err);
-}
-
-/* "/usr/share/zoneinfo/Europe/Berlin" is called "Europe/Berlin". */
-static const char *name_of_path(const char *path, const char *fallback)
-{
-    const char *p = path, *name = NULL;
-
-    while ((p = strstr(p, "zoneinfo/")) != NULL) {
-        p += strlen("zoneinfo/");
-        name = p;
-    }
-    return name && *name ? name : fallback;
-}
-
-static int load_utc(const struct tz **ret, struct err *err)
-{
-    const struct tz *found = cache_find(CACHE_UTC, "UTC");
-    struct tz *z;
-    int rc;
-
-    if (found) {
-        *ret = found;
-        return 0;
-    }
-    rc = parse_rule_zone("UTC", "UTC0", &z, err);
-    if (rc < 0)
-        return rc;
-    return cache_add(CACHE_UTC, "UTC", z, ret, err);
-}
-
-/* $TZ without a leading '/': a zone name, else, as glibc falls back to, a
- * POSIX rule used at every instant ("<+03>-3", "EST5EDT,M3.2.0,M11.1.0"). */
-static int load_tz_env(const char *tz, const struct tz **ret, struct err *err)
-{
-    const struct tz *found;
-    struct tz *z;
-    int rc;
-
-    if (name_valid(tz)) {
-        rc = tz_load(tz, ret, err);
-        if (rc != -CHIME_ENOTFOUND)
-            return rc;
-    }
-    found = cache_find(CACHE_RULE, tz);
-    if (found) {
-        *ret = found;
-        return 0;
-    }
-    rc = parse_rule_zone(tz, tz, &z, err);
-    if (rc < 0)
-        return name_valid(tz) ? unknown(err, tz) : rc;
-    return cache_add(CACHE_RULE, tz, z, ret, err);
-}
-
-int tz_system(const struct tz **ret, struct err *err)
-{
-    const char *tz = getenv("TZ");
-    char target[PATH_MAX];
-    ssize_t n;
-    int rc;
-
-    if (tz) {
-        if (*tz == ':')
-            tz++;
-        if (*tz == '\0')            /* glibc: TZ="" is UTC */
-            return load_utc(ret, err);
-        if (*tz == '/')
-            return load_path(tz, name_of_path(tz, tz), ret, err);
-        return load_tz_env(tz, ret, err);
-    }
-    n = readlink(TZ_LOCALTIME, target, sizeof target - 1);
-    target[n > 0 ? n : 0] = '\0';
-    rc = load_path(TZ_LOCALTIME, name_of_path(target, "localtime"), ret, err);
-    if (rc == -CHIME_ENOTFOUND)     /* no /etc/localtime: UTC, as glibc */
-        return load_utc(ret, err);
-    return rc;
 }
