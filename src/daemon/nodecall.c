@@ -57,6 +57,9 @@ int node_jobs_apply(struct node *n, struct jobsave *b)
     ssize_t k = order ? jobsave_order(b, order) : -CHIME_ENOMEM;
     int64_t now = node_now_us(n);
     int refused = 0;
+    /* the plans of a batch are written in transactions of many
+     * (node_plans_flush()), not one submitted each */
+    bool gather = !n->loading && count > 1;
 
     if (k < 0) {
         struct err e = { 0 };
@@ -69,6 +72,7 @@ int node_jobs_apply(struct node *n, struct jobsave *b)
                 engine_fail(it, &e, &refused);
         }
     }
+    n->loading |= gather;
     for (ssize_t i = 0; i < k; i++) {
         struct jobsave_item *it = jobsave_item(b, order[i]);
         struct err e = { 0 };
@@ -86,6 +90,10 @@ int node_jobs_apply(struct node *n, struct jobsave *b)
         }
         if (rc < 0)
             engine_fail(it, &e, &refused);
+    }
+    if (gather) {
+        node_plans_flush(n);
+        n->loading = false;
     }
     free(order);
     return refused;
