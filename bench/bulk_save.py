@@ -161,6 +161,7 @@ def main():
                            env=dict(os.environ, **d.cli_env()), timeout=a.timeout)
         took = time.monotonic() - t
         if p.returncode != 0:
+            d.stop()
             raise RuntimeError(f"chime import: {p.returncode}: {p.stderr[-2000:]}")
         cpu = cpu_s(d.proc.pid) - cpu0
         rss = settled_rss(d.proc.pid)
