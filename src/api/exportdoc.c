@@ -29,7 +29,29 @@ struct parse {
     json_t *errors;
     size_t n_errors; /* found, told or not */
     struct err first;
+    /* the jobs kept so far by id: open addressing, 1 + their place in
+     * d->jobs (0: empty); MASK + 1 slots, at least twice the file's jobs */
+    size_t *slots, mask;
 };
+
+static size_t id_hash(const char *id)
+{
+    size_t h = 1469598103934665603u;
+
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 1099511628211u;
+    return h;
+}
+
+/* The slot of ID: the job kept with it, or the empty slot it would take. */
+static size_t *id_slot(const struct parse *p, const struct exportdoc *d, const char *id)
+{
+    size_t k = id_hash(id) & p->mask;
+
+    while (p->slots[k] && strcmp(d->jobs[p->slots[k] - 1].id, id) != 0)
+        k = (k + 1) & p->mask;
+    return &p->slots[k];
+}
 
 /* Records an error at FIELD (the whole path) about job INDEX (SIZE_MAX:
  * none) named ID (may be NULL). */
@@ -141,6 +163,7 @@ static int check_job(struct parse *p, size_t i, json_t *doc, const char *only_ns
     struct exportdoc_job *ej;
     struct job *j = NULL;
     struct err e = {0};
+    size_t *slot;
     char where[40], field[160], id[EXPORTDOC_ID_LEN];
     size_t len;
     char *text;
@@ -178,14 +201,14 @@ static int check_job(struct parse *p, size_t i, json_t *doc, const char *only_ns
     }
     job_id(j, id, sizeof id);
     /* a second job of the same name: which one would win is anybody's guess */
-    for (size_t k = 0; k < d->n_jobs; k++)
-        if (!strcmp(d->jobs[k].id, id)) {
-            snprintf(field, sizeof field, "%s.name", where);
-            add_errorf(p, CHIME_EINVAL, i, id, field, "'%s' is also jobs[%zu]", id,
-                       d->jobs[k].index);
-            job_free(j);
-            return 0;
-        }
+    slot = id_slot(p, d, id);
+    if (*slot) {
+        snprintf(field, sizeof field, "%s.name", where);
+        add_errorf(p, CHIME_EINVAL, i, id, field, "'%s' is also jobs[%zu]", id,
+                   d->jobs[*slot - 1].index);
+        job_free(j);
+        return 0;
+    }
     if (only_ns && strcmp(j->ns, only_ns) != 0) {
         d->n_other++;
         job_free(j);
@@ -196,6 +219,7 @@ static int check_job(struct parse *p, size_t i, json_t *doc, const char *only_ns
                                  .paused_given = json_is_boolean(json_object_get(doc, "paused"))};
     snprintf(ej->id, sizeof ej->id, "%s", id);
     d->n_jobs++;
+    *slot = d->n_jobs;
     if (!ej->doc)
         return err_set(&p->first, CHIME_ENOMEM, "", "out of memory reading the file");
     return 0;
@@ -239,7 +263,10 @@ int exportdoc_parse(const char *text, size_t len, const char *only_ns, struct ex
     if (p.n_errors || !json_is_array(jobs))
         goto invalid;
     d->jobs = calloc(json_array_size(jobs) ? json_array_size(jobs) : 1, sizeof *d->jobs);
-    if (!d->jobs) {
+    for (p.mask = 1; p.mask < 2 * json_array_size(jobs); p.mask *= 2)
+        ;
+    p.slots = calloc(p.mask--, sizeof *p.slots);
+    if (!d->jobs || !p.slots) {
         rc = err_set(err, CHIME_ENOMEM, "", "out of memory reading the file");
         goto done;
     }
@@ -274,6 +301,7 @@ invalid:
     }
 done:
     json_decref(p.errors);
+    free(p.slots);
     json_decref(root);
     exportdoc_free(d);
     return rc;

@@ -51,12 +51,40 @@ static void engine_fail(struct jobsave_item *it, const struct err *e, int *n)
     (*n)++;
 }
 
+/* The engine's copy of J (taken): made from its plan on the loop's
+ * thread, as a job loaded from the store is, with J's body moved over for
+ * the plan's write (op_job_put). The engine keeps the job for as long as
+ * it schedules it; J itself was allocated among the documents and trees
+ * of its save (an API thread's, or a large batch's), whose pages it would
+ * keep from being given back. J as it is when a copy cannot be made. */
+static struct job *engine_copy(struct job *j, int64_t version)
+{
+    struct store_job_plan p;
+    struct job *c = NULL;
+    char *texts = NULL;
+
+    if (job_plan_make(j, version, &p, &texts) < 0
+        || job_from_plan(&p, j->ns, j->name, &c, NULL) < 0) {
+        free(texts);
+        return j;
+    }
+    free(texts);
+    c->paused = j->paused;
+    c->body = j->body;
+    j->body = NULL;
+    job_free(j);
+    return c;
+}
+
 int node_jobs_apply(struct node *n, struct jobsave *b)
 {
     size_t count = jobsave_count(b), *order = calloc(count + 1, sizeof *order);
     ssize_t k = order ? jobsave_order(b, order) : -CHIME_ENOMEM;
     int64_t now = node_now_us(n);
     int refused = 0;
+    /* the plans of a batch are written in transactions of many
+     * (node_plans_flush()), not one submitted each */
+    bool gather = !n->loading && count > 1;
 
     if (k < 0) {
         struct err e = { 0 };
@@ -69,6 +97,7 @@ int node_jobs_apply(struct node *n, struct jobsave *b)
                 engine_fail(it, &e, &refused);
         }
     }
+    n->loading |= gather;
     for (ssize_t i = 0; i < k; i++) {
         struct jobsave_item *it = jobsave_item(b, order[i]);
         struct err e = { 0 };
@@ -82,10 +111,15 @@ int node_jobs_apply(struct node *n, struct jobsave *b)
             rc = sched_job_pause(n->sched, it->id, it->job->paused, now, &e);
         } else {
             it->job = NULL; /* the engine takes it, also when it fails */
+            j = engine_copy(j, it->version);
             rc = sched_job_put(n->sched, j, it->key, it->version, INT64_MIN, now, now, &e);
         }
         if (rc < 0)
             engine_fail(it, &e, &refused);
+    }
+    if (gather) {
+        node_plans_flush(n);
+        n->loading = false;
     }
     free(order);
     return refused;

@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <malloc.h>
 
 #include <jansson.h>
 
@@ -104,21 +107,45 @@ int node_load_jobs(struct node *n, struct err *err)
 #define JOBS_DIR_AUTHOR "jobs-dir"
 #define JOBS_DIR_FILE_MAX ((size_t)1024 * 1024)
 
-/* Reads PATH (at most JOBS_DIR_FILE_MAX bytes) into an owned string. */
-static char *read_file(const char *path, size_t *ret_len, struct err *err)
+/* Reads PATH (at most JOBS_DIR_FILE_MAX bytes) into an owned string;
+ * its stat into ST. */
+static char *read_file(const char *path, struct stat *st, size_t *ret_len, struct err *err)
 {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
-    size_t len;
+    size_t len = 0, cap;
 
-    if (!f) {
+    if (!f || fstat(fileno(f), st) < 0) {
         err_set(err, CHIME_EIO, "file", "cannot open: %s", strerror(errno));
+        if (f)
+            fclose(f);
         return NULL;
     }
-    buf = malloc(JOBS_DIR_FILE_MAX + 1);
-    len = buf ? fread(buf, 1, JOBS_DIR_FILE_MAX + 1, f) : 0;
+    /* room for the size it has, and a byte more to see it grew past the limit */
+    cap = st->st_size >= 0 && (size_t)st->st_size < JOBS_DIR_FILE_MAX ? (size_t)st->st_size + 1
+                                                                       : JOBS_DIR_FILE_MAX + 1;
+    buf = malloc(cap + 1);
+    if (buf) {
+        len = fread(buf, 1, cap, f);
+        /* it grew since the stat: read the rest, up to the limit */
+        if (len == cap && cap <= JOBS_DIR_FILE_MAX) {
+            char *more = realloc(buf, JOBS_DIR_FILE_MAX + 2);
+
+            if (!more) {
+                free(buf);
+                buf = NULL;
+            } else {
+                buf = more;
+                len += fread(buf + len, 1, JOBS_DIR_FILE_MAX + 1 - len, f);
+            }
+        }
+    }
     fclose(f);
-    if (!buf || len > JOBS_DIR_FILE_MAX) {
+    if (!buf) {
+        err_set(err, CHIME_ENOMEM, "file", "out of memory reading it");
+        return NULL;
+    }
+    if (len > JOBS_DIR_FILE_MAX) {
         free(buf);
         err_set(err, CHIME_ETOOBIG, "file", "larger than %zu bytes", JOBS_DIR_FILE_MAX);
         return NULL;
@@ -128,14 +155,153 @@ static char *read_file(const char *path, size_t *ret_len, struct err *err)
     return buf;
 }
 
+/* What the jobs directory's index (DATA_DIR/jobs-dir.index) keeps of a
+ * file: its stat when it was read, and the job version it left. */
+struct dirfile {
+    char *name;                  /* the file's, in the directory (owned) */
+    uint64_t ino;
+    int64_t size, mtime_ns, ctime_ns;
+    int64_t version;             /* of its job, as the file left it */
+    char id[ID_LEN];
+};
+
+struct dirfiles {
+    struct dirfile *v;
+    size_t n, cap;
+};
+
+static void dirfiles_free(struct dirfiles *d)
+{
+    for (size_t i = 0; i < d->n; i++)
+        free(d->v[i].name);
+    free(d->v);
+    *d = (struct dirfiles){ 0 };
+}
+
+/* Appends a copy of F (its name copied); -1 out of memory. */
+static int dirfiles_add(struct dirfiles *d, const struct dirfile *f)
+{
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? 2 * d->cap : 256;
+        struct dirfile *more = realloc(d->v, cap * sizeof *more);
+
+        if (!more)
+            return -1;
+        d->v = more;
+        d->cap = cap;
+    }
+    d->v[d->n] = *f;
+    if (!(d->v[d->n].name = strdup(f->name)))
+        return -1;
+    d->n++;
+    return 0;
+}
+
+static int64_t ns_of(struct timespec t)
+{
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static void dirfile_stat(struct dirfile *f, const struct stat *st)
+{
+    f->ino = (uint64_t)st->st_ino;
+    f->size = (int64_t)st->st_size;
+    f->mtime_ns = ns_of(st->st_mtim);
+    f->ctime_ns = ns_of(st->st_ctim);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct dirfile *)a)->name, ((const struct dirfile *)b)->name);
+}
+
 static int by_text(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Removals: jobs saved from the directory earlier whose file is gone
- * (IDS, N sorted, are the files' jobs). */
-static void jobs_dir_removals(struct node *n, struct jobsave *b, char **ids, size_t nids)
+#define INDEX_HEAD "chime jobs-dir index 1 "
+_Static_assert(ID_LEN == 128, "index_load() reads an id with %127s");
+
+static void index_path(const struct node *n, char *buf, size_t len, const char *suffix)
+{
+    snprintf(buf, len, "%s/jobs-dir.index%s", n->opt.data_dir, suffix);
+}
+
+/* The index as the last apply of this directory left it, sorted by name.
+ * A missing, foreign or damaged one is empty (or ends at the damage):
+ * the files it does not vouch for are read. */
+static void index_load(const struct node *n, struct dirfiles *d)
+{
+    char path[PATH_MAX], line[PATH_MAX + 512];
+    FILE *f;
+
+    index_path(n, path, sizeof path, "");
+    if (!(f = fopen(path, "r")))
+        return;
+    if (!fgets(line, sizeof line, f) || strncmp(line, INDEX_HEAD, sizeof INDEX_HEAD - 1) != 0
+        || strcspn(line + sizeof INDEX_HEAD - 1, "\n") != strlen(n->opt.jobs_dir)
+        || strncmp(line + sizeof INDEX_HEAD - 1, n->opt.jobs_dir, strlen(n->opt.jobs_dir)) != 0) {
+        fclose(f);
+        return;
+    }
+    while (fgets(line, sizeof line, f)) {
+        struct dirfile e = { 0 };
+        unsigned long long ino;
+        long long size, mt, ct, version;
+        int at = 0;
+        size_t len = strlen(line);
+
+        if (len == 0 || line[len - 1] != '\n')
+            break;
+        line[len - 1] = '\0';
+        if (sscanf(line, "%llu %lld %lld %lld %lld %127s %n", &ino, &size, &mt, &ct, &version,
+                   e.id, &at) != 6 || at == 0 || !line[at] || version <= 0)
+            break;
+        e.ino = ino;
+        e.size = size;
+        e.mtime_ns = mt;
+        e.ctime_ns = ct;
+        e.version = version;
+        e.name = line + at;
+        if (dirfiles_add(d, &e) < 0)
+            break;
+    }
+    fclose(f);
+    qsort(d->v, d->n, sizeof *d->v, by_name);
+}
+
+/* Writes D as the index (a new file renamed over the old one). A failure
+ * only costs the next apply its skipping. */
+static void index_save(const struct node *n, const struct dirfiles *d)
+{
+    char path[PATH_MAX], tmp[PATH_MAX];
+    FILE *f;
+    bool ok;
+
+    index_path(n, path, sizeof path, "");
+    index_path(n, tmp, sizeof tmp, ".new");
+    if (!(f = fopen(tmp, "w"))) {
+        log_error("jobs directory: cannot write %s: %s", tmp, strerror(errno));
+        return;
+    }
+    fprintf(f, INDEX_HEAD "%s\n", n->opt.jobs_dir);
+    for (size_t i = 0; i < d->n; i++)
+        fprintf(f, "%llu %lld %lld %lld %lld %s %s\n", (unsigned long long)d->v[i].ino,
+                (long long)d->v[i].size, (long long)d->v[i].mtime_ns, (long long)d->v[i].ctime_ns,
+                (long long)d->v[i].version, d->v[i].id, d->v[i].name);
+    ok = !ferror(f);
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) < 0) {
+        log_error("jobs directory: cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+    }
+}
+
+/* The jobs the directory saved (their current version's author is the
+ * jobs directory): "ns/name version", sorted. False when the store could
+ * not say. */
+static bool dir_jobs(struct node *n, struct dirfiles *ret)
 {
     struct store_job_filter f = { 0 };
     struct store_job_page page;
@@ -144,21 +310,203 @@ static void jobs_dir_removals(struct node *n, struct jobsave *b, char **ids, siz
     f.limit = STORE_LIMIT_MAX;
     do {
         f.cursor = cursor;
-        if (store_job_list(n->store, &f, &page, NULL) < 0)
-            return;
+        if (store_job_list(n->store, &f, &page, NULL) < 0) {
+            dirfiles_free(ret);
+            return false;
+        }
         for (size_t i = 0; i < page.n; i++) {
             const struct store_job *sj = &page.items[i];
-            char id[ID_LEN], *key = id;
+            struct dirfile e = { .name = "", .version = sj->version };
 
             if (!sj->author || strcmp(sj->author, JOBS_DIR_AUTHOR) != 0)
                 continue;
-            snprintf(id, sizeof id, "%s/%s", sj->ns, sj->name);
-            if (!bsearch(&key, ids, nids, sizeof *ids, by_text))
-                jobsave_remove(b, sj->ns, sj->name, NULL, NULL);
+            snprintf(e.id, sizeof e.id, "%s/%s", sj->ns, sj->name);
+            if (dirfiles_add(ret, &e) < 0) {
+                store_job_page_release(&page);
+                dirfiles_free(ret);
+                return false;
+            }
         }
         snprintf(cursor, sizeof cursor, "%s", page.next_cursor);
         store_job_page_release(&page);
     } while (cursor[0]);
+    return true;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    return strcmp(((const struct dirfile *)a)->id, ((const struct dirfile *)b)->id);
+}
+
+/* Whether file F (named NAME, with stat ST) is the one the index has,
+ * whose job is still at the version it left: then it is not read again.
+ *
+ * The rule: the file's inode, size, mtime and ctime (in ns) are the ones
+ * recorded, and the recorded ones were at least JOBS_DIR_SETTLED_NS older
+ * than the start of the apply that read the file (index_entry()). Any
+ * write to a file changes its ctime, and one made after that apply began
+ * gets a later ctime than the recorded one, whatever the filesystem's
+ * timestamp granularity (up to 2 s), so an edited file is always read
+ * again, a same-size edit within the same clock tick included; a file
+ * written too recently to tell is simply read again next time (its
+ * document then compares unchanged, and makes no version). */
+#define JOBS_DIR_SETTLED_NS ((int64_t)2 * 1000000000)
+
+static const struct dirfile *unchanged(const struct dirfiles *idx, const struct dirfiles *owned,
+                                       const char *name, const struct stat *st)
+{
+    struct dirfile key = { .name = (char *)name }, now;
+    const struct dirfile *e = bsearch(&key, idx->v, idx->n, sizeof *idx->v, by_name), *o;
+
+    if (!e)
+        return NULL;
+    dirfile_stat(&now, st);
+    if (now.ino != e->ino || now.size != e->size || now.mtime_ns != e->mtime_ns
+        || now.ctime_ns != e->ctime_ns)
+        return NULL;
+    o = bsearch(e, owned->v, owned->n, sizeof *owned->v, by_id);
+    return o && o->version == e->version ? e : NULL;
+}
+
+/* A file read in this apply: what the batch item carries. */
+struct readfile {
+    struct dirfile f;   /* name points into path */
+    char path[];
+};
+
+/* The index entry of item IT (read from a file at the apply that began at
+ * START_NS), into D, when the file's job is as the file says and the
+ * file's stat is settled (unchanged() above). */
+static void index_entry(struct dirfiles *d, const struct jobsave_item *it, int64_t start_ns)
+{
+    struct readfile *rf = it->data;
+    struct dirfile e;
+
+    if (!rf || it->failed || it->engine_failed || it->act == JOBSAVE_REMOVE
+        || strchr(rf->f.name, '\n') || strchr(it->id, ' ')
+        || rf->f.mtime_ns > start_ns - JOBS_DIR_SETTLED_NS
+        || rf->f.ctime_ns > start_ns - JOBS_DIR_SETTLED_NS)
+        return;
+    e = rf->f;
+    e.version = it->act == JOBSAVE_UNCHANGED ? it->cur_version : it->version;
+    snprintf(e.id, sizeof e.id, "%s", it->id);
+    if (e.version > 0)
+        (void)dirfiles_add(d, &e);
+}
+
+/* What one apply gathers. */
+struct dirapply {
+    struct jobsave *b;
+    struct dirfiles idx, owned, next; /* the index read; the directory's jobs; the new index */
+    char **ids;                       /* of every file's job, skipped or read */
+    size_t nids;
+    bool have_owned;
+    int bad, skipped;
+};
+
+static int push_id(struct dirapply *a, const char *id)
+{
+    char **more = realloc(a->ids, (a->nids + 1) * sizeof *more);
+
+    if (!more)
+        return -1;
+    a->ids = more;
+    if (!(a->ids[a->nids] = strdup(id)))
+        return -1;
+    a->nids++;
+    return 0;
+}
+
+/* Reads the directory into A: the files the index vouches for are
+ * skipped (FULL: none is), the others parsed into the batch. Returns
+ * false when a file read names the job of a file skipped, which only a
+ * full read tells right (one of them is refused as changed twice). */
+static bool dir_read(struct node *n, DIR *d, struct dirapply *a, bool full)
+{
+    struct dirent *e;
+    struct err err = { 0 };
+    size_t first_read = jobsave_count(a->b);
+    size_t n_skipped;
+
+    while ((e = readdir(d))) {
+        size_t nl = strlen(e->d_name), dl = strlen(n->opt.jobs_dir), len;
+        const struct dirfile *same;
+        struct readfile *rf;
+        struct stat st;
+        struct job *j = NULL;
+        char *text;
+
+        if (nl < 6 || strcmp(e->d_name + nl - 5, ".json") != 0 || e->d_name[0] == '.')
+            continue;
+        if (!(rf = malloc(sizeof *rf + dl + nl + 2))) {
+            log_error("jobs directory: %s: out of memory", e->d_name);
+            a->bad++;
+            continue;
+        }
+        snprintf(rf->path, dl + nl + 2, "%s/%s", n->opt.jobs_dir, e->d_name);
+        rf->f = (struct dirfile){ .name = rf->path + dl + 1 };
+        if (!full && a->have_owned && stat(rf->path, &st) == 0
+            && (same = unchanged(&a->idx, &a->owned, e->d_name, &st))) {
+            free(rf);
+            if (dirfiles_add(&a->next, same) < 0 || push_id(a, same->id) < 0) {
+                log_error("jobs directory: %s: out of memory", e->d_name);
+                a->bad++;
+            }
+            a->skipped++;
+            continue;
+        }
+        text = read_file(rf->path, &st, &len, &err);
+        if (!text || job_parse(text, len, "default", &j, &err) < 0) {
+            log_error("jobs directory: %s: %s%s%s", rf->path, err.field,
+                      err.field[0] ? ": " : "", err.msg);
+            free(text);
+            free(rf);
+            a->bad++;
+            continue;
+        }
+        free(text);
+        dirfile_stat(&rf->f, &st);
+        job_id(j, rf->f.id, sizeof rf->f.id);
+        if (push_id(a, rf->f.id) < 0) {
+            log_error("jobs directory: %s: out of memory", rf->path);
+            job_free(j);
+            free(rf);
+            a->bad++;
+            continue;
+        }
+        if (jobsave_put(a->b, j, 0, true, rf, &err) < 0) {
+            free(rf);
+            a->bad++;
+        }
+    }
+    /* a job named by a file read and by a file skipped */
+    n_skipped = a->next.n;
+    if (n_skipped == 0)
+        return true;
+    qsort(a->next.v, n_skipped, sizeof *a->next.v, by_id);
+    for (size_t i = first_read; i < jobsave_count(a->b); i++) {
+        struct dirfile key;
+
+        snprintf(key.id, sizeof key.id, "%s", jobsave_item(a->b, i)->id);
+        if (bsearch(&key, a->next.v, n_skipped, sizeof *a->next.v, by_id))
+            return false;
+    }
+    return true;
+}
+
+static void dirapply_free(struct dirapply *a)
+{
+    if (a->b)
+        for (size_t i = 0; i < jobsave_count(a->b); i++)
+            free(jobsave_item(a->b, i)->data);
+    jobsave_free(a->b);
+    dirfiles_free(&a->idx);
+    dirfiles_free(&a->owned);
+    dirfiles_free(&a->next);
+    for (size_t k = 0; k < a->nids; k++)
+        free(a->ids[k]);
+    free(a->ids);
+    *a = (struct dirapply){ 0 };
 }
 
 /* Applies every *.json file of the jobs directory, as one save
@@ -168,80 +516,67 @@ static void jobs_dir_removals(struct node *n, struct jobsave *b, char **ids, siz
  * is reported with its path and field and changes nothing; while a file
  * cannot be read as a job (it may be a saved job's), nothing is removed.
  * A job that exists keeps its paused state: pause and resume are the
- * operator's, not the file's. */
+ * operator's, not the file's. A file unchanged since the last apply, whose
+ * job is still the version it made, is not read (unchanged() tells the
+ * rule): a restart with a large directory costs a stat per file. */
 void node_apply_jobs_dir(struct node *n)
 {
     struct jobsave_options so = { .store = n->store, .check = node_check_channels, .ctx = n,
                                   .secret_key = n->secret_key, .author = JOBS_DIR_AUTHOR,
                                   .flags = JOBSAVE_EACH, .now_us = node_now_us(n) };
-    DIR *d = opendir(n->opt.jobs_dir);
-    struct jobsave *b = NULL;
-    struct dirent *e;
+    struct dirapply a = { 0 };
+    struct timespec start;
     struct err err = { 0 };
-    char **ids = NULL;
-    size_t nids = 0, count;
-    int added = 0, changed = 0, removed = 0, bad = 0;
+    int added = 0, changed = 0, removed = 0;
+    bool saved = false;
 
-    if (!d) {
-        log_error("jobs directory %s: %s", n->opt.jobs_dir, strerror(errno));
-        return;
-    }
-    if (jobsave_new(&so, &b, &err) < 0) {
+    clock_gettime(CLOCK_REALTIME, &start);
+    for (int pass = 0; pass < 2; pass++) {
+        DIR *d = opendir(n->opt.jobs_dir);
+        bool ok;
+
+        if (!d) {
+            log_error("jobs directory %s: %s", n->opt.jobs_dir, strerror(errno));
+            return;
+        }
+        if (jobsave_new(&so, &a.b, &err) < 0) {
+            closedir(d);
+            log_error("jobs directory %s: %s", n->opt.jobs_dir, err.msg);
+            return;
+        }
+        a.have_owned = dir_jobs(n, &a.owned);
+        qsort(a.owned.v, a.owned.n, sizeof *a.owned.v, by_id);
+        index_load(n, &a.idx);
+        ok = dir_read(n, d, &a, pass > 0);
         closedir(d);
-        log_error("jobs directory %s: %s", n->opt.jobs_dir, err.msg);
-        return;
+        if (ok)
+            break;
+        dirapply_free(&a);
     }
-    while ((e = readdir(d))) {
-        size_t nl = strlen(e->d_name), len;
-        char path[PATH_MAX], *text, *where, **more;
-        struct job *j = NULL;
+    qsort(a.ids, a.nids, sizeof *a.ids, by_text);
+    /* removals: the directory's jobs whose file is gone */
+    for (size_t i = 0; !a.bad && a.have_owned && i < a.owned.n; i++) {
+        char *key = a.owned.v[i].id, ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1];
 
-        if (nl < 6 || strcmp(e->d_name + nl - 5, ".json") != 0 || e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "%s/%s", n->opt.jobs_dir, e->d_name);
-        text = read_file(path, &len, &err);
-        if (!text || job_parse(text, len, "default", &j, &err) < 0) {
-            log_error("jobs directory: %s: %s%s%s", path, err.field, err.field[0] ? ": " : "",
-                      err.msg);
-            free(text);
-            bad++;
-            continue;
-        }
-        free(text);
-        more = realloc(ids, (nids + 1) * sizeof *ids);
-        where = strdup(path);
-        if (!more || !where || !(more[nids] = malloc(ID_LEN))) {
-            ids = more ? more : ids;
-            free(where);
-            job_free(j);
-            log_error("jobs directory: %s: out of memory", path);
-            bad++;
-            continue;
-        }
-        ids = more;
-        job_id(j, ids[nids++], ID_LEN);
-        if (jobsave_put(b, j, 0, true, where, &err) < 0) {
-            free(where);
-            bad++;
-        }
+        if (!bsearch(&key, a.ids, a.nids, sizeof *a.ids, by_text)
+            && job_id_parse(key, NULL, ns, name, NULL) == 0)
+            jobsave_remove(a.b, ns, name, NULL, NULL);
     }
-    closedir(d);
-    count = jobsave_count(b);
-    qsort(ids, nids, sizeof *ids, by_text);
-    if (!bad)
-        jobs_dir_removals(n, b, ids, nids);
-    if (jobsave_check(b, &err) < 0 || jobsave_write(b, &err) < 0)
+    if (jobsave_check(a.b, &err) < 0 || jobsave_write(a.b, &err) < 0) {
         log_error("jobs directory %s: %s", n->opt.jobs_dir, err.msg);
-    else
-        node_jobs_apply(n, b);
-    for (size_t i = 0; i < jobsave_count(b); i++) {
-        struct jobsave_item *it = jobsave_item(b, i);
-        const char *where = it->data ? it->data : it->id;
+    } else {
+        node_jobs_apply(n, a.b);
+        saved = true;
+    }
+    for (size_t i = 0; i < jobsave_count(a.b); i++) {
+        struct jobsave_item *it = jobsave_item(a.b, i);
+        const struct readfile *rf = it->data;
+        const char *where = rf ? rf->path : it->id;
 
         if (it->failed) {
             log_error("jobs directory: %s: %s%s%s", where, it->err.field,
                       it->err.field[0] ? ": " : "", it->err.msg);
-            bad++;
+            a.bad++;
             continue;
         }
         if (it->engine_failed)
@@ -256,13 +591,13 @@ void node_apply_jobs_dir(struct node *n)
             added += it->act == JOBSAVE_CREATE;
             changed += it->act == JOBSAVE_CHANGE;
         }
+        if (saved)
+            index_entry(&a.next, it, ns_of(start));
     }
-    for (size_t i = 0; i < count; i++)
-        free(jobsave_item(b, i)->data);
-    for (size_t k = 0; k < nids; k++)
-        free(ids[k]);
-    free(ids);
-    jobsave_free(b);
-    log_info("jobs directory %s: %d added, %d changed, %d removed, %d bad", n->opt.jobs_dir,
-             added, changed, removed, bad);
+    if (saved)
+        index_save(n, &a.next);
+    log_info("jobs directory %s: %d added, %d changed, %d removed, %d bad, %d unchanged files "
+             "not read", n->opt.jobs_dir, added, changed, removed, a.bad, a.skipped);
+    dirapply_free(&a);
+    malloc_trim(0); /* a large directory's documents and trees are gone: give their pages back */
 }

@@ -147,18 +147,25 @@ static int returning(struct sqlite_conn *c, sqlite3_stmt *st, const char *what, 
     return rc < 0 ? rc : 0;
 }
 
-static int labels_write(struct sqlite_conn *c, int64_t id, const char *doc, size_t len,
-                        struct err *err)
+/* The labels of job ID from DOC (NULL: none). A job just inserted
+ * (FRESH) has none to clear; a document without the text "labels" (JSON
+ * as jansson writes it spells every key out) has none to index, and is
+ * not parsed again for them. */
+static int labels_write(struct sqlite_conn *c, int64_t id, bool fresh, const char *doc,
+                        size_t len, struct err *err)
 {
+    static const char key[] = "\"labels\"";
     sqlite3_stmt *st = NULL;
     int rc;
 
-    if ((rc = sqlite_stmt(c, SQ_LABELS_DELETE, &st, err)) < 0)
-        return rc;
-    sqlite_bind_i64(st, 1, id);
-    if ((rc = sqlite_run(c, st, "clear labels", err)) < 0)
-        return rc;
-    if (!doc)
+    if (!fresh) {
+        if ((rc = sqlite_stmt(c, SQ_LABELS_DELETE, &st, err)) < 0)
+            return rc;
+        sqlite_bind_i64(st, 1, id);
+        if ((rc = sqlite_run(c, st, "clear labels", err)) < 0)
+            return rc;
+    }
+    if (!doc || !memmem(doc, len, key, sizeof key - 1))
         return 0;
     if ((rc = sqlite_stmt(c, SQ_LABELS_INSERT, &st, err)) < 0)
         return rc;
@@ -219,7 +226,7 @@ int sqlite_job_put(struct sqlite_conn *c, struct store_op *op, struct err *err)
     rc = sqlite_run(c, st, "insert job version", err);
     if (rc < 0 && sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_CHECK)
         return err_set(err, CHIME_EINVAL, "document", "document is not valid JSON");
-    if (rc < 0 || (rc = labels_write(c, id, doc, len, err)) < 0)
+    if (rc < 0 || (rc = labels_write(c, id, !f.id, doc, len, err)) < 0)
         return rc;
     op->ret_id = id;
     op->ret_version = version;
@@ -246,7 +253,7 @@ int sqlite_job_delete(struct sqlite_conn *c, struct store_op *op, struct err *er
     sqlite_bind_i64(st, 1, f.id);
     sqlite_bind_i64(st, 2, op->job_delete.now_us);
     if ((rc = sqlite_run(c, st, "delete job", err)) < 0
-        || (rc = labels_write(c, f.id, NULL, 0, err)) < 0
+        || (rc = labels_write(c, f.id, false, NULL, 0, err)) < 0
         || (rc = sqlite_stmt(c, SQ_DEAD_DELETE_JOB, &st, err)) < 0)
         return rc;
     sqlite_bind_i64(st, 1, f.id);
