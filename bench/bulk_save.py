@@ -23,6 +23,7 @@ Only 127.0.0.1 is used; data directories are removed at the end.
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import sqlite3
@@ -127,12 +128,67 @@ def sqlite_baseline(work, n):
     return took
 
 
+def bench_import(a, work, n, rss0):
+    """`chime import` of N jobs to an empty daemon, then a restart."""
+    d, _ = start_timed(os.path.join(work, "import"), timeout=a.timeout)
+    _, exported = d.request("GET", "/api/v1/export")
+    exported["jobs"] = [job_doc(i) for i in range(n)]
+    file = os.path.join(work, "export.json")
+    with open(file, "w") as f:
+        json.dump(exported, f)
+    t, cpu0 = time.monotonic(), cpu_s(d.proc.pid)
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    p = subprocess.run([_CHIME[0], "import", file], capture_output=True, text=True,
+                       env=dict(os.environ, **d.cli_env()), timeout=a.timeout)
+    took = time.monotonic() - t
+    if p.returncode != 0:
+        d.stop()
+        raise RuntimeError(f"chime import: {p.returncode}: {p.stderr[-2000:]}")
+    cpu = cpu_s(d.proc.pid) - cpu0
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cli = ru.ru_utime + ru.ru_stime - ru0.ru_utime - ru0.ru_stime
+    rss = settled_rss(d.proc.pid)
+    d.stop()
+    print(f"import: {took:.2f} s (daemon CPU {cpu:.2f} s, chime import CPU {cli:.2f} s); "
+          f"{(rss - rss0) * 1024 / n:.0f} bytes/job")
+    d, took = start_timed(d.data_dir, timeout=a.timeout)
+    rss = settled_rss(d.proc.pid)
+    d.stop()
+    print(f"import, restarted (from the store): {took:.2f} s to /healthz "
+          f"(CPU {d.start_cpu:.2f} s); "
+          f"{(rss - rss0) * 1024 / n:.0f} bytes/job")
+
+
+def bench_jobs_dir(a, work, n, rss0):
+    """A jobs directory of N files: first start, then two restarts."""
+    jobs = os.path.join(work, "jobs")
+    os.mkdir(jobs)
+    for i in range(n):
+        with open(os.path.join(jobs, f"j{i:06d}.json"), "w") as f:
+            json.dump(job_doc(i), f)
+    data = os.path.join(work, "jobsdir")
+    d, took = start_timed(data, ["--jobs-dir", jobs], timeout=a.timeout)
+    rss = settled_rss(d.proc.pid)
+    d.stop()
+    print(f"jobs-dir, first start: {took:.2f} s to /healthz (CPU {d.start_cpu:.2f} s); "
+          f"{(rss - rss0) * 1024 / n:.0f} bytes/job")
+    for k in range(2):
+        d, took = start_timed(data, ["--jobs-dir", jobs], timeout=a.timeout)
+        rss = settled_rss(d.proc.pid)
+        d.stop()
+        print(f"jobs-dir, restart {k + 1} (no file changed): {took:.2f} s to /healthz "
+              f"(CPU {d.start_cpu:.2f} s); "
+              f"{(rss - rss0) * 1024 / n:.0f} bytes/job")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--jobs", type=int, default=100000)
     ap.add_argument("--work-dir", default=tempfile.gettempdir())
     ap.add_argument("--bin", default=os.path.join(benchlib.HERE, "..", "build", "chime"))
     ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--only", choices=["import", "jobs-dir"],
+                    help="that part alone (with the baseline and the empty daemon)")
     a = ap.parse_args()
     _CHIME[0] = os.path.abspath(a.bin)
     n = a.jobs
@@ -149,50 +205,10 @@ def main():
         d.stop()
         print(f"empty daemon: VmRSS {rss0 / 1024:.1f} MiB")
 
-        # import
-        d, _ = start_timed(os.path.join(work, "import"), timeout=a.timeout)
-        _, exported = d.request("GET", "/api/v1/export")
-        exported["jobs"] = [job_doc(i) for i in range(n)]
-        file = os.path.join(work, "export.json")
-        with open(file, "w") as f:
-            json.dump(exported, f)
-        t, cpu0 = time.monotonic(), cpu_s(d.proc.pid)
-        p = subprocess.run([_CHIME[0], "import", file], capture_output=True, text=True,
-                           env=dict(os.environ, **d.cli_env()), timeout=a.timeout)
-        took = time.monotonic() - t
-        if p.returncode != 0:
-            d.stop()
-            raise RuntimeError(f"chime import: {p.returncode}: {p.stderr[-2000:]}")
-        cpu = cpu_s(d.proc.pid) - cpu0
-        rss = settled_rss(d.proc.pid)
-        d.stop()
-        print(f"import: {took:.2f} s (daemon CPU {cpu:.2f} s); {(rss - rss0) * 1024 / n:.0f} bytes/job")
-        d, took = start_timed(d.data_dir, timeout=a.timeout)
-        rss = settled_rss(d.proc.pid)
-        d.stop()
-        print(f"import, restarted (from the store): {took:.2f} s to /healthz "
-              f"(CPU {d.start_cpu:.2f} s); "
-              f"{(rss - rss0) * 1024 / n:.0f} bytes/job")
-
-        # jobs directory
-        jobs = os.path.join(work, "jobs")
-        os.mkdir(jobs)
-        for i in range(n):
-            with open(os.path.join(jobs, f"j{i:06d}.json"), "w") as f:
-                json.dump(job_doc(i), f)
-        data = os.path.join(work, "jobsdir")
-        d, took = start_timed(data, ["--jobs-dir", jobs], timeout=a.timeout)
-        rss = settled_rss(d.proc.pid)
-        d.stop()
-        print(f"jobs-dir, first start: {took:.2f} s to /healthz (CPU {d.start_cpu:.2f} s); "
-              f"{(rss - rss0) * 1024 / n:.0f} bytes/job")
-        for k in range(2):
-            d, took = start_timed(data, ["--jobs-dir", jobs], timeout=a.timeout)
-            rss = settled_rss(d.proc.pid)
-            d.stop()
-            print(f"jobs-dir, restart {k + 1} (no file changed): {took:.2f} s to /healthz "
-                  f"(CPU {d.start_cpu:.2f} s); "
-                  f"{(rss - rss0) * 1024 / n:.0f} bytes/job")
+        if a.only != "jobs-dir":
+            bench_import(a, work, n, rss0)
+        if a.only != "import":
+            bench_jobs_dir(a, work, n, rss0)
         print(f"load average at end {os.getloadavg()[0]:.2f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
