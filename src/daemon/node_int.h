@@ -230,6 +230,8 @@ struct api_engine node_api_engine(struct node *n);
 /* nodeplan.c: the engine's job_put op; the plans gathered while loading,
  * written in one transaction. */
 void node_plan_put(void *ctx, const struct job *j, int64_t key, int64_t version);
+/* The plan P of job KEY, made already (its texts in TEXTS, taken). */
+void node_plan_write(struct node *n, int64_t key, const struct store_job_plan *p, char *texts);
 void node_plans_flush(struct node *n);
 
 /* nodewatch.c: metrics and health. The watch is made before the store

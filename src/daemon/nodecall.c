@@ -51,28 +51,28 @@ static void engine_fail(struct jobsave_item *it, const struct err *e, int *n)
     (*n)++;
 }
 
-/* The engine's copy of J (taken): made from its plan on the loop's
- * thread, as a job loaded from the store is, with J's body moved over for
- * the plan's write (op_job_put). The engine keeps the job for as long as
- * it schedules it; J itself was allocated among the documents and trees
- * of its save (an API thread's, or a large batch's), whose pages it would
- * keep from being given back. J as it is when a copy cannot be made. */
-static struct job *engine_copy(struct job *j, int64_t version)
+/* The engine's copy of J (borrowed), or NULL when one cannot be made:
+ * made from its plan on the loop's thread, as a job loaded from the store
+ * is, and the plan goes to the store (job KEY) for the next start-up. The
+ * engine keeps the copy for as long as it schedules it. J stays with its
+ * batch, to be freed on the thread that allocated it: freed here, its
+ * chunks would go to this thread's cache and come back as the next
+ * copies' (a name is as long as a name), and each copy would then keep a
+ * page of the API thread's heap from being given back. */
+static struct job *engine_copy(struct node *n, const struct job *j, int64_t key, int64_t version)
 {
     struct store_job_plan p;
     struct job *c = NULL;
     char *texts = NULL;
 
-    if (job_plan_make(j, version, &p, &texts) < 0
-        || job_from_plan(&p, j->ns, j->name, &c, NULL) < 0) {
+    if (job_plan_make(j, version, &p, &texts) < 0)
+        return NULL;
+    if (job_from_plan(&p, j->ns, j->name, &c, NULL) < 0) {
         free(texts);
-        return j;
+        return NULL;
     }
-    free(texts);
     c->paused = j->paused;
-    c->body = j->body;
-    j->body = NULL;
-    job_free(j);
+    node_plan_write(n, key, &p, texts);
     return c;
 }
 
@@ -110,8 +110,13 @@ int node_jobs_apply(struct node *n, struct jobsave *b)
         } else if (it->act == JOBSAVE_STATE) {
             rc = sched_job_pause(n->sched, it->id, it->job->paused, now, &e);
         } else {
-            it->job = NULL; /* the engine takes it, also when it fails */
-            j = engine_copy(j, it->version);
+            struct job *c = engine_copy(n, j, it->key, it->version);
+
+            /* the engine takes the job, also when it fails */
+            if (c)
+                j = c;
+            else
+                it->job = NULL;
             rc = sched_job_put(n->sched, j, it->key, it->version, INT64_MIN, now, now, &e);
         }
         if (rc < 0)

@@ -52,24 +52,20 @@ static void on_plan_written(struct store_op *op)
     plan_op_free(op->data);
 }
 
-/* A job version with its document's members: its plan goes to the store,
- * so that the next start-up schedules it without reading the document.
- * At start-up (the documents of jobs without a current plan) the plans
- * are written in batches; afterwards each is submitted. */
-void node_plan_put(void *ctx, const struct job *j, int64_t key, int64_t version)
+/* The plan P of job KEY (its texts in TEXTS, taken) goes to the store. */
+void node_plan_write(struct node *n, int64_t key, const struct store_job_plan *p, char *texts)
 {
-    struct node *n = ctx;
     struct plan_op *o;
 
-    if (key <= 0 || version <= 0 || !(o = n->io->alloc(n, sizeof *o)))
+    if (key <= 0 || p->version <= 0 || !(o = n->io->alloc(n, sizeof *o))) {
+        free(texts);
         return;
+    }
     o->op.kind = STORE_OP_JOB_PLAN;
     o->op.data = o;
     o->op.job_plan.job_id = key;
-    if (job_plan_make(j, version, &o->op.job_plan.plan, &o->texts) < 0) {
-        free(o);
-        return;
-    }
+    o->op.job_plan.plan = *p;
+    o->texts = texts;
     if (n->loading) {
         n->plans[n->n_plans++] = o;
         if (n->n_plans == NODE_PLAN_BATCH)
@@ -77,4 +73,17 @@ void node_plan_put(void *ctx, const struct job *j, int64_t key, int64_t version)
     } else if (n->io->submit(n, &o->op, on_plan_written) < 0) {
         plan_op_free(o);
     }
+}
+
+/* A job version with its document's members: its plan goes to the store,
+ * so that the next start-up schedules it without reading the document.
+ * At start-up (the documents of jobs without a current plan) the plans
+ * are written in batches; afterwards each is submitted. */
+void node_plan_put(void *ctx, const struct job *j, int64_t key, int64_t version)
+{
+    struct store_job_plan p;
+    char *texts = NULL;
+
+    if (key > 0 && version > 0 && job_plan_make(j, version, &p, &texts) == 0)
+        node_plan_write(ctx, key, &p, texts);
 }
