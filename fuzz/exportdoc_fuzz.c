@@ -32,12 +32,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     if (d->n_jobs > 0) {
-        if (jsondiff_compute(d->jobs[0].doc, d->jobs[0].doc, &changes, &err) < 0
-            || json_array_size(changes) != 0)
+        json_t *first = job_to_json(d->jobs[0].job), *last = job_to_json(d->jobs[d->n_jobs - 1].job);
+
+        if (!first || !last)
+            abort();
+        if (jsondiff_compute(first, first, &changes, &err) < 0 || json_array_size(changes) != 0)
             abort();
         json_decref(changes);
         changes = NULL;
-        if (jsondiff_compute(d->jobs[0].doc, d->jobs[d->n_jobs - 1].doc, &changes, &err) == 0) {
+        if (jsondiff_compute(first, last, &changes, &err) == 0) {
             json_array_foreach(changes, i, c)
             {
                 char *line = jsondiff_line(c);
@@ -48,6 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         }
         json_decref(changes);
+        json_decref(first);
+        json_decref(last);
     }
     exportdoc_free(d);
     return 0;

@@ -166,7 +166,6 @@ static int check_job(struct parse *p, size_t i, json_t *doc, const char *only_ns
     size_t *slot;
     char where[40], field[160], id[EXPORTDOC_ID_LEN];
     size_t len;
-    char *text;
 
     snprintf(where, sizeof where, "jobs[%zu]", i);
     if (!json_is_object(doc)) {
@@ -175,11 +174,7 @@ static int check_job(struct parse *p, size_t i, json_t *doc, const char *only_ns
     }
     for (size_t k = 0; k < sizeof view_only / sizeof view_only[0]; k++)
         json_object_del(doc, view_only[k]);
-    text = json_dumps(doc, JSON_COMPACT);
-    if (!text)
-        return err_set(&p->first, CHIME_ENOMEM, "", "out of memory reading the file");
-    len = strlen(text);
-    free(text);
+    len = json_dumpb(doc, NULL, 0, JSON_COMPACT); /* counted, not written */
     if (len > (size_t)JOB_DOC_MAX) {
         add_errorf(p, CHIME_ETOOBIG, i, NULL, where,
                    "a job document of %zu bytes is longer than %d", len, JOB_DOC_MAX);
@@ -215,13 +210,11 @@ static int check_job(struct parse *p, size_t i, json_t *doc, const char *only_ns
         return 0;
     }
     ej = &d->jobs[d->n_jobs];
-    *ej = (struct exportdoc_job){.index = i, .job = j, .doc = job_to_json(j),
+    *ej = (struct exportdoc_job){.index = i, .job = j,
                                  .paused_given = json_is_boolean(json_object_get(doc, "paused"))};
     snprintf(ej->id, sizeof ej->id, "%s", id);
     d->n_jobs++;
     *slot = d->n_jobs;
-    if (!ej->doc)
-        return err_set(&p->first, CHIME_ENOMEM, "", "out of memory reading the file");
     return 0;
 }
 
@@ -278,6 +271,8 @@ int exportdoc_parse(const char *text, size_t len, const char *only_ns, struct ex
                 *err = p.first;
             goto done;
         }
+        /* read: its tree goes, and the batch's allocations take its place */
+        json_array_set_new(jobs, i, json_null());
     }
     if (p.n_errors)
         goto invalid;
@@ -311,10 +306,8 @@ void exportdoc_free(struct exportdoc *d)
 {
     if (!d)
         return;
-    for (size_t i = 0; i < d->n_jobs; i++) {
+    for (size_t i = 0; i < d->n_jobs; i++)
         job_free(d->jobs[i].job);
-        json_decref(d->jobs[i].doc);
-    }
     free(d->jobs);
     free(d);
 }

@@ -42,8 +42,7 @@ typedef struct json_t json_t;
 struct exportdoc_job {
     size_t index;              /* in the file's "jobs" */
     char id[EXPORTDOC_ID_LEN]; /* "namespace/name" */
-    struct job *job;           /* owned */
-    json_t *doc;               /* the canonical document (job_to_json), owned */
+    struct job *job;           /* owned; its canonical document is job_to_json()'s */
     bool paused_given;         /* the document says "paused"; else the job's state stays */
 };
 

@@ -336,7 +336,7 @@ static int plan_changes(struct import *im)
         if (it->act != JOBSAVE_CHANGE && it->act != JOBSAVE_STATE)
             continue;
         a = json_loadb(it->cur_doc, it->cur_len, 0, NULL);
-        b = json_deep_copy(it->doc);
+        b = json_loadb(it->text, it->len, 0, NULL);
         if (!json_is_object(a) || !b || json_object_set_new(a, "paused", json_boolean(it->cur_paused))
             || job_doc_redact(a) < 0 || job_doc_redact(b) < 0) {
             json_decref(a);

@@ -25,6 +25,8 @@ struct jobsave {
     struct jobsave_item *items;
     size_t n, cap;
     struct jobgraph *g; /* after the check: the jobs as they will be */
+    char *scratch;      /* the check's: a canonical text as it is written */
+    size_t scratch_cap;
 };
 
 int jobsave_new(const struct jobsave_options *opt, struct jobsave **ret, struct err *err)
@@ -45,9 +47,10 @@ void jobsave_free(struct jobsave *b)
     for (size_t i = 0; i < b->n; i++) {
         job_free(b->items[i].job);
         free(b->items[i].cur_doc);
-        json_decref(b->items[i].doc);
+        free(b->items[i].text);
     }
     free(b->items);
+    free(b->scratch);
     jobgraph_free(b->g);
     free(b);
 }
@@ -173,23 +176,54 @@ static int read_current(struct jobsave *b, struct jobsave_item *it, struct err *
     return 0;
 }
 
-/* Whether the documents A and B (a stored one) are equal but for
- * "paused". */
-static int same_but_paused(const json_t *a, const char *b_text, size_t b_len, bool *ret)
+/* DOC as compact text, into IT (an allocation of its size). */
+static int dump(struct jobsave *b, struct jobsave_item *it, const json_t *doc, struct err *err)
 {
-    json_t *x = json_deep_copy(a), *y = json_loadb(b_text, b_len, 0, NULL);
+    size_t len = json_dumpb(doc, b->scratch, b->scratch_cap, JSON_COMPACT);
 
-    if (!x || !y) {
-        json_decref(x);
-        json_decref(y);
-        return -1;
+    if (len >= b->scratch_cap) {
+        size_t cap = len + 1 > 4096 ? len + 1 : 4096;
+        char *more = realloc(b->scratch, cap);
+
+        if (!more)
+            return err_set(err, CHIME_ENOMEM, "", "out of memory writing the job");
+        b->scratch = more;
+        b->scratch_cap = cap;
+        len = json_dumpb(doc, b->scratch, b->scratch_cap, JSON_COMPACT);
     }
-    json_object_del(x, "paused");
-    json_object_del(y, "paused");
-    *ret = json_equal(x, y);
-    json_decref(x);
-    json_decref(y);
+    if (!len || !(it->text = malloc(len + 1)))
+        return err_set(err, CHIME_ENOMEM, "", "out of memory writing the job");
+    memcpy(it->text, b->scratch, len);
+    it->text[len] = '\0';
+    it->len = len;
     return 0;
+}
+
+/* IT's canonical text, made once here for the write: the job's document
+ * with its secrets sealed against the version they replace (an unchanged
+ * or redacted one keeps its box: jobsecret.h). *RET_SAME: whether the
+ * stored document is the same but for "paused" (one that is not JSON is
+ * not). The trees live only while this runs. */
+static int canonical(struct jobsave *b, struct jobsave_item *it, bool *ret_same, struct err *err)
+{
+    json_t *doc = job_to_json(it->job), *cur = NULL;
+    int rc;
+
+    if (!doc)
+        return err_set(err, CHIME_ENOMEM, "", "out of memory writing the job");
+    if (it->cur_doc)
+        cur = json_loadb(it->cur_doc, it->cur_len, 0, NULL);
+    rc = job_doc_seal(doc, cur, b->opt.secret_key, err);
+    if (rc == 0)
+        rc = dump(b, it, doc, err);
+    if (rc == 0 && cur) {
+        json_object_del(doc, "paused");
+        json_object_del(cur, "paused");
+        *ret_same = json_equal(doc, cur);
+    }
+    json_decref(doc);
+    json_decref(cur);
+    return rc;
 }
 
 /* Everything about one change but the dependencies. */
@@ -219,20 +253,12 @@ static int check_item(struct jobsave *b, struct jobsave_item *it, struct err *er
         return rc;
     if (it->keep_paused && it->cur_version)
         j->paused = it->cur_paused;
-    it->doc = job_to_json(j);
-    if (!it->doc)
-        return err_set(err, CHIME_ENOMEM, "", "out of memory writing the job");
-    /* secrets are stored sealed, against the version they replace: an
-     * unchanged or redacted one keeps its box (jobsecret.h) */
-    rc = job_doc_seal_text(it->doc, it->cur_doc, it->cur_len, b->opt.secret_key, err);
-    if (rc < 0)
+    if ((rc = canonical(b, it, &same, err)) < 0)
         return rc;
     if (!it->cur_version) {
         it->act = JOBSAVE_CREATE;
         return 0;
     }
-    if (same_but_paused(it->doc, it->cur_doc, it->cur_len, &same) < 0)
-        return err_set(err, CHIME_ENOMEM, "", "out of memory comparing the job");
     it->act = !same ? JOBSAVE_CHANGE
               : j->paused != it->cur_paused ? JOBSAVE_STATE
                                             : JOBSAVE_UNCHANGED;
@@ -530,15 +556,11 @@ int jobsave_write(struct jobsave *b, struct err *err)
             op->kind = STORE_OP_JOB_PUT;
             op->job_put.ns = it->ns;
             op->job_put.name = it->name;
-            op->job_put.doc = json_dumps(it->doc, JSON_COMPACT);
+            op->job_put.doc = it->text;
             op->job_put.author = b->opt.author;
             op->job_put.expect_version = it->cur_version ? it->cur_version : STORE_NEW;
             op->job_put.paused = it->job->paused;
             op->job_put.now_us = b->opt.now_us;
-            if (!op->job_put.doc) {
-                rc = err_set(err, CHIME_ENOMEM, "", "out of memory writing the job");
-                goto done;
-            }
         }
         op->data = it;
         list[n_ops++] = op;
@@ -584,9 +606,6 @@ int jobsave_write(struct jobsave *b, struct err *err)
         }
     }
 done:
-    for (size_t k = 0; ops && k < n_ops; k++)
-        if (ops[k].kind == STORE_OP_JOB_PUT)
-            free((char *)ops[k].job_put.doc);
     free(ops);
     free(list);
     return rc;

@@ -80,7 +80,8 @@ struct jobsave_item {
     int64_t cur_last_fire_us; /* its newest fire handled; INT64_MIN: none */
     char *cur_doc;           /* its stored document (owned; NULL: none) */
     size_t cur_len;
-    json_t *doc;             /* the canonical document to save, secrets sealed (owned) */
+    char *text;              /* the canonical document to save, secrets sealed (owned) */
+    size_t len;
     /* found by jobsave_write() */
     int64_t key;             /* the store's id of the job */
     int64_t version;         /* its version after the save (0: removed) */

@@ -329,16 +329,6 @@ int job_doc_seal(json_t *doc, const json_t *current, const struct secret_key *ke
     return 0;
 }
 
-int job_doc_seal_text(json_t *doc, const char *cur, size_t len, const struct secret_key *key,
-                      struct err *err)
-{
-    json_t *current = cur ? json_loadb(cur, len, 0, NULL) : NULL;
-    int rc = job_doc_seal(doc, current, key, err);
-
-    json_decref(current);
-    return rc;
-}
-
 /* ---- runs ---- */
 
 int job_env_open(const struct job_body *b, const struct secret_key *key,

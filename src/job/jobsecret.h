@@ -57,11 +57,6 @@ int job_doc_redact(json_t *doc);
 int job_doc_seal(json_t *doc, const json_t *current, const struct secret_key *key,
                  struct err *err);
 
-/* job_doc_seal() with the current document as stored text (CUR, LEN
- * bytes; NULL: the job is new). */
-int job_doc_seal_text(json_t *doc, const char *cur, size_t len, const struct secret_key *key,
-                      struct err *err);
-
 /* B's env with every secret opened under KEY: *RET_ENV (B->n_env entries)
  * and *RET_SECRETS (the secret values, NULL-terminated, pointing into
  * *RET_ENV), both released with job_env_release(). A sealed value that
