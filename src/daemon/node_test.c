@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "exec/exec.h"
+#include "job/jobsave.h"
 #include "notify/payload.h"
 #include "sched/sched.h"
 #include "store/store.h"
@@ -633,6 +634,49 @@ static void test_node_plans_are_flushed_in_batches_while_loading(void **state)
     node_fake_free(n);
 }
 
+/* A saved batch's jobs stay with the batch, to be freed on the thread
+ * that made them (an API thread's): the engine schedules copies made on
+ * the loop, whose plans it writes, and frees nothing of the batch's. */
+static void test_node_apply_copies_the_jobs_and_leaves_the_batch_its_own(void **state)
+{
+    struct jobsave_options so = { 0 };
+    struct jobsave *b = NULL;
+    struct job *saved[3];
+    struct node *n;
+    char doc[128], id[32];
+
+    (void)state;
+    n = node_fake(4);
+    F.now = T("2026-01-01T00:00:00Z");
+    assert_int_equal(jobsave_new(&so, &b, NULL), 0);
+    for (int i = 0; i < 3; i++) {
+        struct jobsave_item *it;
+        struct job *j = NULL;
+
+        snprintf(doc, sizeof doc,
+                 "{\"name\":\"j%d\",\"schedule\":{\"cron\":\"0 3 * * *\"},\"command\":[\"x\"]}", i);
+        assert_int_equal(job_parse(doc, strlen(doc), "default", &j, NULL), 0);
+        assert_int_equal(jobsave_put(b, j, 0, false, NULL, NULL), 0);
+        it = jobsave_item(b, (size_t)i);
+        it->act = JOBSAVE_CREATE; /* as jobsave_check() and jobsave_write() leave it */
+        it->key = i + 1;
+        it->version = 1;
+        saved[i] = j;
+    }
+    assert_int_equal(node_jobs_apply(n, b), 0);
+    for (int i = 0; i < 3; i++) {
+        snprintf(id, sizeof id, "default/j%d", i);
+        assert_ptr_equal(jobsave_item(b, (size_t)i)->job, saved[i]);
+        assert_non_null(sched_job_get(n->sched, id));
+        assert_ptr_not_equal(sched_job_get(n->sched, id), saved[i]);
+    }
+    /* the copies' plans, in one transaction */
+    assert_int_equal(F.n_exec_all, 1);
+    assert_int_equal(F.exec_all_sizes[0], 3);
+    jobsave_free(b);
+    node_fake_free(n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -646,6 +690,7 @@ int main(void)
         cmocka_unit_test(test_node_recovery_adopts_runs_and_marks_orphans_lost),
         cmocka_unit_test(test_node_recovery_out_of_memory_marks_nothing_lost),
         cmocka_unit_test(test_node_plans_are_flushed_in_batches_while_loading),
+        cmocka_unit_test(test_node_apply_copies_the_jobs_and_leaves_the_batch_its_own),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
