@@ -409,7 +409,12 @@ static int read_object(const json_t *obj, const char *path, const struct spec *s
     for (i = 0; specs[i].key; i++) {
         const json_t *v = obj ? json_object_get(obj, specs[i].key) : NULL;
 
-        job_path(sub, sizeof sub, path, specs[i].key, strlen(specs[i].key));
+        /* an absent member takes its default and names no path, unless
+         * it is read by hand or has members of its own (one of which may
+         * be required) */
+        sub[0] = '\0';
+        if (v || specs[i].kind == SPEC_CUSTOM || specs[i].kind == SPEC_OBJECT)
+            job_path(sub, sizeof sub, path, specs[i].key, strlen(specs[i].key));
         if ((rc = read_spec(&specs[i], v, sub, r)) < 0)
             return rc;
     }
