@@ -64,16 +64,15 @@ def cpu_s(pid):
 
 
 def settled_rss(pid, seconds=3.0):
-    """VmRSS once it stops falling (the daemon trims after large requests)."""
-    last = rss_kib(pid)
+    """VmRSS once settled: the least over SECONDS (the daemon trims after
+    a large request once its reply is sent, which on a loaded machine may
+    be a while after the client has read it)."""
+    least = rss_kib(pid)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         time.sleep(0.25)
-        now = rss_kib(pid)
-        if now >= last:
-            return now
-        last = now
-    return last
+        least = min(least, rss_kib(pid))
+    return least
 
 
 def start_timed(data_dir, args=(), timeout=600.0):
