@@ -131,8 +131,10 @@ class Document:
             if body not in (None, "", b""):
                 raise ResponseError(f"{what}: the document says no body, got {body!r:.200}")
             return
+        # media types compare without their parameters ("; charset=utf-8")
         ctype = (content_type or "").split(";")[0].strip().lower()
-        media = content.get(ctype) if ctype else None
+        media = next((m for k, m in content.items()
+                      if k.split(";")[0].strip().lower() == ctype), None) if ctype else None
         if media is None and ctype:
             raise ResponseError(f"{what}: {ctype} is not among {sorted(content)}")
         if media is None or not ctype.endswith("json") or "schema" not in media:

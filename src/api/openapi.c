@@ -243,7 +243,13 @@ static const char schemas[] =
     "\"detail\":{\"type\":\"string\"},\"field\":{\"type\":\"string\",\"nullable\":true,"
     "\"description\":\"the input at fault: a document path or a parameter\"},"
     "\"run_id\":{\"type\":\"integer\","
-    "\"description\":\"a trigger's 409: the live run that refuses it\"}},"
+    "\"description\":\"a trigger's 409: the live run that refuses it\"},"
+    "\"errors\":{\"type\":\"array\",\"description\":\"an import's: every error of the "
+    "file\",\"items\":{\"type\":\"object\",\"properties\":{\"index\":{\"type\":\"integer\","
+    "\"nullable\":true,\"description\":\"the job's place in the file; null: the envelope\"},"
+    "\"job\":{\"type\":\"string\",\"nullable\":true},\"field\":{\"type\":\"string\"},"
+    "\"detail\":{\"type\":\"string\"}},\"required\":[\"index\",\"job\",\"field\","
+    "\"detail\"]}}},"
     "\"required\":[\"type\",\"title\",\"status\",\"detail\",\"field\"]}"
     "}";
 
@@ -600,14 +606,26 @@ static int add_problem(json_t *responses, const char *status, const char *doc)
     return -1;
 }
 
+/* Whether R's query takes a job (a job outside the token's namespaces is
+ * answered 404, as one that does not exist). */
+static bool query_names_job(const struct api_route *r)
+{
+    for (const struct api_param *q = r->query; q && q->name; q++)
+        if (!strcmp(q->name, "job"))
+            return true;
+    return false;
+}
+
 static int route_problems(json_t *responses, const struct api_route *r)
 {
-    bool named = strchr(r->path, '{') != NULL;
+    bool named = strchr(r->path, '{') != NULL || query_names_job(r);
     int rc = add_problem(responses, "default", NULL);
 
     if (rc == 0)
         rc = add_problem(responses, "400", NULL);
-    if (rc == 0 && named)
+    if (rc == 0 && r->not_found)
+        rc = add_problem(responses, "404", r->not_found);
+    else if (rc == 0 && named)
         rc = add_problem(responses, "404", NULL);
     if (rc == 0 && r->conflict)
         rc = add_problem(responses, "409", r->conflict);

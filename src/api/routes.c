@@ -151,6 +151,7 @@ static const struct api_route routes[] = {
     {.method = "POST",
      .path = "/api/v1/jobs",
      .op = "createJob",
+     .not_found = "the job's namespace is outside the token's",
      .conflict = "a job of that namespace and name exists",
      .etag = true,
      .location = true,
@@ -306,6 +307,8 @@ static const struct api_route routes[] = {
     {.method = "POST",
      .path = "/api/v1/import",
      .op = "importJobs",
+     .not_found = "a job of the file, or the namespace asked for, is outside the token's "
+                  "namespaces (errors lists each)",
      .conflict = "a job changed while the import was applied",
      .fn = api_import,
      .summary = "Check an export file whole and apply it all or nothing, with the plan of what "
