@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "job/job.h"
+#include "sched/health.h"
 #include "store/vocab.h"
 #include "../banned.h"
 
@@ -97,7 +98,8 @@ static const char schemas[] =
     "\"remove\"]},\"index\":{\"type\":\"integer\",\"nullable\":true,"
     "\"description\":\"in the file\"},\"version\":{\"type\":\"integer\",\"nullable\":true},"
     "\"new_version\":{\"type\":\"integer\",\"nullable\":true},"
-    "\"changes\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/Change\"}}},"
+    "\"changes\":{\"type\":\"array\",\"description\":\"a change's only: what it changes\","
+    "\"items\":{\"$ref\":\"#/components/schemas/Change\"}}},"
     "\"required\":[\"job\",\"action\",\"index\",\"version\",\"new_version\"]},"
     "\"ImportPlan\":{\"type\":\"object\",\"properties\":{\"dry_run\":{\"type\":\"boolean\"},"
     "\"prune\":{\"type\":\"boolean\"},\"applied\":{\"type\":\"boolean\"},"
@@ -160,9 +162,14 @@ static const char schemas[] =
     " host and port (the path and credentials are not shown)\"},"
     "\"namespaces\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"nullable\":true},"
     "\"timeout\":{\"type\":\"string\"},\"connect_timeout\":{\"type\":\"string\"},"
-    "\"retry\":{\"type\":\"object\"},\"signed\":{\"type\":\"boolean\"},"
-    "\"from\":{\"type\":\"string\"},\"to\":{\"type\":\"array\","
-    "\"items\":{\"type\":\"string\"}}},\"required\":[\"name\",\"kind\",\"target\","
+    "\"retry\":{\"type\":\"object\",\"properties\":{\"max_attempts\":{\"type\":\"integer\"},"
+    "\"backoff\":{\"type\":\"string\"},\"factor\":{\"type\":\"number\"},"
+    "\"max_backoff\":{\"type\":\"string\"},\"jitter\":{\"type\":\"number\"}},"
+    "\"required\":[\"max_attempts\",\"backoff\",\"factor\",\"max_backoff\",\"jitter\"]},"
+    "\"signed\":{\"type\":\"boolean\",\"description\":\"a webhook's only: whether its "
+    "deliveries carry a signature\"},\"from\":{\"type\":\"string\","
+    "\"description\":\"an email channel's only\"},\"to\":{\"type\":\"array\","
+    "\"items\":{\"type\":\"string\"},\"description\":\"an email channel's only\"}},\"required\":[\"name\",\"kind\",\"target\","
     "\"namespaces\",\"timeout\",\"connect_timeout\",\"retry\"]},"
     "\"Trigger\":{\"type\":\"object\",\"additionalProperties\":false,"
     "\"properties\":{\"params\":{\"$ref\":\"#/components/schemas/StringMap\"}},"
@@ -175,26 +182,24 @@ static const char schemas[] =
     "\"RunRef\":{\"type\":\"object\",\"properties\":{\"run_id\":{\"type\":\"integer\"}},"
     "\"required\":[\"run_id\"]},"
     "\"Instants\":{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\","
-    "\"items\":{\"type\":\"string\",\"format\":\"date-time\"}},"
-    "\"warnings\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
-    "\"description\":\"the preview only: what saving the draft would warn of\"}},"
-    "\"required\":[\"items\"]},"
+    "\"items\":{\"type\":\"string\",\"format\":\"date-time\"}}},\"required\":[\"items\"]},"
+    "\"Preview\":{\"allOf\":[{\"$ref\":\"#/components/schemas/Instants\"},"
+    "{\"type\":\"object\",\"properties\":{\"warnings\":{\"type\":\"array\","
+    "\"items\":{\"type\":\"string\"},\"description\":\"what saving the draft would warn "
+    "of\"}},\"required\":[\"warnings\"]}]},"
     "\"HealthCheck\":{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\","
     "\"enum\":[\"ok\",\"degraded\",\"failing\"]},\"reason\":{\"type\":\"string\","
     "\"nullable\":true}},\"additionalProperties\":true,"
     "\"description\":\"the check's numbers: store (last_commit), loop (lag_ms, threshold_ms),"
     " stuck_runs (count; runs with a token), error_rate (failed, finished, window_s,"
-    " threshold, min_runs), disk (free_bytes, total_bytes, degraded_below, failing_below)\","
+    " threshold, min_runs), disk (free_bytes, total_bytes, degraded_below, failing_below),"
+    " spawner (pid)\","
     "\"required\":[\"status\",\"reason\"]},"
     "\"Health\":{\"type\":\"object\",\"description\":\"200 when ok or degraded,"
     " 503 when failing (same body)\",\"properties\":{\"status\":{\"type\":\"string\","
     "\"enum\":[\"ok\",\"degraded\",\"failing\"]},\"reasons\":{\"type\":\"array\","
     "\"items\":{\"type\":\"string\"}},\"checks\":{\"type\":\"object\","
-    "\"properties\":{\"store\":{\"$ref\":\"#/components/schemas/HealthCheck\"},"
-    "\"loop\":{\"$ref\":\"#/components/schemas/HealthCheck\"},"
-    "\"stuck_runs\":{\"$ref\":\"#/components/schemas/HealthCheck\"},"
-    "\"error_rate\":{\"$ref\":\"#/components/schemas/HealthCheck\"},"
-    "\"disk\":{\"$ref\":\"#/components/schemas/HealthCheck\"}}}},\"required\":[\"status\","
+    "\"description\":\"every check, by name\"}},\"required\":[\"status\","
     "\"reasons\",\"checks\"]},"
     "\"Token\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\","
     "\"description\":\"the public id in the secret; not secret\"},"
@@ -238,7 +243,13 @@ static const char schemas[] =
     "\"detail\":{\"type\":\"string\"},\"field\":{\"type\":\"string\",\"nullable\":true,"
     "\"description\":\"the input at fault: a document path or a parameter\"},"
     "\"run_id\":{\"type\":\"integer\","
-    "\"description\":\"a trigger's 409: the live run that refuses it\"}},"
+    "\"description\":\"a trigger's 409: the live run that refuses it\"},"
+    "\"errors\":{\"type\":\"array\",\"description\":\"an import's: every error of the "
+    "file\",\"items\":{\"type\":\"object\",\"properties\":{\"index\":{\"type\":\"integer\","
+    "\"nullable\":true,\"description\":\"the job's place in the file; null: the envelope\"},"
+    "\"job\":{\"type\":\"string\",\"nullable\":true},\"field\":{\"type\":\"string\"},"
+    "\"detail\":{\"type\":\"string\"}},\"required\":[\"index\",\"job\",\"field\","
+    "\"detail\"]}}},"
     "\"required\":[\"type\",\"title\",\"status\",\"detail\",\"field\"]}"
     "}";
 
@@ -463,6 +474,30 @@ static int job_schemas(json_t *comp)
     return view ? json_object_set_new(comp, "JobView", view) : -1;
 }
 
+/* Health's checks: one member per check the engine has, each there. */
+static int health_checks(json_t *comp)
+{
+    json_t *health = json_object_get(comp, "Health");
+    json_t *checks = json_object_get(json_object_get(health, "properties"), "checks");
+    json_t *props = json_object(), *req = json_array();
+
+    for (int ch = 0; props && req && ch < HEALTH_CHECK_COUNT; ch++) {
+        const char *name = health_check_name((enum health_check)ch);
+
+        if (json_object_set_new(props, name, schema_ref("HealthCheck")) < 0
+            || json_array_append_new(req, json_string(name)) < 0)
+            break;
+    }
+    if (!checks || !props || !req || json_object_size(props) != HEALTH_CHECK_COUNT
+        || json_array_size(req) != HEALTH_CHECK_COUNT) {
+        json_decref(props);
+        json_decref(req);
+        return -1;
+    }
+    json_object_set_new(checks, "properties", props);
+    return json_object_set_new(checks, "required", req);
+}
+
 /* ---- the operations ---- */
 
 
@@ -540,9 +575,9 @@ static json_t *problem_responses(void)
 
         if (r && problems[i].retry_after)
             json_object_set_new(r, "headers",
-                                json_pack("{s:{s:s, s:{s:s, s:i}}}", "Retry-After",
-                                          "description", "seconds to wait", "schema", "type",
-                                          "integer", "minimum", 0));
+                                json_pack("{s:{s:s, s:b, s:{s:s, s:i}}}", "Retry-After",
+                                          "description", "seconds to wait", "required", 1,
+                                          "schema", "type", "integer", "minimum", 0));
         if (json_object_set_new(o, problems[i].name, r) < 0) {
             json_decref(o);
             return NULL;
@@ -571,14 +606,26 @@ static int add_problem(json_t *responses, const char *status, const char *doc)
     return -1;
 }
 
+/* Whether R's query takes a job (a job outside the token's namespaces is
+ * answered 404, as one that does not exist). */
+static bool query_names_job(const struct api_route *r)
+{
+    for (const struct api_param *q = r->query; q && q->name; q++)
+        if (!strcmp(q->name, "job"))
+            return true;
+    return false;
+}
+
 static int route_problems(json_t *responses, const struct api_route *r)
 {
-    bool named = strchr(r->path, '{') != NULL;
+    bool named = strchr(r->path, '{') != NULL || query_names_job(r);
     int rc = add_problem(responses, "default", NULL);
 
     if (rc == 0)
         rc = add_problem(responses, "400", NULL);
-    if (rc == 0 && named)
+    if (rc == 0 && r->not_found)
+        rc = add_problem(responses, "404", r->not_found);
+    else if (rc == 0 && named)
         rc = add_problem(responses, "404", NULL);
     if (rc == 0 && r->conflict)
         rc = add_problem(responses, "409", r->conflict);
@@ -590,7 +637,10 @@ static int route_problems(json_t *responses, const struct api_route *r)
         rc = add_problem(responses, "416", NULL);
     if (rc == 0 && r->access != API_PUBLIC)
         rc = add_problem(responses, "401", NULL);
-    if (rc == 0 && r->access != API_PUBLIC && r->access != API_SCRAPE && r->access != API_VIEWER)
+    if (rc == 0 && r->forbidden)
+        rc = add_problem(responses, "403", r->forbidden);
+    else if (rc == 0 && r->access != API_PUBLIC && r->access != API_SCRAPE
+             && r->access != API_VIEWER)
         rc = add_problem(responses, "403", NULL);
     if (rc == 0 && r->access != API_PUBLIC)
         rc = add_problem(responses, "429", NULL);
@@ -602,10 +652,10 @@ static json_t *route_reply(const struct api_route *r, unsigned status)
 {
     json_t *reply, *headers = json_object();
 
-    if (r->reply_schema)
+    if (r->reply_schema && status != 206)
         reply = json_pack("{s:s, s:{s:{s:o}}}", "description", r->summary, "content",
                           "application/json", "schema", schema_ref(r->reply_schema));
-    else if (r->reply_type && r->events)
+    else if (r->reply_type && r->events && status != 206)
         reply = json_pack("{s:s, s:{s:{s:{s:s}}, s:{s:{s:s}}}}", "description", r->summary,
                           "content", r->reply_type, "schema", "type", "string", "text/event-stream",
                           "schema", "type", "string");
@@ -616,33 +666,49 @@ static json_t *route_reply(const struct api_route *r, unsigned status)
         reply = json_pack("{s:s}", "description", r->summary);
     if (headers && r->location && (status == 201 || status == 202))
         json_object_set_new(headers, "Location",
-                            json_pack("{s:s, s:{s:s}}", "description",
-                                      "the path of what was made", "schema", "type", "string"));
+                            json_pack("{s:s, s:b, s:{s:s}}", "description",
+                                      "the path of what was made", "required", 1, "schema",
+                                      "type", "string"));
     if (headers && r->etag)
         json_object_set_new(headers, "ETag",
-                            json_pack("{s:s, s:{s:s}}", "description",
+                            json_pack("{s:s, s:b, s:{s:s}}", "description",
                                       "the job's version, quoted: what If-Match takes back",
-                                      "schema", "type", "string"));
+                                      "required", 1, "schema", "type", "string"));
     if (headers && r->ranges)
         json_object_set_new(headers, "Accept-Ranges",
-                            json_pack("{s:s, s:{s:s}}", "description", "bytes", "schema",
-                                      "type", "string"));
+                            json_pack("{s:s, s:{s:s}}", "description",
+                                      "bytes (not on an event stream)", "schema", "type",
+                                      "string"));
+    if (headers && r->ranges && status == 206)
+        json_object_set_new(headers, "Content-Range",
+                            json_pack("{s:s, s:b, s:{s:s}}", "description",
+                                      "bytes FIRST-LAST/LENGTH: the part sent", "required", 1,
+                                      "schema", "type", "string"));
     if (reply && json_object_size(headers))
         json_object_set(reply, "headers", headers);
     json_decref(headers);
     return reply;
 }
 
+/* Sets RESPONSES[STATUS] to R's success reply with that status. */
+static int add_reply(json_t *responses, const struct api_route *r, unsigned status)
+{
+    char code[16];
+
+    snprintf(code, sizeof code, "%u", status);
+    return json_object_set_new(responses, code, route_reply(r, status));
+}
+
 static json_t *route_operation(const struct api_route *r)
 {
     json_t *op, *responses = json_object();
-    char status[8];
 
-    snprintf(status, sizeof status, "%u", r->status);
-    if (!responses || json_object_set_new(responses, status, route_reply(r, r->status)) < 0
+    if (!responses || add_reply(responses, r, r->status) < 0
         /* a PUT that makes the job answers 201 with its Location */
-        || (r->location && r->status == 200
-            && json_object_set_new(responses, "201", route_reply(r, 201)) < 0)
+        || (r->location && r->status == 200 && add_reply(responses, r, 201) < 0)
+        /* a Range answers 206 with the part asked for */
+        || (r->ranges && add_reply(responses, r, 206) < 0)
+        || (r->status_too && add_reply(responses, r, r->status_too) < 0)
         || route_problems(responses, r) < 0) {
         json_decref(responses);
         return NULL;
@@ -720,7 +786,8 @@ int api_openapi_build(char **ret, size_t *ret_len, struct err *err)
         return err_set(err, CHIME_EINVAL, "", "schemas at column %d: %s", jerr.column, jerr.text);
     paths = json_object();
     responses = problem_responses();
-    if (!paths || !responses || job_schemas(comp) < 0 || vocab_enums_fill(comp) < 0)
+    if (!paths || !responses || job_schemas(comp) < 0 || health_checks(comp) < 0
+        || vocab_enums_fill(comp) < 0)
         goto nomem;
     for (i = 0; i < sizeof lists / sizeof lists[0]; i++) {
         json_t *l = json_pack("{s:s, s:{s:{s:s, s:o}, s:{s:s, s:b, s:s}, s:{s:s, s:b, s:s}},"
