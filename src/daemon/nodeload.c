@@ -298,38 +298,23 @@ static void index_save(const struct node *n, const struct dirfiles *d)
     }
 }
 
+static int dir_job(void *ctx, const struct store_job_head *h)
+{
+    struct dirfile e = { .name = "", .version = h->version };
+
+    snprintf(e.id, sizeof e.id, "%s/%s", h->ns, h->name);
+    return dirfiles_add(ctx, &e) < 0 ? -CHIME_ENOMEM : 0;
+}
+
 /* The jobs the directory saved (their current version's author is the
- * jobs directory): "ns/name version", sorted. False when the store could
- * not say. */
+ * jobs directory): "ns/name version", in the store's order; one listing
+ * without documents. False when the store could not say. */
 static bool dir_jobs(struct node *n, struct dirfiles *ret)
 {
-    struct store_job_filter f = { 0 };
-    struct store_job_page page;
-    char cursor[STORE_CURSOR_MAX] = "";
-
-    f.limit = STORE_LIMIT_MAX;
-    do {
-        f.cursor = cursor;
-        if (store_job_list(n->store, &f, &page, NULL) < 0) {
-            dirfiles_free(ret);
-            return false;
-        }
-        for (size_t i = 0; i < page.n; i++) {
-            const struct store_job *sj = &page.items[i];
-            struct dirfile e = { .name = "", .version = sj->version };
-
-            if (!sj->author || strcmp(sj->author, JOBS_DIR_AUTHOR) != 0)
-                continue;
-            snprintf(e.id, sizeof e.id, "%s/%s", sj->ns, sj->name);
-            if (dirfiles_add(ret, &e) < 0) {
-                store_job_page_release(&page);
-                dirfiles_free(ret);
-                return false;
-            }
-        }
-        snprintf(cursor, sizeof cursor, "%s", page.next_cursor);
-        store_job_page_release(&page);
-    } while (cursor[0]);
+    if (store_job_heads(n->store, JOBS_DIR_AUTHOR, dir_job, ret, NULL) < 0) {
+        dirfiles_free(ret);
+        return false;
+    }
     return true;
 }
 

@@ -174,6 +174,9 @@ static int labels_write(struct sqlite_conn *c, int64_t id, bool fresh, const cha
     return sqlite_run(c, st, "index labels", err);
 }
 
+static int plan_write(struct sqlite_conn *c, int64_t id, int64_t version,
+                      const struct store_job_plan *p, struct err *err);
+
 int sqlite_job_put(struct sqlite_conn *c, struct store_op *op, struct err *err)
 {
     const char *ns = op->job_put.ns, *name = op->job_put.name;
@@ -226,7 +229,8 @@ int sqlite_job_put(struct sqlite_conn *c, struct store_op *op, struct err *err)
     rc = sqlite_run(c, st, "insert job version", err);
     if (rc < 0 && sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_CHECK)
         return err_set(err, CHIME_EINVAL, "document", "document is not valid JSON");
-    if (rc < 0 || (rc = labels_write(c, id, !f.id, doc, len, err)) < 0)
+    if (rc < 0 || (rc = labels_write(c, id, !f.id, doc, len, err)) < 0
+        || (op->job_put.plan && (rc = plan_write(c, id, version, op->job_put.plan, err)) < 0))
         return rc;
     op->ret_id = id;
     op->ret_version = version;
@@ -487,16 +491,18 @@ int sqlite_job_versions(void *h, const char *ns, const char *name, const char *c
 
 /* ---- plans ---- */
 
-int sqlite_job_plan(struct sqlite_conn *c, struct store_op *op, struct err *err)
+/* Writes plan P as the plan of version VERSION of live job ID: 0, or
+ * CHIME_ECONFLICT when the job is not a live job at that version. */
+static int plan_write(struct sqlite_conn *c, int64_t id, int64_t version,
+                      const struct store_job_plan *p, struct err *err)
 {
-    const struct store_job_plan *p = &op->job_plan.plan;
     sqlite3_stmt *st = NULL;
     int rc;
 
     if ((rc = sqlite_stmt(c, SQ_JOB_PLAN, &st, err)) < 0)
         return rc;
-    sqlite_bind_i64(st, 1, op->job_plan.job_id);
-    sqlite_bind_i64(st, 2, p->version);
+    sqlite_bind_i64(st, 1, id);
+    sqlite_bind_i64(st, 2, version);
     sqlite_bind_str(st, 3, p->kind);
     sqlite_bind_str(st, 4, p->cron);
     sqlite_bind_str(st, 5, p->zone);
@@ -527,8 +533,17 @@ int sqlite_job_plan(struct sqlite_conn *c, struct store_op *op, struct err *err)
         return rc;
     if (sqlite3_changes(c->db) == 0)
         return err_set(err, CHIME_ECONFLICT, "version",
-                       "job %" PRId64 " is not a live job at version %" PRId64,
-                       op->job_plan.job_id, p->version);
+                       "job %" PRId64 " is not a live job at version %" PRId64, id, version);
+    return 0;
+}
+
+int sqlite_job_plan(struct sqlite_conn *c, struct store_op *op, struct err *err)
+{
+    const struct store_job_plan *p = &op->job_plan.plan;
+    int rc = plan_write(c, op->job_plan.job_id, p->version, p, err);
+
+    if (rc < 0)
+        return rc;
     op->ret_id = op->job_plan.job_id;
     op->ret_version = p->version;
     return 0;
@@ -598,6 +613,36 @@ int sqlite_job_scan(void *h, store_job_scan_cb *cb, void *ctx, struct err *err)
         scan_fill(st, &e, &p);
         if (!e.ns || !e.name || (!e.plan && !e.doc)) {
             rc = err_set(err, CHIME_EIO, NULL, "job %" PRId64 " has no document", e.id);
+            break;
+        }
+        if ((rc = cb(ctx, &e)) < 0)
+            break;
+    }
+    sqlite3_reset(st);
+done:
+    sqlite_reader_give(b, c);
+    return rc;
+}
+
+int sqlite_job_heads(void *h, const char *author, store_job_head_cb *cb, void *ctx,
+                     struct err *err)
+{
+    struct sqlite_store *b = h;
+    struct sqlite_conn *c = sqlite_reader_take(b);
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if ((rc = sqlite_stmt(c, SQ_JOB_HEADS, &st, err)) < 0)
+        goto done;
+    sqlite_bind_str(st, 1, author);
+    while ((rc = sqlite_row(c, st, "list jobs", err)) == 1) {
+        struct store_job_head e = {
+            .id = sqlite3_column_int64(st, 0), .ns = col_text(st, 1), .name = col_text(st, 2),
+            .version = sqlite3_column_int64(st, 3),
+        };
+
+        if (!e.ns || !e.name) {
+            rc = err_set(err, CHIME_EIO, NULL, "job %" PRId64 " has no name", e.id);
             break;
         }
         if ((rc = cb(ctx, &e)) < 0)

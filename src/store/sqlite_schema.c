@@ -367,6 +367,12 @@ static const char *const sql[SQ_COUNT] = {
                      * documents' pages per job) */
                     " j.updated_us"
                     " FROM jobs j WHERE j.deleted_us IS NULL ORDER BY j.id",
+    /* the current version's author is read from its row (past the
+     * document, on the same page for a small one), never the document */
+    [SQ_JOB_HEADS] = "SELECT j.id, j.namespace, j.name, j.version FROM jobs j"
+                     " JOIN job_versions v ON v.job_id = j.id AND v.version = j.version"
+                     " WHERE j.deleted_us IS NULL AND (?1 IS NULL OR v.author IS ?1)"
+                     " ORDER BY j.id",
     [SQ_JOB_DOC] = "SELECT doc FROM job_versions WHERE job_id = ?1 AND version = ?2",
 
     [SQ_RUN_INSERT] = "INSERT INTO runs (job_id, job_version, fire_us, reason, attempt, state,"
