@@ -504,7 +504,7 @@ static void dirapply_free(struct dirapply *a)
  * operator's, not the file's. A file unchanged since the last apply, whose
  * job is still the version it made, is not read (unchanged() tells the
  * rule): a restart with a large directory costs a stat per file. */
-void node_apply_jobs_dir(struct node *n)
+void node_apply_jobs_dir(struct node *n, bool store_only)
 {
     struct jobsave_options so = { .store = n->store, .check = node_check_channels, .ctx = n,
                                   .secret_key = n->secret_key, .author = JOBS_DIR_AUTHOR,
@@ -550,7 +550,8 @@ void node_apply_jobs_dir(struct node *n)
     if (jobsave_check(a.b, &err) < 0 || jobsave_write(a.b, &err) < 0) {
         log_error("jobs directory %s: %s", n->opt.jobs_dir, err.msg);
     } else {
-        node_jobs_apply(n, a.b);
+        if (!store_only)
+            node_jobs_apply(n, a.b);
         saved = true;
     }
     for (size_t i = 0; i < jobsave_count(a.b); i++) {
