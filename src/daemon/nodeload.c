@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,46 +109,54 @@ int node_load_jobs(struct node *n, struct err *err)
 #define JOBS_DIR_FILE_MAX ((size_t)1024 * 1024)
 
 /* Reads PATH (at most JOBS_DIR_FILE_MAX bytes) into an owned string;
- * its stat into ST. */
+ * its stat into ST. One open, fstat and read of its size (plus one to
+ * see it end) without stdio's buffer. */
 static char *read_file(const char *path, struct stat *st, size_t *ret_len, struct err *err)
 {
-    FILE *f = fopen(path, "rb");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     char *buf = NULL;
     size_t len = 0, cap;
+    ssize_t got = 1;
 
-    if (!f || fstat(fileno(f), st) < 0) {
+    if (fd < 0 || fstat(fd, st) < 0) {
         err_set(err, CHIME_EIO, "file", "cannot open: %s", strerror(errno));
-        if (f)
-            fclose(f);
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
-    /* room for the size it has, and a byte more to see it grew past the limit */
+    /* room for the size it has, and a byte more to see it grew past it */
     cap = st->st_size >= 0 && (size_t)st->st_size < JOBS_DIR_FILE_MAX ? (size_t)st->st_size + 1
                                                                        : JOBS_DIR_FILE_MAX + 1;
-    buf = malloc(cap + 1);
-    if (buf) {
-        len = fread(buf, 1, cap, f);
-        /* it grew since the stat: read the rest, up to the limit */
-        if (len == cap && cap <= JOBS_DIR_FILE_MAX) {
-            char *more = realloc(buf, JOBS_DIR_FILE_MAX + 2);
+    for (;;) {
+        if (!buf || len == cap) {
+            /* it grew since the stat: room up to the limit, and a byte more */
+            size_t want = buf ? JOBS_DIR_FILE_MAX + 1 : cap;
+            char *more = buf && cap > JOBS_DIR_FILE_MAX ? NULL : realloc(buf, want + 1);
 
-            if (!more) {
-                free(buf);
-                buf = NULL;
-            } else {
-                buf = more;
-                len += fread(buf + len, 1, JOBS_DIR_FILE_MAX + 1 - len, f);
-            }
+            if (!more)
+                break;
+            buf = more;
+            cap = want;
         }
+        got = read(fd, buf + len, cap - len);
+        if (got <= 0)
+            break;
+        len += (size_t)got;
     }
-    fclose(f);
-    if (!buf) {
-        err_set(err, CHIME_ENOMEM, "file", "out of memory reading it");
+    close(fd);
+    if (got < 0) {
+        free(buf);
+        err_set(err, CHIME_EIO, "file", "cannot read: %s", strerror(errno));
         return NULL;
     }
     if (len > JOBS_DIR_FILE_MAX) {
         free(buf);
         err_set(err, CHIME_ETOOBIG, "file", "larger than %zu bytes", JOBS_DIR_FILE_MAX);
+        return NULL;
+    }
+    if (!buf || got > 0) {
+        free(buf);
+        err_set(err, CHIME_ENOMEM, "file", "out of memory reading it");
         return NULL;
     }
     buf[len] = '\0';
@@ -430,7 +439,7 @@ static bool dir_read(struct node *n, DIR *d, struct dirapply *a, bool full)
         }
         snprintf(rf->path, dl + nl + 2, "%s/%s", n->opt.jobs_dir, e->d_name);
         rf->f = (struct dirfile){ .name = rf->path + dl + 1 };
-        if (!full && a->have_owned && stat(rf->path, &st) == 0
+        if (!full && a->have_owned && a->idx.n && stat(rf->path, &st) == 0
             && (same = unchanged(&a->idx, &a->owned, e->d_name, &st))) {
             free(rf);
             if (dirfiles_add(&a->next, same) < 0 || push_id(a, same->id) < 0) {

@@ -147,14 +147,25 @@ static int returning(struct sqlite_conn *c, sqlite3_stmt *st, const char *what, 
     return rc < 0 ? rc : 0;
 }
 
+/* Whether DOC may have labels to index: a document without the text
+ * "labels" (JSON as jansson writes it spells every key out), or whose
+ * only "labels" is an empty object as a compact dump writes it, has none,
+ * and is not parsed again for them. */
+static bool has_labels(const char *doc, size_t len)
+{
+    static const char key[] = "\"labels\"", empty[] = "\"labels\":{}";
+    const char *at = memmem(doc, len, key, sizeof key - 1);
+
+    return at && (len - (size_t)(at - doc) < sizeof empty - 1
+                  || memcmp(at, empty, sizeof empty - 1) != 0
+                  || memmem(at + 1, len - (size_t)(at + 1 - doc), key, sizeof key - 1));
+}
+
 /* The labels of job ID from DOC (NULL: none). A job just inserted
- * (FRESH) has none to clear; a document without the text "labels" (JSON
- * as jansson writes it spells every key out) has none to index, and is
- * not parsed again for them. */
+ * (FRESH) has none to clear. */
 static int labels_write(struct sqlite_conn *c, int64_t id, bool fresh, const char *doc,
                         size_t len, struct err *err)
 {
-    static const char key[] = "\"labels\"";
     sqlite3_stmt *st = NULL;
     int rc;
 
@@ -165,7 +176,7 @@ static int labels_write(struct sqlite_conn *c, int64_t id, bool fresh, const cha
         if ((rc = sqlite_run(c, st, "clear labels", err)) < 0)
             return rc;
     }
-    if (!doc || !memmem(doc, len, key, sizeof key - 1))
+    if (!doc || !has_labels(doc, len))
         return 0;
     if ((rc = sqlite_stmt(c, SQ_LABELS_INSERT, &st, err)) < 0)
         return rc;
@@ -174,6 +185,7 @@ static int labels_write(struct sqlite_conn *c, int64_t id, bool fresh, const cha
     return sqlite_run(c, st, "index labels", err);
 }
 
+static void plan_bind(sqlite3_stmt *st, const struct store_job_plan *p);
 static int plan_write(struct sqlite_conn *c, int64_t id, int64_t version,
                       const struct store_job_plan *p, struct err *err);
 
@@ -201,10 +213,14 @@ int sqlite_job_put(struct sqlite_conn *c, struct store_op *op, struct err *err)
     if (!f.id) {
         if ((rc = sqlite_stmt(c, SQ_JOB_INSERT, &st, err)) < 0)
             return rc;
-        sqlite_bind_str(st, 1, ns);
-        sqlite_bind_str(st, 2, name);
-        sqlite_bind_i64(st, 3, op->job_put.now_us);
-        sqlite_bind_i64(st, 4, op->job_put.paused);
+        sqlite_bind_str(st, 28, ns);
+        sqlite_bind_str(st, 29, name);
+        sqlite_bind_i64(st, 30, op->job_put.now_us);
+        sqlite_bind_i64(st, 31, op->job_put.paused);
+        if (op->job_put.plan) {
+            sqlite_bind_i64(st, 2, 1);
+            plan_bind(st, op->job_put.plan);
+        }
         if ((rc = returning(c, st, "insert job", &id, err)) < 0)
             return rc;
         version = 1;
@@ -229,8 +245,10 @@ int sqlite_job_put(struct sqlite_conn *c, struct store_op *op, struct err *err)
     rc = sqlite_run(c, st, "insert job version", err);
     if (rc < 0 && sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_CHECK)
         return err_set(err, CHIME_EINVAL, "document", "document is not valid JSON");
-    if (rc < 0 || (rc = labels_write(c, id, !f.id, doc, len, err)) < 0
-        || (op->job_put.plan && (rc = plan_write(c, id, version, op->job_put.plan, err)) < 0))
+    if (rc < 0 || (rc = labels_write(c, id, !f.id, doc, len, err)) < 0)
+        return rc;
+    /* a new job's plan went into its row */
+    if (f.id && op->job_put.plan && (rc = plan_write(c, id, version, op->job_put.plan, err)) < 0)
         return rc;
     op->ret_id = id;
     op->ret_version = version;
@@ -491,18 +509,9 @@ int sqlite_job_versions(void *h, const char *ns, const char *name, const char *c
 
 /* ---- plans ---- */
 
-/* Writes plan P as the plan of version VERSION of live job ID: 0, or
- * CHIME_ECONFLICT when the job is not a live job at that version. */
-static int plan_write(struct sqlite_conn *c, int64_t id, int64_t version,
-                      const struct store_job_plan *p, struct err *err)
+/* Binds plan P to parameters 3 to 27 of ST (SQ_JOB_PLAN's, SQ_JOB_INSERT's). */
+static void plan_bind(sqlite3_stmt *st, const struct store_job_plan *p)
 {
-    sqlite3_stmt *st = NULL;
-    int rc;
-
-    if ((rc = sqlite_stmt(c, SQ_JOB_PLAN, &st, err)) < 0)
-        return rc;
-    sqlite_bind_i64(st, 1, id);
-    sqlite_bind_i64(st, 2, version);
     sqlite_bind_str(st, 3, p->kind);
     sqlite_bind_str(st, 4, p->cron);
     sqlite_bind_str(st, 5, p->zone);
@@ -529,6 +538,21 @@ static int plan_write(struct sqlite_conn *c, int64_t id, int64_t version,
     sqlite_bind_i64(st, 25, p->retain_for_us > 0 ? p->retain_for_us : STORE_NULL);
     sqlite_bind_i64(st, 26, p->retain_output > 0 ? p->retain_output : STORE_NULL);
     sqlite_bind_i64(st, 27, p->retain_dead_letters > 0 ? p->retain_dead_letters : STORE_NULL);
+}
+
+/* Writes plan P as the plan of version VERSION of live job ID: 0, or
+ * CHIME_ECONFLICT when the job is not a live job at that version. */
+static int plan_write(struct sqlite_conn *c, int64_t id, int64_t version,
+                      const struct store_job_plan *p, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if ((rc = sqlite_stmt(c, SQ_JOB_PLAN, &st, err)) < 0)
+        return rc;
+    sqlite_bind_i64(st, 1, id);
+    sqlite_bind_i64(st, 2, version);
+    plan_bind(st, p);
     if ((rc = sqlite_run(c, st, "write job plan", err)) < 0)
         return rc;
     if (sqlite3_changes(c->db) == 0)
