@@ -109,8 +109,8 @@ int node_load_jobs(struct node *n, struct err *err)
 #define JOBS_DIR_FILE_MAX ((size_t)1024 * 1024)
 
 /* Reads PATH (at most JOBS_DIR_FILE_MAX bytes) into an owned string;
- * its stat into ST. One open, fstat and read of its size (plus one to
- * see it end) without stdio's buffer. */
+ * its stat into ST: one open, fstat and read of its size and a byte
+ * more (a short read is its end), without stdio's buffer. */
 static char *read_file(const char *path, struct stat *st, size_t *ret_len, struct err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -142,6 +142,11 @@ static char *read_file(const char *path, struct stat *st, size_t *ret_len, struc
         if (got <= 0)
             break;
         len += (size_t)got;
+        /* a regular file reads short only at its end: no read of 0 more */
+        if (len < cap) {
+            got = 0;
+            break;
+        }
     }
     close(fd);
     if (got < 0) {
