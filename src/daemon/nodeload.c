@@ -517,7 +517,10 @@ static void dirapply_free(struct dirapply *a)
  * A job that exists keeps its paused state: pause and resume are the
  * operator's, not the file's. A file unchanged since the last apply, whose
  * job is still the version it made, is not read (unchanged() tells the
- * rule): a restart with a large directory costs a stat per file. */
+ * rule): a restart with a large directory costs a stat per file and one
+ * listing of the directory's jobs without documents (dir_jobs()). With
+ * STORE_ONLY (start-up, before node_load_jobs()) the engine is not told:
+ * the load schedules every saved job from the plan written with it. */
 void node_apply_jobs_dir(struct node *n, bool store_only)
 {
     struct jobsave_options so = { .store = n->store, .check = node_check_channels, .ctx = n,
