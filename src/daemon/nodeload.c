@@ -182,17 +182,21 @@ struct dirfile {
 struct dirfiles {
     struct dirfile *v;
     size_t n, cap;
+    bool borrow;                 /* the names are others' (not copied, not freed) */
 };
 
 static void dirfiles_free(struct dirfiles *d)
 {
-    for (size_t i = 0; i < d->n; i++)
+    bool borrow = d->borrow;
+
+    for (size_t i = 0; !borrow && i < d->n; i++)
         free(d->v[i].name);
     free(d->v);
-    *d = (struct dirfiles){ 0 };
+    *d = (struct dirfiles){ .borrow = borrow };
 }
 
-/* Appends a copy of F (its name copied); -1 out of memory. */
+/* Appends a copy of F (its name copied unless D borrows names; a NULL
+ * name stays NULL); -1 out of memory. */
 static int dirfiles_add(struct dirfiles *d, const struct dirfile *f)
 {
     if (d->n == d->cap) {
@@ -205,7 +209,7 @@ static int dirfiles_add(struct dirfiles *d, const struct dirfile *f)
         d->cap = cap;
     }
     d->v[d->n] = *f;
-    if (!(d->v[d->n].name = strdup(f->name)))
+    if (!d->borrow && f->name && !(d->v[d->n].name = strdup(f->name)))
         return -1;
     d->n++;
     return 0;
@@ -312,11 +316,17 @@ static void index_save(const struct node *n, const struct dirfiles *d)
     }
 }
 
+/* One of the directory's jobs: its id and version (no file name). */
 static int dir_job(void *ctx, const struct store_job_head *h)
 {
-    struct dirfile e = { .name = "", .version = h->version };
+    struct dirfile e = { .version = h->version };
+    size_t a = strlen(h->ns), b = strlen(h->name);
 
-    snprintf(e.id, sizeof e.id, "%s/%s", h->ns, h->name);
+    if (a + 1 + b >= sizeof e.id)
+        return 0;       /* no id of the directory's is this long */
+    memcpy(e.id, h->ns, a);
+    e.id[a] = '/';
+    memcpy(e.id + a + 1, h->name, b + 1);
     return dirfiles_add(ctx, &e) < 0 ? -CHIME_ENOMEM : 0;
 }
 
@@ -398,18 +408,22 @@ struct dirapply {
     struct jobsave *b;
     struct dirfiles idx, owned, next; /* the index read; the directory's jobs; the new index */
     char **ids;                       /* of every file's job, skipped or read */
-    size_t nids;
+    size_t nids, capids;
     bool have_owned;
     int bad, skipped;
 };
 
 static int push_id(struct dirapply *a, const char *id)
 {
-    char **more = realloc(a->ids, (a->nids + 1) * sizeof *more);
+    if (a->nids == a->capids) {
+        size_t cap = a->capids ? 2 * a->capids : 256;
+        char **more = realloc(a->ids, cap * sizeof *more);
 
-    if (!more)
-        return -1;
-    a->ids = more;
+        if (!more)
+            return -1;
+        a->ids = more;
+        a->capids = cap;
+    }
     if (!(a->ids[a->nids] = strdup(id)))
         return -1;
     a->nids++;
@@ -546,6 +560,7 @@ void node_apply_jobs_dir(struct node *n, bool store_only)
             log_error("jobs directory %s: %s", n->opt.jobs_dir, err.msg);
             return;
         }
+        a.next.borrow = true;   /* its names are the index's and the files' read */
         a.have_owned = dir_jobs(n, &a.owned);
         qsort(a.owned.v, a.owned.n, sizeof *a.owned.v, by_id);
         index_load(n, &a.idx);
