@@ -189,42 +189,57 @@ static void plan_bind(sqlite3_stmt *st, const struct store_job_plan *p);
 static int plan_write(struct sqlite_conn *c, int64_t id, int64_t version,
                       const struct store_job_plan *p, struct err *err);
 
+/* Inserts the row of a new job ns/name of OP, with its plan when OP has
+ * one: 1 and its id, or 0 when a row of that name exists already. */
+static int job_insert(struct sqlite_conn *c, const struct store_op *op, int64_t *ret,
+                      struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if ((rc = sqlite_stmt(c, SQ_JOB_INSERT, &st, err)) < 0)
+        return rc;
+    sqlite_bind_str(st, 28, op->job_put.ns);
+    sqlite_bind_str(st, 29, op->job_put.name);
+    sqlite_bind_i64(st, 30, op->job_put.now_us);
+    sqlite_bind_i64(st, 31, op->job_put.paused);
+    if (op->job_put.plan) {
+        sqlite_bind_i64(st, 2, 1);
+        plan_bind(st, op->job_put.plan);
+    }
+    rc = sqlite_row(c, st, "insert job", err);
+    if (rc == 1)
+        *ret = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc;
+}
+
 int sqlite_job_put(struct sqlite_conn *c, struct store_op *op, struct err *err)
 {
     const char *ns = op->job_put.ns, *name = op->job_put.name;
     const char *doc = op->job_put.doc;
     size_t len = strlen(doc);
     sqlite3_stmt *st = NULL;
-    struct found f;
-    int64_t id = 0, version = 0;
-    int rc;
+    struct found f = { 0 };
+    int64_t id = 0, version = 1;
+    int rc = 0;
 
-    if ((rc = job_find(c, ns, name, &f, err)) < 0
-        || (rc = expect_check(ns, name, &f, op->job_put.expect_version, err)) < 0)
+    /* a put that may create the job tries to first: a new job (a bulk
+     * save's usual case) then costs no look-up of its name */
+    if (op->job_put.expect_version <= 0 && (rc = job_insert(c, op, &id, err)) < 0)
         return rc;
-    if (f.live && (rc = same_doc(c, f.id, f.version, doc, len, err)) != 0) {
-        if (rc < 0 || (rc = set_paused(c, f.id, op->job_put.paused, err)) < 0)
+    if (rc == 0) {
+        if ((rc = job_find(c, ns, name, &f, err)) < 0
+            || (rc = expect_check(ns, name, &f, op->job_put.expect_version, err)) < 0)
             return rc;
-        op->ret_id = f.id;
-        op->ret_version = f.version;
-        return 0;
-    }
-
-    if (!f.id) {
-        if ((rc = sqlite_stmt(c, SQ_JOB_INSERT, &st, err)) < 0)
-            return rc;
-        sqlite_bind_str(st, 28, ns);
-        sqlite_bind_str(st, 29, name);
-        sqlite_bind_i64(st, 30, op->job_put.now_us);
-        sqlite_bind_i64(st, 31, op->job_put.paused);
-        if (op->job_put.plan) {
-            sqlite_bind_i64(st, 2, 1);
-            plan_bind(st, op->job_put.plan);
+        if (f.live && (rc = same_doc(c, f.id, f.version, doc, len, err)) != 0) {
+            if (rc < 0 || (rc = set_paused(c, f.id, op->job_put.paused, err)) < 0)
+                return rc;
+            op->ret_id = f.id;
+            op->ret_version = f.version;
+            return 0;
         }
-        if ((rc = returning(c, st, "insert job", &id, err)) < 0)
-            return rc;
-        version = 1;
-    } else {
+        /* the row exists: the insert met it, or expect_check() found its version */
         id = f.id;
         if ((rc = sqlite_stmt(c, SQ_JOB_BUMP, &st, err)) < 0)
             return rc;

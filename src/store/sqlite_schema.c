@@ -317,7 +317,7 @@ static const char *const sql[SQ_COUNT] = {
                       " retain_dead_letters)"
                       " VALUES (?28, ?29, 1, ?30, ?30, ?31, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
                       " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24,"
-                      " ?25, ?26, ?27) RETURNING id",
+                      " ?25, ?26, ?27) ON CONFLICT (namespace, name) DO NOTHING RETURNING id",
     /* a new version; a deleted job comes back with fresh state */
     [SQ_JOB_BUMP] = "UPDATE jobs SET version = version + 1, updated_us = ?2, paused = ?3,"
                     " created_us = CASE WHEN deleted_us IS NULL THEN created_us ELSE ?2 END,"
