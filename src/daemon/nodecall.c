@@ -53,11 +53,12 @@ static void engine_fail(struct jobsave_item *it, const struct err *e, int *n)
 
 /* The engine's copy of J (taken): made from its plan on the loop's
  * thread, as a job loaded from the store is, with J's body moved over for
- * the plan's write (op_job_put). The engine keeps the job for as long as
+ * the plan's write (op_job_put) unless the save wrote the plan already
+ * (PLANNED, jobsave_write()). The engine keeps the job for as long as
  * it schedules it; J itself was allocated among the documents and trees
  * of its save (an API thread's, or a large batch's), whose pages it would
  * keep from being given back. J as it is when a copy cannot be made. */
-static struct job *engine_copy(struct job *j, int64_t version)
+static struct job *engine_copy(struct job *j, int64_t version, bool planned)
 {
     struct store_job_plan p;
     struct job *c = NULL;
@@ -70,8 +71,10 @@ static struct job *engine_copy(struct job *j, int64_t version)
     }
     free(texts);
     c->paused = j->paused;
-    c->body = j->body;
-    j->body = NULL;
+    if (!planned) {
+        c->body = j->body;
+        j->body = NULL;
+    }
     job_free(j);
     return c;
 }
@@ -111,7 +114,7 @@ int node_jobs_apply(struct node *n, struct jobsave *b)
             rc = sched_job_pause(n->sched, it->id, it->job->paused, now, &e);
         } else {
             it->job = NULL; /* the engine takes it, also when it fails */
-            j = engine_copy(j, it->version);
+            j = engine_copy(j, it->version, it->planned);
             rc = sched_job_put(n->sched, j, it->key, it->version, INT64_MIN, now, now, &e);
         }
         if (rc < 0)

@@ -280,10 +280,16 @@ static void test_store_job_list_filters_by_namespace_and_label(void **state)
     assert_int_equal(store_job_count(f->s, &flt, &n, &err), 0);
     assert_int_equal(n, 2);
 
+    /* an empty "labels" object elsewhere does not hide the job's own */
+    fixture_job(f->s, "team-c", "u", "{\"env\":{\"labels\":{}},\"labels\":{\"team\":\"sales\"}}");
+    fixture_job(f->s, "team-c", "t", "{\"labels\":{},\"x\":\"\\\"labels\\\":{\\\"team\\\":1}\"}");
+    list_names(f->s, &flt, names, sizeof names);
+    assert_string_equal(names, "team-a/y team-b/z team-c/u");
+
     /* a new version re-indexes the labels */
     fixture_job(f->s, "team-b", "z", "{\"labels\": {\"team\": \"ops\"}}");
     list_names(f->s, &flt, names, sizeof names);
-    assert_string_equal(names, "team-a/y");
+    assert_string_equal(names, "team-a/y team-c/u");
     flt.label_value = NULL;
     assert_int_equal(store_job_list(f->s, &flt, &(struct store_job_page){0}, &err), -CHIME_EINVAL);
 }
@@ -789,6 +795,180 @@ static void test_store_exec_all_commits_ops_together_each_with_its_result(void *
     assert_int_equal(store_exec_all(f->s, ops, 0), 0);
 }
 
+/* ---- plans written with the put, and the heads listing ---- */
+
+static struct store_op put_planned(const char *name, const char *doc, const char *author,
+                                   const struct store_job_plan *plan, int64_t now_us)
+{
+    struct store_op op = {.kind = STORE_OP_JOB_PUT};
+
+    op.job_put.ns = "ns";
+    op.job_put.name = name;
+    op.job_put.doc = doc;
+    op.job_put.author = author;
+    op.job_put.now_us = now_us;
+    op.job_put.plan = plan;
+    return op;
+}
+
+/* A put with its plan leaves the job's plan current at the new version,
+ * whether the put creates the job, makes a new version or brings a
+ * deleted job back; one that makes no version leaves the plan alone. */
+static void test_store_job_put_with_a_plan_writes_it_with_the_new_version(void **state)
+{
+    struct fixture *f = *state;
+    struct store_job_plan p = full_plan(99); /* its version is the store's to set */
+    struct store_op op = put_planned("a", "{\"v\":1}", NULL, &p, 1000);
+    struct scanned sc = {0};
+    struct err err = {0};
+
+    assert_int_equal(store_exec(f->s, &op), 0);
+    assert_int_equal(op.ret_version, 1);
+    assert_int_equal(store_job_scan(f->s, on_scanned, &sc, &err), 0);
+    assert_int_equal(sc.n, 1);
+    assert_true(sc.has_plan[0]);
+    assert_int_equal(sc.plan.version, 1);
+    assert_string_equal(sc.texts[1], "0 2 * * *");
+    assert_string_equal(sc.texts[3], "a/b c/d");
+    assert_int_equal(sc.plan.max_instances, 3);
+    assert_true(sc.plan.retry_factor == 1.5);
+    assert_int_equal(sc.plan.disable_after_failures, 5);
+
+    /* a new version with its plan */
+    p.kind = "every";
+    p.cron = p.zone = NULL;
+    op = put_planned("a", "{\"v\":2}", NULL, &p, 2000);
+    assert_int_equal(store_exec(f->s, &op), 0);
+    assert_int_equal(op.ret_version, 2);
+    memset(&sc, 0, sizeof sc);
+    assert_int_equal(store_job_scan(f->s, on_scanned, &sc, &err), 0);
+    assert_true(sc.has_plan[0]);
+    assert_int_equal(sc.plan.version, 2);
+    assert_string_equal(sc.texts[0], "every");
+    assert_string_equal(sc.texts[1], "(null)");
+
+    /* the same document makes no version and writes no plan */
+    p.kind = "at";
+    op = put_planned("a", "{\"v\":2}", NULL, &p, 3000);
+    assert_int_equal(store_exec(f->s, &op), 0);
+    assert_int_equal(op.ret_version, 2);
+    memset(&sc, 0, sizeof sc);
+    assert_int_equal(store_job_scan(f->s, on_scanned, &sc, &err), 0);
+    assert_string_equal(sc.texts[0], "every");
+
+    /* a new version without a plan leaves the columns stale */
+    op = put_planned("a", "{\"v\":3}", NULL, NULL, 4000);
+    assert_int_equal(store_exec(f->s, &op), 0);
+    memset(&sc, 0, sizeof sc);
+    assert_int_equal(store_job_scan(f->s, on_scanned, &sc, &err), 0);
+    assert_false(sc.has_plan[0]);
+    assert_string_equal(sc.doc[0], "{\"v\":3}");
+
+    /* a deleted job put again, with its plan */
+    assert_int_equal(store_job_delete(f->s, "ns", "a", 0, 5000, &err), 0);
+    op = put_planned("a", "{\"v\":4}", NULL, &p, 6000);
+    assert_int_equal(store_exec(f->s, &op), 0);
+    assert_int_equal(op.ret_version, 4);
+    memset(&sc, 0, sizeof sc);
+    assert_int_equal(store_job_scan(f->s, on_scanned, &sc, &err), 0);
+    assert_int_equal(sc.n, 1);
+    assert_true(sc.has_plan[0]);
+    assert_int_equal(sc.plan.version, 4);
+    assert_string_equal(sc.texts[0], "at");
+}
+
+/* A batch of puts with plans: all or nothing leaves no job and no plan
+ * when one put fails half-way (its document is not JSON, found when its
+ * version row is written, after its job row and plan); one at a time
+ * (store_exec_all) leaves out only that put. */
+static void test_store_batch_of_planned_puts_that_fails_half_way_writes_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct store_job_plan p = full_plan(1);
+    struct store_op a = put_planned("a", "{\"v\":1}", "dir", &p, 1000);
+    struct store_op b = put_planned("b", "{\"v\":2}", "dir", &p, 1000);
+    struct store_op bad = put_planned("c", "{not json", "dir", &p, 1000);
+    struct store_op d = put_planned("d", "{\"v\":4}", "dir", &p, 1000);
+    struct store_op *ops[] = {&a, &b, &bad, &d};
+    struct scanned sc = {0};
+    struct store_job j;
+    struct err err = {0};
+    size_t failed = 0;
+
+    assert_int_equal(store_exec_atomic(f->s, ops, 4, &failed, &err), -CHIME_EINVAL);
+    assert_int_equal(failed, 2);
+    for (size_t i = 0; i < 4; i++)
+        assert_true(ops[i]->rc < 0);
+    assert_int_equal(store_job_scan(f->s, on_scanned, &sc, &err), 0);
+    assert_int_equal(sc.n, 0);
+    assert_int_equal(store_job_get(f->s, "ns", "a", &j, &err), -CHIME_ENOTFOUND);
+
+    /* each on its own: the bad one leaves no row, no plan, no version */
+    assert_int_equal(store_exec_all(f->s, ops, 4), 0);
+    assert_int_equal(a.rc, 0);
+    assert_int_equal(b.rc, 0);
+    assert_int_equal(bad.rc, -CHIME_EINVAL);
+    assert_int_equal(d.rc, 0);
+    memset(&sc, 0, sizeof sc);
+    assert_int_equal(store_job_scan(f->s, on_scanned, &sc, &err), 0);
+    assert_int_equal(sc.n, 3);
+    for (int i = 0; i < 3; i++)
+        assert_true(sc.has_plan[i]);
+    assert_int_equal(store_job_get(f->s, "ns", "c", &j, &err), -CHIME_ENOTFOUND);
+}
+
+/* What one heads listing saw: "ns/name@version" joined by spaces. */
+struct heads {
+    char text[256];
+    int64_t last_id;
+    int stop_after, n;
+};
+
+static int on_head(void *ctx, const struct store_job_head *h)
+{
+    struct heads *hs = ctx;
+    size_t o = strlen(hs->text);
+
+    if (hs->stop_after && ++hs->n == hs->stop_after)
+        return -CHIME_ECONFLICT;
+    assert_true(h->id > hs->last_id); /* in id order */
+    hs->last_id = h->id;
+    snprintf(hs->text + o, sizeof hs->text - o, "%s%s/%s@%lld", o ? " " : "", h->ns, h->name,
+             (long long)h->version);
+    return 0;
+}
+
+/* The live jobs whose current version one author wrote, with that
+ * version: a job another author changed since, or a deleted one, is not
+ * listed; no author lists every live job. */
+static void test_store_job_heads_lists_the_live_jobs_an_author_wrote(void **state)
+{
+    struct fixture *f = *state;
+    struct heads hs = {0};
+    struct err err = {0};
+    const char *put[][3] = {{"z", "{\"v\":1}", "dir"}, {"y", "{\"v\":1}", "api"},
+                            {"x", "{\"v\":1}", "dir"}, {"w", "{\"v\":1}", "dir"},
+                            {"x", "{\"v\":2}", "dir"}, {"z", "{\"v\":2}", NULL}};
+
+    assert_int_equal(store_job_heads(f->s, "dir", on_head, &hs, &err), 0);
+    assert_string_equal(hs.text, "");
+    for (size_t i = 0; i < sizeof put / sizeof put[0]; i++)
+        assert_int_equal(store_job_put(f->s, "ns", put[i][0], put[i][1], put[i][2], 0, false,
+                                       1000, NULL, &err), 0);
+    assert_int_equal(store_job_delete(f->s, "ns", "w", 0, 2000, &err), 0);
+    assert_int_equal(store_job_heads(f->s, "dir", on_head, &hs, &err), 0);
+    assert_string_equal(hs.text, "ns/x@2");
+    memset(&hs, 0, sizeof hs);
+    assert_int_equal(store_job_heads(f->s, NULL, on_head, &hs, &err), 0);
+    assert_string_equal(hs.text, "ns/z@2 ns/y@1 ns/x@2");
+    /* a callback's error stops it and is returned */
+    memset(&hs, 0, sizeof hs);
+    hs.stop_after = 2;
+    assert_int_equal(store_job_heads(f->s, NULL, on_head, &hs, &err), -CHIME_ECONFLICT);
+    assert_string_equal(hs.text, "ns/z@2");
+    assert_int_equal(store_job_heads(f->s, NULL, NULL, NULL, &err), -CHIME_EINVAL);
+}
+
 /* A database the previous chime (schema 1) wrote is migrated when opened:
  * its jobs are there, with no plan, so they are read from the document
  * until the daemon writes the plans. */
@@ -864,6 +1044,9 @@ int main(void)
         T(test_store_job_plan_op_checks_its_fields),
         T(test_store_job_doc_reads_any_version_by_id),
         T(test_store_exec_all_commits_ops_together_each_with_its_result),
+        T(test_store_job_put_with_a_plan_writes_it_with_the_new_version),
+        T(test_store_batch_of_planned_puts_that_fails_half_way_writes_nothing),
+        T(test_store_job_heads_lists_the_live_jobs_an_author_wrote),
         T(test_store_migrates_a_schema_1_database),
 #undef T
     };
