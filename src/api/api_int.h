@@ -213,6 +213,8 @@ const struct api_route *api_routes(size_t *n);
 int api_route_find(struct api_call *c, char *allow, size_t allow_len);
 /* openapi.c: builds the OpenAPI document from the table (and the job
  * document's schema from job_fields()) into *RET (owned). */
+/* The fixed schemas of the OpenAPI document, as JSON text (openapi_schemas.c). */
+extern const char api_openapi_schemas[];
 int api_openapi_build(char **ret, size_t *ret_len, struct err *err);
 
 /* ---- call.c: replies and requests ---- */
