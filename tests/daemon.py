@@ -10,6 +10,8 @@ import time
 import urllib.error
 import urllib.request
 
+import openapi
+
 CHIME = os.environ.get("CHIME_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "build", "chime")
 
@@ -114,15 +116,28 @@ class Daemon:
             req.add_header(k, v)
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
-                text = r.read().decode()
-                return r.status, (json.loads(text) if text and
-                                  r.headers.get_content_type().endswith("json") else text)
+                status, reply_headers, text = r.status, r.headers, r.read().decode()
+                body = (json.loads(text) if text and
+                        r.headers.get_content_type().endswith("json") else text)
         except urllib.error.HTTPError as e:
-            text = e.read().decode()
+            status, reply_headers, text = e.code, e.headers, e.read().decode()
             try:
-                return e.code, json.loads(text)
+                body = json.loads(text)
             except ValueError:
-                return e.code, text
+                body = text
+        self.check_reply(method, path, status, reply_headers, body)
+        return status, body
+
+    def check_reply(self, method, path, status, headers, body):
+        """Checks a reply against the OpenAPI document the daemon serves
+        (tests/openapi.py), unless CHIME_OPENAPI_CHECK=0."""
+        if os.environ.get("CHIME_OPENAPI_CHECK") == "0":
+            return
+        try:
+            doc = openapi.served(self.url, self.token)
+        except (urllib.error.URLError, ConnectionError, OSError, ValueError):
+            return  # not served now (the daemon is stopping, say): the next reply checks
+        doc.check(method, path, status, dict(headers.items()), body, headers.get("Content-Type"))
 
     def raw_status(self, head):
         """Sends HEAD (bytes: a request line and headers) as it is and

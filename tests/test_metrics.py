@@ -227,8 +227,12 @@ def test_openapi_describes_metrics_and_health(daemon):
     assert set(metrics_op["responses"]["200"]["content"]) == {"text/plain; version=0.0.4"}
     health = doc["components"]["schemas"]["Health"]
     assert set(health["properties"]) == {"status", "reasons", "checks"}
-    assert set(health["properties"]["checks"]["properties"]) == {
-        "store", "loop", "stuck_runs", "error_rate", "disk"}
+    # every check the daemon reports, each always there
+    status, reply = daemon.request("GET", "/healthz")
+    assert status == 200
+    checks = health["properties"]["checks"]
+    assert set(checks["properties"]) == set(checks["required"]) == set(reply["checks"]) == {
+        "store", "loop", "stuck_runs", "error_rate", "disk", "spawner"}
     output = doc["paths"]["/api/v1/runs/{id}/output"]["get"]["responses"]["200"]["content"]
     assert "text/event-stream" in output
     assert "stuck_after" in doc["components"]["schemas"]["Job"]["properties"]

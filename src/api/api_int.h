@@ -143,7 +143,10 @@ struct api_route {
     size_t body_max;          /* bytes of body; 0: the server's body_max */
     /* for the OpenAPI document (openapi.c) */
     const char *op;           /* its operationId: unique, camelCase */
+    unsigned status_too;      /* another status its reply may carry (same body); 0: none */
     const char *conflict;     /* what its 409 means; NULL: it gives none */
+    const char *forbidden;    /* what its 403 means where its role alone would give none */
+    const char *not_found;    /* what its 404 means where neither path nor query names a job */
     bool etag;                /* its reply carries ETag (the job's version) */
     bool location;            /* its reply carries Location (what it made) */
     bool ranges;              /* it takes Range (416 past the end) */
@@ -210,6 +213,8 @@ const struct api_route *api_routes(size_t *n);
 int api_route_find(struct api_call *c, char *allow, size_t allow_len);
 /* openapi.c: builds the OpenAPI document from the table (and the job
  * document's schema from job_fields()) into *RET (owned). */
+/* The fixed schemas of the OpenAPI document, as JSON text (openapi_schemas.c). */
+extern const char api_openapi_schemas[];
 int api_openapi_build(char **ret, size_t *ret_len, struct err *err);
 
 /* ---- call.c: replies and requests ---- */

@@ -1,4 +1,5 @@
-/* jobs.c: the handlers of /api/v1/jobs and /api/v1/preview.
+/* jobs.c: the handlers of /api/v1/jobs and /api/v1/preview (a job's
+ * versions: versions.c; a manual trigger: trigger.c).
  *
  * A job write is: validate the whole document (job_from_json), then save
  * it through jobsave.h as every save of a job version is (checks, cycle
@@ -22,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/ratelimit.h"
 #include "job/job.h"
 #include "job/jobsave.h"
 #include "job/jobsecret.h"
@@ -607,123 +607,6 @@ int api_job_resume(struct api_call *c)
     return job_set_paused(c, false);
 }
 
-/* A trigger's parameters: {"params": {"NAME": "value"}}, only those the
- * job's current version SJ declares, each matching its pattern
- * (job_params_resolve). The former {"env": ...} is refused, pointing at
- * params: it let a trigger set any variable (BASH_ENV, LD_PRELOAD). Returns
- * the params object's text (owned) or NULL for none. */
-static int trigger_params(struct api_call *c, const struct store_job *sj, char **ret)
-{
-    json_t *body = NULL, *params, *v;
-    struct job *j = NULL;
-    const char **values = NULL;
-    const char *key;
-    char q[48];
-    int rc;
-
-    *ret = NULL;
-    rc = api_body_object(c, &body, &c->err);
-    if (rc < 0 || !body)
-        return rc;
-    json_object_foreach(body, key, v) {
-        if (strcmp(key, "env") == 0)
-            rc = err_set(&c->err, CHIME_EINVAL, key,
-                         "'env' is not accepted: a trigger sets the job's declared "
-                         "parameters, {\"params\": {\"NAME\": \"value\"}}");
-        else if (strcmp(key, "params") != 0)
-            rc = err_set(&c->err, CHIME_EINVAL, key, "unknown field '%s'",
-                         err_quote(key, strlen(key), q, sizeof q));
-        if (rc < 0)
-            goto done;
-    }
-    params = json_object_get(body, "params");
-    if (!params || json_is_null(params))
-        goto done;
-    rc = job_parse(sj->doc, sj->doc_len, sj->ns, &j, &c->err);
-    if (rc < 0)
-        goto done;
-    values = calloc(j->body->n_params + 1, sizeof *values);
-    if (!values) {
-        rc = err_set(&c->err, CHIME_ENOMEM, "", "out of memory");
-        goto done;
-    }
-    rc = job_params_resolve(j->body, params, values, &c->err);
-    if (rc < 0)
-        goto done;
-    *ret = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!*ret)
-        rc = err_set(&c->err, CHIME_ENOMEM, "", "out of memory");
-done:
-    free(values);
-    job_free(j);
-    json_decref(body);
-    return rc;
-}
-
-/* Whether C may trigger job ID now: within the triggers a minute of the
- * job and of C's token (api_options). Past either: 429 with Retry-After,
- * and nothing counted. Counted against both when let through. */
-static int trigger_limit(struct api_call *c, const char *id)
-{
-    struct api *a = c->api;
-    int64_t now = api_now_us();
-    int64_t wait_j = ratelimit_wait(a->trigger_jobs, id, strlen(id), now);
-    int64_t wait_t = ratelimit_wait(a->trigger_tokens, c->token_id, strlen(c->token_id), now);
-    int64_t retry = wait_j > wait_t ? wait_j : wait_t;
-    char q[140];
-
-    if (retry) {
-        api_reply_header(c, "Retry-After", "%" PRId64, retry);
-        if (wait_j)
-            return err_set(&c->err, API_ETOO_MANY, "job",
-                           "too many triggers of job '%s': at most %u a minute, try again in "
-                           "%" PRId64 " s",
-                           err_quote(id, strlen(id), q, sizeof q), a->opt.triggers_per_job, retry);
-        return err_set(&c->err, API_ETOO_MANY, "Authorization",
-                       "too many triggers by token '%s': at most %u a minute, try again in "
-                       "%" PRId64 " s",
-                       c->token, a->opt.triggers_per_token, retry);
-    }
-    ratelimit_add(a->trigger_jobs, id, strlen(id), now);
-    ratelimit_add(a->trigger_tokens, c->token_id, strlen(c->token_id), now);
-    return 0;
-}
-
-int api_job_trigger(struct api_call *c)
-{
-    const struct api_engine *e = &c->api->opt.engine;
-    char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1], id[JOB_ID_LEN];
-    struct store_job sj = {0};
-    char *params = NULL;
-    int64_t run_id = 0;
-    int rc;
-
-    rc = path_job(c, ns, name, id, &c->err);
-    if (rc < 0)
-        return rc;
-    rc = store_job_get(c->api->opt.store, ns, name, &sj, &c->err);
-    if (rc < 0)
-        goto done;
-    rc = trigger_params(c, &sj, &params);
-    if (rc < 0)
-        goto done;
-    rc = trigger_limit(c, id);
-    if (rc < 0)
-        goto done;
-    rc = e->trigger(e->ctx, id, params, api_auth_who(c), &run_id, &c->err);
-    if (rc == -CHIME_ECONFLICT)
-        c->problem_run_id = run_id; /* the live run that refused it; nothing was recorded */
-    if (rc < 0)
-        goto done;
-    c->audit.run_id = run_id;
-    api_reply_header(c, "Location", "/api/v1/runs/%" PRId64, run_id);
-    rc = api_reply_json(c, 202, json_pack("{s:I}", "run_id", (json_int_t)run_id));
-done:
-    store_job_release(&sj);
-    free(params);
-    return rc;
-}
-
 /* The query's count and from, for the fires of a job. */
 static int fires_query(struct api_call *c, int64_t *count, int64_t *from)
 {
@@ -792,84 +675,6 @@ int api_preview(struct api_call *c)
     if (rc == 0)
         json_object_set_new(c->json, "warnings", api_job_warnings(c, j, INT64_MIN));
     job_free(j);
-    return rc;
-}
-
-static json_t *version_json(int64_t version, int64_t created_us, const char *author, size_t doc_len)
-{
-    return json_pack("{s:I, s:o, s:o, s:I}", "version", (json_int_t)version, "created_at",
-                     api_json_instant(created_us), "author",
-                     author ? api_json_text(author, strlen(author)) : json_null(), "doc_bytes",
-                     (json_int_t)doc_len);
-}
-
-int api_job_versions(struct api_call *c)
-{
-    char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1], id[JOB_ID_LEN];
-    struct store_version_page page = {0};
-    struct store_job sj = {0};
-    json_t *items = NULL;
-    int64_t limit;
-    size_t i;
-    int rc;
-
-    rc = path_job(c, ns, name, id, &c->err);
-    if (rc < 0)
-        return rc;
-    rc = api_query_int(c, "limit", 1, STORE_LIMIT_MAX, STORE_LIMIT_DEFAULT, &limit, &c->err);
-    if (rc < 0)
-        return rc;
-    rc = store_job_get(c->api->opt.store, ns, name, &sj, &c->err);
-    if (rc < 0)
-        return rc;
-    rc = store_job_versions(c->api->opt.store, ns, name, api_query(c, "cursor"), (int)limit, &page,
-                            &c->err);
-    if (rc < 0)
-        goto done;
-    items = json_array();
-    for (i = 0; items && i < page.n; i++)
-        json_array_append_new(items, version_json(page.items[i].version, page.items[i].created_us,
-                                                  page.items[i].author, page.items[i].doc_len));
-    /* every version is kept, so the newest number is how many there are */
-    rc = api_reply_json(c, 200, api_json_list(items, page.next_cursor, sj.latest_version));
-done:
-    store_version_page_release(&page);
-    store_job_release(&sj);
-    return rc;
-}
-
-int api_job_version(struct api_call *c)
-{
-    char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1], id[JOB_ID_LEN];
-    struct store_job sj = {0};
-    json_error_t jerr;
-    json_t *v, *doc;
-    int64_t version;
-    int rc;
-
-    rc = path_job(c, ns, name, id, &c->err);
-    if (rc < 0)
-        return rc;
-    rc = api_param_id(c, 2, "version", &version, &c->err);
-    if (rc < 0)
-        return rc;
-    rc = store_job_get_version(c->api->opt.store, ns, name, version, &sj, &c->err);
-    if (rc < 0)
-        return rc;
-    doc = json_loadb(sj.doc, sj.doc_len, 0, &jerr);
-    if (doc && job_doc_redact(doc) < 0) {   /* shown as a view shows it */
-        json_decref(doc);
-        doc = NULL;
-    }
-    v = version_json(sj.version, sj.version_us, sj.author, sj.doc_len);
-    if (!doc)
-        rc = err_set(&c->err, CHIME_EIO, "", "the stored document of %s is not JSON", id);
-    else if (json_object_set_new(v, "document", doc) < 0)
-        rc = err_set(&c->err, CHIME_ENOMEM, "", "out of memory");
-    else
-        rc = api_reply_json(c, 200, json_incref(v));
-    json_decref(v);
-    store_job_release(&sj);
     return rc;
 }
 

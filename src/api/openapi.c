@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "job/job.h"
+#include "sched/health.h"
 #include "store/vocab.h"
 #include "../banned.h"
 
@@ -32,215 +33,6 @@ static const struct api_param path_params[] = {
     {"token", "string", NULL, "a token's name"},
     {"notification_id", "integer", NULL, "a notification id"},
 };
-
-static const char schemas[] =
-    "{"
-    "\"StringMap\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}},"
-    "\"Secret\":{\"type\":\"object\",\"required\":[\"secret\"],"
-    "\"additionalProperties\":false,\"description\":\"written as {secret: VALUE},"
-    " stored sealed, shown as {secret: {redacted: TAG}}; writing the redacted form back "
-    "keeps the stored secret whose tag it is\","
-    "\"properties\":{\"secret\":{\"oneOf\":[{\"type\":\"string\",\"minLength\":1},"
-    "{\"type\":\"object\",\"required\":[\"redacted\"],\"additionalProperties\":false,"
-    "\"properties\":{\"redacted\":{\"type\":\"string\"}}},{\"type\":\"object\","
-    "\"required\":[\"v\",\"box\"],\"additionalProperties\":false,"
-    "\"properties\":{\"v\":{\"type\":\"integer\",\"enum\":[1]},"
-    "\"box\":{\"type\":\"string\"}}}]}}},"
-    "\"JobPatch\":{\"type\":\"object\","
-    "\"description\":\"a JSON merge patch of a Job; null removes a member\"},"
-    "\"JobState\":{\"type\":\"object\",\"properties\":{\"paused\":{\"type\":\"boolean\"},"
-    "\"consecutive_failures\":{\"type\":\"integer\"},\"last_fire\":{\"type\":\"string\","
-    "\"format\":\"date-time\",\"nullable\":true}},\"required\":[\"paused\","
-    "\"consecutive_failures\",\"last_fire\"]},"
-    "\"Version\":{\"type\":\"object\",\"properties\":{\"version\":{\"type\":\"integer\"},"
-    "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
-    "\"author\":{\"type\":\"string\",\"nullable\":true},"
-    "\"doc_bytes\":{\"type\":\"integer\"}},\"required\":[\"version\",\"created_at\","
-    "\"author\",\"doc_bytes\"]},"
-    "\"JobVersion\":{\"allOf\":[{\"$ref\":\"#/components/schemas/Version\"},"
-    "{\"type\":\"object\","
-    "\"properties\":{\"document\":{\"$ref\":\"#/components/schemas/JobDocument\"}},"
-    "\"required\":[\"document\"]}]},"
-    "\"Change\":{\"type\":\"object\","
-    "\"description\":\"one field that differs; arrays are compared whole\","
-    "\"properties\":{\"op\":{\"type\":\"string\",\"enum\":[\"changed\",\"added\","
-    "\"removed\"]},\"path\":{\"type\":\"string\",\"example\":\"schedule.cron\"},"
-    "\"pointer\":{\"type\":\"string\",\"description\":\"RFC 6901\"},"
-    "\"from\":{\"description\":\"absent when added\"},"
-    "\"to\":{\"description\":\"absent when removed\"}},\"required\":[\"op\",\"path\","
-    "\"pointer\"]},"
-    "\"Diff\":{\"type\":\"object\",\"properties\":{\"job\":{\"type\":\"string\"},"
-    "\"from\":{\"type\":\"integer\"},\"to\":{\"type\":\"integer\"},"
-    "\"from_created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
-    "\"to_created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
-    "\"equal\":{\"type\":\"boolean\"},\"changes\":{\"type\":\"array\","
-    "\"items\":{\"$ref\":\"#/components/schemas/Change\"}}},\"required\":[\"job\",\"from\","
-    "\"to\",\"from_created_at\",\"to_created_at\",\"equal\",\"changes\"]},"
-    "\"Rollback\":{\"type\":\"object\",\"additionalProperties\":false,"
-    "\"required\":[\"version\"],\"properties\":{\"version\":{\"type\":\"integer\","
-    "\"minimum\":1}}},"
-    "\"ExportToken\":{\"type\":\"object\",\"description\":\"never a secret or its hash\","
-    "\"properties\":{\"name\":{\"type\":\"string\"},\"role\":{\"type\":\"string\"},"
-    "\"namespaces\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"nullable\":true},"
-    "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
-    "\"expires_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true}},"
-    "\"required\":[\"name\",\"role\",\"namespaces\",\"created_at\",\"expires_at\"]},"
-    "\"ExportFile\":{\"type\":\"object\",\"additionalProperties\":false,"
-    "\"required\":[\"chime_export\",\"jobs\"],"
-    "\"properties\":{\"chime_export\":{\"type\":\"integer\",\"enum\":[1]},"
-    "\"exported_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
-    "\"jobs\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/Job\"}},"
-    "\"tokens\":{\"type\":\"array\",\"description\":\"listed, never imported\","
-    "\"items\":{\"$ref\":\"#/components/schemas/ExportToken\"}}}},"
-    "\"ImportItem\":{\"type\":\"object\",\"properties\":{\"job\":{\"type\":\"string\"},"
-    "\"action\":{\"type\":\"string\",\"enum\":[\"create\",\"change\",\"unchanged\","
-    "\"remove\"]},\"index\":{\"type\":\"integer\",\"nullable\":true,"
-    "\"description\":\"in the file\"},\"version\":{\"type\":\"integer\",\"nullable\":true},"
-    "\"new_version\":{\"type\":\"integer\",\"nullable\":true},"
-    "\"changes\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/Change\"}}},"
-    "\"required\":[\"job\",\"action\",\"index\",\"version\",\"new_version\"]},"
-    "\"ImportPlan\":{\"type\":\"object\",\"properties\":{\"dry_run\":{\"type\":\"boolean\"},"
-    "\"prune\":{\"type\":\"boolean\"},\"applied\":{\"type\":\"boolean\"},"
-    "\"namespace\":{\"type\":\"string\",\"nullable\":true},\"items\":{\"type\":\"array\","
-    "\"items\":{\"$ref\":\"#/components/schemas/ImportItem\"}},"
-    "\"summary\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"integer\"}},"
-    "\"other_namespaces\":{\"type\":\"integer\"},"
-    "\"tokens_not_imported\":{\"type\":\"integer\"},\"warnings\":{\"type\":\"array\","
-    "\"items\":{\"type\":\"string\"}}},\"required\":[\"dry_run\",\"prune\",\"applied\","
-    "\"namespace\",\"items\",\"summary\",\"other_namespaces\",\"tokens_not_imported\","
-    "\"warnings\"]},"
-    "\"Run\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},"
-    "\"job\":{\"type\":\"string\",\"example\":\"sales-team-1/nightly-import\"},"
-    "\"job_version\":{\"type\":\"integer\"},\"fire_time\":{\"type\":\"string\","
-    "\"format\":\"date-time\"},\"reason\":{\"type\":\"string\",\"enum\":[]},"
-    "\"attempt\":{\"type\":\"integer\"},"
-    "\"state\":{\"type\":\"string\",\"enum\":[]},"
-    "\"queued_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true},"
-    "\"started_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true},"
-    "\"finished_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true},"
-    "\"pid\":{\"type\":\"integer\",\"nullable\":true},\"exit_code\":{\"type\":\"integer\","
-    "\"nullable\":true},\"signal\":{\"type\":\"integer\",\"nullable\":true},"
-    "\"cpu_user_ms\":{\"type\":\"integer\",\"nullable\":true},"
-    "\"cpu_sys_ms\":{\"type\":\"integer\",\"nullable\":true},"
-    "\"max_rss_kb\":{\"type\":\"integer\",\"nullable\":true},"
-    "\"output_bytes\":{\"type\":\"integer\",\"nullable\":true},"
-    "\"error\":{\"type\":\"string\",\"nullable\":true},\"node\":{\"type\":\"string\","
-    "\"nullable\":true},\"triggered_by\":{\"type\":\"string\",\"nullable\":true}},"
-    "\"required\":[\"id\",\"job\",\"job_version\",\"fire_time\",\"reason\",\"attempt\","
-    "\"state\",\"queued_at\",\"started_at\",\"finished_at\",\"pid\",\"exit_code\",\"signal\","
-    "\"cpu_user_ms\",\"cpu_sys_ms\",\"max_rss_kb\",\"output_bytes\",\"error\",\"node\","
-    "\"triggered_by\"]},"
-    "\"DeadLetter\":{\"type\":\"object\",\"properties\":{\"run_id\":{\"type\":\"integer\"},"
-    "\"job\":{\"type\":\"string\"},\"fire_time\":{\"type\":\"string\","
-    "\"format\":\"date-time\"},\"reason\":{\"type\":\"string\",\"nullable\":true},"
-    "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"}},\"required\":[\"run_id\","
-    "\"job\",\"fire_time\",\"reason\",\"created_at\"]},"
-    "\"Notification\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},"
-    "\"delivery_id\":{\"type\":\"string\",\"description\":\"random,"
-    " the same on every attempt: what receivers deduplicate by (the X-Chime-Delivery "
-    "header)\"},\"job\":{\"type\":\"string\",\"nullable\":true,"
-    "\"description\":\"null for the daemon's own events (error_rate, error_rate_ok),"
-    " which only a token of every namespace sees\"},\"run_id\":{\"type\":\"integer\","
-    "\"nullable\":true},\"event\":{\"type\":\"string\",\"enum\":[]},"
-    "\"channel\":{\"type\":\"string\"},\"state\":{\"type\":\"string\","
-    "\"enum\":[\"pending\",\"delivering\",\"delivered\",\"failed\"]},"
-    "\"attempts\":{\"type\":\"integer\"},\"created_at\":{\"type\":\"string\","
-    "\"format\":\"date-time\"},\"next_attempt_at\":{\"type\":\"string\","
-    "\"format\":\"date-time\",\"nullable\":true},\"delivered_at\":{\"type\":\"string\","
-    "\"format\":\"date-time\",\"nullable\":true},\"last_status\":{\"type\":\"integer\","
-    "\"nullable\":true,\"description\":\"the last answer's HTTP or SMTP code\"},"
-    "\"last_error\":{\"type\":\"string\",\"nullable\":true},\"payload\":{\"type\":\"object\","
-    "\"description\":\"the event as recorded (docs/notify.md)\"}},\"required\":[\"id\","
-    "\"delivery_id\",\"job\",\"run_id\",\"event\",\"channel\",\"state\",\"attempts\","
-    "\"created_at\",\"next_attempt_at\",\"delivered_at\",\"last_status\",\"last_error\","
-    "\"payload\"]},"
-    "\"Channel\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},"
-    "\"kind\":{\"type\":\"string\",\"enum\":[\"webhook\",\"slack\",\"email\"]},"
-    "\"target\":{\"type\":\"string\",\"description\":\"scheme,"
-    " host and port (the path and credentials are not shown)\"},"
-    "\"namespaces\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"nullable\":true},"
-    "\"timeout\":{\"type\":\"string\"},\"connect_timeout\":{\"type\":\"string\"},"
-    "\"retry\":{\"type\":\"object\"},\"signed\":{\"type\":\"boolean\"},"
-    "\"from\":{\"type\":\"string\"},\"to\":{\"type\":\"array\","
-    "\"items\":{\"type\":\"string\"}}},\"required\":[\"name\",\"kind\",\"target\","
-    "\"namespaces\",\"timeout\",\"connect_timeout\",\"retry\"]},"
-    "\"Trigger\":{\"type\":\"object\",\"additionalProperties\":false,"
-    "\"properties\":{\"params\":{\"$ref\":\"#/components/schemas/StringMap\"}},"
-    "\"description\":\"params: values of the job's declared params (400 naming any other)\"},"
-    "\"LastRun\":{\"type\":\"object\",\"required\":[\"id\",\"state\",\"fire_time\","
-    "\"finished_at\"],\"properties\":{\"id\":{\"type\":\"integer\"},"
-    "\"state\":{\"type\":\"string\"},\"fire_time\":{\"type\":\"string\","
-    "\"format\":\"date-time\"},\"finished_at\":{\"type\":\"string\","
-    "\"format\":\"date-time\",\"nullable\":true}}},"
-    "\"RunRef\":{\"type\":\"object\",\"properties\":{\"run_id\":{\"type\":\"integer\"}},"
-    "\"required\":[\"run_id\"]},"
-    "\"Instants\":{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\","
-    "\"items\":{\"type\":\"string\",\"format\":\"date-time\"}},"
-    "\"warnings\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
-    "\"description\":\"the preview only: what saving the draft would warn of\"}},"
-    "\"required\":[\"items\"]},"
-    "\"HealthCheck\":{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\","
-    "\"enum\":[\"ok\",\"degraded\",\"failing\"]},\"reason\":{\"type\":\"string\","
-    "\"nullable\":true}},\"additionalProperties\":true,"
-    "\"description\":\"the check's numbers: store (last_commit), loop (lag_ms, threshold_ms),"
-    " stuck_runs (count; runs with a token), error_rate (failed, finished, window_s,"
-    " threshold, min_runs), disk (free_bytes, total_bytes, degraded_below, failing_below)\","
-    "\"required\":[\"status\",\"reason\"]},"
-    "\"Health\":{\"type\":\"object\",\"description\":\"200 when ok or degraded,"
-    " 503 when failing (same body)\",\"properties\":{\"status\":{\"type\":\"string\","
-    "\"enum\":[\"ok\",\"degraded\",\"failing\"]},\"reasons\":{\"type\":\"array\","
-    "\"items\":{\"type\":\"string\"}},\"checks\":{\"type\":\"object\","
-    "\"properties\":{\"store\":{\"$ref\":\"#/components/schemas/HealthCheck\"},"
-    "\"loop\":{\"$ref\":\"#/components/schemas/HealthCheck\"},"
-    "\"stuck_runs\":{\"$ref\":\"#/components/schemas/HealthCheck\"},"
-    "\"error_rate\":{\"$ref\":\"#/components/schemas/HealthCheck\"},"
-    "\"disk\":{\"$ref\":\"#/components/schemas/HealthCheck\"}}}},\"required\":[\"status\","
-    "\"reasons\",\"checks\"]},"
-    "\"Token\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\","
-    "\"description\":\"the public id in the secret; not secret\"},"
-    "\"name\":{\"type\":\"string\"},\"role\":{\"type\":\"string\",\"enum\":[]},"
-    "\"namespaces\":{\"type\":\"array\","
-    "\"items\":{\"type\":\"string\"},\"nullable\":true,"
-    "\"description\":\"null: every namespace\"},\"created_at\":{\"type\":\"string\","
-    "\"format\":\"date-time\"},\"created_by\":{\"type\":\"string\",\"nullable\":true},"
-    "\"expires_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true},"
-    "\"revoked_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true}},"
-    "\"required\":[\"id\",\"name\",\"role\",\"namespaces\",\"created_at\",\"created_by\","
-    "\"expires_at\",\"revoked_at\"]},"
-    "\"NewToken\":{\"type\":\"object\",\"required\":[\"name\",\"role\"],"
-    "\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\","
-    "\"pattern\":\"^[a-z0-9][a-z0-9._-]{0,62}$\"},\"role\":{\"type\":\"string\","
-    "\"enum\":[]},\"namespaces\":{\"type\":\"array\","
-    "\"items\":{\"type\":\"string\"},\"nullable\":true,\"minItems\":1,"
-    "\"description\":\"absent or null: every namespace\"},"
-    "\"expires\":{\"oneOf\":[{\"type\":\"string\",\"example\":\"30d\",\"nullable\":true},"
-    "{\"type\":\"integer\",\"minimum\":1,\"description\":\"seconds\"}],"
-    "\"description\":\"absent or null: never\"}}},"
-    "\"TokenSecret\":{\"allOf\":[{\"$ref\":\"#/components/schemas/Token\"},"
-    "{\"type\":\"object\",\"properties\":{\"secret\":{\"type\":\"string\","
-    "\"description\":\"the bearer token; shown only in this answer\"}},"
-    "\"required\":[\"secret\"]}]},"
-    "\"AuditEntry\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},"
-    "\"at\":{\"type\":\"string\",\"format\":\"date-time\"},\"token\":{\"type\":\"string\","
-    "\"nullable\":true},\"address\":{\"type\":\"string\",\"nullable\":true},"
-    "\"method\":{\"type\":\"string\"},\"route\":{\"type\":\"string\"},"
-    "\"path\":{\"type\":\"string\"},\"job\":{\"type\":\"string\",\"nullable\":true},"
-    "\"run_id\":{\"type\":\"integer\",\"nullable\":true},"
-    "\"version_before\":{\"type\":\"integer\",\"nullable\":true},"
-    "\"version_after\":{\"type\":\"integer\",\"nullable\":true},"
-    "\"status\":{\"type\":\"integer\"}},\"required\":[\"id\",\"at\",\"token\",\"address\","
-    "\"method\",\"route\",\"path\",\"job\",\"run_id\",\"version_before\",\"version_after\","
-    "\"status\"]},"
-    "\"OpenAPI\":{\"type\":\"object\"},"
-    "\"Problem\":{\"type\":\"object\",\"description\":\"RFC 9457\","
-    "\"properties\":{\"type\":{\"type\":\"string\",\"format\":\"uri\"},"
-    "\"title\":{\"type\":\"string\"},\"status\":{\"type\":\"integer\"},"
-    "\"detail\":{\"type\":\"string\"},\"field\":{\"type\":\"string\",\"nullable\":true,"
-    "\"description\":\"the input at fault: a document path or a parameter\"},"
-    "\"run_id\":{\"type\":\"integer\","
-    "\"description\":\"a trigger's 409: the live run that refuses it\"}},"
-    "\"required\":[\"type\",\"title\",\"status\",\"detail\",\"field\"]}"
-    "}";
 
 /* List envelopes, one per item schema: NAME of ITEM. */
 static const struct {
@@ -463,6 +255,30 @@ static int job_schemas(json_t *comp)
     return view ? json_object_set_new(comp, "JobView", view) : -1;
 }
 
+/* Health's checks: one member per check the engine has, each there. */
+static int health_checks(json_t *comp)
+{
+    json_t *health = json_object_get(comp, "Health");
+    json_t *checks = json_object_get(json_object_get(health, "properties"), "checks");
+    json_t *props = json_object(), *req = json_array();
+
+    for (int ch = 0; props && req && ch < HEALTH_CHECK_COUNT; ch++) {
+        const char *name = health_check_name((enum health_check)ch);
+
+        if (json_object_set_new(props, name, schema_ref("HealthCheck")) < 0
+            || json_array_append_new(req, json_string(name)) < 0)
+            break;
+    }
+    if (!checks || !props || !req || json_object_size(props) != HEALTH_CHECK_COUNT
+        || json_array_size(req) != HEALTH_CHECK_COUNT) {
+        json_decref(props);
+        json_decref(req);
+        return -1;
+    }
+    json_object_set_new(checks, "properties", props);
+    return json_object_set_new(checks, "required", req);
+}
+
 /* ---- the operations ---- */
 
 
@@ -540,9 +356,9 @@ static json_t *problem_responses(void)
 
         if (r && problems[i].retry_after)
             json_object_set_new(r, "headers",
-                                json_pack("{s:{s:s, s:{s:s, s:i}}}", "Retry-After",
-                                          "description", "seconds to wait", "schema", "type",
-                                          "integer", "minimum", 0));
+                                json_pack("{s:{s:s, s:b, s:{s:s, s:i}}}", "Retry-After",
+                                          "description", "seconds to wait", "required", 1,
+                                          "schema", "type", "integer", "minimum", 0));
         if (json_object_set_new(o, problems[i].name, r) < 0) {
             json_decref(o);
             return NULL;
@@ -571,14 +387,26 @@ static int add_problem(json_t *responses, const char *status, const char *doc)
     return -1;
 }
 
+/* Whether R's query takes a job (a job outside the token's namespaces is
+ * answered 404, as one that does not exist). */
+static bool query_names_job(const struct api_route *r)
+{
+    for (const struct api_param *q = r->query; q && q->name; q++)
+        if (!strcmp(q->name, "job"))
+            return true;
+    return false;
+}
+
 static int route_problems(json_t *responses, const struct api_route *r)
 {
-    bool named = strchr(r->path, '{') != NULL;
+    bool named = strchr(r->path, '{') != NULL || query_names_job(r);
     int rc = add_problem(responses, "default", NULL);
 
     if (rc == 0)
         rc = add_problem(responses, "400", NULL);
-    if (rc == 0 && named)
+    if (rc == 0 && r->not_found)
+        rc = add_problem(responses, "404", r->not_found);
+    else if (rc == 0 && named)
         rc = add_problem(responses, "404", NULL);
     if (rc == 0 && r->conflict)
         rc = add_problem(responses, "409", r->conflict);
@@ -590,7 +418,10 @@ static int route_problems(json_t *responses, const struct api_route *r)
         rc = add_problem(responses, "416", NULL);
     if (rc == 0 && r->access != API_PUBLIC)
         rc = add_problem(responses, "401", NULL);
-    if (rc == 0 && r->access != API_PUBLIC && r->access != API_SCRAPE && r->access != API_VIEWER)
+    if (rc == 0 && r->forbidden)
+        rc = add_problem(responses, "403", r->forbidden);
+    else if (rc == 0 && r->access != API_PUBLIC && r->access != API_SCRAPE
+             && r->access != API_VIEWER)
         rc = add_problem(responses, "403", NULL);
     if (rc == 0 && r->access != API_PUBLIC)
         rc = add_problem(responses, "429", NULL);
@@ -602,10 +433,10 @@ static json_t *route_reply(const struct api_route *r, unsigned status)
 {
     json_t *reply, *headers = json_object();
 
-    if (r->reply_schema)
+    if (r->reply_schema && status != 206)
         reply = json_pack("{s:s, s:{s:{s:o}}}", "description", r->summary, "content",
                           "application/json", "schema", schema_ref(r->reply_schema));
-    else if (r->reply_type && r->events)
+    else if (r->reply_type && r->events && status != 206)
         reply = json_pack("{s:s, s:{s:{s:{s:s}}, s:{s:{s:s}}}}", "description", r->summary,
                           "content", r->reply_type, "schema", "type", "string", "text/event-stream",
                           "schema", "type", "string");
@@ -616,33 +447,49 @@ static json_t *route_reply(const struct api_route *r, unsigned status)
         reply = json_pack("{s:s}", "description", r->summary);
     if (headers && r->location && (status == 201 || status == 202))
         json_object_set_new(headers, "Location",
-                            json_pack("{s:s, s:{s:s}}", "description",
-                                      "the path of what was made", "schema", "type", "string"));
+                            json_pack("{s:s, s:b, s:{s:s}}", "description",
+                                      "the path of what was made", "required", 1, "schema",
+                                      "type", "string"));
     if (headers && r->etag)
         json_object_set_new(headers, "ETag",
-                            json_pack("{s:s, s:{s:s}}", "description",
+                            json_pack("{s:s, s:b, s:{s:s}}", "description",
                                       "the job's version, quoted: what If-Match takes back",
-                                      "schema", "type", "string"));
+                                      "required", 1, "schema", "type", "string"));
     if (headers && r->ranges)
         json_object_set_new(headers, "Accept-Ranges",
-                            json_pack("{s:s, s:{s:s}}", "description", "bytes", "schema",
-                                      "type", "string"));
+                            json_pack("{s:s, s:{s:s}}", "description",
+                                      "bytes (not on an event stream)", "schema", "type",
+                                      "string"));
+    if (headers && r->ranges && status == 206)
+        json_object_set_new(headers, "Content-Range",
+                            json_pack("{s:s, s:b, s:{s:s}}", "description",
+                                      "bytes FIRST-LAST/LENGTH: the part sent", "required", 1,
+                                      "schema", "type", "string"));
     if (reply && json_object_size(headers))
         json_object_set(reply, "headers", headers);
     json_decref(headers);
     return reply;
 }
 
+/* Sets RESPONSES[STATUS] to R's success reply with that status. */
+static int add_reply(json_t *responses, const struct api_route *r, unsigned status)
+{
+    char code[16];
+
+    snprintf(code, sizeof code, "%u", status);
+    return json_object_set_new(responses, code, route_reply(r, status));
+}
+
 static json_t *route_operation(const struct api_route *r)
 {
     json_t *op, *responses = json_object();
-    char status[8];
 
-    snprintf(status, sizeof status, "%u", r->status);
-    if (!responses || json_object_set_new(responses, status, route_reply(r, r->status)) < 0
+    if (!responses || add_reply(responses, r, r->status) < 0
         /* a PUT that makes the job answers 201 with its Location */
-        || (r->location && r->status == 200
-            && json_object_set_new(responses, "201", route_reply(r, 201)) < 0)
+        || (r->location && r->status == 200 && add_reply(responses, r, 201) < 0)
+        /* a Range answers 206 with the part asked for */
+        || (r->ranges && add_reply(responses, r, 206) < 0)
+        || (r->status_too && add_reply(responses, r, r->status_too) < 0)
         || route_problems(responses, r) < 0) {
         json_decref(responses);
         return NULL;
@@ -715,12 +562,13 @@ int api_openapi_build(char **ret, size_t *ret_len, struct err *err)
     size_t i, n_routes;
     int rc = 0;
 
-    comp = json_loads(schemas, 0, &jerr);
+    comp = json_loads(api_openapi_schemas, 0, &jerr);
     if (!comp)
         return err_set(err, CHIME_EINVAL, "", "schemas at column %d: %s", jerr.column, jerr.text);
     paths = json_object();
     responses = problem_responses();
-    if (!paths || !responses || job_schemas(comp) < 0 || vocab_enums_fill(comp) < 0)
+    if (!paths || !responses || job_schemas(comp) < 0 || health_checks(comp) < 0
+        || vocab_enums_fill(comp) < 0)
         goto nomem;
     for (i = 0; i < sizeof lists / sizeof lists[0]; i++) {
         json_t *l = json_pack("{s:s, s:{s:{s:s, s:o}, s:{s:s, s:b, s:s}, s:{s:s, s:b, s:s}},"

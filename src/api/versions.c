@@ -1,5 +1,5 @@
-/* versions.c: a job's past, beyond listing it (jobs.c lists versions and
- * shows one): the diff of two versions, and rollback.
+/* versions.c: a job's past: its versions listed and one shown, the diff
+ * of two versions, and rollback.
  *
  * A diff compares the two stored documents field by field (jsondiff.h:
  * objects member by member, arrays whole). A rollback is a change like any
@@ -182,6 +182,84 @@ int api_job_rollback(struct api_call *c)
     rc = api_job_reply(c, 200, ns, name);
 done:
     json_decref(doc);
+    store_job_release(&sj);
+    return rc;
+}
+
+static json_t *version_json(int64_t version, int64_t created_us, const char *author, size_t doc_len)
+{
+    return json_pack("{s:I, s:o, s:o, s:I}", "version", (json_int_t)version, "created_at",
+                     api_json_instant(created_us), "author",
+                     author ? api_json_text(author, strlen(author)) : json_null(), "doc_bytes",
+                     (json_int_t)doc_len);
+}
+
+int api_job_versions(struct api_call *c)
+{
+    char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1], id[ID_LEN];
+    struct store_version_page page = {0};
+    struct store_job sj = {0};
+    json_t *items = NULL;
+    int64_t limit;
+    size_t i;
+    int rc;
+
+    rc = api_job_path(c, ns, name, id, &c->err);
+    if (rc < 0)
+        return rc;
+    rc = api_query_int(c, "limit", 1, STORE_LIMIT_MAX, STORE_LIMIT_DEFAULT, &limit, &c->err);
+    if (rc < 0)
+        return rc;
+    rc = store_job_get(c->api->opt.store, ns, name, &sj, &c->err);
+    if (rc < 0)
+        return rc;
+    rc = store_job_versions(c->api->opt.store, ns, name, api_query(c, "cursor"), (int)limit, &page,
+                            &c->err);
+    if (rc < 0)
+        goto done;
+    items = json_array();
+    for (i = 0; items && i < page.n; i++)
+        json_array_append_new(items, version_json(page.items[i].version, page.items[i].created_us,
+                                                  page.items[i].author, page.items[i].doc_len));
+    /* every version is kept, so the newest number is how many there are */
+    rc = api_reply_json(c, 200, api_json_list(items, page.next_cursor, sj.latest_version));
+done:
+    store_version_page_release(&page);
+    store_job_release(&sj);
+    return rc;
+}
+
+int api_job_version(struct api_call *c)
+{
+    char ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1], id[ID_LEN];
+    struct store_job sj = {0};
+    json_error_t jerr;
+    json_t *v, *doc;
+    int64_t version;
+    int rc;
+
+    rc = api_job_path(c, ns, name, id, &c->err);
+    if (rc < 0)
+        return rc;
+    rc = api_param_id(c, 2, "version", &version, &c->err);
+    if (rc < 0)
+        return rc;
+    rc = store_job_get_version(c->api->opt.store, ns, name, version, &sj, &c->err);
+    if (rc < 0)
+        return rc;
+    doc = json_loadb(sj.doc, sj.doc_len, 0, &jerr);
+    if (doc && job_doc_redact(doc) < 0) {   /* shown as a view shows it */
+        json_decref(doc);
+        doc = NULL;
+    }
+    v = version_json(sj.version, sj.version_us, sj.author, sj.doc_len);
+    if (!doc)
+        rc = err_set(&c->err, CHIME_EIO, "", "the stored document of %s is not JSON", id);
+    else if (json_object_set_new(v, "document", doc) < 0)
+        rc = err_set(&c->err, CHIME_ENOMEM, "", "out of memory");
+    else
+        rc = api_reply_json(c, 200, json_incref(v));
+    json_decref(v);
     store_job_release(&sj);
     return rc;
 }

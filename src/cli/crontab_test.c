@@ -1,5 +1,7 @@
 /* crontab_test.c: tests of crontab.c, one rule of crontab(5) (as cronie
- * reads it) after another. A job with standard input is also run, through
+ * reads it) after another: line kinds, environment settings, the command,
+ * names, lines that cannot be converted. The schedule fields are
+ * crontab_schedule_test.c's. A job with standard input is also run, through
  * /bin/sh as the runner would start it, to check the bytes its command
  * reads are the bytes cron would have piped to it. */
 #include "cli/crontab.h"
@@ -21,120 +23,8 @@
 #include "job/job.h"
 #include "time/cron.h"
 #include "util/err.h"
+#include "cli/crontab_test.h"
 #include "../banned.h"
-
-extern char **environ;
-
-static struct crontab *convert_as(const char *text, enum crontab_format format)
-{
-    struct crontab_opts o = { .format = format, .ns = "ops", .source = "/etc/cron.d/backup" };
-    struct crontab *c = NULL;
-    struct err err = { 0 };
-
-    assert_int_equal(crontab_convert(text, strlen(text), &o, &c, &err), 0);
-    assert_non_null(c);
-    return c;
-}
-
-static struct crontab *convert(const char *text)
-{
-    return convert_as(text, CRONTAB_USER);
-}
-
-/* The entry of LINE; fails when there is none. */
-static const struct crontab_entry *at(const struct crontab *c, size_t line)
-{
-    for (size_t i = 0; i < crontab_count(c); i++)
-        if (crontab_entry(c, i)->line == line)
-            return crontab_entry(c, i);
-    fail_msg("no entry for line %zu", line);
-    return NULL;
-}
-
-static const struct crontab_entry *job_at(const struct crontab *c, size_t line)
-{
-    const struct crontab_entry *e = at(c, line);
-
-    if (e->kind != CRONTAB_JOB)
-        fail_msg("line %zu is not a job: %s", line, e->what ? e->what : "");
-    assert_non_null(e->doc);
-    return e;
-}
-
-/* The reason an error line gives; fails when the line is not an error. */
-static const char *error_at(const struct crontab *c, size_t line)
-{
-    const struct crontab_entry *e = at(c, line);
-
-    if (e->kind != CRONTAB_ERROR)
-        fail_msg("line %zu is not an error (kind %d)", line, (int)e->kind);
-    return e->what;
-}
-
-static const char *str(const json_t *doc, const char *path)
-{
-    json_t *v = (json_t *)doc;
-    char buf[128], *p, *save = NULL;
-
-    snprintf(buf, sizeof buf, "%s", path);
-    for (p = strtok_r(buf, ".", &save); p; p = strtok_r(NULL, ".", &save))
-        v = json_object_get(v, p);
-    return json_string_value(v);
-}
-
-static const char *arg(const struct crontab_entry *e, size_t i)
-{
-    return json_string_value(json_array_get(json_object_get(e->doc, "command"), i));
-}
-
-static size_t nargs(const struct crontab_entry *e)
-{
-    return json_array_size(json_object_get(e->doc, "command"));
-}
-
-/* Runs E's command as the runner would (standard input /dev/null, the
- * job's environment) and returns what it wrote to standard output. */
-static char *run_job(const struct crontab_entry *e, size_t *ret_len)
-{
-    const json_t *cmd = json_object_get(e->doc, "command"), *env = json_object_get(e->doc, "env");
-    char *argv[16] = { 0 }, *envp[64] = { 0 }, *out = malloc(1 << 16);
-    posix_spawn_file_actions_t fa;
-    const char *key;
-    json_t *v;
-    size_t i, n = 0;
-    ssize_t got;
-    int fds[2], status;
-    pid_t pid;
-
-    assert_non_null(out);
-    json_array_foreach(cmd, i, v) {
-        assert_true(i < 15);
-        argv[i] = (char *)json_string_value(v);
-    }
-    json_object_foreach((json_t *)env, key, v) {
-        assert_true(n < 63);
-        assert_true(asprintf(&envp[n++], "%s=%s", key, json_string_value(v)) > 0);
-    }
-    assert_int_equal(pipe(fds), 0);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", 0, 0);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, argv, envp), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    n = 0;
-    while ((got = read(fds[0], out + n, (1 << 16) - 1 - n)) > 0)
-        n += (size_t)got;
-    close(fds[0]);
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    out[n] = '\0';
-    for (i = 0; envp[i]; i++)
-        free(envp[i]);
-    *ret_len = n;
-    return out;
-}
 
 /* ---- the line kinds ---- */
 
@@ -342,134 +232,6 @@ static void test_crontab_refuses_env_names_chime_cannot_set(void **state)
     assert_non_null(strstr(error_at(c, 3), "cannot be a chime environment variable"));
     assert_int_equal(at(c, 4)->kind, CRONTAB_ENV);
     crontab_free(c);
-}
-
-/* ---- schedules ---- */
-
-static void test_crontab_macros_are_chimes(void **state)
-{
-    static const char *const names[] = { "@reboot", "@yearly", "@annually", "@monthly",
-                                         "@weekly", "@daily",  "@midnight", "@hourly" };
-    char text[512];
-    size_t k = 0;
-    struct crontab *c;
-
-    (void)state;
-    for (size_t i = 0; i < 8; i++)
-        k += (size_t)snprintf(text + k, sizeof text - k, "%s\tdo-%zu\n", names[i], i);
-    snprintf(text + k, sizeof text - k, "@Daily x\n@every 5m x\n@daily\n@ x\n");
-    c = convert(text);
-    for (size_t i = 0; i < 8; i++)
-        assert_string_equal(str(job_at(c, i + 1)->doc, "schedule.cron"), names[i]);
-    assert_non_null(strstr(job_at(c, 1)->what, "daemon starts"));
-    /* cron compares them case by case, and has no @every */
-    assert_non_null(strstr(error_at(c, 9), "not a cron macro"));
-    assert_non_null(strstr(error_at(c, 10), "not a cron macro"));
-    assert_non_null(strstr(error_at(c, 11), "command: missing"));
-    assert_non_null(strstr(error_at(c, 12), "not a cron macro"));
-    crontab_free(c);
-}
-
-static void test_crontab_fields_take_ranges_steps_lists_and_names(void **state)
-{
-    struct crontab *c = convert("*/15 0-23/2 1,15 * * a\n"
-                                "0 9 * JAN-mar,Dec Mon-Fri b\n"
-                                "0 9 * * 7 c\n"
-                                "0 9 * * 0-7/7 d\n"
-                                "00 09 01 01 00 e\n"
-                                "0 9 * * */2 f\n"
-                                "0 9 * * 5-7 g\n");
-
-    (void)state;
-    assert_string_equal(job_at(c, 1)->schedule, "*/15 0-23/2 1,15 * *");
-    assert_string_equal(job_at(c, 2)->schedule, "0 9 * JAN-mar,Dec Mon-Fri");
-    for (size_t line = 3; line <= 7; line++)
-        (void)job_at(c, line);
-    crontab_free(c);
-}
-
-static void test_crontab_fields_refuse_what_cron_refuses(void **state)
-{
-    struct crontab *c = convert("61 * * * * a\n"
-                                "* 24 * * * a\n"
-                                "* * 0 * * a\n"
-                                "* * * 13 * a\n"
-                                "* * * * 8 a\n"
-                                "10-5 * * * * a\n"
-                                "*/0 * * * * a\n"
-                                "5/15 * * * * a\n"
-                                "1, * * * * a\n"
-                                "* * L * * a\n"
-                                "* * ? * * a\n"
-                                "* * * * monday a\n"
-                                "* * * * 5#2 a\n"
-                                "*x * * * * a\n"
-                                "* * * * 6-1 a\n"
-                                "99999999999999999999 * * * * a\n"
-                                "* * * jan/2 * a\n");
-
-    (void)state;
-    assert_string_equal(error_at(c, 1), "minute: '61' is out of range 0-59");
-    assert_non_null(strstr(error_at(c, 2), "hour"));
-    assert_non_null(strstr(error_at(c, 3), "day-of-month"));
-    assert_non_null(strstr(error_at(c, 4), "month"));
-    assert_non_null(strstr(error_at(c, 5), "day-of-week"));
-    assert_non_null(strstr(error_at(c, 6), "runs backwards"));
-    assert_non_null(strstr(error_at(c, 7), "is not a step"));
-    assert_non_null(strstr(error_at(c, 8), "minute"));
-    assert_non_null(strstr(error_at(c, 9), "ends with ','"));
-    for (size_t line = 10; line <= 17; line++)
-        assert_int_equal(at(c, line)->kind, CRONTAB_ERROR);
-    crontab_free(c);
-}
-
-static void test_crontab_day_fields_keep_cron_day_rule(void **state)
-{
-    /* both restricted: either matches (the 1st, the 15th, every Friday);
-     * one of them '*', even with a step: both must */
-    struct crontab *c = convert("30 4 1,15 * 5 either\n30 4 */2 * 5 both\n");
-    struct cron a, b;
-
-    (void)state;
-    assert_int_equal(cron_parse(job_at(c, 1)->schedule, &a, NULL), 0);
-    assert_int_equal(cron_parse(job_at(c, 2)->schedule, &b, NULL), 0);
-    assert_false(a.flags & (CRON_DOM_STAR | CRON_DOW_STAR));
-    assert_true(b.flags & CRON_DOM_STAR);
-    /* 2026-11-06 is a Friday, neither the 1st nor the 15th */
-    assert_true(cron_matches_wall(&a, 1793939400));
-    assert_false(cron_matches_wall(&b, 1793939400));
-    crontab_free(c);
-}
-
-static void test_crontab_refuses_a_schedule_that_never_fires(void **state)
-{
-    struct crontab *c = convert("0 0 30 2 * never\n0 0 31 4,6,9,11 * never\n0 0 31 2 1 monday\n");
-
-    (void)state;
-    assert_non_null(strstr(error_at(c, 1), "never fires"));
-    assert_non_null(strstr(error_at(c, 2), "never fires"));
-    /* the day rule: every Monday of February */
-    (void)job_at(c, 3);
-    crontab_free(c);
-}
-
-static void test_crontab_random_pick_is_in_range_and_stable(void **state)
-{
-    const char *text = "6~15 ~ * * * a\n~5 0 * * * b\n";
-    struct crontab *c = convert(text), *again = convert(text);
-    struct cron cr;
-
-    (void)state;
-    assert_int_equal(cron_parse(job_at(c, 1)->schedule, &cr, NULL), 0);
-    assert_int_equal(__builtin_popcountll(cr.min), 1);
-    assert_true(cr.min >= UINT64_C(1) << 6 && cr.min <= UINT64_C(1) << 15);
-    assert_int_equal(__builtin_popcount(cr.hour), 1);
-    assert_non_null(strstr(job_at(c, 1)->what, "picked"));
-    assert_int_equal(cron_parse(job_at(c, 2)->schedule, &cr, NULL), 0);
-    assert_true(cr.min <= UINT64_C(1) << 5);
-    assert_string_equal(job_at(c, 1)->schedule, job_at(again, 1)->schedule);
-    crontab_free(c);
-    crontab_free(again);
 }
 
 /* ---- the command ---- */
@@ -684,76 +446,6 @@ static void test_crontab_every_document_is_a_valid_job(void **state)
     crontab_free(c);
 }
 
-
-/* The dow bits chime reads from the schedule of the job at LINE. */
-static unsigned dow_of(const struct crontab *c, size_t line)
-{
-    struct cron cr;
-
-    assert_int_equal(cron_parse(job_at(c, line)->schedule, &cr, NULL), 0);
-    return cr.dow;
-}
-
-static void test_crontab_ranges_ending_on_sunday_read_as_cronie(void **state)
-{
-    /* cronie: a range whose end is Sunday's 0 and before its start ends on
-     * 7; "sun-sun" and "0-0" are one Sunday */
-    struct crontab *c = convert("0 0 * * sat-sun a\n"
-                                "0 0 * * SUN-SUN b\n"
-                                "0 0 * * 0-0 c\n"
-                                "0 0 * * 7-7 d\n"
-                                "0 0 * * 5-0 e\n"
-                                "0 0 * * fri-sun/2 f\n"
-                                "0 0 * * 0-7 g\n"
-                                "0 0 * * mon-sun h\n"
-                                "0 0 * * sat-sun,wed i\n");
-
-    (void)state;
-    assert_int_equal(dow_of(c, 1), 0x41);
-    assert_string_equal(job_at(c, 1)->schedule, "0 0 * * sat-sun");    /* kept as written */
-    assert_int_equal(dow_of(c, 2), 0x01);
-    assert_int_equal(dow_of(c, 3), 0x01);
-    assert_int_equal(dow_of(c, 4), 0x01);
-    assert_int_equal(dow_of(c, 5), 0x61);
-    assert_int_equal(dow_of(c, 6), 0x21);
-    assert_int_equal(dow_of(c, 7), 0x7f);
-    assert_int_equal(dow_of(c, 8), 0x7f);
-    assert_int_equal(dow_of(c, 9), 0x49);
-    assert_int_equal(crontab_tally(c, CRONTAB_ERROR), 0);
-    crontab_free(c);
-}
-
-static void test_crontab_oversized_steps_import_with_a_warning(void **state)
-{
-    struct crontab *c = convert("0 0 * * */30 a\n"
-                                "0 0 */45 * * b\n"
-                                "0 */30 * * * c\n"
-                                "*/90 * * * * d\n"
-                                "0 0 1 */13 * e\n"
-                                "0 0 * * */70000 f\n"
-                                "*/90 */30 * * * g\n"
-                                "*/59 * * * * h\n");
-    struct cron cr;
-
-    (void)state;
-    assert_string_equal(job_at(c, 1)->schedule, "0 0 * * */30");
-    assert_string_equal(job_at(c, 1)->what,
-                        "warning: step 30 exceeds day-of-week's range 0-6: selects Sunday only");
-    assert_non_null(strstr(job_at(c, 2)->what, "step 45 exceeds day-of-month's range"));
-    assert_non_null(strstr(job_at(c, 3)->what, "step 30 exceeds hour's range"));
-    assert_non_null(strstr(job_at(c, 4)->what, "step 90 exceeds minute's range"));
-    assert_non_null(strstr(job_at(c, 5)->what, "selects January only"));
-    /* past chime's largest step: written as a step chime reads the same way */
-    assert_int_equal(cron_parse(job_at(c, 6)->schedule, &cr, NULL), 0);
-    assert_int_equal(cr.dow, 0x01);
-    assert_non_null(strstr(job_at(c, 6)->what, "selects Sunday only"));
-    assert_string_equal(job_at(c, 7)->what,
-                        "warning: step 90 exceeds minute's range 0-59: selects minute 0 only; "
-                        "warning: step 30 exceeds hour's range 0-23: selects hour 0 only");
-    assert_null(job_at(c, 8)->what);
-    crontab_free(c);
-}
-
 static void test_crontab_n_option_is_cronies(void **state)
 {
     struct crontab *c = convert("0 0 * * * -n echo hi\n"
@@ -820,12 +512,6 @@ int main(void)
         cmocka_unit_test(test_crontab_cron_tz_is_the_schedules_zone),
         cmocka_unit_test(test_crontab_skips_mail_settings_and_says_why),
         cmocka_unit_test(test_crontab_refuses_env_names_chime_cannot_set),
-        cmocka_unit_test(test_crontab_macros_are_chimes),
-        cmocka_unit_test(test_crontab_fields_take_ranges_steps_lists_and_names),
-        cmocka_unit_test(test_crontab_fields_refuse_what_cron_refuses),
-        cmocka_unit_test(test_crontab_day_fields_keep_cron_day_rule),
-        cmocka_unit_test(test_crontab_refuses_a_schedule_that_never_fires),
-        cmocka_unit_test(test_crontab_random_pick_is_in_range_and_stable),
         cmocka_unit_test(test_crontab_percent_splits_command_and_input),
         cmocka_unit_test(test_crontab_input_reaches_the_command_byte_for_byte),
         cmocka_unit_test(test_crontab_names_are_valid_unique_and_stable),
@@ -833,8 +519,6 @@ int main(void)
         cmocka_unit_test(test_crontab_reports_broken_lines_with_their_number),
         cmocka_unit_test(test_crontab_refuses_files_past_their_ceilings),
         cmocka_unit_test(test_crontab_every_document_is_a_valid_job),
-        cmocka_unit_test(test_crontab_ranges_ending_on_sunday_read_as_cronie),
-        cmocka_unit_test(test_crontab_oversized_steps_import_with_a_warning),
         cmocka_unit_test(test_crontab_n_option_is_cronies),
         cmocka_unit_test(test_crontab_ignores_a_last_line_without_newline),
     };

@@ -133,7 +133,7 @@ static void on_signal(uv_signal_t *s, int signum)
     if (signum == SIGHUP) {
         node_notify_reload(n);          /* the channels first: jobs are checked against them */
         if (n->opt.jobs_dir)
-            node_apply_jobs_dir(n);
+            node_apply_jobs_dir(n, false);
         node_tick(n);
         return;
     }
@@ -232,14 +232,17 @@ static int start(struct node *n, struct err *err)
     rc = node_engine_new(n, err);
     if (rc < 0)
         return rc;
+    /* the directory goes to the store first: the load then makes every
+     * job the engine keeps from its plan, after the directory's documents
+     * and trees are freed, so a first start ends as lean as a restart */
+    if (n->opt.jobs_dir)
+        node_apply_jobs_dir(n, true);
     rc = node_load_jobs(n, err);
     if (rc < 0)
         return rc;
     rc = node_recover_runs(n, err);
     if (rc < 0)
         return rc;
-    if (n->opt.jobs_dir)
-        node_apply_jobs_dir(n);
     uv_async_init(&n->loop, &n->wake, node_on_wake);
     n->wake.data = n;
     n->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);

@@ -53,13 +53,15 @@ static void engine_fail(struct jobsave_item *it, const struct err *e, int *n)
 
 /* The engine's copy of J (borrowed), or NULL when one cannot be made:
  * made from its plan on the loop's thread, as a job loaded from the store
- * is, and the plan goes to the store (job KEY) for the next start-up. The
- * engine keeps the copy for as long as it schedules it. J stays with its
- * batch, to be freed on the thread that allocated it: freed here, its
- * chunks would go to this thread's cache and come back as the next
- * copies' (a name is as long as a name), and each copy would then keep a
- * page of the API thread's heap from being given back. */
-static struct job *engine_copy(struct node *n, const struct job *j, int64_t key, int64_t version)
+ * is; the plan goes to the store (job KEY) for the next start-up unless
+ * the save wrote it already (PLANNED, jobsave_write()). The engine keeps
+ * the copy for as long as it schedules it. J stays with its batch, to be
+ * freed on the thread that allocated it: freed here, its chunks would go
+ * to this thread's cache and come back as the next copies' (a name is as
+ * long as a name), and each copy would then keep a page of the API
+ * thread's heap from being given back. */
+static struct job *engine_copy(struct node *n, const struct job *j, int64_t key, int64_t version,
+                               bool planned)
 {
     struct store_job_plan p;
     struct job *c = NULL;
@@ -72,7 +74,10 @@ static struct job *engine_copy(struct node *n, const struct job *j, int64_t key,
         return NULL;
     }
     c->paused = j->paused;
-    node_plan_write(n, key, &p, texts);
+    if (planned)
+        free(texts);
+    else
+        node_plan_write(n, key, &p, texts);
     return c;
 }
 
@@ -110,7 +115,7 @@ int node_jobs_apply(struct node *n, struct jobsave *b)
         } else if (it->act == JOBSAVE_STATE) {
             rc = sched_job_pause(n->sched, it->id, it->job->paused, now, &e);
         } else {
-            struct job *c = engine_copy(n, j, it->key, it->version);
+            struct job *c = engine_copy(n, j, it->key, it->version, it->planned);
 
             /* the engine takes the job, also when it fails */
             if (c)

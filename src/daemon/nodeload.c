@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,46 +109,59 @@ int node_load_jobs(struct node *n, struct err *err)
 #define JOBS_DIR_FILE_MAX ((size_t)1024 * 1024)
 
 /* Reads PATH (at most JOBS_DIR_FILE_MAX bytes) into an owned string;
- * its stat into ST. */
+ * its stat into ST: one open, fstat and read of its size and a byte
+ * more (a short read is its end), without stdio's buffer. */
 static char *read_file(const char *path, struct stat *st, size_t *ret_len, struct err *err)
 {
-    FILE *f = fopen(path, "rb");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     char *buf = NULL;
     size_t len = 0, cap;
+    ssize_t got = 1;
 
-    if (!f || fstat(fileno(f), st) < 0) {
+    if (fd < 0 || fstat(fd, st) < 0) {
         err_set(err, CHIME_EIO, "file", "cannot open: %s", strerror(errno));
-        if (f)
-            fclose(f);
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
-    /* room for the size it has, and a byte more to see it grew past the limit */
+    /* room for the size it has, and a byte more to see it grew past it */
     cap = st->st_size >= 0 && (size_t)st->st_size < JOBS_DIR_FILE_MAX ? (size_t)st->st_size + 1
                                                                        : JOBS_DIR_FILE_MAX + 1;
-    buf = malloc(cap + 1);
-    if (buf) {
-        len = fread(buf, 1, cap, f);
-        /* it grew since the stat: read the rest, up to the limit */
-        if (len == cap && cap <= JOBS_DIR_FILE_MAX) {
-            char *more = realloc(buf, JOBS_DIR_FILE_MAX + 2);
+    for (;;) {
+        if (!buf || len == cap) {
+            /* it grew since the stat: room up to the limit, and a byte more */
+            size_t want = buf ? JOBS_DIR_FILE_MAX + 1 : cap;
+            char *more = buf && cap > JOBS_DIR_FILE_MAX ? NULL : realloc(buf, want + 1);
 
-            if (!more) {
-                free(buf);
-                buf = NULL;
-            } else {
-                buf = more;
-                len += fread(buf + len, 1, JOBS_DIR_FILE_MAX + 1 - len, f);
-            }
+            if (!more)
+                break;
+            buf = more;
+            cap = want;
+        }
+        got = read(fd, buf + len, cap - len);
+        if (got <= 0)
+            break;
+        len += (size_t)got;
+        /* a regular file reads short only at its end: no read of 0 more */
+        if (len < cap) {
+            got = 0;
+            break;
         }
     }
-    fclose(f);
-    if (!buf) {
-        err_set(err, CHIME_ENOMEM, "file", "out of memory reading it");
+    close(fd);
+    if (got < 0) {
+        free(buf);
+        err_set(err, CHIME_EIO, "file", "cannot read: %s", strerror(errno));
         return NULL;
     }
     if (len > JOBS_DIR_FILE_MAX) {
         free(buf);
         err_set(err, CHIME_ETOOBIG, "file", "larger than %zu bytes", JOBS_DIR_FILE_MAX);
+        return NULL;
+    }
+    if (!buf || got > 0) {
+        free(buf);
+        err_set(err, CHIME_ENOMEM, "file", "out of memory reading it");
         return NULL;
     }
     buf[len] = '\0';
@@ -168,17 +182,21 @@ struct dirfile {
 struct dirfiles {
     struct dirfile *v;
     size_t n, cap;
+    bool borrow;                 /* the names are others' (not copied, not freed) */
 };
 
 static void dirfiles_free(struct dirfiles *d)
 {
-    for (size_t i = 0; i < d->n; i++)
+    bool borrow = d->borrow;
+
+    for (size_t i = 0; !borrow && i < d->n; i++)
         free(d->v[i].name);
     free(d->v);
-    *d = (struct dirfiles){ 0 };
+    *d = (struct dirfiles){ .borrow = borrow };
 }
 
-/* Appends a copy of F (its name copied); -1 out of memory. */
+/* Appends a copy of F (its name copied unless D borrows names; a NULL
+ * name stays NULL); -1 out of memory. */
 static int dirfiles_add(struct dirfiles *d, const struct dirfile *f)
 {
     if (d->n == d->cap) {
@@ -191,7 +209,7 @@ static int dirfiles_add(struct dirfiles *d, const struct dirfile *f)
         d->cap = cap;
     }
     d->v[d->n] = *f;
-    if (!(d->v[d->n].name = strdup(f->name)))
+    if (!d->borrow && f->name && !(d->v[d->n].name = strdup(f->name)))
         return -1;
     d->n++;
     return 0;
@@ -298,38 +316,29 @@ static void index_save(const struct node *n, const struct dirfiles *d)
     }
 }
 
+/* One of the directory's jobs: its id and version (no file name). */
+static int dir_job(void *ctx, const struct store_job_head *h)
+{
+    struct dirfile e = { .version = h->version };
+    size_t a = strlen(h->ns), b = strlen(h->name);
+
+    if (a + 1 + b >= sizeof e.id)
+        return 0;       /* no id of the directory's is this long */
+    memcpy(e.id, h->ns, a);
+    e.id[a] = '/';
+    memcpy(e.id + a + 1, h->name, b + 1);
+    return dirfiles_add(ctx, &e) < 0 ? -CHIME_ENOMEM : 0;
+}
+
 /* The jobs the directory saved (their current version's author is the
- * jobs directory): "ns/name version", sorted. False when the store could
- * not say. */
+ * jobs directory): "ns/name version", in the store's order; one listing
+ * without documents. False when the store could not say. */
 static bool dir_jobs(struct node *n, struct dirfiles *ret)
 {
-    struct store_job_filter f = { 0 };
-    struct store_job_page page;
-    char cursor[STORE_CURSOR_MAX] = "";
-
-    f.limit = STORE_LIMIT_MAX;
-    do {
-        f.cursor = cursor;
-        if (store_job_list(n->store, &f, &page, NULL) < 0) {
-            dirfiles_free(ret);
-            return false;
-        }
-        for (size_t i = 0; i < page.n; i++) {
-            const struct store_job *sj = &page.items[i];
-            struct dirfile e = { .name = "", .version = sj->version };
-
-            if (!sj->author || strcmp(sj->author, JOBS_DIR_AUTHOR) != 0)
-                continue;
-            snprintf(e.id, sizeof e.id, "%s/%s", sj->ns, sj->name);
-            if (dirfiles_add(ret, &e) < 0) {
-                store_job_page_release(&page);
-                dirfiles_free(ret);
-                return false;
-            }
-        }
-        snprintf(cursor, sizeof cursor, "%s", page.next_cursor);
-        store_job_page_release(&page);
-    } while (cursor[0]);
+    if (store_job_heads(n->store, JOBS_DIR_AUTHOR, dir_job, ret, NULL) < 0) {
+        dirfiles_free(ret);
+        return false;
+    }
     return true;
 }
 
@@ -399,18 +408,22 @@ struct dirapply {
     struct jobsave *b;
     struct dirfiles idx, owned, next; /* the index read; the directory's jobs; the new index */
     char **ids;                       /* of every file's job, skipped or read */
-    size_t nids;
+    size_t nids, capids;
     bool have_owned;
     int bad, skipped;
 };
 
 static int push_id(struct dirapply *a, const char *id)
 {
-    char **more = realloc(a->ids, (a->nids + 1) * sizeof *more);
+    if (a->nids == a->capids) {
+        size_t cap = a->capids ? 2 * a->capids : 256;
+        char **more = realloc(a->ids, cap * sizeof *more);
 
-    if (!more)
-        return -1;
-    a->ids = more;
+        if (!more)
+            return -1;
+        a->ids = more;
+        a->capids = cap;
+    }
     if (!(a->ids[a->nids] = strdup(id)))
         return -1;
     a->nids++;
@@ -445,7 +458,7 @@ static bool dir_read(struct node *n, DIR *d, struct dirapply *a, bool full)
         }
         snprintf(rf->path, dl + nl + 2, "%s/%s", n->opt.jobs_dir, e->d_name);
         rf->f = (struct dirfile){ .name = rf->path + dl + 1 };
-        if (!full && a->have_owned && stat(rf->path, &st) == 0
+        if (!full && a->have_owned && a->idx.n && stat(rf->path, &st) == 0
             && (same = unchanged(&a->idx, &a->owned, e->d_name, &st))) {
             free(rf);
             if (dirfiles_add(&a->next, same) < 0 || push_id(a, same->id) < 0) {
@@ -518,8 +531,11 @@ static void dirapply_free(struct dirapply *a)
  * A job that exists keeps its paused state: pause and resume are the
  * operator's, not the file's. A file unchanged since the last apply, whose
  * job is still the version it made, is not read (unchanged() tells the
- * rule): a restart with a large directory costs a stat per file. */
-void node_apply_jobs_dir(struct node *n)
+ * rule): a restart with a large directory costs a stat per file and one
+ * listing of the directory's jobs without documents (dir_jobs()). With
+ * STORE_ONLY (start-up, before node_load_jobs()) the engine is not told:
+ * the load schedules every saved job from the plan written with it. */
+void node_apply_jobs_dir(struct node *n, bool store_only)
 {
     struct jobsave_options so = { .store = n->store, .check = node_check_channels, .ctx = n,
                                   .secret_key = n->secret_key, .author = JOBS_DIR_AUTHOR,
@@ -544,6 +560,7 @@ void node_apply_jobs_dir(struct node *n)
             log_error("jobs directory %s: %s", n->opt.jobs_dir, err.msg);
             return;
         }
+        a.next.borrow = true;   /* its names are the index's and the files' read */
         a.have_owned = dir_jobs(n, &a.owned);
         qsort(a.owned.v, a.owned.n, sizeof *a.owned.v, by_id);
         index_load(n, &a.idx);
@@ -565,7 +582,8 @@ void node_apply_jobs_dir(struct node *n)
     if (jobsave_check(a.b, &err) < 0 || jobsave_write(a.b, &err) < 0) {
         log_error("jobs directory %s: %s", n->opt.jobs_dir, err.msg);
     } else {
-        node_jobs_apply(n, a.b);
+        if (!store_only)
+            node_jobs_apply(n, a.b);
         saved = true;
     }
     for (size_t i = 0; i < jobsave_count(a.b); i++) {

@@ -6,9 +6,10 @@
  * field cannot be read without being written back or the other way round,
  * and from_json(to_json(j)) gives j again. The members that need more than
  * a row (names, the schedule, command and shell, env, params, labels) have
- * a read and a write function; the schedule's are in jobsched.c, the
- * params' in jobparam.c, and the readers of single values (strings,
- * durations, enums, names) in jobvalue.c.
+ * a read and a write function: the schedule's in jobsched.c, the params'
+ * in jobparam.c, the others' in jobmember.c (the priority's here); the
+ * readers of single values (strings, durations, enums, names) are in
+ * jobvalue.c.
  *
  * Reading is strict and its order is fixed: first every key of an object
  * is checked against its table (an unknown key is an error naming its
@@ -34,15 +35,6 @@
 
 #define S INT64_C(1000000)          /* one second in microseconds */
 #define DESCRIPTION_MAX 1024
-#define ARGV_MAX 256                /* items of "command" */
-#define ARG_MAX_LEN 4096
-#define SHELL_MAX ((size_t)64 * 1024)
-#define WORKDIR_MAX 1024
-#define ENV_MAX 256
-#define ENV_KEY_MAX 128
-#define ENV_VALUE_MAX ((size_t)32 * 1024)
-#define LABELS_MAX 64
-#define LABEL_VALUE_MAX 256
 #define CHANNELS_MAX 16             /* per notify event */
 
 /* ---- the tables ---- */
@@ -163,22 +155,8 @@ static const struct spec notify_specs[] = {
     { NULL },
 };
 
-static int read_name(const json_t *v, const char *path, struct job_reader *r);
-static int read_namespace(const json_t *v, const char *path, struct job_reader *r);
-static int read_command(const json_t *v, const char *path, struct job_reader *r);
-static int read_shell(const json_t *v, const char *path, struct job_reader *r);
-static int read_workdir(const json_t *v, const char *path, struct job_reader *r);
-static int read_env(const json_t *v, const char *path, struct job_reader *r);
 static int read_priority(const json_t *v, const char *path, struct job_reader *r);
-static int read_labels(const json_t *v, const char *path, struct job_reader *r);
-static int write_name(const struct job *j, json_t *obj, const char *key);
-static int write_namespace(const struct job *j, json_t *obj, const char *key);
-static int write_command(const struct job *j, json_t *obj, const char *key);
-static int write_shell(const struct job *j, json_t *obj, const char *key);
-static int write_workdir(const struct job *j, json_t *obj, const char *key);
-static int write_env(const struct job *j, json_t *obj, const char *key);
 static int write_priority(const struct job *j, json_t *obj, const char *key);
-static int write_labels(const struct job *j, json_t *obj, const char *key);
 
 static int read_schedule(const json_t *v, const char *path, struct job_reader *r)
 {
@@ -194,25 +172,25 @@ static int write_schedule(const struct job *j, json_t *obj, const char *key)
  * comes before shell, which checks that exactly one of them was given; env
  * before params, which may not share a name with it. */
 static const struct spec job_specs[] = {
-    { "name", SPEC_CUSTOM, SPEC_REQUIRED, .read = read_name, .write = write_name,
+    { "name", SPEC_CUSTOM, SPEC_REQUIRED, .read = job_read_name, .write = job_write_name,
       .type = JOB_FIELD_NAME },
-    { "namespace", SPEC_CUSTOM, .read = read_namespace, .write = write_namespace,
+    { "namespace", SPEC_CUSTOM, .read = job_read_namespace, .write = job_write_namespace,
       .type = JOB_FIELD_NAME, .doc = "absent: the caller's default (\"default\")" },
     { "description", SPEC_STRING, BODY(description), .max = DESCRIPTION_MAX },
     { "schedule", SPEC_CUSTOM, SPEC_REQUIRED, .read = read_schedule, .write = write_schedule,
       .type = JOB_FIELD_OBJECT,
       .doc = "exactly one kind: cron (with timezone), every (with start, jitter), at, "
              "after (with when) or manual" },
-    { "command", SPEC_CUSTOM, SPEC_AT_TIMES, .read = read_command, .write = write_command,
-      .type = JOB_FIELD_STRINGS, .min = 1, .max = ARGV_MAX,
+    { "command", SPEC_CUSTOM, SPEC_AT_TIMES, .read = job_read_command, .write = job_write_command,
+      .type = JOB_FIELD_STRINGS, .min = 1, .max = JOB_ARGV_MAX,
       .doc = "the program and its arguments; exactly one of command and shell" },
-    { "shell", SPEC_CUSTOM, SPEC_AT_TIMES, .read = read_shell, .write = write_shell,
-      .type = JOB_FIELD_STRING, .min = 1, .max = SHELL_MAX, .doc = "run by /bin/sh -c" },
-    { "workdir", SPEC_CUSTOM, SPEC_NULL, .read = read_workdir, .write = write_workdir,
-      .type = JOB_FIELD_STRING, .max = WORKDIR_MAX,
+    { "shell", SPEC_CUSTOM, SPEC_AT_TIMES, .read = job_read_shell, .write = job_write_shell,
+      .type = JOB_FIELD_STRING, .min = 1, .max = JOB_SHELL_MAX, .doc = "run by /bin/sh -c" },
+    { "workdir", SPEC_CUSTOM, SPEC_NULL, .read = job_read_workdir, .write = job_write_workdir,
+      .type = JOB_FIELD_STRING, .max = JOB_WORKDIR_MAX,
       .doc = "beneath the namespace root, without '..'; null: the root" },
-    { "env", SPEC_CUSTOM, .read = read_env, .write = write_env, .type = JOB_FIELD_ENV,
-      .max = ENV_MAX },
+    { "env", SPEC_CUSTOM, .read = job_read_env, .write = job_write_env, .type = JOB_FIELD_ENV,
+      .max = JOB_ENV_MAX },
     { "params", SPEC_CUSTOM, .read = job_params_read, .write = job_params_write,
       .type = JOB_FIELD_MAP, .max = JOB_PARAMS_MAX,
       .doc = "the variables a manual trigger may set ({params: {NAME: VALUE}}), each value "
@@ -236,8 +214,8 @@ static const struct spec job_specs[] = {
     { "retention", SPEC_OBJECT, .sub = retention_specs,
       .doc = "history kept; each limit alone deletes, null is the daemon's --keep-* default" },
     { "notify", SPEC_OBJECT, .sub = notify_specs },
-    { "labels", SPEC_CUSTOM, .read = read_labels, .write = write_labels,
-      .type = JOB_FIELD_LABELS, .max = LABELS_MAX },
+    { "labels", SPEC_CUSTOM, .read = job_read_labels, .write = job_write_labels,
+      .type = JOB_FIELD_LABELS, .max = JOB_LABELS_MAX },
     { "paused", SPEC_BOOL, OFF(paused) },
     { NULL },
 };
@@ -421,249 +399,7 @@ static int read_object(const json_t *obj, const char *path, const struct spec *s
     return 0;
 }
 
-/* ---- the members read by hand ---- */
-
-static int read_name(const json_t *v, const char *path, struct job_reader *r)
-{
-    const char *s;
-    size_t len;
-    int rc;
-
-    if (!v)
-        return job_missing(path, r->err);
-    if ((rc = job_read_string(v, path, SIZE_MAX, &s, &len, r->err)) < 0 ||
-        (rc = name_check(s, len, 0, NULL, path, r->err)) < 0)
-        return rc;
-    memcpy(r->name, s, len + 1);
-    return 0;
-}
-
-static int read_namespace(const json_t *v, const char *path, struct job_reader *r)
-{
-    const char *s = r->default_ns ? r->default_ns : JOB_DEFAULT_NS;
-    size_t len = strlen(s);
-    int rc;
-
-    if (v && (rc = job_read_string(v, path, SIZE_MAX, &s, &len, r->err)) < 0)
-        return rc;
-    if ((rc = name_check(s, len, 0, NULL, path, r->err)) < 0)
-        return rc;
-    if (job_set_names(r->j, s, r->name) < 0)
-        return job_no_memory(path, r->err);
-    return 0;
-}
-
-static int read_command(const json_t *v, const char *path, struct job_reader *r)
-{
-    char sub[JOB_PATH_LEN];
-    struct job_body *j = r->j->body;
-    size_t i, n;
-    int rc;
-
-    if (!v)
-        return 0;
-    if (!json_is_array(v))
-        return job_type_error(v, path, "an array of strings", r->err);
-    n = json_array_size(v);
-    if (n == 0)
-        return err_set(r->err, CHIME_EINVAL, path,
-                       "empty array: want the program and its arguments");
-    if (n > ARGV_MAX)
-        return err_set(r->err, CHIME_ETOOBIG, path, "%zu arguments are more than %d",
-                       n, ARGV_MAX);
-    if (!(j->argv = calloc(n + 1, sizeof *j->argv)))
-        return job_no_memory(path, r->err);
-    for (i = 0; i < n; i++) {
-        job_path_item(sub, sizeof sub, path, i);
-        /* Arguments may be empty; the program may not. */
-        if ((rc = job_dup_string(json_array_get(v, i), sub, ARG_MAX_LEN, i == 0,
-                             &j->argv[i], r->err)) < 0)
-            return rc;
-        j->argc = i + 1;
-    }
-    return 0;
-}
-
-static int read_shell(const json_t *v, const char *path, struct job_reader *r)
-{
-    if (v && r->j->body->argv)
-        return err_set(r->err, CHIME_EINVAL, path,
-                       "'shell' and 'command' are both given: want one of them");
-    if (!v && !r->j->body->argv)
-        return err_set(r->err, CHIME_EINVAL, "command",
-                       "missing field 'command' (an argv array) or 'shell' (a string)");
-    if (!v)
-        return 0;
-    return job_dup_string(v, path, SHELL_MAX, true, &r->j->body->shell, r->err);
-}
-
-/* The runner resolves the workdir beneath the namespace root; these rules
- * keep it there without touching the file system. Symbolic links inside
- * the root are the runner's business. */
-static int read_workdir(const json_t *v, const char *path, struct job_reader *r)
-{
-    char q[JOB_QUOTE_LEN];
-    const char *s, *p;
-    size_t len;
-    int rc;
-
-    if (!v)
-        return 0;
-    if ((rc = job_read_string(v, path, WORKDIR_MAX, &s, &len, r->err)) < 0)
-        return rc;
-    err_quote(s, len, q, sizeof q);
-    if (len == 0)
-        return err_set(r->err, CHIME_EINVAL, path, "'' is empty (leave it out for the root)");
-    if (s[0] == '/')
-        return err_set(r->err, CHIME_EINVAL, path,
-                       "'%s' is absolute: want a path beneath the namespace root", q);
-    for (p = s; *p; p += strcspn(p, "/")) {
-        p += strspn(p, "/");
-        if (strncmp(p, "..", 2) == 0 && (p[2] == '/' || p[2] == '\0'))
-            return err_set(r->err, CHIME_EINVAL, path,
-                           "'%s' has a '..' component: want a path beneath the namespace root",
-                           q);
-    }
-    if (!(r->j->body->workdir = strdup(s)))
-        return job_no_memory(path, r->err);
-    return 0;
-}
-
-static int cmp_kv(const void *a, const void *b)
-{
-    return strcmp(((const struct job_kv *)a)->key, ((const struct job_kv *)b)->key);
-}
-
-typedef int (*key_check_fn)(const char *key, size_t len, const char *path,
-                            struct err *err);
-
-/* An object of strings into a key-sorted array: env and labels. */
-const char *const job_run_var_names[JOB_VAR_COUNT] = {
-#define JOB_RUN_VAR_NAME(n) [JOB_VAR_##n] = "CHIME_" #n,
-    JOB_RUN_VARS(JOB_RUN_VAR_NAME)
-#undef JOB_RUN_VAR_NAME
-};
-
-bool job_env_reserved(const char *key, size_t len)
-{
-    for (size_t i = 0; i < JOB_VAR_COUNT; i++)
-        if (strlen(job_run_var_names[i]) == len && !memcmp(key, job_run_var_names[i], len))
-            return true;
-    return false;
-}
-
-/* An env value may be a secret, and errors reach clients and logs: the
- * error of a bad value says what is wrong without quoting it (RC is the
- * reader's, whose message quoted it). */
-static int env_value_error(const json_t *v, const char *path, size_t max, int rc,
-                           struct err *err)
-{
-    const char *s, *nul;
-
-    if (!json_is_string(v))
-        return rc;              /* a type error quotes no value */
-    s = json_string_value(v);
-    if (rc == -CHIME_ETOOBIG)
-        return err_set(err, CHIME_ETOOBIG, path, "the value is longer than %zu bytes", max);
-    if ((nul = memchr(s, '\0', json_string_length(v))))
-        return err_set(err, CHIME_EINVAL, path, "the value has a NUL byte at position %zu",
-                       (size_t)(nul - s) + 1);
-    return err_set(err, CHIME_EINVAL, path, "the value is not valid UTF-8");
-}
-
-static int read_kv(const json_t *v, const char *path, size_t max_n, size_t max_value,
-                   key_check_fn check, struct job_kv **ret, size_t *ret_n,
-                   struct err *err)
-{
-    char sub[JOB_PATH_LEN];
-    const char *key;
-    size_t key_len, n;
-    json_t *value;
-    int rc;
-
-    if (!v)
-        return 0;
-    if (!json_is_object(v))
-        return job_type_error(v, path, "an object of strings", err);
-    if ((n = json_object_size(v)) > max_n)
-        return err_set(err, CHIME_ETOOBIG, path, "%zu entries are more than %zu", n, max_n);
-    if (n == 0)
-        return 0;
-    if (!(*ret = calloc(n, sizeof **ret)))
-        return job_no_memory(path, err);
-    json_object_keylen_foreach((json_t *)v, key, key_len, value) {
-        struct job_kv *kv = &(*ret)[*ret_n];
-        const char *s;
-
-        if ((rc = job_check_key(key, key_len, path, err)) < 0)
-            return rc;
-        job_path(sub, sizeof sub, path, key, key_len);
-        if ((rc = check(key, key_len, sub, err)) < 0)
-            return rc;
-        if (check == job_check_env_key && json_is_object(value)) {
-            /* {"secret": ...} (jobsecret.h) */
-            if ((rc = job_env_secret_read(value, sub, max_value, kv, err)) < 0)
-                return rc;
-            if (!(kv->key = strdup(key))) {
-                free(kv->value);
-                kv->value = NULL;
-                return job_no_memory(sub, err);
-            }
-            ++*ret_n;
-            continue;
-        }
-        if ((rc = job_read_string(value, sub, max_value, &s, NULL, err)) < 0)
-            return check == job_check_env_key ? env_value_error(value, sub, max_value, rc, err) : rc;
-        if (!(kv->key = strdup(key)) || !(kv->value = strdup(s))) {
-            free(kv->key);
-            kv->key = NULL;
-            return job_no_memory(sub, err);
-        }
-        ++*ret_n;
-    }
-    qsort(*ret, *ret_n, sizeof **ret, cmp_kv);
-    return 0;
-}
-
-int job_check_env_key(const char *key, size_t len, const char *path, struct err *err)
-{
-    char q[JOB_QUOTE_LEN];
-    size_t i;
-
-    err_quote(key, len, q, sizeof q);
-    if (len == 0 || len > ENV_KEY_MAX)
-        return err_set(err, CHIME_EINVAL, path,
-                       "'%s' is not 1-%d bytes long", q, ENV_KEY_MAX);
-    for (i = 0; i < len; i++) {
-        char c = key[i];
-
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
-              (i > 0 && c >= '0' && c <= '9')))
-            return err_set(err, CHIME_EINVAL, path,
-                           "'%s' is not a variable name: want [A-Za-z_][A-Za-z0-9_]*", q);
-    }
-    if (job_env_reserved(key, len))
-        return err_set(err, CHIME_EINVAL, path,
-                       "'%s' is reserved: chime sets it in every run itself", q);
-    return 0;
-}
-
-static int read_env(const json_t *v, const char *path, struct job_reader *r)
-{
-    return read_kv(v, path, ENV_MAX, ENV_VALUE_MAX, job_check_env_key, &r->j->body->env,
-                   &r->j->body->n_env, r->err);
-}
-
-static int check_label_key(const char *key, size_t len, const char *path, struct err *err)
-{
-    return name_check(key, len, NAME_SLASH, NULL, path, err);
-}
-
-static int read_labels(const json_t *v, const char *path, struct job_reader *r)
-{
-    return read_kv(v, path, LABELS_MAX, LABEL_VALUE_MAX, check_label_key, &r->j->body->labels,
-                   &r->j->body->n_labels, r->err);
-}
+/* ---- the members read by hand (the others: jobmember.c) ---- */
 
 static int read_priority(const json_t *v, const char *path, struct job_reader *r)
 {
@@ -757,7 +493,7 @@ static json_t *write_duration(int64_t us)
     return json_string(units_duration_format(us, buf, sizeof buf));
 }
 
-static json_t *write_list(char *const *list)
+json_t *job_write_list(char *const *list)
 {
     json_t *a = json_array();
     size_t i;
@@ -801,7 +537,7 @@ static json_t *write_spec(const struct job *j, const struct spec *s)
     case SPEC_STRING:
         return *(char *const *)p ? json_string(*(char *const *)p) : json_null();
     case SPEC_CHANNELS:
-        return write_list(*(char **const *)p);
+        return job_write_list(*(char **const *)p);
     case SPEC_OBJECT:
         if ((o = json_object()) && write_object(j, s->sub, o) < 0) {
             json_decref(o);
@@ -831,59 +567,6 @@ static int write_object(const struct job *j, const struct spec *specs, json_t *o
     return 0;
 }
 
-static int write_name(const struct job *j, json_t *obj, const char *key)
-{
-    return json_object_set_new(obj, key, json_string(j->name));
-}
-
-static int write_namespace(const struct job *j, json_t *obj, const char *key)
-{
-    return json_object_set_new(obj, key, json_string(j->ns));
-}
-
-/* Only the executor in use is written: the other is absent, not null. */
-static int write_command(const struct job *j, json_t *obj, const char *key)
-{
-    return j->body->argv ? json_object_set_new(obj, key, write_list(j->body->argv)) : 0;
-}
-
-static int write_shell(const struct job *j, json_t *obj, const char *key)
-{
-    return j->body->shell ? json_object_set_new(obj, key, json_string(j->body->shell)) : 0;
-}
-
-static int write_workdir(const struct job *j, json_t *obj, const char *key)
-{
-    const char *w = j->body->workdir;
-
-    return json_object_set_new(obj, key, w ? json_string(w) : json_null());
-}
-
-static json_t *write_kv(const struct job_kv *kv, size_t n)
-{
-    json_t *o = json_object();
-    size_t i;
-
-    for (i = 0; o && i < n; i++)
-        if (json_object_set_new(o, kv[i].key, kv[i].kind ? job_env_secret_write(&kv[i])
-                                                         : json_string(kv[i].value)) < 0) {
-            json_decref(o);
-            return NULL;
-        }
-    return o;
-}
-
-static int write_env(const struct job *j, json_t *obj, const char *key)
-{
-    return json_object_set_new(obj, key, write_kv(j->body->env, j->body->n_env));
-}
-
-static int write_labels(const struct job *j, json_t *obj, const char *key)
-{
-    return json_object_set_new(obj, key, write_kv(j->body->labels, j->body->n_labels));
-}
-
-/* A priority with a name is written by its name. */
 static int write_priority(const struct job *j, json_t *obj, const char *key)
 {
     const char *name = job_enum_name(priority_names, j->priority);

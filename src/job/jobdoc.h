@@ -124,4 +124,33 @@ int job_read_enum(const json_t *v, const char *path,
 /* VALUE's name in NAMES, or NULL. */
 const char *job_enum_name(const struct job_name_value *names, int value);
 
+/* ---- the members read and written by hand (jobmember.c) ---- */
+
+#define JOB_ARGV_MAX 256                /* items of "command" */
+#define JOB_ARG_MAX_LEN 4096
+#define JOB_SHELL_MAX ((size_t)64 * 1024)
+#define JOB_WORKDIR_MAX 1024
+#define JOB_ENV_MAX 256
+#define JOB_ENV_KEY_MAX 128
+#define JOB_ENV_VALUE_MAX ((size_t)32 * 1024)
+#define JOB_LABELS_MAX 64
+#define JOB_LABEL_VALUE_MAX 256
+
+int job_read_name(const json_t *v, const char *path, struct job_reader *r);
+int job_read_namespace(const json_t *v, const char *path, struct job_reader *r);
+int job_read_command(const json_t *v, const char *path, struct job_reader *r);
+int job_read_shell(const json_t *v, const char *path, struct job_reader *r);
+int job_read_workdir(const json_t *v, const char *path, struct job_reader *r);
+int job_read_env(const json_t *v, const char *path, struct job_reader *r);
+int job_read_labels(const json_t *v, const char *path, struct job_reader *r);
+int job_write_name(const struct job *j, json_t *obj, const char *key);
+int job_write_namespace(const struct job *j, json_t *obj, const char *key);
+int job_write_command(const struct job *j, json_t *obj, const char *key);
+int job_write_shell(const struct job *j, json_t *obj, const char *key);
+int job_write_workdir(const struct job *j, json_t *obj, const char *key);
+int job_write_env(const struct job *j, json_t *obj, const char *key);
+int job_write_labels(const struct job *j, json_t *obj, const char *key);
+/* A list of strings as a JSON array (job.c). */
+json_t *job_write_list(char *const *list);
+
 #endif

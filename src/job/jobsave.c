@@ -526,10 +526,12 @@ int jobsave_write(struct jobsave *b, struct err *err)
 {
     struct store_op *ops = calloc(2 * b->n + 1, sizeof *ops);
     struct store_op **list = calloc(2 * b->n + 1, sizeof *list);
-    size_t n_ops = 0, failed = 0;
+    struct store_job_plan *plans = calloc(b->n + 1, sizeof *plans);
+    char **texts = calloc(b->n + 1, sizeof *texts);
+    size_t n_ops = 0, n_plans = 0, failed = 0;
     int rc = 0;
 
-    if (!ops || !list) {
+    if (!ops || !list || !plans || !texts) {
         rc = err_set(err, CHIME_ENOMEM, "", "out of memory saving jobs");
         goto done;
     }
@@ -561,6 +563,10 @@ int jobsave_write(struct jobsave *b, struct err *err)
             op->job_put.expect_version = it->cur_version ? it->cur_version : STORE_NEW;
             op->job_put.paused = it->job->paused;
             op->job_put.now_us = b->opt.now_us;
+            /* its plan in the same op: start-up then schedules it without
+             * its document, and the engine writes no plan of its own */
+            if (job_plan_make(it->job, 0, &plans[n_plans], &texts[n_plans]) == 0)
+                op->job_put.plan = &plans[n_plans++];
         }
         op->data = it;
         list[n_ops++] = op;
@@ -601,11 +607,17 @@ int jobsave_write(struct jobsave *b, struct err *err)
         if (list[k]->kind == STORE_OP_JOB_PUT) {
             it->key = list[k]->ret_id;
             it->version = list[k]->ret_version;
+            /* a put that made no version wrote no plan */
+            it->planned = list[k]->job_put.plan && it->version != it->cur_version;
         } else if (list[k]->kind == STORE_OP_JOB_STATE) {
             it->version = it->cur_version;
         }
     }
 done:
+    for (size_t k = 0; texts && k < n_plans; k++)
+        free(texts[k]);
+    free(texts);
+    free(plans);
     free(ops);
     free(list);
     return rc;

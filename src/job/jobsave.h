@@ -15,7 +15,9 @@
  *      stops here.
  *   2. jobsave_write(): every write of the batch in one store
  *      transaction, each with its audit entry when the saver keeps an
- *      audit log (the API; the jobs directory keeps none).
+ *      audit log (the API; the jobs directory keeps none). A new
+ *      version's plan (the store's columns start-up schedules by) is
+ *      written with it.
  *   3. The engine takes the batch on its loop, in jobsave_order():
  *      removals, changes of "paused", then the new versions with
  *      upstreams first (daemon/nodecall.c). The engine holds no cycle
@@ -85,6 +87,7 @@ struct jobsave_item {
     /* found by jobsave_write() */
     int64_t key;             /* the store's id of the job */
     int64_t version;         /* its version after the save (0: removed) */
+    bool planned;            /* the new version's plan was written with it */
     /* why it was refused (check or write), or why the engine refused it
      * once it was saved (engine_failed: it is scheduled at the next start) */
     bool failed, engine_failed;

@@ -43,6 +43,8 @@ struct store_backend {
     int (*job_versions)(void *b, const char *ns, const char *name, const char *cursor, int limit,
                         struct store_version_page *ret, struct err *err);
     int (*job_scan)(void *b, store_job_scan_cb *cb, void *ctx, struct err *err);
+    int (*job_heads)(void *b, const char *author, store_job_head_cb *cb, void *ctx,
+                     struct err *err);
     int (*job_doc)(void *b, int64_t job_id, int64_t version, char **ret, size_t *ret_len,
                    struct err *err);
     int (*job_doc_find)(void *b, const char *needle, int64_t newest, char **ret,

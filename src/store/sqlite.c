@@ -615,6 +615,7 @@ const struct store_backend sqlite_backend = {
     .job_count = sqlite_job_count,
     .job_versions = sqlite_job_versions,
     .job_scan = sqlite_job_scan,
+    .job_heads = sqlite_job_heads,
     .job_doc = sqlite_job_doc,
     .job_doc_find = sqlite_job_doc_find,
     .run_get = sqlite_run_get,

@@ -44,6 +44,7 @@ enum sq {
     SQ_JOB_COUNT = SQ_JOB_LIST + 4, /* + a mask of SQ_JOB_BY_* */
     SQ_JOB_PLAN = SQ_JOB_COUNT + 4,
     SQ_JOB_SCAN,
+    SQ_JOB_HEADS,
     SQ_JOB_DOC,
 
     SQ_RUN_INSERT,
@@ -248,6 +249,8 @@ int sqlite_job_count(void *h, const struct store_job_filter *f, int64_t *ret, st
 int sqlite_job_versions(void *h, const char *ns, const char *name, const char *cursor, int limit,
                         struct store_version_page *ret, struct err *err);
 int sqlite_job_scan(void *h, store_job_scan_cb *cb, void *ctx, struct err *err);
+int sqlite_job_heads(void *h, const char *author, store_job_head_cb *cb, void *ctx,
+                     struct err *err);
 int sqlite_job_doc(void *h, int64_t job_id, int64_t version, char **ret, size_t *ret_len,
                    struct err *err);
 int sqlite_job_doc_find(void *h, const char *needle, int64_t newest, char **ret, size_t *ret_len,

@@ -147,14 +147,25 @@ static int returning(struct sqlite_conn *c, sqlite3_stmt *st, const char *what, 
     return rc < 0 ? rc : 0;
 }
 
+/* Whether DOC may have labels to index: a document without the text
+ * "labels" (JSON as jansson writes it spells every key out), or whose
+ * only "labels" is an empty object as a compact dump writes it, has none,
+ * and is not parsed again for them. */
+static bool has_labels(const char *doc, size_t len)
+{
+    static const char key[] = "\"labels\"", empty[] = "\"labels\":{}";
+    const char *at = memmem(doc, len, key, sizeof key - 1);
+
+    return at && (len - (size_t)(at - doc) < sizeof empty - 1
+                  || memcmp(at, empty, sizeof empty - 1) != 0
+                  || memmem(at + 1, len - (size_t)(at + 1 - doc), key, sizeof key - 1));
+}
+
 /* The labels of job ID from DOC (NULL: none). A job just inserted
- * (FRESH) has none to clear; a document without the text "labels" (JSON
- * as jansson writes it spells every key out) has none to index, and is
- * not parsed again for them. */
+ * (FRESH) has none to clear. */
 static int labels_write(struct sqlite_conn *c, int64_t id, bool fresh, const char *doc,
                         size_t len, struct err *err)
 {
-    static const char key[] = "\"labels\"";
     sqlite3_stmt *st = NULL;
     int rc;
 
@@ -165,7 +176,7 @@ static int labels_write(struct sqlite_conn *c, int64_t id, bool fresh, const cha
         if ((rc = sqlite_run(c, st, "clear labels", err)) < 0)
             return rc;
     }
-    if (!doc || !memmem(doc, len, key, sizeof key - 1))
+    if (!doc || !has_labels(doc, len))
         return 0;
     if ((rc = sqlite_stmt(c, SQ_LABELS_INSERT, &st, err)) < 0)
         return rc;
@@ -174,38 +185,61 @@ static int labels_write(struct sqlite_conn *c, int64_t id, bool fresh, const cha
     return sqlite_run(c, st, "index labels", err);
 }
 
+static void plan_bind(sqlite3_stmt *st, const struct store_job_plan *p);
+static int plan_write(struct sqlite_conn *c, int64_t id, int64_t version,
+                      const struct store_job_plan *p, struct err *err);
+
+/* Inserts the row of a new job ns/name of OP, with its plan when OP has
+ * one: 1 and its id, or 0 when a row of that name exists already. */
+static int job_insert(struct sqlite_conn *c, const struct store_op *op, int64_t *ret,
+                      struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if ((rc = sqlite_stmt(c, SQ_JOB_INSERT, &st, err)) < 0)
+        return rc;
+    sqlite_bind_str(st, 28, op->job_put.ns);
+    sqlite_bind_str(st, 29, op->job_put.name);
+    sqlite_bind_i64(st, 30, op->job_put.now_us);
+    sqlite_bind_i64(st, 31, op->job_put.paused);
+    if (op->job_put.plan) {
+        sqlite_bind_i64(st, 2, 1);
+        plan_bind(st, op->job_put.plan);
+    }
+    rc = sqlite_row(c, st, "insert job", err);
+    if (rc == 1)
+        *ret = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc;
+}
+
 int sqlite_job_put(struct sqlite_conn *c, struct store_op *op, struct err *err)
 {
     const char *ns = op->job_put.ns, *name = op->job_put.name;
     const char *doc = op->job_put.doc;
     size_t len = strlen(doc);
     sqlite3_stmt *st = NULL;
-    struct found f;
-    int64_t id = 0, version = 0;
-    int rc;
+    struct found f = { 0 };
+    int64_t id = 0, version = 1;
+    int rc = 0;
 
-    if ((rc = job_find(c, ns, name, &f, err)) < 0
-        || (rc = expect_check(ns, name, &f, op->job_put.expect_version, err)) < 0)
+    /* a put that may create the job tries to first: a new job (a bulk
+     * save's usual case) then costs no look-up of its name */
+    if (op->job_put.expect_version <= 0 && (rc = job_insert(c, op, &id, err)) < 0)
         return rc;
-    if (f.live && (rc = same_doc(c, f.id, f.version, doc, len, err)) != 0) {
-        if (rc < 0 || (rc = set_paused(c, f.id, op->job_put.paused, err)) < 0)
+    if (rc == 0) {
+        if ((rc = job_find(c, ns, name, &f, err)) < 0
+            || (rc = expect_check(ns, name, &f, op->job_put.expect_version, err)) < 0)
             return rc;
-        op->ret_id = f.id;
-        op->ret_version = f.version;
-        return 0;
-    }
-
-    if (!f.id) {
-        if ((rc = sqlite_stmt(c, SQ_JOB_INSERT, &st, err)) < 0)
-            return rc;
-        sqlite_bind_str(st, 1, ns);
-        sqlite_bind_str(st, 2, name);
-        sqlite_bind_i64(st, 3, op->job_put.now_us);
-        sqlite_bind_i64(st, 4, op->job_put.paused);
-        if ((rc = returning(c, st, "insert job", &id, err)) < 0)
-            return rc;
-        version = 1;
-    } else {
+        if (f.live && (rc = same_doc(c, f.id, f.version, doc, len, err)) != 0) {
+            if (rc < 0 || (rc = set_paused(c, f.id, op->job_put.paused, err)) < 0)
+                return rc;
+            op->ret_id = f.id;
+            op->ret_version = f.version;
+            return 0;
+        }
+        /* the row exists: the insert met it, or expect_check() found its version */
         id = f.id;
         if ((rc = sqlite_stmt(c, SQ_JOB_BUMP, &st, err)) < 0)
             return rc;
@@ -227,6 +261,9 @@ int sqlite_job_put(struct sqlite_conn *c, struct store_op *op, struct err *err)
     if (rc < 0 && sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_CHECK)
         return err_set(err, CHIME_EINVAL, "document", "document is not valid JSON");
     if (rc < 0 || (rc = labels_write(c, id, !f.id, doc, len, err)) < 0)
+        return rc;
+    /* a new job's plan went into its row */
+    if (f.id && op->job_put.plan && (rc = plan_write(c, id, version, op->job_put.plan, err)) < 0)
         return rc;
     op->ret_id = id;
     op->ret_version = version;
@@ -487,16 +524,9 @@ int sqlite_job_versions(void *h, const char *ns, const char *name, const char *c
 
 /* ---- plans ---- */
 
-int sqlite_job_plan(struct sqlite_conn *c, struct store_op *op, struct err *err)
+/* Binds plan P to parameters 3 to 27 of ST (SQ_JOB_PLAN's, SQ_JOB_INSERT's). */
+static void plan_bind(sqlite3_stmt *st, const struct store_job_plan *p)
 {
-    const struct store_job_plan *p = &op->job_plan.plan;
-    sqlite3_stmt *st = NULL;
-    int rc;
-
-    if ((rc = sqlite_stmt(c, SQ_JOB_PLAN, &st, err)) < 0)
-        return rc;
-    sqlite_bind_i64(st, 1, op->job_plan.job_id);
-    sqlite_bind_i64(st, 2, p->version);
     sqlite_bind_str(st, 3, p->kind);
     sqlite_bind_str(st, 4, p->cron);
     sqlite_bind_str(st, 5, p->zone);
@@ -523,12 +553,36 @@ int sqlite_job_plan(struct sqlite_conn *c, struct store_op *op, struct err *err)
     sqlite_bind_i64(st, 25, p->retain_for_us > 0 ? p->retain_for_us : STORE_NULL);
     sqlite_bind_i64(st, 26, p->retain_output > 0 ? p->retain_output : STORE_NULL);
     sqlite_bind_i64(st, 27, p->retain_dead_letters > 0 ? p->retain_dead_letters : STORE_NULL);
+}
+
+/* Writes plan P as the plan of version VERSION of live job ID: 0, or
+ * CHIME_ECONFLICT when the job is not a live job at that version. */
+static int plan_write(struct sqlite_conn *c, int64_t id, int64_t version,
+                      const struct store_job_plan *p, struct err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if ((rc = sqlite_stmt(c, SQ_JOB_PLAN, &st, err)) < 0)
+        return rc;
+    sqlite_bind_i64(st, 1, id);
+    sqlite_bind_i64(st, 2, version);
+    plan_bind(st, p);
     if ((rc = sqlite_run(c, st, "write job plan", err)) < 0)
         return rc;
     if (sqlite3_changes(c->db) == 0)
         return err_set(err, CHIME_ECONFLICT, "version",
-                       "job %" PRId64 " is not a live job at version %" PRId64,
-                       op->job_plan.job_id, p->version);
+                       "job %" PRId64 " is not a live job at version %" PRId64, id, version);
+    return 0;
+}
+
+int sqlite_job_plan(struct sqlite_conn *c, struct store_op *op, struct err *err)
+{
+    const struct store_job_plan *p = &op->job_plan.plan;
+    int rc = plan_write(c, op->job_plan.job_id, p->version, p, err);
+
+    if (rc < 0)
+        return rc;
     op->ret_id = op->job_plan.job_id;
     op->ret_version = p->version;
     return 0;
@@ -598,6 +652,36 @@ int sqlite_job_scan(void *h, store_job_scan_cb *cb, void *ctx, struct err *err)
         scan_fill(st, &e, &p);
         if (!e.ns || !e.name || (!e.plan && !e.doc)) {
             rc = err_set(err, CHIME_EIO, NULL, "job %" PRId64 " has no document", e.id);
+            break;
+        }
+        if ((rc = cb(ctx, &e)) < 0)
+            break;
+    }
+    sqlite3_reset(st);
+done:
+    sqlite_reader_give(b, c);
+    return rc;
+}
+
+int sqlite_job_heads(void *h, const char *author, store_job_head_cb *cb, void *ctx,
+                     struct err *err)
+{
+    struct sqlite_store *b = h;
+    struct sqlite_conn *c = sqlite_reader_take(b);
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if ((rc = sqlite_stmt(c, SQ_JOB_HEADS, &st, err)) < 0)
+        goto done;
+    sqlite_bind_str(st, 1, author);
+    while ((rc = sqlite_row(c, st, "list jobs", err)) == 1) {
+        struct store_job_head e = {
+            .id = sqlite3_column_int64(st, 0), .ns = col_text(st, 1), .name = col_text(st, 2),
+            .version = sqlite3_column_int64(st, 3),
+        };
+
+        if (!e.ns || !e.name) {
+            rc = err_set(err, CHIME_EIO, NULL, "job %" PRId64 " has no name", e.id);
             break;
         }
         if ((rc = cb(ctx, &e)) < 0)

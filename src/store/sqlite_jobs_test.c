@@ -1,5 +1,5 @@
 /* sqlite_jobs_test.c: jobs, their versions, state, lists, and hostile
- * names and documents. */
+ * names and documents (plans, scans, batches and migration: sqlite_plans_test.c). */
 #include "store/sqlite_int.h"
 
 #include <setjmp.h>
@@ -280,10 +280,16 @@ static void test_store_job_list_filters_by_namespace_and_label(void **state)
     assert_int_equal(store_job_count(f->s, &flt, &n, &err), 0);
     assert_int_equal(n, 2);
 
+    /* an empty "labels" object elsewhere does not hide the job's own */
+    fixture_job(f->s, "team-c", "u", "{\"env\":{\"labels\":{}},\"labels\":{\"team\":\"sales\"}}");
+    fixture_job(f->s, "team-c", "t", "{\"labels\":{},\"x\":\"\\\"labels\\\":{\\\"team\\\":1}\"}");
+    list_names(f->s, &flt, names, sizeof names);
+    assert_string_equal(names, "team-a/y team-b/z team-c/u");
+
     /* a new version re-indexes the labels */
     fixture_job(f->s, "team-b", "z", "{\"labels\": {\"team\": \"ops\"}}");
     list_names(f->s, &flt, names, sizeof names);
-    assert_string_equal(names, "team-a/y");
+    assert_string_equal(names, "team-a/y team-c/u");
     flt.label_value = NULL;
     assert_int_equal(store_job_list(f->s, &flt, &(struct store_job_page){0}, &err), -CHIME_EINVAL);
 }
@@ -501,346 +507,6 @@ static void test_store_job_list_refuses_bad_cursors_and_limits(void **state)
 /* ---- plans ---- */
 
 /* A plan with every column set, for version VERSION. */
-static struct store_job_plan full_plan(int64_t version)
-{
-    struct store_job_plan p = {0};
-
-    p.version = version;
-    p.kind = "cron";
-    p.cron = "0 2 * * *";
-    p.zone = "Europe/Berlin";
-    p.every_us = 60000000;
-    p.start_us = STORE_NULL;
-    p.jitter_us = 5;
-    p.at_us = -7;
-    p.after = "a/b c/d";
-    p.when = "always";
-    p.concurrency = "queue";
-    p.max_instances = 3;
-    p.priority = 15;
-    p.misfire_grace_us = 3600000000;
-    p.catch_up = "all";
-    p.max_catch_up = 9;
-    p.retry_max_attempts = 4;
-    p.retry_backoff_us = 30000000;
-    p.retry_factor = 1.5;
-    p.retry_max_backoff_us = 1800000000;
-    p.retry_jitter = 0.2;
-    p.disable_after_failures = 5;
-    return p;
-}
-
-static int write_plan(struct store *s, int64_t id, const struct store_job_plan *p, struct err *err)
-{
-    struct store_op op = {.kind = STORE_OP_JOB_PLAN};
-    int rc;
-
-    op.job_plan.job_id = id;
-    op.job_plan.plan = *p;
-    rc = store_exec(s, &op);
-    if (rc < 0)
-        *err = op.err;
-    return rc;
-}
-
-/* What one scan saw. */
-struct scanned {
-    int n;
-    int64_t id[8], version[8], version_us[8], last_fire[8];
-    bool paused[8], has_plan[8];
-    char doc[8][256];
-    struct store_job_plan plan;     /* the last plan seen */
-    char texts[8][64];              /* its texts, copied */
-    int stop_after;                 /* > 0: return an error at that row */
-};
-
-static int on_scanned(void *ctx, const struct store_job_entry *e)
-{
-    struct scanned *sc = ctx;
-    int i = sc->n++;
-
-    if (sc->stop_after && sc->n == sc->stop_after)
-        return -CHIME_EINVAL;
-    assert_true(i < 8);
-    sc->id[i] = e->id;
-    sc->version[i] = e->version;
-    sc->version_us[i] = e->version_us;
-    sc->last_fire[i] = e->last_fire_us;
-    sc->paused[i] = e->paused;
-    sc->has_plan[i] = e->plan != NULL;
-    sc->doc[i][0] = '\0';
-    if (e->doc) {
-        assert_null(e->plan);
-        assert_int_equal(e->doc_len, strlen(e->doc));
-        snprintf(sc->doc[i], sizeof sc->doc[i], "%s", e->doc);
-    }
-    if (e->plan) {
-        const char *t[] = {e->plan->kind, e->plan->cron, e->plan->zone, e->plan->after,
-                           e->plan->when, e->plan->concurrency, e->plan->catch_up};
-
-        assert_null(e->doc);
-        sc->plan = *e->plan;
-        for (int k = 0; k < 7; k++)
-            snprintf(sc->texts[k], sizeof sc->texts[k], "%s", t[k] ? t[k] : "(null)");
-    }
-    return 0;
-}
-
-static void test_store_job_plan_is_read_back_by_the_scan_until_a_new_version(void **state)
-{
-    struct fixture *f = *state;
-    struct store_job_plan p = full_plan(1), old = full_plan(1);
-    struct scanned sc = {0};
-    struct err err = {0};
-    int64_t a = fixture_job(f->s, "ns", "a", "{\"v\":1}");
-    int64_t b = fixture_job(f->s, "ns", "b", "{\"v\":\"b\"}");
-
-    assert_int_equal(write_plan(f->s, a, &p, &err), 0);
-    assert_int_equal(store_job_scan(f->s, on_scanned, &sc, &err), 0);
-    assert_int_equal(sc.n, 2);
-    /* a: the plan, every column as written; b: no plan, its document */
-    assert_int_equal(sc.id[0], a);
-    assert_true(sc.has_plan[0]);
-    assert_int_equal(sc.plan.version, 1);
-    assert_string_equal(sc.texts[0], "cron");
-    assert_string_equal(sc.texts[1], "0 2 * * *");
-    assert_string_equal(sc.texts[2], "Europe/Berlin");
-    assert_string_equal(sc.texts[3], "a/b c/d");
-    assert_string_equal(sc.texts[4], "always");
-    assert_string_equal(sc.texts[5], "queue");
-    assert_string_equal(sc.texts[6], "all");
-    assert_int_equal(sc.plan.every_us, p.every_us);
-    assert_int_equal(sc.plan.start_us, STORE_NULL);
-    assert_int_equal(sc.plan.jitter_us, 5);
-    assert_int_equal(sc.plan.at_us, -7);
-    assert_int_equal(sc.plan.max_instances, 3);
-    assert_int_equal(sc.plan.priority, 15);
-    assert_int_equal(sc.plan.misfire_grace_us, p.misfire_grace_us);
-    assert_int_equal(sc.plan.max_catch_up, 9);
-    assert_int_equal(sc.plan.retry_max_attempts, 4);
-    assert_int_equal(sc.plan.retry_backoff_us, p.retry_backoff_us);
-    assert_true(sc.plan.retry_factor == 1.5);
-    assert_int_equal(sc.plan.retry_max_backoff_us, p.retry_max_backoff_us);
-    assert_true(sc.plan.retry_jitter == 0.2);
-    assert_int_equal(sc.plan.disable_after_failures, 5);
-    assert_int_equal(sc.id[1], b);
-    assert_false(sc.has_plan[1]);
-    assert_string_equal(sc.doc[1], "{\"v\":\"b\"}");
-
-    /* a new version makes the plan stale: the scan gives the document */
-    assert_int_equal(store_job_put(f->s, "ns", "a", "{\"v\":2}", NULL, 0, true, 2000, NULL, &err),
-                     0);
-    memset(&sc, 0, sizeof sc);
-    assert_int_equal(store_job_scan(f->s, on_scanned, &sc, &err), 0);
-    assert_false(sc.has_plan[0]);
-    assert_int_equal(sc.version[0], 2);
-    assert_true(sc.paused[0]);
-    assert_string_equal(sc.doc[0], "{\"v\":2}");
-    /* the old version's plan is refused; the new one's is taken */
-    assert_int_equal(write_plan(f->s, a, &old, &err), -CHIME_ECONFLICT);
-    p.version = 2;
-    p.kind = "every";
-    p.cron = p.zone = NULL;
-    assert_int_equal(write_plan(f->s, a, &p, &err), 0);
-    memset(&sc, 0, sizeof sc);
-    assert_int_equal(store_job_scan(f->s, on_scanned, &sc, &err), 0);
-    assert_true(sc.has_plan[0]);
-    assert_int_equal(sc.plan.version, 2);
-    assert_string_equal(sc.texts[0], "every");
-    assert_string_equal(sc.texts[1], "(null)");
-    assert_string_equal(sc.texts[2], "(null)");
-    /* a deleted job is not scanned and takes no plan */
-    assert_int_equal(store_job_delete(f->s, "ns", "b", 0, 3000, &err), 0);
-    memset(&sc, 0, sizeof sc);
-    assert_int_equal(store_job_scan(f->s, on_scanned, &sc, &err), 0);
-    assert_int_equal(sc.n, 1);
-    assert_int_equal(write_plan(f->s, b, &old, &err), -CHIME_ECONFLICT);
-}
-
-/* The engine counts a job's fires from the instant its version took
- * effect: the scan gives the current version's write time, which a
- * pause, a fire or a save of the same document does not move. */
-static void test_store_job_scan_gives_when_the_current_version_was_written(void **state)
-{
-    struct fixture *f = *state;
-    struct store_op op = {.kind = STORE_OP_JOB_STATE};
-    struct scanned sc = {0};
-    struct err err = {0};
-    int64_t a = fixture_job(f->s, "ns", "a", "{\"v\":1}");
-
-    op.job_state.job_id = a;
-    op.job_state.set = STORE_STATE_PAUSED | STORE_STATE_LAST_FIRE;
-    op.job_state.paused = true;
-    op.job_state.last_fire_us = 4000;
-    assert_int_equal(store_exec(f->s, &op), 0);
-    assert_int_equal(store_job_put(f->s, "ns", "a", "{\"v\":1}", NULL, 0, false, 5000, NULL, &err),
-                     0);
-    assert_int_equal(store_job_scan(f->s, on_scanned, &sc, &err), 0);
-    assert_int_equal(sc.n, 1);
-    assert_int_equal(sc.version[0], 1);
-    assert_int_equal(sc.version_us[0], 1000);
-    assert_int_equal(sc.last_fire[0], 4000);
-    assert_int_equal(store_job_put(f->s, "ns", "a", "{\"v\":2}", NULL, 0, false, 7000, NULL, &err),
-                     0);
-    memset(&sc, 0, sizeof sc);
-    assert_int_equal(store_job_scan(f->s, on_scanned, &sc, &err), 0);
-    assert_int_equal(sc.version[0], 2);
-    assert_int_equal(sc.version_us[0], 7000);
-    assert_int_equal(sc.last_fire[0], 4000);
-}
-
-static void test_store_job_scan_stops_when_told(void **state)
-{
-    struct fixture *f = *state;
-    struct scanned sc = {.stop_after = 2};
-    struct err err = {0};
-
-    fixture_job(f->s, "ns", "a", "{}");
-    fixture_job(f->s, "ns", "b", "{}");
-    fixture_job(f->s, "ns", "c", "{}");
-    assert_int_equal(store_job_scan(f->s, on_scanned, &sc, &err), -CHIME_EINVAL);
-    assert_int_equal(sc.n, 2);
-    assert_int_equal(store_job_scan(f->s, NULL, NULL, &err), -CHIME_EINVAL);
-}
-
-static void test_store_job_plan_op_checks_its_fields(void **state)
-{
-    struct fixture *f = *state;
-    struct store_job_plan p = full_plan(1);
-    struct err err = {0};
-    int64_t a = fixture_job(f->s, "ns", "a", "{}");
-
-    assert_int_equal(write_plan(f->s, 0, &p, &err), -CHIME_EINVAL);
-    assert_string_equal(err.field, "job_id");
-    p.version = 0;
-    assert_int_equal(write_plan(f->s, a, &p, &err), -CHIME_EINVAL);
-    assert_string_equal(err.field, "version");
-    p = full_plan(1);
-    p.kind = NULL;
-    assert_int_equal(write_plan(f->s, a, &p, &err), -CHIME_EINVAL);
-    p = full_plan(1);
-    p.kind = "hourly";      /* the column's CHECK */
-    assert_int_equal(write_plan(f->s, a, &p, &err), -CHIME_EINVAL);
-    p = full_plan(9);
-    assert_int_equal(write_plan(f->s, a, &p, &err), -CHIME_ECONFLICT);
-}
-
-static void test_store_job_doc_reads_any_version_by_id(void **state)
-{
-    struct fixture *f = *state;
-    struct err err = {0};
-    char *doc = NULL;
-    size_t len = 0;
-    int64_t a = fixture_job(f->s, "ns", "a", "{\"v\":1}");
-
-    assert_int_equal(store_job_put(f->s, "ns", "a", "{\"v\":22}", NULL, 0, false, 2, NULL, &err),
-                     0);
-    assert_int_equal(store_job_doc(f->s, a, 1, &doc, &len, &err), 0);
-    assert_string_equal(doc, "{\"v\":1}");
-    assert_int_equal(len, 7);
-    free(doc);
-    assert_int_equal(store_job_doc(f->s, a, 2, &doc, NULL, &err), 0);
-    assert_string_equal(doc, "{\"v\":22}");
-    free(doc);
-    /* a deleted job's versions stay readable: its last runs may still start */
-    assert_int_equal(store_job_delete(f->s, "ns", "a", 0, 3, &err), 0);
-    assert_int_equal(store_job_doc(f->s, a, 2, &doc, NULL, &err), 0);
-    free(doc);
-    doc = NULL;
-    assert_int_equal(store_job_doc(f->s, a, 3, &doc, NULL, &err), -CHIME_ENOTFOUND);
-    assert_null(doc);
-    assert_int_equal(store_job_doc(f->s, 0, 1, &doc, NULL, &err), -CHIME_EINVAL);
-    assert_int_equal(store_job_doc(f->s, a, 0, &doc, NULL, &err), -CHIME_EINVAL);
-}
-
-static void test_store_exec_all_commits_ops_together_each_with_its_result(void **state)
-{
-    struct fixture *f = *state;
-    struct store_op put = {.kind = STORE_OP_JOB_PUT}, plan = {.kind = STORE_OP_JOB_PLAN};
-    struct store_op bad = {.kind = STORE_OP_JOB_PLAN};
-    struct store_op *ops[] = {&put, &bad, &plan};
-    struct store_stats before, after;
-    struct scanned sc = {0};
-    struct err err = {0};
-    int64_t a = fixture_job(f->s, "ns", "a", "{}");
-
-    put.job_put.ns = "ns";
-    put.job_put.name = "b";
-    put.job_put.doc = "{}";
-    put.job_put.now_us = 5;
-    bad.job_plan.job_id = a;
-    bad.job_plan.plan = full_plan(7);           /* a is at version 1 */
-    plan.job_plan.job_id = a;
-    plan.job_plan.plan = full_plan(1);
-    store_stats(f->s, &before);
-    assert_int_equal(store_exec_all(f->s, ops, 3), 0);
-    store_stats(f->s, &after);
-    assert_int_equal(after.batches, before.batches + 1);
-    assert_int_equal(after.ops, before.ops + 3);
-    assert_int_equal(put.rc, 0);
-    assert_int_equal(put.ret_version, 1);
-    assert_int_equal(bad.rc, -CHIME_ECONFLICT);
-    assert_int_equal(plan.rc, 0);
-    assert_null(put.next);
-    assert_int_equal(store_job_scan(f->s, on_scanned, &sc, &err), 0);
-    assert_int_equal(sc.n, 2);
-    assert_true(sc.has_plan[0]);
-    assert_false(sc.has_plan[1]);
-    assert_int_equal(store_exec_all(f->s, ops, 0), 0);
-}
-
-/* A database the previous chime (schema 1) wrote is migrated when opened:
- * its jobs are there, with no plan, so they are read from the document
- * until the daemon writes the plans. */
-static void test_store_migrates_a_schema_1_database(void **state)
-{
-    struct fixture *f = *state;
-    struct store_job_plan p = full_plan(1);
-    struct scanned sc = {0};
-    struct err err = {0};
-    sqlite3 *db = NULL;
-
-    store_close(f->s);
-    f->s = NULL;
-    testdir_remove(&f->t);
-    testdir_make(&f->t);
-    assert_int_equal(sqlite3_open(f->t.db, &db), SQLITE_OK);
-    assert_int_equal(sqlite_migrate(db, sqlite_migrations, 1, 1, &err), 0);
-    assert_int_equal(sqlite3_exec(db,
-                                  "INSERT INTO jobs (namespace, name, version, created_us,"
-                                  " updated_us, paused, last_fire_us)"
-                                  " VALUES ('ns', 'old', 2, 1, 1, 1, 777);"
-                                  "INSERT INTO job_versions (job_id, version, doc, created_us)"
-                                  " VALUES (1, 1, '{\"v\":1}', 1), (1, 2, '{\"v\":2}', 1);",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
-
-    fixture_open(f);
-    db = testdir_sqlite(&f->t);
-    assert_int_equal(testdir_query(db, "SELECT max(version) FROM schema_version"),
-                     sqlite_migrations[sqlite_n_migrations - 1].version);
-    assert_int_equal(testdir_query(db, "SELECT count(*) FROM pragma_table_info('jobs')"
-                                       " WHERE name = 'plan_version'"),
-                     1);
-    sqlite3_close(db);
-    assert_int_equal(store_job_scan(f->s, on_scanned, &sc, &err), 0);
-    assert_int_equal(sc.n, 1);
-    assert_false(sc.has_plan[0]);
-    assert_string_equal(sc.doc[0], "{\"v\":2}");
-    assert_int_equal(sc.version[0], 2);
-    assert_true(sc.paused[0]);
-    assert_int_equal(sc.last_fire[0], 777);
-    /* its plan, once written, is what the next scan reads */
-    p.version = 2;
-    assert_int_equal(write_plan(f->s, 1, &p, &err), 0);
-    memset(&sc, 0, sizeof sc);
-    assert_int_equal(store_job_scan(f->s, on_scanned, &sc, &err), 0);
-    assert_true(sc.has_plan[0]);
-    assert_int_equal(store_check(f->s, &err), 0);
-}
-
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -848,7 +514,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
         T(test_store_job_put_keeps_every_version),
         T(test_store_job_put_of_an_equal_document_makes_no_version),
-    T(test_store_job_put_that_differs_only_in_paused_makes_no_version),
+        T(test_store_job_put_that_differs_only_in_paused_makes_no_version),
         T(test_store_job_put_checks_the_expected_version),
         T(test_store_job_delete_hides_it_and_a_put_brings_it_back),
         T(test_store_job_put_of_invalid_json_leaves_no_trace),
@@ -858,13 +524,6 @@ int main(void)
         T(test_store_stores_sql_metacharacters_verbatim),
         T(test_store_bounds_huge_names_and_documents),
         T(test_store_job_list_refuses_bad_cursors_and_limits),
-        T(test_store_job_plan_is_read_back_by_the_scan_until_a_new_version),
-        T(test_store_job_scan_stops_when_told),
-        T(test_store_job_scan_gives_when_the_current_version_was_written),
-        T(test_store_job_plan_op_checks_its_fields),
-        T(test_store_job_doc_reads_any_version_by_id),
-        T(test_store_exec_all_commits_ops_together_each_with_its_result),
-        T(test_store_migrates_a_schema_1_database),
 #undef T
     };
 

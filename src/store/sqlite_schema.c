@@ -306,8 +306,18 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_VERSION_SAME] = "SELECT CASE WHEN doc = ?3 THEN 1 WHEN json_valid(?3)"
                         " THEN json_remove(doc, '$.paused') = json_remove(?3, '$.paused')"
                         " ELSE 0 END FROM job_versions WHERE job_id = ?1 AND version = ?2",
-    [SQ_JOB_INSERT] = "INSERT INTO jobs (namespace, name, version, created_us, updated_us, paused)"
-                      " VALUES (?1, ?2, 1, ?3, ?3, ?4) RETURNING id",
+    /* with its plan (?2: 1, or NULL without one) in the same row; the
+     * plan's parameters are SQ_JOB_PLAN's (?3 .. ?27), ?1 is unused */
+    [SQ_JOB_INSERT] = "INSERT INTO jobs (namespace, name, version, created_us, updated_us, paused,"
+                      " plan_version, kind, cron, timezone, every_us, start_us, jitter_us, at_us,"
+                      " after_jobs, after_when, concurrency, max_instances, priority,"
+                      " misfire_grace_us, catch_up, max_catch_up, retry_max_attempts,"
+                      " retry_backoff_us, retry_factor, retry_max_backoff_us, retry_jitter,"
+                      " disable_after_failures, retain_runs, retain_for_us, retain_output,"
+                      " retain_dead_letters)"
+                      " VALUES (?28, ?29, 1, ?30, ?30, ?31, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+                      " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24,"
+                      " ?25, ?26, ?27) ON CONFLICT (namespace, name) DO NOTHING RETURNING id",
     /* a new version; a deleted job comes back with fresh state */
     [SQ_JOB_BUMP] = "UPDATE jobs SET version = version + 1, updated_us = ?2, paused = ?3,"
                     " created_us = CASE WHEN deleted_us IS NULL THEN created_us ELSE ?2 END,"
@@ -367,6 +377,12 @@ static const char *const sql[SQ_COUNT] = {
                      * documents' pages per job) */
                     " j.updated_us"
                     " FROM jobs j WHERE j.deleted_us IS NULL ORDER BY j.id",
+    /* the current version's author is read from its row (past the
+     * document, on the same page for a small one), never the document */
+    [SQ_JOB_HEADS] = "SELECT j.id, j.namespace, j.name, j.version FROM jobs j"
+                     " JOIN job_versions v ON v.job_id = j.id AND v.version = j.version"
+                     " WHERE j.deleted_us IS NULL AND (?1 IS NULL OR v.author IS ?1)"
+                     " ORDER BY j.id",
     [SQ_JOB_DOC] = "SELECT doc FROM job_versions WHERE job_id = ?1 AND version = ?2",
 
     [SQ_RUN_INSERT] = "INSERT INTO runs (job_id, job_version, fire_us, reason, attempt, state,"

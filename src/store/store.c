@@ -386,6 +386,14 @@ int store_job_scan(struct store *s, store_job_scan_cb *cb, void *ctx, struct err
     return s->be->job_scan(s->b, cb, ctx, err);
 }
 
+int store_job_heads(struct store *s, const char *author, store_job_head_cb *cb, void *ctx,
+                    struct err *err)
+{
+    if (!cb)
+        return err_set(err, CHIME_EINVAL, NULL, "no callback");
+    return s->be->job_heads(s->b, author, cb, ctx, err);
+}
+
 int store_job_doc(struct store *s, int64_t job_id, int64_t version, char **ret, size_t *ret_len,
                   struct err *err)
 {

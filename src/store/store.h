@@ -221,6 +221,24 @@ typedef int store_job_scan_cb(void *ctx, const struct store_job_entry *e);
  * version's. A negative return of CB stops the scan and is returned. */
 int store_job_scan(struct store *s, store_job_scan_cb *cb, void *ctx, struct err *err);
 
+/* A live job's head: who it is and its current version, without its
+ * document, state or plan; borrowed for the callback. */
+struct store_job_head {
+    int64_t id;
+    const char *ns;
+    const char *name;
+    int64_t version;
+};
+
+typedef int store_job_head_cb(void *ctx, const struct store_job_head *h);
+
+/* Calls CB for every live job whose current version AUTHOR wrote (NULL:
+ * every live job), in id order, from one read that reads no document
+ * (the jobs directory's restart: which jobs it saved, at what version).
+ * A negative return of CB stops the listing and is returned. */
+int store_job_heads(struct store *s, const char *author, store_job_head_cb *cb, void *ctx,
+                    struct err *err);
+
 /* The document of VERSION of job JOB_ID (deleted or not) into an owned
  * string (free()) and its length; CHIME_ENOTFOUND. It reads on a
  * connection kept for this call alone, so the engine's loop, which reads
@@ -556,7 +574,9 @@ typedef void store_cb(struct store_op *op);
  *             (CHIME_EINVAL); its "labels" object is indexed for
  *             store_job_list(). paused becomes the job's paused state.
  *             Putting a deleted job brings it back with the next version
- *             number, fresh state and its old runs.
+ *             number, fresh state and its old runs. With plan, a new
+ *             version's plan columns are written in the same op (as
+ *             job_plan would), so start-up reads no document for it.
  * job_delete  marks a live job deleted (CHIME_ENOTFOUND if there is none;
  *             expect_version as above) and removes its dead letters; its
  *             versions and runs stay until pruned. ret_version is the
@@ -642,6 +662,10 @@ struct store_op {
             int64_t expect_version;
             bool paused;
             int64_t now_us;
+            /* the document's plan, written with a new version (its
+             * version is ignored: the new one's); NULL: none, and the
+             * plan columns are stale until a job_plan op */
+            const struct store_job_plan *plan;
         } job_put;
         struct {
             const char *ns;
