@@ -3,6 +3,7 @@ port with its own data directory, driven over real HTTP, stopped (or
 killed) by the test. Waits are polls with a deadline, never sleeps."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -57,14 +58,33 @@ class Daemon:
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self):
+    # what the daemon logs when it has applied its jobs directory (a
+    # summary, or why it could not read the directory)
+    APPLIED = re.compile(r"unchanged files not read|jobs directory [^:\n]*: [A-Z][a-z ]*$",
+                         re.M)
+
+    def applies(self):
+        """How many times the daemon logged the end of a jobs directory apply."""
+        try:
+            with open(self.log, "rb") as f:
+                return len(self.APPLIED.findall(f.read().decode(errors="replace")))
+        except FileNotFoundError:
+            return 0
+
+    def start(self, applied=True):
+        """Starts the daemon and waits for /healthz; with --jobs-dir, and
+        APPLIED, also for the directory's apply, which a start makes after
+        /healthz answers and before the engine's first tick."""
         os.makedirs(self.data_dir, exist_ok=True)
+        before = self.applies()
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
             [CHIME, "serve", "--data-dir", self.data_dir,
              "--listen", f"127.0.0.1:{self.port}", *self.args],
             stdout=self.logf, stderr=self.logf, env=self.env)
         wait_for("the daemon to answer /healthz", self.healthy)
+        if applied and "--jobs-dir" in self.args:
+            wait_for("the jobs directory's apply", lambda: self.applies() > before)
         # the daemon writes its admin token before it answers at all
         with open(os.path.join(self.data_dir, "admin.token")) as f:
             self.token = f.read().strip()

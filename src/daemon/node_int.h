@@ -297,10 +297,9 @@ void node_retain_stop(struct node *n);
 
 /* nodeload.c */
 int node_load_jobs(struct node *n, struct err *err);
-/* Applies the jobs directory: to the store and the engine; with
- * STORE_ONLY (start-up, before node_load_jobs()) to the store alone, and
- * the load then schedules its jobs from their plans like every other. */
-void node_apply_jobs_dir(struct node *n, bool store_only);
+/* Applies the jobs directory to the store and the engine (at start-up
+ * after node_load_jobs() and before the first tick, and at SIGHUP). */
+void node_apply_jobs_dir(struct node *n);
 
 /* nodesecret.c: loads DATA_DIR/secret.key into n->secret_key, or makes
  * it on a store without sealed secrets; a key that is missing, unreadable,

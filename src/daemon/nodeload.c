@@ -532,10 +532,8 @@ static void dirapply_free(struct dirapply *a)
  * operator's, not the file's. A file unchanged since the last apply, whose
  * job is still the version it made, is not read (unchanged() tells the
  * rule): a restart with a large directory costs a stat per file and one
- * listing of the directory's jobs without documents (dir_jobs()). With
- * STORE_ONLY (start-up, before node_load_jobs()) the engine is not told:
- * the load schedules every saved job from the plan written with it. */
-void node_apply_jobs_dir(struct node *n, bool store_only)
+ * listing of the directory's jobs without documents (dir_jobs()). */
+void node_apply_jobs_dir(struct node *n)
 {
     struct jobsave_options so = { .store = n->store, .check = node_check_channels, .ctx = n,
                                   .secret_key = n->secret_key, .author = JOBS_DIR_AUTHOR,
@@ -582,8 +580,7 @@ void node_apply_jobs_dir(struct node *n, bool store_only)
     if (jobsave_check(a.b, &err) < 0 || jobsave_write(a.b, &err) < 0) {
         log_error("jobs directory %s: %s", n->opt.jobs_dir, err.msg);
     } else {
-        if (!store_only)
-            node_jobs_apply(n, a.b);
+        node_jobs_apply(n, a.b);
         saved = true;
     }
     for (size_t i = 0; i < jobsave_count(a.b); i++) {
