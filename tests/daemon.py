@@ -3,7 +3,6 @@ port with its own data directory, driven over real HTTP, stopped (or
 killed) by the test. Waits are polls with a deadline, never sleeps."""
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -58,33 +57,19 @@ class Daemon:
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
-    # what the daemon logs when it has applied its jobs directory (a
-    # summary, or why it could not read the directory)
-    APPLIED = re.compile(r"unchanged files not read|jobs directory [^:\n]*: [A-Z][a-z ]*$",
-                         re.M)
-
-    def applies(self):
-        """How many times the daemon logged the end of a jobs directory apply."""
-        try:
-            with open(self.log, "rb") as f:
-                return len(self.APPLIED.findall(f.read().decode(errors="replace")))
-        except FileNotFoundError:
-            return 0
-
-    def start(self, applied=True):
-        """Starts the daemon and waits for /healthz; with --jobs-dir, and
-        APPLIED, also for the directory's apply, which a start makes after
-        /healthz answers and before the engine's first tick."""
+    def start(self, started=True):
+        """Starts the daemon and waits for /healthz; with STARTED also for
+        start-up's end (/healthz no longer "starting": the jobs directory
+        is applied after /healthz answers, before the engine's first tick)."""
         os.makedirs(self.data_dir, exist_ok=True)
-        before = self.applies()
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
             [CHIME, "serve", "--data-dir", self.data_dir,
              "--listen", f"127.0.0.1:{self.port}", *self.args],
             stdout=self.logf, stderr=self.logf, env=self.env)
         wait_for("the daemon to answer /healthz", self.healthy)
-        if applied and "--jobs-dir" in self.args:
-            wait_for("the jobs directory's apply", lambda: self.applies() > before)
+        if started:
+            wait_for("start-up to end", lambda: not self.starting(), timeout=60)
         # the daemon writes its admin token before it answers at all
         with open(os.path.join(self.data_dir, "admin.token")) as f:
             self.token = f.read().strip()
@@ -103,6 +88,12 @@ class Daemon:
                 return r.status == 200
         except (urllib.error.URLError, ConnectionError, OSError):
             return False
+
+    def starting(self):
+        """Whether /healthz says start-up has not ended."""
+        with urllib.request.urlopen(self.url + "/healthz", timeout=5) as r:
+            body = json.loads(r.read().decode())
+        return (body["checks"]["loop"]["reason"] or "").startswith("starting")
 
     def logtext(self):
         with open(self.log, "rb") as f:

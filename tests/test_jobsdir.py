@@ -149,7 +149,7 @@ def test_a_file_changed_while_the_daemon_was_down_is_applied_before_its_job_fire
              lambda: dt.datetime.now(dt.timezone.utc) > at + dt.timedelta(seconds=0.2))
     assert not out.exists()
     write(jobs / "due.json", due("v2"))
-    d = Daemon(tmp_path / "data", args=["--jobs-dir", str(jobs)], port=d.port).start(applied=False)
+    d = Daemon(tmp_path / "data", args=["--jobs-dir", str(jobs)], port=d.port).start(started=False)
     try:
         runs = wait_for("the catch-up fire", lambda: [r for r in d.runs("default/due")
                                                       if r["state"] == "succeeded"])

@@ -133,7 +133,7 @@ static void on_signal(uv_signal_t *s, int signum)
     if (signum == SIGHUP) {
         node_notify_reload(n);          /* the channels first: jobs are checked against them */
         if (n->opt.jobs_dir)
-            node_apply_jobs_dir(n);
+            node_apply_jobs_dir(n, false);
         node_tick(n);
         return;
     }
@@ -287,13 +287,20 @@ static int start(struct node *n, struct err *err)
     printf("chime serving on http://%s (data in %s, zone %s)\n", bound, abs_dir,
            tz_name(n->zone));
     fflush(stdout);
-    /* The jobs directory is applied as SIGHUP does, while /healthz already
-     * answers, and before the engine's first tick: the loop has not run
-     * yet, so no job fires, and no call the API queues for the engine is
-     * handled, until every file changed while the daemon was down has
-     * made its version (docs/sched.md). */
-    if (n->opt.jobs_dir)
-        node_apply_jobs_dir(n);
+    /* The jobs directory is applied while /healthz already answers
+     * ("starting"), and before the engine's first tick: the loop has not
+     * run yet, so no job fires, and no call the API queues for the engine
+     * is handled, until every file changed while the daemon was down has
+     * made its version (docs/sched.md). What it added or changed the
+     * engine then loads from the store like every other job, after the
+     * directory's documents and trees are freed, so a first start ends as
+     * lean as a restart (a put replaces the job the engine had). */
+    if (n->opt.jobs_dir && node_apply_jobs_dir(n, true) > 0) {
+        rc = node_load_jobs(n, err);
+        if (rc < 0)
+            return rc;
+    }
+    node_watch_started(n);
     node_tick(n);
     return 0;
 }

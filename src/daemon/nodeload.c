@@ -532,8 +532,10 @@ static void dirapply_free(struct dirapply *a)
  * operator's, not the file's. A file unchanged since the last apply, whose
  * job is still the version it made, is not read (unchanged() tells the
  * rule): a restart with a large directory costs a stat per file and one
- * listing of the directory's jobs without documents (dir_jobs()). */
-void node_apply_jobs_dir(struct node *n)
+ * listing of the directory's jobs without documents (dir_jobs()). With
+ * STORE_ONLY the engine is told only of the jobs removed; returns how
+ * many jobs were added or changed (for the caller to load). */
+int node_apply_jobs_dir(struct node *n, bool store_only)
 {
     struct jobsave_options so = { .store = n->store, .check = node_check_channels, .ctx = n,
                                   .secret_key = n->secret_key, .author = JOBS_DIR_AUTHOR,
@@ -541,7 +543,7 @@ void node_apply_jobs_dir(struct node *n)
     struct dirapply a = { 0 };
     struct timespec start;
     struct err err = { 0 };
-    int added = 0, changed = 0, removed = 0;
+    int added = 0, changed = 0, removed = 0, bad, skipped;
     bool saved = false;
 
     clock_gettime(CLOCK_REALTIME, &start);
@@ -551,12 +553,12 @@ void node_apply_jobs_dir(struct node *n)
 
         if (!d) {
             log_error("jobs directory %s: %s", n->opt.jobs_dir, strerror(errno));
-            return;
+            return 0;
         }
         if (jobsave_new(&so, &a.b, &err) < 0) {
             closedir(d);
             log_error("jobs directory %s: %s", n->opt.jobs_dir, err.msg);
-            return;
+            return 0;
         }
         a.next.borrow = true;   /* its names are the index's and the files' read */
         a.have_owned = dir_jobs(n, &a.owned);
@@ -580,7 +582,8 @@ void node_apply_jobs_dir(struct node *n)
     if (jobsave_check(a.b, &err) < 0 || jobsave_write(a.b, &err) < 0) {
         log_error("jobs directory %s: %s", n->opt.jobs_dir, err.msg);
     } else {
-        node_jobs_apply(n, a.b);
+        if (!store_only)
+            node_jobs_apply(n, a.b);
         saved = true;
     }
     for (size_t i = 0; i < jobsave_count(a.b); i++) {
@@ -597,6 +600,8 @@ void node_apply_jobs_dir(struct node *n)
         if (it->engine_failed)
             log_error("jobs directory: %s: %s", where, it->err.msg);
         if (it->act == JOBSAVE_REMOVE) {
+            if (store_only && saved)
+                (void)sched_job_remove(n->sched, it->id, NULL);
             log_info("jobs directory: removed %s", it->id);
             removed++;
         } else if (it->act == JOBSAVE_CREATE || it->act == JOBSAVE_CHANGE) {
@@ -611,8 +616,12 @@ void node_apply_jobs_dir(struct node *n)
     }
     if (saved)
         index_save(n, &a.next);
-    log_info("jobs directory %s: %d added, %d changed, %d removed, %d bad, %d unchanged files "
-             "not read", n->opt.jobs_dir, added, changed, removed, a.bad, a.skipped);
+    bad = a.bad;
+    skipped = a.skipped;
     dirapply_free(&a);
     malloc_trim(0); /* a large directory's documents and trees are gone: give their pages back */
+    /* last: the line says the apply has ended (tests and bench/ wait for it) */
+    log_info("jobs directory %s: %d added, %d changed, %d removed, %d bad, %d unchanged files "
+             "not read", n->opt.jobs_dir, added, changed, removed, bad, skipped);
+    return added + changed;
 }
