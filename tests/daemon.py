@@ -91,8 +91,11 @@ class Daemon:
 
     def starting(self):
         """Whether /healthz says start-up has not ended."""
-        with urllib.request.urlopen(self.url + "/healthz", timeout=5) as r:
-            body = json.loads(r.read().decode())
+        try:
+            with urllib.request.urlopen(self.url + "/healthz", timeout=5) as r:
+                body = json.loads(r.read().decode())
+        except urllib.error.HTTPError as e:     # 503: failing, same body
+            body = json.loads(e.read().decode())
         return (body["checks"]["loop"]["reason"] or "").startswith("starting")
 
     def logtext(self):
