@@ -210,22 +210,14 @@ def jobs_dir_part(a, work, n, rss0):
         with open(os.path.join(jobs, f"j{i:06d}.json"), "w") as f:
             json.dump(job_doc(i), f)
     data = os.path.join(work, "jobsdir")
-    d, took = start_timed(data, ["--jobs-dir", jobs], timeout=a.timeout)
-    done, cpu = applied(d, d.t0, a.timeout)
-    rss = settled_rss(d.proc.pid)
-    d.stop()
-    print(f"jobs-dir, first start: {took:.2f} s to /healthz (CPU {d.start_cpu:.2f} s), "
-          f"start-up ended (directory applied) at {done:.2f} s (CPU {cpu:.2f} s); "
-          f"{(rss - rss0) * 1024 / n:.0f} bytes/job")
-    for k in range(2):
+    for what in ["first start", "restart 1 (no file changed)", "restart 2 (no file changed)"]:
         d, took = start_timed(data, ["--jobs-dir", jobs], timeout=a.timeout)
         done, cpu = applied(d, d.t0, a.timeout)
         rss = settled_rss(d.proc.pid)
         d.stop()
-        print(f"jobs-dir, restart {k + 1} (no file changed): {took:.2f} s to /healthz "
-              f"(CPU {d.start_cpu:.2f} s), start-up ended (directory applied) at {done:.2f} s "
-              f"(CPU {cpu:.2f} s); {(rss - rss0) * 1024 / n:.0f} bytes/job")
-
+        print(f"jobs-dir, {what}: {took:.2f} s to /healthz (CPU {d.start_cpu:.2f} s), "
+              f"start-up ended (directory applied) at {done:.2f} s (CPU {cpu:.2f} s); "
+              f"{(rss - rss0) * 1024 / n:.0f} bytes/job")
 
 if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.default_int_handler)
