@@ -57,7 +57,10 @@ class Daemon:
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self):
+    def start(self, started=True):
+        """Starts the daemon and waits for /healthz; with STARTED also for
+        start-up's end (/healthz no longer "starting": the jobs directory
+        is applied after /healthz answers, before the engine's first tick)."""
         os.makedirs(self.data_dir, exist_ok=True)
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
@@ -65,6 +68,8 @@ class Daemon:
              "--listen", f"127.0.0.1:{self.port}", *self.args],
             stdout=self.logf, stderr=self.logf, env=self.env)
         wait_for("the daemon to answer /healthz", self.healthy)
+        if started:
+            wait_for("start-up to end", lambda: not self.starting(), timeout=60)
         # the daemon writes its admin token before it answers at all
         with open(os.path.join(self.data_dir, "admin.token")) as f:
             self.token = f.read().strip()
@@ -83,6 +88,15 @@ class Daemon:
                 return r.status == 200
         except (urllib.error.URLError, ConnectionError, OSError):
             return False
+
+    def starting(self):
+        """Whether /healthz says start-up has not ended."""
+        try:
+            with urllib.request.urlopen(self.url + "/healthz", timeout=5) as r:
+                body = json.loads(r.read().decode())
+        except urllib.error.HTTPError as e:     # 503: failing, same body
+            body = json.loads(e.read().decode())
+        return (body["checks"]["loop"]["reason"] or "").startswith("starting")
 
     def logtext(self):
         with open(self.log, "rb") as f:

@@ -4,6 +4,7 @@ ctime are the ones recorded, recorded at least 2 s before the apply that
 read it, and whose job is still the version it made, is not read. Every
 other file is read: an edit is never missed, a touched file makes no new
 version, a removed file removes its job."""
+import datetime as dt
 import json
 import os
 import re
@@ -122,5 +123,38 @@ def test_a_damaged_or_foreign_index_only_costs_a_full_read(tmp_path):
     d = Daemon(tmp_path / "data", args=["--jobs-dir", str(jobs)], port=d.port).start()
     try:
         assert last_summary(d) == (0, 0, 0, 0, 2)
+    finally:
+        d.stop()
+
+
+def test_a_file_changed_while_the_daemon_was_down_is_applied_before_its_job_fires(tmp_path):
+    """A start serves from the store's jobs and applies the directory after
+    /healthz answers, but before the engine's first tick: a job due at the
+    restart whose file changed while the daemon was down fires from its
+    new version, never from the one the store had."""
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    out = tmp_path / "out"
+    at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=3)
+    due = lambda v: job("due", f"echo {v} >> {out}", misfire={"grace": "1h"},
+                        schedule={"at": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")})
+    write(jobs / "due.json", due("v1"))
+    d = Daemon(tmp_path / "data", args=["--jobs-dir", str(jobs)]).start()
+    try:
+        assert version(d, "due") == 1
+    finally:
+        d.stop()
+    # its instant passes while the daemon is down; then its file changes
+    wait_for("the job's instant to pass",
+             lambda: dt.datetime.now(dt.timezone.utc) > at + dt.timedelta(seconds=0.2))
+    assert not out.exists()
+    write(jobs / "due.json", due("v2"))
+    d = Daemon(tmp_path / "data", args=["--jobs-dir", str(jobs)], port=d.port).start(started=False)
+    try:
+        runs = wait_for("the catch-up fire", lambda: [r for r in d.runs("default/due")
+                                                      if r["state"] == "succeeded"])
+        assert [r["job_version"] for r in runs] == [2], runs
+        assert out.read_text() == "v2\n"
+        assert last_summary(d) == (0, 1, 0, 0, 0)
     finally:
         d.stop()

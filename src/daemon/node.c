@@ -232,11 +232,9 @@ static int start(struct node *n, struct err *err)
     rc = node_engine_new(n, err);
     if (rc < 0)
         return rc;
-    /* the directory goes to the store first: the load then makes every
-     * job the engine keeps from its plan, after the directory's documents
-     * and trees are freed, so a first start ends as lean as a restart */
-    if (n->opt.jobs_dir)
-        node_apply_jobs_dir(n, true);
+    /* the store is the truth: the engine starts from its jobs (from their
+     * plans, no document read) and the jobs directory is applied once the
+     * API serves, below */
     rc = node_load_jobs(n, err);
     if (rc < 0)
         return rc;
@@ -289,6 +287,20 @@ static int start(struct node *n, struct err *err)
     printf("chime serving on http://%s (data in %s, zone %s)\n", bound, abs_dir,
            tz_name(n->zone));
     fflush(stdout);
+    /* The jobs directory is applied while /healthz already answers
+     * ("starting"), and before the engine's first tick: the loop has not
+     * run yet, so no job fires, and no call the API queues for the engine
+     * is handled, until every file changed while the daemon was down has
+     * made its version (docs/sched.md). What it added or changed the
+     * engine then loads from the store like every other job, after the
+     * directory's documents and trees are freed, so a first start ends as
+     * lean as a restart (a put replaces the job the engine had). */
+    if (n->opt.jobs_dir && node_apply_jobs_dir(n, true) > 0) {
+        rc = node_load_jobs(n, err);
+        if (rc < 0)
+            return rc;
+    }
+    node_watch_started(n);
     node_tick(n);
     return 0;
 }

@@ -243,6 +243,7 @@ int node_watch_start(struct node *n, const char *data_dir, struct err *err);
 struct metrics *node_watch_metrics(struct node *n);
 /* The api_options.health callback (any thread; never waits for the loop). */
 void node_watch_health(void *ctx, struct health_view *ret);
+void node_watch_started(struct node *n);    /* start(): before the first tick */
 void node_watch_run_started(struct node *n, struct hostrun *h);
 /* R reached its final state (before its host part is freed). */
 void node_watch_run_final(struct node *n, const struct sched_run *r);
@@ -299,10 +300,12 @@ void node_retain_stop(struct node *n);
 
 /* nodeload.c */
 int node_load_jobs(struct node *n, struct err *err);
-/* Applies the jobs directory: to the store and the engine; with
- * STORE_ONLY (start-up, before node_load_jobs()) to the store alone, and
- * the load then schedules its jobs from their plans like every other. */
-void node_apply_jobs_dir(struct node *n, bool store_only);
+/* Applies the jobs directory to the store and the engine (SIGHUP); with
+ * STORE_ONLY (start-up, after node_load_jobs() and before the first tick)
+ * the engine hears only of removals, and the caller loads the jobs again
+ * when the result, the number of jobs the apply added or changed, is
+ * not 0. */
+int node_apply_jobs_dir(struct node *n, bool store_only);
 
 /* nodesecret.c: loads DATA_DIR/secret.key into n->secret_key, or makes
  * it on a store without sealed secrets; a key that is missing, unreadable,

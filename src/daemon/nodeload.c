@@ -176,8 +176,12 @@ struct dirfile {
     uint64_t ino;
     int64_t size, mtime_ns, ctime_ns;
     int64_t version;             /* of its job, as the file left it */
+    unsigned seen;               /* of the directory's jobs: SEEN_* (dir_read()) */
     char id[ID_LEN];
 };
+
+#define SEEN_SKIPPED 1u          /* a file skipped (unchanged()) names the job */
+#define SEEN_READ 2u             /* a file read names the job */
 
 struct dirfiles {
     struct dirfile *v;
@@ -228,14 +232,69 @@ static void dirfile_stat(struct dirfile *f, const struct stat *st)
     f->ctime_ns = ns_of(st->st_ctim);
 }
 
-static int by_name(const void *a, const void *b)
+/* A dirfiles' entries by name or by id: open addressing over their
+ * positions + 1 (0: empty), at most half full, so a restart's lookups are
+ * a hash and a compare each, and nothing is sorted. */
+struct dirhash {
+    uint32_t *slot;
+    size_t mask;
+    bool by_id;
+};
+
+static uint64_t text_hash(const char *s)
 {
-    return strcmp(((const struct dirfile *)a)->name, ((const struct dirfile *)b)->name);
+    uint64_t h = UINT64_C(14695981039346656037);    /* FNV-1a */
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+    return h;
 }
 
-static int by_text(const void *a, const void *b)
+static const char *dirfile_key(const struct dirfile *f, bool by_id)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return by_id ? f->id : f->name;
+}
+
+/* Indexes D (whose entries must not move while H is used); false out of
+ * memory, and H then finds nothing. */
+static bool dirhash_build(struct dirhash *h, const struct dirfiles *d, bool by_id)
+{
+    size_t cap = 16;
+
+    while (cap < 2 * d->n)
+        cap *= 2;
+    *h = (struct dirhash){ .mask = cap - 1, .by_id = by_id };
+    if (d->n >= UINT32_MAX || !(h->slot = calloc(cap, sizeof *h->slot)))
+        return false;
+    for (size_t i = 0; i < d->n; i++) {
+        size_t k = text_hash(dirfile_key(&d->v[i], by_id)) & h->mask;
+
+        while (h->slot[k])
+            k = (k + 1) & h->mask;
+        h->slot[k] = (uint32_t)i + 1;
+    }
+    return true;
+}
+
+/* D's first entry whose name (or id) is KEY, or NULL. */
+static struct dirfile *dirhash_find(const struct dirhash *h, const struct dirfiles *d,
+                                    const char *key)
+{
+    if (!h->slot)
+        return NULL;
+    for (size_t k = text_hash(key) & h->mask; h->slot[k]; k = (k + 1) & h->mask) {
+        struct dirfile *f = &d->v[h->slot[k] - 1];
+
+        if (strcmp(dirfile_key(f, h->by_id), key) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+static void dirhash_free(struct dirhash *h)
+{
+    free(h->slot);
+    *h = (struct dirhash){ 0 };
 }
 
 #define INDEX_HEAD "chime jobs-dir index 1 "
@@ -246,8 +305,7 @@ static void index_path(const struct node *n, char *buf, size_t len, const char *
     snprintf(buf, len, "%s/jobs-dir.index%s", n->opt.data_dir, suffix);
 }
 
-/* The index as the last apply of this directory left it, sorted by name.
- * A missing, foreign or damaged one is empty (or ends at the damage):
+/* The index as the last apply of this directory left it. A missing, foreign or damaged one is empty (or ends at the damage):
  * the files it does not vouch for are read. */
 static void index_load(const struct node *n, struct dirfiles *d)
 {
@@ -286,7 +344,6 @@ static void index_load(const struct node *n, struct dirfiles *d)
             break;
     }
     fclose(f);
-    qsort(d->v, d->n, sizeof *d->v, by_name);
 }
 
 /* Writes D as the index (a new file renamed over the old one). A failure
@@ -342,11 +399,6 @@ static bool dir_jobs(struct node *n, struct dirfiles *ret)
     return true;
 }
 
-static int by_id(const void *a, const void *b)
-{
-    return strcmp(((const struct dirfile *)a)->id, ((const struct dirfile *)b)->id);
-}
-
 /* Whether file F (named NAME, with stat ST) is the one the index has,
  * whose job is still at the version it left: then it is not read again.
  *
@@ -361,21 +413,9 @@ static int by_id(const void *a, const void *b)
  * document then compares unchanged, and makes no version). */
 #define JOBS_DIR_SETTLED_NS ((int64_t)2 * 1000000000)
 
-static const struct dirfile *unchanged(const struct dirfiles *idx, const struct dirfiles *owned,
-                                       const char *name, const struct stat *st)
-{
-    struct dirfile key = { .name = (char *)name }, now;
-    const struct dirfile *e = bsearch(&key, idx->v, idx->n, sizeof *idx->v, by_name), *o;
-
-    if (!e)
-        return NULL;
-    dirfile_stat(&now, st);
-    if (now.ino != e->ino || now.size != e->size || now.mtime_ns != e->mtime_ns
-        || now.ctime_ns != e->ctime_ns)
-        return NULL;
-    o = bsearch(e, owned->v, owned->n, sizeof *owned->v, by_id);
-    return o && o->version == e->version ? e : NULL;
-}
+struct dirapply;
+static const struct dirfile *unchanged(struct dirapply *a, const char *name,
+                                       const struct stat *st);
 
 /* A file read in this apply: what the batch item carries. */
 struct readfile {
@@ -407,27 +447,39 @@ static void index_entry(struct dirfiles *d, const struct jobsave_item *it, int64
 struct dirapply {
     struct jobsave *b;
     struct dirfiles idx, owned, next; /* the index read; the directory's jobs; the new index */
-    char **ids;                       /* of every file's job, skipped or read */
-    size_t nids, capids;
+    struct dirhash idx_names, owned_ids;
     bool have_owned;
+    bool twice;                       /* a job named by a file skipped and a file read */
     int bad, skipped;
 };
 
-static int push_id(struct dirapply *a, const char *id)
+/* Marks the directory's job ID (if it is one) as named by a file, HOW
+ * (SEEN_*): the ones no file names are removed. */
+static void seen(struct dirapply *a, const char *id, unsigned how)
 {
-    if (a->nids == a->capids) {
-        size_t cap = a->capids ? 2 * a->capids : 256;
-        char **more = realloc(a->ids, cap * sizeof *more);
+    struct dirfile *o = dirhash_find(&a->owned_ids, &a->owned, id);
 
-        if (!more)
-            return -1;
-        a->ids = more;
-        a->capids = cap;
-    }
-    if (!(a->ids[a->nids] = strdup(id)))
-        return -1;
-    a->nids++;
-    return 0;
+    if (!o)
+        return;
+    if (o->seen & ~how & (SEEN_SKIPPED | SEEN_READ))
+        a->twice = true;
+    o->seen |= how;
+}
+
+static const struct dirfile *unchanged(struct dirapply *a, const char *name,
+                                       const struct stat *st)
+{
+    const struct dirfile *e = dirhash_find(&a->idx_names, &a->idx, name), *o;
+    struct dirfile now;
+
+    if (!e)
+        return NULL;
+    dirfile_stat(&now, st);
+    if (now.ino != e->ino || now.size != e->size || now.mtime_ns != e->mtime_ns
+        || now.ctime_ns != e->ctime_ns)
+        return NULL;
+    o = dirhash_find(&a->owned_ids, &a->owned, e->id);
+    return o && o->version == e->version ? e : NULL;
 }
 
 /* Reads the directory into A: the files the index vouches for are
@@ -438,8 +490,7 @@ static bool dir_read(struct node *n, DIR *d, struct dirapply *a, bool full)
 {
     struct dirent *e;
     struct err err = { 0 };
-    size_t first_read = jobsave_count(a->b);
-    size_t n_skipped;
+    int dfd = dirfd(d);
 
     while ((e = readdir(d))) {
         size_t nl = strlen(e->d_name), dl = strlen(n->opt.jobs_dir), len;
@@ -451,6 +502,18 @@ static bool dir_read(struct node *n, DIR *d, struct dirapply *a, bool full)
 
         if (nl < 6 || strcmp(e->d_name + nl - 5, ".json") != 0 || e->d_name[0] == '.')
             continue;
+        /* a stat relative to the directory, and nothing allocated, for a
+         * file skipped */
+        if (!full && a->have_owned && a->idx.n && fstatat(dfd, e->d_name, &st, 0) == 0
+            && (same = unchanged(a, e->d_name, &st))) {
+            seen(a, same->id, SEEN_SKIPPED);
+            if (dirfiles_add(&a->next, same) < 0) {
+                log_error("jobs directory: %s: out of memory", e->d_name);
+                a->bad++;
+            }
+            a->skipped++;
+            continue;
+        }
         if (!(rf = malloc(sizeof *rf + dl + nl + 2))) {
             log_error("jobs directory: %s: out of memory", e->d_name);
             a->bad++;
@@ -458,16 +521,6 @@ static bool dir_read(struct node *n, DIR *d, struct dirapply *a, bool full)
         }
         snprintf(rf->path, dl + nl + 2, "%s/%s", n->opt.jobs_dir, e->d_name);
         rf->f = (struct dirfile){ .name = rf->path + dl + 1 };
-        if (!full && a->have_owned && a->idx.n && stat(rf->path, &st) == 0
-            && (same = unchanged(&a->idx, &a->owned, e->d_name, &st))) {
-            free(rf);
-            if (dirfiles_add(&a->next, same) < 0 || push_id(a, same->id) < 0) {
-                log_error("jobs directory: %s: out of memory", e->d_name);
-                a->bad++;
-            }
-            a->skipped++;
-            continue;
-        }
         text = read_file(rf->path, &st, &len, &err);
         if (!text || job_parse(text, len, "default", &j, &err) < 0) {
             log_error("jobs directory: %s: %s%s%s", rf->path, err.field,
@@ -480,31 +533,13 @@ static bool dir_read(struct node *n, DIR *d, struct dirapply *a, bool full)
         free(text);
         dirfile_stat(&rf->f, &st);
         job_id(j, rf->f.id, sizeof rf->f.id);
-        if (push_id(a, rf->f.id) < 0) {
-            log_error("jobs directory: %s: out of memory", rf->path);
-            job_free(j);
-            free(rf);
-            a->bad++;
-            continue;
-        }
+        seen(a, rf->f.id, SEEN_READ);
         if (jobsave_put(a->b, j, 0, true, rf, &err) < 0) {
             free(rf);
             a->bad++;
         }
     }
-    /* a job named by a file read and by a file skipped */
-    n_skipped = a->next.n;
-    if (n_skipped == 0)
-        return true;
-    qsort(a->next.v, n_skipped, sizeof *a->next.v, by_id);
-    for (size_t i = first_read; i < jobsave_count(a->b); i++) {
-        struct dirfile key;
-
-        snprintf(key.id, sizeof key.id, "%s", jobsave_item(a->b, i)->id);
-        if (bsearch(&key, a->next.v, n_skipped, sizeof *a->next.v, by_id))
-            return false;
-    }
-    return true;
+    return !a->twice;
 }
 
 static void dirapply_free(struct dirapply *a)
@@ -516,9 +551,8 @@ static void dirapply_free(struct dirapply *a)
     dirfiles_free(&a->idx);
     dirfiles_free(&a->owned);
     dirfiles_free(&a->next);
-    for (size_t k = 0; k < a->nids; k++)
-        free(a->ids[k]);
-    free(a->ids);
+    dirhash_free(&a->idx_names);
+    dirhash_free(&a->owned_ids);
     *a = (struct dirapply){ 0 };
 }
 
@@ -533,9 +567,9 @@ static void dirapply_free(struct dirapply *a)
  * job is still the version it made, is not read (unchanged() tells the
  * rule): a restart with a large directory costs a stat per file and one
  * listing of the directory's jobs without documents (dir_jobs()). With
- * STORE_ONLY (start-up, before node_load_jobs()) the engine is not told:
- * the load schedules every saved job from the plan written with it. */
-void node_apply_jobs_dir(struct node *n, bool store_only)
+ * STORE_ONLY the engine is told only of the jobs removed; returns how
+ * many jobs were added or changed (for the caller to load). */
+int node_apply_jobs_dir(struct node *n, bool store_only)
 {
     struct jobsave_options so = { .store = n->store, .check = node_check_channels, .ctx = n,
                                   .secret_key = n->secret_key, .author = JOBS_DIR_AUTHOR,
@@ -543,7 +577,7 @@ void node_apply_jobs_dir(struct node *n, bool store_only)
     struct dirapply a = { 0 };
     struct timespec start;
     struct err err = { 0 };
-    int added = 0, changed = 0, removed = 0;
+    int added = 0, changed = 0, removed = 0, bad, skipped;
     bool saved = false;
 
     clock_gettime(CLOCK_REALTIME, &start);
@@ -553,30 +587,28 @@ void node_apply_jobs_dir(struct node *n, bool store_only)
 
         if (!d) {
             log_error("jobs directory %s: %s", n->opt.jobs_dir, strerror(errno));
-            return;
+            return 0;
         }
         if (jobsave_new(&so, &a.b, &err) < 0) {
             closedir(d);
             log_error("jobs directory %s: %s", n->opt.jobs_dir, err.msg);
-            return;
+            return 0;
         }
         a.next.borrow = true;   /* its names are the index's and the files' read */
-        a.have_owned = dir_jobs(n, &a.owned);
-        qsort(a.owned.v, a.owned.n, sizeof *a.owned.v, by_id);
+        a.have_owned = dir_jobs(n, &a.owned) && dirhash_build(&a.owned_ids, &a.owned, true);
         index_load(n, &a.idx);
+        (void)dirhash_build(&a.idx_names, &a.idx, false); /* out of memory: every file is read */
         ok = dir_read(n, d, &a, pass > 0);
         closedir(d);
         if (ok)
             break;
         dirapply_free(&a);
     }
-    qsort(a.ids, a.nids, sizeof *a.ids, by_text);
     /* removals: the directory's jobs whose file is gone */
     for (size_t i = 0; !a.bad && a.have_owned && i < a.owned.n; i++) {
         char *key = a.owned.v[i].id, ns[JOB_NAME_MAX + 1], name[JOB_NAME_MAX + 1];
 
-        if (!bsearch(&key, a.ids, a.nids, sizeof *a.ids, by_text)
-            && job_id_parse(key, NULL, ns, name, NULL) == 0)
+        if (!a.owned.v[i].seen && job_id_parse(key, NULL, ns, name, NULL) == 0)
             jobsave_remove(a.b, ns, name, NULL, NULL);
     }
     if (jobsave_check(a.b, &err) < 0 || jobsave_write(a.b, &err) < 0) {
@@ -600,6 +632,8 @@ void node_apply_jobs_dir(struct node *n, bool store_only)
         if (it->engine_failed)
             log_error("jobs directory: %s: %s", where, it->err.msg);
         if (it->act == JOBSAVE_REMOVE) {
+            if (store_only && saved)
+                (void)sched_job_remove(n->sched, it->id, NULL);
             log_info("jobs directory: removed %s", it->id);
             removed++;
         } else if (it->act == JOBSAVE_CREATE || it->act == JOBSAVE_CHANGE) {
@@ -614,8 +648,12 @@ void node_apply_jobs_dir(struct node *n, bool store_only)
     }
     if (saved)
         index_save(n, &a.next);
-    log_info("jobs directory %s: %d added, %d changed, %d removed, %d bad, %d unchanged files "
-             "not read", n->opt.jobs_dir, added, changed, removed, a.bad, a.skipped);
+    bad = a.bad;
+    skipped = a.skipped;
     dirapply_free(&a);
     malloc_trim(0); /* a large directory's documents and trees are gone: give their pages back */
+    /* last: the line says the apply has ended (tests and bench/ wait for it) */
+    log_info("jobs directory %s: %d added, %d changed, %d removed, %d bad, %d unchanged files "
+             "not read", n->opt.jobs_dir, added, changed, removed, bad, skipped);
+    return added + changed;
 }

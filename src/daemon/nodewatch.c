@@ -64,6 +64,7 @@ struct node_watch {
         uint32_t failed, total;
         char spawner_down[128];
         int spawner_pid;
+        bool starting;              /* until node_watch_started() */
     } pub;
 };
 
@@ -328,6 +329,24 @@ static void beat_start(struct node_watch *w)
     w->expected_us = mono_us() + (int64_t)BEAT_MS * 1000;
     pthread_mutex_lock(&w->pub_lock);
     w->pub.expected_us = w->expected_us;
+    w->pub.starting = true;
+    pthread_mutex_unlock(&w->pub_lock);
+    uv_timer_start(&w->beat, on_beat, BEAT_MS, 0);
+}
+
+/* Start-up has ended, the engine ticks next: /healthz stops saying it is
+ * starting, and the time start-up took is not counted as the loop's lag
+ * (the beat is due a period from now). */
+void node_watch_started(struct node *n)
+{
+    struct node_watch *w = n->watch;
+
+    uv_update_time(&n->loop);
+    uv_timer_stop(&w->beat);
+    w->expected_us = mono_us() + (int64_t)BEAT_MS * 1000;
+    pthread_mutex_lock(&w->pub_lock);
+    w->pub.expected_us = w->expected_us;
+    w->pub.starting = false;
     pthread_mutex_unlock(&w->pub_lock);
     uv_timer_start(&w->beat, on_beat, BEAT_MS, 0);
 }
@@ -350,6 +369,7 @@ void node_watch_health(void *ctx, struct health_view *v)
     v->in.total = w->pub.total;
     memcpy(v->in.spawner_down, w->pub.spawner_down, sizeof v->in.spawner_down);
     v->in.spawner_pid = w->pub.spawner_pid;
+    v->in.starting = w->pub.starting;
     pthread_mutex_unlock(&w->pub_lock);
     store_write_health(w->n->store, &commit_us, &failure_us, v->in.store_error,
                        sizeof v->in.store_error);

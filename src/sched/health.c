@@ -270,7 +270,12 @@ void health_evaluate(const struct health_config *c, const struct health_input *i
     else if (!in->store_ok)
         judge(&r, HEALTH_STORE, HEALTH_FAILING, "database writes failing: %s",
               in->store_error[0] ? in->store_error : "unknown error");
-    if (in->loop_lag_us > 10 * c->loop_lag_us)
+    /* start-up's work (the jobs directory's apply) keeps the loop from
+     * beating: that is not lag, but no job fires until it ends */
+    if (in->starting)
+        judge(&r, HEALTH_LOOP, HEALTH_DEGRADED,
+              "starting: no job fires until start-up has applied the jobs directory");
+    else if (in->loop_lag_us > 10 * c->loop_lag_us)
         judge(&r, HEALTH_LOOP, HEALTH_FAILING,
               "the scheduler loop is %lld ms late, over 10 times the threshold of %lld ms",
               (long long)(in->loop_lag_us / 1000), (long long)(c->loop_lag_us / 1000));

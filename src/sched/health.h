@@ -107,6 +107,7 @@ struct health_input {
     char store_error[128];      /* the last failure's message */
     int64_t last_commit_us;     /* 0: none since start */
     int64_t loop_lag_us;
+    bool starting;              /* start-up has not ended: the engine has not ticked yet */
     int stuck;                  /* running runs past their threshold */
     uint32_t failed, total;     /* final runs in the error window, failed among them */
     bool disk_known;

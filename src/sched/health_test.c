@@ -174,6 +174,15 @@ static void test_health_evaluates_each_check_with_its_reason(void **state)
     health_evaluate(&c, &in, &r);
     assert_int_equal(r.check[HEALTH_ERRORS], HEALTH_OK);
 
+    /* start-up's apply: not lag, however long, and said */
+    in.starting = true;
+    in.loop_lag_us = 30 * S;
+    health_evaluate(&c, &in, &r);
+    assert_int_equal(r.check[HEALTH_LOOP], HEALTH_DEGRADED);
+    assert_string_equal(r.reason[HEALTH_LOOP],
+                        "starting: no job fires until start-up has applied the jobs directory");
+    in.starting = false;
+
     in.loop_lag_us = 11 * S;
     in.disk_free = 10 << 20;
     in.store_ok = false;
