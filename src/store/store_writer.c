@@ -78,6 +78,34 @@ int store_exec(struct store *s, struct store_op *op)
     return op->rc;
 }
 
+/* Prepares OPS and links them into one list, for one transaction. */
+static void ops_chain(struct store_op *const *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        store_op_prepare(ops[i]);
+        if (i > 0)
+            ops[i - 1]->next = ops[i];
+    }
+}
+
+/* Counts OPS once written and unlinks them; returns the index of FAILED
+ * among them (N: not one of them). Under s->write_lock. */
+static size_t ops_unchain(struct store *s, struct store_op *const *ops, size_t n,
+                          const struct store_op *failed)
+{
+    size_t at = n;
+
+    for (size_t i = 0; i < n; i++) {
+        s->stats.ops++;
+        if (ops[i]->rc < 0)
+            s->stats.failed_ops++;
+        ops[i]->next = NULL;
+        if (ops[i] == failed)
+            at = i;
+    }
+    return at;
+}
+
 int store_exec_all(struct store *s, struct store_op *const *ops, size_t n)
 {
     struct err e = {0};
@@ -85,19 +113,10 @@ int store_exec_all(struct store *s, struct store_op *const *ops, size_t n)
 
     if (n == 0)
         return 0;
-    for (size_t i = 0; i < n; i++) {
-        store_op_prepare(ops[i]);
-        if (i > 0)
-            ops[i - 1]->next = ops[i];
-    }
+    ops_chain(ops, n);
     pthread_mutex_lock(&s->write_lock);
     rc = batch_write(s, ops[0], &e);
-    for (size_t i = 0; i < n; i++) {
-        s->stats.ops++;
-        if (ops[i]->rc < 0)
-            s->stats.failed_ops++;
-        ops[i]->next = NULL;
-    }
+    ops_unchain(s, ops, n, NULL);
     pthread_mutex_unlock(&s->write_lock);
     return rc;
 }
@@ -107,29 +126,21 @@ int store_exec_atomic(struct store *s, struct store_op *const *ops, size_t n, si
 {
     struct store_op *failed = NULL;
     struct err e = {0};
+    size_t at;
     int rc;
 
     if (n == 0)
         return 0;
-    for (size_t i = 0; i < n; i++) {
-        store_op_prepare(ops[i]);
-        if (i > 0)
-            ops[i - 1]->next = ops[i];
-    }
+    ops_chain(ops, n);
     pthread_mutex_lock(&s->write_lock);
     rc = s->be->write_atomic(s->b, ops[0], &failed, &e);
     s->stats.batches++;
     if (rc == 0)
         s->stats.commits++;
-    for (size_t i = 0; i < n; i++) {
-        s->stats.ops++;
-        if (ops[i]->rc < 0)
-            s->stats.failed_ops++;
-        ops[i]->next = NULL;
-        if (ops[i] == failed && ret_failed)
-            *ret_failed = i;
-    }
+    at = ops_unchain(s, ops, n, failed);
     pthread_mutex_unlock(&s->write_lock);
+    if (at < n && ret_failed)
+        *ret_failed = at;
     if (rc < 0) {
         if (!failed && ret_failed)
             *ret_failed = n;
